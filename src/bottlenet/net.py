@@ -1,0 +1,140 @@
+"""The network: n_in one-hot inputs -> hidden layers -> n_out outputs, as pure functions.
+
+Parameters are a tuple of layers, each a dict {"w": (fan_in, fan_out), "b": (fan_out,)}
+("b" absent without biases). A population is the same pytree with a leading axis P.
+Inputs are symbol indices, not one-hot vectors: a one-hot times a matrix is a row
+lookup, which is what the first layer does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import jax
+import jax.numpy as jnp
+
+from bottlenet import activations
+from bottlenet.errors import SpecError
+
+HEADS = ("softmax", "tanh", "sigmoid")
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    n_in: int
+    n_out: int
+    hidden: tuple[int, ...] = (2,)  # () = direct connections (the article's k = 0)
+    activation: str = "tanh"
+    bias: bool = True
+    head: str = "softmax"  # softmax + cross-entropy, or tanh/sigmoid + squared error
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.n_in < 1 or self.n_out < 2:
+            raise SpecError(f"need n_in >= 1 and n_out >= 2, got {self.n_in}, {self.n_out}")
+        if any(h < 1 for h in self.hidden):
+            raise SpecError(f"hidden layer sizes must be >= 1 (use 0 alone for none): "
+                            f"{self.hidden}")
+        activations.get(self.activation)  # raises on unknown names
+        if self.head not in HEADS:
+            raise SpecError(f"unknown output head {self.head!r}; choose one of: "
+                            f"{', '.join(HEADS)}")
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.n_in, *self.hidden, self.n_out)
+
+    @property
+    def n_connections(self) -> int:
+        """Weights between layers, biases not counted (the article's count: 11*2*2=44)."""
+        s = self.sizes
+        return sum(a * b for a, b in zip(s[:-1], s[1:], strict=True))
+
+    @property
+    def n_params(self) -> int:
+        return self.n_connections + (sum(self.sizes[1:]) if self.bias else 0)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> NetSpec:
+        return cls(int(d["n_in"]), int(d["n_out"]), tuple(d["hidden"]), str(d["activation"]),
+                   bool(d["bias"]), str(d["head"]))
+
+
+def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
+    """Gaussian weights with std scale/sqrt(fan_in), biases zero.
+
+    The first layer sees a one-hot vector, so its effective fan-in is 1 whatever n is:
+    its rows start with std `scale`, as large as the codes they must become.
+    """
+    sizes = spec.sizes
+    keys = jax.random.split(key, len(sizes) - 1)
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        std = scale / (1.0 if i == 0 else fan_in) ** 0.5
+        layer = {"w": std * jax.random.normal(keys[i], (fan_in, fan_out), dtype)}
+        if spec.bias:
+            layer["b"] = jnp.zeros((fan_out,), dtype)
+        layers.append(layer)
+    return tuple(layers)
+
+
+def hidden_states(spec: NetSpec, params, inputs: jax.Array) -> list[jax.Array]:
+    """Activations of every hidden layer for input indices (m,) -> [(m, k_l)]."""
+    act = activations.get(spec.activation).fn
+    states = []
+    h = None
+    for i, layer in enumerate(params[:-1]):
+        z = layer["w"][inputs] if i == 0 else h @ layer["w"]
+        if "b" in layer:
+            z = z + layer["b"]
+        h = act(z)
+        states.append(h)
+    return states
+
+
+def forward(spec: NetSpec, params, inputs: jax.Array) -> jax.Array:
+    """Logits (pre-head values) for input indices (m,) -> (m, n_out)."""
+    states = hidden_states(spec, params, inputs)
+    last = params[-1]
+    z = last["w"][inputs] if not states else states[-1] @ last["w"]
+    if "b" in last:
+        z = z + last["b"]
+    return z
+
+
+def pair_losses(spec: NetSpec, logits: jax.Array, targets: jax.Array,
+                out_mask: jax.Array | None = None) -> jax.Array:
+    """Loss of each pair (m,). Masked outputs (padding) take no probability and no error."""
+    if spec.head == "softmax":
+        if out_mask is not None:
+            logits = jnp.where(out_mask, logits, -jnp.inf)
+        logp = jax.nn.log_softmax(logits, axis=-1)
+        return -jnp.take_along_axis(logp, targets[:, None], axis=-1)[:, 0]
+    if spec.head == "tanh":
+        y, on, off = jnp.tanh(logits), 1.0, -1.0
+    else:
+        y, on, off = jax.nn.sigmoid(logits), 1.0, 0.0
+    t = jnp.where(jnp.arange(logits.shape[-1]) == targets[:, None], on, off)
+    sq = 0.5 * (y - t) ** 2
+    if out_mask is not None:
+        sq = jnp.where(out_mask, sq, 0.0)
+    return sq.sum(-1)
+
+
+def predict(logits: jax.Array, out_mask: jax.Array | None = None) -> jax.Array:
+    """The output that fires (argmax) for each pair; every head is monotone in the logit."""
+    if out_mask is not None:
+        logits = jnp.where(out_mask, logits, -jnp.inf)
+    return jnp.argmax(logits, axis=-1)
+
+
+def probabilities(spec: NetSpec, logits: jax.Array) -> jax.Array:
+    """What the head outputs: softmax probabilities, or tanh/sigmoid values."""
+    if spec.head == "softmax":
+        return jax.nn.softmax(logits, axis=-1)
+    return jnp.tanh(logits) if spec.head == "tanh" else jax.nn.sigmoid(logits)

@@ -1,0 +1,400 @@
+"""The population trainer: P independent networks of one shape in one compiled program.
+
+Every network has its own seed (network i of a run with first seed s uses seed s+i, so
+a network does not depend on the population size), its own optimizer state and its own
+loss; `vmap` puts them side by side and `lax.scan` runs the steps without Python in
+the loop. Python only sees segment boundaries: progress, early stop, snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from bottlenet import net as netlib
+from bottlenet.errors import ResourceError, SpecError
+from bottlenet.net import NetSpec
+from bottlenet.tasks import Task
+
+OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
+SCHEDULES = ("constant", "cosine")
+STOPS = ("solved", "never")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. The defaults are the regime that solved the article's examples most
+    reliably in our measurements (full-batch Adam, lr 0.05, unit-scale init)."""
+
+    optimizer: str = "adam"
+    lr: float = 0.05
+    steps: int = 5000
+    seeds: int = 64  # population size
+    seed: int = 0  # first seed: network i uses seed + i
+    batch: int | None = None  # pairs per step, sampled by frequency; None = full batch
+    schedule: str = "constant"
+    init_scale: float = 1.0
+    stop: str = "solved"  # "solved": end once every network has solved; "never"
+    snapshots: tuple[int, ...] = ()  # steps whose weights are kept for pictures
+    log_every: int = 0  # history stride in steps; 0 = about 200 points per run
+    chunk: int = 1000  # steps per compiled segment (progress / early-stop granularity)
+
+    def __post_init__(self):
+        object.__setattr__(self, "snapshots", tuple(sorted({int(s) for s in self.snapshots})))
+        if self.optimizer not in OPTIMIZERS:
+            raise SpecError(f"unknown optimizer {self.optimizer!r}; choose one of: "
+                            f"{', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise SpecError(f"unknown schedule {self.schedule!r}; choose one of: "
+                            f"{', '.join(SCHEDULES)}")
+        if self.stop not in STOPS:
+            raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SpecError(f"learning rate must be positive, got {self.lr}")
+        if self.steps < 1:
+            raise SpecError(f"steps must be at least 1, got {self.steps}")
+        if self.seeds < 1:
+            raise SpecError(f"population size (--seeds) must be at least 1, got {self.seeds}")
+        if self.batch is not None and self.batch < 1:
+            raise SpecError(f"batch must be at least 1, got {self.batch}")
+        if not self.init_scale > 0:
+            raise SpecError(f"init scale must be positive, got {self.init_scale}")
+        if self.log_every < 0 or self.chunk < 1:
+            raise SpecError("log_every must be >= 0 and chunk >= 1")
+        if any(s < 0 or s > self.steps for s in self.snapshots):
+            raise SpecError(f"snapshot steps must lie in 0..{self.steps}")
+
+    @property
+    def stride(self) -> int:
+        return self.log_every or max(1, -(-self.steps // 200))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["snapshots"] = list(self.snapshots)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        d["snapshots"] = tuple(d.get("snapshots", ()))
+        return cls(**d)
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+    lr = (cfg.lr if cfg.schedule == "constant"
+          else optax.cosine_decay_schedule(cfg.lr, cfg.steps, alpha=0.01))
+    return {
+        "adam": lambda: optax.adam(lr),
+        "sgd": lambda: optax.sgd(lr),
+        "momentum": lambda: optax.sgd(lr, momentum=0.9),
+        "nesterov": lambda: optax.sgd(lr, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: optax.rmsprop(lr),
+    }[cfg.optimizer]()
+
+
+class TaskArrays(NamedTuple):
+    """A task as arrays. Padding (more pairs or outputs than the task has) is expressed
+    by pair weight 0 and out_mask False, so one compiled program can serve many sizes."""
+
+    inputs: jax.Array  # (m,) int32
+    targets: jax.Array  # (m,) int32
+    solve_targets: jax.Array  # (m,) int32: what must win for "solved"
+    weights: jax.Array  # (m,) loss weight per pair, sums to 1; 0 = padding
+    out_mask: jax.Array  # (n_out,) bool: False = padded output
+
+
+def task_arrays(task: Task, n_pairs: int | None = None, n_out: int | None = None,
+                dtype=jnp.float32) -> TaskArrays:
+    m, n = task.n_pairs, task.n_out
+    n_pairs, n_out = n_pairs or m, n_out or n
+    if n_pairs < m or n_out < n:
+        raise SpecError("padding cannot shrink a task")
+
+    def pad(a, size):
+        return np.concatenate([a, np.zeros(size - len(a), a.dtype)])
+
+    return TaskArrays(
+        jnp.asarray(pad(np.asarray(task.inputs, np.int32), n_pairs)),
+        jnp.asarray(pad(np.asarray(task.targets, np.int32), n_pairs)),
+        jnp.asarray(pad(task.solve_targets(), n_pairs)),
+        jnp.asarray(pad(task.weights(), n_pairs), dtype),
+        jnp.asarray(np.arange(n_out) < n),
+    )
+
+
+class Evaluation(NamedTuple):
+    loss: jax.Array  # weighted mean loss over pairs
+    accuracy: jax.Array  # fraction of real pairs whose argmax is the solve target
+    solved: jax.Array  # every real pair correct
+    logits: jax.Array
+
+
+def evaluate(spec: NetSpec, params, data: TaskArrays) -> Evaluation:
+    """Loss and outcome of one network on the whole task."""
+    logits = netlib.forward(spec, params, data.inputs)
+    loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask) * data.weights)
+    real = data.weights > 0
+    correct = (netlib.predict(logits, data.out_mask) == data.solve_targets) | ~real
+    acc = jnp.sum(correct & real) / jnp.maximum(jnp.sum(real), 1)
+    return Evaluation(loss, acc, jnp.all(correct), logits)
+
+
+class _State(NamedTuple):
+    params: tuple
+    opt_state: optax.OptState
+    key: jax.Array  # per-network key for minibatch sampling
+    solve_step: jax.Array  # first step at which the network was solved, -1 = not yet
+    diverged: jax.Array
+
+
+def _max_abs(params) -> jax.Array:
+    """Largest weight magnitude of each layer (L,), biases excluded."""
+    return jnp.stack([jnp.max(jnp.abs(layer["w"])) for layer in params])
+
+
+def _one_step(spec: NetSpec, opt, batch: int | None, data: TaskArrays, state: _State, t):
+    """One update of one network; returns the new state and (loss, accuracy) at step t."""
+    if batch is None:
+        def loss_fn(p):
+            ev = evaluate(spec, p, data)
+            return ev.loss, ev
+
+        (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    else:
+        ev = evaluate(spec, state.params, data)
+        idx = jax.random.choice(jax.random.fold_in(state.key, t), data.weights.shape[0],
+                                (batch,), p=data.weights)
+
+        def loss_fn(p):
+            logits = netlib.forward(spec, p, data.inputs[idx])
+            return jnp.mean(netlib.pair_losses(spec, logits, data.targets[idx], data.out_mask))
+
+        grads = jax.grad(loss_fn)(state.params)
+    updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    finite = jnp.isfinite(ev.loss) & jnp.all(
+        jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params)]))
+    diverged = state.diverged | ~finite
+    # A diverged network is frozen at its last finite weights, so it cannot poison the
+    # population's statistics and its weights stay inspectable.
+    params, opt_state = jax.tree.map(lambda new, old: jnp.where(diverged, old, new),
+                                     (params, opt_state), (state.params, state.opt_state))
+    solve_step = jnp.where((state.solve_step < 0) & ev.solved & ~diverged, t, state.solve_step)
+    return state._replace(params=params, opt_state=opt_state, solve_step=solve_step,
+                          diverged=diverged), (ev.loss, ev.accuracy)
+
+
+@partial(jax.jit, static_argnames=("spec", "opt", "batch", "n_blocks", "block"))
+def _run_segment(spec, opt, batch, data, state, t0, n_blocks, block):
+    """n_blocks x block steps for the whole population; one history row per block.
+
+    Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
+    (n_blocks, P) and largest weights (n_blocks, P, L), each taken at the block's start.
+    """
+    pop_step = jax.vmap(partial(_one_step, spec, opt, batch, data), in_axes=(0, None))
+
+    def block_fn(state, b):
+        start = t0 + b * block
+        maxw = jax.vmap(_max_abs)(state.params)
+        state, (loss, acc) = jax.lax.scan(pop_step, state, start + jnp.arange(block))
+        return state, (loss[0], acc[0], maxw)
+
+    return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
+
+
+@partial(jax.jit, static_argnames=("spec",))
+def _evaluate_population(spec, params, data):
+    ev = jax.vmap(evaluate, in_axes=(None, 0, None))(spec, params, data)
+    return ev.loss, ev.accuracy, ev.solved
+
+
+@partial(jax.jit, static_argnames=("spec", "scale"))
+def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0):
+    """Initial weights of networks with the given integer seeds: pytree with axis P."""
+    def one(seed):
+        init_key, _ = jax.random.split(jax.random.key(seed))
+        return netlib.init(spec, init_key, scale)
+
+    return jax.vmap(one)(seeds)
+
+
+def estimate_bytes(spec: NetSpec, task: Task, cfg: TrainConfig) -> int:
+    """A generous estimate of the memory one training run needs."""
+    m = cfg.batch or task.n_pairs
+    per_net = 6 * spec.n_params + 4 * (m + task.n_pairs) * (spec.n_out + sum(spec.hidden))
+    history = 3 * (cfg.steps // cfg.stride + 2) * (len(spec.sizes) + 1)
+    snaps = spec.n_params * (len(cfg.snapshots) + 2)
+    return 4 * cfg.seeds * (per_net + history + snaps)
+
+
+def _available_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _check_memory(spec: NetSpec, task: Task, cfg: TrainConfig) -> None:
+    need, have = estimate_bytes(spec, task, cfg), _available_bytes()
+    if need > 0.7 * have:
+        raise ResourceError(
+            f"this run needs about {need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is "
+            "free: use fewer --seeds or a smaller network")
+
+
+def _plan(cfg: TrainConfig) -> list[tuple[int, int]]:
+    """Segments (n_blocks, block) covering all steps, with boundaries at every snapshot
+    step and every `chunk` steps. Few distinct shapes means few compilations."""
+    stride = cfg.stride
+    chunk = max(stride, cfg.chunk - cfg.chunk % stride)
+    stops = sorted({s for s in cfg.snapshots if 0 < s < cfg.steps}
+                   | set(range(chunk, cfg.steps, chunk)) | {cfg.steps})
+    plan, t = [], 0
+    for s in stops:
+        full, rest = divmod(s - t, stride)
+        if full:
+            plan.append((full, stride))
+        if rest:
+            plan.append((1, rest))
+        t = s
+    return plan
+
+
+@dataclass
+class Population:
+    """The result of training: P networks of one shape, their weights and their record.
+
+    Arrays have the population on axis 0. `history` rows are taken every `history_step`.
+    """
+
+    spec: NetSpec
+    task: Task
+    config: TrainConfig
+    seeds: np.ndarray  # (P,) the seed of each network
+    params: tuple  # pytree, leaves (P, ...)
+    solved: np.ndarray  # (P,) bool: solved by the final weights
+    solve_step: np.ndarray  # (P,) first step at which it was solved, -1 = never
+    final_loss: np.ndarray  # (P,)
+    final_accuracy: np.ndarray  # (P,)
+    diverged: np.ndarray  # (P,) bool
+    steps_run: int
+    wall_time: float
+    history_step: np.ndarray  # (T,)
+    history_loss: np.ndarray  # (T, P)
+    history_accuracy: np.ndarray  # (T, P)
+    history_max_weight: np.ndarray  # (T, P, L) largest |w| per layer
+    snapshots: dict[int, tuple] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
+
+    def network(self, i: int):
+        """Weights of network i (no population axis)."""
+        return jax.tree.map(lambda x: np.asarray(x[i]), self.params)
+
+    def best(self) -> int:
+        """Index of the solved network with the lowest loss (or the lowest loss overall)."""
+        loss = np.where(self.diverged | ~np.isfinite(self.final_loss), np.inf, self.final_loss)
+        if self.solved.any():
+            loss = np.where(self.solved, loss, np.inf)
+        return int(np.argmin(loss))
+
+    def summary(self) -> dict:
+        from bottlenet.stats import describe, wilson_interval
+
+        P = self.size
+        solved_steps = self.solve_step[self.solve_step >= 0]
+        lo, hi = wilson_interval(int(self.solved.sum()), P)
+        return {
+            "task": self.task.name,
+            "symbols": {"inputs": self.task.n_in, "outputs": self.task.n_out,
+                        "pairs": self.task.n_pairs},
+            "network": self.spec.to_dict(),
+            "connections": self.spec.n_connections,
+            "training": self.config.to_dict(),
+            "networks": P,
+            "solved": int(self.solved.sum()),
+            "solved_rate": float(self.solved.mean()),
+            "solved_rate_ci95": [lo, hi],
+            "solved_at_some_step": int((self.solve_step >= 0).sum()),
+            "solve_step": describe(solved_steps),
+            "final_loss": describe(self.final_loss[~self.diverged]),
+            "max_weight_per_layer": [
+                describe(np.asarray(layer["w"]).reshape(P, -1).__abs__().max(1)[~self.diverged])
+                for layer in self.params
+            ],
+            "diverged": int(self.diverged.sum()),
+            "steps_run": self.steps_run,
+            "wall_time_s": round(self.wall_time, 3),
+            "network_steps_per_s": round(P * self.steps_run / max(self.wall_time, 1e-9)),
+            "best_network": self.best(),
+        }
+
+
+def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = None,
+          progress: Callable[[int, int], None] | None = None, **overrides) -> Population:
+    """Train a population of networks on `task`.
+
+    `spec` defaults to the article's network for the task (2 tanh units, softmax);
+    keyword overrides go to TrainConfig (e.g. `train(task, steps=2000, seeds=32)`).
+    `progress(done, total)` is called after each compiled segment.
+    """
+    spec = spec or NetSpec(task.n_in, task.n_out)
+    config = config or TrainConfig()
+    if overrides:
+        config = TrainConfig(**{**config.to_dict(), **overrides})
+    if (spec.n_in, spec.n_out) != (task.n_in, task.n_out):
+        raise SpecError(f"network is {spec.n_in}->{spec.n_out} but the task is "
+                        f"{task.n_in}->{task.n_out}")
+    _check_memory(spec, task, config)
+    start = time.perf_counter()
+    data = task_arrays(task)
+    opt = make_optimizer(config)
+    seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
+    if seeds.max() >= 2**31:
+        raise SpecError("seeds must stay below 2**31")
+    params = init_population(spec, jnp.asarray(seeds, jnp.int32), config.init_scale)
+    keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(
+        jnp.asarray(seeds, jnp.int32))
+    P = config.seeds
+    state = _State(params, jax.vmap(opt.init)(params), keys,
+                   jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), bool))
+    snapshots = {0: params} if 0 in config.snapshots else {}
+    rows, t = [], 0
+    for n_blocks, block in _plan(config):
+        state, row = _run_segment(spec, opt, config.batch, data, state, t, n_blocks, block)
+        rows.append((t + block * np.arange(n_blocks), *row))
+        t += n_blocks * block
+        if t in config.snapshots:
+            snapshots[t] = state.params
+        if progress:
+            progress(t, config.steps)
+        if config.stop == "solved" and bool(jnp.all((state.solve_step >= 0) | state.diverged)):
+            break
+    loss, acc, solved = _evaluate_population(spec, state.params, data)
+    solve_step = np.asarray(state.solve_step)
+    solved = np.asarray(solved) & ~np.asarray(state.diverged)
+    solve_step = np.where((solve_step < 0) & solved, t, solve_step)
+    to_np = partial(jax.tree.map, np.asarray)
+    return Population(
+        spec=spec, task=task, config=config, seeds=seeds, params=to_np(state.params),
+        solved=solved, solve_step=solve_step, final_loss=np.asarray(loss),
+        final_accuracy=np.asarray(acc), diverged=np.asarray(state.diverged), steps_run=t,
+        wall_time=time.perf_counter() - start,
+        history_step=np.concatenate([r[0] for r in rows]),
+        history_loss=np.concatenate([np.asarray(r[1]) for r in rows]),
+        history_accuracy=np.concatenate([np.asarray(r[2]) for r in rows]),
+        history_max_weight=np.concatenate([np.asarray(r[3]) for r in rows]),
+        snapshots={s: to_np(p) for s, p in snapshots.items()},
+    )
