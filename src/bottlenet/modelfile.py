@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def load(path: str | Path) -> Population:
             files = {name: z[name] for name in z.files}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as e:
         raise ModelFileError(f"{path} is not a readable bottlenet model file ({e})") from None
     try:
         header = json.loads(files[_HEADER].tobytes().decode())

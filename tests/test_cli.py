@@ -1,0 +1,82 @@
+"""The command line: real runs, and one clear line with exit code 2 for bad input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bottlenet.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_train_save_show_round_trip(tmp_path):
+    model = tmp_path / "shift5.npz"
+    r = run("train", "--symbols", 5, "--seeds", 8, "--steps", 2000, "--save", model, "--json")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["networks"] == 8 and s["solved"] >= 7
+    assert s["connections"] == 20
+    assert s["saved_to"] == str(model)
+    r = run("show", model)
+    assert r.exit_code == 0
+    assert "layer 1: inputs -> hidden" in r.stdout and "solved" in r.stdout
+    r = run("show", model, "--json", "--net", 0)
+    shown = json.loads(r.stdout)
+    assert shown["shown_network"] == 0
+    assert len(shown["weights"][0]["w"]) == 5  # 5 input rows
+
+
+def test_train_from_table(tmp_path):
+    table = tmp_path / "abc.csv"
+    table.write_text("a,b\nb,c\nc,a\n")
+    r = run("train", "--table", table, "--seeds", 4, "--steps", 500, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["symbols"] == {"inputs": 3, "outputs": 3, "pairs": 3}
+
+
+def test_plain_summary_is_readable():
+    r = run("train", "--symbols", 4, "--seeds", 4, "--steps", 300)
+    assert r.exit_code == 0
+    assert "solved" in r.stdout and "of 4" in r.stdout and "connections" in r.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--symbols", 1], "--symbols must be at least 2"),
+    (["--hidden", -1], "--hidden must be 0"),
+    (["--hidden", "x"], "--hidden takes"),
+    (["--activation", "swish2"], "unknown activation 'swish2'"),
+    (["--task", "nope"], "unknown task 'nope'"),
+    (["--output", "relu"], "unknown output head"),
+    (["--optimizer", "lbfgs"], "unknown optimizer"),
+    (["--lr", 0], "learning rate must be positive"),
+    (["--lr", -1], "learning rate must be positive"),
+    (["--steps", 0], "steps must be at least 1"),
+    (["--seeds", 0], "must be at least 1"),
+    (["--seeds", 10**9, "--symbols", 1000, "--hidden", 64], "needs about"),
+    (["--table", "/nonexistent/table.csv"], "table file not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = run("train", *args)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert "Traceback" not in r.output
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_table_file(tmp_path):
+    table = tmp_path / "bad.csv"
+    table.write_text("a,b,c,d\n")
+    r = run("train", "--table", table)
+    assert r.exit_code == 2 and "every row must be" in r.stderr
+
+
+def test_show_rejects_foreign_file(tmp_path):
+    f = tmp_path / "x.npz"
+    f.write_bytes(b"not a zip at all")
+    r = run("show", f)
+    assert r.exit_code == 2 and "not a readable bottlenet model file" in r.stderr

@@ -1,0 +1,127 @@
+"""The population trainer on the article's small cases, with real outcomes."""
+
+import jax
+import numpy as np
+import pytest
+
+from bottlenet import tasks
+from bottlenet.net import NetSpec
+from bottlenet.train import TrainConfig, init_population, train
+
+
+def test_direct_connections_learn_shift5(shift5):
+    pop = train(shift5, NetSpec(5, 5, ()), TrainConfig(seeds=32, steps=2000))
+    assert pop.solved.all()
+    assert pop.spec.n_connections == 25
+
+
+def test_two_tanh_units_learn_shift5(shift5, tanh2_spec):
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=32, steps=3000))
+    assert pop.solved.mean() >= 0.95
+    assert tanh2_spec.n_connections == 20
+    assert (pop.solve_step[pop.solved] >= 0).all()
+    assert (pop.solve_step[pop.solved] <= pop.steps_run).all()
+
+
+def test_one_tanh_unit_without_biases_fails_shift5(shift5):
+    # With one unit and no biases, logit_j = v_j * h: only argmax(v) or argmin(v) can
+    # ever win, so at most 2 of the 4 targets; no amount of training can change that.
+    pop = train(shift5, NetSpec(5, 5, (1,), "tanh", bias=False),
+                TrainConfig(seeds=32, steps=3000))
+    assert not pop.solved.any()
+    assert pop.final_accuracy.max() <= 0.5
+
+
+def test_early_stop_and_solve_steps(shift5, tanh2_spec):
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=20000, chunk=500))
+    assert pop.steps_run < 20000  # stopped once all had solved
+    assert pop.steps_run % 500 == 0
+    full = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=pop.steps_run, stop="never"))
+    np.testing.assert_array_equal(pop.solve_step, full.solve_step)
+
+
+def test_same_seed_same_result_bit_for_bit(shift5, tanh2_spec):
+    cfg = TrainConfig(seeds=6, steps=300, stop="never")
+    a, b = train(shift5, tanh2_spec, cfg), train(shift5, tanh2_spec, cfg)
+    for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a.history_loss, b.history_loss)
+
+
+def test_different_seeds_different_initial_weights(tanh2_spec):
+    params = init_population(tanh2_spec, jax.numpy.arange(4))
+    w = np.asarray(params[0]["w"])
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not np.allclose(w[i], w[j])
+
+
+def test_a_network_does_not_depend_on_its_population(shift5, tanh2_spec):
+    cfg = TrainConfig(seeds=5, seed=10, steps=400, stop="never")
+    pop = train(shift5, tanh2_spec, cfg)
+    alone = train(shift5, tanh2_spec, TrainConfig(seeds=1, seed=13, steps=400, stop="never"))
+    for x, y in zip(jax.tree.leaves(pop.network(3)), jax.tree.leaves(alone.network(0)),
+                    strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def test_diverging_networks_are_marked_and_do_not_poison_others(shift5):
+    # Plain SGD at lr 3 on a linear hidden layer: some seeds blow up to inf/NaN, others
+    # solve. The blown-up ones must be marked and frozen at finite weights, and the
+    # others must train exactly as they would alone.
+    spec = NetSpec(5, 5, (2,), "linear")
+    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=200, stop="never")
+    pop = train(shift5, spec, cfg)
+    assert 0 < pop.diverged.sum() < 8
+    for leaf in jax.tree.leaves(pop.params):
+        assert np.isfinite(leaf).all()
+    assert not pop.solved[pop.diverged].any()
+    summary = pop.summary()
+    assert summary["diverged"] == pop.diverged.sum()
+    assert summary["final_loss"]["n"] == 8 - pop.diverged.sum()
+    i = int(np.flatnonzero(~pop.diverged)[0])
+    alone = train(shift5, spec, TrainConfig(optimizer="sgd", lr=3.0, seeds=1, seed=i,
+                                            steps=200, stop="never"))
+    assert not alone.diverged[0]
+    np.testing.assert_allclose(pop.network(i)[1]["w"], alone.network(0)[1]["w"], rtol=1e-4)
+
+
+def test_minibatch_with_frequencies_learns():
+    task = tasks.Task("skewed", 5, 5, (0, 1, 2, 3), (1, 2, 3, 4), (8.0, 1.0, 1.0, 1.0))
+    pop = train(task, NetSpec(5, 5, (2,)), TrainConfig(seeds=16, steps=3000, batch=2))
+    assert pop.solved.mean() >= 0.8
+
+
+def test_snapshots_hold_the_weights_of_their_step(shift5, tanh2_spec):
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=3, steps=40, snapshots=(0, 7, 40),
+                                                stop="never"))
+    assert sorted(pop.snapshots) == [0, 7, 40]
+    init = init_population(tanh2_spec, jax.numpy.arange(3))
+    np.testing.assert_array_equal(pop.snapshots[0][0]["w"], np.asarray(init[0]["w"]))
+    short = train(shift5, tanh2_spec, TrainConfig(seeds=3, steps=7, stop="never"))
+    np.testing.assert_allclose(pop.snapshots[7][1]["w"], short.params[1]["w"], rtol=1e-6)
+    np.testing.assert_array_equal(pop.snapshots[40][1]["w"], pop.params[1]["w"])
+
+
+def test_history_is_recorded_at_its_stride(shift5, tanh2_spec):
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=2, steps=1000, log_every=50,
+                                                stop="never"))
+    np.testing.assert_array_equal(pop.history_step, np.arange(0, 1000, 50))
+    assert pop.history_loss.shape == (20, 2)
+    assert pop.history_max_weight.shape == (20, 2, 2)
+    assert pop.history_loss[-1].max() < pop.history_loss[0].min()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop"])
+def test_other_optimizers_reduce_the_loss(shift5, tanh2_spec, optimizer):
+    lr = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.01}[optimizer]
+    pop = train(shift5, tanh2_spec, TrainConfig(optimizer=optimizer, lr=lr, seeds=8,
+                                                steps=500, stop="never", schedule="cosine"))
+    assert np.median(pop.final_loss) < 0.5 * np.median(pop.history_loss[0])
+
+
+@pytest.mark.parametrize("head", ["tanh", "sigmoid"])
+def test_squared_error_heads_train(shift5, head):
+    pop = train(shift5, NetSpec(5, 5, (3,), "tanh", head=head),
+                TrainConfig(seeds=8, steps=3000))
+    assert pop.solved.mean() >= 0.5
