@@ -1,0 +1,98 @@
+"""Population trainer throughput against two baselines measured in the same run.
+
+For (n=11, k=2), (n=30, k=3) and (n=100, k=4) on the shift task, full-batch Adam:
+  - trainer: network-steps/s of `bottlenet.train` (P networks in one compiled program,
+    compilation excluded by a warm-up run of the same shapes);
+  - loop: one jitted step per network, called from Python, one network after another
+    (the same step function, so the only difference is the population axis);
+  - floor: one jitted log-softmax over the population's logits (P x pairs x n), which
+    every training step must at least pay, as network-steps/s.
+Prints figures and ratios; asserts nothing (timings on shared machines are noisy).
+
+    uv run python benchmarks/trainer_throughput.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import bottlenet as bn
+from bottlenet.train import _one_step, _State, init_population, make_optimizer, task_arrays
+
+
+def best_of(fn, repeats=3):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def trainer_rate(task, spec, P, steps):
+    cfg = bn.TrainConfig(seeds=P, steps=steps, stop="never", chunk=steps, log_every=steps)
+    bn.train(task, spec, cfg)  # compile
+    t = best_of(lambda: bn.train(task, spec, cfg), 2)
+    return P * steps / t
+
+
+def loop_rate(task, spec, networks, steps):
+    cfg = bn.TrainConfig(seeds=1, steps=steps)
+    opt = make_optimizer(cfg)
+    data = task_arrays(task)
+    step = jax.jit(partial(_one_step, spec, opt, None, data))
+
+    def run():
+        for i in range(networks):
+            params = jax.tree.map(lambda x: x[0], init_population(spec, jnp.array([i])))
+            state = _State(params, opt.init(params), jax.random.key(i), jnp.int32(-1),
+                           jnp.bool_(False))
+            for t in range(steps):
+                state, _ = step(state, t)
+            jax.block_until_ready(state.params)
+
+    run()  # compile
+    return networks * steps / best_of(run, 2)
+
+
+def floor_rate(task, P, steps):
+    """Log-softmax passes chained in a scan (each pass reads the last one's output), so
+    the floor pays no dispatch overhead either, just as the trainer's scanned steps."""
+    logits = jax.random.normal(jax.random.key(0), (P, task.n_pairs, task.n_out))
+    run = jax.jit(lambda z: jax.lax.scan(
+        lambda z, _: (jax.nn.log_softmax(z, axis=-1), None), z, None, length=steps)[0])
+    run(logits).block_until_ready()
+    return P * steps / best_of(lambda: run(logits).block_until_ready(), 3)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer steps (noisier)")
+    args = ap.parse_args()
+    steps = 500 if args.quick else 2000
+    cases = [(11, 2, 1024), (30, 3, 512), (100, 4, 256)]
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; full-batch Adam, "
+          f"{steps} steps per timing")
+    print(f"{'n':>4} {'k':>2} {'P':>5} {'trainer':>12} {'loop':>10} {'ratio':>7} "
+          f"{'floor':>12} {'trainer/floor':>13}")
+    for n, k, P in cases:
+        task = bn.tasks.shift(n)
+        spec = bn.NetSpec(n, n, (k,))
+        tr = trainer_rate(task, spec, P, steps)
+        lp = loop_rate(task, spec, networks=2, steps=steps // 2)
+        fl = floor_rate(task, P, steps)
+        print(f"{n:>4} {k:>2} {P:>5} {tr:>12,.0f} {lp:>10,.0f} {tr / lp:>6.0f}x "
+              f"{fl:>12,.0f} {tr / fl:>12.2f}x")
+    print("rates are network-steps per second; ratio = trainer / loop; "
+          "trainer/floor = share of the log-softmax limit reached (1.0 = at the limit)")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()
