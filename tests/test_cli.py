@@ -80,3 +80,21 @@ def test_show_rejects_foreign_file(tmp_path):
     f.write_bytes(b"not a zip at all")
     r = run("show", f)
     assert r.exit_code == 2 and "not a readable bottlenet model file" in r.stderr
+
+
+def test_draw_commands(tmp_path):
+    model = tmp_path / "m.npz"
+    assert run("train", "--symbols", 5, "--seeds", 4, "--steps", 1000, "--snapshots", "0,10",
+               "--save", model).exit_code == 0
+    for args in (["--out", tmp_path / "d.svg"], ["--walk", 2, "--out", tmp_path / "w.png"],
+                 ["--space", "--out", tmp_path / "s.svg", "--step", 10],
+                 ["--training", "--out", tmp_path / "t.png"]):
+        r = run("draw", model, *args)
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / str(args[-1] if args[-1] != 10 else "s.svg")).name in r.stderr
+    for args, msg in ((["--out", tmp_path / "x.gif"], ".svg or .png"),
+                      (["--walk", 9, "--out", tmp_path / "w.png"], "--walk must be in 1..5"),
+                      (["--step", 5, "--out", tmp_path / "a.png"], "no snapshot at step 5"),
+                      (["--space", "--training", "--out", tmp_path / "a.png"], "choose one")):
+        r = run("draw", model, *args)
+        assert r.exit_code == 2 and msg in r.stderr, r.output

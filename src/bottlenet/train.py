@@ -393,7 +393,10 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
             snapshots[t] = state.params
         if progress:
             progress(t, config.steps)
-        if config.stop == "solved" and bool(jnp.all((state.solve_step >= 0) | state.diverged)):
+        # Stop early once every network has solved, but not before the last snapshot
+        # that was asked for.
+        if (config.stop == "solved" and t >= max(config.snapshots, default=0)
+                and bool(jnp.all((state.solve_step >= 0) | state.diverged))):
             break
     loss, acc, solved = _evaluate_population(spec, state.params, data)
     solve_step = np.asarray(state.solve_step)

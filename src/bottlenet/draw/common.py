@@ -1,0 +1,54 @@
+"""What every picture shares: one diverging colour scale and saving by suffix.
+
+Colour convention (as in the article, and explained once in each legend): blue is
+positive, red is negative, the deeper the colour the larger the magnitude; it is used
+for weights and activations alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen needed; must precede pyplot
+import matplotlib.colors as mcolors  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bottlenet.errors import SpecError  # noqa: E402
+
+CMAP = plt.get_cmap("RdBu")  # low = red (negative), high = blue (positive)
+WIN = "#1a9641"  # the winning output
+FORMATS = (".svg", ".png")
+
+
+def signed_colour(value: float, scale: float) -> str:
+    """Hex colour of `value` on the diverging scale symmetric around 0 with range `scale`;
+    clipped away from white so weak values stay visible."""
+    x = 0.0 if scale <= 0 else float(np.clip(value / scale, -1, 1))
+    x = np.sign(x) * (0.25 + 0.75 * abs(x)) if x != 0 else 0.0
+    return mcolors.to_hex(CMAP(0.5 + 0.5 * x))
+
+
+def sign_of_colour(colour: str) -> int:
+    """+1 for a blue colour, -1 for a red one, 0 for grey (used by tests and checks)."""
+    r, _, b = mcolors.to_rgb(colour)
+    return int(np.sign(round(b - r, 3)))
+
+
+def save(fig, path: str | Path, dpi: int = 150) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Fixed metadata and hash salt: the same network gives the same SVG bytes.
+    plt.rcParams["svg.hashsalt"] = "bottlenet"
+    meta = {"Date": None} if path.suffix.lower() == ".svg" else {}
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=meta)
+    plt.close(fig)
+    return path
+
+
+def symbol_label(names, i: int) -> str:
+    return names[i] if names else str(i + 1)

@@ -1,0 +1,89 @@
+"""The hidden-space code: where each input lands in the space of the hidden units, and
+which output wins where. For k = 2 one square (the activation's range); for k >= 3 the
+pairwise projections of the first three units. Output j's weight vector is an arrow:
+an output wins where its arrow (plus bias) gives the largest dot product, so a solved
+network puts each input's point in the region of its target."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch
+
+from bottlenet import activations
+from bottlenet import net as netlib
+from bottlenet.errors import SpecError
+from bottlenet.net import NetSpec
+from bottlenet.tasks import Task
+
+
+def _bounds(spec: NetSpec, codes: np.ndarray) -> tuple[float, float]:
+    act = activations.get(spec.activation)
+    lo = act.low if np.isfinite(act.low) else float(codes.min()) - 0.5
+    hi = act.high if np.isfinite(act.high) else float(codes.max()) + 0.5
+    margin = 0.08 * (hi - lo)
+    return lo - margin, hi + margin
+
+
+def hidden_codes(spec: NetSpec, params, inputs) -> np.ndarray:
+    """The last hidden layer's activations for each input index: (len(inputs), k)."""
+    import jax.numpy as jnp
+
+    return np.asarray(netlib.hidden_states(spec, params, jnp.asarray(inputs))[-1])
+
+
+def hidden_space(spec: NetSpec, task: Task, params, title: str | None = None):
+    """Draw the hidden-space code (needs one hidden layer of k >= 2); returns a Figure."""
+    if len(spec.hidden) != 1 or spec.hidden[0] < 2:
+        raise SpecError("the hidden-space picture needs one hidden layer of at least 2 units")
+    k = spec.hidden[0]
+    used = sorted(set(task.inputs))
+    codes = hidden_codes(spec, params, used)
+    w = np.asarray(params[-1]["w"])  # (k, n_out)
+    b = np.asarray(params[-1]["b"]) if "b" in params[-1] else np.zeros(spec.n_out)
+    pairs = [(0, 1)] if k == 2 else [(0, 1), (0, 2), (1, 2)]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.6 * len(pairs), 5.6), squeeze=False)
+    lo, hi = _bounds(spec, codes)
+    cmap = plt.get_cmap("hsv")
+    colour = {j: cmap(j / spec.n_out) for j in range(spec.n_out)}
+    target_of = dict(zip(task.inputs, task.solve_targets(), strict=True))
+    for ax, (p, q) in zip(axes[0], pairs, strict=True):
+        if k == 2:
+            # Winner regions: the argmax over outputs at every point of the square.
+            g = np.linspace(lo, hi, 300)
+            gx, gy = np.meshgrid(g, g)
+            pts = np.stack([gx.ravel(), gy.ravel()], 1)
+            win = np.argmax(pts @ w + b, 1).reshape(gx.shape)
+            ax.imshow(win, origin="lower", extent=(lo, hi, lo, hi), cmap="hsv", vmin=0,
+                      vmax=spec.n_out, alpha=0.18, interpolation="nearest", aspect="auto")
+        act = activations.get(spec.activation)
+        if np.isfinite(act.low) and np.isfinite(act.high):
+            ax.add_patch(plt.Rectangle((act.low, act.low), act.high - act.low,
+                                       act.high - act.low, fill=False, ls="--", lw=0.8,
+                                       ec="#777777"))
+        span = 0.45 * (hi - lo)
+        norms = np.linalg.norm(w[[p, q]], axis=0)
+        scale = span / max(norms.max(), 1e-9)
+        centre = (lo + hi) / 2
+        for j in range(spec.n_out):
+            dx, dy = w[p, j] * scale, w[q, j] * scale
+            ax.add_patch(FancyArrowPatch((centre, centre), (centre + dx, centre + dy),
+                                         arrowstyle="->", mutation_scale=10, color=colour[j],
+                                         lw=1.0, alpha=0.8, gid=f"arrow-{p}{q}-{j}"))
+            ax.text(centre + 1.07 * dx, centre + 1.07 * dy, task.out_name(j), fontsize=7,
+                    color=colour[j], ha="center", va="center")
+        for i, c in zip(used, codes, strict=True):
+            t = int(target_of[i])
+            ax.plot(c[p], c[q], "o", ms=6, mfc=colour[t], mec="black", mew=0.6,
+                    gid=f"code-{p}{q}-{i}")
+            ax.annotate(f"{task.in_name(i)}→{task.out_name(t)}", (c[p], c[q]), xytext=(4, 4),
+                        textcoords="offset points", fontsize=7)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"h{p + 1}")
+        ax.set_ylabel(f"h{q + 1}")
+    fig.suptitle(title or "hidden space: each input's code (dot, coloured as its target), "
+                 "each output's weights (arrow);\nshaded: where each output wins",
+                 fontsize=9)
+    return fig

@@ -1,0 +1,153 @@
+"""Pictures: structure checked in the layout and in the written SVG, not only that a
+file appears."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from bottlenet import draw, tasks
+from bottlenet import net as netlib
+from bottlenet.draw.common import sign_of_colour
+from bottlenet.net import NetSpec
+from bottlenet.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def small():
+    return train(tasks.shift(5), NetSpec(5, 5, (2,)), TrainConfig(seeds=4, steps=1500,
+                                                                   snapshots=(0, 100)))
+
+
+@pytest.fixture(scope="module")
+def large():
+    return train(tasks.shift(40), NetSpec(40, 40, (4,)), TrainConfig(seeds=2, steps=300,
+                                                                     stop="never"))
+
+
+def _svg_ids(path):
+    root = ET.parse(path).getroot()
+    return {el.get("id"): el for el in root.iter() if el.get("id")}
+
+
+def _stroke(el):
+    for child in el.iter():
+        m = re.search(r"stroke:\s*(#[0-9a-fA-F]{6})", child.get("style", ""))
+        if m:
+            return m.group(1)
+    return None
+
+
+def test_diagram_layout_counts_and_colours(small):
+    i = small.best()
+    params = small.network(i)
+    lay = draw.diagram_layout(small.spec, small.task, params)
+    assert len(lay.nodes) == 5 + 2 + 5
+    assert len(lay.edges) == 5 * 2 + 2 * 5
+    assert not lay.numbers  # 5 symbols: lines
+    for e in lay.edges:
+        assert sign_of_colour(e.colour) == np.sign(e.weight)
+        assert e.weight == pytest.approx(float(params[e.layer]["w"][e.src, e.dst]))
+    strongest = max(lay.edges, key=lambda e: abs(e.weight) / lay.layer_scales[e.layer])
+    assert strongest.width == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_diagram_files(small, tmp_path, suffix):
+    path = draw.save(draw.diagram(small.spec, small.task, small.network(0)),
+                     tmp_path / f"d{suffix}")
+    assert path.stat().st_size > 5000
+    if suffix == ".png":
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        return
+    ids = _svg_ids(path)
+    edges = [k for k in ids if k.startswith("edge-")]
+    nodes = [k for k in ids if k.startswith("node-")]
+    assert len(edges) == 20 and len(nodes) == 12
+    w = small.network(0)
+    for k in edges:
+        layer, src, dst = map(int, k.split("-")[1:])
+        assert sign_of_colour(_stroke(ids[k])) == np.sign(w[layer]["w"][src, dst])
+
+
+def test_large_network_switches_to_numbers_that_match_the_weights(large, tmp_path):
+    params = large.network(0)
+    lay = draw.diagram_layout(large.spec, large.task, params)
+    assert lay.numbers
+    w1 = np.asarray(params[0]["w"]) + np.asarray(params[0]["b"])
+    codes = 10 * np.tanh(w1)
+    w2 = np.asarray(params[1]["w"])
+    for n in lay.nodes:
+        if n.layer == 0:
+            assert len(n.numbers) == 4
+            for h, text in enumerate(n.numbers):
+                digits = len(text.split(".")[1]) if "." in text else 0
+                assert float(text) == pytest.approx(codes[n.index, h], abs=0.51 * 10**-digits)
+        elif n.layer == 2:
+            for h, text in enumerate(n.numbers):
+                digits = len(text.split(".")[1]) if "." in text else 0
+                assert float(text) == pytest.approx(w2[h, n.index], abs=0.51 * 10**-digits)
+                if float(text) != 0:
+                    assert sign_of_colour(n.number_colours[h]) == np.sign(float(text))
+    path = draw.save(draw.diagram(large.spec, large.task, params), tmp_path / "big.svg")
+    ids = _svg_ids(path)
+    assert sum(k.startswith("num-") for k in ids) == 2 * 40 * 4
+    assert sum(k.startswith("node-") for k in ids) == 40 + 4 + 40
+
+
+def test_lines_on_request_for_large_networks(large):
+    lay = draw.diagram_layout(large.spec, large.task, large.network(0), numbers=False)
+    assert not lay.numbers and all(not n.numbers for n in lay.nodes)
+
+
+def test_walkthrough_sums_equal_the_forward_pass(small, tmp_path):
+    params = small.network(small.best())
+    for i in range(4):
+        walk = draw.walkthrough_terms(small.spec, small.task, params, i)
+        logits = np.asarray(netlib.forward(small.spec, params, jnp.asarray([i]))[0])
+        totals = np.array([o.total for o in walk.outputs])
+        np.testing.assert_allclose(totals, logits, rtol=1e-5, atol=1e-5)
+        assert sum(o.probability for o in walk.outputs) == pytest.approx(1, rel=1e-5)
+        assert walk.winner == int(np.argmax(logits)) == walk.target  # best is solved
+        assert len(walk.activations) == 2
+    path = draw.save(draw.walkthrough(small.spec, small.task, params, 1, pow2=True),
+                     tmp_path / "w.svg")
+    ids = _svg_ids(path)
+    assert sum(k.startswith("sum-") for k in ids) == 5 and "walk-winner" in ids
+
+
+def test_walkthrough_direct_connections():
+    pop = train(tasks.shift(4), NetSpec(4, 4, ()), TrainConfig(seeds=1, steps=500))
+    walk = draw.walkthrough_terms(pop.spec, pop.task, pop.network(0), 2)
+    assert walk.activations == ()
+    w = pop.network(0)[0]
+    assert walk.outputs[3].total == pytest.approx(float(w["w"][2, 3] + w["b"][3]), rel=1e-6)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_hidden_space(k, tmp_path):
+    pop = train(tasks.shift(6), NetSpec(6, 6, (k,)), TrainConfig(seeds=2, steps=300))
+    path = draw.save(draw.hidden_space(pop.spec, pop.task, pop.network(0)), tmp_path / "s.svg")
+    ids = _svg_ids(path)
+    panels = 1 if k == 2 else 3
+    assert sum(k_.startswith("code-") for k_ in ids) == 5 * panels
+    assert sum(k_.startswith("arrow-") for k_ in ids) == 6 * panels
+
+
+def test_hidden_space_of_a_snapshot(small, tmp_path):
+    snap = tuple({k: v[0] for k, v in layer.items()} for layer in small.snapshots[100])
+    draw.save(draw.hidden_space(small.spec, small.task, snap), tmp_path / "s.png")
+
+
+def test_training_charts(small, tmp_path):
+    path = draw.save(draw.training_charts(small), tmp_path / "t.png")
+    assert path.stat().st_size > 20000
+
+
+def test_bad_suffix(small, tmp_path):
+    from bottlenet.errors import SpecError
+
+    with pytest.raises(SpecError, match=".svg or .png"):
+        draw.save(draw.training_charts(small), tmp_path / "t.jpg")
