@@ -125,3 +125,20 @@ def test_squared_error_heads_train(shift5, head):
     pop = train(shift5, NetSpec(5, 5, (3,), "tanh", head=head),
                 TrainConfig(seeds=8, steps=3000))
     assert pop.solved.mean() >= 0.5
+
+
+@pytest.mark.parametrize("hidden", [(), (2,), (3,)])
+def test_padding_gives_the_same_outcome_and_loss(hidden):
+    # Shift on 9 symbols trained as itself, and inside a 16-symbol, 20-pair program.
+    task = tasks.shift(9)
+    spec = NetSpec(9, 9, hidden)
+    cfg = TrainConfig(seeds=8, steps=600, stop="never")
+    plain = train(task, spec, cfg)
+    padded = train(task, spec, cfg, pad_to=(16, 16, 20))
+    np.testing.assert_array_equal(plain.solved, padded.solved)
+    np.testing.assert_allclose(plain.final_loss, padded.final_loss, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(plain.history_loss, padded.history_loss, rtol=1e-4, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(plain.params), jax.tree.leaves(padded.params), strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    assert padded.spec == spec

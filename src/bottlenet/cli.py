@@ -18,6 +18,7 @@ from rich.table import Table
 from bottlenet import activations, modelfile, tasks
 from bottlenet.errors import BottlenetError, SpecError
 from bottlenet.net import HEADS, NetSpec
+from bottlenet.stats import wilson_interval
 from bottlenet.train import OPTIMIZERS, SCHEDULES, TrainConfig
 
 app = typer.Typer(
@@ -290,6 +291,127 @@ def draw(
 
 def jax_tree_index(params, i: int):
     return tuple({k: np.asarray(v)[i] for k, v in layer.items()} for layer in params)
+
+
+def parse_list(text: str, kind, option: str) -> list:
+    """'1,2,4' -> [1, 2, 4]; empty or malformed lists are bad input."""
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise SpecError(f"{option} takes a comma-separated list, got {text!r}")
+    try:
+        return [kind(t) for t in items]
+    except ValueError:
+        raise SpecError(f"{option}: {text!r} is not a list of {kind.__name__} values") from None
+
+
+@app.command()
+@cli_errors
+def capacity(
+    hidden: Annotated[str, typer.Option(help="Hidden units k, comma-separated.")] = "1,2,3",
+    activation: Annotated[str, typer.Option(
+        help="Activations, comma-separated: " + ", ".join(activations.names()) + ".")]
+    = "tanh",
+    task: Annotated[str, typer.Option(help=f"Task: {', '.join(tasks.BUILTIN_TASKS)}.")]
+    = "shift",
+    seeds: Annotated[int, typer.Option(help="Networks per trial.")] = 32,
+    steps: Annotated[int, typer.Option(help="Step budget per network.")] = 20000,
+    threshold: Annotated[float, typer.Option(
+        help="Share of seeds that must solve for n to count as learnable.")] = 0.5,
+    optimizer: Annotated[str, typer.Option(help=f"One of: {', '.join(OPTIMIZERS)}.")] = "adam",
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.05,
+    schedule: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEDULES)}.")]
+    = "constant",
+    bias: Annotated[bool, typer.Option(help="Biases on every layer.")] = True,
+    seed: Annotated[int, typer.Option(help="First seed of every trial.")] = 0,
+    max_symbols: Annotated[int, typer.Option(help="Largest n the search may try.")] = 1024,
+    db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
+    = Path("results/bottlenet.db"),
+    plot: Annotated[Path | None, typer.Option(
+        help="Success-rate chart (.svg/.png); default results/capacity.png.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Re-run the last sweep recorded in --db with its own settings; finished "
+        "trials are reused, never run again.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+):
+    """Measure capacity: the largest n that k units learn in at least --threshold of the
+    seeds within the step budget, for every (k, activation); with Wilson 95% intervals.
+
+    n grows geometrically until a trial fails, then bisection finds the frontier. Every
+    trial is stored in --db as soon as it ends: an interrupted sweep loses nothing and
+    `--resume` continues it.
+    """
+    from bottlenet import draw as pictures
+    from bottlenet.capacity import CapacityConfig, measure
+    from bottlenet.store import Store
+
+    with Store(db) as store:
+        if resume:
+            args = store.last_sweep()
+            if args is None:
+                raise SpecError(f"no sweep recorded in {db} to resume")
+        else:
+            if not 0 < threshold <= 1:
+                raise SpecError(f"--threshold must lie in (0, 1], got {threshold}")
+            if max_symbols < 4:
+                raise SpecError(f"--max-symbols must be at least 4, got {max_symbols}")
+            ks = parse_list(hidden, int, "--hidden")
+            acts = parse_list(activation, str, "--activation")
+            base = {"task": task, "optimizer": optimizer, "lr": lr, "schedule": schedule,
+                    "steps": steps, "seeds": seeds, "seed": seed, "bias": bias}
+            configs = [dict(base, hidden=k, activation=a) for a in acts for k in ks]
+            for c in configs:
+                CapacityConfig(**c)  # validate everything before the first trial
+            args = {"configs": configs, "threshold": threshold, "max_symbols": max_symbols}
+            store.save_sweep(args)
+        configs = [CapacityConfig(**c) for c in args["configs"]]
+        results = []
+
+        def on_trial(cfg, rec, cached):
+            lo, hi = wilson_interval(rec.successes, rec.trials)
+            origin = "from database" if cached else f"{rec.wall_time:.1f}s"
+            err.print(f"  {cfg.label():<14} n={rec.n:<5} {rec.successes:>3}/{rec.trials} "
+                      f"solved  [{100 * lo:.0f}-{100 * hi:.0f}%]  ({origin})")
+
+        try:
+            with progress_bar("trial") as bar:
+                job = bar.add_task("trial", total=None)
+
+                def progress(done, total):
+                    bar.update(job, completed=done, total=total)
+
+                for cfg in configs:
+                    err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr "
+                              f"{cfg.lr}, {cfg.steps} steps, {cfg.seeds} seeds")
+                    results.append(measure(cfg, store, args["threshold"], args["max_symbols"],
+                                           on_trial=on_trial, progress=progress))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
+                      "`bottlenet capacity --resume` continues")
+            raise typer.Exit(130) from None
+    plot_path = pictures.save(pictures.capacity_chart(results),
+                              plot or db.parent / "capacity.png")
+    rows = [r.summary() for r in results]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    c0 = results[0].config
+    tab = Table(title=f"capacity on {c0.task}: largest n solved by >= {args['threshold']:.0%} "
+                f"of {c0.seeds} seeds in {c0.steps} steps ({c0.optimizer}, lr {c0.lr}, "
+                f"{c0.schedule})")
+    for col in ("k", "activation", "frontier n", "success at n", "95% CI", "connections",
+                "trials (new)"):
+        tab.add_column(col, justify="left" if col == "activation" else "right")
+    for r, res in zip(rows, results, strict=True):
+        lo, hi = r["success_ci95"]
+        tab.add_row(str(res.config.hidden), res.config.activation,
+                    f"{r['frontier_n']}{'+' if r['censored'] else ''}",
+                    "-" if r["success_rate"] is None else f"{100 * r['success_rate']:.0f}%",
+                    f"{100 * lo:.0f}-{100 * hi:.0f}%", str(r["connections_at_frontier"]),
+                    f"{len(r['trials'])} ({r['trials_run_now']})")
+    out.print(tab)
+    compiled = sum(len(r["padded_sizes_compiled"]) for r in rows)
+    out.print(f"padded sizes trained (one compilation each per configuration): {compiled}")
+    out.print(f"chart: {plot_path}   database: {db}   ('+': passed at --max-symbols)")
 
 
 def main() -> None:

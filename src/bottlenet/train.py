@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import NamedTuple
 
@@ -283,6 +283,28 @@ def _plan(cfg: TrainConfig) -> list[tuple[int, int]]:
     return plan
 
 
+def _pad_params(params, n_in: int, n_out: int):
+    """Zero-pad a population's first-layer rows to n_in and last-layer columns to n_out."""
+    layers = [dict(layer) for layer in params]
+    w = layers[0]["w"]
+    layers[0]["w"] = jnp.pad(w, ((0, 0), (0, n_in - w.shape[1]), (0, 0)))
+    w = layers[-1]["w"]
+    layers[-1]["w"] = jnp.pad(w, ((0, 0), (0, 0), (0, n_out - w.shape[2])))
+    if "b" in layers[-1]:
+        b = layers[-1]["b"]
+        layers[-1]["b"] = jnp.pad(b, ((0, 0), (0, n_out - b.shape[1])))
+    return tuple(layers)
+
+
+def _unpad_params(params, n_in: int, n_out: int):
+    layers = [dict(layer) for layer in params]
+    layers[0]["w"] = layers[0]["w"][:, :n_in]
+    layers[-1]["w"] = layers[-1]["w"][:, :, :n_out]
+    if "b" in layers[-1]:
+        layers[-1]["b"] = layers[-1]["b"][:, :n_out]
+    return tuple(layers)
+
+
 @dataclass
 class Population:
     """The result of training: P networks of one shape, their weights and their record.
@@ -356,12 +378,17 @@ class Population:
 
 
 def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = None,
-          progress: Callable[[int, int], None] | None = None, **overrides) -> Population:
+          progress: Callable[[int, int], None] | None = None,
+          pad_to: tuple[int, int, int] | None = None, **overrides) -> Population:
     """Train a population of networks on `task`.
 
     `spec` defaults to the article's network for the task (2 tanh units, softmax);
     keyword overrides go to TrainConfig (e.g. `train(task, steps=2000, seeds=32)`).
     `progress(done, total)` is called after each compiled segment.
+    `pad_to=(n_in, n_out, n_pairs)` trains in a larger compiled shape: padded inputs
+    never fire, padded outputs are masked out of the softmax, padded pairs weigh 0, and
+    the real weights start exactly as without padding, so the outcome is the same while
+    every task up to that size shares one compilation.
     """
     spec = spec or NetSpec(task.n_in, task.n_out)
     config = config or TrainConfig()
@@ -370,14 +397,21 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     if (spec.n_in, spec.n_out) != (task.n_in, task.n_out):
         raise SpecError(f"network is {spec.n_in}->{spec.n_out} but the task is "
                         f"{task.n_in}->{task.n_out}")
+    pad_in, pad_out, pad_pairs = pad_to or (task.n_in, task.n_out, task.n_pairs)
+    if pad_in < task.n_in or pad_out < task.n_out or pad_pairs < task.n_pairs:
+        raise SpecError(f"pad_to {pad_to} is smaller than the task")
+    if pad_to and config.batch is not None:
+        raise SpecError("padding serves full-batch training only")
     _check_memory(spec, task, config)
     start = time.perf_counter()
-    data = task_arrays(task)
+    data = task_arrays(task, pad_pairs, pad_out)
+    real_spec, spec = spec, replace(spec, n_in=pad_in, n_out=pad_out)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
     if seeds.max() >= 2**31:
         raise SpecError("seeds must stay below 2**31")
-    params = init_population(spec, jnp.asarray(seeds, jnp.int32), config.init_scale)
+    params = _pad_params(init_population(real_spec, jnp.asarray(seeds, jnp.int32),
+                                         config.init_scale), pad_in, pad_out)
     keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(
         jnp.asarray(seeds, jnp.int32))
     P = config.seeds
@@ -402,9 +436,11 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     solve_step = np.asarray(state.solve_step)
     solved = np.asarray(solved) & ~np.asarray(state.diverged)
     solve_step = np.where((solve_step < 0) & solved, t, solve_step)
-    to_np = partial(jax.tree.map, np.asarray)
+    def to_np(p):
+        return jax.tree.map(np.asarray, _unpad_params(p, task.n_in, task.n_out))
+
     return Population(
-        spec=spec, task=task, config=config, seeds=seeds, params=to_np(state.params),
+        spec=real_spec, task=task, config=config, seeds=seeds, params=to_np(state.params),
         solved=solved, solve_step=solve_step, final_loss=np.asarray(loss),
         final_accuracy=np.asarray(acc), diverged=np.asarray(state.diverged), steps_run=t,
         wall_time=time.perf_counter() - start,

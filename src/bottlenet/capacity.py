@@ -1,0 +1,188 @@
+"""Capacity: the largest number of symbols n that k hidden units learn, measured.
+
+For one configuration (k, activation, optimizer, ...) a trial trains `seeds` networks
+on the task with n symbols and counts how many solve it within the step budget. The
+frontier search grows n geometrically until the success rate falls below the
+threshold, then bisects between the last n that passed and the first that failed. It
+assumes success falls with n; every trial it ran is reported, so a reader can see
+where that assumption is shaky. Tasks are padded up to size buckets, so one compiled
+program serves every n in a bucket.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from bottlenet import tasks
+from bottlenet.errors import SpecError
+from bottlenet.net import NetSpec
+from bottlenet.stats import wilson_interval
+from bottlenet.store import Store, TrialRecord, config_key
+from bottlenet.train import TrainConfig, train
+
+
+@dataclass(frozen=True)
+class CapacityConfig:
+    """One curve of a capacity sweep; everything but n."""
+
+    hidden: int
+    activation: str = "tanh"
+    task: str = "shift"
+    optimizer: str = "adam"
+    lr: float = 0.05
+    schedule: str = "constant"
+    steps: int = 20000
+    seeds: int = 32
+    seed: int = 0
+    bias: bool = True
+    head: str = "softmax"
+    init_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.hidden < 0:
+            raise SpecError(f"hidden units must be >= 0, got {self.hidden}")
+        tasks.builtin(self.task, 2)  # raises on an unknown task
+        self.spec(4)  # raises on an unknown activation or head
+        self.train_config()  # raises on bad training settings
+
+    def spec(self, n: int) -> NetSpec:
+        return NetSpec(n, n, (self.hidden,) if self.hidden else (), self.activation,
+                       self.bias, self.head)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps,
+                           seeds=self.seeds, seed=self.seed, schedule=self.schedule,
+                           init_scale=self.init_scale)
+
+    def key(self) -> str:
+        return config_key(asdict(self))
+
+    def label(self) -> str:
+        return f"k={self.hidden} {self.activation}"
+
+
+def bucket(n: int) -> int:
+    """The padded size that serves n: 8, 12, 16, 24, 32, 48, 64, ... (at most 1.5x n)."""
+    size = 8
+    while size < n:
+        size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
+    return size
+
+
+@dataclass(frozen=True)
+class Frontier:
+    n: int  # largest n whose success rate reached the threshold (0: not even the start)
+    censored: bool  # passed at the largest n allowed: the true frontier may lie beyond
+    tested: tuple[tuple[int, int, int], ...]  # (n, successes, trials) in the order run
+
+
+def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float = 0.5,
+                    start: int = 4, max_n: int = 4096, growth: float = 2.0) -> Frontier:
+    """Largest n with successes/trials >= threshold, by geometric growth then bisection."""
+    if not 0 < threshold <= 1:
+        raise SpecError(f"threshold must lie in (0, 1], got {threshold}")
+    if start < 2 or max_n < start or growth <= 1:
+        raise SpecError("need 2 <= start <= max_n and growth > 1")
+    tested: dict[int, tuple[int, int]] = {}
+    order: list[int] = []
+
+    def passes(n: int) -> bool:
+        if n not in tested:
+            tested[n] = rate_at(n)
+            order.append(n)
+        s, t = tested[n]
+        return t > 0 and s / t >= threshold
+
+    lo, hi, n = 1, None, start
+    while True:
+        if passes(n):
+            lo = n
+            if n == max_n:
+                break
+            n = min(max_n, max(n + 1, math.ceil(n * growth)))
+        else:
+            hi = n
+            break
+    if hi is not None:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if passes(mid):
+                lo = mid
+            else:
+                hi = mid
+    return Frontier(lo if lo >= 2 else 0, hi is None,
+                    tuple((m, *tested[m]) for m in order))
+
+
+@dataclass
+class CapacityResult:
+    config: CapacityConfig
+    threshold: float
+    frontier: Frontier
+    trials: list[TrialRecord] = field(default_factory=list)  # all trials, by n
+    buckets: tuple[int, ...] = ()  # padded sizes trained in this run (compilations)
+    ran: int = 0  # trials trained in this run (the rest came from the database)
+
+    def summary(self) -> dict:
+        at = next((t for t in self.trials if t.n == self.frontier.n), None)
+        lo, hi = wilson_interval(at.successes, at.trials) if at else (0.0, 1.0)
+        return {
+            "config": asdict(self.config), "label": self.config.label(),
+            "threshold": self.threshold, "frontier_n": self.frontier.n,
+            "censored": self.frontier.censored,
+            "success_rate": at.rate if at else None, "success_ci95": [lo, hi],
+            "connections_at_frontier": self.config.spec(max(self.frontier.n, 2)).n_connections,
+            "trials": [{"n": n, "successes": s, "seeds": t, "rate": s / t,
+                        "ci95": list(wilson_interval(s, t))} for n, s, t in
+                       self.frontier.tested],
+            "trials_run_now": self.ran, "padded_sizes_compiled": list(self.buckets),
+        }
+
+
+def run_trial(cfg: CapacityConfig, n: int,
+              progress: Callable[[int, int], None] | None = None) -> TrialRecord:
+    """Train cfg.seeds networks on n symbols (padded to its bucket) and count successes."""
+    task = tasks.builtin(cfg.task, n, cfg.seed)
+    size = bucket(n)
+    start = time.perf_counter()
+    pop = train(task, cfg.spec(n), cfg.train_config(), progress=progress,
+                pad_to=(size, size, size))
+    return TrialRecord(cfg.key(), n, int(pop.solved.sum()), pop.size,
+                       tuple(int(s) for s in pop.solve_step), time.perf_counter() - start)
+
+
+def versions() -> dict:
+    import jax
+
+    from bottlenet import __version__
+
+    return {"bottlenet": __version__, "jax": jax.__version__,
+            "platform": jax.default_backend()}
+
+
+def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: int = 4096,
+            start: int = 4, on_trial: Callable | None = None,
+            progress: Callable[[int, int], None] | None = None) -> CapacityResult:
+    """Frontier search for one configuration; trials come from `store` when finished
+    already, and are written to it as soon as each one ends."""
+    key, buckets, ran = cfg.key(), set(), 0
+
+    def rate_at(n: int) -> tuple[int, int]:
+        nonlocal ran
+        record = store.get(key, n)
+        cached = record is not None
+        if record is None:
+            record = run_trial(cfg, n, progress)
+            store.put(record, versions())
+            buckets.add(bucket(n))
+            ran += 1
+        if on_trial:
+            on_trial(cfg, record, cached)
+        return record.successes, record.trials
+
+    frontier = frontier_search(rate_at, threshold, start, max_n)
+    return CapacityResult(cfg, threshold, frontier, store.trials_for(key),
+                          tuple(sorted(buckets)), ran)
