@@ -98,3 +98,63 @@ def test_draw_commands(tmp_path):
                       (["--space", "--training", "--out", tmp_path / "a.png"], "choose one")):
         r = run("draw", model, *args)
         assert r.exit_code == 2 and msg in r.stderr, r.output
+
+
+def test_capacity_command_and_resume(tmp_path):
+    db = tmp_path / "r.db"
+    args = ["capacity", "--hidden", "1,2", "--seeds", 4, "--steps", 400, "--max-symbols", 8,
+            "--db", db, "--plot", tmp_path / "cap.png", "--json"]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [row["config"]["hidden"] for row in rows] == [1, 2]
+    assert all(row["trials_run_now"] == len(row["trials"]) for row in rows)
+    assert (tmp_path / "cap.png").stat().st_size > 10000
+    r = run("capacity", "--resume", "--db", db, "--plot", tmp_path / "cap.svg", "--json")
+    assert r.exit_code == 0, r.output
+    again = json.loads(r.stdout)
+    assert all(row["trials_run_now"] == 0 for row in again)
+    assert [row["frontier_n"] for row in again] == [row["frontier_n"] for row in rows]
+    assert "from database" in r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--threshold", 0], "--threshold must lie in (0, 1]"),
+    (["--threshold", 1.5], "--threshold must lie in (0, 1]"),
+    (["--hidden", ""], "comma-separated list"),
+    (["--hidden", "1,,2"], "comma-separated list"),
+    (["--hidden", "a"], "not a list of int"),
+    (["--activation", "tanh,nope"], "unknown activation 'nope'"),
+    (["--task", "nope"], "unknown task"),
+])
+def test_capacity_bad_input(tmp_path, args, message):
+    r = run("capacity", "--db", tmp_path / "r.db", *args)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+
+
+def test_capacity_refuses_foreign_database_untouched(tmp_path):
+    db = tmp_path / "foreign.db"
+    db.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    before = db.read_bytes()
+    r = run("capacity", "--db", db)
+    assert r.exit_code == 2 and "not a bottlenet results database" in r.stderr
+    assert db.read_bytes() == before
+    r = run("capacity", "--resume", "--db", tmp_path / "new.db")
+    assert r.exit_code == 2 and "no sweep recorded" in r.stderr
+
+
+def test_construct_and_argmax_commands(tmp_path):
+    model = tmp_path / "c.npz"
+    r = run("construct", "--symbols", 200, "--save", model, "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["solved_float32"] and res["min_probability"] >= 0.9 - 1e-9
+    r = run("argmax", model, "--json")
+    assert r.exit_code == 0
+    res = json.loads(r.stdout)
+    assert res["never_win"] == [0] and res["targets_that_cannot_win"] == []
+    r = run("construct", "--symbols", 5, "--prob", 1.2)
+    assert r.exit_code == 2 and "probability must lie in (0, 1)" in r.stderr
+    r = run("construct", "--task", "random")
+    assert r.exit_code == 2

@@ -414,5 +414,91 @@ def capacity(
     out.print(f"chart: {plot_path}   database: {db}   ('+': passed at --max-symbols)")
 
 
+@app.command()
+@cli_errors
+def construct(
+    symbols: Annotated[int, typer.Option(help="Number of symbols n.")] = 1000,
+    hidden: Annotated[int, typer.Option(help="Hidden tanh units: 1 (line envelope) or >= 2 "
+                                        "(codes on a circle).")] = 2,
+    task: Annotated[str, typer.Option(help="shift, identity or permutation.")] = "shift",
+    prob: Annotated[float, typer.Option(
+        help="Smallest probability the correct output must get.")] = 0.9,
+    radius: Annotated[float, typer.Option(help="Radius of the codes inside (-1, 1).")] = 0.9,
+    seed: Annotated[int, typer.Option(help="Seed of a permutation task.")] = 0,
+    save: Annotated[Path | None, typer.Option(
+        help="Write the network as a model file (for show and draw).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+):
+    """Build weights by hand that solve the task for any n, and check them with the
+    trainer's own forward pass: are the article's limits limits of representation or of
+    training?"""
+    from bottlenet import construct as hand
+
+    if task not in ("shift", "identity", "permutation"):
+        raise SpecError("construct takes --task shift, identity or permutation")
+    t = tasks.builtin(task, symbols, seed)
+    c = hand.construct(t, hidden, prob, radius)
+    maxw = [float(np.max(np.abs(layer["w"]))) for layer in c.params]
+    result = {"task": t.name, "hidden": hidden, "method": c.method, "scale": c.scale,
+              "target_probability": prob, "min_probability": c.min_probability,
+              "solved_float32": c.solved_float32, "solved_float64": c.solved_float64,
+              "max_weight_per_layer": maxw, "connections": c.spec.n_connections}
+    if save:
+        result["saved_to"] = str(modelfile.save(hand.as_population(c), save))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    tab = Table(show_header=False, box=None)
+    tab.add_column(style="bold")
+    tab.add_column()
+    tab.add_row("task", f"{t.name}: {t.n_pairs} pairs, {hidden} tanh unit(s), "
+                f"{c.spec.n_connections} connections")
+    tab.add_row("construction", c.method)
+    tab.add_row("weight scale", f"{c.scale:.4g} (smallest giving every correct output "
+                f"p >= {prob})")
+    tab.add_row("worst probability", f"{c.min_probability:.6f}")
+    tab.add_row("max |w|", ", ".join(f"layer {i + 1}: {w:.4g}" for i, w in enumerate(maxw)))
+    tab.add_row("solved", f"float32 {'yes' if c.solved_float32 else 'NO'}, float64 "
+                f"{'yes' if c.solved_float64 else 'NO'} (trainer's forward pass)")
+    if save:
+        tab.add_row("saved", result["saved_to"])
+    out.print(tab)
+
+
+@app.command()
+@cli_errors
+def argmax(
+    model: Annotated[Path, typer.Argument(help="A .npz model file.")],
+    net: Annotated[int, typer.Option(help="Which network; default: the best one.")] = -1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print margins as JSON.")] = False,
+):
+    """Which outputs can win (be the argmax) at some point of the hidden space, by a
+    linear program per output. An output that can never win explains a failure."""
+    from bottlenet.construct import winnable
+
+    pop = modelfile.load(model)
+    i = pop.best() if net < 0 else net
+    if not 0 <= i < pop.size:
+        raise SpecError(f"--net must be in 0..{pop.size - 1}, got {net}")
+    margins = winnable(pop.spec, pop.network(i))
+    needed = sorted(set(int(t) for t in pop.task.solve_targets()))
+    never = [j for j in range(pop.spec.n_out) if margins[j] <= 0]
+    blocked = [j for j in needed if margins[j] <= 0]
+    if as_json:
+        print(json.dumps({"network": i, "margins": margins.tolist(), "never_win": never,
+                          "targets_that_cannot_win": blocked}, indent=2))
+        return
+    names = pop.task.out_name
+    out.print(f"network {i}: {pop.spec.n_out - len(never)} of {pop.spec.n_out} outputs can "
+              f"win somewhere in the hidden space ({pop.spec.activation} range)")
+    if never:
+        out.print("never win: " + ", ".join(names(j) for j in never))
+    if blocked:
+        out.print("[bold red]targets that can never win[/] (the network cannot solve the "
+                  "task): " + ", ".join(names(j) for j in blocked))
+    else:
+        out.print("every target output can win somewhere")
+
+
 def main() -> None:
     sys.exit(app())

@@ -1,0 +1,153 @@
+"""Weights made by hand, and the check of which outputs can ever win.
+
+Hand-made weights answer whether the article's limits (2 units ~ 11 symbols) are limits
+of representation or of training. For k >= 2 the n hidden codes sit on a circle of
+radius r inside tanh's square and each output's weight vector points at its input's
+code: c_i . c_i = r^2 > c_i . c_j for every other code, so every output is the argmax
+for its own input, for any n. For k = 1 with output biases, output t's line
+s (2 x_i h - x_i^2) is tangent to s h^2 at the input's code x_i, so the upper envelope
+of the lines is won by the nearest code. The weight scale s sets how sure the softmax
+is; we report the smallest s that gives the correct output probability >= p.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bottlenet import activations
+from bottlenet import net as netlib
+from bottlenet.errors import SpecError
+from bottlenet.net import NetSpec
+from bottlenet.tasks import Task
+from bottlenet.train import Population, TrainConfig, evaluate, task_arrays
+
+
+@dataclass(frozen=True)
+class Construction:
+    spec: NetSpec
+    task: Task
+    params: tuple  # one network, numpy arrays
+    method: str
+    scale: float  # s: output weights are s x (unit-free code)
+    target_probability: float
+    min_probability: float  # worst pair, float64 forward pass
+    solved_float32: bool  # every pair's argmax is its target, trainer's float32 forward
+    solved_float64: bool
+
+
+def _unit_params(task: Task, hidden: int, radius: float):
+    """Codes and output directions at scale 1: (w1, b1, w2, b2) as float64 arrays."""
+    if len(set(task.inputs)) != task.n_pairs or len(set(task.targets)) != task.n_pairs:
+        raise SpecError("construction needs each input and each output in at most one pair")
+    m = task.n_pairs
+    w1 = np.zeros((task.n_in, hidden))
+    w2 = np.zeros((hidden, task.n_out))
+    b2 = np.zeros(task.n_out)
+    if hidden == 1:
+        x = np.linspace(-radius, radius, m)
+        for rank, (i, t) in enumerate(zip(task.inputs, task.targets, strict=True)):
+            w1[i, 0] = math.atanh(x[rank])
+            w2[0, t] = 2 * x[rank]
+            b2[t] = -x[rank] ** 2
+        b2[[j for j in range(task.n_out) if j not in task.targets]] = -1.0  # never wins
+    else:
+        theta = 2 * np.pi * np.arange(m) / m
+        codes = radius * np.stack([np.cos(theta), np.sin(theta)], 1)
+        for rank, (i, t) in enumerate(zip(task.inputs, task.targets, strict=True)):
+            w1[i, :2] = np.arctanh(codes[rank])
+            w2[:2, t] = codes[rank]
+    return w1, np.zeros(hidden), w2, b2
+
+
+def _params(w1, b1, w2, b2, scale, bias: bool, dtype):
+    layers = [{"w": jnp.asarray(w1, dtype)}, {"w": jnp.asarray(scale * w2, dtype)}]
+    if bias:
+        layers[0]["b"] = jnp.asarray(b1, dtype)
+        layers[1]["b"] = jnp.asarray(scale * b2, dtype)
+    return tuple(layers)
+
+
+def _min_probability(spec, task, unit, scale) -> float:
+    with jax.enable_x64(True):
+        params = _params(*unit, scale, spec.bias, jnp.float64)
+        logits = netlib.forward(spec, params, jnp.asarray(task.inputs))
+        p = jax.nn.softmax(logits, axis=-1)
+        return float(jnp.min(p[jnp.arange(task.n_pairs), jnp.asarray(task.targets)]))
+
+
+def construct(task: Task, hidden: int = 2, probability: float = 0.9,
+              radius: float = 0.9) -> Construction:
+    """Hand-made tanh weights that solve `task` (one pair per input and output)."""
+    if hidden < 1:
+        raise SpecError("construction needs at least 1 hidden unit")
+    if not 0 < probability < 1:
+        raise SpecError(f"probability must lie in (0, 1), got {probability}")
+    if not 0 < radius < 1:
+        raise SpecError(f"radius must lie in (0, 1), got {radius}")
+    spec = NetSpec(task.n_in, task.n_out, (hidden,), "tanh", True, "softmax")
+    unit = _unit_params(task, hidden, radius)
+    lo, hi = 1e-3, 1.0
+    while _min_probability(spec, task, unit, hi) < probability:
+        lo, hi = hi, hi * 4
+        if hi > 1e12:
+            raise SpecError("no weight scale reaches that probability")
+    for _ in range(60):  # bisection in log space
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if _min_probability(spec, task, unit, mid) < probability else (lo, mid)
+    scale = hi
+    with jax.enable_x64(True):
+        p64 = _params(*unit, scale, True, jnp.float64)
+        solved64 = bool(evaluate(spec, p64, task_arrays(task, dtype=jnp.float64)).solved)
+    p32 = _params(*unit, scale, True, jnp.float32)
+    solved32 = bool(evaluate(spec, p32, task_arrays(task)).solved)
+    return Construction(spec, task, jax.tree.map(np.asarray, p32),
+                        "line envelope" if hidden == 1 else f"circle of radius {radius}",
+                        scale, probability, _min_probability(spec, task, unit, scale),
+                        solved32, solved64)
+
+
+def as_population(c: Construction) -> Population:
+    """A one-network Population (no training record), so model files and pictures work."""
+    L = len(c.params)
+    return Population(
+        spec=c.spec, task=c.task, config=TrainConfig(steps=1, seeds=1),
+        seeds=np.zeros(1, np.int64),
+        params=tuple({k: v[None] for k, v in layer.items()} for layer in c.params),
+        solved=np.array([c.solved_float32]), solve_step=np.array([0 if c.solved_float32 else -1]),
+        final_loss=np.array([float(-math.log(c.min_probability))]),
+        final_accuracy=np.array([1.0 if c.solved_float32 else 0.0]), diverged=np.zeros(1, bool),
+        steps_run=0, wall_time=0.0, history_step=np.zeros(0, np.int64),
+        history_loss=np.zeros((0, 1)), history_accuracy=np.zeros((0, 1)),
+        history_max_weight=np.zeros((0, 1, L)))
+
+
+def winnable(spec: NetSpec, params, max_margin: float = 1.0) -> np.ndarray:
+    """For each output, the largest margin by which it beats every other output at some
+    point of the hidden space (the activation's range as a closed box); > 0 means it can
+    win, <= 0 that it never can, whatever the input. Solved as one linear program per
+    output: maximise t subject to (w_j - w_i) . h + b_j - b_i >= t for all i != j."""
+    from scipy.optimize import linprog
+
+    if len(spec.hidden) != 1:
+        raise SpecError("the argmax check needs exactly one hidden layer")
+    k = spec.hidden[0]
+    act = activations.get(spec.activation)
+    w = np.asarray(params[-1]["w"], dtype=float)  # (k, n_out)
+    b = np.asarray(params[-1]["b"], dtype=float) if "b" in params[-1] else np.zeros(w.shape[1])
+    lo = None if math.isinf(act.low) else act.low
+    hi = None if math.isinf(act.high) else act.high
+    margins = np.empty(w.shape[1])
+    for j in range(w.shape[1]):
+        others = np.arange(w.shape[1]) != j
+        # variables (h_1..h_k, t); constraint rows: (w_i - w_j) . h + t <= b_j - b_i
+        a_ub = np.hstack([(w[:, others] - w[:, [j]]).T, np.ones((others.sum(), 1))])
+        b_ub = b[j] - b[others]
+        res = linprog(np.r_[np.zeros(k), -1.0], A_ub=a_ub, b_ub=b_ub,
+                      bounds=[(lo, hi)] * k + [(None, max_margin)], method="highs")
+        margins[j] = -res.fun if res.status == 0 else -np.inf
+    return margins
