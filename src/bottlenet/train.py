@@ -168,6 +168,7 @@ class _State(NamedTuple):
     key: jax.Array  # per-network key for minibatch sampling
     solve_step: jax.Array  # first step at which the network was solved, -1 = not yet
     diverged: jax.Array
+    mask: tuple | None = None  # like params: 0 = connection removed (held at zero)
 
 
 def _max_abs(params) -> jax.Array:
@@ -194,6 +195,8 @@ def _one_step(spec: NetSpec, opt, batch: int | None, data: TaskArrays, state: _S
 
         grads = jax.grad(loss_fn)(state.params)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    if state.mask is not None:
+        updates = jax.tree.map(jnp.multiply, updates, state.mask)
     params = optax.apply_updates(state.params, updates)
     finite = jnp.isfinite(ev.loss) & jnp.all(
         jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params)]))
@@ -232,13 +235,28 @@ def _evaluate_population(spec, params, data):
 
 
 @partial(jax.jit, static_argnames=("spec", "scale"))
-def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0):
-    """Initial weights of networks with the given integer seeds: pytree with axis P."""
+def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
+                    n_in: jax.Array | None = None, n_out: jax.Array | None = None):
+    """Initial weights of networks with the given integer seeds: pytree with axis P.
+
+    With `n_in`/`n_out` (traced, so one program serves every size) the rows of inputs
+    >= n_in and the columns of outputs >= n_out are zero: the network padded to `spec`'s
+    size, its real weights equal to those of a network of the real size.
+    """
     def one(seed):
         init_key, _ = jax.random.split(jax.random.key(seed))
         return netlib.init(spec, init_key, scale)
 
-    return jax.vmap(one)(seeds)
+    params = jax.vmap(one)(seeds)
+    if n_in is None:
+        return params
+    layers = [dict(layer) for layer in params]
+    layers[0]["w"] = jnp.where((jnp.arange(spec.n_in) < n_in)[:, None], layers[0]["w"], 0)
+    keep = jnp.arange(spec.n_out) < n_out
+    layers[-1]["w"] = jnp.where(keep, layers[-1]["w"], 0)
+    if "b" in layers[-1]:
+        layers[-1]["b"] = jnp.where(keep, layers[-1]["b"], 0)
+    return tuple(layers)
 
 
 def estimate_bytes(spec: NetSpec, task: Task, cfg: TrainConfig) -> int:
@@ -283,21 +301,9 @@ def _plan(cfg: TrainConfig) -> list[tuple[int, int]]:
     return plan
 
 
-def _pad_params(params, n_in: int, n_out: int):
-    """Zero-pad a population's first-layer rows to n_in and last-layer columns to n_out."""
-    layers = [dict(layer) for layer in params]
-    w = layers[0]["w"]
-    layers[0]["w"] = jnp.pad(w, ((0, 0), (0, n_in - w.shape[1]), (0, 0)))
-    w = layers[-1]["w"]
-    layers[-1]["w"] = jnp.pad(w, ((0, 0), (0, 0), (0, n_out - w.shape[2])))
-    if "b" in layers[-1]:
-        b = layers[-1]["b"]
-        layers[-1]["b"] = jnp.pad(b, ((0, 0), (0, n_out - b.shape[1])))
-    return tuple(layers)
-
-
 def _unpad_params(params, n_in: int, n_out: int):
-    layers = [dict(layer) for layer in params]
+    """Numpy slices back to the real size (no compiled program per size)."""
+    layers = [{k: np.asarray(v) for k, v in layer.items()} for layer in params]
     layers[0]["w"] = layers[0]["w"][:, :n_in]
     layers[-1]["w"] = layers[-1]["w"][:, :, :n_out]
     if "b" in layers[-1]:
@@ -379,7 +385,7 @@ class Population:
 
 def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = None,
           progress: Callable[[int, int], None] | None = None,
-          pad_to: tuple[int, int, int] | None = None, **overrides) -> Population:
+          pad_to: tuple[int, int, int] | None = None, mask=None, **overrides) -> Population:
     """Train a population of networks on `task`.
 
     `spec` defaults to the article's network for the task (2 tanh units, softmax);
@@ -389,6 +395,8 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     never fire, padded outputs are masked out of the softmax, padded pairs weigh 0, and
     the real weights start exactly as without padding, so the outcome is the same while
     every task up to that size shares one compilation.
+    `mask` (a pytree like the population's params, leaves (P, ...) or broadcastable, of
+    0/1) removes connections: where it is 0 the weight starts at zero and stays there.
     """
     spec = spec or NetSpec(task.n_in, task.n_out)
     config = config or TrainConfig()
@@ -400,6 +408,8 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     pad_in, pad_out, pad_pairs = pad_to or (task.n_in, task.n_out, task.n_pairs)
     if pad_in < task.n_in or pad_out < task.n_out or pad_pairs < task.n_pairs:
         raise SpecError(f"pad_to {pad_to} is smaller than the task")
+    if pad_to and mask is not None:
+        raise SpecError("a mask cannot be combined with padding")
     if pad_to and config.batch is not None:
         raise SpecError("padding serves full-batch training only")
     _check_memory(spec, task, config)
@@ -410,13 +420,17 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
     if seeds.max() >= 2**31:
         raise SpecError("seeds must stay below 2**31")
-    params = _pad_params(init_population(real_spec, jnp.asarray(seeds, jnp.int32),
-                                         config.init_scale), pad_in, pad_out)
+    params = init_population(spec, jnp.asarray(seeds, jnp.int32), config.init_scale,
+                             task.n_in, task.n_out)
     keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(
         jnp.asarray(seeds, jnp.int32))
     P = config.seeds
+    if mask is not None:
+        mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
+                            tuple(dict(layer) for layer in mask), params)
+        params = jax.tree.map(jnp.multiply, params, mask)
     state = _State(params, jax.vmap(opt.init)(params), keys,
-                   jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), bool))
+                   jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), bool), mask)
     snapshots = {0: params} if 0 in config.snapshots else {}
     rows, t = [], 0
     for n_blocks, block in _plan(config):
@@ -437,7 +451,7 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     solved = np.asarray(solved) & ~np.asarray(state.diverged)
     solve_step = np.where((solve_step < 0) & solved, t, solve_step)
     def to_np(p):
-        return jax.tree.map(np.asarray, _unpad_params(p, task.n_in, task.n_out))
+        return _unpad_params(p, task.n_in, task.n_out)
 
     return Population(
         spec=real_spec, task=task, config=config, seeds=seeds, params=to_np(state.params),

@@ -1,0 +1,123 @@
+"""What every claim's experiment shares: budgets, the result record, verdict words and
+small helpers for rates and pictures."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import asdict, dataclass, field
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bottlenet.stats import wilson_interval
+
+HOLDS = "holds"
+CONDITIONAL = "holds only under stated conditions"
+FAILS = "does not hold"
+VERDICTS = (HOLDS, CONDITIONAL, FAILS)
+
+ARTICLE = ('Malte Skarupke, "Neural Networks Are Impressively Good At Compression", '
+           "Probably Dance, 30 April 2016, and its comment thread")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How hard to look: seeds per population and steps per run."""
+
+    seeds: int
+    steps: int
+    capacity_seeds: int
+    capacity_steps: int
+    capacity_max_n: int
+    name: str
+
+    @classmethod
+    def quick(cls) -> Budget:
+        return cls(16, 3000, 8, 4000, 256, "quick")
+
+    @classmethod
+    def full(cls) -> Budget:
+        return cls(64, 20000, 32, 20000, 1024, "full")
+
+    @classmethod
+    def tiny(cls) -> Budget:
+        """For tests: enough to get a measured verdict, fast."""
+        return cls(4, 400, 3, 400, 16, "tiny")
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    title: str
+    quote: str  # the article's words (or the comment's)
+    claim: str  # the claim in our words
+    article_figure: str
+    measured: str
+    verdict: str
+    rule: str  # the rule that turned the numbers into the verdict
+    regime: dict
+    numbers: dict = field(default_factory=dict)
+    pictures: list[tuple[str, str]] = field(default_factory=list)  # (caption, base64 PNG)
+    notes: str = ""
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+
+    def to_dict(self, with_pictures: bool = True) -> dict:
+        d = asdict(self)
+        d["pictures"] = [{"caption": c, "png_base64": p} for c, p in self.pictures] \
+            if with_pictures else [c for c, _ in self.pictures]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ClaimResult:
+        d = dict(d)
+        d["pictures"] = [(p["caption"], p["png_base64"]) for p in d["pictures"]]
+        return cls(**d)
+
+
+def png(fig, dpi: int = 100) -> str:
+    """A figure as base64 PNG text for inline HTML; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def rate_text(successes: int, trials: int) -> str:
+    lo, hi = wilson_interval(successes, trials)
+    return f"{successes}/{trials} ({100 * successes / max(trials, 1):.0f}%, 95% CI " \
+           f"{100 * lo:.0f}-{100 * hi:.0f}%)"
+
+
+def rate_numbers(successes: int, trials: int) -> dict:
+    lo, hi = wilson_interval(successes, trials)
+    return {"successes": int(successes), "trials": int(trials),
+            "rate": successes / max(trials, 1), "ci95": [lo, hi]}
+
+
+def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of seeds solved"):
+    """Bar chart of success rates with Wilson 95% intervals."""
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(labels) + 1.5), 3.4))
+    rates = np.array([s / max(t, 1) for s, t in zip(successes, trials, strict=True)])
+    ci = np.array([wilson_interval(s, t) for s, t in zip(successes, trials, strict=True)])
+    x = np.arange(len(labels))
+    ax.bar(x, rates, color="#4a90c2")
+    ax.errorbar(x, rates, yerr=[rates - ci[:, 0], ci[:, 1] - rates], fmt="none", ecolor="black",
+                capsize=3, lw=1)
+    ax.set_xticks(x, labels, fontsize=8, rotation=20 if len(labels) > 4 else 0)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def median_or_none(values) -> float | None:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else None

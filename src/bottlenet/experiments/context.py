@@ -1,0 +1,24 @@
+"""The context an experiment runs in: its budget, the results store and a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bottlenet.experiments.base import Budget
+from bottlenet.net import NetSpec
+from bottlenet.store import Store
+from bottlenet.tasks import Task
+from bottlenet.train import Population, TrainConfig, train
+
+
+@dataclass
+class Context:
+    budget: Budget
+    store: Store
+    seed: int = 0
+
+    def train(self, task: Task, spec: NetSpec, mask=None, **config) -> Population:
+        """Train with the budget's seeds and steps unless `config` says otherwise."""
+        cfg = {"seeds": self.budget.seeds, "steps": self.budget.steps, "seed": self.seed,
+               **config}
+        return train(task, spec, TrainConfig(**cfg), mask=mask)
