@@ -65,17 +65,28 @@ class NetSpec:
                    bool(d["bias"]), str(d["head"]))
 
 
-def _normal_by_index(key: jax.Array, shape: tuple[int, int], dtype) -> jax.Array:
-    """Standard normals where element (i, j) comes from its own key fold_in(key, i, j), so a
-    weight does not depend on the matrix's size: a network padded to more symbols starts
-    with exactly the same real weights (one compiled program serves many n)."""
-    rows = jnp.arange(shape[0], dtype=jnp.uint32)
-    cols = jnp.arange(shape[1], dtype=jnp.uint32)
+def _normal_rows(key: jax.Array, rows: int, cols: int, dtype) -> jax.Array:
+    """Standard normals (rows, cols) where row i comes from its own key fold_in(key, i):
+    a row does not depend on how many rows there are."""
+    return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(key, i), (cols,), dtype))(
+        jnp.arange(rows, dtype=jnp.uint32))
 
-    def one(i, j):
-        return jax.random.normal(jax.random.fold_in(jax.random.fold_in(key, i), j), (), dtype)
 
-    return jax.vmap(lambda i: jax.vmap(lambda j: one(i, j))(cols))(rows)
+def _normal_by_index(key: jax.Array, shape: tuple[int, int], first: bool, last: bool,
+                     dtype) -> jax.Array:
+    """Gaussian weights that do not depend on the number of symbols: the first layer is
+    drawn row by row (one row per input), the last column by column (one per output), so a
+    network padded to more symbols starts with exactly the same real weights and one
+    compiled program serves many n. A direct layer (first and last) is drawn per element."""
+    fan_in, fan_out = shape
+    if first and last:
+        return jax.vmap(lambda i: _normal_rows(jax.random.fold_in(key, i), fan_out, 1, dtype)
+                        [:, 0])(jnp.arange(fan_in, dtype=jnp.uint32))
+    if first:
+        return _normal_rows(key, fan_in, fan_out, dtype)
+    if last:
+        return _normal_rows(key, fan_out, fan_in, dtype).T
+    return jax.random.normal(key, shape, dtype)
 
 
 def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
@@ -89,7 +100,8 @@ def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         std = scale / (1.0 if i == 0 else fan_in) ** 0.5
-        layer = {"w": std * _normal_by_index(keys[i], (fan_in, fan_out), dtype)}
+        w = _normal_by_index(keys[i], (fan_in, fan_out), i == 0, i == len(sizes) - 2, dtype)
+        layer = {"w": std * w}
         if spec.bias:
             layer["b"] = jnp.zeros((fan_out,), dtype)
         layers.append(layer)

@@ -68,6 +68,8 @@ class Store:
                     "REAL NOT NULL, PRIMARY KEY (config, n))")
                 self.db.execute("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY, "
                                 "args TEXT NOT NULL, created REAL NOT NULL)")
+                self.db.execute("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, "
+                                "result TEXT NOT NULL, created REAL NOT NULL)")
         except sqlite3.DatabaseError as e:
             self.db.close()
             raise StoreError(f"{self.path}: cannot use the results database ({e})") from None
@@ -135,3 +137,13 @@ class Store:
     def last_sweep(self) -> dict | None:
         row = self.db.execute("SELECT args FROM sweeps ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else json.loads(row[0])
+
+    def get_claim(self, key: str) -> dict | None:
+        """A finished claim experiment (reproduce), or None."""
+        row = self.db.execute("SELECT result FROM claims WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put_claim(self, key: str, result: dict) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                            (key, json.dumps(result), time.time()))

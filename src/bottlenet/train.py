@@ -259,6 +259,19 @@ def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
     return tuple(layers)
 
 
+@partial(jax.jit, static_argnames=("spec", "opt", "scale"))
+def _start(spec, opt, seeds, scale, n_in, n_out, mask):
+    """The population's starting state in one compiled program (op-by-op it would be
+    dozens of small compilations, more time than a short run takes)."""
+    params = init_population(spec, seeds, scale, n_in, n_out)
+    if mask is not None:
+        params = jax.tree.map(jnp.multiply, params, mask)
+    keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(seeds)
+    P = seeds.shape[0]
+    return _State(params, jax.vmap(opt.init)(params), keys, jnp.full((P,), -1, jnp.int32),
+                  jnp.zeros((P,), bool), mask)
+
+
 def estimate_bytes(spec: NetSpec, task: Task, cfg: TrainConfig) -> int:
     """A generous estimate of the memory one training run needs."""
     m = cfg.batch or task.n_pairs
@@ -420,17 +433,13 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
     if seeds.max() >= 2**31:
         raise SpecError("seeds must stay below 2**31")
-    params = init_population(spec, jnp.asarray(seeds, jnp.int32), config.init_scale,
-                             task.n_in, task.n_out)
-    keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(
-        jnp.asarray(seeds, jnp.int32))
-    P = config.seeds
     if mask is not None:
+        shapes = jax.eval_shape(init_population, spec, jnp.zeros(config.seeds, jnp.int32))
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
-                            tuple(dict(layer) for layer in mask), params)
-        params = jax.tree.map(jnp.multiply, params, mask)
-    state = _State(params, jax.vmap(opt.init)(params), keys,
-                   jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), bool), mask)
+                            tuple(dict(layer) for layer in mask), shapes)
+    state = _start(spec, opt, jnp.asarray(seeds, jnp.int32), config.init_scale, task.n_in,
+                   task.n_out, mask)
+    params = state.params
     snapshots = {0: params} if 0 in config.snapshots else {}
     rows, t = [], 0
     for n_blocks, block in _plan(config):

@@ -1,0 +1,77 @@
+"""Every claim of the article as an experiment: measured numbers, the article's figure,
+a verdict from a rule written in the code, and pictures. `CLAIMS` lists them in order;
+`run_claim` runs one, reusing a finished result from the results database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bottlenet.errors import SpecError
+from bottlenet.experiments import (
+    basics,
+    capacity_claims,
+    curves,
+    dynamics,
+    falsification,
+    hello,
+    weights,
+)
+from bottlenet.experiments.base import ARTICLE, Budget, ClaimResult
+from bottlenet.experiments.context import Context
+
+CLAIMS: dict[str, Callable[[Context], ClaimResult]] = {
+    "C1": basics.c1_direct,
+    "C2": basics.c2_one_unit,
+    "C3": basics.c3_two_units,
+    "C4": capacity_claims.c4_capacity,
+    "C5": capacity_claims.c5_cost,
+    "C6": dynamics.c6_heads,
+    "C7": capacity_claims.c7_permutations,
+    "C8": weights.c8_weak,
+    "C9": dynamics.c9_speed,
+    "C10": curves.c10_normcdf,
+    "C11": dynamics.c11_cost,
+    "C12": capacity_claims.c12_relu,
+    "C13": falsification.c13_trample,
+    "C14": falsification.c14_sparsity,
+    "C15": dynamics.c15_depth,
+    "C16": hello.c16_hello,
+    "C17": weights.c17_bits,
+}
+
+
+def select(only: str | None) -> list[str]:
+    """'C4,C13' -> ['C4', 'C13'] in article order; None -> all."""
+    if not only:
+        return list(CLAIMS)
+    wanted = [c.strip().upper() for c in only.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CLAIMS]
+    if unknown or not wanted:
+        raise SpecError(f"unknown claim(s) {', '.join(unknown) or only!r}; choose from "
+                        f"{', '.join(CLAIMS)}")
+    return [c for c in CLAIMS if c in wanted]
+
+
+def claim_key(claim: str, ctx: Context) -> str:
+    from bottlenet import __version__
+
+    return f"{claim}|{ctx.budget.name}|seed {ctx.seed}|bottlenet {__version__}"
+
+
+def run_claim(claim: str, ctx: Context, reuse: bool = True) -> tuple[ClaimResult, bool]:
+    """Run one claim's experiment, or take its finished result from the database.
+    Returns the result and whether it came from the database."""
+    key = claim_key(claim, ctx)
+    if reuse:
+        cached = ctx.store.get_claim(key)
+        if cached is not None:
+            return ClaimResult.from_dict(cached), True
+    start = time.perf_counter()
+    result = CLAIMS[claim](ctx)
+    result.seconds = round(time.perf_counter() - start, 2)
+    ctx.store.put_claim(key, result.to_dict())
+    return result, False
+
+
+__all__ = ["ARTICLE", "CLAIMS", "Budget", "ClaimResult", "Context", "run_claim", "select"]
