@@ -144,3 +144,11 @@ def test_real_trial_is_padded_and_stored(tmp_path):
     assert res.buckets == (8,)  # n = 4 and 6 shared one padded size
     assert [t.n for t in res.trials] == [4, 6]
     assert all(t.successes >= 3 for t in res.trials)
+
+
+def test_resolution_trades_precision_for_trials():
+    exact = frontier_search(synthetic(300)[0], 0.5)
+    coarse = frontier_search(synthetic(300)[0], 0.5, resolution=0.1)
+    assert exact.n == 300
+    assert 0.9 * 300 <= coarse.n <= 300
+    assert len(coarse.tested) < len(exact.tested)

@@ -158,3 +158,19 @@ def test_construct_and_argmax_commands(tmp_path):
     assert r.exit_code == 2 and "probability must lie in (0, 1)" in r.stderr
     r = run("construct", "--task", "random")
     assert r.exit_code == 2
+
+
+def test_reproduce_command_subset(tmp_path, monkeypatch):
+    from bottlenet.experiments import Budget
+
+    monkeypatch.setattr(Budget, "quick", classmethod(lambda cls: Budget.tiny()))
+    args = ["reproduce", "--only", "C1,C10", "--db", tmp_path / "r.db", "--out",
+            tmp_path / "rep"]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rep" / "index.html").exists()
+    assert "C10" in r.stdout and "holds" in r.stdout
+    r = run(*args)
+    assert r.exit_code == 0 and r.stderr.count("from database") == 2
+    r = run("reproduce", "--only", "C42", "--db", tmp_path / "r.db")
+    assert r.exit_code == 2 and "unknown claim" in r.stderr

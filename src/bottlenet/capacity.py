@@ -80,8 +80,12 @@ class Frontier:
 
 
 def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float = 0.5,
-                    start: int = 4, max_n: int = 4096, growth: float = 2.0) -> Frontier:
-    """Largest n with successes/trials >= threshold, by geometric growth then bisection."""
+                    start: int = 4, max_n: int = 4096, growth: float = 2.0,
+                    resolution: float = 0.0) -> Frontier:
+    """Largest n with successes/trials >= threshold, by geometric growth then bisection.
+
+    `resolution` > 0 stops the bisection once the bracket is within that fraction of n
+    (0.1: to 10%), trading precision for fewer trials; 0 bisects down to one symbol."""
     if not 0 < threshold <= 1:
         raise SpecError(f"threshold must lie in (0, 1], got {threshold}")
     if start < 2 or max_n < start or growth <= 1:
@@ -107,7 +111,7 @@ def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float 
             hi = n
             break
     if hi is not None:
-        while hi - lo > 1:
+        while hi - lo > max(1, int(resolution * lo)):
             mid = (lo + hi) // 2
             if passes(mid):
                 lo = mid
@@ -165,7 +169,8 @@ def versions() -> dict:
 
 def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: int = 4096,
             start: int = 4, on_trial: Callable | None = None,
-            progress: Callable[[int, int], None] | None = None) -> CapacityResult:
+            progress: Callable[[int, int], None] | None = None,
+            resolution: float = 0.0) -> CapacityResult:
     """Frontier search for one configuration; trials come from `store` when finished
     already, and are written to it as soon as each one ends."""
     key, buckets, ran = cfg.key(), set(), 0
@@ -183,6 +188,6 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: in
             on_trial(cfg, record, cached)
         return record.successes, record.trials
 
-    frontier = frontier_search(rate_at, threshold, start, max_n)
+    frontier = frontier_search(rate_at, threshold, start, max_n, resolution=resolution)
     return CapacityResult(cfg, threshold, frontier, store.trials_for(key),
                           tuple(sorted(buckets)), ran)

@@ -560,5 +560,23 @@ def reproduce(
     out.print(f"report: {index}   measurements: {index.parent / 'results.json'}")
 
 
+def _enable_compilation_cache() -> None:
+    """Keep compiled programs on disk between runs (JAX's persistent cache): a second
+    `reproduce` or sweep skips most compile time. BOTTLENET_CACHE=off disables it."""
+    import os
+
+    where = os.environ.get("BOTTLENET_CACHE", str(Path.home() / ".cache" / "bottlenet" / "jax"))
+    if where.lower() in ("off", "0", "no", ""):
+        return
+    import jax
+
+    try:
+        jax.config.update("jax_compilation_cache_dir", where)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
+    except (AttributeError, ValueError):  # an older JAX without these settings
+        pass
+
+
 def main() -> None:
+    _enable_compilation_cache()
     sys.exit(app())

@@ -30,20 +30,23 @@ class Budget:
     capacity_seeds: int
     capacity_steps: int
     capacity_max_n: int
+    timing_population: int  # networks per timed run (cost claims C5, C11)
+    timing_steps: int
     name: str
+    resolution: float = 0.0  # capacity frontiers to this relative precision (0: exact)
 
     @classmethod
     def quick(cls) -> Budget:
-        return cls(16, 3000, 8, 4000, 256, "quick")
+        return cls(16, 3000, 8, 4000, 256, 128, 200, "quick", 0.1)
 
     @classmethod
     def full(cls) -> Budget:
-        return cls(64, 20000, 32, 20000, 1024, "full")
+        return cls(64, 20000, 32, 20000, 1024, 256, 1000, "full")
 
     @classmethod
     def tiny(cls) -> Budget:
         """For tests: enough to get a measured verdict, fast."""
-        return cls(4, 400, 3, 400, 16, "tiny")
+        return cls(4, 400, 3, 400, 16, 8, 20, "tiny", 0.1)
 
 
 @dataclass

@@ -33,7 +33,7 @@ def _sweep(ctx, ks, regime: dict, task: str = "shift", activation: str = "tanh")
     for k in ks:
         cfg = CapacityConfig(hidden=k, activation=activation, task=task, seeds=b.capacity_seeds,
                              steps=b.capacity_steps, seed=ctx.seed, **regime)
-        out[k] = measure(cfg, ctx.store, 0.5, b.capacity_max_n)
+        out[k] = measure(cfg, ctx.store, 0.5, b.capacity_max_n, resolution=b.resolution)
     return out
 
 
@@ -86,23 +86,24 @@ def c4_capacity(ctx) -> ClaimResult:
         "give; a frontier marked '+' reached the largest n tried.")
 
 
-def _time_per_example(n: int, k: int, steps: int) -> float:
+def _time_per_example(n: int, k: int, population: int, steps: int) -> float:
     task = tasks.shift(n)
-    cfg = TrainConfig(seeds=64, steps=steps, stop="never", chunk=steps, log_every=steps)
+    cfg = TrainConfig(seeds=population, steps=steps, stop="never", chunk=steps,
+                      log_every=steps)
     spec = NetSpec(n, n, (k,))
     train(task, spec, cfg)  # compile
     start = time.perf_counter()
     train(task, spec, cfg)
-    return (time.perf_counter() - start) / (64 * steps * task.n_pairs)
+    return (time.perf_counter() - start) / (population * steps * task.n_pairs)
 
 
 def c5_cost(ctx) -> ClaimResult:
-    steps = 200 if ctx.budget.name != "full" else 1000
+    population, steps = ctx.budget.timing_population, ctx.budget.timing_steps
     grid = [(n, k) for k in (2, 4) for n in (16, 32, 64, 128)]
     rows = []
     for n, k in grid:
         rows.append({"n": n, "k": k, "connections": 2 * n * k,
-                     "seconds_per_example": _time_per_example(n, k, steps)})
+                     "seconds_per_example": _time_per_example(n, k, population, steps)})
     c = np.log([r["connections"] for r in rows])
     t = np.log([r["seconds_per_example"] for r in rows])
     slope_cost = float(np.polyfit(c, t, 1)[0])
@@ -147,7 +148,8 @@ def c5_cost(ctx) -> ClaimResult:
         "cost part holds if the log-log slope of time per example against connections lies "
         "in 0.6-1.4; capacity part holds if the log-log slope of frontier against k "
         "exceeds 1.2; both: holds, one: only under conditions",
-        {"population": 64, "timed_steps": steps, "device": "the machine running this"},
+        {"population": population, "timed_steps": steps,
+         "device": "the machine running this"},
         {"timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap},
         [("Left: time per training example against connections. Right: capacity against k.",
           png(fig))],

@@ -1,0 +1,77 @@
+"""Every claim's experiment at a tiny size: a verdict from measured numbers, pictures,
+a report that contains them all, and reuse of finished claims on a second run."""
+
+import base64
+import json
+import re
+import time
+
+import pytest
+
+from bottlenet.experiments import CLAIMS, Budget, Context, run_claim, select
+from bottlenet.experiments.base import VERDICTS
+from bottlenet.report import write_report
+from bottlenet.store import Store
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reproduce")
+    results = {}
+    with Store(folder / "r.db") as store:
+        ctx = Context(Budget.tiny(), store)
+        for claim in CLAIMS:
+            results[claim], cached = run_claim(claim, ctx)
+            assert not cached
+    return folder, results
+
+
+@pytest.mark.parametrize("claim", list(CLAIMS))
+def test_each_claim_measures_and_decides(tiny_run, claim):
+    r = tiny_run[1][claim]
+    assert r.id == claim
+    assert r.verdict in VERDICTS
+    assert r.measured and r.rule and r.quote and r.claim and r.article_figure
+    assert r.numbers, "a verdict needs numbers behind it"
+    assert r.pictures
+    for caption, b64 in r.pictures:
+        assert caption
+        assert base64.b64decode(b64)[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(r.to_dict())  # everything serialises
+
+
+def test_report_contains_every_claim_and_picture(tiny_run, tmp_path):
+    folder, results = tiny_run
+    index = write_report(list(results.values()), tmp_path / "report", {"mode": "tiny"})
+    text = index.read_text()
+    for claim in CLAIMS:
+        assert f'id="{claim}"' in text and f'href="#{claim}"' in text
+    images = re.findall(r'<img[^>]*src="([^"]+)"', text)
+    assert len(images) == sum(len(r.pictures) for r in results.values())
+    assert all(src.startswith("data:image/png;base64,") for src in images)  # nothing external
+    anchors = set(re.findall(r'href="#([^"]+)"', text))
+    assert anchors <= set(re.findall(r'id="([^"]+)"', text))
+    assert "http" not in "".join(re.findall(r'(?:src|href)="([^"]+)"', text))
+    data = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert [c["id"] for c in data["claims"]] == list(CLAIMS)
+    assert all("png_base64" not in json.dumps(c) for c in data["claims"])
+
+
+def test_second_run_reuses_the_database(tiny_run):
+    folder, results = tiny_run
+    start = time.perf_counter()
+    with Store(folder / "r.db") as store:
+        ctx = Context(Budget.tiny(), store)
+        for claim in CLAIMS:
+            again, cached = run_claim(claim, ctx)
+            assert cached
+            assert again.to_dict() == results[claim].to_dict()
+    assert time.perf_counter() - start < 5  # nothing was trained
+
+
+def test_claim_selection():
+    assert select("c4, C13") == ["C4", "C13"]
+    assert select(None) == list(CLAIMS)
+    from bottlenet.errors import SpecError
+    with pytest.raises(SpecError, match="unknown claim"):
+        select("C99")
