@@ -15,3 +15,10 @@ def test_describe():
     d = describe([1, 2, 3, 4, 5, float("nan")])
     assert d == {"n": 5, "min": 1, "q1": 2, "median": 3, "q3": 4, "max": 5}
     assert describe([]) is None
+
+
+def test_wilson_interval_contains_the_rate():
+    for t in range(1, 80):
+        for s in range(t + 1):
+            lo, hi = wilson_interval(s, t)
+            assert lo <= s / t + 1e-12 and s / t <= hi + 1e-12

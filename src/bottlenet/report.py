@@ -96,6 +96,6 @@ def write_report(results: list[ClaimResult], out_dir: str | Path, meta: dict) ->
     tmp.write_text(render_html(results, meta), encoding="utf-8")
     tmp.replace(index)
     data = {"meta": meta, "claims": [r.to_dict(with_pictures=False) for r in results]}
-    (out_dir / "results.json").write_text(json.dumps(data, indent=2, default=str),
+    (out_dir / "results.json").write_text(json.dumps(data, indent=2),
                                           encoding="utf-8")
     return index

@@ -22,7 +22,8 @@ def capacity_chart(results, title: str | None = None):
         ci = np.array([wilson_interval(t.successes, t.trials) for t in trials])
         label = f"{res.config.label()}: frontier {res.frontier.n}" + (
             "+" if res.frontier.censored else "")
-        ax.errorbar(n, rate, yerr=[rate - ci[:, 0], ci[:, 1] - rate], marker="o", ms=4,
+        yerr = np.clip([rate - ci[:, 0], ci[:, 1] - rate], 0, None)  # rounding
+        ax.errorbar(n, rate, yerr=yerr, marker="o", ms=4,
                     capsize=2, lw=1.3, color=colours(c % 10), label=label)
         if res.frontier.n:
             ax.axvline(res.frontier.n, color=colours(c % 10), lw=0.8, ls=":")

@@ -4,8 +4,11 @@ a verdict from a rule written in the code, and pictures. `CLAIMS` lists them in 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+
+import numpy as np
 
 from bottlenet.errors import SpecError
 from bottlenet.experiments import (
@@ -70,8 +73,19 @@ def run_claim(claim: str, ctx: Context, reuse: bool = True) -> tuple[ClaimResult
     start = time.perf_counter()
     result = CLAIMS[claim](ctx)
     result.seconds = round(time.perf_counter() - start, 2)
-    ctx.store.put_claim(key, result.to_dict())
-    return result, False
+    # Through JSON once, so a fresh result and one read back from the database are equal
+    # (integer keys become strings, numpy scalars plain numbers).
+    data = json.loads(json.dumps(result.to_dict(), default=_plain))
+    ctx.store.put_claim(key, data)
+    return ClaimResult.from_dict(data), False
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a claim result")
 
 
 __all__ = ["ARTICLE", "CLAIMS", "Budget", "ClaimResult", "Context", "run_claim", "select"]

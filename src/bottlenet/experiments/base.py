@@ -109,7 +109,9 @@ def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of see
     ci = np.array([wilson_interval(s, t) for s, t in zip(successes, trials, strict=True)])
     x = np.arange(len(labels))
     ax.bar(x, rates, color="#4a90c2")
-    ax.errorbar(x, rates, yerr=[rates - ci[:, 0], ci[:, 1] - rates], fmt="none", ecolor="black",
+    # Clipped: rounding can put an interval's end a hair inside the rate.
+    yerr = np.clip([rates - ci[:, 0], ci[:, 1] - rates], 0, None)
+    ax.errorbar(x, rates, yerr=yerr, fmt="none", ecolor="black",
                 capsize=3, lw=1)
     ax.set_xticks(x, labels, fontsize=8, rotation=20 if len(labels) > 4 else 0)
     ax.set_ylim(0, 1.05)

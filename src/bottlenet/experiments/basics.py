@@ -119,7 +119,8 @@ def c3_two_units(ctx) -> ClaimResult:
         "learns; |w| ~ 9 and ~ 26", measured, verdict,
         "holds if >= 90% of seeds solve and, in every regime tried, the median largest "
         "weights lie within a factor 1.5 of 9 and 26; only under conditions if they "
-        "solve but the weights match in some regimes only",
+        "solve but the weights match the article's in some or none of the regimes (the "
+        "regimes that match are listed in the numbers); does not hold if they do not solve",
         {"regimes": list(table), "steps": base.config.steps, "seeds": t},
         {"solved": rate_numbers(s, t), "weights": table, "regimes_near_article": near},
         [("Training of 2 tanh units on 5 symbols, run for the whole budget (Adam): the "
