@@ -133,13 +133,19 @@ def _fmt_describe(d: dict | None, digits: int = 0) -> str:
             f"{f.format(d['q3'])}, range {f.format(d['min'])}-{f.format(d['max'])})")
 
 
+def key_value_table() -> Table:
+    """Two columns, no borders: a label in bold and its value."""
+    tab = Table(show_header=False, box=None, pad_edge=False)
+    tab.add_column(style="bold")
+    tab.add_column()
+    return tab
+
+
 def print_summary(s: dict) -> None:
     net = s["network"]
     hidden = "x".join(map(str, net["hidden"])) or "0"
     lo, hi = s["solved_rate_ci95"]
-    tab = Table(show_header=False, box=None, pad_edge=False)
-    tab.add_column(style="bold")
-    tab.add_column()
+    tab = key_value_table()
     tab.add_row("task", f"{s['task']}: {s['symbols']['inputs']} inputs, "
                 f"{s['symbols']['outputs']} outputs, {s['symbols']['pairs']} pairs")
     tab.add_row("network", f"hidden {hidden} {net['activation']}, {net['head']} output, "
@@ -448,9 +454,7 @@ def construct(
     if as_json:
         print(json.dumps(result, indent=2))
         return
-    tab = Table(show_header=False, box=None)
-    tab.add_column(style="bold")
-    tab.add_column()
+    tab = key_value_table()
     tab.add_row("task", f"{t.name}: {t.n_pairs} pairs, {hidden} tanh unit(s), "
                 f"{c.spec.n_connections} connections")
     tab.add_row("construction", c.method)

@@ -139,7 +139,7 @@ def diagram(spec: NetSpec, task: Task, params, numbers: bool | None = None,
     font = max(5.0, min(9.0, 140 / tallest))
     # Lay out in inches: the core (columns at x = 0..1) gets a fixed width and each side
     # gets room for its labels and numbers, measured in characters of the node font.
-    core = 3.0 + 1.8 * (len(spec.sizes) - 2)
+    core = 3.0 + 1.8 * max(0, len(spec.sizes) - 3)
     char = 0.68 * font / 72  # bold digits and signs
     label_len = max(len(n.label) for n in lay.nodes)
     num_len = max((len(t) for n in lay.nodes for t in n.numbers), default=0)
