@@ -137,7 +137,7 @@ def test_hidden_space(k, tmp_path):
 
 
 def test_hidden_space_of_a_snapshot(small, tmp_path):
-    snap = tuple({k: v[0] for k, v in layer.items()} for layer in small.snapshots[100])
+    snap = small.network(0, step=100)
     draw.save(draw.hidden_space(small.spec, small.task, snap), tmp_path / "s.png")
 
 

@@ -154,3 +154,12 @@ def test_mask_holds_removed_connections_at_zero(shift5, tanh2_spec):
     assert (pop.params[0]["w"][:, :, 0] != 0).all()
     free = train(shift5, tanh2_spec, TrainConfig(seeds=4, steps=300, stop="never"))
     assert not np.allclose(free.params[1]["w"], pop.params[1]["w"])
+
+
+def test_predict_respects_the_output_mask():
+    from bottlenet.net import predict
+
+    logits = jax.numpy.asarray([[0.0, 5.0, 1.0], [3.0, 2.0, 9.0]])
+    np.testing.assert_array_equal(predict(logits), [1, 2])
+    mask = jax.numpy.asarray([True, False, True])
+    np.testing.assert_array_equal(predict(logits, mask), [2, 2])

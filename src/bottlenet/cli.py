@@ -281,7 +281,7 @@ def draw(
         if step not in pop.snapshots:
             kept = ", ".join(map(str, sorted(pop.snapshots))) or "none"
             raise SpecError(f"no snapshot at step {step} (kept: {kept})")
-        params = jax_tree_index(pop.snapshots[step], i)
+        params = pop.network(i, step)
         label += f" at step {step}"
     if training:
         fig = pictures.training_charts(pop)
@@ -293,10 +293,6 @@ def draw(
         fig = pictures.diagram(pop.spec, pop.task, params, numbers, title=label)
     path = pictures.save(fig, out_file)
     err.print(f"wrote {path}")
-
-
-def jax_tree_index(params, i: int):
-    return tuple({k: np.asarray(v)[i] for k, v in layer.items()} for layer in params)
 
 
 def parse_list(text: str, kind, option: str) -> list:

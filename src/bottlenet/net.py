@@ -152,7 +152,9 @@ def pair_losses(spec: NetSpec, logits: jax.Array, targets: jax.Array,
 
 
 def predict(logits: jax.Array, out_mask: jax.Array | None = None) -> jax.Array:
-    """The output that fires (argmax) for each pair; every head is monotone in the logit."""
+    """The output that fires (argmax) for each pair; every head is monotone in the logit.
+    (The trainer's own solved check compares with the row maximum instead, which is
+    cheaper inside the step; this is the API for callers.)"""
     if out_mask is not None:
         logits = jnp.where(out_mask, logits, -jnp.inf)
     return jnp.argmax(logits, axis=-1)

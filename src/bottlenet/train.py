@@ -353,9 +353,10 @@ class Population:
     def size(self) -> int:
         return len(self.seeds)
 
-    def network(self, i: int):
-        """Weights of network i (no population axis)."""
-        return jax.tree.map(lambda x: np.asarray(x[i]), self.params)
+    def network(self, i: int, step: int | None = None):
+        """Weights of network i (no population axis); at a snapshot step if given."""
+        params = self.params if step is None else self.snapshots[step]
+        return jax.tree.map(lambda x: np.asarray(x[i]), params)
 
     def best(self) -> int:
         """Index of the solved network with the lowest loss (or the lowest loss overall)."""
@@ -385,7 +386,7 @@ class Population:
             "solve_step": describe(solved_steps),
             "final_loss": describe(self.final_loss[~self.diverged]),
             "max_weight_per_layer": [
-                describe(np.asarray(layer["w"]).reshape(P, -1).__abs__().max(1)[~self.diverged])
+                describe(np.abs(np.asarray(layer["w"])).reshape(P, -1).max(1)[~self.diverged])
                 for layer in self.params
             ],
             "diverged": int(self.diverged.sum()),
