@@ -335,8 +335,10 @@ def capacity(
         "trials are reused, never run again.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ):
-    """Measure capacity: the largest n that k units learn in at least --threshold of the
-    seeds within the step budget, for every (k, activation); with Wilson 95% intervals.
+    """Measure capacity: the largest n that k units learn, with 95% intervals.
+
+    For every (k, activation): the largest n that at least --threshold of the seeds
+    learn within the step budget, with its Wilson 95% interval.
 
     n grows geometrically until a trial fails, then bisection finds the frontier. Every
     trial is stored in --db as soon as it ends: an interrupted sweep loses nothing and
@@ -431,9 +433,10 @@ def construct(
         help="Write the network as a model file (for show and draw).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ):
-    """Build weights by hand that solve the task for any n, and check them with the
-    trainer's own forward pass: are the article's limits limits of representation or of
-    training?"""
+    """Build weights by hand that solve the task for any n, and check them.
+
+    The check uses the trainer's own forward pass: are the article's limits limits of
+    representation or of training?"""
     from bottlenet import construct as hand
 
     if task not in ("shift", "identity", "permutation"):
@@ -472,8 +475,9 @@ def argmax(
     net: Annotated[int, typer.Option(help="Which network; default: the best one.")] = -1,
     as_json: Annotated[bool, typer.Option("--json", help="Print margins as JSON.")] = False,
 ):
-    """Which outputs can win (be the argmax) at some point of the hidden space, by a
-    linear program per output. An output that can never win explains a failure."""
+    """Which outputs can ever win (be the argmax) anywhere in the hidden space.
+
+    One linear program per output. An output that can never win explains a failure."""
     from bottlenet.construct import winnable
 
     pop = modelfile.load(model)
@@ -516,9 +520,11 @@ def reproduce(
         help="Run every claim again instead of reusing finished ones from --db.")] = False,
     seed: Annotated[int, typer.Option(help="First seed of every population.")] = 0,
 ):
-    """Reproduce every claim of the article (Skarupke 2016) and its comments: measure,
-    decide a verdict by a written rule, draw, and write a self-contained HTML report with
-    the measurements as JSON beside it. Finished claims are reused from --db."""
+    """Reproduce every claim of the article, with verdicts, pictures and a report.
+
+    Every claim of Skarupke (2016) and its comments is measured, judged by a rule written
+    in the code, drawn, and written to a self-contained HTML report with the measurements
+    as JSON beside it. Finished claims are reused from --db."""
     import jax
 
     from bottlenet import __version__
