@@ -151,3 +151,11 @@ def test_bad_suffix(small, tmp_path):
 
     with pytest.raises(SpecError, match=".svg or .png"):
         draw.save(draw.training_charts(small), tmp_path / "t.jpg")
+
+
+def test_training_charts_need_a_training_record():
+    from bottlenet.construct import as_population, construct
+    from bottlenet.errors import SpecError
+
+    with pytest.raises(SpecError, match="no training record"):
+        draw.training_charts(as_population(construct(tasks.shift(5))))

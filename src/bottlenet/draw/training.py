@@ -7,6 +7,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bottlenet.errors import SpecError
+
 
 def _band(ax, steps, values, colour, label):
     q1, med, q3 = np.nanpercentile(values, [25, 50, 75], axis=1)
@@ -15,6 +17,8 @@ def _band(ax, steps, values, colour, label):
 
 
 def training_charts(pop, title: str | None = None):
+    if len(pop.history_step) == 0:
+        raise SpecError("this population has no training record (built by hand, not trained)")
     steps = pop.history_step
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     _band(axes[0], steps, pop.history_loss, "#2c7bb6", "loss")
