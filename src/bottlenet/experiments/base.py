@@ -122,6 +122,19 @@ def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of see
     return fig
 
 
+def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool = False):
+    """A plain bar chart of measured values (one bar per label)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.bar(list(labels), list(values), color=colours or "#4a90c2")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def median_or_none(values) -> float | None:
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]

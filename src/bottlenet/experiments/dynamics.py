@@ -21,6 +21,7 @@ from bottlenet.experiments.base import (
     png,
     rate_numbers,
     rate_text,
+    value_bars,
 )
 from bottlenet.net import NetSpec
 from bottlenet.train import TrainConfig, init_population, train
@@ -178,12 +179,9 @@ def c11_cost(ctx) -> ClaimResult:
             best = min(best, time.perf_counter() - start)
         per_step[a] = best / steps
     cheaper = per_step["relu"] < 0.9 * min(per_step["tanh"], per_step["sigmoid"])
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    ax.bar(list(per_step), [1e3 * v for v in per_step.values()], color="#4a90c2")
-    ax.set_ylabel(f"ms per training step ({population} networks)")
-    ax.set_title("wall time per step by activation, shift 64, k=4, same run", fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    fig = value_bars(per_step, [1e3 * v for v in per_step.values()],
+                     f"ms per training step ({population} networks)",
+                     "wall time per step by activation, shift 64, k=4, same run")
     return ClaimResult(
         "C11", "ReLU is cheaper per step than exponential activations",
         "Exponential functions are very expensive when calculating sigmoid functions "

@@ -15,6 +15,7 @@ from bottlenet.experiments.base import (
     HOLDS,
     ClaimResult,
     png,
+    value_bars,
 )
 from bottlenet.net import NetSpec
 from bottlenet.train import evaluate, task_arrays
@@ -128,15 +129,10 @@ def c17_bits(ctx) -> ClaimResult:
     net, direct = found["2 tanh units"]["total_bits"], found["direct"]["total_bits"]
     smaller = net is not None and direct is not None and net < direct
     verdict = HOLDS if smaller else FAILS
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    names = ["log2(11!)", "table", "2 units", "direct"]
-    values = [perm_bits, table_bits, net or 0, direct or 0]
-    ax.bar(names, values, color=["#999999", "#999999", "#4a90c2", "#d7191c"])
-    ax.set_yscale("log")
-    ax.set_ylabel("bits")
-    ax.set_title("bits to store the 11-symbol shift", fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    fig = value_bars(["log2(11!)", "table", "2 units", "direct"],
+                     [perm_bits, table_bits, net or 0, direct or 0], "bits",
+                     "bits to store the 11-symbol shift",
+                     ["#999999", "#999999", "#4a90c2", "#d7191c"], log=True)
     return ClaimResult(
         "C17", "Compression in bits, not connections (beyond the article)",
         "without the middle layer I would have needed 11 x 11 = 121 connections ... with "
