@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from bottlenet import net as netlib
 from bottlenet.errors import ResourceError, SpecError
@@ -272,6 +273,18 @@ def _start(spec, opt, seeds, scale, n_in, n_out, mask):
                   jnp.zeros((P,), bool), mask)
 
 
+def _spread(state: _State) -> _State:
+    """Split the population axis over the local devices of the default backend when there
+    are several and they divide it (several CPU "devices" run on separate cores); each
+    network stays whole on one device, so networks remain independent."""
+    devices = jax.local_devices()
+    P = state.solve_step.shape[0]
+    if len(devices) < 2 or P % len(devices):
+        return state
+    sharding = NamedSharding(Mesh(np.array(devices), ("pop",)), PartitionSpec("pop"))
+    return jax.tree.map(lambda x: jax.device_put(x, sharding), state)
+
+
 def estimate_bytes(spec: NetSpec, task: Task, cfg: TrainConfig) -> int:
     """A generous estimate of the memory one training run needs."""
     m = cfg.batch or task.n_pairs
@@ -438,8 +451,8 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         shapes = jax.eval_shape(init_population, spec, jnp.zeros(config.seeds, jnp.int32))
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
-    state = _start(spec, opt, jnp.asarray(seeds, jnp.int32), config.init_scale, task.n_in,
-                   task.n_out, mask)
+    state = _spread(_start(spec, opt, jnp.asarray(seeds, jnp.int32), config.init_scale,
+                           task.n_in, task.n_out, mask))
     params = state.params
     snapshots = {0: params} if 0 in config.snapshots else {}
     rows, t = [], 0
