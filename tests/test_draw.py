@@ -137,8 +137,13 @@ def test_hidden_space(k, tmp_path):
 
 
 def test_hidden_space_of_a_snapshot(small, tmp_path):
-    snap = small.network(0, step=100)
-    draw.save(draw.hidden_space(small.spec, small.task, snap), tmp_path / "s.png")
+    snap = small.network(0, step=0)  # the initial weights, not the trained ones
+    assert not np.allclose(snap[0]["w"], small.network(0)[0]["w"])
+    path = draw.save(draw.hidden_space(small.spec, small.task, snap), tmp_path / "s.svg")
+    from bottlenet.draw.space import hidden_codes
+    codes = hidden_codes(small.spec, snap, [0, 1, 2, 3])
+    assert sum(k.startswith("code-") for k in _svg_ids(path)) == 4
+    assert codes.shape == (4, 2) and np.abs(codes).max() <= 1
 
 
 def test_training_charts(small, tmp_path):

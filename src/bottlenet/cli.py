@@ -55,7 +55,8 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return () if sizes == [0] else tuple(sizes)
 
 
-def progress_bar(description: str) -> Progress:
+def progress_bar() -> Progress:
+    """A step counter on stderr; each caller names its task."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("steps"), TimeElapsedColumn(), console=err, transient=True)
 
@@ -113,7 +114,7 @@ def train(
     cfg = TrainConfig(optimizer=optimizer, lr=lr, steps=steps, seeds=seeds, seed=seed,
                       batch=batch or None, schedule=schedule, init_scale=init_scale,
                       stop="solved" if until_solved else "never", snapshots=snaps)
-    with progress_bar(f"training {seeds} networks") as bar:
+    with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg, progress=lambda d, n: bar.update(job, completed=d))
     summary = pop.summary()
@@ -377,7 +378,7 @@ def capacity(
                       f"solved  [{100 * lo:.0f}-{100 * hi:.0f}%]  ({origin})")
 
         try:
-            with progress_bar("trial") as bar:
+            with progress_bar() as bar:
                 job = bar.add_task("trial", total=None)
 
                 def progress(done, total):

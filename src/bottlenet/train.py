@@ -26,6 +26,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from bottlenet import net as netlib
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.net import NetSpec
+from bottlenet.stats import describe, wilson_interval
 from bottlenet.tasks import Task
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
@@ -379,8 +380,6 @@ class Population:
         return int(np.argmin(loss))
 
     def summary(self) -> dict:
-        from bottlenet.stats import describe, wilson_interval
-
         P = self.size
         solved_steps = self.solve_step[self.solve_step >= 0]
         lo, hi = wilson_interval(int(self.solved.sum()), P)

@@ -224,9 +224,9 @@ def c15_depth(ctx) -> ClaimResult:
                   for m in rows[("sigmoid", d)]["mean_activation_per_layer_at_init"])
     tanh_centred = all(abs(m) < 0.15 for d in (1, 2, 3)
                        for m in rows[("tanh", d)]["mean_activation_per_layer_at_init"])
-    grows = [np.mean(rows[("sigmoid", d)]["mean_activation_per_layer_at_init"][-1:]) for d in
-             (1, 2, 3)]
-    pushed_up = grows[2] > grows[0] + 0.05
+    last_layer = [rows[("sigmoid", d)]["mean_activation_per_layer_at_init"][-1]
+                  for d in (1, 2, 3)]
+    pushed_up = last_layer[2] > last_layer[0] + 0.05
 
     def cost(act, d):
         r = rows[(act, d)]

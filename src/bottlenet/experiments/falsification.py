@@ -65,7 +65,8 @@ def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
     return jax.vmap(one)(params, keys)
 
 
-def _run(spec, task, seeds, steps, batch, lr):
+def _run(spec, task, seeds, steps, batch, lr) -> tuple[dict, np.ndarray | None]:
+    """Outcome numbers, and the per-network trample index (None for full batch)."""
     data = task_arrays(task)
     rare_pair = jnp.asarray(np.arange(task.n_pairs) >= COMMON)
     rare_out = jnp.asarray(np.isin(np.arange(N), np.asarray(task.targets)[COMMON:]))
@@ -79,6 +80,7 @@ def _run(spec, task, seeds, steps, batch, lr):
     correct = logits.argmax(-1) == np.asarray(task.targets)
     out = {"solved": rate_numbers(int(np.asarray(ev.solved).sum()), seeds),
            "rare_accuracy": float(np.mean(correct[:, COMMON:]))}
+    idx = None
     if batch is not None:
         # Trample index: movement of the rare outputs' weights on steps that saw only
         # common examples, relative to their movement on steps that saw a rare one.
@@ -88,19 +90,18 @@ def _run(spec, task, seeds, steps, batch, lr):
         out["trample_index"] = {"median": float(np.median(idx)),
                                 "q1": float(np.percentile(idx, 25)),
                                 "q3": float(np.percentile(idx, 75))}
-        out["_index"] = idx
-    return out
+    return out, idx
 
 
 def c13_trample(ctx) -> ClaimResult:
     task = skewed_task()
     seeds, steps = ctx.budget.seeds, ctx.budget.steps
-    runs = {}
+    runs, index = {}, {}
     for act in ("tanh", "relu"):
         spec = NetSpec(N, N, (4,), act)
         # One example per step: four times the steps, still far fewer examples seen.
-        runs[(act, "per-example")] = _run(spec, task, seeds, 4 * steps, 1, 0.1)
-        runs[(act, "full batch")] = _run(spec, task, seeds, steps, None, 0.5)
+        runs[(act, "per-example")], index[act] = _run(spec, task, seeds, 4 * steps, 1, 0.1)
+        runs[(act, "full batch")], _ = _run(spec, task, seeds, steps, None, 0.5)
     t_tanh = runs[("tanh", "per-example")]["trample_index"]["median"]
     t_relu = runs[("relu", "per-example")]["trample_index"]["median"]
     tramples = t_tanh > 0.1
@@ -109,7 +110,7 @@ def c13_trample(ctx) -> ClaimResult:
                       runs[(a, "per-example")]["rare_accuracy"] + 0.05 for a in ("tanh", "relu"))
     verdict = HOLDS if tramples and relu_less else CONDITIONAL if relu_less else FAILS
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].boxplot([runs[(a, "per-example")]["_index"] for a in ("tanh", "relu")],
+    axes[0].boxplot([index[a] for a in ("tanh", "relu")],
                     tick_labels=["tanh", "relu"])
     axes[0].set_ylabel("trample index")
     axes[0].set_title("rare outputs' weight movement on common steps\n/ on rare steps "
@@ -122,8 +123,7 @@ def c13_trample(ctx) -> ClaimResult:
     for ax in axes:
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    numbers = {f"{a}_{m}": {k: v for k, v in r.items() if not k.startswith("_")}
-               for (a, m), r in runs.items()}
+    numbers = {f"{a}_{m}": r for (a, m), r in runs.items()}
     return ClaimResult(
         "C13", "Common cases trample rare ones; ReLU less so; batches help",
         "you'd set up a test where some outputs are far more common than others and you show "
@@ -140,7 +140,9 @@ def c13_trample(ctx) -> ClaimResult:
         "trample index = mean movement of the rare outputs' weights on steps that saw only "
         "common pairs / on steps that saw a rare pair (per network, median over seeds). "
         "Holds if tanh's index exceeds 0.1 and ReLU's is below 0.8x tanh's; only under "
-        "conditions if ReLU is lower but tanh barely tramples; does not hold otherwise",
+        "conditions if ReLU is lower but tanh barely tramples; does not hold otherwise. "
+        "Whether batches help (full-batch rare-pair accuracy >= per-example + 0.05 for both "
+        "activations) is reported in the numbers and does not enter the verdict",
         {"task": "shift 11, first 5 pairs 20x as frequent", "k": 4, "optimizer":
          "plain SGD (lr 0.1 per example, 0.5 full batch)",
          "steps": {"full batch": steps, "per-example": 4 * steps}, "seeds": seeds},
