@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bottlenet import activations, modelfile, tasks
+from bottlenet.compress import commands as compress_commands
 from bottlenet.errors import BottlenetError, SpecError
 from bottlenet.net import HEADS, NetSpec
 from bottlenet.stats import wilson_interval
@@ -565,6 +566,11 @@ def reproduce(
         tab.add_row(r.id, r.article_figure, measured, r.verdict)
     out.print(tab)
     out.print(f"report: {index}   measurements: {index.parent / 'results.json'}")
+
+
+# The compressor's commands live beside the compressor; they use this module's consoles.
+app.command("compress")(cli_errors(compress_commands.compress_command))
+app.command("decompress")(cli_errors(compress_commands.decompress_command))
 
 
 def _enable_compilation_cache() -> None:

@@ -1,0 +1,198 @@
+"""The `compress` and `decompress` commands (registered on the app in bottlenet.cli)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                           TimeRemainingColumn, TransferSpeedColumn)
+
+from bottlenet.compress import codec, stats
+from bottlenet.compress.model import Settings, format_orders, parse_orders
+from bottlenet.errors import BottlenetError, SpecError
+
+_DEFAULT = Settings()
+
+
+def _byte_bar(console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                    TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                    transient=True)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory, not a file") from None
+    except OSError as e:
+        raise SpecError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _write(path: Path, data: bytes, force: bool) -> None:
+    """Write through a temporary file, so a failed run never leaves a partial output."""
+    if path.exists() and not force:
+        raise SpecError(f"{path} exists; use --force to overwrite it")
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise SpecError(f"cannot write {path}: {e.strerror}") from None
+
+
+def compress_command(
+    file: Annotated[Path, typer.Argument(help="The file to compress.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Archive to write (default: FILE.bn).")] = None,
+    hidden: Annotated[int, typer.Option(
+        help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
+    orders: Annotated[str, typer.Option(
+        help="Contexts: previous-byte orders (1-8) and 'w' for the current word.")]
+    = format_orders(_DEFAULT.orders),
+    table_bits: Annotated[int, typer.Option(
+        help="log2 of the context table's rows; 0 = from the file size (at most 22, "
+        "512 MiB at k=32).")] = 0,
+    lr_input: Annotated[float, typer.Option(help="Learning rate of the context codes.")]
+    = _DEFAULT.lr_input,
+    boost: Annotated[float, typer.Option(
+        help="Fresh contexts learn (1 + boost/(times seen + 1)) times faster.")]
+    = _DEFAULT.boost,
+    lr_output: Annotated[float, typer.Option(help="Learning rate of the output layer.")]
+    = _DEFAULT.lr_output,
+    seed: Annotated[int, typer.Option(help="Seed of the initial weights and hashes.")]
+    = _DEFAULT.seed,
+    show_stats: Annotated[bool, typer.Option(
+        "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
+        "check it, and show bits per byte class.")] = False,
+    plot: Annotated[Path | None, typer.Option(
+        help="Picture (.png/.svg) of bits per character along the file; implies --stats.")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
+    = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+):
+    """Compress a file losslessly with an online bottleneck network and a range coder.
+
+    Each byte is predicted from hashed contexts (the previous 1..7 bytes and the current
+    word) through k tanh units into a softmax over 256 bytes; the prediction drives a
+    range coder, then the network learns from the byte. Decompression repeats the same
+    steps, so no weights are stored. Example:
+
+        bottlenet compress alice29.txt --stats --plot bits.png
+    """
+    from bottlenet.cli import err, key_value_table, out
+
+    settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
+                        lr_input=lr_input, boost=boost, lr_output=lr_output,
+                        seed=seed).check()
+    data = _read(file)
+    target = output or file.with_name(file.name + ".bn")
+    if target.exists() and not force:
+        raise SpecError(f"{target} exists; use --force to overwrite it")
+    with _byte_bar(err) as bar:
+        job = bar.add_task(f"compressing {file.name}", total=len(data))
+        result = codec.compress(data, settings,
+                                progress=lambda d, n: bar.update(job, completed=d))
+    _write(target, result.archive, force)
+    n = len(data)
+    report = {
+        "file": str(file), "archive": str(target), "original_bytes": n,
+        "archive_bytes": len(result.archive), "bpc": round(result.bpc, 4),
+        "model_bpc": round(float(result.bits.mean()), 4) if n else 0.0,
+        "ratio": round(n / len(result.archive), 4), "stored_raw": result.stored,
+        "compress_s": round(result.seconds, 3),
+        "compress_kb_per_s": round(n / 1e3 / max(result.seconds, 1e-9), 1),
+        "settings": result.settings.to_json(),
+    }
+    if show_stats or plot:
+        t0 = time.perf_counter()
+        with _byte_bar(err) as bar:
+            job = bar.add_task("checking the archive", total=n)
+            back = codec.decompress(result.archive,
+                                    progress=lambda d, m: bar.update(job, completed=d))
+        seconds = time.perf_counter() - t0
+        if back != data:
+            raise BottlenetError("the archive did not decode to the original (a bug)")
+        others = stats.classic(data)
+        report["decompress_s"] = round(seconds, 3)
+        report["decompress_kb_per_s"] = round(n / 1e3 / max(seconds, 1e-9), 1)
+        report["verified"] = True
+        report["classic"] = [{"name": m.name, "bytes": m.size, "bpc": round(m.bpc(n), 4),
+                              "compress_s": round(m.compress_s, 4),
+                              "decompress_s": round(m.decompress_s, 4)} for m in others]
+        report["bits_by_class"] = stats.by_class(data, result.bits)
+        if plot:
+            report["plot"] = str(stats.plot(plot, file.name, data, result.bits,
+                                            len(result.archive), others))
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    tab = key_value_table()
+    tab.add_row("archive", f"{target}: {n:,} -> {len(result.archive):,} bytes")
+    tab.add_row("bits per character", f"{report['bpc']:.3f} (model alone "
+                f"{report['model_bpc']:.3f}; ratio {report['ratio']:.2f})"
+                + ("; stored raw, the model did not help" if result.stored else ""))
+    tab.add_row("speed", f"{report['compress_kb_per_s']:,.0f} KB/s compress"
+                + (f", {report['decompress_kb_per_s']:,.0f} KB/s decompress (round trip "
+                   "verified)" if "verified" in report else ""))
+    s = result.settings
+    tab.add_row("model", f"contexts {format_orders(s.orders)} -> {s.hidden} tanh -> softmax "
+                f"256; table 2^{s.table_bits} rows")
+    out.print(tab)
+    if "classic" in report:
+        from rich.table import Table
+        t = Table(title="same file, same run")
+        for col in ("compressor", "bytes", "bpc", "compress s", "decompress s"):
+            t.add_column(col, justify="left" if col == "compressor" else "right")
+        t.add_row("bottlenet", f"{len(result.archive):,}", f"{result.bpc:.3f}",
+                  f"{result.seconds:.2f}", f"{report['decompress_s']:.2f}", style="bold")
+        for m in report["classic"]:
+            t.add_row(m["name"], f"{m['bytes']:,}", f"{m['bpc']:.3f}",
+                      f"{m['compress_s']:.2f}", f"{m['decompress_s']:.2f}")
+        out.print(t)
+        c = Table(title="where the bits go")
+        for col in ("byte class", "bytes", "bits/byte", "share of bits"):
+            c.add_column(col, justify="left" if col == "byte class" else "right")
+        for r in report["bits_by_class"]:
+            c.add_row(r["class"], f"{r['bytes']:,}", f"{r['bits_per_byte']:.2f}",
+                      f"{100 * r['share_of_bits']:.1f}%")
+        out.print(c)
+    if plot:
+        out.print(f"plot: {report['plot']}")
+
+
+def decompress_command(
+    archive: Annotated[Path, typer.Argument(help="A .bn archive written by `compress`.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="File to write (default: ARCHIVE without .bn).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+):
+    """Decompress a .bn archive. The original's length and checksum are verified before
+    anything is written; a damaged, truncated or foreign file is refused (exit code 2)."""
+    from bottlenet.cli import err, out
+
+    blob = _read(archive)
+    if output is None:
+        if archive.suffix != ".bn":
+            raise SpecError("the archive does not end in .bn; name the output with -o")
+        output = archive.with_suffix("")
+    if output.exists() and not force:
+        raise SpecError(f"{output} exists; use --force to overwrite it")
+    t0 = time.perf_counter()
+    with _byte_bar(err) as bar:
+        job = bar.add_task(f"decompressing {archive.name}", total=None)
+        data = codec.decompress(
+            blob, progress=lambda d, n: bar.update(job, completed=d, total=n))
+    seconds = time.perf_counter() - t0
+    _write(output, data, force)
+    out.print(f"{output}: {len(data):,} bytes, checksum verified, "
+              f"{len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")
