@@ -1,7 +1,12 @@
 import pytest
+from hypothesis import settings
 
 from bottlenet import tasks
 from bottlenet.net import NetSpec
+
+# First calls load compiled code (numba, XLA): timing deadlines would only measure that.
+settings.register_profile("bottlenet", deadline=None)
+settings.load_profile("bottlenet")
 
 
 @pytest.fixture

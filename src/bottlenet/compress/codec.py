@@ -97,9 +97,9 @@ def _build(settings: Settings) -> Model:
                             "choose fewer --table-bits") from None
 
 
-def compress(data: bytes, settings: Settings = Settings(), progress: Progress = None) -> Result:
+def compress(data: bytes, settings: Settings | None = None, progress: Progress = None) -> Result:
     t0 = time.perf_counter()
-    settings = settings.check().sized_for(len(data))
+    settings = (settings or Settings()).check().sized_for(len(data))
     src = np.frombuffer(data, np.uint8)
     n = len(src)
     coded_freq = np.zeros(n, np.int32)

@@ -43,9 +43,13 @@ def quantise(p, freq) -> None:
     bits); the rounding remainder goes to the most probable symbol.
     """
     n = p.shape[0]
-    spare = TOTAL - n
+    # n more than the floor of 1 per symbol is held back, so that probabilities whose
+    # float sum exceeds 1 by rounding never overshoot TOTAL (that would need a repair
+    # that can reorder near-equal symbols); the remainder goes to the likeliest symbol.
+    spare = TOTAL - 2 * n
     s = 0
     best = 0
+    qbest = -1.0
     for i in range(n):
         q = p[i]
         if not q > 0.0:          # also catches NaN
@@ -55,9 +59,10 @@ def quantise(p, freq) -> None:
         f = 1 + np.int64(np.floor(q * spare))
         freq[i] = f
         s += f
-        if f > freq[best]:
+        if q > qbest:            # the likeliest symbol by probability, not by floor
             best = i
-    # sum(p) may exceed 1 by rounding; take the excess from the largest entries.
+            qbest = q
+    # Only unnormalised input (sum(p) clearly above 1) overshoots: take from the largest.
     rest = TOTAL - s
     while rest < 0:
         i = 0

@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
-from bottlenet.compress import codec, stats
+from bottlenet.compress import codec, container, stats
 from bottlenet.compress.model import Settings, format_orders, parse_orders
 from bottlenet.errors import BottlenetError, SpecError
 
@@ -94,6 +100,8 @@ def compress_command(
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
                         seed=seed).check()
+    if plot and plot.suffix.lower() not in (".png", ".svg"):
+        raise SpecError(f"picture files must end in .svg or .png, got {plot.name!r}")
     data = _read(file)
     target = output or file.with_name(file.name + ".bn")
     if target.exists() and not force:
@@ -181,6 +189,7 @@ def decompress_command(
     from bottlenet.cli import err, out
 
     blob = _read(archive)
+    container.unpack(blob)        # a foreign or damaged file is refused before any work
     if output is None:
         if archive.suffix != ".bn":
             raise SpecError("the archive does not end in .bn; name the output with -o")

@@ -28,7 +28,7 @@ import numba as nb
 import numpy as np
 
 from bottlenet.compress import detmath
-from bottlenet.compress.coder import TOTAL, quantise
+from bottlenet.compress.coder import quantise
 from bottlenet.errors import SpecError
 
 WORD = -1                         # context code for "the current word"
@@ -47,7 +47,7 @@ class Settings:
     lr_output: float = 0.02
     lr_hidden_bias: float = 0.001
     clamp: float = 8.0
-    init_scale: float = 0.1
+    init_scale: float = 0.5
     seed: int = 1
 
     def check(self) -> Settings:
@@ -106,7 +106,8 @@ def parse_orders(text: str) -> tuple[int, ...]:
             elif part:
                 out.append(int(part))
         except ValueError:
-            raise SpecError(f"--orders takes numbers, ranges like 1-5 and 'w', got {text!r}")
+            raise SpecError(
+                f"--orders takes numbers, ranges like 1-5 and 'w', got {text!r}") from None
     return tuple(out)
 
 

@@ -1,0 +1,189 @@
+"""The compressor end to end: round trips on awkward inputs, bounded growth on random
+bytes, determinism, and refusal (never wrong bytes) for damaged or foreign archives."""
+
+import dataclasses
+import hashlib
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bottlenet.compress import ArchiveError, Settings, compress, container, decompress, fingerprint
+from bottlenet.compress.model import WORD, parse_orders
+from bottlenet.errors import SpecError
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
+HEADER_MAX = 300      # header bytes, settings JSON included
+
+
+def round_trip(data: bytes, s: Settings | None = None) -> bytes:
+    r = compress(data, s)
+    assert decompress(r.archive) == data
+    return r.archive
+
+
+def test_empty_and_one_byte():
+    assert len(round_trip(b"")) <= HEADER_MAX
+    for b in (b"\x00", b"a", b"\xff"):
+        assert len(round_trip(b, SMALL)) <= HEADER_MAX + 1
+
+
+def test_all_byte_values_and_long_runs():
+    round_trip(bytes(range(256)) * 4, SMALL)
+    run = round_trip(b"a" * 200_000)
+    assert len(run) < 1_500          # a run costs next to nothing once learned
+    round_trip(b"\x00" * 5000 + b"\xff" * 5000 + b"\x00" * 5000, SMALL)
+
+
+def test_random_bytes_grow_only_by_the_header():
+    data = np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
+    r = compress(data, SMALL)
+    assert r.stored
+    assert len(data) < len(r.archive) <= len(data) + HEADER_MAX
+    assert decompress(r.archive) == data
+
+
+def test_binary_file():
+    data = Path(np.__file__).parent.joinpath("_core", "_multiarray_umath.cpython-311-x86_64-"
+                                             "linux-gnu.so")
+    blob = data.read_bytes()[:60_000] if data.exists() else \
+        np.arange(30_000, dtype=np.float64).tobytes()
+    archive = round_trip(blob, SMALL)
+    assert len(archive) < len(blob)
+
+
+@settings(max_examples=25)
+@given(st.binary(max_size=2000))
+def test_round_trip_of_any_bytes(data):
+    round_trip(data, SMALL)
+
+
+def corpus_text(name: str) -> bytes:
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip(f"corpus text {path} not present in this checkout")
+    return path.read_bytes()
+
+
+def test_corpus_text_beats_bzip2_and_is_deterministic():
+    import bz2
+
+    data = corpus_text("alice29.txt")
+    a = compress(data)
+    assert a.bpc < 8 * len(bz2.compress(data, 9)) / len(data)   # 2.27 bpc
+    assert compress(data).archive == a.archive
+    assert decompress(a.archive) == data
+    # The ideal code length of the model and the real archive agree to a few bytes.
+    assert abs(len(a.archive) - a.bits.sum() / 8) < 400
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["asyoulik.txt", "lcet10.txt", "book1", "bible.txt"])
+def test_corpus_round_trip_beats_xz(name):
+    import lzma
+
+    data = corpus_text(name)
+    a = compress(data)
+    assert len(a.archive) < len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
+    assert decompress(a.archive) == data
+
+
+def test_golden_archive_and_fingerprint():
+    # The format promise: these bytes decode, on any IEEE-754 machine, with this format
+    # version. If a change to the model or coder breaks this, bump FORMAT_VERSION.
+    text = b"HELLO HELO HELLLO, said the network. " * 20
+    archive = compress(text, SMALL).archive
+    assert hashlib.sha256(archive).hexdigest()[:16] == GOLDEN_SHA
+    assert fingerprint(Settings()) == GOLDEN_FINGERPRINT
+
+
+GOLDEN_SHA = "b1ec38fdcbfbc002"
+GOLDEN_FINGERPRINT = 2622067683
+
+
+def test_settings_travel_in_the_archive():
+    s = dataclasses.replace(SMALL, hidden=5, orders=(2, 4), lr_output=0.05, seed=9)
+    data = b"abracadabra " * 300
+    archive = compress(data, s).archive
+    head, _ = container.unpack(archive)
+    assert Settings.from_json(head.settings) == s
+    assert decompress(archive) == data
+
+
+def archive_of(data=b"the quick brown fox jumps over the lazy dog\n" * 50):
+    return compress(data, SMALL).archive
+
+
+def test_truncated_archives_are_refused():
+    a = archive_of()
+    for cut in (0, 3, 7, 20, len(a) // 2, len(a) - 1):
+        with pytest.raises(ArchiveError):
+            decompress(a[:cut])
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_any_flipped_bit_is_refused(data):
+    a = bytearray(ARCHIVE)
+    pos = data.draw(st.integers(0, len(a) - 1))
+    a[pos] ^= 1 << data.draw(st.integers(0, 7))
+    with pytest.raises(ArchiveError):
+        decompress(bytes(a))
+
+
+ARCHIVE = archive_of()
+
+
+def reseal(blob: bytes, fix_payload: bool = True) -> bytes:
+    """Recompute the checksums after tampering, as if the damage were undetectable
+    there, to test the checks behind them."""
+    n = struct.unpack_from("<H", blob, 6)[0]
+    end = 8 + n + container._FIXED.size
+    head = bytearray(blob[:end])
+    payload = blob[end + 4:]
+    if fix_payload:
+        struct.pack_into("<I", head, 8 + n + 24, zlib.crc32(payload))
+    return bytes(head) + struct.pack("<I", zlib.crc32(bytes(head))) + payload
+
+
+def test_damage_behind_good_checksums_is_caught_by_the_original_checksum():
+    a = bytearray(ARCHIVE)
+    a[-10] ^= 0x10                      # inside the coded payload
+    with pytest.raises(ArchiveError, match="original's checksum|ends before"):
+        decompress(reseal(bytes(a)))
+
+
+def test_fingerprint_mismatch_is_refused():
+    a = bytearray(ARCHIVE)
+    n = struct.unpack_from("<H", a, 6)[0]
+    struct.pack_into("<I", a, 8 + n + 12, 12345)
+    with pytest.raises(ArchiveError, match="fingerprint"):
+        decompress(reseal(bytes(a)))
+
+
+def test_foreign_newer_and_padded_files_are_refused():
+    import gzip
+
+    with pytest.raises(ArchiveError, match="not a bottlenet archive"):
+        decompress(gzip.compress(b"hello"))
+    newer = bytearray(ARCHIVE)
+    newer[4] = container.FORMAT_VERSION + 1
+    with pytest.raises(ArchiveError, match="version"):
+        decompress(bytes(newer))
+    with pytest.raises(ArchiveError, match="unexpected bytes"):
+        decompress(ARCHIVE + b"\x00")
+
+
+def test_bad_settings_are_spec_errors():
+    with pytest.raises(SpecError):
+        compress(b"abc", Settings(hidden=0))
+    with pytest.raises(SpecError):
+        compress(b"abc", Settings(orders=(1, 1)))
+    with pytest.raises(SpecError):
+        parse_orders("1,x")
+    assert parse_orders("1-3,w") == (1, 2, 3, WORD)

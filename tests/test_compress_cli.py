@@ -1,0 +1,87 @@
+"""`bottlenet compress` / `decompress` as a user runs them."""
+
+import json
+
+from typer.testing import CliRunner
+
+from bottlenet.cli import app
+
+runner = CliRunner()
+TEXT = b"Alice was beginning to get very tired of sitting by her sister on the bank.\n" * 40
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_compress_decompress_round_trip(tmp_path):
+    src = tmp_path / "alice.txt"
+    src.write_bytes(TEXT)
+    r = run("compress", src, "--hidden", 8, "--orders", "1-3,w", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    archive = tmp_path / "alice.txt.bn"
+    assert rep["archive"] == str(archive) and archive.stat().st_size == rep["archive_bytes"]
+    assert rep["bpc"] < 3.0 and rep["settings"]["hidden"] == 8
+    out = tmp_path / "back.txt"
+    r = run("decompress", archive, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == TEXT
+    # Default output name: the archive without .bn; it exists now, so --force is needed.
+    r = run("decompress", archive)
+    assert r.exit_code == 2 and "exists" in r.stderr
+    src.unlink()
+    assert run("decompress", archive).exit_code == 0
+    assert src.read_bytes() == TEXT
+
+
+def test_stats_and_plot(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(TEXT)
+    pic = tmp_path / "bits.png"
+    r = run("compress", src, "--plot", pic, "--json", "--hidden", 8)
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["verified"] is True
+    assert [c["name"] for c in rep["classic"]] == ["gzip -9", "bzip2 -9", "xz -9e"]
+    assert abs(sum(c["share_of_bits"] for c in rep["bits_by_class"]) - 1) < 1e-9
+    assert sum(c["bytes"] for c in rep["bits_by_class"]) == len(TEXT)
+    assert pic.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run("compress", src, "--stats", "--force", "--hidden", 8)
+    assert r.exit_code == 0 and "xz -9e" in r.stdout and "where the bits go" in r.stdout
+
+
+def test_bad_input_gives_one_line_and_exit_2(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(TEXT)
+    odd_name = tmp_path / "t.arc"
+    assert run("compress", src, "--hidden", 4, "-o", odd_name).exit_code == 0
+    cases = [
+        (["compress", tmp_path / "missing.txt"], "no such file"),
+        (["compress", tmp_path], "directory"),
+        (["compress", src, "--hidden", 0], "hidden units"),
+        (["compress", src, "--orders", "1,zz"], "--orders"),
+        (["compress", src, "--orders", "9"], "orders"),
+        (["compress", src, "--plot", tmp_path / "x.gif"], ".svg or .png"),
+        (["decompress", src, "-o", tmp_path / "o"], "not a bottlenet archive"),
+        (["decompress", odd_name], "does not end in .bn"),
+        (["compress", src, "-o", odd_name], "exists; use --force"),
+    ]
+    for args, message in cases:
+        r = run(*args)
+        assert r.exit_code == 2, (args, r.output)
+        assert message in r.stderr and r.stderr.count("\n") == 1, (args, r.stderr)
+        assert "Traceback" not in r.output
+
+
+def test_damaged_archive_exit_2_and_nothing_written(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(TEXT)
+    assert run("compress", src, "--hidden", 8).exit_code == 0
+    archive = tmp_path / "t.txt.bn"
+    blob = archive.read_bytes()
+    archive.write_bytes(blob[: len(blob) - 5])
+    out = tmp_path / "o.txt"
+    r = run("decompress", archive, "-o", out)
+    assert r.exit_code == 2 and "truncated" in r.stderr
+    assert not out.exists() and not (tmp_path / "o.txt.part").exists()
