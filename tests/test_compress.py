@@ -102,8 +102,8 @@ def test_golden_archive_and_fingerprint():
     assert fingerprint(Settings()) == GOLDEN_FINGERPRINT
 
 
-GOLDEN_SHA = "b1ec38fdcbfbc002"
-GOLDEN_FINGERPRINT = 2622067683
+GOLDEN_SHA = "5493afe65ead500b"
+GOLDEN_FINGERPRINT = 3692637767
 
 
 def test_settings_travel_in_the_archive():
