@@ -187,3 +187,26 @@ def test_bad_settings_are_spec_errors():
     with pytest.raises(SpecError):
         parse_orders("1,x")
     assert parse_orders("1-3,w") == (1, 2, 3, WORD)
+
+
+def test_compiled_loop_has_no_fused_multiply_add():
+    # Bit-exact decoding across machines rests on numba never fusing a * b + c (an FMA
+    # rounds once, so machines with and without it would disagree). Compile the encoding
+    # loop afresh (the cache hides its assembly) and look.
+    import re
+
+    import numba
+
+    from bottlenet.compress import codec, coder
+    from bottlenet.compress.model import Model
+
+    loop = numba.njit(codec._encode_chunk.py_func)
+    m = Model(SMALL)
+    data = np.frombuffer(b"abcd" * 50, np.uint8)
+    state = np.zeros(coder.STATE_SIZE, np.int64)
+    coder.encoder_start(state)
+    loop(data, 0, len(data), *m.arrays(), state, np.zeros(500, np.uint8),
+         np.zeros(len(data), np.int32), np.zeros(256, np.int64), np.zeros(257, np.int64))
+    asm = "\n".join(loop.inspect_asm().values())
+    assert len(asm) > 10_000
+    assert not re.search(r"\bv?f(n?m(add|sub)\w*|mla|mls)\b", asm)
