@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bottlenet.compress import ArchiveError, Settings, compress, container, decompress, fingerprint
-from bottlenet.compress.model import WORD, parse_orders
+from bottlenet.compress.model import WORD, WORDS, format_orders, parse_orders
 from bottlenet.errors import SpecError
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -102,8 +102,8 @@ def test_golden_archive_and_fingerprint():
     assert fingerprint(Settings()) == GOLDEN_FINGERPRINT
 
 
-GOLDEN_SHA = "5493afe65ead500b"
-GOLDEN_FINGERPRINT = 3692637767
+GOLDEN_SHA = "1bb6c18d99ba31dd"
+GOLDEN_FINGERPRINT = 1539991079
 
 
 def test_settings_travel_in_the_archive():
@@ -186,7 +186,8 @@ def test_bad_settings_are_spec_errors():
         compress(b"abc", Settings(orders=(1, 1)))
     with pytest.raises(SpecError):
         parse_orders("1,x")
-    assert parse_orders("1-3,w") == (1, 2, 3, WORD)
+    assert parse_orders("1-3,w,ww") == (1, 2, 3, WORD, WORDS)
+    assert format_orders(parse_orders("1-3,w,ww")) == "1,2,3,w,ww"
 
 
 def test_compiled_loop_has_no_fused_multiply_add():

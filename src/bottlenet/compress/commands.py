@@ -62,7 +62,8 @@ def compress_command(
     hidden: Annotated[int, typer.Option(
         help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
     orders: Annotated[str, typer.Option(
-        help="Contexts: previous-byte orders (1-8) and 'w' for the current word.")]
+        help="Contexts: previous-byte orders (0-8), 'w' the current word, 'ww' the "
+        "previous and current word.")]
     = format_orders(_DEFAULT.orders),
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size (at most 22, "
@@ -88,10 +89,10 @@ def compress_command(
 ):
     """Compress a file losslessly with an online bottleneck network and a range coder.
 
-    Each byte is predicted from hashed contexts (the previous 1..7 bytes and the current
-    word) through k tanh units into a softmax over 256 bytes; the prediction drives a
-    range coder, then the network learns from the byte. Decompression repeats the same
-    steps, so no weights are stored. Example:
+    Each byte is predicted from hashed contexts (the previous 1..6 bytes, the current
+    word, the previous and current word) through k tanh units into a softmax over 256
+    bytes; the prediction drives a range coder, then the network learns from the byte.
+    Decompression repeats the same steps, so no weights are stored. Example:
 
         bottlenet compress alice29.txt --stats --plot bits.png
     """

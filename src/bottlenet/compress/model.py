@@ -1,14 +1,15 @@
 """The online byte model: hashed contexts -> k tanh units -> softmax over 256 bytes.
 
 This is the article's network with a different input: instead of one one-hot symbol,
-each byte position switches on one input per context (the previous 1..7 bytes, the
-current word), hashed into a table of input rows, so the hidden layer sees the sum of
-their k-dimensional codes. It predicts the next byte, then learns from it by one SGD
-step on the cross-entropy (both encoder and decoder take the same step, so no weights
-are stored in the archive). Two departures from plain SGD, both measured on
-alice29.txt: input rows seen for the first few times learn faster (the step is scaled by
-1 + boost / (times seen + 1), like a count-based model trusting fresh evidence), and
-input codes are clamped so a rarely-seen row cannot grow without bound.
+each byte position switches on one input per context (the previous 1..6 bytes, the
+current word, the previous and current word), hashed into a table of input rows, so
+the hidden layer sees the sum of their k-dimensional codes. It predicts the next byte,
+then learns from it by one SGD step on the cross-entropy (encoder and decoder take the
+same step, so no weights are stored in the archive). Two departures from plain SGD,
+both measured on alice29.txt and book1: input rows seen for the first few times learn
+faster (the step is scaled by 1 + boost / (times seen + 1), like a count-based model
+trusting fresh evidence), and input codes are clamped so a rarely-seen row cannot grow
+without bound.
 
 Arithmetic: float64 with +, -, *, / and floor only (exp/tanh from detmath); stored
 input rows are float32 (rounded the IEEE way). Numba without fastmath keeps every sum
@@ -32,6 +33,7 @@ from bottlenet.compress.coder import quantise
 from bottlenet.errors import SpecError
 
 WORD = -1                         # context code for "the current word"
+WORDS = -2                        # the previous word and the current one
 MAX_ORDER = 8
 
 
@@ -40,11 +42,11 @@ class Settings:
     """Model settings; all of them travel in the archive header."""
 
     hidden: int = 32                                   # k, the bottleneck
-    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, WORD)
+    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, WORD, WORDS)
     table_bits: int = 0                                # 0: chosen from the input size
-    lr_input: float = 0.1
-    boost: float = 10.0
-    lr_output: float = 0.02
+    lr_input: float = 0.07
+    boost: float = 5.0
+    lr_output: float = 0.015
     lr_hidden_bias: float = 0.001
     clamp: float = 8.0
     init_scale: float = 0.5
@@ -56,8 +58,8 @@ class Settings:
         if not self.orders:
             raise SpecError("at least one context order is needed")
         for o in self.orders:
-            if o != WORD and not 0 <= o <= MAX_ORDER:
-                raise SpecError(f"context orders are 0..{MAX_ORDER} or 'w' (word), got {o}")
+            if o not in (WORD, WORDS) and not 0 <= o <= MAX_ORDER:
+                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w' or 'ww', got {o}")
         if len(set(self.orders)) != len(self.orders):
             raise SpecError(f"context orders repeat: {format_orders(self.orders)}")
         if self.table_bits and not 10 <= self.table_bits <= 28:
@@ -93,13 +95,15 @@ class Settings:
 
 
 def parse_orders(text: str) -> tuple[int, ...]:
-    """'1-7,w' or '1,2,3,w' -> (1, ..., 7, WORD)."""
+    """'1-6,w,ww' or '1,2,3,w' -> (1, ..., 6, WORD, WORDS)."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip().lower()
         try:
             if part == "w":
                 out.append(WORD)
+            elif part == "ww":
+                out.append(WORDS)
             elif "-" in part:
                 lo, hi = (int(x) for x in part.split("-"))
                 out.extend(range(lo, hi + 1))
@@ -107,12 +111,13 @@ def parse_orders(text: str) -> tuple[int, ...]:
                 out.append(int(part))
         except ValueError:
             raise SpecError(
-                f"--orders takes numbers, ranges like 1-5 and 'w', got {text!r}") from None
+                f"--orders takes numbers, ranges like 1-5, 'w' and 'ww', got {text!r}") from None
     return tuple(out)
 
 
 def format_orders(orders: tuple[int, ...]) -> str:
-    return ",".join("w" if o == WORD else str(o) for o in orders)
+    names = {WORD: "w", WORDS: "ww"}
+    return ",".join(names.get(o, str(o)) for o in orders)
 
 
 class Model:
@@ -131,8 +136,8 @@ class Model:
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
         self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp])
-        # hist: the last 8 bytes; word: hash of the current word; seed for the hashes.
-        self.ctx = np.array([0, 0, s.seed], np.uint64)
+        # the last 8 bytes, hash of the current word, seed of the hashes, previous word.
+        self.ctx = np.array([0, 0, s.seed, 0], np.uint64)
         self.scratch = np.zeros((4, max(256, k)))             # a, h, p, grad
         self.idx = np.zeros(len(s.orders), np.int64)
 
@@ -178,6 +183,8 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
         n = orders[o]
         if n == -1:
             key = ctx[1]
+        elif n == -2:
+            key = ctx[1] ^ (ctx[3] * np.uint64(0x2545F4914F6CDD1D))
         elif n >= 8:
             key = hist
         else:
@@ -260,5 +267,6 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
     letter = y | 32
     if 97 <= letter <= 122:
         ctx[1] = (ctx[1] + np.uint64(letter)) * np.uint64(0x100000001B3)
-    else:
+    elif ctx[1] != 0:                # a word just ended: it becomes the previous word
+        ctx[3] = ctx[1]
         ctx[1] = np.uint64(0)
