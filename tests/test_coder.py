@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bottlenet.compress import coder, detmath
+from bottlenet.compress import coder, kernels
 
 
 def quantised(p: np.ndarray) -> np.ndarray:
@@ -100,14 +100,14 @@ def test_decoder_on_garbage_returns_symbols_without_crashing():
 
 def test_deterministic_exp_is_accurate():
     for x in np.concatenate([np.linspace(-45, 0, 40001), [-1e-300, -0.0]]):
-        want = math.exp(max(x, -detmath.EXP_FLOOR))
-        assert abs(detmath.exp_neg(x) - want) <= 2e-7 * want, x
+        want = math.exp(max(x, -kernels.EXP_FLOOR))
+        assert abs(kernels.exp_neg(x) - want) <= 2e-7 * want, x
 
 
 def test_deterministic_tanh_is_accurate_and_odd():
     half = np.linspace(0, 20, 10001)
     xs = np.concatenate([-half[::-1], half])
-    got = np.array([detmath.tanh(x) for x in xs])
+    got = np.array([kernels.tanh(x) for x in xs])
     assert np.abs(got - np.tanh(xs)).max() < 1e-7
     assert (got == -got[::-1]).all()
     assert np.abs(got).max() <= 1.0

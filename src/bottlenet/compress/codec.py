@@ -12,12 +12,12 @@ import time
 import zlib
 from collections.abc import Callable
 
-import numba as nb
 import numpy as np
 
 from bottlenet.compress import coder, container
 from bottlenet.compress.container import ArchiveError, Header
-from bottlenet.compress.model import Model, Settings, learn, predict
+from bottlenet.compress.kernels import decode_chunk, encode_chunk, probe_hash
+from bottlenet.compress.model import Model, Settings
 from bottlenet.errors import ResourceError
 
 CHUNK = 1 << 16
@@ -47,46 +47,12 @@ class Result:
         return 8.0 * len(self.archive) / max(1, self.original_length)
 
 
-@nb.njit(cache=True)
-def _encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                  state, out, coded_freq, freq, cum) -> None:
-    for t in range(start, end):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
-        y = data[t]
-        coder.cumulate(freq, cum)
-        coder.encode(state, out, cum[y], freq[y])
-        coded_freq[t] = freq[y]
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y)
-
-
-@nb.njit(cache=True)
-def _decode_chunk(buf, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                  state, out, freq, cum) -> None:
-    for t in range(start, end):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
-        coder.cumulate(freq, cum)
-        y = coder.decode(state, buf, freq, cum)
-        out[t] = y
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y)
-
-
-@nb.njit(cache=True)
-def _probe_hash(data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> int:
-    h = np.uint64(0xCBF29CE484222325)                 # FNV-1a over all predictions
-    for t in range(data.shape[0]):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
-        for i in range(256):
-            h = (h ^ np.uint64(freq[i])) * np.uint64(0x100000001B3)
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, data[t])
-    return np.int64(h & np.uint64(0xFFFFFFFF))
-
-
 def fingerprint(settings: Settings) -> int:
     """Hash of the model's predictions on a fixed probe, with these settings and a small
     table: equal on two machines exactly when they compute the same numbers."""
     m = Model(dataclasses.replace(settings, table_bits=10))
     probe = np.frombuffer(_PROBE, np.uint8)
-    return int(_probe_hash(probe, *m.arrays(), np.zeros(256, np.int64)))
+    return int(probe_hash(probe, *m.arrays(), np.zeros(256, np.int64)))
 
 
 def _build(settings: Settings) -> Model:
@@ -113,7 +79,7 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
         coder.encoder_start(state)
         for start in range(0, n, CHUNK):
             end = min(n, start + CHUNK)
-            _encode_chunk(src, start, end, *m.arrays(), state, out, coded_freq, freq, cum)
+            encode_chunk(src, start, end, *m.arrays(), state, out, coded_freq, freq, cum)
             if progress:
                 progress(end, n)
         payload = out[: coder.encoder_finish(state, out)].tobytes()
@@ -157,7 +123,7 @@ def _decode(payload: bytes, settings: Settings, n: int, progress: Progress) -> b
     coder.decoder_start(state, buf)
     for start in range(0, n, CHUNK):
         end = min(n, start + CHUNK)
-        _decode_chunk(buf, start, end, *m.arrays(), state, out, freq, cum)
+        decode_chunk(buf, start, end, *m.arrays(), state, out, freq, cum)
         # A stream we wrote is never read past its end (plus the flush bytes).
         if state[coder.POS] > len(buf) + coder.FLUSH_BYTES:
             raise ArchiveError("archive payload ends before the data does; it is damaged")

@@ -11,13 +11,8 @@ faster (the step is scaled by 1 + boost / (times seen + 1), like a count-based m
 trusting fresh evidence), and input codes are clamped so a rarely-seen row cannot grow
 without bound.
 
-Arithmetic: float64 with +, -, *, / and floor only (exp/tanh from detmath); stored
-input rows are float32 (rounded the IEEE way). Numba without fastmath keeps every sum
-in program order, so two machines with IEEE-754 doubles compute identical predictions.
-
-Shapes: E (rows, k) float32 input codes; seen (rows,) uint8; Wt (k, 256) output
-weights, transposed so the output loops run over contiguous memory; c (256,) output
-biases; b (k,) hidden biases.
+This file holds the settings and the weights; the compiled predict/learn step, and the
+arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.py.
 """
 
 from __future__ import annotations
@@ -25,11 +20,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numba as nb
 import numpy as np
 
-from bottlenet.compress import detmath
-from bottlenet.compress.coder import quantise
 from bottlenet.errors import SpecError
 
 WORD = -1                         # context code for "the current word"
@@ -156,117 +148,3 @@ def _init_output(k: int, scale: float, seed: int) -> np.ndarray:
         x ^= (x << 17) & (2**64 - 1)
         vals[i] = ((x >> 11) / 2.0**53 - 0.5) * 2.0 * scale
     return vals.reshape(k, 256)
-
-
-@nb.njit(cache=True, inline="always")
-def _mix(key, salt):
-    """64-bit hash (splitmix64 finaliser) of a context key."""
-    h = (key + salt) * np.uint64(0x9E3779B97F4A7C15)
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
-
-
-@nb.njit(cache=True)
-def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
-    """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
-    byte; leaves hidden values and probabilities in scratch for `learn`."""
-    k = Wt.shape[0]
-    table_bits = 0
-    while (1 << table_bits) < E.shape[0]:
-        table_bits += 1
-    bits = np.uint64(64 - table_bits)
-    hist = ctx[0]
-    for o in range(orders.shape[0]):
-        n = orders[o]
-        if n == -1:
-            key = ctx[1]
-        elif n == -2:
-            key = ctx[1] ^ (ctx[3] * np.uint64(0x2545F4914F6CDD1D))
-        elif n >= 8:
-            key = hist
-        else:
-            key = hist & ((np.uint64(1) << np.uint64(8 * n)) - np.uint64(1))
-        salt = ctx[2] * np.uint64(0x100) + np.uint64(o + 1)
-        idx[o] = np.int64(_mix(key, salt) >> bits)
-    a = scratch[0]
-    h = scratch[1]
-    p = scratch[2]
-    for j in range(k):
-        a[j] = b[j]
-    for o in range(idx.shape[0]):
-        r = idx[o]
-        for j in range(k):
-            a[j] += E[r, j]
-    for j in range(k):
-        h[j] = detmath.tanh(a[j])
-    for i in range(256):
-        p[i] = c[i]
-    for j in range(k):               # logits, summed over j in order for every output
-        hj = h[j]
-        for i in range(256):
-            p[i] += Wt[j, i] * hj
-    zmax = p[0]
-    for i in range(1, 256):
-        zmax = max(zmax, p[i])
-    total = 0.0
-    for i in range(256):
-        e = detmath.exp_neg(p[i] - zmax)
-        p[i] = e
-        total += e
-    inv = 1.0 / total
-    for i in range(256):
-        p[i] *= inv
-    quantise(p[:256], freq)
-
-
-@nb.njit(cache=True)
-def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
-    """One SGD step on -log p[y], then shift y into the context."""
-    k = Wt.shape[0]
-    h = scratch[1]
-    p = scratch[2]
-    g = scratch[3]
-    lr_in, boost, lr_out, lr_b, clamp = lr[0], lr[1], lr[2], lr[3], lr[4]
-    p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
-    for j in range(k):
-        hj = h[j]
-        step = lr_out * hj
-        # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in 8 interleaved partial sums: a
-        # single running sum is a 256-add dependency chain (the slowest part of a byte);
-        # 8 fixed lanes run in parallel and still add in an order fixed by this code.
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-        for i in range(0, 256, 8):
-            a0 += p[i] * Wt[j, i]
-            a1 += p[i + 1] * Wt[j, i + 1]
-            a2 += p[i + 2] * Wt[j, i + 2]
-            a3 += p[i + 3] * Wt[j, i + 3]
-            a4 += p[i + 4] * Wt[j, i + 4]
-            a5 += p[i + 5] * Wt[j, i + 5]
-            a6 += p[i + 6] * Wt[j, i + 6]
-            a7 += p[i + 7] * Wt[j, i + 7]
-        for i in range(256):
-            Wt[j, i] -= step * p[i]
-        acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-        g[j] = acc * (1.0 - hj * hj)  # d loss / d pre-activation
-        b[j] -= lr_b * g[j]
-    for i in range(256):
-        c[i] -= lr_out * p[i]
-    for o in range(idx.shape[0]):
-        r = idx[o]
-        n = seen[r]
-        rate = lr_in * (1.0 + boost / (n + 1.0))
-        if n < 255:
-            seen[r] = n + 1
-        for j in range(k):
-            v = E[r, j] - rate * g[j]
-            E[r, j] = min(clamp, max(-clamp, v))
-    ctx[0] = (ctx[0] << np.uint64(8)) | np.uint64(y)
-    letter = y | 32
-    if 97 <= letter <= 122:
-        ctx[1] = (ctx[1] + np.uint64(letter)) * np.uint64(0x100000001B3)
-    elif ctx[1] != 0:                # a word just ended: it becomes the previous word
-        ctx[3] = ctx[1]
-        ctx[1] = np.uint64(0)
