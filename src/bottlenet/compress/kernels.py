@@ -363,7 +363,7 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
 
 @nb.njit(cache=True)
 def encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                  state, out, coded_freq, freq, cum) -> None:
+                 state, out, coded_freq, freq, cum) -> None:
     for t in range(start, end):
         predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
         y = data[t]
@@ -375,7 +375,7 @@ def encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, 
 
 @nb.njit(cache=True)
 def decode_chunk(buf, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                  state, out, freq, cum) -> None:
+                 state, out, freq, cum) -> None:
     for t in range(start, end):
         predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
         cumulate(freq, cum)
