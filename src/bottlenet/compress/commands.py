@@ -42,10 +42,14 @@ def _read(path: Path) -> bytes:
         raise SpecError(f"cannot read {path}: {e.strerror}") from None
 
 
-def _write(path: Path, data: bytes, force: bool) -> None:
-    """Write through a temporary file, so a failed run never leaves a partial output."""
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    """Checked before any work, so a long run never ends in this error."""
     if path.exists() and not force:
         raise SpecError(f"{path} exists; use --force to overwrite it")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file, so a failed run never leaves a partial output."""
     tmp = path.with_name(path.name + ".part")
     try:
         tmp.write_bytes(data)
@@ -105,13 +109,12 @@ def compress_command(
         raise SpecError(f"picture files must end in .svg or .png, got {plot.name!r}")
     data = _read(file)
     target = output or file.with_name(file.name + ".bn")
-    if target.exists() and not force:
-        raise SpecError(f"{target} exists; use --force to overwrite it")
+    _refuse_overwrite(target, force)
     with _byte_bar(err) as bar:
         job = bar.add_task(f"compressing {file.name}", total=len(data))
         result = codec.compress(data, settings,
                                 progress=lambda d, n: bar.update(job, completed=d))
-    _write(target, result.archive, force)
+    _write(target, result.archive)
     n = len(data)
     report = {
         "file": str(file), "archive": str(target), "original_bytes": n,
@@ -195,14 +198,13 @@ def decompress_command(
         if archive.suffix != ".bn":
             raise SpecError("the archive does not end in .bn; name the output with -o")
         output = archive.with_suffix("")
-    if output.exists() and not force:
-        raise SpecError(f"{output} exists; use --force to overwrite it")
+    _refuse_overwrite(output, force)
     t0 = time.perf_counter()
     with _byte_bar(err) as bar:
         job = bar.add_task(f"decompressing {archive.name}", total=None)
         data = codec.decompress(
             blob, progress=lambda d, n: bar.update(job, completed=d, total=n))
     seconds = time.perf_counter() - t0
-    _write(output, data, force)
+    _write(output, data)
     out.print(f"{output}: {len(data):,} bytes, checksum verified, "
               f"{len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")

@@ -14,9 +14,9 @@ this code. Integers: the coder state and frequencies are int64.
 
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
-c (256,) output biases; b (k,) hidden biases; orders (contexts); lr (rates); ctx
-(uint64: last 8 bytes, current word hash, seed, previous word hash); scratch (4, >=256)
-for pre-activations, hidden values, probabilities and gradients; idx (table rows).
+c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
+WORDS); lr (rates); ctx (uint64, slots CTX_*); scratch (4, >=256) for pre-activations,
+hidden values, probabilities and gradients; idx (table rows).
 
 Range coder state (int64 array, so a caller can stop after any chunk and continue):
     state[LOW]    low end of the interval, up to 33 bits (bit 32 is a pending carry)
@@ -245,6 +245,13 @@ def decode_all(buf, freqs):
 
 # ---- the byte model ------------------------------------------------------------------
 
+WORD = -1                         # context code for "the current word"
+WORDS = -2                        # the previous word and the current one
+# Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
+# the hashes, hash of the previous word, and 64 - table bits (hash -> row shift).
+CTX_HIST, CTX_WORD, CTX_SEED, CTX_PREV_WORD, CTX_SHIFT = range(5)
+CTX_SIZE = 5
+
 @nb.njit(cache=True, inline="always")
 def _mix(key, salt):
     """64-bit hash (splitmix64 finaliser) of a context key."""
@@ -261,23 +268,19 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
     """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
     byte; leaves hidden values and probabilities in scratch for `learn`."""
     k = Wt.shape[0]
-    table_bits = 0
-    while (1 << table_bits) < E.shape[0]:
-        table_bits += 1
-    bits = np.uint64(64 - table_bits)
-    hist = ctx[0]
+    hist = ctx[CTX_HIST]
     for o in range(orders.shape[0]):
         n = orders[o]
-        if n == -1:
-            key = ctx[1]
-        elif n == -2:
-            key = ctx[1] ^ (ctx[3] * np.uint64(0x2545F4914F6CDD1D))
+        if n == WORD:
+            key = ctx[CTX_WORD]
+        elif n == WORDS:
+            key = ctx[CTX_WORD] ^ (ctx[CTX_PREV_WORD] * np.uint64(0x2545F4914F6CDD1D))
         elif n >= 8:
             key = hist
         else:
             key = hist & ((np.uint64(1) << np.uint64(8 * n)) - np.uint64(1))
-        salt = ctx[2] * np.uint64(0x100) + np.uint64(o + 1)
-        idx[o] = np.int64(_mix(key, salt) >> bits)
+        salt = ctx[CTX_SEED] * np.uint64(0x100) + np.uint64(o + 1)
+        idx[o] = np.int64(_mix(key, salt) >> ctx[CTX_SHIFT])
     a = scratch[0]
     h = scratch[1]
     p = scratch[2]
@@ -350,13 +353,13 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
         for j in range(k):
             v = E[r, j] - rate * g[j]
             E[r, j] = min(clamp, max(-clamp, v))
-    ctx[0] = (ctx[0] << np.uint64(8)) | np.uint64(y)
+    ctx[CTX_HIST] = (ctx[CTX_HIST] << np.uint64(8)) | np.uint64(y)
     letter = y | 32
     if 97 <= letter <= 122:
-        ctx[1] = (ctx[1] + np.uint64(letter)) * np.uint64(0x100000001B3)
-    elif ctx[1] != 0:                # a word just ended: it becomes the previous word
-        ctx[3] = ctx[1]
-        ctx[1] = np.uint64(0)
+        ctx[CTX_WORD] = (ctx[CTX_WORD] + np.uint64(letter)) * np.uint64(0x100000001B3)
+    elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
+        ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
+        ctx[CTX_WORD] = np.uint64(0)
 
 
 # ---- coding loops --------------------------------------------------------------------

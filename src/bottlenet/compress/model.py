@@ -22,10 +22,10 @@ import math
 
 import numpy as np
 
+from bottlenet.compress import kernels
+from bottlenet.compress.kernels import WORD, WORDS
 from bottlenet.errors import SpecError
 
-WORD = -1                         # context code for "the current word"
-WORDS = -2                        # the previous word and the current one
 MAX_ORDER = 8
 
 
@@ -128,8 +128,9 @@ class Model:
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
         self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp])
-        # the last 8 bytes, hash of the current word, seed of the hashes, previous word.
-        self.ctx = np.array([0, 0, s.seed, 0], np.uint64)
+        self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
+        self.ctx[kernels.CTX_SEED] = s.seed
+        self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
         self.scratch = np.zeros((4, max(256, k)))             # a, h, p, grad
         self.idx = np.zeros(len(s.orders), np.int64)
 
@@ -139,7 +140,9 @@ class Model:
 
 
 def _init_output(k: int, scale: float, seed: int) -> np.ndarray:
-    """Uniform(-scale, scale) from a xorshift generator: the same numbers everywhere."""
+    """Uniform(-scale, scale) from a xorshift generator written out here: NumPy keeps
+    its bit generators' streams stable but not the methods that turn them into floats,
+    and the decoder must start from exactly the encoder's weights."""
     x = (seed * 2654435761 + 1) & (2**64 - 1)
     vals = np.empty(k * 256)
     for i in range(k * 256):

@@ -95,8 +95,8 @@ def plot(path: str | Path, name: str, data: bytes, bits: np.ndarray,
     ax.plot(np.arange(n), running, color="#053061", lw=2, label="bottlenet, average so far")
     ax.axhline(8 * archive_size / max(1, n), color="#053061", ls=":", lw=1,
                label=f"bottlenet archive {8 * archive_size / max(1, n):.3f} bpc")
-    greys = ["#b2182b", "#ef8a62", "#999999"]
-    for m, colour in zip(others, greys, strict=False):
+    colours = ["#b2182b", "#ef8a62", "#999999"]
+    for m, colour in zip(others, colours, strict=False):
         ax.axhline(m.bpc(n), color=colour, ls="--", lw=1,
                    label=f"{m.name} {m.bpc(n):.3f} bpc")
     ax.set_xlabel("position in file (bytes)")
