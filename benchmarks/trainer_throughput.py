@@ -28,7 +28,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from bottlenet.train import _one_step, _State, init_population, make_optimizer, task_arrays
+from bottlenet.train import (
+    _one_step,
+    _State,
+    consecutive_inputs,
+    init_population,
+    make_optimizer,
+    task_arrays,
+)
 
 
 def best_of(fn, repeats=3):
@@ -51,7 +58,7 @@ def loop_rate(task, spec, networks, steps):
     cfg = bn.TrainConfig(seeds=1, steps=steps)
     opt = make_optimizer(cfg)
     data = task_arrays(task)
-    step = jax.jit(partial(_one_step, spec, opt, None, data))
+    step = jax.jit(partial(_one_step, spec, opt, None, consecutive_inputs(data), data))
 
     def run():
         for i in range(networks):

@@ -124,22 +124,34 @@ class TaskArrays(NamedTuple):
 
 
 def task_arrays(task: Task, n_pairs: int | None = None, n_out: int | None = None,
-                dtype=jnp.float32) -> TaskArrays:
+                dtype=jnp.float32, n_in: int | None = None) -> TaskArrays:
     m, n = task.n_pairs, task.n_out
-    n_pairs, n_out = n_pairs or m, n_out or n
-    if n_pairs < m or n_out < n:
+    n_pairs, n_out, n_in = n_pairs or m, n_out or n, n_in or task.n_in
+    if n_pairs < m or n_out < n or n_in < task.n_in:
         raise SpecError("padding cannot shrink a task")
 
     def pad(a, size):
         return np.concatenate([a, np.zeros(size - len(a), a.dtype)])
 
+    inputs = np.asarray(task.inputs, np.int32)
+    # Padded pairs weigh nothing, so any valid input serves; continuing the inputs'
+    # numbering keeps inputs 0..m-1 consecutive, which the trainer turns into a slice.
+    filler = np.arange(m, n_pairs, dtype=np.int32) if n_pairs <= n_in else np.zeros(
+        n_pairs - m, np.int32)
     return TaskArrays(
-        jnp.asarray(pad(np.asarray(task.inputs, np.int32), n_pairs)),
+        jnp.asarray(np.concatenate([inputs, filler])),
         jnp.asarray(pad(np.asarray(task.targets, np.int32), n_pairs)),
         jnp.asarray(pad(task.solve_targets(), n_pairs)),
         jnp.asarray(pad(task.weights(), n_pairs), dtype),
         jnp.asarray(np.arange(n_out) < n),
     )
+
+
+def consecutive_inputs(data: TaskArrays) -> range | None:
+    """range(m) when the pairs' inputs are 0, 1, ..., m-1 in order (most built-in tasks),
+    else None. Passed as the inputs, it makes the first layer a slice instead of a gather."""
+    inputs = np.asarray(data.inputs)
+    return range(len(inputs)) if np.array_equal(inputs, np.arange(len(inputs))) else None
 
 
 class Evaluation(NamedTuple):
@@ -149,9 +161,11 @@ class Evaluation(NamedTuple):
     logits: jax.Array
 
 
-def evaluate(spec: NetSpec, params, data: TaskArrays) -> Evaluation:
-    """Loss and outcome of one network on the whole task."""
-    logits = netlib.forward(spec, params, data.inputs)
+def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
+             ) -> Evaluation:
+    """Loss and outcome of one network on the whole task. `inputs` may replace
+    data.inputs by the same indices as a range (see consecutive_inputs)."""
+    logits = netlib.forward(spec, params, data.inputs if inputs is None else inputs)
     loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask) * data.weights)
     real = data.weights > 0
     # "The solve target wins" as a comparison with the row maximum rather than an argmax:
@@ -178,16 +192,18 @@ def _max_abs(params) -> jax.Array:
     return jnp.stack([jnp.max(jnp.abs(layer["w"])) for layer in params])
 
 
-def _one_step(spec: NetSpec, opt, batch: int | None, data: TaskArrays, state: _State, t):
-    """One update of one network; returns the new state and (loss, accuracy) at step t."""
+def _one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None, data: TaskArrays,
+              state: _State, t):
+    """One update of one network; returns the new state and (loss, accuracy) at step t.
+    `input_range`: the inputs as a range when they are consecutive (consecutive_inputs)."""
     if batch is None:
         def loss_fn(p):
-            ev = evaluate(spec, p, data)
+            ev = evaluate(spec, p, data, input_range)
             return ev.loss, ev
 
         (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     else:
-        ev = evaluate(spec, state.params, data)
+        ev = evaluate(spec, state.params, data, input_range)
         idx = jax.random.choice(jax.random.fold_in(state.key, t), data.weights.shape[0],
                                 (batch,), p=data.weights)
 
@@ -214,8 +230,8 @@ def _all_finite(tree) -> jax.Array:
                               if jnp.issubdtype(x.dtype, jnp.floating)]))
 
 
-@partial(jax.jit, static_argnames=("spec", "opt", "batch", "n_blocks", "block"))
-def _run_segment(spec, opt, batch, data, state, t0, n_blocks, block):
+@partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "n_blocks", "block"))
+def _run_segment(spec, opt, batch, input_range, data, state, t0, n_blocks, block):
     """n_blocks x block steps for the whole population; one history row per block.
 
     Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
@@ -225,7 +241,7 @@ def _run_segment(spec, opt, batch, data, state, t0, n_blocks, block):
     last finite ones at history resolution), so its record stays inspectable; the others
     are untouched, since every network is computed apart.
     """
-    pop_step = jax.vmap(partial(_one_step, spec, opt, batch, data), in_axes=(0, None))
+    pop_step = jax.vmap(partial(_one_step, spec, opt, batch, input_range, data), in_axes=(0, None))
     finite = jax.vmap(lambda s: _all_finite((s.params, s.opt_state)))
 
     def block_fn(state, b):
@@ -243,9 +259,9 @@ def _run_segment(spec, opt, batch, data, state, t0, n_blocks, block):
     return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
 
 
-@partial(jax.jit, static_argnames=("spec",))
-def _evaluate_population(spec, params, data):
-    ev = jax.vmap(evaluate, in_axes=(None, 0, None))(spec, params, data)
+@partial(jax.jit, static_argnames=("spec", "input_range"))
+def _evaluate_population(spec, params, data, input_range=None):
+    ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
     return ev.loss, ev.accuracy, ev.solved
 
 
@@ -453,7 +469,8 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         raise SpecError("padding serves full-batch training only")
     _check_memory(spec, task, config)
     start = time.perf_counter()
-    data = task_arrays(task, pad_pairs, pad_out)
+    data = task_arrays(task, pad_pairs, pad_out, n_in=pad_in)
+    input_range = consecutive_inputs(data)
     real_spec, spec = spec, replace(spec, n_in=pad_in, n_out=pad_out)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
@@ -469,7 +486,8 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     snapshots = {0: params} if 0 in config.snapshots else {}
     rows, t = [], 0
     for n_blocks, block in _plan(config):
-        state, row = _run_segment(spec, opt, config.batch, data, state, t, n_blocks, block)
+        state, row = _run_segment(spec, opt, config.batch, input_range, data, state, t, n_blocks,
+                                  block)
         rows.append((t + block * np.arange(n_blocks), *row))
         t += n_blocks * block
         if t in config.snapshots:
@@ -481,7 +499,7 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         if (config.stop == "solved" and t >= max(config.snapshots, default=0)
                 and bool(jnp.all((state.solve_step >= 0) | state.diverged))):
             break
-    loss, acc, solved = _evaluate_population(spec, state.params, data)
+    loss, acc, solved = _evaluate_population(spec, state.params, data, input_range)
     solve_step = np.asarray(state.solve_step)
     solved = np.asarray(solved) & ~np.asarray(state.diverged)
     solve_step = np.where((solve_step < 0) & solved, t, solve_step)
