@@ -9,7 +9,7 @@ from scipy.special import erf, expit, log_softmax
 from bottlenet import activations, tasks
 from bottlenet import net as netlib
 from bottlenet.net import HEADS, NetSpec
-from bottlenet.train import evaluate, task_arrays
+from bottlenet.train import consecutive_inputs, evaluate, task_arrays
 
 
 def _loss(spec, data):
@@ -87,3 +87,45 @@ def test_normcdf_matches_tanh_slope_and_range():
     assert float(jax.grad(f)(0.0)) == pytest.approx(1.0, rel=1e-6)
     assert float(f(10.0)) == pytest.approx(1.0) and float(f(-10.0)) == pytest.approx(-1.0)
     assert float(f(0.0)) == 0.0
+
+
+@pytest.mark.parametrize("hidden,bias", [((netlib.UNROLL_FAN_IN + 2,), True),
+                                         ((3, netlib.UNROLL_FAN_IN + 1), False),
+                                         ((2, 3), False)])
+def test_dense_layer_gradients_both_ways(hidden, bias):
+    # Layers up to UNROLL_FAN_IN inputs are summed unrolled, wider ones multiplied; both
+    # share one hand-written backward pass, checked here with and without biases.
+    import jax.flatten_util  # noqa: F401
+
+    with jax.enable_x64(True):
+        spec = NetSpec(5, 5, hidden, "tanh", bias)
+        params = netlib.init(spec, jax.random.key(4), 0.7, dtype=jnp.float64)
+        data = task_arrays(tasks.permutation(5, seed=1), dtype=jnp.float64)
+        f = _loss(spec, data)
+        auto = jax.flatten_util.ravel_pytree(jax.grad(f)(params))[0]
+        np.testing.assert_allclose(np.asarray(auto), _finite_difference(f, params),
+                                   rtol=1e-5, atol=1e-8)
+        inputs = np.array([4, 0, 2])
+        np.testing.assert_allclose(np.asarray(netlib.forward(spec, params, jnp.asarray(inputs))),
+                                   _numpy_forward(spec, params, inputs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [(), (3,)])
+def test_consecutive_inputs_as_a_range_equal_the_index_array(hidden):
+    with jax.enable_x64(True):
+        spec = NetSpec(6, 6, hidden)
+        params = netlib.init(spec, jax.random.key(5), dtype=jnp.float64)
+        data = task_arrays(tasks.shift(6), dtype=jnp.float64)
+        assert consecutive_inputs(data) == range(5)
+        by_range = evaluate(spec, params, data, range(5))
+        by_index = evaluate(spec, params, data)
+        np.testing.assert_array_equal(by_range.logits, by_index.logits)
+        g_range = jax.grad(lambda p: evaluate(spec, p, data, range(5)).loss)(params)
+        g_index = jax.grad(lambda p: evaluate(spec, p, data).loss)(params)
+        for a, b in zip(jax.tree.leaves(g_range), jax.tree.leaves(g_index), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    shuffled = tasks.Task("t", 4, 4, (2, 0, 1), (3, 1, 2))
+    assert consecutive_inputs(task_arrays(shuffled)) is None
+    # Padding continues the numbering while the padded network has inputs to spare.
+    assert consecutive_inputs(task_arrays(tasks.shift(6), n_pairs=8, n_in=8)) == range(8)
+    assert consecutive_inputs(task_arrays(tasks.shift(6), n_pairs=8)) is None
