@@ -70,7 +70,7 @@ def loop_rate(task, spec, networks, steps):
             jax.block_until_ready(state.params)
 
     run()  # compile
-    return networks * steps / best_of(run, 2)
+    return networks * steps / best_of(run, 5)
 
 
 def floor_rate(task, P, steps):
@@ -105,7 +105,7 @@ def main():
         task = bn.tasks.shift(n)
         spec = bn.NetSpec(n, n, (k,))
         tr = trainer_rate(task, spec, P, steps)
-        lp = loop_rate(task, spec, networks=2, steps=steps // 2)
+        lp = loop_rate(task, spec, networks=4, steps=steps // 4)
         fl = floor_rate(task, P, steps)
         print(f"{n:>4} {k:>2} {P:>5} {tr:>12,.0f} {lp:>10,.0f} {tr / lp:>6.0f}x "
               f"{fl:>12,.0f} {tr / fl:>12.2f}x")
