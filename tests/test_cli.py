@@ -174,3 +174,15 @@ def test_reproduce_command_subset(tmp_path, monkeypatch):
     assert r.exit_code == 0 and r.stderr.count("from database") == 2
     r = run("reproduce", "--only", "C42", "--db", tmp_path / "r.db")
     assert r.exit_code == 2 and "unknown claim" in r.stderr
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
+    from bottlenet.cli import _reflow
+
+    assert _reflow("Title.\n\n    one\n    two\n\n        code line\n        more\n") == (
+        "Title.\n\none two\n\n    code line\n    more")
+    result = runner.invoke(app, ["reproduce", "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    # The docstring breaks after "written"; kept, that break left "written" alone on a
+    # line of its own at 80 columns.
+    assert "written in the code" in result.output

@@ -4,6 +4,7 @@ boundary and turns them into one line on stderr and exit code 2."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -571,6 +572,19 @@ def reproduce(
 # The compressor's commands live beside the compressor; they use this module's consoles.
 app.command("compress")(cli_errors(compress_commands.compress_command))
 app.command("decompress")(cli_errors(compress_commands.decompress_command))
+
+
+def _reflow(doc: str) -> str:
+    """A docstring as help text: the lines of each paragraph joined, so the terminal
+    wraps them (typer keeps a docstring's own line breaks, which on an 80-column
+    terminal cut every line in two); indented paragraphs (examples) stay as written."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith(" ") else " ".join(x.strip() for x in p.splitlines())
+                       for p in paragraphs)
+
+
+for _info in app.registered_commands:
+    _info.help = _info.help or _reflow(_info.callback.__doc__ or "")
 
 
 def _enable_compilation_cache() -> None:
