@@ -217,10 +217,10 @@ def _one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None, 
         updates = jax.tree.map(jnp.multiply, updates, state.mask)
     params = optax.apply_updates(state.params, updates)
     # Divergence is checked once per block in _run_segment, not here: checking every
-    # step cost a quarter of the step time at n=11. A network whose numbers are NaN
-    # cannot count as solved meanwhile (every comparison with NaN is false).
-    solve_step = jnp.where((state.solve_step < 0) & ev.solved & ~state.diverged, t,
-                           state.solve_step)
+    # step cost a quarter of the step time at n=11. Meanwhile a network with a
+    # non-finite loss cannot count as solved.
+    solve_step = jnp.where((state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss)
+                           & ~state.diverged, t, state.solve_step)
     return state._replace(params=params, opt_state=opt_state, solve_step=solve_step), (
         ev.loss, ev.accuracy)
 
