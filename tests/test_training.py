@@ -181,3 +181,20 @@ def test_pairs_in_any_order_train_alike():
     np.testing.assert_allclose(a.history_loss, b.history_loss, rtol=1e-4, atol=1e-6)
     for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-4)
+
+
+def test_divergence_inside_a_history_block_restores_the_block_start(shift5):
+    # With 50 steps per history block, a network that blows up mid-block is put back to
+    # its weights at the block's start and stays there: finite, and frozen from then on.
+    spec = NetSpec(5, 5, (2,), "linear")
+    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=400, stop="never", log_every=50)
+    pop = train(shift5, spec, cfg)
+    gone = pop.diverged
+    assert 0 < gone.sum() < 8
+    for leaf in jax.tree.leaves(pop.params):
+        assert np.isfinite(leaf).all()
+    np.testing.assert_array_equal(pop.history_loss[-1, gone], pop.history_loss[-2, gone])
+    np.testing.assert_array_equal(pop.history_max_weight[-1, gone],
+                                  pop.history_max_weight[-2, gone])
+    assert not pop.solved[gone].any()
+    assert pop.solved[~gone].all() and np.isfinite(pop.history_loss[:, ~gone]).all()

@@ -134,12 +134,12 @@ def task_arrays(task: Task, n_pairs: int | None = None, n_out: int | None = None
         return np.concatenate([a, np.zeros(size - len(a), a.dtype)])
 
     inputs = np.asarray(task.inputs, np.int32)
-    # Padded pairs weigh nothing, so any valid input serves; continuing the inputs'
-    # numbering keeps inputs 0..m-1 consecutive, which the trainer turns into a slice.
-    filler = np.arange(m, n_pairs, dtype=np.int32) if n_pairs <= n_in else np.zeros(
-        n_pairs - m, np.int32)
+    if n_pairs <= n_in:
+        # Padded pairs weigh nothing, so any valid input serves; continuing the inputs'
+        # numbering keeps inputs 0..m-1 consecutive, which the trainer turns into a slice.
+        inputs = np.concatenate([inputs, np.arange(m, n_pairs, dtype=np.int32)])
     return TaskArrays(
-        jnp.asarray(np.concatenate([inputs, filler])),
+        jnp.asarray(pad(inputs, n_pairs)),
         jnp.asarray(pad(np.asarray(task.targets, np.int32), n_pairs)),
         jnp.asarray(pad(task.solve_targets(), n_pairs)),
         jnp.asarray(pad(task.weights(), n_pairs), dtype),
