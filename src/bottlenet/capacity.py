@@ -32,7 +32,7 @@ class CapacityConfig:
     activation: str = "tanh"
     task: str = "shift"
     optimizer: str = "adam"
-    lr: float = 0.05
+    lr: float = 0.01
     schedule: str = "constant"
     steps: int = 20000
     seeds: int = 32
@@ -40,6 +40,7 @@ class CapacityConfig:
     bias: bool = True
     head: str = "softmax"
     init_scale: float = 1.0
+    logit_scale: bool = True
 
     def __post_init__(self):
         if self.hidden < 0:
@@ -53,9 +54,12 @@ class CapacityConfig:
                        self.bias, self.head)
 
     def train_config(self) -> TrainConfig:
+        # A trial counts networks that training brought to a solution: each keeps the
+        # weights it first solved with (stop "each"), so a solve is never lost again.
         return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps,
                            seeds=self.seeds, seed=self.seed, schedule=self.schedule,
-                           init_scale=self.init_scale)
+                           init_scale=self.init_scale, logit_scale=self.logit_scale,
+                           stop="each")
 
     def key(self) -> str:
         return config_key(asdict(self))

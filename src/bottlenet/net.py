@@ -184,11 +184,15 @@ def hidden_states(spec: NetSpec, params, inputs) -> list[jax.Array]:
     return states
 
 
+def output_logits(params, states: list[jax.Array], inputs) -> jax.Array:
+    """The last layer's output from the hidden states (or the inputs, without any)."""
+    return dense(states[-1], params[-1]) if states else _rows(params[-1], inputs)
+
+
 def forward(spec: NetSpec, params, inputs) -> jax.Array:
     """Logits (pre-head values) for input indices (m,) -> (m, n_out); inputs as in
     `hidden_states`."""
-    states = hidden_states(spec, params, inputs)
-    return dense(states[-1], params[-1]) if states else _rows(params[-1], inputs)
+    return output_logits(params, hidden_states(spec, params, inputs), inputs)
 
 
 def pair_losses(spec: NetSpec, logits: jax.Array, targets: jax.Array,

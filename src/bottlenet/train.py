@@ -31,7 +31,11 @@ from bottlenet.tasks import Task
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
 SCHEDULES = ("constant", "cosine")
-STOPS = ("solved", "never")
+# "each": every network stops learning at its first solve and keeps the weights it solved
+# with; the run ends when all have stopped. "solved": the run ends once every network
+# has solved, the solved ones learning on meanwhile (their final weights then depend on
+# the slowest network of the population). "never": every network runs every step.
+STOPS = ("each", "solved", "never")
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,11 @@ class TrainConfig:
     batch: int | None = None  # pairs per step, sampled by frequency; None = full batch
     schedule: str = "constant"
     init_scale: float = 1.0
-    stop: str = "solved"  # "solved": end once every network has solved; "never"
+    stop: str = "each"  # see STOPS
     snapshots: tuple[int, ...] = ()  # steps whose weights are kept for pictures
     log_every: int = 0  # history stride in steps; 0 = about 200 points per run
     chunk: int = 1000  # steps per compiled segment (progress / early-stop granularity)
+    logit_scale: bool = False  # learn log s, the output layer is s * (w, b)
 
     def __post_init__(self):
         object.__setattr__(self, "snapshots", tuple(sorted({int(s) for s in self.snapshots})))
@@ -156,71 +161,135 @@ def consecutive_inputs(data: TaskArrays) -> range | None:
 
 class Evaluation(NamedTuple):
     loss: jax.Array  # weighted mean loss over pairs
-    accuracy: jax.Array  # fraction of real pairs whose argmax is the solve target
-    solved: jax.Array  # every real pair correct
+    accuracy: jax.Array  # fraction of real pairs whose solve target wins strictly
+    solved: jax.Array  # every real pair won strictly
     logits: jax.Array
+
+
+# A pair counts as won when its target's logit beats every other output by more than
+# SOLVE_RTOL times the size of the terms summed into a logit (see logit_magnitude).
+# Float32 rounding moves a logit by a few units of 2^-24 of that size (about 2(k + 2)
+# such units for the difference of two logits, at worst), so a win by 2^-20 of it is a
+# win in any recomputation, float64 included. A tie, or a lead of a few ulps that
+# another summation order could undo, is not a win.
+SOLVE_RTOL = 2.0**-20
+
+
+def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
+    """Per pair (m,): a bound of the terms summed into its logits, the last layer's
+    largest |b| plus sum_l (|h_l| + 1/16) max |w_l| (the 1/16 covers rounding already
+    present in h, a few ulps of 1, amplified by w)."""
+    last = params[-1]
+    bias = jnp.max(jnp.abs(last["b"])) if "b" in last else 0.0
+    if last_hidden is None:  # direct connections: a logit is w[i, j] + b[j]
+        m = len(inputs) if isinstance(inputs, range) else inputs.shape[0]
+        return jnp.full((m,), jnp.max(jnp.abs(last["w"])) + bias)
+    wmax = jnp.max(jnp.abs(last["w"]), axis=1)  # (k,)
+    return bias + (jnp.abs(last_hidden) + 0.0625) @ wmax
+
+
+def margins(logits: jax.Array, targets: jax.Array, out_mask: jax.Array) -> jax.Array:
+    """Target logit minus the best other real output, per pair (m,)."""
+    masked = jnp.where(out_mask, logits, -jnp.inf)
+    best = jnp.take_along_axis(masked, targets[:, None], axis=-1)[:, 0]
+    others = jnp.where(jnp.arange(logits.shape[-1]) == targets[:, None], -jnp.inf, masked)
+    return best - jnp.max(others, axis=-1)
 
 
 def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
              ) -> Evaluation:
     """Loss and outcome of one network on the whole task. `inputs` may replace
     data.inputs by the same indices as a range (see consecutive_inputs)."""
-    logits = netlib.forward(spec, params, data.inputs if inputs is None else inputs)
+    inputs = data.inputs if inputs is None else inputs
+    states = netlib.hidden_states(spec, params, inputs)
+    logits = netlib.output_logits(params, states, inputs)
     loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask) * data.weights)
     real = data.weights > 0
-    # "The solve target wins" as a comparison with the row maximum rather than an argmax:
-    # the maximum is shared with the softmax, while an argmax costs a pass of its own
-    # (a third of the step time at n=100). Exact ties count as a win here.
-    masked = jnp.where(data.out_mask, logits, -jnp.inf)
-    best = jnp.take_along_axis(masked, data.solve_targets[:, None], axis=-1)[:, 0]
-    correct = (best >= jnp.max(masked, axis=-1)) | ~real
+    tol = SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, inputs)
+    correct = (margins(logits, data.solve_targets, data.out_mask) > tol) | ~real
     acc = jnp.sum(correct & real) / jnp.maximum(jnp.sum(real), 1)
     return Evaluation(loss, acc, jnp.all(correct), logits)
 
 
 class _State(NamedTuple):
-    params: tuple
+    params: tuple  # training parameters: the network's, plus "s" in the last layer when
+    #                the logit scale is learned (see effective_params)
     opt_state: optax.OptState
     key: jax.Array  # per-network key for minibatch sampling
     solve_step: jax.Array  # first step at which the network was solved, -1 = not yet
     diverged: jax.Array
-    mask: tuple | None = None  # like params: 0 = connection removed (held at zero)
+    mask: tuple | None = None  # like the network's params: 0 = connection removed
+
+
+def with_logit_scale(params):
+    """Training parameters with a learned logit scale: log s = 0 added to the last layer.
+
+    The network's output layer becomes s * (w, b), the same function class. Why it helps:
+    a solution for n symbols needs output weights that grow with n (the hand-made
+    circle's scale grows like n^2), but a step of Adam moves every parameter by about the
+    learning rate, so plain weights grow only linearly in the steps taken; log s moves by
+    the same amount, so the scale grows geometrically and the weights w themselves stay
+    near unit size, where a step of the learning rate is a fine adjustment."""
+    last = dict(params[-1])
+    last["s"] = jnp.zeros(jnp.shape(last["w"])[:-2], last["w"].dtype)
+    return (*params[:-1], last)
+
+
+def effective_params(params):
+    """The network's own weights from training parameters: the logit scale folded into
+    the last layer (one network, no population axis)."""
+    if "s" not in params[-1]:
+        return params
+    last = dict(params[-1])
+    scale = jnp.exp(last.pop("s"))
+    return (*params[:-1], {k: v * scale for k, v in last.items()})
+
+
+def _masked(updates, mask):
+    """Updates with removed connections held at zero (the logit scale is never masked)."""
+    return tuple({k: u * m[k] if k in m else u for k, u in layer.items()}
+                 for layer, m in zip(updates, mask, strict=True))
 
 
 def _max_abs(params) -> jax.Array:
     """Largest weight magnitude of each layer (L,), biases excluded."""
-    return jnp.stack([jnp.max(jnp.abs(layer["w"])) for layer in params])
+    return jnp.stack([jnp.max(jnp.abs(layer["w"])) for layer in effective_params(params)])
 
 
-def _one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None, data: TaskArrays,
-              state: _State, t):
+def _one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
+              keep_solved: bool, data: TaskArrays, state: _State, t):
     """One update of one network; returns the new state and (loss, accuracy) at step t.
-    `input_range`: the inputs as a range when they are consecutive (consecutive_inputs)."""
+    `input_range`: the inputs as a range when they are consecutive (consecutive_inputs).
+    With `keep_solved`, a network solved at step t keeps exactly the weights it was
+    solved with: the update of step t and every later one is dropped."""
     if batch is None:
         def loss_fn(p):
-            ev = evaluate(spec, p, data, input_range)
+            ev = evaluate(spec, effective_params(p), data, input_range)
             return ev.loss, ev
 
         (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     else:
-        ev = evaluate(spec, state.params, data, input_range)
+        ev = evaluate(spec, effective_params(state.params), data, input_range)
         idx = jax.random.choice(jax.random.fold_in(state.key, t), data.weights.shape[0],
                                 (batch,), p=data.weights)
 
         def loss_fn(p):
-            logits = netlib.forward(spec, p, data.inputs[idx])
+            logits = netlib.forward(spec, effective_params(p), data.inputs[idx])
             return jnp.mean(netlib.pair_losses(spec, logits, data.targets[idx], data.out_mask))
 
         grads = jax.grad(loss_fn)(state.params)
-    updates, opt_state = opt.update(grads, state.opt_state, state.params)
-    if state.mask is not None:
-        updates = jax.tree.map(jnp.multiply, updates, state.mask)
-    params = optax.apply_updates(state.params, updates)
     # Divergence is checked once per block in _run_segment, not here: checking every
     # step cost a quarter of the step time at n=11. Meanwhile a network with a
     # non-finite loss cannot count as solved.
     solve_step = jnp.where((state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss)
                            & ~state.diverged, t, state.solve_step)
+    updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    if state.mask is not None:
+        updates = _masked(updates, state.mask)
+    if keep_solved:
+        learning = (solve_step < 0).astype(state.solve_step.dtype)
+        updates = jax.tree.map(lambda u: u * learning.astype(u.dtype), updates)
+    params = optax.apply_updates(state.params, updates)
     return state._replace(params=params, opt_state=opt_state, solve_step=solve_step), (
         ev.loss, ev.accuracy)
 
@@ -230,8 +299,9 @@ def _all_finite(tree) -> jax.Array:
                               if jnp.issubdtype(x.dtype, jnp.floating)]))
 
 
-@partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "n_blocks", "block"))
-def _run_segment(spec, opt, batch, input_range, data, state, t0, n_blocks, block):
+@partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "keep_solved",
+                                   "n_blocks", "block"))
+def _run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_blocks, block):
     """n_blocks x block steps for the whole population; one history row per block.
 
     Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
@@ -241,7 +311,8 @@ def _run_segment(spec, opt, batch, input_range, data, state, t0, n_blocks, block
     last finite ones at history resolution), so its record stays inspectable; the others
     are untouched, since every network is computed apart.
     """
-    pop_step = jax.vmap(partial(_one_step, spec, opt, batch, input_range, data), in_axes=(0, None))
+    pop_step = jax.vmap(partial(_one_step, spec, opt, batch, input_range, keep_solved, data),
+                        in_axes=(0, None))
     finite = jax.vmap(lambda s: _all_finite((s.params, s.opt_state)))
 
     def block_fn(state, b):
@@ -261,8 +332,10 @@ def _run_segment(spec, opt, batch, input_range, data, state, t0, n_blocks, block
 
 @partial(jax.jit, static_argnames=("spec", "input_range"))
 def _evaluate_population(spec, params, data, input_range=None):
+    """Outcome of every network and its own weights, from training parameters."""
+    params = jax.vmap(effective_params)(params)
     ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
-    return ev.loss, ev.accuracy, ev.solved
+    return ev.loss, ev.accuracy, ev.solved, params
 
 
 @partial(jax.jit, static_argnames=("spec", "scale"))
@@ -290,13 +363,15 @@ def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
     return tuple(layers)
 
 
-@partial(jax.jit, static_argnames=("spec", "opt", "scale"))
-def _start(spec, opt, seeds, scale, n_in, n_out, mask):
+@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale"))
+def _start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False):
     """The population's starting state in one compiled program (op-by-op it would be
     dozens of small compilations, more time than a short run takes)."""
     params = init_population(spec, seeds, scale, n_in, n_out)
     if mask is not None:
         params = jax.tree.map(jnp.multiply, params, mask)
+    if logit_scale:
+        params = with_logit_scale(params)
     keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(seeds)
     P = seeds.shape[0]
     return _State(params, jax.vmap(opt.init)(params), keys, jnp.full((P,), -1, jnp.int32),
@@ -365,6 +440,103 @@ def _unpad_params(params, n_in: int, n_out: int):
     if "b" in layers[-1]:
         layers[-1]["b"] = layers[-1]["b"][:, :n_out]
     return tuple(layers)
+
+
+def _gather(tree, idx):
+    return jax.tree.map(lambda x: x[idx], tree)
+
+
+class _Run:
+    """The population during training, when networks that have stopped leave it.
+
+    With stop="each", a network stops learning at its first solve, but vmap still
+    computes it every step. Once at most half of the slots hold networks still
+    learning, those are gathered into a population half the size (or smaller) and the
+    stopped ones are put aside with their weights, outcome and history values, which no
+    longer change: a trial at the capacity frontier, where half the networks solve
+    early, then costs about half as much. Sizes are powers of two (times the device
+    count), so few programs compile. `owner[slot]` is the network a slot holds; -1 marks
+    a filler (a copy of a stopped network, to round the size up).
+    """
+
+    def __init__(self, size: int, state: _State):
+        self.size, self.state = size, state
+        self.owner = np.arange(size)
+        self.rows: list[tuple] = []
+        self.aside = np.zeros(size, bool)  # put aside: the values below are final
+        self.kept: dict[str, np.ndarray] = {}  # name -> (size, ...) values of those put aside
+
+    def _full(self, name: str, slots: np.ndarray) -> np.ndarray:
+        """Per network (size, ...): the slots' values, and the kept ones of networks put
+        aside. `slots` has the slot axis first."""
+        live = self.owner >= 0
+        out = np.empty((self.size, *slots.shape[1:]), slots.dtype)
+        out[self.owner[live]] = slots[live]
+        if self.aside.any():
+            kept = self.kept[name][self.aside]
+            # history rows repeat a kept value over the blocks (axis 1 of `slots`)
+            out[self.aside] = kept[:, None] if slots.ndim > kept.ndim else kept
+        return out
+
+    def record(self, steps, loss, acc, maxw) -> None:
+        """One segment's history rows (blocks, slots) as rows for every network."""
+        row = [np.moveaxis(self._full(name, np.moveaxis(np.asarray(x), 1, 0)), 0, 1)
+               for name, x in (("loss", loss), ("accuracy", acc), ("max_weight", maxw))]
+        self.rows.append((steps, *row))
+
+    def history(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.concatenate([r[j] for r in self.rows]) for j in range(4))
+
+    def compact(self, finished: np.ndarray, evaluate_all: Callable) -> None:
+        """Put aside the finished networks (solved or diverged) when at most half of the
+        slots would stay."""
+        learning = np.flatnonzero(~finished & (self.owner >= 0))
+        devices = len(jax.local_devices())
+        size = devices << max(0, int(-(-len(learning) // devices) - 1).bit_length())
+        if size > len(self.owner) // 2:
+            return
+        leaving = finished & (self.owner >= 0)
+        values = self._slot_values(evaluate_all(self.state))
+        for name, v in values.items():
+            if name not in self.kept:
+                self.kept[name] = np.zeros((self.size, *v.shape[1:]), v.dtype)
+            self.kept[name][self.owner[leaving]] = v[leaving]
+        self.aside[self.owner[leaving]] = True
+        fill = np.full(size - len(learning), np.flatnonzero(finished)[0])
+        self.owner = np.concatenate([self.owner[learning], np.full(len(fill), -1)])
+        self.state = _spread(_gather(self.state, jnp.asarray(np.concatenate([learning, fill]))))
+
+    def _slot_values(self, evaluation) -> dict[str, np.ndarray]:
+        loss, acc, solved, params = evaluation
+        values = {"loss": loss, "accuracy": acc, "solved": solved,
+                  "max_weight": jax.vmap(_max_abs)(params),
+                  "solve_step": self.state.solve_step, "diverged": self.state.diverged}
+        values.update({f"params/{i}/{k}": v for i, layer in enumerate(params)
+                       for k, v in layer.items()})
+        return {k: np.asarray(v) for k, v in values.items()}
+
+    def _full_params(self, params, prefix="params") -> tuple:
+        return tuple({k: self._full(f"{prefix}/{i}/{k}", np.asarray(v)) for k, v in layer.items()}
+                     for i, layer in enumerate(params))
+
+    def params(self) -> tuple:
+        """Every network's own weights now (numpy, population axis in network order)."""
+        return self._full_params(jax.vmap(effective_params)(self.state.params))
+
+    @property
+    def solve_step(self) -> np.ndarray:
+        return self._full("solve_step", np.asarray(self.state.solve_step))
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self._full("diverged", np.asarray(self.state.diverged))
+
+    def final(self, evaluation) -> tuple:
+        """(loss, accuracy, solved, params) of every network: the evaluation of the slots
+        still held, and the values kept for the networks put aside."""
+        v = self._slot_values(evaluation)
+        return (*(self._full(name, v[name]) for name in ("loss", "accuracy", "solved")),
+                self._full_params(evaluation[3]))
 
 
 @dataclass
@@ -481,39 +653,40 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
     state = _spread(_start(spec, opt, jnp.asarray(seeds, jnp.int32), config.init_scale,
-                           task.n_in, task.n_out, mask))
-    params = state.params
-    snapshots = {0: params} if 0 in config.snapshots else {}
-    rows, t = [], 0
+                           task.n_in, task.n_out, mask, config.logit_scale))
+    run = _Run(config.seeds, state)
+    snapshots = {0: run.params()} if 0 in config.snapshots else {}
+    t = 0
     for n_blocks, block in _plan(config):
-        state, row = _run_segment(spec, opt, config.batch, input_range, data, state, t, n_blocks,
-                                  block)
-        rows.append((t + block * np.arange(n_blocks), *row))
+        run.state, row = _run_segment(spec, opt, config.batch, input_range,
+                                      config.stop == "each", data, run.state, t, n_blocks, block)
+        run.record(t + block * np.arange(n_blocks), *row)
         t += n_blocks * block
         if t in config.snapshots:
-            snapshots[t] = state.params
+            snapshots[t] = run.params()
         if progress:
             progress(t, config.steps)
-        # Stop early once every network has solved, but not before the last snapshot
-        # that was asked for.
-        if (config.stop == "solved" and t >= max(config.snapshots, default=0)
-                and bool(jnp.all((state.solve_step >= 0) | state.diverged))):
+        if config.stop == "never" or t < max(config.snapshots, default=0):
+            continue
+        # Stop early once every network has solved (or diverged), but not before the last
+        # snapshot that was asked for.
+        finished = np.asarray(run.state.solve_step >= 0) | np.asarray(run.state.diverged)
+        if finished[run.owner >= 0].all():
             break
-    loss, acc, solved = _evaluate_population(spec, state.params, data, input_range)
-    solve_step = np.asarray(state.solve_step)
-    solved = np.asarray(solved) & ~np.asarray(state.diverged)
-    solve_step = np.where((solve_step < 0) & solved, t, solve_step)
-    def to_np(p):
-        return _unpad_params(p, task.n_in, task.n_out)
-
+        if config.stop == "each":
+            run.compact(finished, lambda st: _evaluate_population(spec, st.params, data,
+                                                                  input_range))
+    loss, acc, solved, params = run.final(
+        _evaluate_population(spec, run.state.params, data, input_range))
+    solved &= ~run.diverged
+    solve_step = np.where((run.solve_step < 0) & solved, t, run.solve_step)
+    history = run.history()
     return Population(
-        spec=real_spec, task=task, config=config, seeds=seeds, params=to_np(state.params),
-        solved=solved, solve_step=solve_step, final_loss=np.asarray(loss),
-        final_accuracy=np.asarray(acc), diverged=np.asarray(state.diverged), steps_run=t,
-        wall_time=time.perf_counter() - start,
-        history_step=np.concatenate([r[0] for r in rows]),
-        history_loss=np.concatenate([np.asarray(r[1]) for r in rows]),
-        history_accuracy=np.concatenate([np.asarray(r[2]) for r in rows]),
-        history_max_weight=np.concatenate([np.asarray(r[3]) for r in rows]),
-        snapshots={s: to_np(p) for s, p in snapshots.items()},
+        spec=real_spec, task=task, config=config, seeds=seeds,
+        params=_unpad_params(params, task.n_in, task.n_out),
+        solved=solved, solve_step=solve_step, final_loss=loss, final_accuracy=acc,
+        diverged=run.diverged, steps_run=t, wall_time=time.perf_counter() - start,
+        history_step=history[0], history_loss=history[1], history_accuracy=history[2],
+        history_max_weight=history[3],
+        snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
     )
