@@ -76,3 +76,36 @@ def test_argmax_check_explains_one_unit_without_bias():
     pop = train(tasks.shift(5), NetSpec(5, 5, (1,), bias=False), TrainConfig(seeds=1, steps=500))
     m = winnable(pop.spec, pop.network(0))
     assert (m > 1e-9).sum() == 2
+
+
+@pytest.mark.parametrize("hidden", [2, 3])
+def test_grid_solves_with_far_smaller_weights_than_the_circle(hidden):
+    task = tasks.shift(400)
+    grid = construct(task, hidden=hidden, method="grid")
+    circle = construct(task, hidden=hidden)
+    assert grid.solved_float32 and grid.solved_float64
+    assert grid.min_probability == pytest.approx(0.9, abs=1e-6)
+    # margins ~ spacing^2 (1/n for k = 2) instead of ~ 1/n^2: a 10x smaller scale at least
+    assert grid.scale < circle.scale / 10
+
+
+def test_float32_limit_estimate_is_close_to_what_the_check_measures():
+    from bottlenet.construct import float32_limit, margin_limit
+
+    estimate = margin_limit(1, "grid")
+    measured, was_measured = float32_limit(1, "grid")
+    assert was_measured and 0.9 * estimate <= measured <= estimate
+    # the limit is real: just below it the trainer's check passes, well above it fails
+    assert construct(tasks.shift(measured - 50), hidden=1, probability=0.5).solved_float32
+    assert not construct(tasks.shift(int(1.3 * estimate)), hidden=1,
+                         probability=0.5).solved_float32
+    assert margin_limit(2, "grid") > 100 * margin_limit(2, "circle")
+    assert float32_limit(3, "grid") == (margin_limit(3, "grid"), False)  # too big to check
+
+
+@pytest.mark.slow
+def test_circle_float32_limit_is_measured_near_its_estimate():
+    from bottlenet.construct import float32_limit, margin_limit
+
+    measured, _ = float32_limit(2, "circle")
+    assert 0.9 * margin_limit(2, "circle") <= measured <= margin_limit(2, "circle")

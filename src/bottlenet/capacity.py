@@ -168,7 +168,7 @@ def versions() -> dict:
     from bottlenet import __version__
 
     return {"bottlenet": __version__, "jax": jax.__version__,
-            "platform": jax.default_backend()}
+            "platform": jax.default_backend(), "device": jax.devices()[0].device_kind}
 
 
 def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: int = 4096,
@@ -195,3 +195,15 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: in
     frontier = frontier_search(rate_at, threshold, start, max_n, resolution=resolution)
     return CapacityResult(cfg, threshold, frontier, store.trials_for(key),
                           tuple(sorted(buckets)), ran)
+
+
+def representable(ks) -> dict[str, dict[int, int]]:
+    """What k tanh units can represent in float32, for the atlas: the hand-made circle
+    (a line envelope for k = 1; the circle uses two units whatever k is) and the grid
+    code, each up to the largest n the solve rule still accepts (estimates from the
+    margin, see construct.margin_limit; the circle's measured limit is ~5% lower)."""
+    from bottlenet.construct import margin_limit
+
+    ks = sorted(set(ks))
+    return {"hand-made circle, float32 (tanh)": {k: margin_limit(k, "circle") for k in ks},
+            "hand-made grid, float32 (tanh)": {k: margin_limit(k, "grid") for k in ks}}

@@ -344,6 +344,9 @@ def capacity(
     = Path("results/bottlenet.db"),
     plot: Annotated[Path | None, typer.Option(
         help="Success-rate chart (.svg/.png); default results/capacity.png.")] = None,
+    atlas: Annotated[Path | None, typer.Option(
+        help="Frontier against k beside what k units can represent (.svg/.png), drawn "
+        "when the sweep has several k; default results/capacity-atlas.png.")] = None,
     resume: Annotated[bool, typer.Option(
         help="Re-run the last sweep recorded in --db with its own settings; finished "
         "trials are reused, never run again.")] = False,
@@ -359,7 +362,7 @@ def capacity(
     `--resume` continues it.
     """
     from bottlenet import draw as pictures
-    from bottlenet.capacity import CapacityConfig, measure
+    from bottlenet.capacity import CapacityConfig, measure, representable
     from bottlenet.store import Store
 
     with Store(db) as store:
@@ -382,7 +385,8 @@ def capacity(
                 CapacityConfig(**c)  # validate everything before the first trial
             args = {"configs": configs, "threshold": threshold, "max_symbols": max_symbols}
             store.save_sweep(args)
-        configs = [CapacityConfig(**c) for c in args["configs"]]
+        # sweeps recorded before the logit scale existed ran without it
+        configs = [CapacityConfig(**{"logit_scale": False, **c}) for c in args["configs"]]
         results = []
 
         def on_trial(cfg, rec, cached):
@@ -409,6 +413,11 @@ def capacity(
             raise typer.Exit(130) from None
     plot_path = pictures.save(pictures.capacity_chart(results),
                               plot or db.parent / "capacity.png")
+    ks = {r.config.hidden for r in results}
+    atlas_path = None
+    if len(ks) > 1:
+        atlas_path = pictures.save(pictures.capacity_atlas(results, representable(ks)),
+                                   atlas or db.parent / "capacity-atlas.png")
     rows = [r.summary() for r in results]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -416,7 +425,7 @@ def capacity(
     c0 = results[0].config
     tab = Table(title=f"capacity on {c0.task}: largest n solved by >= {args['threshold']:.0%} "
                 f"of {c0.seeds} seeds in {c0.steps} steps ({c0.optimizer}, lr {c0.lr}, "
-                f"{c0.schedule})")
+                f"{c0.schedule}{', learned logit scale' if c0.logit_scale else ''})")
     for col in ("k", "activation", "frontier n", "success at n", "95% CI", "connections",
                 "trials (new)"):
         tab.add_column(col, justify="left" if col == "activation" else "right")
@@ -430,7 +439,8 @@ def capacity(
     out.print(tab)
     compiled = sum(len(r["padded_sizes_compiled"]) for r in rows)
     out.print(f"padded sizes trained (one compilation each per configuration): {compiled}")
-    out.print(f"chart: {plot_path}   database: {db}   ('+': passed at --max-symbols)")
+    out.print(f"chart: {plot_path}   " + (f"atlas: {atlas_path}   " if atlas_path else "")
+              + f"database: {db}   ('+': passed at --max-symbols)")
 
 
 @app.command()
@@ -438,7 +448,11 @@ def capacity(
 def construct(
     symbols: Annotated[int, typer.Option(help="Number of symbols n.")] = 1000,
     hidden: Annotated[int, typer.Option(help="Hidden tanh units: 1 (line envelope) or >= 2 "
-                                        "(codes on a circle).")] = 2,
+                                        "(codes on a circle, or a grid).")] = 2,
+    method: Annotated[str, typer.Option(
+        help="circle: codes on a circle in two units (the article's picture); grid: codes "
+        "on a grid in all k units, output t scoring -|h - c_t|^2 (margins shrink like "
+        "n^(-2/k) instead of n^-2, so far more symbols fit in float32).")] = "circle",
     task: Annotated[str, typer.Option(help="shift, identity or permutation.")] = "shift",
     prob: Annotated[float, typer.Option(
         help="Smallest probability the correct output must get.")] = 0.9,
@@ -457,9 +471,11 @@ def construct(
     if task not in ("shift", "identity", "permutation"):
         raise SpecError("construct takes --task shift, identity or permutation")
     t = tasks.builtin(task, symbols, seed)
-    c = hand.construct(t, hidden, prob, radius)
+    c = hand.construct(t, hidden, prob, radius, method)
     maxw = [float(np.max(np.abs(layer["w"]))) for layer in c.params]
+    limit = hand.margin_limit(hidden, method, radius)
     result = {"task": t.name, "hidden": hidden, "method": c.method, "scale": c.scale,
+              "float32_limit_estimate": limit,
               "target_probability": prob, "min_probability": c.min_probability,
               "solved_float32": c.solved_float32, "solved_float64": c.solved_float64,
               "max_weight_per_layer": maxw, "connections": c.spec.n_connections}
@@ -477,7 +493,10 @@ def construct(
     tab.add_row("worst probability", f"{c.min_probability:.6f}")
     tab.add_row("max |w|", ", ".join(f"layer {i + 1}: {w:.4g}" for i, w in enumerate(maxw)))
     tab.add_row("solved", f"float32 {'yes' if c.solved_float32 else 'NO'}, float64 "
-                f"{'yes' if c.solved_float64 else 'NO'} (trainer's forward pass)")
+                f"{'yes' if c.solved_float64 else 'NO'} (trainer's forward pass; a win "
+                "needs a margin that rounding cannot undo)")
+    tab.add_row("float32 limit", f"about {limit:,} symbols for this construction "
+                "(estimate from its smallest margin)")
     if save:
         tab.add_row("saved", result["saved_to"])
     out.print(tab)

@@ -1,17 +1,27 @@
-"""Weights made by hand, and the check of which outputs can ever win.
+"""Weights made by hand, the largest n they carry in float32, and the check of which
+outputs can ever win.
 
 Hand-made weights answer whether the article's limits (2 units ~ 11 symbols) are limits
-of representation or of training. For k >= 2 the n hidden codes sit on a circle of
-radius r inside tanh's square and each output's weight vector points at its input's
-code: c_i . c_i = r^2 > c_i . c_j for every other code, so every output is the argmax
-for its own input, for any n. For k = 1 with output biases, output t's line
-s (2 x_i h - x_i^2) is tangent to s h^2 at the input's code x_i, so the upper envelope
-of the lines is won by the nearest code. The weight scale s sets how sure the softmax
-is; we report the smallest s that gives the correct output probability >= p.
+of representation or of training. Two constructions, both for any n:
+
+- circle (k >= 2): the n hidden codes sit on a circle of radius r inside tanh's square
+  and each output's weight vector points at its input's code: c_i . c_i = r^2 >
+  c_i . c_j for every other code. Neighbours differ by r^2 (1 - cos(2 pi / n)), a margin
+  that shrinks like 1/n^2.
+- grid (k >= 1): the codes fill a grid in [-r, r]^k and output t scores
+  s (2 c_t . h - |c_t|^2) = s (|h|^2 - |h - c_t|^2), so the nearest code wins (a Voronoi
+  diagram; for k = 1 the upper envelope of tangent lines). Neighbours differ by the
+  squared grid spacing, a margin that shrinks like n^(-2/k) only.
+
+The weight scale s sets how sure the softmax is; we report the smallest s that gives the
+correct output probability >= p. In float32 a construction carries n symbols while its
+smallest margin beats the trainer's solve rule (train.SOLVE_RTOL times the size of the
+logit's terms); `float32_limit` gives that n, the same for every s.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -19,12 +29,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bottlenet import activations
+from bottlenet import activations, tasks
 from bottlenet import net as netlib
 from bottlenet.errors import SpecError
 from bottlenet.net import NetSpec
 from bottlenet.tasks import Task
-from bottlenet.train import Population, TrainConfig, evaluate, task_arrays
+from bottlenet.train import SOLVE_RTOL, Population, TrainConfig, evaluate, task_arrays
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,17 @@ class Construction:
     solved_float64: bool
 
 
-def _unit_params(task: Task, hidden: int, radius: float):
+METHODS = ("circle", "grid")
+
+
+def _grid(n: int, k: int, radius: float) -> np.ndarray:
+    """The first n points (n, k) of a grid with m = ceil(n^(1/k)) points per side."""
+    m = max(2, math.ceil(round(n ** (1 / k), 9)))
+    axis = np.linspace(-radius, radius, m)
+    return np.stack(np.meshgrid(*[axis] * k, indexing="ij"), -1).reshape(-1, k)[:n]
+
+
+def _unit_params(task: Task, hidden: int, radius: float, method: str = "circle"):
     """Codes and output directions at scale 1: (w1, b1, w2, b2) as float64 arrays."""
     if len(set(task.inputs)) != task.n_pairs or len(set(task.targets)) != task.n_pairs:
         raise SpecError("construction needs each input and each output in at most one pair")
@@ -48,13 +68,13 @@ def _unit_params(task: Task, hidden: int, radius: float):
     w1 = np.zeros((task.n_in, hidden))
     w2 = np.zeros((hidden, task.n_out))
     b2 = np.zeros(task.n_out)
-    if hidden == 1:
-        x = np.linspace(-radius, radius, m)
+    if method == "grid" or hidden == 1:
+        codes = _grid(m, hidden, radius)
+        b2[:] = -hidden * radius**2  # outputs no input needs: below every winning logit
         for rank, (i, t) in enumerate(zip(task.inputs, task.targets, strict=True)):
-            w1[i, 0] = math.atanh(x[rank])
-            w2[0, t] = 2 * x[rank]
-            b2[t] = -x[rank] ** 2
-        b2[[j for j in range(task.n_out) if j not in task.targets]] = -1.0  # never wins
+            w1[i] = np.arctanh(codes[rank])
+            w2[:, t] = 2 * codes[rank]
+            b2[t] = -codes[rank] @ codes[rank]
     else:
         theta = 2 * np.pi * np.arange(m) / m
         codes = radius * np.stack([np.cos(theta), np.sin(theta)], 1)
@@ -62,6 +82,53 @@ def _unit_params(task: Task, hidden: int, radius: float):
             w1[i, :2] = np.arctanh(codes[rank])
             w2[:2, t] = codes[rank]
     return w1, np.zeros(hidden), w2, b2
+
+
+def margin_limit(hidden: int, method: str = "circle", radius: float = 0.9) -> int:
+    """Estimate of the largest n whose construction wins every pair under the trainer's
+    solve rule in float32: the smallest margin must exceed SOLVE_RTOL x (max |b| +
+    sum_l (|h_l| + 1/16) max |w_l|), at the pair where the ratio is worst. Both sides
+    grow with the scale s, so the limit does not depend on it. Exact arithmetic is
+    assumed; float32 codes lose a few percent more (see float32_limit)."""
+    r = radius
+    if method == "circle" and hidden >= 2:
+        # worst pair at 45 degrees: |h_1| + |h_2| = r sqrt 2; largest |w_l| = r
+        need = SOLVE_RTOL * r * (r * math.sqrt(2) + 0.125)
+        return int(2 * math.pi / math.acos(1 - need / r**2))
+    # grid: margin = spacing^2; worst pair at a corner, max |b| = k r^2, max |w_l| = 2r
+    need = SOLVE_RTOL * hidden * r * (3 * r + 0.125)
+    per_side = int(2 * r / math.sqrt(need)) + 1
+    return per_side**hidden
+
+
+MEASURABLE = 20_000  # beyond this many symbols one check (n^2 logits) takes too long
+
+
+@functools.lru_cache(maxsize=32)
+def float32_limit(hidden: int, method: str = "circle", radius: float = 0.9
+                  ) -> tuple[int, bool]:
+    """(n, measured): the largest n whose construction the trainer's own float32 check
+    counts as solved, found by bisection when the estimate is at most MEASURABLE
+    symbols; otherwise (margin_limit(...), False), an estimate."""
+    estimate = margin_limit(hidden, method, radius)
+    if estimate > MEASURABLE:
+        return estimate, False
+    lo, hi = estimate // 2, estimate + estimate // 10
+    spec = NetSpec(hi, hi, (hidden,))  # every n padded to one shape: one compilation
+    check = jax.jit(evaluate, static_argnums=0)
+
+    def solves(n: int) -> bool:
+        task = tasks.shift(n)
+        w1, b1, w2, b2 = _unit_params(task, hidden, radius, method)
+        w1, w2, b2 = np.pad(w1, ((0, hi - n), (0, 0))), np.pad(w2, ((0, 0), (0, hi - n))), \
+            np.pad(b2, (0, hi - n))
+        params = _params(w1, b1, w2, b2, 1.0, True, jnp.float32)
+        return bool(check(spec, params, task_arrays(task, hi, hi, n_in=hi)).solved)
+
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if solves(mid) else (lo, mid)
+    return lo, True
 
 
 def _params(w1, b1, w2, b2, scale, bias: bool, dtype):
@@ -81,16 +148,19 @@ def _min_probability(spec, task, unit, scale) -> float:
 
 
 def construct(task: Task, hidden: int = 2, probability: float = 0.9,
-              radius: float = 0.9) -> Construction:
-    """Hand-made tanh weights that solve `task` (one pair per input and output)."""
+              radius: float = 0.9, method: str = "circle") -> Construction:
+    """Hand-made tanh weights that solve `task` (one pair per input and output); with one
+    unit the method is always the grid (a line envelope)."""
     if hidden < 1:
         raise SpecError("construction needs at least 1 hidden unit")
+    if method not in METHODS:
+        raise SpecError(f"unknown construction {method!r}; choose one of: {', '.join(METHODS)}")
     if not 0 < probability < 1:
         raise SpecError(f"probability must lie in (0, 1), got {probability}")
     if not 0 < radius < 1:
         raise SpecError(f"radius must lie in (0, 1), got {radius}")
     spec = NetSpec(task.n_in, task.n_out, (hidden,), "tanh", True, "softmax")
-    unit = _unit_params(task, hidden, radius)
+    unit = _unit_params(task, hidden, radius, method)
     lo, hi = 1e-3, 1.0
     while _min_probability(spec, task, unit, hi) < probability:
         lo, hi = hi, hi * 4
@@ -106,7 +176,9 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
     p32 = _params(*unit, scale, True, jnp.float32)
     solved32 = bool(evaluate(spec, p32, task_arrays(task)).solved)
     return Construction(spec, task, jax.tree.map(np.asarray, p32),
-                        "line envelope" if hidden == 1 else f"circle of radius {radius}",
+                        "line envelope" if hidden == 1 else
+                        f"grid in [-{radius}, {radius}]^{hidden}" if method == "grid" else
+                        f"circle of radius {radius}",
                         scale, probability, _min_probability(spec, task, unit, scale),
                         solved32, solved64)
 

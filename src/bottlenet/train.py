@@ -330,6 +330,11 @@ def _run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_
     return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
 
 
+def compiled_segments() -> int:
+    """How many training programs this process has compiled (for benchmarks)."""
+    return _run_segment._cache_size()
+
+
 @partial(jax.jit, static_argnames=("spec", "input_range"))
 def _evaluate_population(spec, params, data, input_range=None):
     """Outcome of every network and its own weights, from training parameters."""
@@ -390,28 +395,46 @@ def _spread(state: _State) -> _State:
     return jax.tree.map(lambda x: jax.device_put(x, sharding), state)
 
 
-def estimate_bytes(spec: NetSpec, task: Task, cfg: TrainConfig) -> int:
-    """A generous estimate of the memory one training run needs."""
-    m = cfg.batch or task.n_pairs
-    per_net = 6 * spec.n_params + 4 * (m + task.n_pairs) * (spec.n_out + sum(spec.hidden))
+def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
+    """A generous estimate of the memory one training run needs (`spec` and `n_pairs` at
+    the trained size, padding included). A full-batch step holds a few (pairs x outputs)
+    arrays per network: logits, probabilities, their gradient."""
+    m = cfg.batch or n_pairs
+    per_net = 6 * spec.n_params + 4 * (m + n_pairs) * (spec.n_out + sum(spec.hidden))
     history = 3 * (cfg.steps // cfg.stride + 2) * (len(spec.sizes) + 1)
     snaps = spec.n_params * (len(cfg.snapshots) + 2)
     return 4 * cfg.seeds * (per_net + history + snaps)
 
 
-def _available_bytes() -> int:
+def available_bytes() -> int:
+    """Free memory where the trainer runs: the accelerator's, or the host's on a CPU."""
+    try:
+        stats = jax.local_devices()[0].memory_stats()
+    except Exception:  # noqa: BLE001 - backends without memory statistics
+        stats = None
+    if stats and "bytes_limit" in stats:
+        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 8 << 30
 
 
-def _check_memory(spec: NetSpec, task: Task, cfg: TrainConfig) -> None:
-    need, have = estimate_bytes(spec, task, cfg), _available_bytes()
-    if need > 0.7 * have:
+def networks_per_pass(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
+    """How many networks to train at once: all of them when they fit in 70% of the free
+    memory, else the largest power of two that does. Raises ResourceError, with the
+    size needed, when not even one network fits."""
+    one = estimate_bytes(spec, n_pairs, replace(cfg, seeds=1))
+    have = 0.7 * available_bytes()
+    if one * cfg.seeds <= have:
+        return cfg.seeds
+    if one > have:
+        where = jax.devices()[0].device_kind if jax.default_backend() != "cpu" else "memory"
         raise ResourceError(
-            f"this run needs about {need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB is "
-            "free: use fewer --seeds or a smaller network")
+            f"one network of this size needs about {one / 2**30:.1f} GiB to train, but only "
+            f"{have / 0.7 / 2**30:.1f} GiB of {where} is free: use fewer symbols, or a "
+            "machine (GPU) with more memory")
+    return 1 << (int(have // one).bit_length() - 1)
 
 
 def _plan(cfg: TrainConfig) -> list[tuple[int, int]]:
@@ -624,6 +647,10 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     every task up to that size shares one compilation.
     `mask` (a pytree like the population's params, leaves (P, ...) or broadcastable, of
     0/1) removes connections: where it is 0 the weight starts at zero and stays there.
+
+    When the whole population does not fit in memory it is trained in passes of as many
+    networks as fit (network i still uses seed + i, so the outcome is the same); when
+    not even one network fits, ResourceError says how much memory it needs.
     """
     spec = spec or NetSpec(task.n_in, task.n_out)
     config = config or TrainConfig()
@@ -639,7 +666,26 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         raise SpecError("a mask cannot be combined with padding")
     if pad_to and config.batch is not None:
         raise SpecError("padding serves full-batch training only")
-    _check_memory(spec, task, config)
+    group = networks_per_pass(replace(spec, n_in=pad_in, n_out=pad_out), pad_pairs, config)
+    if group < config.seeds:
+        if mask is not None:
+            raise ResourceError("a masked population must fit in memory in one pass: "
+                                f"use at most {group} networks")
+        passes = range(0, config.seeds, group)
+
+        def part(i, first):
+            cfg = replace(config, seed=config.seed + first, seeds=min(group, config.seeds - first))
+            report = progress and (lambda d, n: progress(i * n + d, len(passes) * n))
+            return _train_pass(task, spec, cfg, report, (pad_in, pad_out, pad_pairs), None)
+
+        return _concatenate([part(i, first) for i, first in enumerate(passes)], config)
+    return _train_pass(task, spec, config, progress, (pad_in, pad_out, pad_pairs), mask)
+
+
+def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to, mask
+                ) -> Population:
+    """One population trained at once (see train)."""
+    pad_in, pad_out, pad_pairs = pad_to
     start = time.perf_counter()
     data = task_arrays(task, pad_pairs, pad_out, n_in=pad_in)
     input_range = consecutive_inputs(data)
@@ -680,13 +726,48 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         _evaluate_population(spec, run.state.params, data, input_range))
     solved &= ~run.diverged
     solve_step = np.where((run.solve_step < 0) & solved, t, run.solve_step)
+    if config.stop == "each" and (solve_step >= 0).all():
+        t = int(solve_step.max())  # no network learned after its solve step
     history = run.history()
+    kept = history[0] <= t
     return Population(
         spec=real_spec, task=task, config=config, seeds=seeds,
         params=_unpad_params(params, task.n_in, task.n_out),
         solved=solved, solve_step=solve_step, final_loss=loss, final_accuracy=acc,
         diverged=run.diverged, steps_run=t, wall_time=time.perf_counter() - start,
-        history_step=history[0], history_loss=history[1], history_accuracy=history[2],
-        history_max_weight=history[3],
+        history_step=history[0][kept], history_loss=history[1][kept],
+        history_accuracy=history[2][kept], history_max_weight=history[3][kept],
         snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
+    )
+
+
+def _concatenate(parts: list[Population], config: TrainConfig) -> Population:
+    """One population from passes trained one after another (network order kept). A
+    pass that stopped early is held at its last history row: its networks had all
+    stopped."""
+    steps_run = max(p.steps_run for p in parts)
+    longest = max(parts, key=lambda p: len(p.history_step))
+    rows = len(longest.history_step)
+
+    def held(x):  # (T, P, ...) -> (rows, P, ...), repeating the last row
+        return np.concatenate([x, np.repeat(x[-1:], rows - len(x), axis=0)])
+
+    def cat(get, axis=0):
+        return np.concatenate([get(p) for p in parts], axis=axis)
+
+    def cat_params(get):
+        return jax.tree.map(lambda *x: np.concatenate(x), *[get(p) for p in parts])
+
+    first = parts[0]
+    return Population(
+        spec=first.spec, task=first.task, config=config, seeds=cat(lambda p: p.seeds),
+        params=cat_params(lambda p: p.params), solved=cat(lambda p: p.solved),
+        solve_step=cat(lambda p: p.solve_step), final_loss=cat(lambda p: p.final_loss),
+        final_accuracy=cat(lambda p: p.final_accuracy), diverged=cat(lambda p: p.diverged),
+        steps_run=steps_run, wall_time=sum(p.wall_time for p in parts),
+        history_step=longest.history_step,
+        history_loss=cat(lambda p: held(p.history_loss), 1),
+        history_accuracy=cat(lambda p: held(p.history_accuracy), 1),
+        history_max_weight=cat(lambda p: held(p.history_max_weight), 1),
+        snapshots={step: cat_params(lambda p, s=step: p.snapshots[s]) for step in first.snapshots},
     )

@@ -40,3 +40,41 @@ def capacity_chart(results, title: str | None = None):
                  fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def capacity_atlas(results, limits: dict[str, dict[int, int]], title: str | None = None):
+    """Frontier n against k (log scale), one line per activation, beside what k units can
+    represent: `limits` maps a label to {k: n} (the hand-made constructions' float32
+    limits). A frontier still solved at the largest n tried is drawn as a triangle
+    pointing up: the true frontier lies above it."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    colours = plt.get_cmap("tab10")
+    by_activation: dict[str, list] = {}
+    for res in results:
+        by_activation.setdefault(res.config.activation, []).append(res)
+    for c, (act, group) in enumerate(sorted(by_activation.items())):
+        group = sorted((r for r in group if r.frontier.n), key=lambda r: r.config.hidden)
+        if not group:
+            continue
+        k = np.array([r.config.hidden for r in group])
+        n = np.array([r.frontier.n for r in group])
+        ax.plot(k, n, color=colours(c % 10), lw=1.5, label=f"trained, {act}")
+        censored = np.array([r.frontier.censored for r in group])
+        ax.scatter(k[~censored], n[~censored], color=colours(c % 10), zorder=3, s=22)
+        ax.scatter(k[censored], n[censored], color=colours(c % 10), marker="^", zorder=3, s=40)
+    styles = ["--", ":", "-."]
+    for i, (label, points) in enumerate(limits.items()):
+        ks = sorted(points)
+        ax.plot(ks, [points[k] for k in ks], color="black", lw=1.1, ls=styles[i % 3],
+                label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden units k")
+    ax.set_ylabel("symbols n (log scale)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title or "capacity atlas: what training reaches (>= 50% of seeds) and what "
+                 "k units can represent (triangle: still solved at the largest n tried)",
+                 fontsize=9, wrap=True)
+    fig.tight_layout()
+    return fig
