@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import bottlenet  # noqa: F401  (before JAX: one XLA device per core, as users run it)
 from jax import monitoring
 
+import bottlenet  # noqa: F401  (before JAX: one XLA device per core, as users run it)
 from bottlenet.capacity import CapacityConfig, measure, versions
 from bottlenet.store import Store
 from bottlenet.train import compiled_segments
@@ -79,11 +79,13 @@ def main():
                 r = sweep(store, cfg, args.max_symbols)
                 f = r["frontier"]
                 found[name] = f.n
-                print(f"{k:>2} {name:>8} {cfg.steps:>8,} {str(f.n) + ('+' if f.censored else ''):>9} "
+                frontier = f"{f.n}{'+' if f.censored else ''}"
+                print(f"{k:>2} {name:>8} {cfg.steps:>8,} {frontier:>9} "
                       f"{r['trials']:>7} {r['sizes']:>6} {r['programs']:>9} {r['compile']:>10.1f} "
                       f"{r['wall']:>8.1f} {r['lost']:>6.1%}", flush=True)
             if "plain" in found and found["plain"]:
-                print(f"   k={k}: frontier default / plain = {found['default'] / found['plain']:.1f}x")
+                ratio = found["default"] / found["plain"]
+                print(f"   k={k}: frontier default / plain = {ratio:.1f}x")
     print(f"total wall time {time.perf_counter() - total_start:.1f}s. 'sizes': padded sizes "
           "trained; 'programs': compiled training programs (one per size and population "
           "size); 'lost': share of networks that solved at some step but not at the end")

@@ -9,5 +9,5 @@ from bottlenet.draw.space import hidden_space
 from bottlenet.draw.training import training_charts
 from bottlenet.draw.walk import walkthrough, walkthrough_terms
 
-__all__ = ["capacity_atlas", "capacity_chart", "diagram", "diagram_layout", "hidden_space", "save", "training_charts",
-           "walkthrough", "walkthrough_terms"]
+__all__ = ["capacity_atlas", "capacity_chart", "diagram", "diagram_layout", "hidden_space",
+           "save", "training_charts", "walkthrough", "walkthrough_terms"]
