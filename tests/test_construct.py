@@ -89,23 +89,24 @@ def test_grid_solves_with_far_smaller_weights_than_the_circle(hidden):
     assert grid.scale < circle.scale / 10
 
 
-def test_float32_limit_estimate_is_close_to_what_the_check_measures():
+def test_grid_limit_grows_with_k_and_is_too_large_to_check_beyond_one_unit():
     from bottlenet.construct import float32_limit, margin_limit
 
-    estimate = margin_limit(1, "grid")
-    measured, was_measured = float32_limit(1, "grid")
-    assert was_measured and 0.9 * estimate <= measured <= estimate
-    # the limit is real: just below it the trainer's check passes, well above it fails
-    assert construct(tasks.shift(measured - 50), hidden=1, probability=0.5).solved_float32
-    assert not construct(tasks.shift(int(1.3 * estimate)), hidden=1,
-                         probability=0.5).solved_float32
     assert margin_limit(2, "grid") > 100 * margin_limit(2, "circle")
-    assert float32_limit(3, "grid") == (margin_limit(3, "grid"), False)  # too big to check
+    assert margin_limit(3, "grid") > 100 * margin_limit(2, "grid")
+    assert margin_limit(3, "circle") == margin_limit(2, "circle")  # the circle uses 2 units
+    assert float32_limit(3, "grid") == (margin_limit(3, "grid"), False)  # an estimate
 
 
 @pytest.mark.slow
-def test_circle_float32_limit_is_measured_near_its_estimate():
+@pytest.mark.parametrize("hidden,method", [(1, "grid"), (2, "circle")])
+def test_float32_limit_estimate_is_close_to_what_the_check_measures(hidden, method):
     from bottlenet.construct import float32_limit, margin_limit
 
-    measured, _ = float32_limit(2, "circle")
-    assert 0.9 * margin_limit(2, "circle") <= measured <= margin_limit(2, "circle")
+    estimate = margin_limit(hidden, method)
+    measured, was_measured = float32_limit(hidden, method)
+    assert was_measured and 0.9 * estimate <= measured <= estimate
+    # the limit is real: below it the trainer's check passes, well above it fails
+    assert construct(tasks.shift(measured - 50), hidden, 0.5, method=method).solved_float32
+    assert not construct(tasks.shift(int(1.3 * estimate)), hidden, 0.5,
+                         method=method).solved_float32

@@ -145,5 +145,5 @@ def test_logit_scale_reaches_further():
     # the learned scale most of them.
     task, spec = tasks.shift(96), NetSpec(96, 96, (2,))
     scaled = train(task, spec, TrainConfig(seeds=8, steps=3000, logit_scale=True, lr=0.01))
-    plain = train(task, spec, TrainConfig(seeds=8, steps=3000))
+    plain = train(task, spec, TrainConfig(seeds=8, steps=3000, lr=0.05, logit_scale=False))
     assert scaled.solved.sum() >= 6 > plain.solved.sum()

@@ -416,7 +416,10 @@ def capacity(
     ks = {r.config.hidden for r in results}
     atlas_path = None
     if len(ks) > 1:
-        atlas_path = pictures.save(pictures.capacity_atlas(results, representable(ks)),
+        groups: dict[str, list] = {}
+        for r in results:
+            groups.setdefault(f"trained, {r.config.activation}", []).append(r)
+        atlas_path = pictures.save(pictures.capacity_atlas(groups, representable(ks)),
                                    atlas or db.parent / "capacity-atlas.png")
     rows = [r.summary() for r in results]
     if as_json:

@@ -42,23 +42,21 @@ def capacity_chart(results, title: str | None = None):
     return fig
 
 
-def capacity_atlas(results, limits: dict[str, dict[int, int]], title: str | None = None):
-    """Frontier n against k (log scale), one line per activation, beside what k units can
-    represent: `limits` maps a label to {k: n} (the hand-made constructions' float32
-    limits). A frontier still solved at the largest n tried is drawn as a triangle
-    pointing up: the true frontier lies above it."""
+def capacity_atlas(groups: dict[str, list], limits: dict[str, dict[int, int]],
+                   title: str | None = None):
+    """Frontier n against k (log scale), one line per group of CapacityResults (an
+    activation, a regime), beside what k units can represent: `limits` maps a label to
+    {k: n} (the hand-made constructions' float32 limits). A frontier still solved at the
+    largest n tried is drawn as a triangle pointing up: the true frontier lies above."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     colours = plt.get_cmap("tab10")
-    by_activation: dict[str, list] = {}
-    for res in results:
-        by_activation.setdefault(res.config.activation, []).append(res)
-    for c, (act, group) in enumerate(sorted(by_activation.items())):
+    for c, (label, group) in enumerate(groups.items()):
         group = sorted((r for r in group if r.frontier.n), key=lambda r: r.config.hidden)
         if not group:
             continue
         k = np.array([r.config.hidden for r in group])
         n = np.array([r.frontier.n for r in group])
-        ax.plot(k, n, color=colours(c % 10), lw=1.5, label=f"trained, {act}")
+        ax.plot(k, n, color=colours(c % 10), lw=1.5, label=label)
         censored = np.array([r.frontier.censored for r in group])
         ax.scatter(k[~censored], n[~censored], color=colours(c % 10), zorder=3, s=22)
         ax.scatter(k[censored], n[censored], color=colours(c % 10), marker="^", zorder=3, s=40)

@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import draw, tasks
-from bottlenet.capacity import CapacityConfig, measure
+from bottlenet.capacity import CapacityConfig, measure, representable
 from bottlenet.experiments.base import (
+    ARTICLE_REGIME,
     CONDITIONAL,
     FAILS,
     HOLDS,
@@ -23,8 +24,10 @@ from bottlenet.net import NetSpec
 from bottlenet.train import TrainConfig, train
 
 ARTICLE_CAPACITY = {2: 11, 3: 30, 4: 100}
-REGIMES = {"adam lr 0.05": {"optimizer": "adam", "lr": 0.05},
-           "sgd lr 1": {"optimizer": "sgd", "lr": 1.0}}
+REGIMES = {"adam lr 0.05": {"optimizer": "adam", **ARTICLE_REGIME},
+           "sgd lr 1": {"optimizer": "sgd", "lr": 1.0, "logit_scale": False},
+           # bottlenet's default regime: what training reaches when the weights may grow
+           "adam lr 0.01, logit scale": {"optimizer": "adam", "lr": 0.01, "logit_scale": True}}
 
 
 def _sweep(ctx, ks, regime: dict, task: str = "shift", activation: str = "tanh"):
@@ -62,6 +65,7 @@ def c4_capacity(ctx) -> ClaimResult:
     pictures = [(f"Capacity with {name}: share of {b.capacity_seeds} seeds that solved within "
                  f"{b.capacity_steps} steps, against n.",
                  png(draw.capacity_chart(list(s.values())))) for name, s in sweeps.items()]
+    pictures.append(_atlas(sweeps, b))
     return ClaimResult(
         "C4", "Capacity: 2 units ~11 symbols, 3 ~30, 4 >100",
         "Eleven inputs and outputs is close to the limit for what you can do with two nodes "
@@ -86,10 +90,20 @@ def c4_capacity(ctx) -> ClaimResult:
         "give; a frontier marked '+' reached the largest n tried.")
 
 
+def _atlas(sweeps: dict, b) -> tuple[str, str]:
+    ks = sorted({k for s in sweeps.values() for k in s})
+    fig = draw.capacity_atlas({name: list(s.values()) for name, s in sweeps.items()},
+                              representable(ks))
+    return (f"Capacity atlas: the frontier of each regime against k (triangles: still solved "
+            f"at n = {b.capacity_max_n}, the largest tried) beside what k tanh units can "
+            "represent in float32 with hand-made weights (codes on a circle, or on a grid).",
+            png(fig))
+
+
 def _time_per_example(n: int, k: int, population: int, steps: int) -> float:
     task = tasks.shift(n)
     cfg = TrainConfig(seeds=population, steps=steps, stop="never", chunk=steps,
-                      log_every=steps)
+                      log_every=steps, **ARTICLE_REGIME)
     spec = NetSpec(n, n, (k,))
     train(task, spec, cfg)  # compile
     start = time.perf_counter()
@@ -152,7 +166,7 @@ def c5_cost(ctx) -> ClaimResult:
          "device": "the machine running this"},
         {"timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap},
         [("Left: time per training example against connections. Right: capacity against k.",
-          png(fig))],
+          png(fig)), _atlas({"adam lr 0.05": cap}, ctx.budget)],
         notes="Per full-batch step a network sees n-1 examples, so the time per step "
         "grows like n^2 while the time per example is what the article's argument is about. "
         "A slope well below 1 means fixed costs per step (dispatch, optimizer, small "

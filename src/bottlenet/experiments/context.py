@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bottlenet.experiments.base import Budget
+from bottlenet.experiments.base import ARTICLE_REGIME, Budget
 from bottlenet.net import NetSpec
 from bottlenet.store import Store
 from bottlenet.tasks import Task
@@ -18,7 +18,8 @@ class Context:
     seed: int = 0
 
     def train(self, task: Task, spec: NetSpec, mask=None, **config) -> Population:
-        """Train with the budget's seeds and steps unless `config` says otherwise."""
+        """Train in the article's regime with the budget's seeds and steps unless `config`
+        says otherwise."""
         cfg = {"seeds": self.budget.seeds, "steps": self.budget.steps, "seed": self.seed,
-               **config}
+               **ARTICLE_REGIME, **config}
         return train(task, spec, TrainConfig(**cfg), mask=mask)

@@ -13,6 +13,7 @@ import numpy as np
 from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.experiments.base import (
+    ARTICLE_REGIME,
     CONDITIONAL,
     FAILS,
     HOLDS,
@@ -170,7 +171,7 @@ def c11_cost(ctx) -> ClaimResult:
     for a in acts:
         spec = NetSpec(64, 64, (4,), a)
         cfg = TrainConfig(seeds=population, steps=steps, stop="never", chunk=steps,
-                          log_every=steps)
+                          log_every=steps, **ARTICLE_REGIME)
         train(task, spec, cfg)  # compile
         best = np.inf
         for _ in range(3):
