@@ -35,6 +35,7 @@ from bottlenet.train import (
     init_population,
     make_optimizer,
     task_arrays,
+    with_logit_scale,
 )
 
 
@@ -58,13 +59,14 @@ def loop_rate(task, spec, networks, steps):
     cfg = bn.TrainConfig(seeds=1, steps=steps)
     opt = make_optimizer(cfg)
     data = task_arrays(task)
-    step = jax.jit(partial(_one_step, spec, opt, None, consecutive_inputs(data), data))
+    step = jax.jit(partial(_one_step, spec, opt, None, consecutive_inputs(data), False, data))
 
     def run():
         for i in range(networks):
             params = jax.tree.map(lambda x: x[0], init_population(spec, jnp.array([i])))
+            params = with_logit_scale(params) if cfg.logit_scale else params
             state = _State(params, opt.init(params), jax.random.key(i), jnp.int32(-1),
-                           jnp.bool_(False))
+                           jnp.float32(0), jnp.bool_(False))
             for t in range(steps):
                 state, _ = step(state, t)
             jax.block_until_ready(state.params)

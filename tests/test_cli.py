@@ -1,6 +1,7 @@
 """The command line: real runs, and one clear line with exit code 2 for bad input."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -186,3 +187,41 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
     # The docstring breaks after "written"; kept, that break left "written" alone on a
     # line of its own at 80 columns.
     assert "written in the code" in result.output
+
+
+def test_capacity_options_are_part_of_the_trial_key_and_survive_resume(tmp_path):
+    from bottlenet.capacity import CapacityConfig
+    from bottlenet.store import Store
+
+    assert CapacityConfig(hidden=2).key() != CapacityConfig(hidden=2, logit_scale=False).key()
+    db = tmp_path / "r.db"
+    args = ["--hidden", "2", "--seeds", 2, "--steps", 300, "--max-symbols", 8, "--db", db,
+            "--plot", tmp_path / "cap.png", "--json"]
+    plain = json.loads(run("capacity", "--no-logit-scale", "--lr", 0.05, *args).stdout)
+    scaled = json.loads(run("capacity", *args).stdout)
+    assert plain[0]["config"]["logit_scale"] is False and plain[0]["config"]["lr"] == 0.05
+    assert scaled[0]["config"]["logit_scale"] is True and scaled[0]["trials_run_now"] > 0
+    again = json.loads(run("capacity", "--resume", "--db", db, "--json").stdout)
+    assert again[0]["config"] == scaled[0]["config"] and again[0]["trials_run_now"] == 0
+    # a sweep recorded before the logit scale existed resumes without it
+    with Store(db) as store:
+        store.save_sweep({"configs": [{k: v for k, v in plain[0]["config"].items()
+                                       if k != "logit_scale"}],
+                          "threshold": 0.5, "max_symbols": 8})
+    old = json.loads(run("capacity", "--resume", "--db", db, "--json").stdout)
+    assert old[0]["config"]["logit_scale"] is False and old[0]["trials_run_now"] == 0
+
+
+def test_capacity_atlas_is_drawn_for_several_k(tmp_path):
+    r = run("capacity", "--hidden", "1,2", "--seeds", 2, "--steps", 200, "--max-symbols", 8,
+            "--db", tmp_path / "r.db", "--atlas", tmp_path / "atlas.png")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "atlas.png").stat().st_size > 10000
+    assert "atlas.png" in r.stdout
+
+
+def test_a_run_too_large_for_any_memory_is_refused_with_its_size():
+    r = run("train", "--symbols", 100000, "--seeds", 1)
+    assert r.exit_code == 2
+    assert re.search(r"one network of this size needs about [\d.]+ GiB", r.stderr), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

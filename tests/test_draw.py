@@ -164,3 +164,23 @@ def test_training_charts_need_a_training_record():
 
     with pytest.raises(SpecError, match="no training record"):
         draw.training_charts(as_population(construct(tasks.shift(5))))
+
+
+def test_capacity_atlas_draws_frontiers_beside_what_k_units_can_represent():
+    from bottlenet.capacity import CapacityConfig, CapacityResult, Frontier, representable
+
+    results = [CapacityResult(CapacityConfig(hidden=k), 0.5, Frontier(n, k == 3, ()))
+               for k, n in ((1, 6), (2, 300), (3, 1024))]
+    limits = representable([1, 2, 3])
+    fig = draw.capacity_atlas({"trained, tanh": results}, limits)
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    np.testing.assert_array_equal(lines["trained, tanh"].get_ydata(), [6, 300, 1024])
+    for label, points in limits.items():
+        np.testing.assert_array_equal(lines[label].get_ydata(), [points[k] for k in (1, 2, 3)])
+    grid, circle = (limits[f"hand-made {m}, float32 (tanh)"] for m in ("grid", "circle"))
+    assert grid[3] > circle[3]
+    # the censored frontier (k = 3) is a triangle pointing up, the others dots
+    dots, triangles = (c.get_offsets() for c in ax.collections)
+    np.testing.assert_array_equal(np.asarray(triangles), [[3, 1024]])
+    assert ax.get_yscale() == "log"

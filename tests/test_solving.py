@@ -84,7 +84,7 @@ def test_a_network_keeps_the_weights_it_solved_with():
     # end, they are lost (diverged or unsolved); with stop "each" every network that ever
     # solved is solved at the end, with the weights of its solve step.
     task, spec = tasks.shift(5), NetSpec(5, 5, (2,), "linear")
-    cfg = dict(optimizer="sgd", lr=3.0, seeds=16, steps=200)
+    cfg = dict(optimizer="sgd", lr=3.0, seeds=16, steps=200, logit_scale=False)
     never = train(task, spec, TrainConfig(stop="never", **cfg))
     lost = (never.solve_step >= 0) & ~never.solved
     assert lost.any()  # the case this test is about occurs

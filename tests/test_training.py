@@ -82,7 +82,8 @@ def test_diverging_networks_are_marked_and_do_not_poison_others(shift5):
     # solve. The blown-up ones must be marked and frozen at finite weights, and the
     # others must train exactly as they would alone.
     spec = NetSpec(5, 5, (2,), "linear")
-    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=200, stop="never")
+    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=200, stop="never",
+                      logit_scale=False)
     pop = train(shift5, spec, cfg)
     assert 0 < pop.diverged.sum() < 8
     for leaf in jax.tree.leaves(pop.params):
@@ -141,19 +142,23 @@ def test_squared_error_heads_train(shift5, head):
 
 
 @pytest.mark.parametrize("hidden", [(), (2,), (3,)])
-def test_padding_gives_the_same_outcome_and_loss(hidden):
-    # Shift on 9 symbols trained as itself, and inside a 16-symbol, 20-pair program.
+@pytest.mark.parametrize("logit_scale", [False, True])
+def test_padding_gives_the_same_outcome_and_loss(hidden, logit_scale):
+    # Shift on 9 symbols trained as itself, and inside a 16-symbol, 20-pair program. The
+    # learned scale grows geometrically, so last-bit differences of the padded program's
+    # sums grow faster along the run: a looser tolerance, the same outcome.
     task = tasks.shift(9)
     spec = NetSpec(9, 9, hidden)
-    cfg = TrainConfig(seeds=8, steps=600, stop="never")
+    cfg = TrainConfig(seeds=8, steps=600, stop="never", logit_scale=logit_scale)
     plain = train(task, spec, cfg)
     padded = train(task, spec, cfg, pad_to=(16, 16, 20))
+    rtol = 1e-2 if logit_scale else 1e-4
     np.testing.assert_array_equal(plain.solved, padded.solved)
-    np.testing.assert_allclose(plain.final_loss, padded.final_loss, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(plain.history_loss, padded.history_loss, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(plain.final_loss, padded.final_loss, rtol=rtol, atol=1e-6)
+    np.testing.assert_allclose(plain.history_loss, padded.history_loss, rtol=rtol, atol=1e-6)
     for a, b in zip(jax.tree.leaves(plain.params), jax.tree.leaves(padded.params), strict=True):
         assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(a, b, rtol=10 * rtol, atol=10 * rtol * np.abs(b).max())
     assert padded.spec == spec
 
 
@@ -199,7 +204,8 @@ def test_divergence_inside_a_history_block_restores_the_block_start(shift5):
     # With 50 steps per history block, a network that blows up mid-block is put back to
     # its weights at the block's start and stays there: finite, and frozen from then on.
     spec = NetSpec(5, 5, (2,), "linear")
-    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=400, stop="never", log_every=50)
+    cfg = TrainConfig(optimizer="sgd", lr=3.0, seeds=8, steps=400, stop="never", log_every=50,
+                      logit_scale=False)
     pop = train(shift5, spec, cfg)
     gone = pop.diverged
     assert 0 < gone.sum() < 8

@@ -56,7 +56,7 @@ class TrainConfig:
     stop: str = "each"  # see STOPS
     snapshots: tuple[int, ...] = ()  # steps whose weights are kept for pictures
     log_every: int = 0  # history stride in steps; 0 = about 200 points per run
-    chunk: int = 1000  # steps per compiled segment (progress / early-stop granularity)
+    chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
     logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
 
     def __post_init__(self):
@@ -95,7 +95,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        d = dict(d)
+        d = {"logit_scale": False, **d}  # files from before the logit scale trained without
         d["snapshots"] = tuple(d.get("snapshots", ()))
         return cls(**d)
 
@@ -145,11 +145,12 @@ def task_arrays(task: Task, n_pairs: int | None = None, n_out: int | None = None
         # Padded pairs weigh nothing, so any valid input serves; continuing the inputs'
         # numbering keeps inputs 0..m-1 consecutive, which the trainer turns into a slice.
         inputs = np.concatenate([inputs, np.arange(m, n_pairs, dtype=np.int32)])
+    # Arrays converted on the host: converting on the device is a small compilation each.
     return TaskArrays(
         jnp.asarray(pad(inputs, n_pairs)),
         jnp.asarray(pad(np.asarray(task.targets, np.int32), n_pairs)),
-        jnp.asarray(pad(task.solve_targets(), n_pairs)),
-        jnp.asarray(pad(task.weights(), n_pairs), dtype),
+        jnp.asarray(pad(np.asarray(task.solve_targets(), np.int32), n_pairs)),
+        jnp.asarray(pad(task.weights(), n_pairs).astype(np.dtype(dtype))),
         jnp.asarray(np.arange(n_out) < n),
     )
 
@@ -375,7 +376,8 @@ def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
 @partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale"))
 def _start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False):
     """The population's starting state in one compiled program (op-by-op it would be
-    dozens of small compilations, more time than a short run takes)."""
+    dozens of small compilations, more time than a short run takes), already split over
+    the devices (see _spread)."""
     params = init_population(spec, seeds, scale, n_in, n_out)
     if mask is not None:
         params = jax.tree.map(jnp.multiply, params, mask)
@@ -383,20 +385,23 @@ def _start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False):
         params = with_logit_scale(params)
     keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(seeds)
     P = seeds.shape[0]
-    return _State(params, jax.vmap(opt.init)(params), keys, jnp.full((P,), -1, jnp.int32),
-                  jnp.zeros((P,), jnp.float32), jnp.zeros((P,), bool), mask)
+    return _spread(_State(params, jax.vmap(opt.init)(params), keys,
+                          jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), jnp.float32),
+                          jnp.zeros((P,), bool), mask))
 
 
 def _spread(state: _State) -> _State:
-    """Split the population axis over the local devices of the default backend when there
-    are several and they divide it (several CPU "devices" run on separate cores); each
-    network stays whole on one device, so networks remain independent."""
+    """Inside a compiled program: split the population axis over the local devices of the
+    default backend when there are several and they divide it (several CPU "devices" run
+    on separate cores); each network stays whole on one device, so networks remain
+    independent. (Splitting inside the program that makes the state avoids a copy, and a
+    small compilation, per array.)"""
     devices = jax.local_devices()
     P = state.solve_step.shape[0]
     if len(devices) < 2 or P % len(devices):
         return state
     sharding = NamedSharding(Mesh(np.array(devices), ("pop",)), PartitionSpec("pop"))
-    return jax.tree.map(lambda x: jax.device_put(x, sharding), state)
+    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), state)
 
 
 def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
@@ -486,19 +491,20 @@ def _unpad_params(params, n_in: int, n_out: int):
 
 @jax.jit
 def _gather(state: _State, slots: jax.Array) -> _State:
-    """The networks in `slots`, in that order (one compiled program per pair of sizes)."""
-    return jax.tree.map(lambda x: x[slots], state)
+    """The networks in `slots`, in that order, split over the devices (one compiled
+    program per pair of sizes)."""
+    return _spread(jax.tree.map(lambda x: x[slots], state))
+
+
+@jax.jit
+def _effective_population(params) -> tuple:
+    return jax.vmap(effective_params)(params)
 
 
 def _numpy_effective(params) -> tuple:
-    """effective_params for a population on the host: numpy arrays with axis P."""
-    params = jax.tree.map(np.asarray, params)
-    if "s" not in params[-1]:
-        return params
-    last = dict(params[-1])
-    scale = np.exp(last.pop("s"))
-    return (*params[:-1], {k: v * scale.reshape((-1,) + (1,) * (v.ndim - 1))
-                           for k, v in last.items()})
+    """The networks' own weights as numpy arrays with axis P, computed as in the final
+    evaluation (XLA's exp, not numpy's, so snapshots and final weights agree bit for bit)."""
+    return jax.device_get(_effective_population(params))
 
 
 def _numpy_max_abs(params) -> np.ndarray:
@@ -581,7 +587,7 @@ class _Run:
         fill = np.full(size - len(learning), np.flatnonzero(finished)[0])
         self.owner = np.concatenate([self.owner[learning], np.full(len(fill), -1)])
         slots = jnp.asarray(np.concatenate([learning, fill]))
-        self.state = _spread(_gather(self.state, slots))
+        self.state = _gather(self.state, slots)
 
     def _full_params(self, params) -> tuple:
         return tuple({k: self._full(f"params/{i}/{k}", v) for k, v in layer.items()}
@@ -743,8 +749,8 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         shapes = jax.eval_shape(init_population, spec, jnp.zeros(config.seeds, jnp.int32))
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
-    state = _spread(_start(spec, opt, jnp.asarray(seeds, jnp.int32), config.init_scale,
-                           task.n_in, task.n_out, mask, config.logit_scale))
+    state = _start(spec, opt, np.asarray(seeds, np.int32), config.init_scale, task.n_in,
+                   task.n_out, mask, config.logit_scale)
     run = _Run(config.seeds, state)
     snapshots = {0: run.params()} if 0 in config.snapshots else {}
     t = 0
