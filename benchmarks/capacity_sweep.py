@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--hidden", default="2")
     ap.add_argument("--seeds", type=int, default=32)
     ap.add_argument("--steps", type=int, default=100_000)
-    ap.add_argument("--max-symbols", type=int, default=2048)
+    ap.add_argument("--max-symbols", type=int, default=1024)
     ap.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                     help="also sweep the plain regime (lr 0.05, no logit scale, 20,000 steps)")
     args = ap.parse_args()

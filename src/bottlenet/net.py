@@ -196,13 +196,22 @@ def forward(spec: NetSpec, params, inputs) -> jax.Array:
 
 
 def pair_losses(spec: NetSpec, logits: jax.Array, targets: jax.Array,
-                out_mask: jax.Array | None = None) -> jax.Array:
-    """Loss of each pair (m,). Masked outputs (padding) take no probability and no error."""
+                out_mask: jax.Array | None = None, shift: jax.Array | None = None
+                ) -> jax.Array:
+    """Loss of each pair (m,). Masked outputs (padding) take no probability and no error.
+
+    `shift` (m,), for the softmax head: any value near each row's largest logit (not
+    differentiated), subtracted before exp for numerical safety; by default the row
+    maximum. The trainer passes one it computes anyway (see train.evaluate), which saves
+    a pass over the logits."""
     if spec.head == "softmax":
         if out_mask is not None:
             logits = jnp.where(out_mask, logits, -jnp.inf)
-        logp = jax.nn.log_softmax(logits, axis=-1)
-        return -jnp.take_along_axis(logp, targets[:, None], axis=-1)[:, 0]
+        if shift is None:
+            shift = jnp.max(logits, axis=-1)
+        shifted = logits - jax.lax.stop_gradient(shift)[:, None]
+        target = jnp.take_along_axis(shifted, targets[:, None], axis=-1)[:, 0]
+        return jnp.log(jnp.sum(jnp.exp(shifted), axis=-1)) - target
     if spec.head == "tanh":
         y, on, off = jnp.tanh(logits), 1.0, -1.0
     else:

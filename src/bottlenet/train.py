@@ -169,7 +169,7 @@ class Evaluation(NamedTuple):
     logits: jax.Array
 
 
-# A pair counts as won when its target's logit beats every other output by more than
+# A pair counts as won when its target's logit beats every other output by at least
 # SOLVE_RTOL times the size of the terms summed into a logit (see logit_magnitude).
 # Float32 rounding moves a logit by a few units of 2^-24 of that size (about 2(k + 2)
 # such units for the difference of two logits, at worst), so a win by 2^-20 of it is a
@@ -191,14 +191,6 @@ def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
     return bias + (jnp.abs(last_hidden) + 0.0625) @ wmax
 
 
-def margins(logits: jax.Array, targets: jax.Array, out_mask: jax.Array) -> jax.Array:
-    """Target logit minus the best other real output, per pair (m,)."""
-    masked = jnp.where(out_mask, logits, -jnp.inf)
-    best = jnp.take_along_axis(masked, targets[:, None], axis=-1)[:, 0]
-    others = jnp.where(jnp.arange(logits.shape[-1]) == targets[:, None], -jnp.inf, masked)
-    return best - jnp.max(others, axis=-1)
-
-
 def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
              ) -> Evaluation:
     """Loss and outcome of one network on the whole task. `inputs` may replace
@@ -206,10 +198,24 @@ def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = Non
     inputs = data.inputs if inputs is None else inputs
     states = netlib.hidden_states(spec, params, inputs)
     logits = netlib.output_logits(params, states, inputs)
-    loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask) * data.weights)
     real = data.weights > 0
-    tol = SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, inputs)
-    correct = (margins(logits, data.solve_targets, data.out_mask) > tol) | ~real
+    # The row maximum with 2 tol taken off the solve target's logit is at most its
+    # logit - tol exactly when every other output trails it by tol or more. Comparing
+    # with tol, not 2 tol, leaves room for XLA computing the logit a last bit
+    # differently inside the reduction than in the gather of `best` (seen). That
+    # maximum is within 2 tol of the row's largest logit, so the softmax uses it as its
+    # shift: the check costs no pass over the logits of its own (a separate "best of
+    # the others" reduction cost a third of the step at n=100).
+    tol = jax.lax.stop_gradient(
+        SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, inputs))
+    masked = jnp.where(data.out_mask, logits, -jnp.inf)
+    is_target = jnp.arange(logits.shape[-1]) == data.solve_targets[:, None]
+    best = jnp.take_along_axis(masked, data.solve_targets[:, None], axis=-1)[:, 0]
+    shift = jax.lax.stop_gradient(
+        jnp.max(jnp.where(is_target, masked - 2 * tol[:, None], masked), axis=-1))
+    loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask, shift)
+                   * data.weights)
+    correct = (best - tol >= shift) | ~real
     acc = jnp.sum(correct & real) / jnp.maximum(jnp.sum(real), 1)
     return Evaluation(loss, acc, jnp.all(correct), logits)
 
@@ -513,6 +519,12 @@ def _numpy_max_abs(params) -> np.ndarray:
                      for layer in params], 1)
 
 
+# Shrinking the population compiles a training program of the new size (about a second
+# on the 2-core machine, a third of that from the disk cache); below this saving it
+# is not worth it.
+COMPACT_AFTER_S = 1.0
+
+
 class _Run:
     """The population during training, when networks that have stopped leave it.
 
@@ -558,14 +570,17 @@ class _Run:
         """Per slot: solved or diverged (a stopped network either way)."""
         return (np.asarray(self.state.solve_step) >= 0) | np.asarray(self.state.diverged)
 
-    def compact(self, finished: np.ndarray) -> None:
-        """Put aside the finished networks when at most half of the slots would stay.
-        Their history continues at their final values: a solved network's loss at its
-        solve step, a diverged one's last row (it was put back to that row's weights)."""
+    def compact(self, finished: np.ndarray, seconds_left: float) -> None:
+        """Put aside the finished networks when at most half of the slots would stay and
+        the time saved on the steps left (`seconds_left` at the present size) pays for
+        compiling a program of the new size (COMPACT_AFTER_S). Their history continues
+        at their final values: a solved network's loss at its solve step, a diverged
+        one's last row (it was put back to that row's weights)."""
         learning = np.flatnonzero(~finished & (self.owner >= 0))
         devices = len(jax.local_devices())
         size = devices << max(0, int(-(-len(learning) // devices) - 1).bit_length())
-        if size > len(self.owner) // 2:
+        if (size > len(self.owner) // 2
+                or seconds_left * (1 - size / len(self.owner)) < COMPACT_AFTER_S):
             return
         leaving = finished & (self.owner >= 0)
         params = _numpy_effective(self.state.params)
@@ -754,7 +769,9 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     run = _Run(config.seeds, state)
     snapshots = {0: run.params()} if 0 in config.snapshots else {}
     t = 0
+    slots, first_at_size = config.seeds, True
     for n_blocks, block in _plan(config):
+        segment_start = time.perf_counter()
         run.state, row = _run_segment(spec, opt, config.batch, input_range,
                                       config.stop == "each", data, run.state, t, n_blocks, block)
         run.record(t + block * np.arange(n_blocks), *row)
@@ -770,8 +787,11 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         finished = run.finished()
         if finished[run.owner >= 0].all():
             break
-        if config.stop == "each":
-            run.compact(finished)
+        if config.stop == "each" and not first_at_size:  # (its time includes compiling)
+            per_step = (time.perf_counter() - segment_start) / (n_blocks * block)
+            run.compact(finished, per_step * (config.steps - t))
+        first_at_size = len(run.owner) != slots
+        slots = len(run.owner)
     loss, acc, solved, params = run.final(
         _evaluate_population(spec, run.state.params, data, input_range))
     solved &= ~run.diverged
