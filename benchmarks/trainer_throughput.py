@@ -32,6 +32,7 @@ from bottlenet.train import (
     _one_step,
     _State,
     consecutive_inputs,
+    effective_params,
     init_population,
     make_optimizer,
     task_arrays,
@@ -66,7 +67,8 @@ def loop_rate(task, spec, networks, steps):
             params = jax.tree.map(lambda x: x[0], init_population(spec, jnp.array([i])))
             params = with_logit_scale(params) if cfg.logit_scale else params
             state = _State(params, opt.init(params), jax.random.key(i), jnp.int32(-1),
-                           jnp.float32(0), jnp.bool_(False))
+                           jnp.float32(0), jnp.bool_(False),
+                           scaled=effective_params(params)[-1] if cfg.logit_scale else None)
             for t in range(steps):
                 state, _ = step(state, t)
             jax.block_until_ready(state.params)

@@ -128,6 +128,7 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
 
 
 def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
+    trainer = importlib.import_module("bottlenet.train")
     with jax.enable_x64(True):
         spec = NetSpec(5, 5, (3,))
         data = task_arrays(tasks.permutation(5, seed=1), dtype=jnp.float64)
@@ -148,6 +149,13 @@ def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
                             / (2 * eps) for e in np.eye(flat.size)])
         np.testing.assert_allclose(auto, numeric, rtol=1e-5, atol=1e-9)
         assert abs(float(grads[-1]["s"])) > 1e-3  # the scale's own gradient is exercised
+        # The trainer differentiates at the scaled weights and applies the chain rule
+        # itself (_training_grads): the same numbers.
+        weights = effective_params(params)
+        by_hand = trainer._training_grads(
+            params, weights, jax.grad(lambda w: evaluate(spec, w, data).loss)(weights))
+        for a, b in zip(jax.tree.leaves(by_hand), jax.tree.leaves(grads), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_logit_scale_reaches_further():
