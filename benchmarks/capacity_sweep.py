@@ -23,9 +23,10 @@ from pathlib import Path
 from jax import monitoring
 
 import bottlenet  # noqa: F401  (before JAX: one XLA device per core, as users run it)
-from bottlenet.capacity import CapacityConfig, measure, versions
+from bottlenet.capacity import measure, versions
+from bottlenet.config import CapacityConfig
 from bottlenet.store import Store
-from bottlenet.train import compiled_segments
+from bottlenet.trainer import compiled_segments
 
 compiles = 0
 compile_seconds = 0.0

@@ -28,16 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from bottlenet.train import (
-    _one_step,
-    _State,
-    consecutive_inputs,
-    effective_params,
-    init_population,
-    make_optimizer,
-    task_arrays,
-    with_logit_scale,
-)
+from bottlenet.evaluation import consecutive_inputs, init_population, task_arrays
+from bottlenet.trainer import _one_step, _State, effective_params, make_optimizer, with_logit_scale
 
 
 def best_of(fn, repeats=3):

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import settings
 
 from bottlenet import tasks
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 
 # First calls load compiled code (numba, XLA): timing deadlines would only measure that.
 settings.register_profile("bottlenet", deadline=None)

@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from bottlenet import capacity
-from bottlenet.capacity import CapacityConfig, bucket, frontier_search, measure
+from bottlenet.capacity import bucket, frontier_search, measure
+from bottlenet.config import CapacityConfig
 from bottlenet.errors import SpecError
 from bottlenet.store import Store, StoreError, TrialRecord
 

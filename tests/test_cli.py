@@ -178,9 +178,9 @@ def test_reproduce_command_subset(tmp_path, monkeypatch):
 
 
 def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
-    from bottlenet.cli import _reflow
+    from bottlenet.cli.console import reflow
 
-    assert _reflow("Title.\n\n    one\n    two\n\n        code line\n        more\n") == (
+    assert reflow("Title.\n\n    one\n    two\n\n        code line\n        more\n") == (
         "Title.\n\none two\n\n    code line\n    more")
     result = runner.invoke(app, ["reproduce", "--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
@@ -190,7 +190,7 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
 
 
 def test_capacity_options_are_part_of_the_trial_key_and_survive_resume(tmp_path):
-    from bottlenet.capacity import CapacityConfig
+    from bottlenet.config import CapacityConfig
     from bottlenet.store import Store
 
     assert CapacityConfig(hidden=2).key() != CapacityConfig(hidden=2, logit_scale=False).key()
@@ -225,3 +225,34 @@ def test_a_run_too_large_for_any_memory_is_refused_with_its_size():
     assert r.exit_code == 2
     assert re.search(r"one network of this size needs about [\d.]+ GiB", r.stderr), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_command_listing_matches_each_command_and_loads_none():
+    from bottlenet.cli import COMMANDS, load_command
+    from bottlenet.cli.console import reflow
+
+    for name, (_, summary) in COMMANDS.items():
+        command = load_command(name)
+        assert reflow(command.callback.__doc__).split("\n\n")[0] == summary, name
+    r = run("--help")
+    assert r.exit_code == 0 and all(name in r.stdout for name in COMMANDS)
+    r = run("--version")
+    assert r.exit_code == 0 and r.stdout.startswith("bottlenet ")
+
+
+def test_help_and_import_start_nothing_heavy():
+    # a fresh interpreter: `bottlenet --help` and `import bottlenet` load neither JAX nor
+    # numba nor matplotlib, and importing bottlenet leaves XLA_FLAGS alone
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys; from bottlenet.cli import app; import bottlenet; "
+            "from typer.testing import CliRunner; r = CliRunner().invoke(app, ['--help']); "
+            "assert r.exit_code == 0; "
+            "print(sorted(m for m in ('jax', 'numba', 'matplotlib', 'numpy') if m in sys.modules),"
+            " os.environ.get('XLA_FLAGS'))")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    assert out.strip() == "[] None"

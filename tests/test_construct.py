@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from bottlenet import tasks
+from bottlenet.config import TrainConfig
 from bottlenet.construct import as_population, construct, winnable
 from bottlenet.errors import SpecError
-from bottlenet.net import NetSpec
-from bottlenet.train import TrainConfig, train
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 
 def test_circle_solves_1000_symbols_with_two_units():

@@ -10,9 +10,10 @@ import pytest
 
 from bottlenet import draw, tasks
 from bottlenet import net as netlib
+from bottlenet.config import TrainConfig
 from bottlenet.draw.common import sign_of_colour
-from bottlenet.net import NetSpec
-from bottlenet.train import TrainConfig, train
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,8 @@ def test_training_charts_need_a_training_record():
 
 
 def test_capacity_atlas_draws_frontiers_beside_what_k_units_can_represent():
-    from bottlenet.capacity import CapacityConfig, CapacityResult, Frontier, representable
+    from bottlenet.capacity import CapacityResult, Frontier, representable
+    from bottlenet.config import CapacityConfig
 
     results = [CapacityResult(CapacityConfig(hidden=k), 0.5, Frontier(n, k == 3, ()))
                for k, n in ((1, 6), (2, 300), (3, 1024))]

@@ -8,8 +8,8 @@ from scipy.special import erf, expit, log_softmax
 
 from bottlenet import activations, tasks
 from bottlenet import net as netlib
-from bottlenet.net import HEADS, NetSpec
-from bottlenet.train import consecutive_inputs, evaluate, task_arrays
+from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
+from bottlenet.spec import HEADS, NetSpec
 
 
 def _loss(spec, data):

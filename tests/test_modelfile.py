@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from bottlenet import load, save, tasks
+from bottlenet.config import TrainConfig
 from bottlenet.errors import ModelFileError
-from bottlenet.net import NetSpec
-from bottlenet.train import TrainConfig, train
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def test_round_trip_keeps_everything(pop, tmp_path):
     assert back.spec == pop.spec and back.task == pop.task and back.config == pop.config
     for a, b in zip(jax.tree.leaves(pop.params), jax.tree.leaves(back.params), strict=True):
         np.testing.assert_array_equal(a, b)
-    for name in ("seeds", "solved", "solve_step", "final_loss", "diverged", "history_loss",
+    for name in ("network_seeds", "solved", "solve_step", "final_loss", "diverged", "history_loss",
                  "history_max_weight", "history_step"):
         np.testing.assert_array_equal(getattr(pop, name), getattr(back, name))
     assert sorted(back.snapshots) == [0, 100]
@@ -78,3 +79,13 @@ def test_inconsistent_contents_rejected(pop, tmp_path):
     with pytest.raises(ModelFileError, match="shape"):
         load(bad)
     assert zipfile.is_zipfile(bad)
+
+
+def test_hand_made_weights_round_trip_without_a_training_record(tmp_path):
+    from bottlenet.construct import as_population, construct
+
+    pop = as_population(construct(tasks.shift(7), 2))
+    assert pop.config is None and pop.steps_run == 0 and pop.solved.all()
+    back = load(save(pop, tmp_path / "hand.npz"))
+    assert back.config is None and back.summary()["training"] is None
+    np.testing.assert_array_equal(back.network(0)[1]["w"], pop.network(0)[1]["w"])

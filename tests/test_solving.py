@@ -1,6 +1,5 @@
 """What "solved" means: a strict win that survives recomputation, kept once found."""
 
-import importlib
 
 import jax
 import jax.flatten_util
@@ -10,15 +9,10 @@ import pytest
 
 from bottlenet import net as netlib
 from bottlenet import tasks
-from bottlenet.net import NetSpec
-from bottlenet.train import (
-    TrainConfig,
-    effective_params,
-    evaluate,
-    task_arrays,
-    train,
-    with_logit_scale,
-)
+from bottlenet.config import TrainConfig
+from bottlenet.evaluation import evaluate, task_arrays
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import effective_params, train, with_logit_scale
 
 
 def _two_codes(bias1: float = 0.0):
@@ -106,7 +100,7 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
     # 64 networks, most solving early: the population shrinks (here even where the
     # time saved would not pay for compiling), yet every network ends as it would have
     # in the full population run to the end.
-    trainer = importlib.import_module("bottlenet.train")
+    from bottlenet import trainer
     monkeypatch.setattr(trainer, "COMPACT_AFTER_S", 0.0)
     sizes = []
     gather = trainer._gather
@@ -128,7 +122,7 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
 
 
 def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
-    trainer = importlib.import_module("bottlenet.train")
+    from bottlenet import trainer
     with jax.enable_x64(True):
         spec = NetSpec(5, 5, (3,))
         data = task_arrays(tasks.permutation(5, seed=1), dtype=jnp.float64)

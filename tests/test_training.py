@@ -1,24 +1,17 @@
 """The population trainer on the article's small cases, with real outcomes."""
 
-import importlib
 
 import jax
 import numpy as np
 import pytest
 
-from bottlenet import tasks
+from bottlenet import memory, tasks
+from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError
-from bottlenet.net import NetSpec
-from bottlenet.train import (
-    TrainConfig,
-    consecutive_inputs,
-    estimate_bytes,
-    init_population,
-    task_arrays,
-    train,
-)
-
-trainer = importlib.import_module("bottlenet.train")  # the module (bottlenet.train is the function)
+from bottlenet.evaluation import consecutive_inputs, init_population, task_arrays
+from bottlenet.memory import estimate_bytes
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 
 def test_direct_connections_learn_shift5(shift5):
@@ -222,20 +215,20 @@ def test_a_population_too_large_for_memory_trains_in_passes(shift5, tanh2_spec, 
     cfg = TrainConfig(seeds=8, steps=300, stop="never")
     whole = train(shift5, tanh2_spec, cfg)
     one = estimate_bytes(tanh2_spec, shift5.n_pairs, TrainConfig(seeds=1, steps=300))
-    monkeypatch.setattr(trainer, "available_bytes", lambda: int(3.5 * one / 0.7))
-    assert trainer.networks_per_pass(tanh2_spec, shift5.n_pairs, cfg) == 2
+    monkeypatch.setattr(memory, "available_bytes", lambda: int(3.5 * one / 0.7))
+    assert memory.networks_per_pass(tanh2_spec, shift5.n_pairs, cfg) == 2
     passes = []
     parts = train(shift5, tanh2_spec, cfg, progress=lambda d, n: passes.append((d, n)))
     assert passes[-1] == (4 * 300, 4 * 300)  # progress runs over all four passes
     np.testing.assert_array_equal(parts.solve_step, whole.solve_step)
-    np.testing.assert_array_equal(parts.seeds, whole.seeds)
+    np.testing.assert_array_equal(parts.network_seeds, whole.network_seeds)
     assert parts.history_loss.shape == whole.history_loss.shape
     for x, y in zip(jax.tree.leaves(parts.params), jax.tree.leaves(whole.params), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
 
 
 def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
-    monkeypatch.setattr(trainer, "available_bytes", lambda: 1 << 30)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
     task = tasks.shift(20000)
     with pytest.raises(ResourceError, match=r"needs about 11\.9 GiB.*1\.0 GiB"):
         train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10))

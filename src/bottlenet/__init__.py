@@ -1,37 +1,48 @@
-"""bottlenet: train populations of tiny bottleneck networks and measure what they carry."""
+"""bottlenet: train populations of tiny bottleneck networks and measure what they carry.
+
+The rooms, in the order data flows through them (each imports only rooms above it):
+
+    errors, choices     typed errors; the names a user can choose from (JAX-free)
+    tasks, spec         what to learn (pairs of symbols); the shape of a network
+    config              TrainConfig, CapacityConfig: how to train, how to sweep
+    net, activations    the network as pure JAX functions
+    evaluation          a task as arrays, loss and the strict solve rule, seeded init
+    memory              memory before work: what a run needs, how many networks fit
+    population          weights of P networks and their record (NumPy only)
+    trainer             the population trainer: one compiled program, no Python per step
+    modelfile, store    populations on disk (.npz); capacity trials in SQLite
+    capacity, construct frontier searches; weights made by hand and their limits
+    experiments, report the article's claims measured and judged; the HTML report
+    draw                every picture (matplotlib)
+    compress            the lossless compressor built on the article's network (numba)
+    cli                 the `bottlenet` command: parses, calls the rooms above, prints
+
+Importing `bottlenet` loads nothing heavy: the names below load their room on first use.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-import os as _os
-import sys as _sys
+_WHERE = {
+    "BottlenetError": "errors", "ModelFileError": "errors", "ResourceError": "errors",
+    "SpecError": "errors", "TaskError": "errors",
+    "NetSpec": "spec", "Task": "tasks", "TrainConfig": "config", "CapacityConfig": "config",
+    "Population": "population", "train": "trainer", "load": "modelfile", "save": "modelfile",
+}
+_ROOMS = ("activations", "tasks")  # modules offered as attributes
+__all__ = sorted([*_WHERE, *_ROOMS])
 
-# The compiled training step runs on one thread, so on a CPU the other cores idle. Asking
-# XLA for one host "device" per core lets the trainer split a population across them
-# (benchmarks/trainer_throughput.py on 2 cores: 1.08x at n=11, 1.24x at n=100). It only
-# works before JAX starts, so
-# it is skipped when JAX is already loaded or XLA_FLAGS already says how many devices;
-# BOTTLENET_CPU_DEVICES=1 turns it off.
-if "jax" not in _sys.modules and "xla_force_host_platform_device_count" not in _os.environ.get(
-        "XLA_FLAGS", ""):
-    _devices = _os.environ.get("BOTTLENET_CPU_DEVICES", str(_os.cpu_count() or 1))
-    if _devices.isdigit() and int(_devices) > 1:
-        _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") +
-                                    f" --xla_force_host_platform_device_count={_devices}").strip()
 
-from bottlenet import activations, tasks  # noqa: E402
-from bottlenet.errors import (  # noqa: E402
-    BottlenetError,
-    ModelFileError,
-    ResourceError,
-    SpecError,
-    TaskError,
-)
-from bottlenet.modelfile import load, save  # noqa: E402
-from bottlenet.net import NetSpec  # noqa: E402
-from bottlenet.tasks import Task  # noqa: E402
-from bottlenet.train import Population, TrainConfig, train  # noqa: E402
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _ROOMS:
+        return import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = [
-    "BottlenetError", "ModelFileError", "NetSpec", "Population", "ResourceError", "SpecError",
-    "Task", "TaskError", "TrainConfig", "activations", "load", "save", "tasks", "train",
-]
+
+def __dir__():
+    return __all__

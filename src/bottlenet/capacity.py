@@ -15,57 +15,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from itertools import product
 
 from bottlenet import tasks
+from bottlenet.config import CapacityConfig
 from bottlenet.errors import SpecError
-from bottlenet.net import NetSpec
 from bottlenet.stats import wilson_interval
-from bottlenet.store import Store, TrialRecord, config_key
-from bottlenet.train import TrainConfig, train
-
-
-@dataclass(frozen=True)
-class CapacityConfig:
-    """One curve of a capacity sweep; everything but n."""
-
-    hidden: int
-    activation: str = "tanh"
-    task: str = "shift"
-    optimizer: str = "adam"
-    lr: float = 0.01
-    schedule: str = "constant"
-    steps: int = 20000
-    seeds: int = 32
-    seed: int = 0
-    bias: bool = True
-    head: str = "softmax"
-    init_scale: float = 1.0
-    logit_scale: bool = True
-
-    def __post_init__(self):
-        if self.hidden < 0:
-            raise SpecError(f"hidden units must be >= 0, got {self.hidden}")
-        tasks.builtin(self.task, 2)  # raises on an unknown task
-        self.spec(4)  # raises on an unknown activation or head
-        self.train_config()  # raises on bad training settings
-
-    def spec(self, n: int) -> NetSpec:
-        return NetSpec(n, n, (self.hidden,) if self.hidden else (), self.activation,
-                       self.bias, self.head)
-
-    def train_config(self) -> TrainConfig:
-        # A trial counts networks that training brought to a solution: each keeps the
-        # weights it first solved with (stop "each"), so a solve is never lost again.
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps,
-                           seeds=self.seeds, seed=self.seed, schedule=self.schedule,
-                           init_scale=self.init_scale, logit_scale=self.logit_scale,
-                           stop="each")
-
-    def key(self) -> str:
-        return config_key(asdict(self))
-
-    def label(self) -> str:
-        return f"k={self.hidden} {self.activation}"
+from bottlenet.store import Store, TrialRecord
+from bottlenet.trainer import train
 
 
 def bucket(n: int) -> int:
@@ -207,3 +164,71 @@ def representable(ks) -> dict[str, dict[int, int]]:
     ks = sorted(set(ks))
     return {"hand-made circle, float32 (tanh)": {k: margin_limit(k, "circle") for k in ks},
             "hand-made grid, float32 (tanh)": {k: margin_limit(k, "grid") for k in ks}}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A capacity sweep: one frontier search per configuration, all with one threshold
+    and one largest n. Recorded in the results store as it starts, so `resume` can run
+    it again with its own settings."""
+
+    configs: tuple[CapacityConfig, ...]
+    threshold: float = 0.5
+    max_symbols: int = 1024
+
+    def __post_init__(self):
+        if not self.configs:
+            raise SpecError("a sweep needs at least one configuration")
+        if not 0 < self.threshold <= 1:
+            raise SpecError(f"--threshold must lie in (0, 1], got {self.threshold}")
+        if self.max_symbols < 4:
+            raise SpecError(f"--max-symbols must be at least 4, got {self.max_symbols}")
+
+    @classmethod
+    def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int = 1024,
+             **settings) -> Sweep:
+        """Every (activation, k) pair with the same other settings (CapacityConfig's)."""
+        return cls(tuple(CapacityConfig(hidden=k, activation=a, **settings)
+                         for a, k in product(activations, hidden)), threshold, max_symbols)
+
+    def to_dict(self) -> dict:
+        return {"configs": [asdict(c) for c in self.configs], "threshold": self.threshold,
+                "max_symbols": self.max_symbols}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Sweep:
+        # sweeps recorded before the logit scale existed ran without it
+        return cls(tuple(CapacityConfig(**{"logit_scale": False, **c}) for c in d["configs"]),
+                   d["threshold"], d["max_symbols"])
+
+
+def sweep(plan: Sweep | None, store: Store, on_config: Callable | None = None,
+          on_trial: Callable | None = None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[Sweep, list]:
+    """Run a sweep, or with `plan=None` the last one recorded in `store` again (its
+    finished trials come from the store, the rest run). Returns the sweep and one
+    CapacityResult per configuration. `on_config(cfg)` is called as each configuration
+    starts, `on_trial(cfg, record, cached)` after each trial."""
+    if plan is None:
+        recorded = store.last_sweep()
+        if recorded is None:
+            raise SpecError(f"no sweep recorded in {store.path} to resume")
+        plan = Sweep.from_dict(recorded)
+    else:
+        store.save_sweep(plan.to_dict())
+    results = []
+    for cfg in plan.configs:
+        if on_config:
+            on_config(cfg)
+        results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
+                               on_trial=on_trial, progress=progress))
+    return plan, results
+
+
+def atlas_lines(results) -> tuple[dict[str, list], dict[str, dict[int, int]]]:
+    """What the atlas draws: the trained frontiers grouped by activation, and what k
+    tanh units can represent at the same k (see representable)."""
+    groups: dict[str, list] = {}
+    for r in results:
+        groups.setdefault(f"trained, {r.config.activation}", []).append(r)
+    return groups, representable({r.config.hidden for r in results})

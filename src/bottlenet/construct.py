@@ -32,9 +32,10 @@ import numpy as np
 from bottlenet import activations, tasks
 from bottlenet import net as netlib
 from bottlenet.errors import SpecError
-from bottlenet.net import NetSpec
+from bottlenet.evaluation import SOLVE_RTOL, evaluate, task_arrays
+from bottlenet.population import Population
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
-from bottlenet.train import SOLVE_RTOL, Population, TrainConfig, evaluate, task_arrays
 
 
 @dataclass(frozen=True)
@@ -184,18 +185,12 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
 
 
 def as_population(c: Construction) -> Population:
-    """A one-network Population (no training record), so model files and pictures work."""
-    L = len(c.params)
-    return Population(
-        spec=c.spec, task=c.task, config=TrainConfig(steps=1, seeds=1),
-        seeds=np.zeros(1, np.int64),
-        params=tuple({k: v[None] for k, v in layer.items()} for layer in c.params),
-        solved=np.array([c.solved_float32]), solve_step=np.array([0 if c.solved_float32 else -1]),
-        final_loss=np.array([float(-math.log(c.min_probability))]),
-        final_accuracy=np.array([1.0 if c.solved_float32 else 0.0]), diverged=np.zeros(1, bool),
-        steps_run=0, wall_time=0.0, history_step=np.zeros(0, np.int64),
-        history_loss=np.zeros((0, 1)), history_accuracy=np.zeros((0, 1)),
-        history_max_weight=np.zeros((0, 1, L)))
+    """The construction as a one-network Population (no training record), so model files
+    and pictures work."""
+    return Population.from_weights(
+        c.spec, c.task, tuple({k: v[None] for k, v in layer.items()} for layer in c.params),
+        solved=[c.solved_float32], final_loss=[-math.log(c.min_probability)],
+        final_accuracy=[1.0 if c.solved_float32 else 0.0])
 
 
 def winnable(spec: NetSpec, params, max_margin: float = 1.0) -> np.ndarray:

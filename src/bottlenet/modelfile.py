@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bottlenet.config import TrainConfig
 from bottlenet.errors import BottlenetError, ModelFileError
-from bottlenet.net import NetSpec
+from bottlenet.population import Population
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
-from bottlenet.train import Population, TrainConfig
 
 FORMAT = "bottlenet-population"
 VERSION = 1
@@ -61,13 +62,13 @@ def save(pop: Population, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": FORMAT, "version": VERSION, "bottlenet_version": __version__,
-        "spec": pop.spec.to_dict(), "task": pop.task.to_dict(), "config": pop.config.to_dict(),
+        "spec": pop.spec.to_dict(), "task": pop.task.to_dict(), "config": pop.config and pop.config.to_dict(),
         "steps_run": pop.steps_run, "wall_time": pop.wall_time, "layers": len(pop.params),
         "snapshot_steps": sorted(pop.snapshots),
     }
     arrays = {
         _HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-        "seeds": pop.seeds, "solved": pop.solved, "solve_step": pop.solve_step,
+        "seeds": pop.network_seeds, "solved": pop.solved, "solve_step": pop.solve_step,
         "final_loss": pop.final_loss, "final_accuracy": pop.final_accuracy,
         "diverged": pop.diverged,
         "history/step": pop.history_step, "history/loss": pop.history_loss,
@@ -118,7 +119,7 @@ def load(path: str | Path) -> Population:
 def _build(header: dict, files: dict) -> Population:
     spec = NetSpec.from_dict(header["spec"])
     task = Task.from_dict(header["task"])
-    config = TrainConfig.from_dict(header["config"])
+    config = header["config"] and TrainConfig.from_dict(header["config"])
     n_layers = int(header["layers"])
     if n_layers != len(spec.sizes) - 1:
         raise ValueError("layer count does not match the network spec")
@@ -136,7 +137,7 @@ def _build(header: dict, files: dict) -> Population:
     snapshots = {int(s): _arrays_to_layers(files, f"snapshot/{s}", n_layers, spec.bias)
                  for s in header["snapshot_steps"]}
     return Population(
-        spec=spec, task=task, config=config, seeds=files["seeds"], params=params,
+        spec=spec, task=task, config=config, network_seeds=files["seeds"], params=params,
         solved=files["solved"].astype(bool), solve_step=files["solve_step"],
         final_loss=files["final_loss"], final_accuracy=files["final_accuracy"],
         diverged=files["diverged"].astype(bool), steps_run=int(header["steps_run"]),

@@ -40,11 +40,6 @@ class TrialRecord:
         return self.successes / self.trials if self.trials else 0.0
 
 
-def config_key(config: dict) -> str:
-    """A canonical text key for a configuration (sorted JSON)."""
-    return json.dumps(config, sort_keys=True, separators=(",", ":"))
-
-
 class Store:
     def __init__(self, path: str | Path = DEFAULT_DB):
         self.path = Path(path)

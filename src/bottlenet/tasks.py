@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bottlenet.choices import TASKS
 from bottlenet.errors import TaskError
 
-BUILTIN_TASKS = ("shift", "identity", "permutation", "random")
+BUILTIN_TASKS = TASKS
 
 
 @dataclass(frozen=True)

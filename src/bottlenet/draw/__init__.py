@@ -1,13 +1,29 @@
 """Pictures of trained networks. One renderer per picture; each returns a matplotlib
 Figure and `save` writes it as SVG or PNG by the file's suffix. Renderers read a
-Population (or one network's weights) and never reach into the trainer."""
+Population (or one network's weights) and never reach into the trainer.
 
-from bottlenet.draw.capacity import capacity_atlas, capacity_chart
-from bottlenet.draw.common import save
-from bottlenet.draw.diagram import diagram, diagram_layout
-from bottlenet.draw.space import hidden_space
-from bottlenet.draw.training import training_charts
-from bottlenet.draw.walk import walkthrough, walkthrough_terms
+Names load their module on first use, so drawing one picture (the compressor's bits
+chart) does not import the renderers that need JAX."""
 
-__all__ = ["capacity_atlas", "capacity_chart", "diagram", "diagram_layout", "hidden_space",
-           "save", "training_charts", "walkthrough", "walkthrough_terms"]
+from importlib import import_module
+
+_WHERE = {
+    "bits_chart": "bits", "capacity_atlas": "capacity", "capacity_chart": "capacity",
+    "save": "common", "diagram": "diagram", "diagram_layout": "diagram",
+    "hidden_space": "space", "training_charts": "training", "walkthrough": "walk",
+    "walkthrough_terms": "walk",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    # kept, so the name wins over a submodule of the same name (draw.diagram is both)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

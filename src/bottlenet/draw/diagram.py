@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D
 
 from bottlenet import activations
 from bottlenet.draw.common import signed_colour
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
 AUTO_NUMBERS_ABOVE = 12  # symbols; the article switched to numbers at 11

@@ -13,7 +13,7 @@ from matplotlib.patches import FancyArrowPatch
 from bottlenet import activations
 from bottlenet import net as netlib
 from bottlenet.errors import SpecError
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
 

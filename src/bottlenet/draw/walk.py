@@ -14,7 +14,7 @@ import numpy as np
 from bottlenet import net as netlib
 from bottlenet.draw.common import WIN, signed_colour
 from bottlenet.errors import SpecError
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
 

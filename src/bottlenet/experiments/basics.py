@@ -16,7 +16,7 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
 )
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 
 
 def c1_direct(ctx) -> ClaimResult:

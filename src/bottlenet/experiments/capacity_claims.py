@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import draw, tasks
-from bottlenet.capacity import CapacityConfig, measure, representable
+from bottlenet.capacity import measure, representable
+from bottlenet.config import CapacityConfig, TrainConfig
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
     CONDITIONAL,
@@ -20,8 +21,8 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
 )
-from bottlenet.net import NetSpec
-from bottlenet.train import TrainConfig, train
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 ARTICLE_CAPACITY = {2: 11, 3: 30, 4: 100}
 REGIMES = {"adam lr 0.05": {"optimizer": "adam", **ARTICLE_REGIME},

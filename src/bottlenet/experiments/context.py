@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bottlenet.config import TrainConfig
 from bottlenet.experiments.base import ARTICLE_REGIME, Budget
-from bottlenet.net import NetSpec
+from bottlenet.population import Population
+from bottlenet.spec import NetSpec
 from bottlenet.store import Store
 from bottlenet.tasks import Task
-from bottlenet.train import Population, TrainConfig, train
+from bottlenet.trainer import train
 
 
 @dataclass

@@ -19,7 +19,7 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
 )
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 
 # Ways to lay the logistic curve over the normal CDF Phi(x): logistic(a x) for these a.
 READINGS = {

@@ -12,6 +12,8 @@ import numpy as np
 
 from bottlenet import net as netlib
 from bottlenet import tasks
+from bottlenet.config import TrainConfig
+from bottlenet.evaluation import init_population
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
     CONDITIONAL,
@@ -24,8 +26,8 @@ from bottlenet.experiments.base import (
     rate_text,
     value_bars,
 )
-from bottlenet.net import NetSpec
-from bottlenet.train import TrainConfig, init_population, train
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train
 
 
 def _verdict(parts: list[bool]) -> str:

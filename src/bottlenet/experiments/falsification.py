@@ -11,6 +11,7 @@ import numpy as np
 
 from bottlenet import net as netlib
 from bottlenet import tasks
+from bottlenet.evaluation import evaluate, init_population, task_arrays
 from bottlenet.experiments.base import (
     CONDITIONAL,
     FAILS,
@@ -22,8 +23,7 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
 )
-from bottlenet.net import NetSpec
-from bottlenet.train import evaluate, init_population, task_arrays
+from bottlenet.spec import NetSpec
 
 N, COMMON, RARE_WEIGHT, COMMON_WEIGHT = 11, 5, 1.0, 20.0
 

@@ -11,7 +11,7 @@ import numpy as np
 from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.experiments.base import CONDITIONAL, FAILS, HOLDS, ClaimResult, png
-from bottlenet.net import NetSpec
+from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
 
 END = "end"

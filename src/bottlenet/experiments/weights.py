@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import draw, tasks
+from bottlenet.evaluation import evaluate, task_arrays
 from bottlenet.experiments.base import (
     CONDITIONAL,
     FAILS,
@@ -17,8 +18,7 @@ from bottlenet.experiments.base import (
     png,
     value_bars,
 )
-from bottlenet.net import NetSpec
-from bottlenet.train import evaluate, task_arrays
+from bottlenet.spec import NetSpec
 
 FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 

@@ -9,11 +9,9 @@ the loop. Python only sees segment boundaries: progress, early stop, snapshots.
 from __future__ import annotations
 
 import functools
-import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import NamedTuple
 
@@ -24,80 +22,20 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from bottlenet import net as netlib
+from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError, SpecError
-from bottlenet.net import NetSpec
-from bottlenet.stats import describe, wilson_interval
+from bottlenet.evaluation import (
+    TaskArrays,
+    consecutive_inputs,
+    evaluate,
+    init_population,
+    network_keys,
+    task_arrays,
+)
+from bottlenet.memory import networks_per_pass
+from bottlenet.population import Population, concatenate
+from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
-
-OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
-SCHEDULES = ("constant", "cosine")
-# "each": every network stops learning at its first solve and keeps the weights it solved
-# with; the run ends when all have stopped. "solved": the run ends once every network
-# has solved, the solved ones learning on meanwhile (their final weights then depend on
-# the slowest network of the population). "never": every network runs every step.
-STOPS = ("each", "solved", "never")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. The defaults are the regime that solved shift tasks fastest and up
-    to the largest n in our measurements (full-batch Adam, lr 0.02, unit-scale init, a
-    learned logit scale, every network stopping at its first solve). The article's own
-    regime is `lr=0.05, logit_scale=False` (experiments.ARTICLE_REGIME)."""
-
-    optimizer: str = "adam"
-    lr: float = 0.02
-    steps: int = 5000
-    seeds: int = 64  # population size
-    seed: int = 0  # first seed: network i uses seed + i
-    batch: int | None = None  # pairs per step, sampled by frequency; None = full batch
-    schedule: str = "constant"
-    init_scale: float = 1.0
-    stop: str = "each"  # see STOPS
-    snapshots: tuple[int, ...] = ()  # steps whose weights are kept for pictures
-    log_every: int = 0  # history stride in steps; 0 = about 200 points per run
-    chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
-    logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
-
-    def __post_init__(self):
-        object.__setattr__(self, "snapshots", tuple(sorted({int(s) for s in self.snapshots})))
-        if self.optimizer not in OPTIMIZERS:
-            raise SpecError(f"unknown optimizer {self.optimizer!r}; choose one of: "
-                            f"{', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise SpecError(f"unknown schedule {self.schedule!r}; choose one of: "
-                            f"{', '.join(SCHEDULES)}")
-        if self.stop not in STOPS:
-            raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise SpecError(f"learning rate must be positive, got {self.lr}")
-        if self.steps < 1:
-            raise SpecError(f"steps must be at least 1, got {self.steps}")
-        if self.seeds < 1:
-            raise SpecError(f"population size (--seeds) must be at least 1, got {self.seeds}")
-        if self.batch is not None and self.batch < 1:
-            raise SpecError(f"batch must be at least 1, got {self.batch}")
-        if not self.init_scale > 0:
-            raise SpecError(f"init scale must be positive, got {self.init_scale}")
-        if self.log_every < 0 or self.chunk < 1:
-            raise SpecError("log_every must be >= 0 and chunk >= 1")
-        if any(s < 0 or s > self.steps for s in self.snapshots):
-            raise SpecError(f"snapshot steps must lie in 0..{self.steps}")
-
-    @property
-    def stride(self) -> int:
-        return self.log_every or max(1, -(-self.steps // 200))
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["snapshots"] = list(self.snapshots)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        d = {"logit_scale": False, **d}  # files from before the logit scale trained without
-        d["snapshots"] = tuple(d.get("snapshots", ()))
-        return cls(**d)
 
 
 def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
@@ -117,107 +55,6 @@ def _optimizer(name: str, lr: float, schedule: str, steps: int):
         "nesterov": lambda: optax.sgd(rate, momentum=0.9, nesterov=True),
         "rmsprop": lambda: optax.rmsprop(rate),
     }[name]()
-
-
-class TaskArrays(NamedTuple):
-    """A task as arrays. Padding (more pairs or outputs than the task has) is expressed
-    by pair weight 0 and out_mask False, so one compiled program can serve many sizes."""
-
-    inputs: jax.Array  # (m,) int32
-    targets: jax.Array  # (m,) int32
-    solve_targets: jax.Array  # (m,) int32: what must win for "solved"
-    weights: jax.Array  # (m,) loss weight per pair, sums to 1; 0 = padding
-    out_mask: jax.Array  # (n_out,) bool: False = padded output
-
-
-def task_arrays(task: Task, n_pairs: int | None = None, n_out: int | None = None,
-                dtype=jnp.float32, n_in: int | None = None) -> TaskArrays:
-    m, n = task.n_pairs, task.n_out
-    n_pairs, n_out, n_in = n_pairs or m, n_out or n, n_in or task.n_in
-    if n_pairs < m or n_out < n or n_in < task.n_in:
-        raise SpecError("padding cannot shrink a task")
-
-    def pad(a, size):
-        return np.concatenate([a, np.zeros(size - len(a), a.dtype)])
-
-    inputs = np.asarray(task.inputs, np.int32)
-    if n_pairs <= n_in:
-        # Padded pairs weigh nothing, so any valid input serves; continuing the inputs'
-        # numbering keeps inputs 0..m-1 consecutive, which the trainer turns into a slice.
-        inputs = np.concatenate([inputs, np.arange(m, n_pairs, dtype=np.int32)])
-    # Arrays converted on the host: converting on the device is a small compilation each.
-    return TaskArrays(
-        jnp.asarray(pad(inputs, n_pairs)),
-        jnp.asarray(pad(np.asarray(task.targets, np.int32), n_pairs)),
-        jnp.asarray(pad(np.asarray(task.solve_targets(), np.int32), n_pairs)),
-        jnp.asarray(pad(task.weights(), n_pairs).astype(np.dtype(dtype))),
-        jnp.asarray(np.arange(n_out) < n),
-    )
-
-
-def consecutive_inputs(data: TaskArrays) -> range | None:
-    """range(m) when the pairs' inputs are 0, 1, ..., m-1 in order (most built-in tasks),
-    else None. Passed as the inputs, it makes the first layer a slice instead of a gather."""
-    inputs = np.asarray(data.inputs)
-    return range(len(inputs)) if np.array_equal(inputs, np.arange(len(inputs))) else None
-
-
-class Evaluation(NamedTuple):
-    loss: jax.Array  # weighted mean loss over pairs
-    accuracy: jax.Array  # fraction of real pairs whose solve target wins strictly
-    solved: jax.Array  # every real pair won strictly
-    logits: jax.Array
-
-
-# A pair counts as won when its target's logit beats every other output by at least
-# SOLVE_RTOL times the size of the terms summed into a logit (see logit_magnitude).
-# Float32 rounding moves a logit by a few units of 2^-24 of that size (about 2(k + 2)
-# such units for the difference of two logits, at worst), so a win by 2^-20 of it is a
-# win in any recomputation, float64 included. A tie, or a lead of a few ulps that
-# another summation order could undo, is not a win.
-SOLVE_RTOL = 2.0**-20
-
-
-def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
-    """Per pair (m,): a bound of the terms summed into its logits, the last layer's
-    largest |b| plus sum_l (|h_l| + 1/16) max |w_l| (the 1/16 covers rounding already
-    present in h, a few ulps of 1, amplified by w)."""
-    last = params[-1]
-    bias = jnp.max(jnp.abs(last["b"])) if "b" in last else 0.0
-    if last_hidden is None:  # direct connections: a logit is w[i, j] + b[j]
-        m = len(inputs) if isinstance(inputs, range) else inputs.shape[0]
-        return jnp.full((m,), jnp.max(jnp.abs(last["w"])) + bias)
-    wmax = jnp.max(jnp.abs(last["w"]), axis=1)  # (k,)
-    return bias + (jnp.abs(last_hidden) + 0.0625) @ wmax
-
-
-def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
-             ) -> Evaluation:
-    """Loss and outcome of one network on the whole task. `inputs` may replace
-    data.inputs by the same indices as a range (see consecutive_inputs)."""
-    inputs = data.inputs if inputs is None else inputs
-    states = netlib.hidden_states(spec, params, inputs)
-    logits = netlib.output_logits(params, states, inputs)
-    real = data.weights > 0
-    # The row maximum with 2 tol taken off the solve target's logit is at most its
-    # logit - tol exactly when every other output trails it by tol or more. Comparing
-    # with tol, not 2 tol, leaves room for XLA computing the logit a last bit
-    # differently inside the reduction than in the gather of `best` (seen). That
-    # maximum is within 2 tol of the row's largest logit, so the softmax uses it as its
-    # shift: the check costs no pass over the logits of its own (a separate "best of
-    # the others" reduction cost a third of the step at n=100).
-    tol = jax.lax.stop_gradient(
-        SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, inputs))
-    masked = jnp.where(data.out_mask, logits, -jnp.inf)
-    is_target = jnp.arange(logits.shape[-1]) == data.solve_targets[:, None]
-    best = jnp.take_along_axis(masked, data.solve_targets[:, None], axis=-1)[:, 0]
-    shift = jax.lax.stop_gradient(
-        jnp.max(jnp.where(is_target, masked - 2 * tol[:, None], masked), axis=-1))
-    loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask, shift)
-                   * data.weights)
-    correct = (best - tol >= shift) | ~real
-    acc = jnp.sum(correct & real) / jnp.maximum(jnp.sum(real), 1)
-    return Evaluation(loss, acc, jnp.all(correct), logits)
 
 
 class _State(NamedTuple):
@@ -376,31 +213,6 @@ def _evaluate_population(spec, params, data, input_range=None):
     return ev.loss, ev.accuracy, ev.solved, params
 
 
-@partial(jax.jit, static_argnames=("spec", "scale"))
-def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
-                    n_in: jax.Array | None = None, n_out: jax.Array | None = None):
-    """Initial weights of networks with the given integer seeds: pytree with axis P.
-
-    With `n_in`/`n_out` (traced, so one program serves every size) the rows of inputs
-    >= n_in and the columns of outputs >= n_out are zero: the network padded to `spec`'s
-    size, its real weights equal to those of a network of the real size.
-    """
-    def one(seed):
-        init_key, _ = jax.random.split(jax.random.key(seed))
-        return netlib.init(spec, init_key, scale)
-
-    params = jax.vmap(one)(seeds)
-    if n_in is None:
-        return params
-    layers = [dict(layer) for layer in params]
-    layers[0]["w"] = jnp.where((jnp.arange(spec.n_in) < n_in)[:, None], layers[0]["w"], 0)
-    keep = jnp.arange(spec.n_out) < n_out
-    layers[-1]["w"] = jnp.where(keep, layers[-1]["w"], 0)
-    if "b" in layers[-1]:
-        layers[-1]["b"] = jnp.where(keep, layers[-1]["b"], 0)
-    return tuple(layers)
-
-
 @partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale"))
 def _start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False):
     """The population's starting state in one compiled program (op-by-op it would be
@@ -411,7 +223,7 @@ def _start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False):
         params = jax.tree.map(jnp.multiply, params, mask)
     if logit_scale:
         params = with_logit_scale(params)
-    keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s))[1])(seeds)
+    keys = network_keys(seeds)[1]
     P = seeds.shape[0]
     scaled = jax.vmap(effective_params)(params)[-1] if logit_scale else None
     return _spread(_State(params, jax.vmap(opt.init)(params), keys,
@@ -431,63 +243,6 @@ def _spread(state: _State) -> _State:
         return state
     sharding = NamedSharding(Mesh(np.array(devices), ("pop",)), PartitionSpec("pop"))
     return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), state)
-
-
-def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
-    """A generous estimate of the memory one training run needs (`spec` and `n_pairs` at
-    the trained size, padding included). A full-batch step holds a few (pairs x outputs)
-    arrays per network: logits, probabilities, their gradient."""
-    m = cfg.batch or n_pairs
-    per_net = 6 * spec.n_params + 4 * (m + n_pairs) * (spec.n_out + sum(spec.hidden))
-    return 4 * cfg.seeds * per_net + result_bytes(spec, cfg)
-
-
-def result_bytes(spec: NetSpec, cfg: TrainConfig) -> int:
-    """The memory the trained population takes on the host: weights, snapshots, history."""
-    history = 3 * (cfg.steps // cfg.stride + 2) * (len(spec.sizes) + 1)
-    snaps = spec.n_params * (len(cfg.snapshots) + 2)
-    return 4 * cfg.seeds * (history + snaps)
-
-
-def available_bytes() -> int:
-    """Free memory where the trainer runs: the accelerator's, or the host's on a CPU."""
-    try:
-        stats = jax.local_devices()[0].memory_stats()
-    except Exception:  # noqa: BLE001 - backends without memory statistics
-        stats = None
-    if stats and "bytes_limit" in stats:
-        return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-    return _host_bytes()
-
-
-def _host_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def networks_per_pass(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
-    """How many networks to train at once: all of them when they fit in 70% of the free
-    memory, else the largest power of two that does. Raises ResourceError, with the
-    size needed, when not even one network fits."""
-    kept, host = result_bytes(spec, cfg), _host_bytes()
-    if kept > 0.7 * host:
-        raise ResourceError(
-            f"the trained population needs about {kept / 2**30:.1f} GiB to hold its weights "
-            f"and record, but only {host / 2**30:.1f} GiB is free: use fewer --seeds, fewer "
-            "snapshots or a smaller network")
-    one = estimate_bytes(spec, n_pairs, replace(cfg, seeds=1))
-    have = 0.7 * available_bytes()
-    if one * cfg.seeds <= have:
-        return cfg.seeds
-    if one > have:
-        where = jax.devices()[0].device_kind if jax.default_backend() != "cpu" else "memory"
-        raise ResourceError(
-            f"one network of this size needs about {one / 2**30:.1f} GiB to train, but only "
-            f"{have / 0.7 / 2**30:.1f} GiB of {where} is free: use fewer symbols, or a "
-            "machine (GPU) with more memory")
-    return 1 << (int(have // one).bit_length() - 1)
 
 
 def _plan(cfg: TrainConfig) -> list[tuple[int, int]]:
@@ -651,77 +406,6 @@ class _Run:
                 self._full("solved", solved), self._full_params(params))
 
 
-@dataclass
-class Population:
-    """The result of training: P networks of one shape, their weights and their record.
-
-    Arrays have the population on axis 0. `history` rows are taken every `history_step`.
-    """
-
-    spec: NetSpec
-    task: Task
-    config: TrainConfig
-    seeds: np.ndarray  # (P,) the seed of each network
-    params: tuple  # pytree, leaves (P, ...)
-    solved: np.ndarray  # (P,) bool: solved by the final weights
-    solve_step: np.ndarray  # (P,) first step at which it was solved, -1 = never
-    final_loss: np.ndarray  # (P,)
-    final_accuracy: np.ndarray  # (P,)
-    diverged: np.ndarray  # (P,) bool
-    steps_run: int
-    wall_time: float
-    history_step: np.ndarray  # (T,)
-    history_loss: np.ndarray  # (T, P)
-    history_accuracy: np.ndarray  # (T, P)
-    history_max_weight: np.ndarray  # (T, P, L) largest |w| per layer
-    snapshots: dict[int, tuple] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return len(self.seeds)
-
-    def network(self, i: int, step: int | None = None):
-        """Weights of network i (no population axis); at a snapshot step if given."""
-        params = self.params if step is None else self.snapshots[step]
-        return jax.tree.map(lambda x: np.asarray(x[i]), params)
-
-    def best(self) -> int:
-        """Index of the solved network with the lowest loss (or the lowest loss overall)."""
-        loss = np.where(self.diverged | ~np.isfinite(self.final_loss), np.inf, self.final_loss)
-        if self.solved.any():
-            loss = np.where(self.solved, loss, np.inf)
-        return int(np.argmin(loss))
-
-    def summary(self) -> dict:
-        P = self.size
-        solved_steps = self.solve_step[self.solve_step >= 0]
-        lo, hi = wilson_interval(int(self.solved.sum()), P)
-        return {
-            "task": self.task.name,
-            "symbols": {"inputs": self.task.n_in, "outputs": self.task.n_out,
-                        "pairs": self.task.n_pairs},
-            "network": self.spec.to_dict(),
-            "connections": self.spec.n_connections,
-            "training": self.config.to_dict(),
-            "networks": P,
-            "solved": int(self.solved.sum()),
-            "solved_rate": float(self.solved.mean()),
-            "solved_rate_ci95": [lo, hi],
-            "solved_at_some_step": int((self.solve_step >= 0).sum()),
-            "solve_step": describe(solved_steps),
-            "final_loss": describe(self.final_loss[~self.diverged]),
-            "max_weight_per_layer": [
-                describe(np.abs(np.asarray(layer["w"])).reshape(P, -1).max(1)[~self.diverged])
-                for layer in self.params
-            ],
-            "diverged": int(self.diverged.sum()),
-            "steps_run": self.steps_run,
-            "wall_time_s": round(self.wall_time, 3),
-            "network_steps_per_s": round(P * self.steps_run / max(self.wall_time, 1e-9)),
-            "best_network": self.best(),
-        }
-
-
 def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = None,
           progress: Callable[[int, int], None] | None = None,
           pad_to: tuple[int, int, int] | None = None, mask=None, **overrides) -> Population:
@@ -767,7 +451,7 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
             report = progress and (lambda d, n: progress(i * n + d, len(passes) * n))
             return _train_pass(task, spec, cfg, report, (pad_in, pad_out, pad_pairs), None)
 
-        return _concatenate([part(i, first) for i, first in enumerate(passes)], config)
+        return concatenate([part(i, first) for i, first in enumerate(passes)], config)
     return _train_pass(task, spec, config, progress, (pad_in, pad_out, pad_pairs), mask)
 
 
@@ -824,7 +508,7 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     history = run.history()
     kept = history[0] <= t
     return Population(
-        spec=real_spec, task=task, config=config, seeds=seeds,
+        spec=real_spec, task=task, config=config, network_seeds=seeds,
         params=_unpad_params(params, task.n_in, task.n_out),
         solved=solved, solve_step=solve_step, final_loss=loss, final_accuracy=acc,
         diverged=run.diverged, steps_run=t, wall_time=time.perf_counter() - start,
@@ -833,34 +517,3 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
     )
 
-
-def _concatenate(parts: list[Population], config: TrainConfig) -> Population:
-    """One population from passes trained one after another (network order kept). A
-    pass that stopped early is held at its last history row: its networks had all
-    stopped."""
-    steps_run = max(p.steps_run for p in parts)
-    longest = max(parts, key=lambda p: len(p.history_step))
-    rows = len(longest.history_step)
-
-    def held(x):  # (T, P, ...) -> (rows, P, ...), repeating the last row
-        return np.concatenate([x, np.repeat(x[-1:], rows - len(x), axis=0)])
-
-    def cat(get, axis=0):
-        return np.concatenate([get(p) for p in parts], axis=axis)
-
-    def cat_params(get):
-        return jax.tree.map(lambda *x: np.concatenate(x), *[get(p) for p in parts])
-
-    first = parts[0]
-    return Population(
-        spec=first.spec, task=first.task, config=config, seeds=cat(lambda p: p.seeds),
-        params=cat_params(lambda p: p.params), solved=cat(lambda p: p.solved),
-        solve_step=cat(lambda p: p.solve_step), final_loss=cat(lambda p: p.final_loss),
-        final_accuracy=cat(lambda p: p.final_accuracy), diverged=cat(lambda p: p.diverged),
-        steps_run=steps_run, wall_time=sum(p.wall_time for p in parts),
-        history_step=longest.history_step,
-        history_loss=cat(lambda p: held(p.history_loss), 1),
-        history_accuracy=cat(lambda p: held(p.history_accuracy), 1),
-        history_max_weight=cat(lambda p: held(p.history_max_weight), 1),
-        snapshots={step: cat_params(lambda p, s=step: p.snapshots[s]) for step in first.snapshots},
-    )

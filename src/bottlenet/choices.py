@@ -1,0 +1,16 @@
+"""The names a user can choose from, in one JAX-free place.
+
+The command line lists them in its help and the engine validates against them; keeping
+them here lets `bottlenet --help` answer without importing JAX (activations.py checks at
+import that its built-in registry matches ACTIVATIONS)."""
+
+ACTIVATIONS = ("linear", "normcdf", "relu", "sigmoid", "softplus", "tanh")  # built-ins
+HEADS = ("softmax", "tanh", "sigmoid")
+OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
+SCHEDULES = ("constant", "cosine")
+# "each": every network stops learning at its first solve and keeps the weights it solved
+# with; the run ends when all have stopped. "solved": the run ends once every network
+# has solved, the solved ones learning on meanwhile (their final weights then depend on
+# the slowest network of the population). "never": every network runs every step.
+STOPS = ("each", "solved", "never")
+TASKS = ("shift", "identity", "permutation", "random")  # built-in tasks

@@ -1,0 +1,235 @@
+"""`bottlenet capacity`, `construct` and `argmax`: what k units learn, what they can
+represent, and which outputs can win at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bottlenet.choices import ACTIVATIONS, OPTIMIZERS, SCHEDULES, TASKS
+from bottlenet.cli.console import (
+    NET_HELP,
+    check_picture,
+    command,
+    command_group,
+    err,
+    key_value_table,
+    out,
+    parse_list,
+    pick_network,
+    progress_bar,
+)
+from bottlenet.config import CapacityConfig
+from bottlenet.errors import SpecError
+from bottlenet.store import DEFAULT_DB
+
+app = command_group()
+
+
+@command(app)
+def capacity(
+    hidden: Annotated[str, typer.Option(help="Hidden units k, comma-separated.")] = "1,2,3",
+    activation: Annotated[str, typer.Option(
+        help="Activations, comma-separated: " + ", ".join(ACTIVATIONS) + ".")]
+    = "tanh",
+    task: Annotated[str, typer.Option(help=f"Task: {', '.join(TASKS)}.")]
+    = "shift",
+    seeds: Annotated[int, typer.Option(help="Networks per trial.")] = CapacityConfig.seeds,
+    steps: Annotated[int, typer.Option(help="Step budget per network.")]
+    = CapacityConfig.steps,
+    threshold: Annotated[float, typer.Option(
+        help="Share of seeds that must solve for n to count as learnable.")] = 0.5,
+    optimizer: Annotated[str, typer.Option(help=f"One of: {', '.join(OPTIMIZERS)}.")]
+    = CapacityConfig.optimizer,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = CapacityConfig.lr,
+    schedule: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEDULES)}.")]
+    = CapacityConfig.schedule,
+    logit_scale: Annotated[bool, typer.Option(
+        help="Learn a scale of the output layer (see `train --help`); --no-logit-scale "
+        "--lr 0.05 is the plain regime of earlier versions.")] = CapacityConfig.logit_scale,
+    bias: Annotated[bool, typer.Option(help="Biases on every layer.")] = True,
+    seed: Annotated[int, typer.Option(help="First seed of every trial.")] = 0,
+    max_symbols: Annotated[int, typer.Option(help="Largest n the search may try.")] = 1024,
+    db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
+    = DEFAULT_DB,
+    plot: Annotated[Path | None, typer.Option(
+        help="Success-rate chart (.svg/.png); default: capacity.png beside --db.")] = None,
+    atlas: Annotated[Path | None, typer.Option(
+        help="Frontier against k beside what k units can represent (.svg/.png), drawn "
+        "when the sweep has several k; default: capacity-atlas.png beside --db.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Re-run the last sweep recorded in --db with its own settings; finished "
+        "trials are reused, never run again.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+):
+    """Measure capacity: the largest n that k units learn, with 95% intervals.
+
+    For every (k, activation): the largest n that at least --threshold of the seeds
+    learn within the step budget, with its Wilson 95% interval.
+
+    n grows geometrically until a trial fails, then bisection finds the frontier. Every
+    trial is stored in --db as soon as it ends: an interrupted sweep loses nothing and
+    `--resume` continues it.
+    """
+    from rich.table import Table
+
+    from bottlenet import draw as pictures
+    from bottlenet.capacity import Sweep, atlas_lines, sweep
+    from bottlenet.stats import wilson_interval
+    from bottlenet.store import Store
+
+    for picture in (plot, atlas):
+        check_picture(picture)
+    plan = None if resume else Sweep.grid(
+        parse_list(hidden, int, "--hidden"), parse_list(activation, str, "--activation"),
+        threshold, max_symbols, task=task, optimizer=optimizer, lr=lr, schedule=schedule,
+        steps=steps, seeds=seeds, seed=seed, bias=bias, logit_scale=logit_scale)
+
+    def on_config(cfg):
+        err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
+                  f"{cfg.steps} steps, {cfg.seeds} seeds")
+
+    def on_trial(cfg, rec, cached):
+        lo, hi = wilson_interval(rec.successes, rec.trials)
+        origin = "from database" if cached else f"{rec.wall_time:.1f}s"
+        err.print(f"  {cfg.label():<14} n={rec.n:<5} {rec.successes:>3}/{rec.trials} "
+                  f"solved  [{100 * lo:.0f}-{100 * hi:.0f}%]  ({origin})")
+
+    with Store(db) as store:
+        try:
+            with progress_bar() as bar:
+                job = bar.add_task("trial", total=None)
+                plan, results = sweep(plan, store, on_config, on_trial,
+                                      lambda done, total: bar.update(job, completed=done,
+                                                                     total=total))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
+                      "`bottlenet capacity --resume` continues")
+            raise typer.Exit(130) from None
+    plot_path = pictures.save(pictures.capacity_chart(results),
+                              plot or db.parent / "capacity.png")
+    atlas_path = None
+    if len({r.config.hidden for r in results}) > 1:
+        atlas_path = pictures.save(pictures.capacity_atlas(*atlas_lines(results)),
+                                   atlas or db.parent / "capacity-atlas.png")
+    rows = [r.summary() for r in results]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    c0 = results[0].config
+    tab = Table(title=f"capacity on {c0.task}: largest n solved by >= {plan.threshold:.0%} "
+                f"of {c0.seeds} seeds in {c0.steps} steps ({c0.optimizer}, lr {c0.lr}, "
+                f"{c0.schedule}{', learned logit scale' if c0.logit_scale else ''})")
+    for col in ("k", "activation", "frontier n", "success at n", "95% CI", "connections",
+                "trials (new)"):
+        tab.add_column(col, justify="left" if col == "activation" else "right")
+    for r, res in zip(rows, results, strict=True):
+        lo, hi = r["success_ci95"]
+        tab.add_row(str(res.config.hidden), res.config.activation,
+                    f"{r['frontier_n']}{'+' if r['censored'] else ''}",
+                    "-" if r["success_rate"] is None else f"{100 * r['success_rate']:.0f}%",
+                    f"{100 * lo:.0f}-{100 * hi:.0f}%", str(r["connections_at_frontier"]),
+                    f"{len(r['trials'])} ({r['trials_run_now']})")
+    out.print(tab)
+    compiled = sum(len(r["padded_sizes_compiled"]) for r in rows)
+    out.print(f"padded sizes trained (one compilation each per configuration): {compiled}")
+    out.print(f"chart: {plot_path}   " + (f"atlas: {atlas_path}   " if atlas_path else "")
+              + f"database: {db}   ('+': passed at --max-symbols)")
+
+
+@command(app)
+def construct(
+    symbols: Annotated[int, typer.Option(help="Number of symbols n.")] = 1000,
+    hidden: Annotated[int, typer.Option(help="Hidden tanh units: 1 (line envelope) or >= 2 "
+                                        "(codes on a circle, or a grid).")] = 2,
+    method: Annotated[str, typer.Option(
+        help="circle: codes on a circle in two units (the article's picture); grid: codes "
+        "on a grid in all k units, output t scoring -|h - c_t|^2 (margins shrink like "
+        "n^(-2/k) instead of n^-2, so far more symbols fit in float32).")] = "circle",
+    task: Annotated[str, typer.Option(help="shift, identity or permutation.")] = "shift",
+    prob: Annotated[float, typer.Option(
+        help="Smallest probability the correct output must get.")] = 0.9,
+    radius: Annotated[float, typer.Option(help="Radius of the codes inside (-1, 1).")] = 0.9,
+    seed: Annotated[int, typer.Option(help="Seed of a permutation task.")] = 0,
+    save: Annotated[Path | None, typer.Option(
+        help="Write the network as a model file (for show and draw).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+):
+    """Build weights by hand that solve the task for any n, and check them.
+
+    The check uses the trainer's own forward pass: are the article's limits limits of
+    representation or of training?"""
+    import numpy as np
+
+    from bottlenet import construct as hand
+    from bottlenet import modelfile, tasks
+
+    if task not in ("shift", "identity", "permutation"):
+        raise SpecError("construct takes --task shift, identity or permutation")
+    t = tasks.builtin(task, symbols, seed)
+    c = hand.construct(t, hidden, prob, radius, method)
+    maxw = [float(np.max(np.abs(layer["w"]))) for layer in c.params]
+    limit = hand.margin_limit(hidden, method, radius)
+    result = {"task": t.name, "hidden": hidden, "method": c.method, "scale": c.scale,
+              "float32_limit_estimate": limit,
+              "target_probability": prob, "min_probability": c.min_probability,
+              "solved_float32": c.solved_float32, "solved_float64": c.solved_float64,
+              "max_weight_per_layer": maxw, "connections": c.spec.n_connections}
+    if save:
+        result["saved_to"] = str(modelfile.save(hand.as_population(c), save))
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    tab = key_value_table()
+    tab.add_row("task", f"{t.name}: {t.n_pairs} pairs, {hidden} tanh unit(s), "
+                f"{c.spec.n_connections} connections")
+    tab.add_row("construction", c.method)
+    tab.add_row("weight scale", f"{c.scale:.4g} (smallest giving every correct output "
+                f"p >= {prob})")
+    tab.add_row("worst probability", f"{c.min_probability:.6f}")
+    tab.add_row("max |w|", ", ".join(f"layer {i + 1}: {w:.4g}" for i, w in enumerate(maxw)))
+    tab.add_row("solved", f"float32 {'yes' if c.solved_float32 else 'NO'}, float64 "
+                f"{'yes' if c.solved_float64 else 'NO'} (trainer's forward pass; a win "
+                "needs a margin that rounding cannot undo)")
+    tab.add_row("float32 limit", f"about {limit:,} symbols for this construction "
+                "(estimate from its smallest margin)")
+    if save:
+        tab.add_row("saved", result["saved_to"])
+    out.print(tab)
+
+
+@command(app)
+def argmax(
+    model: Annotated[Path, typer.Argument(help="A .npz model file.")],
+    net: Annotated[int | None, typer.Option(help=NET_HELP, show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print margins as JSON.")] = False,
+):
+    """Which outputs can ever win (be the argmax) anywhere in the hidden space.
+
+    One linear program per output. An output that can never win explains a failure."""
+    from bottlenet import modelfile
+    from bottlenet.construct import winnable
+
+    pop = modelfile.load(model)
+    i = pick_network(pop, net)
+    margins = winnable(pop.spec, pop.network(i))
+    needed = sorted(set(int(t) for t in pop.task.solve_targets()))
+    never = [j for j in range(pop.spec.n_out) if margins[j] <= 0]
+    blocked = [j for j in needed if margins[j] <= 0]
+    if as_json:
+        print(json.dumps({"network": i, "margins": margins.tolist(), "never_win": never,
+                          "targets_that_cannot_win": blocked}, indent=2))
+        return
+    names = pop.task.out_name
+    out.print(f"network {i}: {pop.spec.n_out - len(never)} of {pop.spec.n_out} outputs can "
+              f"win somewhere in the hidden space ({pop.spec.activation} range)")
+    if never:
+        out.print("never win: " + ", ".join(names(j) for j in never))
+    if blocked:
+        out.print("[bold red]targets that can never win[/] (the network cannot solve the "
+                  "task): " + ", ".join(names(j) for j in blocked))
+    else:
+        out.print("every target output can win somewhere")

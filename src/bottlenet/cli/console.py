@@ -1,0 +1,107 @@
+"""What every command shares: the two consoles, the error boundary, progress bars, tables
+and the parsing of list options. Only the command line imports this module."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bottlenet.errors import BottlenetError, SpecError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def cli_errors(fn):
+    """Bad input -> one clear line on stderr, exit code 2, no traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BottlenetError as e:
+            err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def command_group() -> typer.Typer:
+    """A module's own Typer app; `command(app)` registers its functions on it."""
+    return typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+
+
+def command(app: typer.Typer, name: str | None = None):
+    """Register a command: its errors become one line and exit 2, and its docstring
+    becomes help text that the terminal wraps (see reflow)."""
+    def register(fn):
+        app.command(name, help=reflow(fn.__doc__ or ""))(cli_errors(fn))
+        return fn
+    return register
+
+
+def reflow(doc: str) -> str:
+    """A docstring as help text: the lines of each paragraph joined, so the terminal
+    wraps them (typer keeps a docstring's own line breaks, which on an 80-column
+    terminal cut every line in two); indented paragraphs (examples) stay as written."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith(" ") else " ".join(x.strip() for x in p.splitlines())
+                       for p in paragraphs)
+
+
+def progress_bar(unit: str = "steps"):
+    """A counter on stderr; each caller names its task."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn(unit), TimeElapsedColumn(), console=err, transient=True)
+
+
+def key_value_table() -> Table:
+    """Two columns, no borders: a label in bold and its value."""
+    tab = Table(show_header=False, box=None, pad_edge=False)
+    tab.add_column(style="bold")
+    tab.add_column()
+    return tab
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'2' -> (2,), '0' -> () (direct connections), '3,3' -> two hidden layers."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise SpecError(f"--hidden takes a size or comma-separated sizes, got {text!r}") from None
+    if not sizes or any(s < 0 for s in sizes) or (0 in sizes and len(sizes) > 1):
+        raise SpecError(f"--hidden must be 0 (no hidden layer) or sizes >= 1, got {text!r}")
+    return () if sizes == [0] else tuple(sizes)
+
+
+def parse_list(text: str, kind, option: str) -> list:
+    """'1,2,4' -> [1, 2, 4]; empty or malformed lists are bad input."""
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise SpecError(f"{option} takes a comma-separated list, got {text!r}")
+    try:
+        return [kind(t) for t in items]
+    except ValueError:
+        raise SpecError(f"{option}: {text!r} is not a list of {kind.__name__} values") from None
+
+
+NET_HELP = "Which network (0..P-1); default: the best solved one."
+
+
+def pick_network(pop, net: int | None) -> int:
+    """The network a --net option names; None: the best solved one."""
+    if net is None:
+        return pop.best()
+    if not 0 <= net < pop.size:
+        raise SpecError(f"--net must be in 0..{pop.size - 1}, got {net}")
+    return net
+
+
+def check_picture(path) -> None:
+    """Refuse a picture path whose suffix no picture can have, before any work."""
+    if path is not None and path.suffix.lower() not in (".svg", ".png"):
+        raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")

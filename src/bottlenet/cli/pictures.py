@@ -1,0 +1,78 @@
+"""`bottlenet draw`: pictures of a saved network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bottlenet.cli.console import NET_HELP, command, command_group, err, pick_network
+from bottlenet.errors import SpecError
+
+app = command_group()
+
+
+def _pick_input(task, text: str) -> int:
+    """--walk takes a 1-based input number (as the article counts) or a symbol name."""
+    if task.in_names and text in task.in_names:
+        return task.in_names.index(text)
+    try:
+        i = int(text) - 1
+    except ValueError:
+        raise SpecError(f"--walk takes an input number 1..{task.n_in} or a symbol name, "
+                        f"got {text!r}") from None
+    if not 0 <= i < task.n_in:
+        raise SpecError(f"--walk must be in 1..{task.n_in}, got {text}")
+    return i
+
+
+@command(app)
+def draw(
+    model: Annotated[Path, typer.Argument(help="A .npz file written by `train --save`.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Picture file: .svg or .png.")],
+    net: Annotated[int | None, typer.Option(help=NET_HELP, show_default=False)] = None,
+    walk: Annotated[str | None, typer.Option(
+        help="Walk one input (number from 1, or name) through the sums to the winner.")]
+    = None,
+    space: Annotated[bool, typer.Option(
+        help="Draw the hidden-space code (k >= 2): codes, output arrows, winner regions.")]
+    = False,
+    training: Annotated[bool, typer.Option(
+        help="Draw loss, accuracy and largest weights over training (whole population).")]
+    = False,
+    numbers: Annotated[bool | None, typer.Option(
+        "--numbers/--lines", help="Article-style numbers on nodes, or lines only; default: "
+        "numbers above 12 symbols.", show_default=False)] = None,
+    pow2: Annotated[bool, typer.Option(
+        help="In --walk, write softmax as powers of two, as the article explains it.")]
+    = False,
+    step: Annotated[int | None, typer.Option(
+        help="Draw the weights of a snapshot step (see train --snapshots).")] = None,
+):
+    """Draw a saved network: diagram (default), --walk, --space or --training."""
+    from bottlenet import draw as pictures
+    from bottlenet import modelfile
+
+    if sum([walk is not None, space, training]) > 1:
+        raise SpecError("choose one of --walk, --space, --training")
+    pop = modelfile.load(model)
+    i = pick_network(pop, net)
+    params = pop.network(i)
+    label = f"network {i} (seed {pop.network_seeds[i]})"
+    if step is not None:
+        if step not in pop.snapshots:
+            kept = ", ".join(map(str, sorted(pop.snapshots))) or "none"
+            raise SpecError(f"no snapshot at step {step} (kept: {kept})")
+        params = pop.network(i, step)
+        label += f" at step {step}"
+    if training:
+        fig = pictures.training_charts(pop)
+    elif walk is not None:
+        fig = pictures.walkthrough(pop.spec, pop.task, params, _pick_input(pop.task, walk), pow2)
+    elif space:
+        fig = pictures.hidden_space(pop.spec, pop.task, params, title=None)
+    else:
+        fig = pictures.diagram(pop.spec, pop.task, params, numbers, title=label)
+    path = pictures.save(fig, out_file)
+    err.print(f"wrote {path}")

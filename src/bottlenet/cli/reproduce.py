@@ -1,0 +1,73 @@
+"""`bottlenet reproduce`: every claim of the article, measured and judged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bottlenet.cli.console import command, command_group, err, out, progress_bar
+from bottlenet.store import DEFAULT_DB
+
+app = command_group()
+
+
+@command(app)
+def reproduce(
+    full: Annotated[bool, typer.Option(
+        help="More seeds and longer budgets (64 seeds, 20,000 steps; capacity 32 seeds up "
+        "to n=1024): much slower.")] = False,
+    only: Annotated[str | None, typer.Option(
+        help="Some claims only, e.g. C4,C13 (C1-C17).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")]
+    = Path("results/report"),
+    db: Annotated[Path, typer.Option(help="Results database (reused by later runs).")]
+    = DEFAULT_DB,
+    fresh: Annotated[bool, typer.Option(
+        help="Run every claim again instead of reusing finished ones from --db.")] = False,
+    seed: Annotated[int, typer.Option(help="First seed of every population.")] = 0,
+):
+    """Reproduce every claim of the article, with verdicts, pictures and a report.
+
+    Every claim of Skarupke (2016) and its comments is measured, judged by a rule written
+    in the code, drawn, and written to a self-contained HTML report with the measurements
+    as JSON beside it. Finished claims are reused from --db."""
+    import jax
+    from rich.table import Table
+
+    from bottlenet import __version__
+    from bottlenet.experiments import Budget, Context, run_claim, select
+    from bottlenet.report import write_report
+    from bottlenet.store import Store
+
+    claims = select(only)
+    budget = Budget.full() if full else Budget.quick()
+    results = []
+    with Store(db) as store:
+        ctx = Context(budget, store, seed)
+        with progress_bar("claims") as bar:
+            job = bar.add_task("reproducing", total=len(claims))
+            for claim in claims:
+                bar.update(job, description=f"{claim} running")
+                try:
+                    result, cached = run_claim(claim, ctx, reuse=not fresh)
+                except KeyboardInterrupt:
+                    err.print(f"interrupted during {claim}; finished claims are kept in {db}")
+                    raise typer.Exit(130) from None
+                results.append(result)
+                origin = "from database" if cached else f"{result.seconds:.0f}s"
+                bar.console.print(f"{claim:<4} {result.verdict:<35} {result.title} ({origin})",
+                                  markup=False, highlight=False)
+                bar.advance(job)
+    meta = {"mode": budget.name, "claims": len(results), "version": __version__,
+            "jax": jax.__version__, "platform": jax.default_backend(), "seed": seed}
+    index = write_report(results, out_dir, meta)
+    tab = Table(title="bottlenet reproduce", show_lines=True)
+    for col, width in (("claim", 5), ("article", 22), ("measured", 44), ("verdict", 14)):
+        tab.add_column(col, max_width=width, overflow="fold")
+    for r in results:
+        measured = r.measured if len(r.measured) < 160 else r.measured[:157] + "..."
+        tab.add_row(r.id, r.article_figure, measured, r.verdict)
+    out.print(tab)
+    out.print(f"report: {index}   measurements: {index.parent / 'results.json'}")

@@ -1,0 +1,126 @@
+"""What a user sets: how to train (TrainConfig) and how to sweep capacity
+(CapacityConfig), validated when made. JAX-free, so the command line can show the
+defaults in its help without starting the engine."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+from bottlenet.choices import OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.errors import SpecError
+from bottlenet.spec import NetSpec
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. The defaults are the regime that solved shift tasks fastest and up
+    to the largest n in our measurements (full-batch Adam, lr 0.02, unit-scale init, a
+    learned logit scale, every network stopping at its first solve). The article's own
+    regime is `lr=0.05, logit_scale=False` (experiments.ARTICLE_REGIME)."""
+
+    optimizer: str = "adam"
+    lr: float = 0.02
+    steps: int = 5000
+    seeds: int = 64  # population size
+    seed: int = 0  # first seed: network i uses seed + i
+    batch: int | None = None  # pairs per step, sampled by frequency; None = full batch
+    schedule: str = "constant"
+    init_scale: float = 1.0
+    stop: str = "each"  # see STOPS
+    snapshots: tuple[int, ...] = ()  # steps whose weights are kept for pictures
+    log_every: int = 0  # history stride in steps; 0 = about 200 points per run
+    chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
+    logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
+
+    def __post_init__(self):
+        object.__setattr__(self, "snapshots", tuple(sorted({int(s) for s in self.snapshots})))
+        if self.optimizer not in OPTIMIZERS:
+            raise SpecError(f"unknown optimizer {self.optimizer!r}; choose one of: "
+                            f"{', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise SpecError(f"unknown schedule {self.schedule!r}; choose one of: "
+                            f"{', '.join(SCHEDULES)}")
+        if self.stop not in STOPS:
+            raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SpecError(f"learning rate must be positive, got {self.lr}")
+        if self.steps < 1:
+            raise SpecError(f"steps must be at least 1, got {self.steps}")
+        if self.seeds < 1:
+            raise SpecError(f"population size (--seeds) must be at least 1, got {self.seeds}")
+        if self.batch is not None and self.batch < 1:
+            raise SpecError(f"batch must be at least 1, got {self.batch}")
+        if not self.init_scale > 0:
+            raise SpecError(f"init scale must be positive, got {self.init_scale}")
+        if self.log_every < 0 or self.chunk < 1:
+            raise SpecError("log_every must be >= 0 and chunk >= 1")
+        if any(s < 0 or s > self.steps for s in self.snapshots):
+            raise SpecError(f"snapshot steps must lie in 0..{self.steps}")
+
+    @property
+    def stride(self) -> int:
+        return self.log_every or max(1, -(-self.steps // 200))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["snapshots"] = list(self.snapshots)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = {"logit_scale": False, **d}  # files from before the logit scale trained without
+        d["snapshots"] = tuple(d.get("snapshots", ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class CapacityConfig:
+    """One curve of a capacity sweep; everything but n."""
+
+    hidden: int
+    activation: str = "tanh"
+    task: str = "shift"
+    optimizer: str = "adam"
+    lr: float = 0.01
+    schedule: str = "constant"
+    steps: int = 20000
+    seeds: int = 32
+    seed: int = 0
+    bias: bool = True
+    head: str = "softmax"
+    init_scale: float = 1.0
+    logit_scale: bool = True
+
+    def __post_init__(self):
+        if self.hidden < 0:
+            raise SpecError(f"hidden units must be >= 0, got {self.hidden}")
+        if self.task not in TASKS:
+            raise SpecError(f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}")
+        self.spec(4)  # raises on an unknown activation or head
+        self.train_config()  # raises on bad training settings
+
+    def spec(self, n: int) -> NetSpec:
+        return NetSpec(n, n, (self.hidden,) if self.hidden else (), self.activation,
+                       self.bias, self.head)
+
+    def train_config(self) -> TrainConfig:
+        # A trial counts networks that training brought to a solution: each keeps the
+        # weights it first solved with (stop "each"), so a solve is never lost again.
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps,
+                           seeds=self.seeds, seed=self.seed, schedule=self.schedule,
+                           init_scale=self.init_scale, logit_scale=self.logit_scale,
+                           stop="each")
+
+    def key(self) -> str:
+        return config_key(asdict(self))
+
+    def label(self) -> str:
+        return f"k={self.hidden} {self.activation}"
+
+
+def config_key(config: dict) -> str:
+    """A canonical text key for a configuration (sorted JSON): how the results store
+    finds the trials of a configuration."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"))
