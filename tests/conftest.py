@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import settings
 
-from bottlenet import tasks
+from bottlenet import net, tasks  # noqa: F401  (net first: one XLA device per core, as users run)
 from bottlenet.spec import NetSpec
 
 # First calls load compiled code (numba, XLA): timing deadlines would only measure that.

@@ -46,7 +46,7 @@ def test_plain_summary_is_readable():
     assert "solved" in r.stdout and "of 4" in r.stdout and "connections" in r.stdout
 
 
-@pytest.mark.parametrize("args,message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--symbols", 1], "--symbols must be at least 2"),
     (["--hidden", -1], "--hidden must be 0"),
     (["--hidden", "x"], "--hidden takes"),
@@ -119,7 +119,7 @@ def test_capacity_command_and_resume(tmp_path):
     assert "from database" in r.stderr
 
 
-@pytest.mark.parametrize("args,message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--threshold", 0], "--threshold must lie in (0, 1]"),
     (["--threshold", 1.5], "--threshold must lie in (0, 1]"),
     (["--hidden", ""], "comma-separated list"),
@@ -212,6 +212,7 @@ def test_capacity_options_are_part_of_the_trial_key_and_survive_resume(tmp_path)
     assert old[0]["config"]["logit_scale"] is False and old[0]["trials_run_now"] == 0
 
 
+@pytest.mark.slow  # (test_draw draws the atlas in the default run)
 def test_capacity_atlas_is_drawn_for_several_k(tmp_path):
     r = run("capacity", "--hidden", "1,2", "--seeds", 2, "--steps", 200, "--max-symbols", 8,
             "--db", tmp_path / "r.db", "--atlas", tmp_path / "atlas.png")

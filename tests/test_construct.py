@@ -11,6 +11,7 @@ from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 
 
+@pytest.mark.slow  # (the command line's test constructs 200 symbols in the default run)
 def test_circle_solves_1000_symbols_with_two_units():
     c = construct(tasks.shift(1000), hidden=2, probability=0.9)
     assert c.solved_float32 and c.solved_float64
@@ -22,12 +23,13 @@ def test_circle_solves_1000_symbols_with_two_units():
     assert _min_probability(c.spec, c.task, unit, 0.99 * c.scale) < 0.9
 
 
-@pytest.mark.parametrize("n", [5, 11, 40])
+@pytest.mark.parametrize("n", [11, *(pytest.param(n, marks=pytest.mark.slow) for n in (5, 40))])
 def test_line_envelope_solves_with_one_unit(n):
     c = construct(tasks.shift(n), hidden=1, probability=0.99)
     assert c.solved_float32 and c.min_probability >= 0.99 - 1e-9
 
 
+@pytest.mark.slow
 def test_permutation_and_more_units():
     c = construct(tasks.permutation(50, seed=4), hidden=3)
     assert c.solved_float32
@@ -46,8 +48,11 @@ def test_construction_as_population_round_trips(tmp_path):
     from bottlenet import load, save
 
     pop = as_population(construct(tasks.shift(11)))
+    assert pop.config is None  # weights made, not trained: no training record
     back = load(save(pop, tmp_path / "c.npz"))
     assert back.solved.all() and back.steps_run == 0
+    assert back.config is None and back.summary()["training"] is None
+    np.testing.assert_array_equal(back.network(0)[1]["w"], pop.network(0)[1]["w"])
 
 
 def _net(w, b):
@@ -72,6 +77,7 @@ def test_argmax_check_finds_interior_and_hopeless_outputs():
     assert winnable(spec, params)[4] <= 1e-9
 
 
+@pytest.mark.slow
 def test_argmax_check_explains_one_unit_without_bias():
     # One unit, no biases: only the outputs with the largest and smallest weight can win.
     pop = train(tasks.shift(5), NetSpec(5, 5, (1,), bias=False), TrainConfig(seeds=1, steps=500))
@@ -79,7 +85,7 @@ def test_argmax_check_explains_one_unit_without_bias():
     assert (m > 1e-9).sum() == 2
 
 
-@pytest.mark.parametrize("hidden", [2, 3])
+@pytest.mark.parametrize("hidden", [pytest.param(2, marks=pytest.mark.slow), 3])
 def test_grid_solves_with_far_smaller_weights_than_the_circle(hidden):
     task = tasks.shift(400)
     grid = construct(task, hidden=hidden, method="grid")
@@ -100,7 +106,7 @@ def test_grid_limit_grows_with_k_and_is_too_large_to_check_beyond_one_unit():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("hidden,method", [(1, "grid"), (2, "circle")])
+@pytest.mark.parametrize(("hidden", "method"), [(1, "grid"), (2, "circle")])
 def test_float32_limit_estimate_is_close_to_what_the_check_measures(hidden, method):
     from bottlenet.construct import float32_limit, margin_limit
 

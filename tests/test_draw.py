@@ -160,11 +160,15 @@ def test_bad_suffix(small, tmp_path):
 
 
 def test_training_charts_need_a_training_record():
-    from bottlenet.construct import as_population, construct
     from bottlenet.errors import SpecError
+    from bottlenet.population import Population
 
+    spec, task = NetSpec(3, 3, (2,)), tasks.shift(3)
+    made = Population.from_weights(spec, task, ({"w": np.ones((1, 3, 2)), "b": np.zeros((1, 2))},
+                                                {"w": np.ones((1, 2, 3)), "b": np.zeros((1, 3))}),
+                                   solved=[False], final_loss=[1.0], final_accuracy=[0.3])
     with pytest.raises(SpecError, match="no training record"):
-        draw.training_charts(as_population(construct(tasks.shift(5))))
+        draw.training_charts(made)
 
 
 def test_capacity_atlas_draws_frontiers_beside_what_k_units_can_represent():

@@ -89,9 +89,10 @@ def test_normcdf_matches_tanh_slope_and_range():
     assert float(f(0.0)) == 0.0
 
 
-@pytest.mark.parametrize("hidden,bias", [((netlib.UNROLL_FAN_IN + 2,), True),
-                                         ((3, netlib.UNROLL_FAN_IN + 1), False),
-                                         ((2, 3), False)])
+@pytest.mark.parametrize(("hidden", "bias"), [
+    ((netlib.UNROLL_FAN_IN + 2,), True),
+    pytest.param((3, netlib.UNROLL_FAN_IN + 1), False, marks=pytest.mark.slow),
+    ((2, 3), False)])
 def test_dense_layer_gradients_both_ways(hidden, bias):
     # Layers up to UNROLL_FAN_IN inputs are summed unrolled, wider ones multiplied; both
     # share one hand-written backward pass, checked here with and without biases.

@@ -80,12 +80,3 @@ def test_inconsistent_contents_rejected(pop, tmp_path):
         load(bad)
     assert zipfile.is_zipfile(bad)
 
-
-def test_hand_made_weights_round_trip_without_a_training_record(tmp_path):
-    from bottlenet.construct import as_population, construct
-
-    pop = as_population(construct(tasks.shift(7), 2))
-    assert pop.config is None and pop.steps_run == 0 and pop.solved.all()
-    back = load(save(pop, tmp_path / "hand.npz"))
-    assert back.config is None and back.summary()["training"] is None
-    np.testing.assert_array_equal(back.network(0)[1]["w"], pop.network(0)[1]["w"])

@@ -80,7 +80,7 @@ def test_a_network_keeps_the_weights_it_solved_with():
     # end, they are lost (diverged or unsolved); with stop "each" every network that ever
     # solved is solved at the end, with the weights of its solve step.
     task, spec = tasks.shift(5), NetSpec(5, 5, (2,), "linear")
-    cfg = dict(optimizer="sgd", lr=3.0, seeds=16, steps=200, logit_scale=False)
+    cfg = {"optimizer": "sgd", "lr": 3.0, "seeds": 16, "steps": 200, "logit_scale": False}
     never = train(task, spec, TrainConfig(stop="never", **cfg))
     lost = (never.solve_step >= 0) & ~never.solved
     assert lost.any()  # the case this test is about occurs
@@ -107,7 +107,8 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
     monkeypatch.setattr(trainer, "_gather", lambda state, slots: sizes.append(len(slots))
                         or gather(state, slots))
     task, spec = tasks.shift(11), NetSpec(11, 11, (2,))
-    cfg = dict(seeds=64, steps=2000, chunk=100, log_every=20, lr=0.05, logit_scale=False)
+    cfg = {"seeds": 64, "steps": 2000, "chunk": 100, "log_every": 20, "lr": 0.05,
+           "logit_scale": False}
     each = train(task, spec, TrainConfig(stop="each", **cfg))
     assert sizes and sizes[0] <= 32  # the population did shrink
     full = train(task, spec, TrainConfig(stop="never", **cfg))
@@ -152,6 +153,7 @@ def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_logit_scale_reaches_further():
     # 2 tanh units, 96 symbols, 3000 steps: the plain network solves none in our runs,
     # the learned scale most of them.

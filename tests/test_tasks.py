@@ -62,7 +62,7 @@ def test_json_table(tmp_path):
     assert tasks.from_file(g).frequencies == (2.0, 1.0)
 
 
-@pytest.mark.parametrize("name,text", [
+@pytest.mark.parametrize(("name", "text"), [
     ("a.csv", "a,b\nc\n"),
     ("b.csv", "a,b,notanumber\n"),
     ("c.csv", ""),

@@ -62,7 +62,8 @@ def save(pop: Population, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": FORMAT, "version": VERSION, "bottlenet_version": __version__,
-        "spec": pop.spec.to_dict(), "task": pop.task.to_dict(), "config": pop.config and pop.config.to_dict(),
+        "spec": pop.spec.to_dict(), "task": pop.task.to_dict(),
+        "config": pop.config and pop.config.to_dict(),  # None: weights made, not trained
         "steps_run": pop.steps_run, "wall_time": pop.wall_time, "layers": len(pop.params),
         "snapshot_steps": sorted(pop.snapshots),
     }

@@ -176,15 +176,6 @@ def pair_losses(spec: NetSpec, logits: jax.Array, targets: jax.Array,
     return sq.sum(-1)
 
 
-def predict(logits: jax.Array, out_mask: jax.Array | None = None) -> jax.Array:
-    """The output that fires (argmax) for each pair; every head is monotone in the logit.
-    (The trainer's own solved check compares with the row maximum instead, which is
-    cheaper inside the step; this is the API for callers.)"""
-    if out_mask is not None:
-        logits = jnp.where(out_mask, logits, -jnp.inf)
-    return jnp.argmax(logits, axis=-1)
-
-
 def probabilities(spec: NetSpec, logits: jax.Array) -> jax.Array:
     """What the head outputs: softmax probabilities, or tanh/sigmoid values."""
     if spec.head == "softmax":

@@ -216,7 +216,7 @@ def argmax(
     pop = modelfile.load(model)
     i = pick_network(pop, net)
     margins = winnable(pop.spec, pop.network(i))
-    needed = sorted(set(int(t) for t in pop.task.solve_targets()))
+    needed = sorted({int(t) for t in pop.task.solve_targets()})
     never = [j for j in range(pop.spec.n_out) if margins[j] <= 0]
     blocked = [j for j in needed if margins[j] <= 0]
     if as_json:

@@ -48,7 +48,3 @@ def save(fig, path: str | Path, dpi: int = 150) -> Path:
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=meta)
     plt.close(fig)
     return path
-
-
-def symbol_label(names, i: int) -> str:
-    return names[i] if names else str(i + 1)
