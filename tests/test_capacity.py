@@ -153,3 +153,20 @@ def test_resolution_trades_precision_for_trials():
     assert exact.n == 300
     assert 0.9 * 300 <= coarse.n <= 300
     assert len(coarse.tested) < len(exact.tested)
+
+
+def test_sweep_records_round_trip_and_old_records_resume_without_the_logit_scale():
+    from bottlenet.capacity import Sweep
+    from bottlenet.config import CapacityConfig
+
+    assert CapacityConfig(hidden=2).key() != CapacityConfig(hidden=2, logit_scale=False).key()
+    plan = Sweep.grid([1, 2], ["tanh", "relu"], threshold=0.25, max_symbols=64, seeds=4)
+    assert [(c.activation, c.hidden) for c in plan.configs] == [
+        ("tanh", 1), ("tanh", 2), ("relu", 1), ("relu", 2)]
+    assert Sweep.from_dict(plan.to_dict()) == plan
+    old = plan.to_dict()
+    for c in old["configs"]:
+        del c["logit_scale"]  # recorded before the logit scale existed
+    assert not any(c.logit_scale for c in Sweep.from_dict(old).configs)
+    with pytest.raises(SpecError, match="threshold"):
+        Sweep.grid([2], ["tanh"], threshold=1.5)

@@ -165,14 +165,13 @@ def test_reproduce_command_subset(tmp_path, monkeypatch):
     from bottlenet.experiments import Budget
 
     monkeypatch.setattr(Budget, "quick", classmethod(lambda cls: Budget.tiny()))
-    args = ["reproduce", "--only", "C1,C10", "--db", tmp_path / "r.db", "--out",
-            tmp_path / "rep"]
+    args = ["reproduce", "--only", "C1", "--db", tmp_path / "r.db", "--out", tmp_path / "rep"]
     r = run(*args)
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rep" / "index.html").exists()
-    assert "C10" in r.stdout and "holds" in r.stdout
+    assert "C1" in r.stdout and "holds" in r.stdout
     r = run(*args)
-    assert r.exit_code == 0 and r.stderr.count("from database") == 2
+    assert r.exit_code == 0 and r.stderr.count("from database") == 1
     r = run("reproduce", "--only", "C42", "--db", tmp_path / "r.db")
     assert r.exit_code == 2 and "unknown claim" in r.stderr
 
@@ -189,6 +188,7 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
     assert "written in the code" in result.output
 
 
+@pytest.mark.slow  # (test_capacity_command_and_resume resumes in the default run)
 def test_capacity_options_are_part_of_the_trial_key_and_survive_resume(tmp_path):
     from bottlenet.config import CapacityConfig
     from bottlenet.store import Store

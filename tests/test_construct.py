@@ -85,7 +85,8 @@ def test_argmax_check_explains_one_unit_without_bias():
     assert (m > 1e-9).sum() == 2
 
 
-@pytest.mark.parametrize("hidden", [pytest.param(2, marks=pytest.mark.slow), 3])
+@pytest.mark.slow
+@pytest.mark.parametrize("hidden", [2, 3])
 def test_grid_solves_with_far_smaller_weights_than_the_circle(hidden):
     task = tasks.shift(400)
     grid = construct(task, hidden=hidden, method="grid")

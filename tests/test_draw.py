@@ -24,8 +24,15 @@ def small():
 
 @pytest.fixture(scope="module")
 def large():
-    return train(tasks.shift(40), NetSpec(40, 40, (4,)), TrainConfig(seeds=2, steps=300,
-                                                                     stop="never"))
+    """Two networks of 40 symbols with random weights: the diagram draws any weights."""
+    from bottlenet.population import Population
+
+    rng = np.random.default_rng(0)
+    params = ({"w": rng.normal(size=(2, 40, 4)), "b": rng.normal(size=(2, 4))},
+              {"w": rng.normal(size=(2, 4, 40)), "b": rng.normal(size=(2, 40))})
+    return Population.from_weights(NetSpec(40, 40, (4,)), tasks.shift(40), params,
+                                   solved=[False, False], final_loss=[3.0, 3.0],
+                                   final_accuracy=[0.0, 0.0])
 
 
 def _svg_ids(path):

@@ -19,10 +19,11 @@ __all__ = sorted(_WHERE)
 def __getattr__(name: str):
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    # kept, so the name wins over a submodule of the same name (draw.diagram is both)
-    globals()[name] = value
-    return value
+    module = import_module(f"{__name__}.{_WHERE[name]}")
+    # Every name of that module is kept here, so a name wins over a submodule of the same
+    # name (draw.diagram is both), whichever of them was asked for first.
+    globals().update({n: getattr(module, n) for n, m in _WHERE.items() if m == _WHERE[name]})
+    return globals()[name]
 
 
 def __dir__():
