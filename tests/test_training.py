@@ -47,7 +47,7 @@ def test_early_stop_and_solve_steps(shift5, tanh2_spec):
 
 
 def test_same_seed_same_result_bit_for_bit(shift5, tanh2_spec):
-    cfg = TrainConfig(seeds=8, steps=300, stop="never")
+    cfg = TrainConfig(seeds=8, steps=400, stop="never")  # (shared: one set of compilations)
     a, b = train(shift5, tanh2_spec, cfg), train(shift5, tanh2_spec, cfg)
     for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params), strict=True):
         np.testing.assert_array_equal(x, y)
@@ -63,12 +63,13 @@ def test_different_seeds_different_initial_weights(tanh2_spec):
 
 
 def test_a_network_does_not_depend_on_its_population(shift5, tanh2_spec):
-    cfg = TrainConfig(seeds=8, seed=10, steps=300, stop="never")
+    cfg = TrainConfig(seeds=8, seed=10, steps=400, stop="never")
     pop = train(shift5, tanh2_spec, cfg)
-    alone = train(shift5, tanh2_spec, TrainConfig(seeds=1, seed=13, steps=300, stop="never"))
+    alone = train(shift5, tanh2_spec, TrainConfig(seeds=1, seed=13, steps=400, stop="never"))
+    # equal up to float drift: vectorisation changes the last bits, 400 steps amplify them
     for x, y in zip(jax.tree.leaves(pop.network(3)), jax.tree.leaves(alone.network(0)),
                     strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(x, y, rtol=5e-4, atol=1e-5)
 
 
 def test_diverging_networks_are_marked_and_do_not_poison_others(shift5):
@@ -166,10 +167,10 @@ def test_mask_holds_removed_connections_at_zero(shift5, tanh2_spec):
     mask = ({"w": np.ones((5, 2)), "b": np.ones(2)}, {"w": np.ones((2, 5)), "b": np.ones(5)})
     mask[0]["w"][:, 1] = 0  # unit 2 hears no input
     mask[0]["b"][1] = 0
-    pop = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=300, stop="never"), mask=mask)
+    pop = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=400, stop="never"), mask=mask)
     assert (pop.params[0]["w"][:, :, 1] == 0).all() and (pop.params[0]["b"][:, 1] == 0).all()
     assert (pop.params[0]["w"][:, :, 0] != 0).all()
-    free = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=300, stop="never"))
+    free = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=400, stop="never"))
     assert not np.allclose(free.params[1]["w"], pop.params[1]["w"])
 
 
@@ -210,19 +211,19 @@ def test_divergence_inside_a_history_block_restores_the_block_start(shift5):
 
 
 def test_a_population_too_large_for_memory_trains_in_passes(shift5, tanh2_spec, monkeypatch):
-    cfg = TrainConfig(seeds=8, steps=300, stop="never")
+    cfg = TrainConfig(seeds=8, steps=400, stop="never")  # (shared: one set of compilations)
     whole = train(shift5, tanh2_spec, cfg)
-    one = estimate_bytes(tanh2_spec, shift5.n_pairs, TrainConfig(seeds=1, steps=300))
+    one = estimate_bytes(tanh2_spec, shift5.n_pairs, TrainConfig(seeds=1, steps=400))
     monkeypatch.setattr(memory, "available_bytes", lambda: int(3.5 * one / 0.7))
     assert memory.networks_per_pass(tanh2_spec, shift5.n_pairs, cfg) == 2
     passes = []
     parts = train(shift5, tanh2_spec, cfg, progress=lambda d, n: passes.append((d, n)))
-    assert passes[-1] == (4 * 300, 4 * 300)  # progress runs over all four passes
+    assert passes[-1] == (4 * 400, 4 * 400)  # progress runs over all four passes
     np.testing.assert_array_equal(parts.solve_step, whole.solve_step)
     np.testing.assert_array_equal(parts.network_seeds, whole.network_seeds)
     assert parts.history_loss.shape == whole.history_loss.shape
     for x, y in zip(jax.tree.leaves(parts.params), jax.tree.leaves(whole.params), strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(x, y, rtol=5e-4, atol=1e-5)  # float drift, as above
 
 
 def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
