@@ -22,7 +22,6 @@ from pathlib import Path
 
 from jax import monitoring
 
-import bottlenet  # noqa: F401  (before JAX: one XLA device per core, as users run it)
 from bottlenet.capacity import measure, versions
 from bottlenet.config import CapacityConfig
 from bottlenet.store import Store

@@ -20,14 +20,13 @@ import argparse
 import time
 from functools import partial
 
-# isort: off
-import bottlenet as bn  # first: it sets up one XLA host device per core, as users get it
 import jax
-# isort: on
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+import bottlenet as bn
+from bottlenet import net  # noqa: F401  (before any computation: one XLA device per core)
 from bottlenet.evaluation import consecutive_inputs, init_population, task_arrays
 from bottlenet.trainer import _one_step, _State, effective_params, make_optimizer, with_logit_scale
 

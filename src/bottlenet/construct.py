@@ -123,7 +123,7 @@ def float32_limit(hidden: int, method: str = "circle", radius: float = 0.9
         w1, b1, w2, b2 = _unit_params(task, hidden, radius, method)
         w1, w2, b2 = np.pad(w1, ((0, hi - n), (0, 0))), np.pad(w2, ((0, 0), (0, hi - n))), \
             np.pad(b2, (0, hi - n))
-        params = _params(w1, b1, w2, b2, 1.0, True, jnp.float32)
+        params = _params((w1, b1, w2, b2), 1.0, True, jnp.float32)
         return bool(check(spec, params, task_arrays(task, hi, hi, n_in=hi)).solved)
 
     while hi - lo > 1:
@@ -132,7 +132,8 @@ def float32_limit(hidden: int, method: str = "circle", radius: float = 0.9
     return lo, True
 
 
-def _params(w1, b1, w2, b2, scale, bias: bool, dtype):
+def _params(unit: tuple, scale, bias: bool, dtype):
+    w1, b1, w2, b2 = unit
     layers = [{"w": jnp.asarray(w1, dtype)}, {"w": jnp.asarray(scale * w2, dtype)}]
     if bias:
         layers[0]["b"] = jnp.asarray(b1, dtype)
@@ -142,7 +143,7 @@ def _params(w1, b1, w2, b2, scale, bias: bool, dtype):
 
 def _min_probability(spec, task, unit, scale) -> float:
     with jax.enable_x64(True):
-        params = _params(*unit, scale, spec.bias, jnp.float64)
+        params = _params(unit, scale, spec.bias, jnp.float64)
         logits = netlib.forward(spec, params, jnp.asarray(task.inputs))
         p = jax.nn.softmax(logits, axis=-1)
         return float(jnp.min(p[jnp.arange(task.n_pairs), jnp.asarray(task.targets)]))
@@ -172,9 +173,9 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
         lo, hi = (mid, hi) if _min_probability(spec, task, unit, mid) < probability else (lo, mid)
     scale = hi
     with jax.enable_x64(True):
-        p64 = _params(*unit, scale, True, jnp.float64)
+        p64 = _params(unit, scale, True, jnp.float64)
         solved64 = bool(evaluate(spec, p64, task_arrays(task, dtype=jnp.float64)).solved)
-    p32 = _params(*unit, scale, True, jnp.float32)
+    p32 = _params(unit, scale, True, jnp.float32)
     solved32 = bool(evaluate(spec, p32, task_arrays(task)).solved)
     return Construction(spec, task, jax.tree.map(np.asarray, p32),
                         "line envelope" if hidden == 1 else

@@ -95,9 +95,9 @@ def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = Non
              ) -> Evaluation:
     """Loss and outcome of one network on the whole task. `inputs` may replace
     data.inputs by the same indices as a range (see consecutive_inputs)."""
-    inputs = data.inputs if inputs is None else inputs
-    states = netlib.hidden_states(spec, params, inputs)
-    logits = netlib.output_logits(params, states, inputs)
+    rows = data.inputs if inputs is None else inputs
+    states = netlib.hidden_states(spec, params, rows)
+    logits = netlib.output_logits(params, states, rows)
     real = data.weights > 0
     # The row maximum with 2 tol taken off the solve target's logit is at most its
     # logit - tol exactly when every other output trails it by tol or more. Comparing
@@ -107,7 +107,7 @@ def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = Non
     # shift: the check costs no pass over the logits of its own (a separate "best of
     # the others" reduction cost a third of the step at n=100).
     tol = jax.lax.stop_gradient(
-        SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, inputs))
+        SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, rows))
     masked = jnp.where(data.out_mask, logits, -jnp.inf)
     is_target = jnp.arange(logits.shape[-1]) == data.solve_targets[:, None]
     best = jnp.take_along_axis(masked, data.solve_targets[:, None], axis=-1)[:, 0]
@@ -131,7 +131,7 @@ def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
     size, its real weights equal to those of a network of the real size.
     """
     params = jax.vmap(lambda key: netlib.init(spec, key, scale))(network_keys(seeds)[0])
-    if n_in is None:
+    if n_in is None or n_out is None:  # (given together: see train)
         return params
     layers = [dict(layer) for layer in params]
     layers[0]["w"] = jnp.where((jnp.arange(spec.n_in) < n_in)[:, None], layers[0]["w"], 0)

@@ -22,6 +22,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def save(pop: Population, path: str | Path) -> Path:
         "steps_run": pop.steps_run, "wall_time": pop.wall_time, "layers": len(pop.params),
         "snapshot_steps": sorted(pop.snapshots),
     }
-    arrays = {
+    arrays: dict[str, Any] = {
         _HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
         "seeds": pop.network_seeds, "solved": pop.solved, "solve_step": pop.solve_step,
         "final_loss": pop.final_loss, "final_accuracy": pop.final_accuracy,

@@ -101,9 +101,9 @@ def _dense_nobias(h, w):
 
 
 _dense_bias.defvjp(lambda h, w, b: (_affine(h, w, b), (h, w)),
-                   lambda res, dz: _affine_grads(*res, dz, bias=True))
+                   lambda res, dz: _affine_grads(res[0], res[1], dz, bias=True))
 _dense_nobias.defvjp(lambda h, w: (_affine(h, w, None), (h, w)),
-                     lambda res, dz: _affine_grads(*res, dz, bias=False))
+                     lambda res, dz: _affine_grads(res[0], res[1], dz, bias=False))
 
 
 def dense(h: jax.Array, layer: dict) -> jax.Array:
@@ -129,8 +129,8 @@ def hidden_states(spec: NetSpec, params, inputs) -> list[jax.Array]:
     """Activations of every hidden layer for input indices (m,) (an index array, or a
     range of consecutive indices) -> [(m, k_l)]."""
     act = activations.get(spec.activation).fn
-    states = []
-    h = None
+    states: list[jax.Array] = []
+    h = jnp.zeros(0)  # (the first layer reads rows, not h)
     for i, layer in enumerate(params[:-1]):
         h = act(_rows(layer, inputs) if i == 0 else dense(h, layer))
         states.append(h)

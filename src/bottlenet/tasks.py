@@ -134,9 +134,8 @@ def identity(n: int) -> Task:
 def permutation(n: int, seed: int = 0, perm: Sequence[int] | None = None) -> Task:
     """Input i fires output perm[i]; a random permutation from `seed` unless given."""
     _check_symbols(n)
-    if perm is None:
-        perm = np.random.default_rng(seed).permutation(n)
-    perm = [int(p) for p in perm]
+    order = np.random.default_rng(seed).permutation(n) if perm is None else perm
+    perm = [int(p) for p in order]
     if sorted(perm) != list(range(n)):
         raise TaskError(f"not a permutation of 0..{n - 1}: {perm}")
     return Task(f"permutation{n}", n, n, tuple(range(n)), tuple(perm))

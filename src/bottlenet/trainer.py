@@ -202,7 +202,7 @@ def _run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_
 
 def compiled_segments() -> int:
     """How many training programs this process has compiled (for benchmarks)."""
-    return _run_segment._cache_size()
+    return _run_segment._cache_size()  # type: ignore[attr-defined]  # jit's own count
 
 
 @partial(jax.jit, static_argnames=("spec", "input_range"))

@@ -41,7 +41,7 @@ COMMANDS = {
 }
 
 
-def load_command(name: str) -> TyperCommand:
+def load_command(name: str):
     """The click command `name`, from its module's own Typer app."""
     module = import_module(f"{__name__}.{COMMANDS[name][0]}")
     return typer.main.get_group(module.app).commands[name]

@@ -197,7 +197,7 @@ def construct(
     tab.add_row("float32 limit", f"about {limit:,} symbols for this construction "
                 "(estimate from its smallest margin)")
     if save:
-        tab.add_row("saved", result["saved_to"])
+        tab.add_row("saved", str(result["saved_to"]))
     out.print(tab)
 
 

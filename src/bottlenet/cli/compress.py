@@ -7,7 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -124,7 +124,7 @@ def compress_command(
                                 progress=lambda d, n: bar.update(job, completed=d))
     _write(target, result.archive)
     n = len(data)
-    report = {
+    report: dict[str, Any] = {
         "file": str(file), "archive": str(target), "original_bytes": n,
         "archive_bytes": len(result.archive), "bpc": round(result.bpc, 4),
         "model_bpc": round(float(result.bits.mean()), 4) if n else 0.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from bottlenet.stats import wilson_interval
 
@@ -68,7 +68,7 @@ def capacity_atlas(groups: dict[str, list], limits: dict[str, dict[int, int]],
     ax.set_yscale("log")
     ax.set_xlabel("hidden units k")
     ax.set_ylabel("symbols n (log scale)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title(title or "capacity atlas: what training reaches (>= 50% of seeds) and what "

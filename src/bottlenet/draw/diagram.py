@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
@@ -69,12 +70,12 @@ def diagram_layout(spec: NetSpec, task: Task, params, numbers: bool | None = Non
     tallest = max(sizes)
     act = activations.get(spec.activation)
     squash = act.low == -1 and act.high == 1  # tanh-like: print activation x 10
-    codes = None
+    codes = np.zeros(0)
     number_note = ""
     if numbers:
         w1 = np.asarray(params[0]["w"])
         pre = w1 + (np.asarray(params[0]["b"]) if "b" in params[0] else 0)
-        codes = 10 * np.asarray(act.fn(pre)) if squash else w1
+        codes = 10 * np.asarray(act.fn(jnp.asarray(pre))) if squash else w1
         number_note = (f"numbers left of the inputs: {act.name}(w + b) x 10 for each hidden "
                        "unit (the input's code)" if squash else
                        "numbers left of the inputs: their weights to each hidden unit")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -84,7 +85,8 @@ def walkthrough(spec: NetSpec, task: Task, params, input_index: int, pow2: bool 
         parts = [f"({wt:+.2f})({ai:+.2f})" for wt, ai in o.terms]
         expr = " + ".join(parts) + f" + ({o.bias:+.2f}) = {o.total:+.2f}"
         won = o.output == walk.winner
-        style = {"fontweight": "bold", "color": WIN} if won else {"color": "#222222"}
+        style: dict[str, Any] = ({"fontweight": "bold", "color": WIN} if won
+                                 else {"color": "#222222"})
         ax.text(0, y(r), task.out_name(o.output), fontsize=8, va="center", **style)
         ax.text(0.1, y(r), expr, fontsize=8, va="center", family="monospace",
                 gid=f"sum-{o.output}", **style)
