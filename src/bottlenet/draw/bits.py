@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from bottlenet.compress.stats import by_class, rolling_bpc
-from bottlenet.draw.common import plt
+from bottlenet.draw.common import PALE, plt
 
 
 def bits_chart(name: str, data: bytes, bits: np.ndarray, archive_size: int, others: list):
@@ -20,7 +20,7 @@ def bits_chart(name: str, data: bytes, bits: np.ndarray, archive_size: int, othe
     ax.plot(np.arange(n), running, color="#053061", lw=2, label="bottlenet, average so far")
     ax.axhline(8 * archive_size / max(1, n), color="#053061", ls=":", lw=1,
                label=f"bottlenet archive {8 * archive_size / max(1, n):.3f} bpc")
-    colours = ["#b2182b", "#ef8a62", "#999999"]
+    colours = ["#b2182b", "#ef8a62", PALE]
     for m, colour in zip(others, colours, strict=False):
         ax.axhline(m.bpc(n), color=colour, ls="--", lw=1,
                    label=f"{m.name} {m.bpc(n):.3f} bpc")

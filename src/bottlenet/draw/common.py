@@ -19,7 +19,11 @@ import numpy as np  # noqa: E402
 from bottlenet.errors import SpecError  # noqa: E402
 
 CMAP = plt.get_cmap("RdBu")  # low = red (negative), high = blue (positive)
-WIN = "#1a9641"  # the winning output
+# Chart colours, named once (the weights' blue/red scale is CMAP above)
+WIN = "#1a9641"  # the winning output; accuracy and success
+BAR = "#4a90c2"  # bars of measured values
+MUTED = "#555555"  # captions, and weights that are exactly zero
+PALE = "#999999"  # references and weak weights
 FORMATS = (".svg", ".png")
 
 

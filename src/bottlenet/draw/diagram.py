@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from bottlenet import activations
-from bottlenet.draw.common import signed_colour
+from bottlenet.draw.common import MUTED, PALE, signed_colour
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
@@ -128,7 +128,7 @@ def _fmt_row(matrix: np.ndarray, i: int) -> list[str]:
 
 def _number_colour(value: float) -> str:
     # Numbers carry their size in their digits; the colour says only the sign.
-    return "#555555" if value == 0 else signed_colour(np.sign(value), 1.0)
+    return MUTED if value == 0 else signed_colour(np.sign(value), 1.0)
 
 
 def diagram(spec: NetSpec, task: Task, params, numbers: bool | None = None,
@@ -187,7 +187,7 @@ def diagram(spec: NetSpec, task: Task, params, numbers: bool | None = None,
     scales = ", ".join(f"layer {i + 1} {s:.2f}" for i, s in enumerate(lay.layer_scales))
     handles = [Line2D([], [], color=signed_colour(1, 1), lw=3.5, label="positive weight"),
                Line2D([], [], color=signed_colour(-1, 1), lw=3.5, label="negative weight"),
-               Line2D([], [], color="#999999", lw=0.6, label="weak weight (thin, pale)"),
+               Line2D([], [], color=PALE, lw=0.6, label="weak weight (thin, pale)"),
                Line2D([], [], marker="o", ls="", mfc=signed_colour(0.6, 1), mec="#333333",
                       label="node fill = bias")]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bottlenet.draw.common import WIN
 from bottlenet.errors import SpecError
 
 
@@ -24,7 +25,7 @@ def training_charts(pop, title: str | None = None):
     _band(axes[0], steps, pop.history_loss, "#2c7bb6", "loss")
     axes[0].set_yscale("log")
     axes[0].set_title("loss")
-    _band(axes[1], steps, pop.history_accuracy, "#1a9641", "accuracy")
+    _band(axes[1], steps, pop.history_accuracy, WIN, "accuracy")
     solved_by = [(pop.solve_step >= 0) & (pop.solve_step <= s) for s in steps]
     axes[1].plot(steps, [s.mean() for s in solved_by], color="black", lw=1.2, ls="--",
                  label="share solved so far")

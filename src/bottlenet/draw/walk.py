@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import net as netlib
-from bottlenet.draw.common import WIN, signed_colour
+from bottlenet.draw.common import MUTED, WIN, signed_colour
 from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
@@ -76,9 +76,9 @@ def walkthrough(spec: NetSpec, task: Task, params, input_index: int, pow2: bool 
     what = "softmax probability" if spec.head == "softmax" else f"{spec.head} output"
     if pow2 and spec.head == "softmax":
         what = "2^((sum - top sum) / ln 2) -> probability"
-    ax.text(0, y(1.4), "output", fontsize=8, color="#555555")
-    ax.text(0.1, y(1.4), "sum = weight x activation + ... + bias", fontsize=8, color="#555555")
-    ax.text(0.86, y(1.4), what, fontsize=8, color="#555555", ha="right")
+    ax.text(0, y(1.4), "output", fontsize=8, color=MUTED)
+    ax.text(0.1, y(1.4), "sum = weight x activation + ... + bias", fontsize=8, color=MUTED)
+    ax.text(0.86, y(1.4), what, fontsize=8, color=MUTED, ha="right")
     zmax = max(o.total for o in walk.outputs)
     for o in walk.outputs:
         r = o.output + 2.5

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bottlenet.draw.common import BAR
 from bottlenet.stats import wilson_interval
 
 HOLDS = "holds"
@@ -113,7 +114,7 @@ def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of see
     rates = np.array([s / max(t, 1) for s, t in zip(successes, trials, strict=True)])
     ci = np.array([wilson_interval(s, t) for s, t in zip(successes, trials, strict=True)])
     x = np.arange(len(labels))
-    ax.bar(x, rates, color="#4a90c2")
+    ax.bar(x, rates, color=BAR)
     # Clipped: rounding can put an interval's end a hair inside the rate.
     yerr = np.clip([rates - ci[:, 0], ci[:, 1] - rates], 0, None)
     ax.errorbar(x, rates, yerr=yerr, fmt="none", ecolor="black",
@@ -130,7 +131,7 @@ def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of see
 def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool = False):
     """A plain bar chart of measured values (one bar per label)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    ax.bar(list(labels), list(values), color=colours or "#4a90c2")
+    ax.bar(list(labels), list(values), color=colours or BAR)
     if log:
         ax.set_yscale("log")
     ax.set_ylabel(ylabel)

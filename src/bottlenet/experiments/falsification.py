@@ -11,6 +11,7 @@ import numpy as np
 
 from bottlenet import net as netlib
 from bottlenet import tasks
+from bottlenet.draw.common import BAR
 from bottlenet.evaluation import evaluate, init_population, task_arrays
 from bottlenet.experiments.base import (
     CONDITIONAL,
@@ -116,7 +117,7 @@ def c13_trample(ctx) -> ClaimResult:
     axes[0].set_title("rare outputs' weight movement on common steps\n/ on rare steps "
                       "(per-example SGD)", fontsize=9)
     labels = [f"{a}\n{m}" for a, m in runs]
-    axes[1].bar(range(4), [r["rare_accuracy"] for r in runs.values()], color="#4a90c2")
+    axes[1].bar(range(4), [r["rare_accuracy"] for r in runs.values()], color=BAR)
     axes[1].set_xticks(range(4), labels, fontsize=8)
     axes[1].set_ylim(0, 1.05)
     axes[1].set_title("accuracy on the rare pairs at the end", fontsize=9)

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import draw, tasks
+from bottlenet.draw.common import BAR, PALE
 from bottlenet.evaluation import evaluate, task_arrays
 from bottlenet.experiments.base import (
     CONDITIONAL,
@@ -132,7 +133,7 @@ def c17_bits(ctx) -> ClaimResult:
     fig = value_bars(["log2(11!)", "table", "2 units", "direct"],
                      [perm_bits, table_bits, net or 0, direct or 0], "bits",
                      "bits to store the 11-symbol shift",
-                     ["#999999", "#999999", "#4a90c2", "#d7191c"], log=True)
+                     [PALE, PALE, BAR, "#d7191c"], log=True)
     return ClaimResult(
         "C17", "Compression in bits, not connections (beyond the article)",
         "without the middle layer I would have needed 11 x 11 = 121 connections ... with "
