@@ -147,7 +147,7 @@ def test_capacity_refuses_foreign_database_untouched(tmp_path):
 
 def test_construct_and_argmax_commands(tmp_path):
     model = tmp_path / "c.npz"
-    r = run("construct", "--symbols", 200, "--save", model, "--json")
+    r = run("construct", "--symbols", 60, "--save", model, "--json")
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
     assert res["solved_float32"] and res["min_probability"] >= 0.9 - 1e-9

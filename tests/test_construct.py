@@ -23,7 +23,8 @@ def test_circle_solves_1000_symbols_with_two_units():
     assert _min_probability(c.spec, c.task, unit, 0.99 * c.scale) < 0.9
 
 
-@pytest.mark.parametrize("n", [11, *(pytest.param(n, marks=pytest.mark.slow) for n in (5, 40))])
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [5, 11, 40])
 def test_line_envelope_solves_with_one_unit(n):
     c = construct(tasks.shift(n), hidden=1, probability=0.99)
     assert c.solved_float32 and c.min_probability >= 0.99 - 1e-9

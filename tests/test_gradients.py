@@ -90,7 +90,7 @@ def test_normcdf_matches_tanh_slope_and_range():
 
 
 @pytest.mark.parametrize(("hidden", "bias"), [
-    ((netlib.UNROLL_FAN_IN + 2,), True),
+    pytest.param((netlib.UNROLL_FAN_IN + 2,), True, marks=pytest.mark.slow),
     pytest.param((3, netlib.UNROLL_FAN_IN + 1), False, marks=pytest.mark.slow),
     ((2, 3), False)])
 def test_dense_layer_gradients_both_ways(hidden, bias):

@@ -14,12 +14,14 @@ from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 
 
+@pytest.mark.slow  # (C1 in test_reproduce and the CLI tests train it in the default run)
 def test_direct_connections_learn_shift5(shift5):
     pop = train(shift5, NetSpec(5, 5, ()), TrainConfig(seeds=32, steps=2000))
     assert pop.solved.all()
     assert pop.spec.n_connections == 25
 
 
+@pytest.mark.slow  # (the CLI round trip trains 2 tanh units on shift5 in the default run)
 def test_two_tanh_units_learn_shift5(shift5, tanh2_spec):
     pop = train(shift5, tanh2_spec, TrainConfig(seeds=32, steps=3000))
     assert pop.solved.mean() >= 0.95
@@ -38,6 +40,7 @@ def test_one_tanh_unit_without_biases_fails_shift5(shift5):
     assert pop.final_accuracy.max() <= 0.5
 
 
+@pytest.mark.slow  # (stop "each" against "never": test_solving, default run)
 def test_early_stop_and_solve_steps(shift5, tanh2_spec):
     pop = train(shift5, tanh2_spec, TrainConfig(seeds=8, steps=20000, chunk=500, stop="solved"))
     assert pop.steps_run < 20000  # stopped once all had solved
@@ -123,8 +126,8 @@ def test_history_is_recorded_at_its_stride(shift5, tanh2_spec):
 
 
 # one in the default run; the other optax rules differ only in their update
-@pytest.mark.parametrize("optimizer", ["sgd", *(pytest.param(o, marks=pytest.mark.slow)
-                                               for o in ("momentum", "nesterov", "rmsprop"))])
+@pytest.mark.slow  # (plain SGD trains in the divergence tests of the default run)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "rmsprop"])
 def test_other_optimizers_reduce_the_loss(shift5, tanh2_spec, optimizer):
     lr = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.01}[optimizer]
     pop = train(shift5, tanh2_spec, TrainConfig(optimizer=optimizer, lr=lr, seeds=8,
