@@ -257,3 +257,13 @@ def test_help_and_import_start_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert out.strip() == "[] None"
+
+
+def test_the_jax_free_names_match_the_engine():
+    from bottlenet import activations, choices, tasks
+    from bottlenet.config import TrainConfig
+
+    assert choices.ACTIVATIONS == tuple(activations.names())
+    assert choices.TASKS == tasks.BUILTIN_TASKS
+    for name in choices.OPTIMIZERS:
+        TrainConfig(optimizer=name)  # every listed optimizer is accepted
