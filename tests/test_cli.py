@@ -263,7 +263,7 @@ def test_the_jax_free_names_match_the_engine():
     from bottlenet import activations, choices, tasks
     from bottlenet.config import TrainConfig
 
-    assert choices.ACTIVATIONS == tuple(activations.names())
+    assert tuple(activations.names()) == choices.ACTIVATIONS
     assert choices.TASKS == tasks.BUILTIN_TASKS
     for name in choices.OPTIMIZERS:
         TrainConfig(optimizer=name)  # every listed optimizer is accepted
