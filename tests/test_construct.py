@@ -45,6 +45,7 @@ def test_construction_rejects_many_to_one_and_bad_settings():
         construct(tasks.shift(5), hidden=0)
 
 
+@pytest.mark.slow  # (the CLI's construct test saves and reads a construction by default)
 def test_construction_as_population_round_trips(tmp_path):
     from bottlenet import load, save
 

@@ -128,12 +128,12 @@ def _rows(layer: dict, inputs) -> jax.Array:
 def hidden_states(spec: NetSpec, params, inputs) -> list[jax.Array]:
     """Activations of every hidden layer for input indices (m,) (an index array, or a
     range of consecutive indices) -> [(m, k_l)]."""
+    if len(params) == 1:  # direct connections
+        return []
     act = activations.get(spec.activation).fn
-    states: list[jax.Array] = []
-    h = jnp.zeros(0)  # (the first layer reads rows, not h)
-    for i, layer in enumerate(params[:-1]):
-        h = act(_rows(layer, inputs) if i == 0 else dense(h, layer))
-        states.append(h)
+    states = [act(_rows(params[0], inputs))]
+    for layer in params[1:-1]:
+        states.append(act(dense(states[-1], layer)))
     return states
 
 
