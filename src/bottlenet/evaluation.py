@@ -142,6 +142,19 @@ def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
     return tuple(layers)
 
 
+def minibatch(key: jax.Array, t, data: TaskArrays, batch: int) -> jax.Array:
+    """Indices of the `batch` pairs of step t, drawn by frequency with the network's own
+    training key (so a network's batches do not depend on its population)."""
+    return jax.random.choice(jax.random.fold_in(key, t), data.weights.shape[0], (batch,),
+                             p=data.weights)
+
+
+def batch_loss(spec: NetSpec, params, data: TaskArrays, idx: jax.Array) -> jax.Array:
+    """Mean loss of one network over the pairs `idx` (a minibatch)."""
+    logits = netlib.forward(spec, params, data.inputs[idx])
+    return jnp.mean(netlib.pair_losses(spec, logits, data.targets[idx], data.out_mask))
+
+
 def network_keys(seeds: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Each network's two PRNG keys, (initial weights, training), derived once from its
     integer seed: network i's randomness depends on its seed alone, never on the

@@ -9,10 +9,9 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.draw.common import BAR
-from bottlenet.evaluation import evaluate, init_population, task_arrays
+from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
 from bottlenet.experiments.base import (
     CONDITIONAL,
     FAILS,
@@ -39,7 +38,11 @@ def skewed_task() -> tasks.Task:
 @partial(jax.jit, static_argnames=("spec", "steps", "batch"))
 def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
     """Plain SGD for `steps` steps; per step, how far the rare outputs' weights moved and
-    whether the step's examples were all common. batch=None: full batch."""
+    whether the step's examples were all common. batch=None: full batch.
+
+    An instrument, not a second trainer: it needs every step's weight movement, which the
+    trainer (segments of compiled steps, no per-step hook) does not expose; the loss, the
+    minibatch draw and the initial weights are the trainer's own (evaluation module)."""
 
     def one(p, key):
         def step(p, t):
@@ -48,12 +51,10 @@ def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
                     return evaluate(spec, q, data).loss
                 common = jnp.bool_(False)
             else:
-                idx = jax.random.choice(jax.random.fold_in(key, t), data.weights.shape[0],
-                                        (batch,), p=data.weights)
+                idx = minibatch(key, t, data, batch)
 
                 def loss(q):
-                    logits = netlib.forward(spec, q, data.inputs[idx])
-                    return jnp.mean(netlib.pair_losses(spec, logits, data.targets[idx]))
+                    return batch_loss(spec, q, data, idx)
                 common = ~jnp.any(rare_pair[idx])
             g = jax.grad(loss)(p)
             new = jax.tree.map(lambda a, b: a - lr * b, p, g)

@@ -10,12 +10,12 @@ import numpy as np
 
 from bottlenet import net as netlib
 from bottlenet import tasks
+from bottlenet.compress.coder import TOTAL, quantise
 from bottlenet.experiments.base import CONDITIONAL, FAILS, HOLDS, ClaimResult, png
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
 
 END = "end"
-TOTAL = 1 << 16  # probabilities become integer frequencies summing to this
 
 
 def hello_task() -> tasks.Task:
@@ -29,11 +29,12 @@ def next_distributions(spec, task, params) -> dict[str, np.ndarray]:
 
 
 def frequencies(p: np.ndarray) -> list[int]:
-    """Integer frequencies summing to TOTAL, none zero: the one place where model
-    probabilities are quantised, so encoder and decoder see the same numbers."""
-    f = np.maximum(1, np.floor(p * (TOTAL - len(p))).astype(int))
-    f[int(np.argmax(f))] += TOTAL - int(f.sum())
-    return f.tolist()
+    """Integer frequencies summing to TOTAL, none zero, by the compressor's quantiser
+    (the one place where model probabilities become integers), so encoder and decoder
+    see the same numbers."""
+    freq = np.zeros(len(p), np.int64)
+    quantise(np.ascontiguousarray(p, np.float64), freq)
+    return freq.tolist()
 
 
 def encode(word: str, dists, names) -> tuple[str, Fraction]:
