@@ -47,19 +47,19 @@ def test_plain_summary_is_readable():
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--symbols", 1], "--symbols must be at least 2"),
+    (["--symbols", 1], "--symbols must be in 2.."),
     (["--hidden", -1], "--hidden must be 0"),
     (["--hidden", "x"], "--hidden takes"),
     (["--activation", "swish2"], "unknown activation 'swish2'"),
     (["--task", "nope"], "unknown task 'nope'"),
     (["--output", "relu"], "unknown output head"),
     (["--optimizer", "lbfgs"], "unknown optimizer"),
-    (["--lr", 0], "learning rate must be positive"),
-    (["--lr", -1], "learning rate must be positive"),
-    (["--steps", 0], "steps must be at least 1"),
-    (["--seeds", 0], "must be at least 1"),
-    (["--seeds", 10**9, "--symbols", 1000, "--hidden", 64], "needs about"),
-    (["--table", "/nonexistent/table.csv"], "table file not found"),
+    (["--lr", 0], "learning rate (--lr) must be > 0"),
+    (["--lr", -1], "learning rate (--lr) must be > 0"),
+    (["--steps", 0], "steps (--steps) must be in 1.."),
+    (["--seeds", 0], "(--seeds) must be in 1.."),
+    (["--seeds", 10**5, "--symbols", 1000, "--hidden", 64], "needs about"),
+    (["--table", "/nonexistent/table.csv"], "no such table file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     r = run("train", *args)
@@ -80,7 +80,7 @@ def test_show_rejects_foreign_file(tmp_path):
     f = tmp_path / "x.npz"
     f.write_bytes(b"not a zip at all")
     r = run("show", f)
-    assert r.exit_code == 2 and "not a readable bottlenet model file" in r.stderr
+    assert r.exit_code == 2 and "is not a bottlenet model file" in r.stderr
 
 
 def test_draw_commands(tmp_path):
@@ -120,8 +120,8 @@ def test_capacity_command_and_resume(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--threshold", 0], "--threshold must lie in (0, 1]"),
-    (["--threshold", 1.5], "--threshold must lie in (0, 1]"),
+    (["--threshold", 0], "--threshold must be in (0, 1]"),
+    (["--threshold", 1.5], "--threshold must be in (0, 1]"),
     (["--hidden", ""], "comma-separated list"),
     (["--hidden", "1,,2"], "comma-separated list"),
     (["--hidden", "a"], "not a list of int"),
@@ -142,7 +142,8 @@ def test_capacity_refuses_foreign_database_untouched(tmp_path):
     assert r.exit_code == 2 and "not a bottlenet results database" in r.stderr
     assert db.read_bytes() == before
     r = run("capacity", "--resume", "--db", tmp_path / "new.db")
-    assert r.exit_code == 2 and "no sweep recorded" in r.stderr
+    assert r.exit_code == 2 and "no results database" in r.stderr
+    assert not (tmp_path / "new.db").exists()
 
 
 def test_construct_and_argmax_commands(tmp_path):
@@ -156,7 +157,7 @@ def test_construct_and_argmax_commands(tmp_path):
     res = json.loads(r.stdout)
     assert res["never_win"] == [0] and res["targets_that_cannot_win"] == []
     r = run("construct", "--symbols", 5, "--prob", 1.2)
-    assert r.exit_code == 2 and "probability must lie in (0, 1)" in r.stderr
+    assert r.exit_code == 2 and "probability (--prob) must be in (0, 1)" in r.stderr
     r = run("construct", "--task", "random")
     assert r.exit_code == 2
 
@@ -173,7 +174,7 @@ def test_reproduce_command_subset(tmp_path, monkeypatch):
     r = run(*args)
     assert r.exit_code == 0 and r.stderr.count("from database") == 1
     r = run("reproduce", "--only", "C42", "--db", tmp_path / "r.db")
-    assert r.exit_code == 2 and "unknown claim" in r.stderr
+    assert r.exit_code == 2 and "--only takes claims from" in r.stderr
 
 
 def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():

@@ -58,7 +58,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path):
     assert run("compress", src, "--hidden", 4, "-o", odd_name).exit_code == 0
     cases = [
         (["compress", tmp_path / "missing.txt"], "no such file"),
-        (["compress", tmp_path], "directory"),
+        (["compress", tmp_path], "is a folder, not a file"),
         (["compress", src, "--hidden", 0], "hidden units"),
         (["compress", src, "--orders", "1,zz"], "--orders"),
         (["compress", src, "--orders", "9"], "orders"),

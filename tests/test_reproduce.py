@@ -93,5 +93,5 @@ def test_claim_selection():
     assert select("c4, C13") == ["C4", "C13"]
     assert select(None) == list(CLAIMS)
     from bottlenet.errors import SpecError
-    with pytest.raises(SpecError, match="unknown claim"):
+    with pytest.raises(SpecError, match="--only takes claims"):
         select("C99")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from itertools import product
 
-from bottlenet import tasks
+from bottlenet import checks, tasks
 from bottlenet.config import CapacityConfig
 from bottlenet.errors import SpecError
 from bottlenet.stats import wilson_interval
@@ -179,10 +179,8 @@ class Sweep:
     def __post_init__(self):
         if not self.configs:
             raise SpecError("a sweep needs at least one configuration")
-        if not 0 < self.threshold <= 1:
-            raise SpecError(f"--threshold must lie in (0, 1], got {self.threshold}")
-        if self.max_symbols < 4:
-            raise SpecError(f"--max-symbols must be at least 4, got {self.max_symbols}")
+        checks.real("--threshold", self.threshold, 0.0, 1.0, above=True)
+        checks.whole("--max-symbols", self.max_symbols, 4, checks.SYMBOLS_MAX)
 
     @classmethod
     def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int = 1024,
@@ -202,6 +200,14 @@ class Sweep:
                    d["threshold"], d["max_symbols"])
 
 
+def last_sweep(store: Store) -> Sweep:
+    """The last sweep recorded in `store`: what `resume` runs again."""
+    recorded = store.last_sweep()
+    if recorded is None:
+        raise SpecError(f"no sweep recorded in {store.path} to resume")
+    return Sweep.from_dict(recorded)
+
+
 def sweep(plan: Sweep | None, store: Store, on_config: Callable | None = None,
           on_trial: Callable | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[Sweep, list]:
@@ -210,10 +216,7 @@ def sweep(plan: Sweep | None, store: Store, on_config: Callable | None = None,
     CapacityResult per configuration. `on_config(cfg)` is called as each configuration
     starts, `on_trial(cfg, record, cached)` after each trial."""
     if plan is None:
-        recorded = store.last_sweep()
-        if recorded is None:
-            raise SpecError(f"no sweep recorded in {store.path} to resume")
-        plan = Sweep.from_dict(recorded)
+        plan = last_sweep(store)
     else:
         store.save_sweep(plan.to_dict())
     results = []

@@ -5,9 +5,9 @@ defaults in its help without starting the engine."""
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 
+from bottlenet import checks
 from bottlenet.choices import OPTIMIZERS, SCHEDULES, STOPS, TASKS
 from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
@@ -35,6 +35,8 @@ class TrainConfig:
     logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
 
     def __post_init__(self):
+        for s in self.snapshots:
+            checks.whole("a snapshot step", s, 0, checks.STEPS_MAX)
         object.__setattr__(self, "snapshots", tuple(sorted({int(s) for s in self.snapshots})))
         if self.optimizer not in OPTIMIZERS:
             raise SpecError(f"unknown optimizer {self.optimizer!r}; choose one of: "
@@ -44,18 +46,15 @@ class TrainConfig:
                             f"{', '.join(SCHEDULES)}")
         if self.stop not in STOPS:
             raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise SpecError(f"learning rate must be positive, got {self.lr}")
-        if self.steps < 1:
-            raise SpecError(f"steps must be at least 1, got {self.steps}")
-        if self.seeds < 1:
-            raise SpecError(f"population size (--seeds) must be at least 1, got {self.seeds}")
-        if self.batch is not None and self.batch < 1:
-            raise SpecError(f"batch must be at least 1, got {self.batch}")
-        if not self.init_scale > 0:
-            raise SpecError(f"init scale must be positive, got {self.init_scale}")
-        if self.log_every < 0 or self.chunk < 1:
-            raise SpecError("log_every must be >= 0 and chunk >= 1")
+        checks.positive("learning rate (--lr)", self.lr)
+        checks.whole("steps (--steps)", self.steps, 1, checks.STEPS_MAX)
+        checks.whole("population size (--seeds)", self.seeds, 1, checks.POPULATION_MAX)
+        checks.seeds("seed (--seed)", self.seed, self.seeds)
+        if self.batch is not None:
+            checks.whole("batch (--batch)", self.batch, 1, checks.STEPS_MAX)
+        checks.positive("init scale (--init-scale)", self.init_scale)
+        checks.whole("log_every", self.log_every, 0, checks.STEPS_MAX)
+        checks.whole("chunk", self.chunk, 1, checks.STEPS_MAX)
         if any(s < 0 or s > self.steps for s in self.snapshots):
             raise SpecError(f"snapshot steps must lie in 0..{self.steps}")
 
@@ -94,8 +93,7 @@ class CapacityConfig:
     logit_scale: bool = True
 
     def __post_init__(self):
-        if self.hidden < 0:
-            raise SpecError(f"hidden units must be >= 0, got {self.hidden}")
+        checks.whole("hidden units", self.hidden, 0, checks.HIDDEN_MAX)
         if self.task not in TASKS:
             raise SpecError(f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}")
         self.spec(4)  # raises on an unknown activation or head

@@ -29,10 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bottlenet import activations, tasks
+from bottlenet import activations, checks, tasks
 from bottlenet import net as netlib
-from bottlenet.errors import SpecError
+from bottlenet.errors import ResourceError, SpecError
 from bottlenet.evaluation import SOLVE_RTOL, evaluate, task_arrays
+from bottlenet.memory import host_bytes
 from bottlenet.population import Population
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
@@ -149,18 +150,32 @@ def _min_probability(spec, task, unit, scale) -> float:
         return float(jnp.min(p[jnp.arange(task.n_pairs), jnp.asarray(task.targets)]))
 
 
+def memory_bytes(n: int) -> int:
+    """What checking a construction on n symbols takes: a few (n x n) float64 arrays
+    (logits, their softmax, the float32 check's copies)."""
+    return 32 * n * n
+
+
+def check_settings(n: int, hidden: int, probability: float, radius: float,
+                   method: str = "circle") -> None:
+    """Refuse, before any work, what construct() cannot do: bad numbers, or more symbols
+    than this machine's memory can check."""
+    checks.whole("hidden units (--hidden)", hidden, 1, checks.HIDDEN_MAX)
+    if method not in METHODS:
+        raise SpecError(f"unknown construction {method!r}; choose one of: {', '.join(METHODS)}")
+    checks.real("probability (--prob)", probability, 0.0, 1.0, above=True, below=True)
+    checks.real("radius (--radius)", radius, 0.0, 1.0, above=True, below=True)
+    need, free = memory_bytes(n), host_bytes()
+    if need > 0.7 * free:
+        raise ResourceError(f"checking {n:,} symbols needs about {need / 2**30:,.1f} GiB but "
+                            f"{free / 2**30:.1f} GiB is free: use fewer --symbols")
+
+
 def construct(task: Task, hidden: int = 2, probability: float = 0.9,
               radius: float = 0.9, method: str = "circle") -> Construction:
     """Hand-made tanh weights that solve `task` (one pair per input and output); with one
     unit the method is always the grid (a line envelope)."""
-    if hidden < 1:
-        raise SpecError("construction needs at least 1 hidden unit")
-    if method not in METHODS:
-        raise SpecError(f"unknown construction {method!r}; choose one of: {', '.join(METHODS)}")
-    if not 0 < probability < 1:
-        raise SpecError(f"probability must lie in (0, 1), got {probability}")
-    if not 0 < radius < 1:
-        raise SpecError(f"radius must lie in (0, 1), got {radius}")
+    check_settings(max(task.n_in, task.n_out), hidden, probability, radius, method)
     spec = NetSpec(task.n_in, task.n_out, (hidden,), "tanh", True, "softmax")
     unit = _unit_params(task, hidden, radius, method)
     lo, hi = 1e-3, 1.0

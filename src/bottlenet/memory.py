@@ -38,10 +38,11 @@ def available_bytes() -> int:
         stats = None
     if stats and "bytes_limit" in stats:
         return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
-    return _host_bytes()
+    return host_bytes()
 
 
-def _host_bytes() -> int:
+def host_bytes() -> int:
+    """Free host memory (JAX-free)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -52,7 +53,7 @@ def networks_per_pass(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     """How many networks to train at once: all of them when they fit in 70% of the free
     memory, else the largest power of two that does. Raises ResourceError, with the
     size needed, when not even one network fits."""
-    kept, host = result_bytes(spec, cfg), _host_bytes()
+    kept, host = result_bytes(spec, cfg), host_bytes()
     if kept > 0.7 * host:
         raise ResourceError(
             f"the trained population needs about {kept / 2**30:.1f} GiB to hold its weights "

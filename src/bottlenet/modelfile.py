@@ -28,6 +28,8 @@ import numpy as np
 
 from bottlenet.config import TrainConfig
 from bottlenet.errors import BottlenetError, ModelFileError
+from bottlenet.files import write_atomically
+from bottlenet.memory import host_bytes
 from bottlenet.population import Population
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
@@ -45,22 +47,11 @@ def _layers_to_arrays(prefix: str, params) -> dict[str, np.ndarray]:
     return out
 
 
-def _arrays_to_layers(files: dict, prefix: str, n_layers: int, bias: bool):
-    layers = []
-    for i in range(n_layers):
-        layer = {"w": files[f"{prefix}/{i}/w"]}
-        if bias:
-            layer["b"] = files[f"{prefix}/{i}/b"]
-        layers.append(layer)
-    return tuple(layers)
-
-
 def save(pop: Population, path: str | Path) -> Path:
     """Write the population to `path` (parent folders are created)."""
     from bottlenet import __version__
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": FORMAT, "version": VERSION, "bottlenet_version": __version__,
         "spec": pop.spec.to_dict(), "task": pop.task.to_dict(),
@@ -79,36 +70,45 @@ def save(pop: Population, path: str | Path) -> Path:
     }
     for step, params in pop.snapshots.items():
         arrays.update(_layers_to_arrays(f"snapshot/{step}", params))
-    # Write to a temporary name first so an interrupted save never leaves half a file.
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    tmp.replace(path)
-    return path
+    # Whole or not at all: an interrupted save leaves neither half a file nor a temporary.
+    return write_atomically(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def load(path: str | Path) -> Population:
-    """Read a population written by `save`; ModelFileError if it is foreign or damaged."""
+    """Read a population written by `save`; ModelFileError if it is foreign, damaged or
+    crafted. Everything in the file is untrusted: its size is checked before it is
+    unpacked, the header's types and ranges, and every array's kind and shape."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
+        raise ModelFileError(f"{path} is a folder, not a model file" if path.is_dir()
+                             else f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a bottlenet model file (model files are the "
+                             ".npz archives `train --save` writes)")
     try:
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+        if unpacked > 0.5 * host_bytes():
+            raise ModelFileError(f"{path} would unpack to {unpacked / 2**30:.1f} GiB, more "
+                                 "than this machine can hold")
         with np.load(path, allow_pickle=False) as z:
             if _HEADER not in z.files:
                 raise ModelFileError(f"{path} is not a bottlenet model file (no header)")
             files = {name: z[name] for name in z.files}
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as e:
-        raise ModelFileError(f"{path} is not a readable bottlenet model file ({e})") from None
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError,
+            NotImplementedError, RuntimeError) as e:
+        raise ModelFileError(f"{path} is not a readable bottlenet model file "
+                             f"({type(e).__name__})") from None
     try:
         header = json.loads(files[_HEADER].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{path}: the header is damaged") from None
-    if header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a bottlenet model file")
     if header.get("version") != VERSION:
-        raise ModelFileError(f"{path} has format version {header.get('version')}; this "
+        raise ModelFileError(f"{path} has format version {header.get('version')!r}; this "
                              f"bottlenet reads version {VERSION}")
     try:
         return _build(header, files)
@@ -118,32 +118,66 @@ def load(path: str | Path) -> Population:
         raise ModelFileError(f"{path}: missing or malformed entry ({e})") from None
 
 
+def _array(files: dict, name: str, shape: tuple, kinds: str) -> np.ndarray:
+    """The member `name`, of one of the dtype kinds ('b' bool, 'i'/'u' integer, 'f'
+    float) and exactly this shape."""
+    a = files[name]
+    if a.dtype.kind not in kinds:
+        raise ValueError(f"{name} holds {a.dtype} values")
+    if a.shape != shape:
+        raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
+    return a
+
+
+def _layers(files: dict, prefix: str, spec: NetSpec, P: int) -> tuple:
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:], strict=True)):
+        layer = {"w": _array(files, f"{prefix}/{i}/w", (P, fan_in, fan_out), "f")}
+        if spec.bias:
+            layer["b"] = _array(files, f"{prefix}/{i}/b", (P, fan_out), "f")
+        layers.append(layer)
+    return tuple(layers)
+
+
 def _build(header: dict, files: dict) -> Population:
     spec = NetSpec.from_dict(header["spec"])
     task = Task.from_dict(header["task"])
-    config = header["config"] and TrainConfig.from_dict(header["config"])
-    n_layers = int(header["layers"])
+    if (task.n_in, task.n_out) != (spec.n_in, spec.n_out):
+        raise ValueError("the task's symbols do not match the network's inputs and outputs")
+    config = header["config"]  # None: weights made, not trained
+    if config is not None:
+        if not isinstance(config, dict):
+            raise ValueError("the training settings are malformed")
+        config = TrainConfig.from_dict(config)
+    n_layers = header["layers"]
     if n_layers != len(spec.sizes) - 1:
         raise ValueError("layer count does not match the network spec")
-    params = _arrays_to_layers(files, "params", n_layers, spec.bias)
+    steps = header["snapshot_steps"]
+    if not isinstance(steps, list) or any(
+            not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in steps):
+        raise ValueError("snapshot steps are not a list of steps")
+    steps_run, wall_time = header["steps_run"], header["wall_time"]
+    if not isinstance(steps_run, int) or steps_run < 0 or \
+            not isinstance(wall_time, int | float) or not wall_time >= 0:
+        raise ValueError("steps run or wall time are not valid")
     P = len(files["seeds"])
-    for i, layer in enumerate(params):
-        want = (P, spec.sizes[i], spec.sizes[i + 1])
-        if layer["w"].shape != want:
-            raise ValueError(f"layer {i} weights have shape {layer['w'].shape}, expected {want}")
-        if spec.bias and layer["b"].shape != (P, spec.sizes[i + 1]):
-            raise ValueError(f"layer {i} biases have the wrong shape")
-    for name in ("solved", "solve_step", "final_loss", "final_accuracy", "diverged"):
-        if files[name].shape != (P,):
-            raise ValueError(f"{name} has shape {files[name].shape}, expected ({P},)")
-    snapshots = {int(s): _arrays_to_layers(files, f"snapshot/{s}", n_layers, spec.bias)
-                 for s in header["snapshot_steps"]}
+    if P < 1:
+        raise ValueError("the file holds no network")
+    T = len(files["history/step"])
+    L = len(spec.sizes) - 1
     return Population(
-        spec=spec, task=task, config=config, network_seeds=files["seeds"], params=params,
-        solved=files["solved"].astype(bool), solve_step=files["solve_step"],
-        final_loss=files["final_loss"], final_accuracy=files["final_accuracy"],
-        diverged=files["diverged"].astype(bool), steps_run=int(header["steps_run"]),
-        wall_time=float(header["wall_time"]), history_step=files["history/step"],
-        history_loss=files["history/loss"], history_accuracy=files["history/accuracy"],
-        history_max_weight=files["history/max_weight"], snapshots=snapshots,
+        spec=spec, task=task, config=config,
+        network_seeds=_array(files, "seeds", (P,), "iu"),
+        params=_layers(files, "params", spec, P),
+        solved=_array(files, "solved", (P,), "biu").astype(bool),
+        solve_step=_array(files, "solve_step", (P,), "iu"),
+        final_loss=_array(files, "final_loss", (P,), "f"),
+        final_accuracy=_array(files, "final_accuracy", (P,), "f"),
+        diverged=_array(files, "diverged", (P,), "biu").astype(bool),
+        steps_run=steps_run, wall_time=float(wall_time),
+        history_step=_array(files, "history/step", (T,), "iu"),
+        history_loss=_array(files, "history/loss", (T, P), "f"),
+        history_accuracy=_array(files, "history/accuracy", (T, P), "f"),
+        history_max_weight=_array(files, "history/max_weight", (T, P, L), "f"),
+        snapshots={s: _layers(files, f"snapshot/{s}", spec, P) for s in steps},
     )

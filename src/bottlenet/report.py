@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from bottlenet.experiments.base import ARTICLE, CONDITIONAL, FAILS, HOLDS, ClaimResult
+from bottlenet.files import write_text
 
 COLOURS = {HOLDS: "#1a9641", CONDITIONAL: "#d68a00", FAILS: "#d7191c"}
 
@@ -90,12 +91,7 @@ measurement is also in <code>results.json</code> beside this file.</p>
 
 def write_report(results: list[ClaimResult], out_dir: str | Path, meta: dict) -> Path:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    index = out_dir / "index.html"
-    tmp = out_dir / "index.html.tmp"
-    tmp.write_text(render_html(results, meta), encoding="utf-8")
-    tmp.replace(index)
+    index = write_text(out_dir / "index.html", render_html(results, meta))
     data = {"meta": meta, "claims": [r.to_dict(with_pictures=False) for r in results]}
-    (out_dir / "results.json").write_text(json.dumps(data, indent=2),
-                                          encoding="utf-8")
+    write_text(out_dir / "results.json", json.dumps(data, indent=2))
     return index

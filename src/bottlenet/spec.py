@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from bottlenet import checks
 from bottlenet.choices import ACTIVATIONS, HEADS
 from bottlenet.errors import SpecError
 
@@ -20,12 +21,11 @@ class NetSpec:
     head: str = "softmax"  # softmax + cross-entropy, or tanh/sigmoid + squared error
 
     def __post_init__(self):
+        checks.whole("inputs", self.n_in, 1, checks.SYMBOLS_MAX)
+        checks.whole("outputs", self.n_out, 2, checks.SYMBOLS_MAX)
+        for h in self.hidden:
+            checks.whole("hidden layer size (use 0 alone for none)", h, 1, checks.HIDDEN_MAX)
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.n_in < 1 or self.n_out < 2:
-            raise SpecError(f"need n_in >= 1 and n_out >= 2, got {self.n_in}, {self.n_out}")
-        if any(h < 1 for h in self.hidden):
-            raise SpecError(f"hidden layer sizes must be >= 1 (use 0 alone for none): "
-                            f"{self.hidden}")
         if self.activation not in ACTIVATIONS:  # a registered one, or unknown: ask
             from bottlenet import activations
 
@@ -55,5 +55,10 @@ class NetSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> NetSpec:
-        return cls(int(d["n_in"]), int(d["n_out"]), tuple(d["hidden"]), str(d["activation"]),
-                   bool(d["bias"]), str(d["head"]))
+        """From a file's JSON: every field of its own type, or SpecError."""
+        kinds = {"n_in": int, "n_out": int, "hidden": list, "activation": str, "bias": bool,
+                 "head": str}
+        if not isinstance(d, dict) or any(not isinstance(d.get(k), t) for k, t in kinds.items()):
+            raise SpecError("the network spec is malformed")
+        return cls(d["n_in"], d["n_out"], tuple(d["hidden"]), d["activation"], d["bias"],
+                   d["head"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bottlenet.errors import BottlenetError
+from bottlenet.files import check_output
 
 SCHEMA_NAME = "bottlenet-results"
 SCHEMA_VERSION = 1
@@ -43,10 +44,14 @@ class TrialRecord:
 class Store:
     def __init__(self, path: str | Path = DEFAULT_DB):
         self.path = Path(path)
+        check_output(self.path, "--db")  # a folder, below a file, unwritable: refused
         if self.path.exists():
             self._check_existing()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"{self.path}: cannot open the results database ({e})") from None
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA busy_timeout=30000")

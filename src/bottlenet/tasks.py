@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bottlenet import checks
 from bottlenet.choices import TASKS
-from bottlenet.errors import TaskError
+from bottlenet.errors import SpecError, TaskError
+from bottlenet.files import read_input
 
 BUILTIN_TASKS = TASKS
 
@@ -49,11 +51,16 @@ class Task:
             f = np.asarray(self.frequencies, dtype=float)
             if len(f) != len(self.inputs):
                 raise TaskError("frequencies must have one value per pair")
-            if not np.all(np.isfinite(f)) or np.any(f < 0) or f.sum() <= 0:
-                raise TaskError("frequencies must be finite, non-negative, not all zero")
+            with np.errstate(over="ignore"):
+                total = f.sum()
+            if not np.all(np.isfinite(f)) or np.any(f < 0) or not 0 < total < np.inf:
+                raise TaskError("frequencies must be finite, non-negative, not all zero, "
+                                "and their sum finite")
         for names, size, side in ((self.in_names, self.n_in, "input"),
                                   (self.out_names, self.n_out, "output")):
             if names is not None:
+                for name in names:
+                    symbol_name(name)
                 if len(names) != size:
                     raise TaskError(f"{len(names)} {side} names for {size} {side} symbols")
                 if len(set(names)) != len(names):
@@ -102,38 +109,67 @@ class Task:
 
     @classmethod
     def from_dict(cls, d: dict) -> Task:
-        def tup(x, kind):
-            return None if x is None else tuple(kind(v) for v in x)
+        """From a file's JSON, every value of its own type, or TaskError."""
+        def tup(key, kind, optional=True):
+            x = d.get(key)
+            if x is None and optional:
+                return None
+            if not isinstance(x, list) or not all(
+                    isinstance(v, kind) and not isinstance(v, bool) for v in x):
+                raise TaskError(f"the task's {key} are malformed")
+            return tuple(x)
 
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+            raise TaskError("the task is malformed")
+        for key in ("n_in", "n_out"):
+            checks.whole(f"the task's {key}", d.get(key), 1, checks.SYMBOLS_MAX)
         return cls(
-            name=str(d["name"]), n_in=int(d["n_in"]), n_out=int(d["n_out"]),
-            inputs=tup(d["inputs"], int), targets=tup(d["targets"], int),
-            frequencies=tup(d.get("frequencies"), float),
-            in_names=tup(d.get("in_names"), str), out_names=tup(d.get("out_names"), str),
+            name=d["name"], n_in=d["n_in"], n_out=d["n_out"],
+            inputs=tup("inputs", int, False), targets=tup("targets", int, False),
+            frequencies=tup("frequencies", int | float), in_names=tup("in_names", str),
+            out_names=tup("out_names", str),
         )
 
 
-def _check_symbols(n: int) -> None:
-    if n < 2:
-        raise TaskError(f"--symbols must be at least 2, got {n}")
+def check_symbols(n: int) -> None:
+    try:
+        checks.whole("--symbols", n, 2, checks.SYMBOLS_MAX)
+    except SpecError as e:
+        raise TaskError(str(e)) from None
+
+
+NAME_MAX = 100
+SYMBOL_RULE = (f"a symbol name is text of 1 to {NAME_MAX} characters without control "
+               "characters (JSON numbers are read as text)")
+
+
+def symbol_name(value) -> str:
+    """A symbol name as read from a table: see SYMBOL_RULE; TaskError otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if (not isinstance(value, str) or not 0 < len(value) <= NAME_MAX
+            or not value.isprintable()):
+        shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+        raise TaskError(f"{shown} is not a symbol name: {SYMBOL_RULE}")
+    return value
 
 
 def shift(n: int) -> Task:
     """The article's pattern: input i fires output i+1; the last input never fires and
     the first output is never fired (n inputs, n outputs, n-1 pairs)."""
-    _check_symbols(n)
+    check_symbols(n)
     return Task(f"shift{n}", n, n, tuple(range(n - 1)), tuple(range(1, n)))
 
 
 def identity(n: int) -> Task:
     """Output equals input: the autoencoder the first comment names."""
-    _check_symbols(n)
+    check_symbols(n)
     return Task(f"identity{n}", n, n, tuple(range(n)), tuple(range(n)))
 
 
 def permutation(n: int, seed: int = 0, perm: Sequence[int] | None = None) -> Task:
     """Input i fires output perm[i]; a random permutation from `seed` unless given."""
-    _check_symbols(n)
+    check_symbols(n)
     order = np.random.default_rng(seed).permutation(n) if perm is None else perm
     perm = [int(p) for p in order]
     if sorted(perm) != list(range(n)):
@@ -143,13 +179,14 @@ def permutation(n: int, seed: int = 0, perm: Sequence[int] | None = None) -> Tas
 
 def random_mapping(n: int, seed: int = 0, n_out: int | None = None) -> Task:
     """Each input fires a random output; several inputs may share one."""
-    _check_symbols(n)
+    check_symbols(n)
     n_out = n if n_out is None else n_out
     targets = np.random.default_rng(seed).integers(0, n_out, size=n)
     return Task(f"random{n}", n, n_out, tuple(range(n)), tuple(int(t) for t in targets))
 
 
 def builtin(name: str, n: int, seed: int = 0) -> Task:
+    checks.seeds("--seed", seed)
     if name == "shift":
         return shift(n)
     if name == "identity":
@@ -191,12 +228,10 @@ def from_file(path: str | Path) -> Task:
     or `{"pairs": [{"input": "H", "output": "E", "frequency": 2}, ...]}`.
     """
     path = Path(path)
-    if not path.is_file():
-        raise TaskError(f"table file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TaskError(f"cannot read table {path}: {e}") from None
+        text = read_input(path, "table file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise TaskError(f"{path}: a table must be UTF-8 text") from None
     if path.suffix.lower() == ".json":
         pairs, freqs = _parse_json(text, path)
     else:
@@ -205,7 +240,10 @@ def from_file(path: str | Path) -> Task:
 
 
 def _parse_csv(text: str, path: Path):
-    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    except csv.Error as e:  # a field over the csv module's size limit, a stray quote...
+        raise TaskError(f"{path}: not a readable CSV table ({e})") from None
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["input", "output"]:
         rows = rows[1:]
     if not rows:
@@ -213,9 +251,7 @@ def _parse_csv(text: str, path: Path):
     widths = {len(r) for r in rows}
     if len(widths) != 1 or widths.pop() not in (2, 3):
         raise TaskError(f"{path}: every row must be input,output or input,output,frequency")
-    pairs = [(r[0].strip(), r[1].strip()) for r in rows]
-    if any(not a or not b for a, b in pairs):
-        raise TaskError(f"{path}: empty symbol name in the table")
+    pairs = [(symbol_name(r[0].strip()), symbol_name(r[1].strip())) for r in rows]
     freqs = None
     if len(rows[0]) == 3:
         try:
@@ -230,15 +266,17 @@ def _parse_json(text: str, path: Path):
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise TaskError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise TaskError(f"{path}: the JSON is nested too deeply to be a table") from None
     if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
         raise TaskError(f'{path}: expected an object with a "pairs" list')
     pairs, freqs = [], []
     for p in data["pairs"]:
         if isinstance(p, dict) and "input" in p and "output" in p:
-            pairs.append((str(p["input"]), str(p["output"])))
+            pairs.append((symbol_name(p["input"]), symbol_name(p["output"])))
             freqs.append(p.get("frequency", 1.0))
         elif isinstance(p, list) and len(p) == 2:
-            pairs.append((str(p[0]), str(p[1])))
+            pairs.append((symbol_name(p[0]), symbol_name(p[1])))
             freqs.append(1.0)
         else:
             raise TaskError(f"{path}: each pair must be [input, output] or an object with "
@@ -247,8 +285,10 @@ def _parse_json(text: str, path: Path):
         freqs = data["frequencies"]
         if not isinstance(freqs, list) or len(freqs) != len(pairs):
             raise TaskError(f"{path}: frequencies must be a list with one value per pair")
+    if not all(isinstance(f, int | float) and not isinstance(f, bool) for f in freqs):
+        raise TaskError(f"{path}: a frequency is not a number")
     try:
         freqs = [float(f) for f in freqs]
-    except (TypeError, ValueError):
-        raise TaskError(f"{path}: a frequency is not a number") from None
+    except OverflowError:
+        raise TaskError(f"{path}: a frequency is too large") from None
     return pairs, (None if all(f == 1.0 for f in freqs) else freqs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -41,6 +42,14 @@ COMMANDS = {
 }
 
 
+def _click():
+    """click itself, or the copy newer typer versions carry inside."""
+    try:
+        return import_module("typer._click")  # typer >= 0.2x vendors click
+    except ImportError:
+        return import_module("click")
+
+
 def load_command(name: str):
     """The click command `name`, from its module's own Typer app."""
     module = import_module(f"{__name__}.{COMMANDS[name][0]}")
@@ -62,6 +71,28 @@ class _LazyCommands(TyperGroup):
         if self._listing:
             return TyperCommand(name, help=COMMANDS[name][1])
         return load_command(name)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """As click's main, but a usage error (an unknown option, 'x' for a number) is one
+        line on stderr and exit code 2, like every other bad input."""
+        if not kwargs.pop("standalone_mode", True):
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        click = _click()
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
+        except click.ClickException as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # `bottlenet` alone: the help
+                e.show()
+            else:
+                ctx = getattr(e, "ctx", None)
+                hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+                message = " ".join(e.format_message().split())
+                print(f"error: {message}{hint}", file=sys.stderr)
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            print("aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def format_help(self, ctx, formatter):
         self._listing = True

@@ -21,16 +21,22 @@ from bottlenet.cli.console import (
     parse_list,
     pick_network,
     progress_bar,
+    refuse_unused,
 )
 from bottlenet.config import CapacityConfig
 from bottlenet.errors import SpecError
+from bottlenet.files import check_output
 from bottlenet.store import DEFAULT_DB
 
 app = command_group()
+# What defines a sweep; --resume takes all of them from the database instead.
+_SWEEP_SETTINGS = ("hidden", "activation", "task", "seeds", "steps", "threshold", "optimizer",
+                   "lr", "schedule", "logit_scale", "bias", "seed", "max_symbols")
 
 
 @command(app)
 def capacity(
+    ctx: typer.Context,
     hidden: Annotated[str, typer.Option(help="Hidden units k, comma-separated.")] = "1,2,3",
     activation: Annotated[str, typer.Option(
         help="Activations, comma-separated: " + ", ".join(ACTIVATIONS) + ".")]
@@ -77,12 +83,17 @@ def capacity(
     from rich.table import Table
 
     from bottlenet import draw as pictures
-    from bottlenet.capacity import Sweep, atlas_lines, sweep
+    from bottlenet.capacity import Sweep, atlas_lines, last_sweep, sweep
     from bottlenet.stats import wilson_interval
     from bottlenet.store import Store
 
-    for picture in (plot, atlas):
-        check_picture(picture)
+    check_picture(plot, "--plot")
+    check_picture(atlas, "--atlas")
+    if resume:
+        if not db.is_file():
+            raise SpecError(f"--resume: there is no results database at {db}")
+        refuse_unused(ctx, {name: "--" + name.replace("_", "-") for name in _SWEEP_SETTINGS},
+                      "with --resume (it re-runs the last sweep with that sweep's settings)")
     plan = None if resume else Sweep.grid(
         parse_list(hidden, int, "--hidden"), parse_list(activation, str, "--activation"),
         threshold, max_symbols, task=task, optimizer=optimizer, lr=lr, schedule=schedule,
@@ -98,7 +109,11 @@ def capacity(
         err.print(f"  {cfg.label():<14} n={rec.n:<5} {rec.successes:>3}/{rec.trials} "
                   f"solved  [{100 * lo:.0f}-{100 * hi:.0f}%]  ({origin})")
 
+    if plan is not None:
+        _check_atlas(atlas, plan)
     with Store(db) as store:
+        if plan is None:
+            _check_atlas(atlas, last_sweep(store))
         try:
             with progress_bar() as bar:
                 job = bar.add_task("trial", total=None)
@@ -140,8 +155,14 @@ def capacity(
               + f"database: {db}   ('+': passed at --max-symbols)")
 
 
+def _check_atlas(atlas: Path | None, plan) -> None:
+    if atlas is not None and len({c.hidden for c in plan.configs}) < 2:
+        raise SpecError("--atlas draws a sweep over several --hidden values; this one has one")
+
+
 @command(app)
 def construct(
+    ctx: typer.Context,
     symbols: Annotated[int, typer.Option(help="Number of symbols n.")] = 1000,
     hidden: Annotated[int, typer.Option(help="Hidden tanh units: 1 (line envelope) or >= 2 "
                                         "(codes on a circle, or a grid).")] = 2,
@@ -156,6 +177,8 @@ def construct(
     seed: Annotated[int, typer.Option(help="Seed of a permutation task.")] = 0,
     save: Annotated[Path | None, typer.Option(
         help="Write the network as a model file (for show and draw).")] = None,
+    force: Annotated[bool, typer.Option(help="Let --save overwrite an existing file.")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ):
     """Build weights by hand that solve the task for any n, and check them.
@@ -169,6 +192,12 @@ def construct(
 
     if task not in ("shift", "identity", "permutation"):
         raise SpecError("construct takes --task shift, identity or permutation")
+    if task != "permutation":
+        refuse_unused(ctx, {"seed": "--seed"}, f"with --task {task} (it draws no table)")
+    tasks.check_symbols(symbols)
+    hand.check_settings(symbols, hidden, prob, radius, method)
+    if save:
+        check_output(save, "--save", replace=force)
     t = tasks.builtin(task, symbols, seed)
     c = hand.construct(t, hidden, prob, radius, method)
     maxw = [float(np.max(np.abs(layer["w"]))) for layer in c.params]

@@ -4,7 +4,6 @@ when one of them runs (the compressor's compiled kernels take numba, 0.7 s to im
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +29,7 @@ from bottlenet.cli.console import (
 from bottlenet.compress import codec, container, stats
 from bottlenet.compress.model import Settings, format_orders, parse_orders
 from bottlenet.errors import BottlenetError, SpecError
+from bottlenet.files import check_output, read_input, write_bytes
 
 app = command_group()
 _DEFAULT = Settings()
@@ -39,34 +39,6 @@ def _byte_bar(console) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
                     TransferSpeedColumn(), TimeRemainingColumn(), console=console,
                     transient=True)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path} is a directory, not a file") from None
-    except OSError as e:
-        raise SpecError(f"cannot read {path}: {e.strerror}") from None
-
-
-def _refuse_overwrite(path: Path, force: bool) -> None:
-    """Checked before any work, so a long run never ends in this error."""
-    if path.exists() and not force:
-        raise SpecError(f"{path} exists; use --force to overwrite it")
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file, so a failed run never leaves a partial output."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise SpecError(f"cannot write {path}: {e.strerror}") from None
 
 
 @command(app, "compress")
@@ -114,15 +86,15 @@ def compress_command(
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
                         seed=seed).check()
-    check_picture(plot)
-    data = _read(file)
-    target = output or file.with_name(file.name + ".bn")
-    _refuse_overwrite(target, force)
+    data = read_input(file)
+    check_picture(plot, "--plot")
+    target = check_output(output or file.with_name(file.name + ".bn"), "--output",
+                          replace=force)
     with _byte_bar(err) as bar:
         job = bar.add_task(f"compressing {file.name}", total=len(data))
         result = codec.compress(data, settings,
                                 progress=lambda d, n: bar.update(job, completed=d))
-    _write(target, result.archive)
+    write_bytes(target, result.archive)
     n = len(data)
     report: dict[str, Any] = {
         "file": str(file), "archive": str(target), "original_bytes": n,
@@ -201,19 +173,19 @@ def decompress_command(
 ):
     """Decompress a .bn archive. The original's length and checksum are verified before
     anything is written; a damaged, truncated or foreign file is refused (exit code 2)."""
-    blob = _read(archive)
+    blob = read_input(archive, "archive")
     container.unpack(blob)        # a foreign or damaged file is refused before any work
     if output is None:
         if archive.suffix != ".bn":
             raise SpecError("the archive does not end in .bn; name the output with -o")
         output = archive.with_suffix("")
-    _refuse_overwrite(output, force)
+    check_output(output, "--output", replace=force)
     t0 = time.perf_counter()
     with _byte_bar(err) as bar:
         job = bar.add_task(f"decompressing {archive.name}", total=None)
         data = codec.decompress(
             blob, progress=lambda d, n: bar.update(job, completed=d, total=n))
     seconds = time.perf_counter() - t0
-    _write(output, data)
+    write_bytes(output, data)
     out.print(f"{output}: {len(data):,} bytes, checksum verified, "
               f"{len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bottlenet.errors import BottlenetError, SpecError
+from bottlenet.files import check_output
 
 out = Console()
 err = Console(stderr=True)
@@ -101,7 +103,23 @@ def pick_network(pop, net: int | None) -> int:
     return net
 
 
-def check_picture(path) -> None:
-    """Refuse a picture path whose suffix no picture can have, before any work."""
-    if path is not None and path.suffix.lower() not in (".svg", ".png"):
-        raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
+def check_picture(path: Path | None, option: str) -> None:
+    """A picture path, checked before any work (suffix, folder, writable); pictures are
+    views a rerun redraws, so an existing one is replaced."""
+    if path is not None:
+        check_output(path, option, suffixes=(".svg", ".png"))
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user set option `name` (the function's parameter name) on the
+    command line, as opposed to leaving its default."""
+    source = ctx.get_parameter_source(name)  # click's enum (typer may vendor click)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def refuse_unused(ctx: typer.Context, options: dict[str, str], why: str) -> None:
+    """Refuse options (parameter name -> flag) the user set that would be ignored."""
+    ignored = [flag for name, flag in options.items() if given(ctx, name)]
+    if ignored:
+        raise SpecError(f"{', '.join(ignored)} {'has' if len(ignored) == 1 else 'have'} "
+                        f"no effect {why}")

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from bottlenet.cli.console import NET_HELP, command, command_group, err, pick_network
+from bottlenet.cli.console import (
+    NET_HELP,
+    check_picture,
+    command,
+    command_group,
+    err,
+    pick_network,
+    refuse_unused,
+)
 from bottlenet.errors import SpecError
 
 app = command_group()
@@ -29,6 +37,7 @@ def _pick_input(task, text: str) -> int:
 
 @command(app)
 def draw(
+    ctx: typer.Context,
     model: Annotated[Path, typer.Argument(help="A .npz file written by `train --save`.")],
     out_file: Annotated[Path, typer.Option("--out", help="Picture file: .svg or .png.")],
     net: Annotated[int | None, typer.Option(help=NET_HELP, show_default=False)] = None,
@@ -56,6 +65,14 @@ def draw(
 
     if sum([walk is not None, space, training]) > 1:
         raise SpecError("choose one of --walk, --space, --training")
+    if training:
+        refuse_unused(ctx, {"net": "--net", "step": "--step"},
+                      "with --training (it draws the whole population's record)")
+    if walk is None:
+        refuse_unused(ctx, {"pow2": "--pow2"}, "without --walk")
+    if walk is not None or space or training:
+        refuse_unused(ctx, {"numbers": "--numbers/--lines"}, "outside the diagram")
+    check_picture(out_file, "--out")
     pop = modelfile.load(model)
     i = pick_network(pop, net)
     params = pop.network(i)

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from bottlenet import checks
 from bottlenet.cli.console import command, command_group, err, out, progress_bar
+from bottlenet.files import check_output_folder
 from bottlenet.store import DEFAULT_DB
 
 app = command_group()
@@ -42,6 +44,8 @@ def reproduce(
     from bottlenet.store import Store
 
     claims = select(only)
+    checks.seeds("--seed", seed, checks.POPULATION_MAX)
+    check_output_folder(out_dir, "--out")
     budget = Budget.full() if full else Budget.quick()
     results = []
     with Store(db) as store:

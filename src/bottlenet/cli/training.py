@@ -18,11 +18,13 @@ from bottlenet.cli.console import (
     key_value_table,
     out,
     parse_hidden,
+    parse_list,
     pick_network,
     progress_bar,
+    refuse_unused,
 )
 from bottlenet.config import TrainConfig
-from bottlenet.errors import SpecError
+from bottlenet.files import check_output
 
 app = command_group()
 _TRAIN = TrainConfig()  # the trainer's defaults are the command's defaults
@@ -30,6 +32,7 @@ _TRAIN = TrainConfig()  # the trainer's defaults are the command's defaults
 
 @command(app)
 def train(
+    ctx: typer.Context,
     task: Annotated[str, typer.Option(
         help=f"Built-in task: {', '.join(TASKS)}. 'shift' is the article's "
         "'input i fires output i+1'.")] = "shift",
@@ -69,8 +72,11 @@ def train(
         "every step.")] = _TRAIN.stop,
     snapshots: Annotated[str, typer.Option(
         help="Comma-separated steps whose weights are kept for pictures.")] = "",
-    save: Annotated[Path | None, typer.Option(help="Write the population to this .npz file.")]
+    save: Annotated[Path | None, typer.Option(
+        help="Write the population to this .npz model file (for show, draw, argmax).")]
     = None,
+    force: Annotated[bool, typer.Option(help="Let --save overwrite an existing file.")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ):
     """Train a population of networks and summarise how many solved the task.
@@ -81,19 +87,28 @@ def train(
     fastest and up to the largest n in our measurements (for a thousand symbols and
     more, --lr 0.01).
     """
-    from bottlenet import modelfile, tasks
+    from bottlenet import memory, modelfile, tasks
     from bottlenet.spec import NetSpec
     from bottlenet.trainer import train as run_training
 
-    t = tasks.from_file(table) if table else tasks.builtin(task, symbols, seed)
-    spec = NetSpec(t.n_in, t.n_out, parse_hidden(hidden), activation, bias, output)
-    try:
-        snaps = tuple(int(s) for s in snapshots.split(",") if s.strip())
-    except ValueError:
-        raise SpecError(f"--snapshots takes comma-separated steps, got {snapshots!r}") from None
+    if table:
+        refuse_unused(ctx, {"task": "--task", "symbols": "--symbols"},
+                      "with --table (the table is the task)")
+    snaps = tuple(parse_list(snapshots, int, "--snapshots")) if snapshots.strip() else ()
     cfg = TrainConfig(optimizer=optimizer, lr=lr, steps=steps, seeds=seeds, seed=seed,
                       batch=batch or None, schedule=schedule, init_scale=init_scale,
                       logit_scale=logit_scale, stop=stop, snapshots=snaps)
+    layers = parse_hidden(hidden)
+    if save:
+        check_output(save, "--save", replace=force)
+    if table:
+        t = tasks.from_file(table)
+    else:  # refuse a size that cannot fit before the task (n pairs) is built
+        tasks.check_symbols(symbols)
+        memory.networks_per_pass(NetSpec(symbols, symbols, layers, activation, bias, output),
+                                 symbols, cfg)
+        t = tasks.builtin(task, symbols, seed)
+    spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg, progress=lambda d, n: bar.update(job, completed=d))

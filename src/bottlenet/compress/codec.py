@@ -8,6 +8,7 @@ live in arrays and carry over between chunks.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import zlib
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from bottlenet.compress import coder, container
 from bottlenet.compress.container import ArchiveError, Header
 from bottlenet.compress.kernels import decode_chunk, encode_chunk, probe_hash
 from bottlenet.compress.model import Model, Settings
-from bottlenet.errors import ResourceError
+from bottlenet.errors import ResourceError, SpecError
+from bottlenet.memory import host_bytes
 
 CHUNK = 1 << 16
 Progress = Callable[[int, int], None] | None
@@ -55,7 +57,17 @@ def fingerprint(settings: Settings) -> int:
     return int(probe_hash(probe, *m.arrays(), np.zeros(256, np.int64)))
 
 
-def _build(settings: Settings) -> Model:
+# The model never gives a byte more than (TOTAL - 255) / TOTAL, so each byte costs at
+# least this many bits: an archive cannot claim more than this many bytes per payload byte.
+_MAX_RATIO = math.ceil(8 / -math.log2(1 - 255 / coder.TOTAL))
+
+
+def _build(settings: Settings, extra: int = 0) -> Model:
+    """The model's tables, refused at once when they (and `extra` bytes) cannot fit."""
+    need, free = settings.memory_bytes() + extra, host_bytes()
+    if need > 0.8 * free:
+        raise ResourceError(f"this needs about {need / 2**20:,.0f} MiB but "
+                            f"{free / 2**20:,.0f} MiB is free; choose fewer --table-bits")
     try:
         return Model(settings)
     except MemoryError:
@@ -71,7 +83,7 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
     coded_freq = np.zeros(n, np.int32)
     payload = b""
     if n:
-        m = _build(settings)
+        m = _build(settings, extra=3 * n)
         state = np.zeros(coder.STATE_SIZE, np.int64)
         out = np.zeros(2 * n + 64, np.uint8)   # at most 2 bytes per symbol (freq >= 1)
         freq = np.zeros(256, np.int64)
@@ -99,13 +111,16 @@ def decompress(archive: bytes, progress: Progress = None) -> bytes:
     else:
         try:
             settings = Settings.from_json(header.settings)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, SpecError) as e:
             raise ArchiveError(f"archive settings are not valid for this bottlenet: {e}") \
                 from None
         if fingerprint(settings) != header.fingerprint:
             raise ArchiveError("this machine computes the model differently from the one "
                                "that wrote the archive (arithmetic fingerprint mismatch); "
                                "decode it where it was written")
+        if header.length > (len(payload) + 64) * _MAX_RATIO:
+            raise ArchiveError(f"archive header claims {header.length:,} bytes, more than "
+                               f"{len(payload):,} coded bytes can hold; it is damaged")
         data = _decode(payload, settings, header.length, progress)
     if zlib.crc32(data) != header.crc or len(data) != header.length:
         raise ArchiveError("decoded bytes do not match the original's checksum; the "
@@ -114,7 +129,7 @@ def decompress(archive: bytes, progress: Progress = None) -> bytes:
 
 
 def _decode(payload: bytes, settings: Settings, n: int, progress: Progress) -> bytes:
-    m = _build(settings)
+    m = _build(settings, extra=n)
     buf = np.frombuffer(payload, np.uint8)
     state = np.zeros(coder.STATE_SIZE, np.int64)
     out = np.zeros(n, np.uint8)

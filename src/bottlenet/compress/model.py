@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from bottlenet import checks
 from bottlenet.compress import kernels
 from bottlenet.compress.kernels import WORD, WORDS
 from bottlenet.errors import SpecError
@@ -45,22 +46,24 @@ class Settings:
     seed: int = 1
 
     def check(self) -> Settings:
-        if not 1 <= self.hidden <= 1024:
-            raise SpecError(f"hidden units must be 1..1024, got {self.hidden}")
+        checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
         if not self.orders:
             raise SpecError("at least one context order is needed")
         for o in self.orders:
-            if o not in (WORD, WORDS) and not 0 <= o <= MAX_ORDER:
-                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w' or 'ww', got {o}")
+            if isinstance(o, bool) or not isinstance(o, int) or (
+                    o not in (WORD, WORDS) and not 0 <= o <= MAX_ORDER):
+                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w' or 'ww', got {o!r}")
         if len(set(self.orders)) != len(self.orders):
             raise SpecError(f"context orders repeat: {format_orders(self.orders)}")
-        if self.table_bits and not 10 <= self.table_bits <= 28:
+        checks.whole("table bits (--table-bits; 0 = from the file size)", self.table_bits,
+                     0, 28)
+        if self.table_bits and self.table_bits < 10:
             raise SpecError(f"table bits must be 10..28, got {self.table_bits}")
         for name in ("lr_input", "lr_output", "clamp", "init_scale"):
-            if not getattr(self, name) > 0:
-                raise SpecError(f"{name.replace('_', ' ')} must be positive")
-        if self.boost < 0 or self.lr_hidden_bias < 0:
-            raise SpecError("boost and hidden-bias learning rate must be >= 0")
+            checks.positive(name.replace("_", " "), getattr(self, name))
+        checks.real("boost", self.boost, 0.0, 1e6)
+        checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
+        checks.seeds("seed (--seed)", self.seed)
         return self
 
     def sized_for(self, n_bytes: int) -> Settings:
@@ -83,7 +86,9 @@ class Settings:
         names = {f.name for f in dataclasses.fields(cls)}
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
-        return cls(**(d | {"orders": tuple(int(o) for o in d["orders"])})).check()
+        if not isinstance(d["orders"], list):
+            raise ValueError("orders are not a list")
+        return cls(**(d | {"orders": tuple(d["orders"])})).check()
 
 
 def parse_orders(text: str) -> tuple[int, ...]:
@@ -98,6 +103,8 @@ def parse_orders(text: str) -> tuple[int, ...]:
                 out.append(WORDS)
             elif "-" in part:
                 lo, hi = (int(x) for x in part.split("-"))
+                if not 0 <= lo <= hi <= MAX_ORDER:
+                    raise SpecError(f"--orders: a range must lie in 0-{MAX_ORDER}, got {part!r}")
                 out.extend(range(lo, hi + 1))
             elif part:
                 out.append(int(part))

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bottlenet.errors import SpecError  # noqa: E402
+from bottlenet.files import write_atomically  # noqa: E402
 
 CMAP = plt.get_cmap("RdBu")  # low = red (negative), high = blue (positive)
 # Chart colours, named once (the weights' blue/red scale is CMAP above)
@@ -45,10 +46,12 @@ def save(fig, path: str | Path, dpi: int = 150) -> Path:
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata and hash salt: the same network gives the same SVG bytes.
     plt.rcParams["svg.hashsalt"] = "bottlenet"
-    meta = {"Date": None} if path.suffix.lower() == ".svg" else {}
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=meta)
-    plt.close(fig)
-    return path
+    fmt = path.suffix.lower()[1:]
+    meta = {"Date": None} if fmt == "svg" else {}
+    try:
+        return write_atomically(path, lambda f: fig.savefig(
+            f, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta))
+    finally:
+        plt.close(fig)

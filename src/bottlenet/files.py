@@ -1,0 +1,139 @@
+"""Files a command writes: checked before the work, written whole or not at all.
+
+The rules (the README's "Input rules" states them for users):
+- A missing folder on the way to an output is created.
+- An output path that is a folder, lies below a regular file, or sits where nothing can
+  be written is refused before any work starts, by really trying: the missing folders
+  are made and a probe file written and removed, then everything made is removed again.
+- Files that hold results (model files, archives, decompressed files) never replace an
+  existing file unless the user says --force; pictures and reports are views that a
+  rerun redraws, so they are replaced.
+- Every file is written to a temporary name beside it and renamed into place, so a
+  failed or interrupted write leaves neither a partial file nor the temporary one.
+JAX-free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from bottlenet.errors import BottlenetError
+
+
+class OutputError(BottlenetError):
+    """A file cannot be read or written where the user asked."""
+
+
+def _default_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _default_mode()  # what open() would give a new file; mkstemp gives 0o600
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or type(e).__name__
+
+
+def check_output(path: Path, option: str, *, replace: bool = True,
+                 suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse now what would fail after the work: see the module's rules. `replace`:
+    whether an existing file may be overwritten (False for results without --force)."""
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise OutputError(f"{option}: {path.name!r} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise OutputError(f"{option}: {path} is a folder; give a file name")
+    if path.exists() or path.is_symlink():
+        if not replace:
+            raise OutputError(f"{option}: {path} exists; use --force to overwrite it")
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{option}: {path} exists and cannot be overwritten "
+                              "(permission denied)")
+    _probe_folder(path.parent, option)
+    return path
+
+
+def check_output_folder(path: Path, option: str) -> Path:
+    """A folder that will receive files (a report): it may exist; it must not be a file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{option}: {path} is a file, not a folder")
+    _probe_folder(path, option)
+    return path
+
+
+def _probe_folder(folder: Path, option: str) -> None:
+    made: list[Path] = []
+    try:
+        missing = []
+        p = folder
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        if not p.is_dir():
+            raise OutputError(f"{option}: cannot make folder {folder}: {p} is a file")
+        for d in reversed(missing):
+            d.mkdir()
+            made.append(d)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".bottlenet-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"{option}: cannot write in {folder} ({_why(e)})") from None
+    finally:
+        for d in reversed(made):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """Call write(file) on a temporary file beside `path`, then rename it into place.
+    Missing folders are created; on any failure the temporary file is removed and an
+    OSError becomes an OutputError naming the path."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"cannot write {path} ({_why(e)})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, _MODE)
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {path} ({_why(e)})") from None
+        raise
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    return write_atomically(path, lambda f: f.write(data))
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def read_input(path: Path, what: str = "file") -> bytes:
+    """The bytes of an input file, or one line saying why not."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise OutputError(f"no such {what}: {path}") from None
+    except IsADirectoryError:
+        raise OutputError(f"{path} is a folder, not a {what}") from None
+    except (OSError, MemoryError) as e:
+        why = _why(e) if isinstance(e, OSError) else "not enough memory"
+        raise OutputError(f"cannot read {path} ({why})") from None
