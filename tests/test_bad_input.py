@@ -100,6 +100,7 @@ TRAIN = [
     opt("--steps", ints(1, 2**31 - 1, cap=40)),
     opt("--seeds", ints(1, 2**20, cap=4)),
     opt("--seed", SEED),
+    opt("--task-seed", SEED),
     opt("--batch", ints(0, 2**31 - 1, cap=8)),
     opt("--init-scale", reals(0.01, 5.0, ("0", "-1"))),
     opt("--stop", choice(STOPS)),
@@ -113,7 +114,9 @@ TRAIN = [
 
 
 def train_refused(a: dict) -> bool:
+    draws_no_table = "--table" in a or a.get("--task", "shift") in ("shift", "identity")
     return (("--table" in a and ("--task" in a or "--symbols" in a))
+            or ("--task-seed" in a and draws_no_table)
             or (a.get("--save") == "{d}/existing.npz" and "--force" not in a))
 
 

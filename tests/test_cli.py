@@ -268,3 +268,18 @@ def test_the_jax_free_names_match_the_engine():
     assert choices.TASKS == tasks.BUILTIN_TASKS
     for name in choices.OPTIMIZERS:
         TrainConfig(optimizer=name)  # every listed optimizer is accepted
+
+
+def test_task_seed_fixes_the_table_apart_from_the_networks(tmp_path):
+    from bottlenet import modelfile
+
+    def table(seed, task_seed):
+        path = tmp_path / f"{seed}-{task_seed}.npz"
+        r = run("train", "--task", "permutation", "--symbols", 8, "--steps", 1, "--seeds", 1,
+                "--seed", seed, "--task-seed", task_seed, "--save", path)
+        assert r.exit_code == 0, r.output
+        return modelfile.load(path).task.targets
+
+    assert table(0, 3) == table(1, 3) != table(0, 4)
+    r = run("train", "--task-seed", 3)
+    assert r.exit_code == 2 and "--task-seed has no effect with --task shift" in r.stderr

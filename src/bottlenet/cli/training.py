@@ -57,6 +57,9 @@ def train(
     seeds: Annotated[int, typer.Option(help="Population size: networks trained at once.")]
     = _TRAIN.seeds,
     seed: Annotated[int, typer.Option(help="First seed; network i uses seed + i.")] = 0,
+    task_seed: Annotated[int, typer.Option(
+        help="Seed of the table a permutation or random task draws, apart from --seed, so "
+        "networks can vary on one fixed table.")] = 0,
     batch: Annotated[int, typer.Option(
         help="Pairs per step, drawn by frequency; 0 = full batch.")] = 0,
     init_scale: Annotated[float, typer.Option(help="Scale of the initial weights.")]
@@ -92,8 +95,10 @@ def train(
     from bottlenet.trainer import train as run_training
 
     if table:
-        refuse_unused(ctx, {"task": "--task", "symbols": "--symbols"},
+        refuse_unused(ctx, {"task": "--task", "symbols": "--symbols", "task_seed": "--task-seed"},
                       "with --table (the table is the task)")
+    elif task in ("shift", "identity"):
+        refuse_unused(ctx, {"task_seed": "--task-seed"}, f"with --task {task} (it draws no table)")
     snaps = tuple(parse_list(snapshots, int, "--snapshots")) if snapshots.strip() else ()
     cfg = TrainConfig(optimizer=optimizer, lr=lr, steps=steps, seeds=seeds, seed=seed,
                       batch=batch or None, schedule=schedule, init_scale=init_scale,
@@ -107,7 +112,7 @@ def train(
         tasks.check_symbols(symbols)
         memory.networks_per_pass(NetSpec(symbols, symbols, layers, activation, bias, output),
                                  symbols, cfg)
-        t = tasks.builtin(task, symbols, seed)
+        t = tasks.builtin(task, symbols, task_seed)
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)

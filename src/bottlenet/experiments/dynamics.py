@@ -216,7 +216,7 @@ def c15_depth(ctx) -> ClaimResult:
         for depth in (1, 2, 3):
             spec = NetSpec(11, 11, (4,) * depth, act)
             pop = ctx.train(task, spec)
-            init = init_population(spec, jnp.arange(pop.size))
+            init = init_population(spec, jnp.asarray(pop.network_seeds))  # as trained
             means_init = np.asarray(jax.vmap(partial(_mean_activations, spec, task=task))(
                 init)).mean(axis=0)
             rows[(act, depth)] = {

@@ -67,13 +67,15 @@ def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
     return jax.vmap(one)(params, keys)
 
 
-def _run(spec, task, seeds, steps, batch, lr) -> tuple[dict, np.ndarray | None]:
-    """Outcome numbers, and the per-network trample index (None for full batch)."""
+def _run(spec, task, seeds, steps, batch, lr, seed=0) -> tuple[dict, np.ndarray | None]:
+    """Outcome numbers, and the per-network trample index (None for full batch).
+    Network i starts from seed + i, as everywhere; its minibatch draws from its own
+    stream (seed + i + 10,000)."""
     data = task_arrays(task)
     rare_pair = jnp.asarray(np.arange(task.n_pairs) >= COMMON)
     rare_out = jnp.asarray(np.isin(np.arange(N), np.asarray(task.targets)[COMMON:]))
-    params = init_population(spec, jnp.arange(seeds))
-    keys = jax.vmap(jax.random.key)(jnp.arange(seeds) + 10_000)
+    params = init_population(spec, jnp.arange(seeds) + seed)
+    keys = jax.vmap(jax.random.key)(jnp.arange(seeds) + seed + 10_000)
     params, (d_rare, common) = _track(spec, params, keys, data, rare_out, rare_pair, lr, steps,
                                       batch)
     d_rare, common = np.asarray(d_rare), np.asarray(common)
@@ -102,8 +104,9 @@ def c13_trample(ctx) -> ClaimResult:
     for act in ("tanh", "relu"):
         spec = NetSpec(N, N, (4,), act)
         # One example per step: four times the steps, still far fewer examples seen.
-        runs[(act, "per-example")], index[act] = _run(spec, task, seeds, 4 * steps, 1, 0.1)
-        runs[(act, "full batch")], _ = _run(spec, task, seeds, steps, None, 0.5)
+        runs[(act, "per-example")], index[act] = _run(spec, task, seeds, 4 * steps, 1, 0.1,
+                                                      ctx.seed)
+        runs[(act, "full batch")], _ = _run(spec, task, seeds, steps, None, 0.5, ctx.seed)
     t_tanh = runs[("tanh", "per-example")]["trample_index"]["median"]
     t_relu = runs[("relu", "per-example")]["trample_index"]["median"]
     tramples = t_tanh > 0.1
@@ -165,7 +168,8 @@ def c14_sparsity(ctx) -> ClaimResult:
     seeds = ctx.budget.seeds
     rows = {}
     for frac in (0.0, 0.25, 0.5):
-        rng = np.random.default_rng(1000 + int(100 * frac))
+        # which connections go: drawn from --seed too (seed 0 keeps the draws of before)
+        rng = np.random.default_rng(1000 + int(100 * frac) + 1000 * ctx.seed)
         w1 = (rng.random((seeds, n, k)) >= frac).astype(np.float32)
         # No hidden biases in any variant: a removed connection then means an activation
         # of exactly tanh(0) = 0 for that input, kept there for ever.
