@@ -31,6 +31,7 @@ def test_empty_and_one_byte():
         assert len(round_trip(b, SMALL)) <= HEADER_MAX + 1
 
 
+@pytest.mark.slow  # the hypothesis round trips cover byte values in the default run
 def test_all_byte_values_and_long_runs():
     round_trip(bytes(range(256)) * 4, SMALL)
     run = round_trip(b"a" * 200_000)

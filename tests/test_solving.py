@@ -96,6 +96,7 @@ def test_a_network_keeps_the_weights_it_solved_with():
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # the keep-what-was-found rule itself is tested by the next tests
 def test_stopped_networks_leave_the_population_without_changing_any_outcome(monkeypatch):
     # 64 networks, most solving early: the population shrinks (here even where the
     # time saved would not pay for compiling), yet every network ends as it would have
