@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from itertools import product
 
@@ -47,23 +47,33 @@ def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float 
 
     `resolution` > 0 stops the bisection once the bracket is within that fraction of n
     (0.1: to 10%), trading precision for fewer trials; 0 bisects down to one symbol."""
-    if not 0 < threshold <= 1:
-        raise SpecError(f"threshold must lie in (0, 1], got {threshold}")
+    search = frontier_steps(threshold, start, max_n, growth, resolution)
+    try:
+        n = next(search)
+        while True:
+            n = search.send(rate_at(n))
+    except StopIteration as done:
+        return done.value
+
+
+def frontier_steps(threshold: float = 0.5, start: int = 4, max_n: int = 4096,
+                   growth: float = 2.0, resolution: float = 0.0
+                   ) -> Generator[int, tuple[int, int], Frontier]:
+    """The search as a generator: it yields the next n to try, is sent back that trial's
+    (successes, trials), and returns the Frontier. A driver can so advance many
+    searches at once (trials on a cluster) with exactly the trials one search runs."""
+    checks.real("threshold", threshold, 0.0, 1.0, above=True)
     if start < 2 or max_n < start or growth <= 1:
         raise SpecError("need 2 <= start <= max_n and growth > 1")
     tested: dict[int, tuple[int, int]] = {}
     order: list[int] = []
-
-    def passes(n: int) -> bool:
-        if n not in tested:
-            tested[n] = rate_at(n)
-            order.append(n)
-        s, t = tested[n]
-        return t > 0 and s / t >= threshold
-
     lo, hi, n = 1, None, start
+
     while True:
-        if passes(n):
+        tested[n] = yield n
+        order.append(n)
+        s, t = tested[n]
+        if t > 0 and s / t >= threshold:
             lo = n
             if n == max_n:
                 break
@@ -74,7 +84,10 @@ def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float 
     if hi is not None:
         while hi - lo > max(1, int(resolution * lo)):
             mid = (lo + hi) // 2
-            if passes(mid):
+            tested[mid] = yield mid
+            order.append(mid)
+            s, t = tested[mid]
+            if t > 0 and s / t >= threshold:
                 lo = mid
             else:
                 hi = mid

@@ -11,8 +11,10 @@ import typer
 
 from bottlenet.choices import ACTIVATIONS, OPTIMIZERS, SCHEDULES, TASKS
 from bottlenet.cli.console import (
+    CLUSTER_HELP,
     NET_HELP,
     check_picture,
+    cluster_status,
     command,
     command_group,
     err,
@@ -37,7 +39,8 @@ _SWEEP_SETTINGS = ("hidden", "activation", "task", "seeds", "steps", "threshold"
 @command(app)
 def capacity(
     ctx: typer.Context,
-    hidden: Annotated[str, typer.Option(help="Hidden units k, comma-separated.")] = "1,2,3",
+    hidden: Annotated[str, typer.Option(
+        help="Hidden units k, comma-separated, or ranges like 1-8.")] = "1,2,3",
     activation: Annotated[str, typer.Option(
         help="Activations, comma-separated: " + ", ".join(ACTIVATIONS) + ".")]
     = "tanh",
@@ -70,6 +73,9 @@ def capacity(
         help="Re-run the last sweep recorded in --db with its own settings; finished "
         "trials are reused, never run again.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        help=CLUSTER_HELP + " Every configuration's search runs at once, one trial per "
+        "task.", show_default=False)] = None,
 ):
     """Measure capacity: the largest n that k units learn, with 95% intervals.
 
@@ -115,11 +121,14 @@ def capacity(
         if plan is None:
             _check_atlas(atlas, last_sweep(store))
         try:
-            with progress_bar() as bar:
-                job = bar.add_task("trial", total=None)
-                plan, results = sweep(plan, store, on_config, on_trial,
-                                      lambda done, total: bar.update(job, completed=done,
-                                                                     total=total))
+            if cluster:
+                plan, results = _sweep_on_cluster(cluster, plan, store, on_config, on_trial)
+            else:
+                with progress_bar() as bar:
+                    job = bar.add_task("trial", total=None)
+                    plan, results = sweep(plan, store, on_config, on_trial,
+                                          lambda done, total: bar.update(
+                                              job, completed=done, total=total))
         except KeyboardInterrupt:
             err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
                       "`bottlenet capacity --resume` continues")
@@ -153,6 +162,22 @@ def capacity(
     out.print(f"padded sizes trained (one compilation each per configuration): {compiled}")
     out.print(f"chart: {plot_path}   " + (f"atlas: {atlas_path}   " if atlas_path else "")
               + f"database: {db}   ('+': passed at --max-symbols)")
+
+
+def _sweep_on_cluster(address: str, plan, store, on_config, on_trial):
+    from bottlenet import cluster
+    from bottlenet.capacity import last_sweep
+
+    if plan is None:
+        plan = last_sweep(store)
+    else:
+        store.save_sweep(plan.to_dict())
+    ray = cluster.connect(address)
+    try:
+        with cluster_status() as show:
+            return plan, cluster.sweep(ray, plan, store, on_config, on_trial, show)
+    finally:
+        ray.shutdown()
 
 
 def _check_atlas(atlas: Path | None, plan) -> None:

@@ -3,6 +3,7 @@ and the parsing of list options. Only the command line imports this module."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from pathlib import Path
@@ -61,6 +62,19 @@ def progress_bar(unit: str = "steps"):
                     TextColumn(unit), TimeElapsedColumn(), console=err, transient=True)
 
 
+CLUSTER_HELP = ("Run on a Ray cluster (extra `cluster`): 'local' starts one on this "
+                "machine, 'auto' joins the one running here, ray://HOST:PORT a remote one.")
+
+
+@contextlib.contextmanager
+def cluster_status():
+    """A status line on stderr for work on a cluster; yields show(tally)."""
+    from rich.status import Status
+
+    with Status("connecting to the cluster", console=err) as status:
+        yield lambda tally: status.update(tally.line())
+
+
 def key_value_table() -> Table:
     """Two columns, no borders: a label in bold and its value."""
     tab = Table(show_header=False, box=None, pad_edge=False)
@@ -81,14 +95,24 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 
 
 def parse_list(text: str, kind, option: str) -> list:
-    """'1,2,4' -> [1, 2, 4]; empty or malformed lists are bad input."""
+    """'1,2,4' -> [1, 2, 4]; for whole numbers '1-4' -> [1, 2, 3, 4]; empty or malformed
+    lists are bad input."""
     items = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not t for t in items):
         raise SpecError(f"{option} takes a comma-separated list, got {text!r}")
+    out: list = []
     try:
-        return [kind(t) for t in items]
+        for t in items:
+            lo, dash, hi = t.partition("-")
+            if kind is int and dash and lo:
+                if not 0 <= int(lo) <= int(hi) <= int(lo) + 64:
+                    raise SpecError(f"{option}: {t!r} is not a range like 1-8")
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(kind(t))
     except ValueError:
         raise SpecError(f"{option}: {text!r} is not a list of {kind.__name__} values") from None
+    return out
 
 
 NET_HELP = "Which network (0..P-1); default: the best solved one."

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from bottlenet import checks
-from bottlenet.cli.console import command, command_group, err, out, progress_bar
+from bottlenet.cli.console import (
+    CLUSTER_HELP,
+    cluster_status,
+    command,
+    command_group,
+    err,
+    out,
+    progress_bar,
+)
 from bottlenet.files import check_output_folder
 from bottlenet.store import DEFAULT_DB
 
@@ -29,6 +37,9 @@ def reproduce(
     fresh: Annotated[bool, typer.Option(
         help="Run every claim again instead of reusing finished ones from --db.")] = False,
     seed: Annotated[int, typer.Option(help="First seed of every population.")] = 0,
+    cluster: Annotated[str | None, typer.Option(
+        help=CLUSTER_HELP + " Claims run at once, one per task.", show_default=False)]
+    = None,
 ):
     """Reproduce every claim of the article, with verdicts, pictures and a report.
 
@@ -50,12 +61,14 @@ def reproduce(
     results = []
     with Store(db) as store:
         ctx = Context(budget, store, seed)
+        if cluster:
+            _run_on_cluster(cluster, claims, ctx, fresh)
         with progress_bar("claims") as bar:
             job = bar.add_task("reproducing", total=len(claims))
             for claim in claims:
                 bar.update(job, description=f"{claim} running")
                 try:
-                    result, cached = run_claim(claim, ctx, reuse=not fresh)
+                    result, cached = run_claim(claim, ctx, reuse=not fresh or bool(cluster))
                 except KeyboardInterrupt:
                     err.print(f"interrupted during {claim}; finished claims are kept in {db}")
                     raise typer.Exit(130) from None
@@ -75,3 +88,29 @@ def reproduce(
         tab.add_row(r.id, r.article_figure, measured, r.verdict)
     out.print(tab)
     out.print(f"report: {index}   measurements: {index.parent / 'results.json'}")
+
+
+def _run_on_cluster(address: str, claims: list[str], ctx, fresh: bool) -> None:
+    """Run the claims not yet in the store as cluster tasks, storing each as it ends;
+    the loop after this then finds every claim in the store."""
+    from bottlenet import cluster
+    from bottlenet.experiments import claim_key
+
+    todo = [c for c in claims if fresh or ctx.store.get_claim(claim_key(c, ctx)) is None]
+    if not todo:
+        return
+    ray = cluster.connect(address)
+
+    def store(claim: str, data: dict) -> None:
+        ctx.store.put_claim(claim_key(claim, ctx), data)
+        err.print(f"{claim:<4} {data['verdict']:<35} ({data['seconds']:.0f}s on the cluster)",
+                  markup=False, highlight=False)
+
+    try:
+        with cluster_status() as show:
+            cluster.claims(ray, todo, ctx.budget, ctx.seed, store, show)
+    except KeyboardInterrupt:
+        err.print(f"interrupted; finished claims are kept in {ctx.store.path}")
+        raise typer.Exit(130) from None
+    finally:
+        ray.shutdown()

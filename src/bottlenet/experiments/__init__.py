@@ -70,14 +70,19 @@ def run_claim(claim: str, ctx: Context, reuse: bool = True) -> tuple[ClaimResult
         cached = ctx.store.get_claim(key)
         if cached is not None:
             return ClaimResult.from_dict(cached), True
+    data = measure_claim(claim, ctx)
+    ctx.store.put_claim(key, data)
+    return ClaimResult.from_dict(data), False
+
+
+def measure_claim(claim: str, ctx: Context) -> dict:
+    """Run one claim's experiment; its result as plain JSON data (what the store keeps).
+    Through JSON once, so a fresh result and one read back from the database are equal
+    (integer keys become strings, numpy scalars plain numbers)."""
     start = time.perf_counter()
     result = CLAIMS[claim](ctx)
     result.seconds = round(time.perf_counter() - start, 2)
-    # Through JSON once, so a fresh result and one read back from the database are equal
-    # (integer keys become strings, numpy scalars plain numbers).
-    data = json.loads(json.dumps(result.to_dict(), default=_plain))
-    ctx.store.put_claim(key, data)
-    return ClaimResult.from_dict(data), False
+    return json.loads(json.dumps(result.to_dict(), default=_plain))
 
 
 def _plain(value):
