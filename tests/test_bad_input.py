@@ -31,7 +31,7 @@ WORK = ("bottlenet.trainer.train", "bottlenet.capacity.sweep",
         "bottlenet.construct.construct", "bottlenet.experiments.run_claim",
         "bottlenet.compress.codec.compress", "bottlenet.compress.codec.decompress")
 FLAG = object()  # an option that takes no value
-EXAMPLES = settings(max_examples=30, suppress_health_check=list(HealthCheck))
+EXAMPLES = settings(max_examples=25, suppress_health_check=list(HealthCheck))
 
 
 class ReachedWork(Exception):
@@ -410,7 +410,7 @@ def crafted_models(draw):
     return header_edits, array_edits
 
 
-@settings(max_examples=40, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, suppress_health_check=list(HealthCheck))
 @given(crafted_models(), st.sampled_from([["show"], ["argmax"], ["draw", "--training"],
                                           ["draw"], ["draw", "--space"]]))
 def test_crafted_model_files(fixtures, edits, command):
@@ -442,7 +442,7 @@ def test_crafted_model_files(fixtures, edits, command):
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-@settings(max_examples=40, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, suppress_health_check=list(HealthCheck))
 @given(st.dictionaries(st.sampled_from(["hidden", "orders", "table_bits", "lr_input", "boost",
                                         "seed", "clamp", "init_scale", "extra"]),
                        st.one_of(ODD, st.lists(ODD, max_size=3)), max_size=2),

@@ -44,6 +44,7 @@ def test_missing_ray_names_the_extra(tmp_path, monkeypatch):
     one_line_exit_2(r, "uv sync --extra cluster")
 
 
+@pytest.mark.slow  # a real sweep in a fresh process: 10 s
 def test_without_cluster_ray_is_never_imported(tmp_path):
     code = ("import sys\nfrom typer.testing import CliRunner\nfrom bottlenet.cli import app\n"
             "r = CliRunner().invoke(app, ['capacity', '--hidden', '1', '--seeds', '2', "

@@ -143,10 +143,9 @@ def test_squared_error_heads_train(shift5, head):
     assert pop.solved.mean() >= 0.5
 
 
-# the default run pads the default network; the other shapes run with the slow tests
-@pytest.mark.parametrize(("hidden", "logit_scale"), [((2,), True), *(
-    pytest.param(h, s, marks=pytest.mark.slow) for h, s in
-    (((), False), ((), True), ((2,), False), ((3,), False), ((3,), True)))])
+@pytest.mark.slow  # 9 s per shape: with the slow tests (CI runs them on every push)
+@pytest.mark.parametrize(("hidden", "logit_scale"), [
+    ((2,), True), ((), False), ((), True), ((2,), False), ((3,), False), ((3,), True)])
 def test_padding_gives_the_same_outcome_and_loss(hidden, logit_scale):
     # Shift on 9 symbols trained as itself, and inside a 16-symbol, 20-pair program. The
     # learned scale grows geometrically, so last-bit differences of the padded program's
@@ -179,6 +178,7 @@ def test_mask_holds_removed_connections_at_zero(shift5, tanh2_spec):
     assert not np.allclose(free.params[1]["w"], pop.params[1]["w"])
 
 
+@pytest.mark.slow
 def test_pairs_in_any_order_train_alike():
     # Inputs 0..m-1 in order take the trainer's slice path, any other order its gather
     # path; the pairs are the same, so the outcome must be too.

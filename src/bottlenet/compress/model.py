@@ -134,7 +134,8 @@ class Model:
         self.c = np.zeros(256)
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
-        self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp])
+        self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp],
+                           np.float64)  # float64 even when a setting came as a whole number
         self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
         self.ctx[kernels.CTX_SEED] = s.seed
         self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
