@@ -55,6 +55,19 @@ def test_without_cluster_ray_is_never_imported(tmp_path):
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow  # before the module's cluster starts: the command starts and stops its own
+def test_reproduce_runs_claims_on_a_local_cluster(tmp_path):
+    args = ["reproduce", "--only", "C1,C10", "--db", str(tmp_path / "r.db"), "--out",
+            str(tmp_path / "rep"), "--cluster", "local"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("on the cluster") == 2 and "C10" in r.stdout
+    assert (tmp_path / "rep" / "index.html").exists()
+    r = runner.invoke(app, args)  # stored by the driver: the second run reuses both
+    assert r.exit_code == 0 and "on the cluster" not in r.stderr
+    assert r.stderr.count("from database") == 2
+
+
 @pytest.fixture(scope="module")
 def local_cluster():
     from bottlenet import cluster
