@@ -110,3 +110,36 @@ def test_seed_reaches_every_draw(tmp_path, claim):
     first = numbers(0, "a")
     assert numbers(0, "b") == first
     assert numbers(1, "c") != first
+
+
+@pytest.mark.parametrize(("parts", "verdict"), [
+    ([True, True, True], "holds"), ([True, False, True], "holds in part"),
+    ([False, False], "does not hold"), ([True], "holds")])
+def test_a_claim_of_parts(parts, verdict):
+    from bottlenet.experiments.base import by_parts
+
+    assert by_parts(parts) == verdict
+
+
+@pytest.mark.parametrize(("regimes", "verdict"), [
+    ([True, True], "holds"), ([False, True], "holds in some regimes"),
+    ([False, False], "does not hold")])
+def test_a_claim_across_regimes(regimes, verdict):
+    from bottlenet.experiments.base import by_regimes
+
+    assert by_regimes(regimes) == verdict
+
+
+def test_the_rule_texts_use_the_verdict_words():
+    from bottlenet.experiments.base import (
+        FAILS,
+        HOLDS,
+        IN_PART,
+        PARTS_RULE,
+        REGIMES_RULE,
+        SOME_REGIMES,
+    )
+
+    assert all(w in PARTS_RULE for w in (HOLDS, IN_PART, FAILS))
+    assert all(w in REGIMES_RULE for w in (HOLDS, FAILS)) and "in some" in REGIMES_RULE
+    assert SOME_REGIMES.startswith(HOLDS) and IN_PART.startswith(HOLDS)

@@ -7,10 +7,18 @@ import html
 import json
 from pathlib import Path
 
-from bottlenet.experiments.base import ARTICLE, CONDITIONAL, FAILS, HOLDS, ClaimResult
+from bottlenet.experiments.base import (
+    ARTICLE,
+    FAILS,
+    HOLDS,
+    IN_PART,
+    SOME_REGIMES,
+    ClaimResult,
+)
 from bottlenet.files import write_text
 
-COLOURS = {HOLDS: "#1a9641", CONDITIONAL: "#d68a00", FAILS: "#d7191c"}
+# green, amber (every part, in some regimes), purple (some parts measured false), red
+COLOURS = {HOLDS: "#1a9641", SOME_REGIMES: "#d68a00", IN_PART: "#7b3294", FAILS: "#d7191c"}
 
 CSS = """
 body { font-family: Georgia, serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;

@@ -20,7 +20,12 @@ from bottlenet.experiments import (
     hello,
     weights,
 )
-from bottlenet.experiments.base import ARTICLE, Budget, ClaimResult
+from bottlenet.experiments.base import (
+    ARTICLE,
+    RULES_VERSION,
+    Budget,
+    ClaimResult,
+)
 from bottlenet.experiments.context import Context
 
 CLAIMS: dict[str, Callable[[Context], ClaimResult]] = {
@@ -59,7 +64,8 @@ def select(only: str | None) -> list[str]:
 def claim_key(claim: str, ctx: Context) -> str:
     from bottlenet import __version__
 
-    return f"{claim}|{ctx.budget.name}|seed {ctx.seed}|bottlenet {__version__}"
+    return (f"{claim}|{ctx.budget.name}|seed {ctx.seed}|bottlenet {__version__}"
+            f"|rules {RULES_VERSION}")
 
 
 def run_claim(claim: str, ctx: Context, reuse: bool = True) -> tuple[ClaimResult, bool]:

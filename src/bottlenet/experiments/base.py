@@ -13,10 +13,31 @@ import numpy as np
 from bottlenet.draw.common import BAR
 from bottlenet.stats import wilson_interval
 
+# The verdict words. "In some regimes": every part of the claim holds, but only in some
+# of the regimes tried (optimizers, biases, sparsity levels...). "In part": some of the
+# claim's parts hold and others were measured false.
 HOLDS = "holds"
-CONDITIONAL = "holds only under stated conditions"
+SOME_REGIMES = "holds in some regimes"
+IN_PART = "holds in part"
 FAILS = "does not hold"
-VERDICTS = (HOLDS, CONDITIONAL, FAILS)
+VERDICTS = (HOLDS, SOME_REGIMES, IN_PART, FAILS)
+RULES_VERSION = 2  # in each claim's database key: results judged by older rules are not reused
+
+PARTS_RULE = "all parts: holds; some: holds in part; none: does not hold"
+REGIMES_RULE = ("in every regime tried: holds; in some: holds in some regimes; in none: "
+                "does not hold")
+
+
+def by_parts(parts) -> str:
+    """The verdict of a claim made of parts: all hold, some do, none does."""
+    parts = list(parts)
+    return HOLDS if all(parts) else IN_PART if any(parts) else FAILS
+
+
+def by_regimes(holds) -> str:
+    """The verdict of a claim measured in several regimes: in all, in some, in none."""
+    holds = list(holds)
+    return HOLDS if all(holds) else SOME_REGIMES if any(holds) else FAILS
 
 # The network as the article trained it: plain weights (no learned logit scale), Adam at
 # lr 0.05 (the regime earlier bottlenet versions defaulted to). Claims about the article's

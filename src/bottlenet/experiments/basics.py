@@ -7,10 +7,12 @@ import numpy as np
 from bottlenet import draw, tasks
 from bottlenet.construct import construct, winnable
 from bottlenet.experiments.base import (
-    CONDITIONAL,
     FAILS,
     HOLDS,
+    REGIMES_RULE,
     ClaimResult,
+    by_parts,
+    by_regimes,
     png,
     rate_bars,
     rate_numbers,
@@ -47,12 +49,7 @@ def c2_one_unit(ctx) -> ClaimResult:
     can_win = int((margins > 1e-9).sum())
     hand = construct(task, hidden=1, probability=0.9)
     s0, s1, t = int(no_bias.solved.sum()), int(bias.solved.sum()), no_bias.size
-    if s0 == 0 and s1 == 0:
-        verdict = HOLDS
-    elif s0 == 0:
-        verdict = CONDITIONAL
-    else:
-        verdict = FAILS
+    verdict = by_regimes([s0 == 0, s1 == 0])  # regimes: without biases, with biases
     return ClaimResult(
         "C2", "One hidden unit cannot learn the shift",
         "This network can not learn different behaviors for different input nodes because "
@@ -64,8 +61,8 @@ def c2_one_unit(ctx) -> ClaimResult:
         f"program); a hand-made 1-unit network with output biases solves it "
         f"({'yes' if hand.solved_float32 else 'no'}, weight scale {hand.scale:.3g} for "
         "p >= 0.9)", verdict,
-        "holds if no seed solves with or without biases; holds only under conditions if "
-        "none solves without biases but some do with them",
+        "the claim holds in a regime (without biases, with biases) if no seed solves "
+        "there; " + REGIMES_RULE,
         {"optimizer": "adam", "lr": bias.config.lr, "steps": bias.config.steps, "seeds": t},
         {"no_bias": rate_numbers(s0, t), "bias": rate_numbers(s1, t),
          "outputs_that_can_win_without_bias": can_win,
@@ -104,8 +101,7 @@ def c3_two_units(ctx) -> ClaimResult:
             abs(np.log(v["max_w_input_hidden"] / 9)) < np.log(1.5) and
             abs(np.log(v["max_w_hidden_output"] / 26)) < np.log(1.5)]
     learn = s / t >= 0.9
-    verdict = (HOLDS if learn and len(near) == len(table) else
-               CONDITIONAL if learn else FAILS)
+    verdict = by_parts([learn, learn and len(near) == len(table)])
     measured = f"{rate_text(s, t)} solved (20 connections); median largest |w| " + "; ".join(
         f"{k}: {v['max_w_input_hidden']:.1f} / {v['max_w_hidden_output']:.1f}"
         for k, v in table.items() if v["max_w_input_hidden"])
@@ -118,9 +114,9 @@ def c3_two_units(ctx) -> ClaimResult:
         "and the weights settle near +-9 (input to hidden) and +-26 (hidden to output).",
         "learns; |w| ~ 9 and ~ 26", measured, verdict,
         "holds if >= 90% of seeds solve and, in every regime tried, the median largest "
-        "weights lie within a factor 1.5 of 9 and 26; only under conditions if they "
-        "solve but the weights match the article's in some or none of the regimes (the "
-        "regimes that match are listed in the numbers); does not hold if they do not solve",
+        "weights lie within a factor 1.5 of 9 and 26; holds in part if they solve "
+        "but the weights match the article's in some or none of the regimes (the regimes "
+        "that match are listed in the numbers); does not hold if they do not solve",
         {"regimes": list(table), "steps": base.config.steps, "seeds": t},
         {"solved": rate_numbers(s, t), "weights": table, "regimes_near_article": near},
         [("Training of 2 tanh units on 5 symbols, run for the whole budget (Adam): the "

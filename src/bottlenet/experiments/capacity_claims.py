@@ -12,10 +12,12 @@ from bottlenet.capacity import measure, representable
 from bottlenet.config import CapacityConfig, TrainConfig
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    CONDITIONAL,
     FAILS,
     HOLDS,
+    IN_PART,
     ClaimResult,
+    by_parts,
+    by_regimes,
     png,
     rate_bars,
     rate_numbers,
@@ -51,12 +53,7 @@ def c4_capacity(ctx) -> ClaimResult:
 
     reproduce = [name for name in fr if near(name)]
     beyond = [name for name in fr if fr[name][2] > 1.5 * 11]
-    if len(reproduce) == len(fr):
-        verdict = HOLDS
-    elif reproduce:
-        verdict = CONDITIONAL
-    else:
-        verdict = FAILS
+    verdict = by_regimes(name in reproduce for name in fr)
     conn = NetSpec(11, 11, (2,)).n_connections, NetSpec(11, 11, ()).n_connections
     b = ctx.budget
     measured = "; ".join(
@@ -77,8 +74,8 @@ def c4_capacity(ctx) -> ClaimResult:
         "with 3, more than 100 with 4; 121 connections become 44 for 11 symbols.",
         "k=2: ~11, k=3: ~30, k=4: >100; 121 -> 44 connections", measured, verdict,
         "frontier = largest n solved by >= 50% of seeds. Holds if in every regime tried "
-        "k=2 and k=3 are within a factor 1.5 of 11 and 30 and k=4 reaches 100; only under "
-        "conditions if some regimes reproduce the figures; does not hold if none does",
+        "k=2 and k=3 are within a factor 1.5 of 11 and 30 and k=4 reaches 100; holds in "
+        "some regimes if some reproduce the figures; does not hold if none does",
         {"regimes": list(REGIMES), "seeds": b.capacity_seeds, "steps": b.capacity_steps,
          "max_n": b.capacity_max_n, "task": "shift", "activation": "tanh"},
         {"frontiers": fr, "article": ARTICLE_CAPACITY, "regimes_reproducing": reproduce,
@@ -128,8 +125,7 @@ def c5_cost(ctx) -> ClaimResult:
     slope_cap = float(np.polyfit(np.log(ks), np.log(fr), 1)[0])
     linear_cost = 0.6 <= slope_cost <= 1.4
     superlinear = slope_cap > 1.2
-    verdict = HOLDS if linear_cost and superlinear else (
-        CONDITIONAL if linear_cost or superlinear else FAILS)
+    verdict = by_parts([linear_cost, superlinear])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k in (2, 4):
         sel = [r for r in rows if r["k"] == k]
@@ -162,7 +158,7 @@ def c5_cost(ctx) -> ClaimResult:
         f"{dict(zip(ks.tolist(), fr.tolist(), strict=True))})", verdict,
         "cost part holds if the log-log slope of time per example against connections lies "
         "in 0.6-1.4; capacity part holds if the log-log slope of frontier against k "
-        "exceeds 1.2; both: holds, one: only under conditions",
+        "exceeds 1.2; both: holds, one: holds in part",
         {"population": population, "timed_steps": steps,
          "device": "the machine running this"},
         {"timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap},
@@ -219,8 +215,8 @@ def c12_relu(ctx) -> ClaimResult:
 
     reproduce = [r for r in REGIMES if as_article(r)]
     relu_worse = [r for r in REGIMES if ok(r, "tanh", 2) and not ok(r, "relu", 2)]
-    verdict = (HOLDS if len(reproduce) == len(REGIMES) else
-               CONDITIONAL if reproduce or relu_worse else FAILS)
+    verdict = (by_regimes(r in reproduce for r in REGIMES) if reproduce else
+               IN_PART if relu_worse else FAILS)
     labels = [f"{r.split()[0]} {a} k={k}" for r, a, k in counts]
     return ClaimResult(
         "C12", "ReLU needs 4 units where tanh needs 2",
@@ -231,9 +227,9 @@ def c12_relu(ctx) -> ClaimResult:
         "; ".join(f"{r}, {a} k={k}: {rate_text(*v)}" for (r, a, k), v in counts.items()),
         verdict,
         "a regime reproduces the claim if >= 50% of seeds solve with tanh k=2 and relu "
-        "k=4 but not relu k=2 or 3. Holds if every regime tried reproduces it; only under "
-        "conditions if some regime does, or if ReLU at least fails where tanh succeeds at "
-        "k=2; does not hold otherwise",
+        "k=4 but not relu k=2 or 3. Holds if every regime tried reproduces it; in some "
+        "regimes if some do; in part if none does but ReLU at least fails where tanh "
+        "succeeds at k=2; does not hold otherwise",
         {"n": 11, "regimes": list(REGIMES), "seeds": ctx.budget.seeds,
          "steps": ctx.budget.steps},
         {"rates": {f"{r} {a} k={k}": rate_numbers(*v) for (r, a, k), v in counts.items()},

@@ -10,10 +10,8 @@ from scipy.special import expit, ndtr
 
 from bottlenet import tasks
 from bottlenet.experiments.base import (
-    CONDITIONAL,
-    FAILS,
-    HOLDS,
     ClaimResult,
+    by_parts,
     median_or_none,
     png,
     rate_numbers,
@@ -46,8 +44,7 @@ def c10_normcdf(ctx) -> ClaimResult:
     train_stats = {a: {"solved": rate_numbers(int(p.solved.sum()), p.size),
                        "median_solve_step": median_or_none(p.solve_step[p.solve_step >= 0])}
                    for a, p in pops.items()}
-    verdict = HOLDS if match_044 and slope_ok else CONDITIONAL if (match_044 or slope_ok) \
-        else FAILS
+    verdict = by_parts([match_044, slope_ok])
     x = np.linspace(-4, 4, 801)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     axes[0].plot(x, ndtr(x), color="black", lw=2, label="normal CDF")
@@ -73,7 +70,7 @@ def c10_normcdf(ctx) -> ClaimResult:
         "0.044; 0.017 with matched slopes", measured, verdict,
         "computed on a grid of 240,001 points over [-12, 12]. The 0.044 holds if some "
         "natural reading gives a gap within 0.002 of it; the 0.017 if the slope-matched gap "
-        "is within 0.001 of it. Both: holds; one: only under conditions",
+        "is within 0.001 of it. Both: holds; one: holds in part",
         {"training": {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
                       "seeds": ctx.budget.seeds}},
         {"max_gap": gaps, "readings_matching_0.044": match_044, "slope_matched_ok": slope_ok,

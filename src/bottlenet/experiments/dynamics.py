@@ -16,10 +16,13 @@ from bottlenet.config import TrainConfig
 from bottlenet.evaluation import init_population
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    CONDITIONAL,
     FAILS,
     HOLDS,
+    IN_PART,
+    PARTS_RULE,
     ClaimResult,
+    by_parts,
+    by_regimes,
     median_or_none,
     png,
     rate_numbers,
@@ -28,11 +31,6 @@ from bottlenet.experiments.base import (
 )
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
-
-
-def _verdict(parts: list[bool]) -> str:
-    return HOLDS if all(parts) else CONDITIONAL if any(parts) else FAILS
-
 
 C6_REGIMES = {"adam lr 0.05": {"optimizer": "adam", "lr": 0.05},
               "sgd lr 1": {"optimizer": "sgd", "lr": 1.0}}
@@ -72,10 +70,9 @@ def c6_heads(ctx) -> ClaimResult:
                 "growth_second_half": float(np.median(w[-1] / w[half])),
                 "final_loss": float(np.median(pop.final_loss))}
         parts[regime] = _c6_parts(stats[regime])
-    all_parts = [all(p.values()) for p in parts.values()]
-    verdict = (HOLDS if all(all_parts) else
-               CONDITIONAL if any(all_parts) or any(any(p.values()) for p in parts.values())
-               else FAILS)
+    verdict = by_regimes(all(p.values()) for p in parts.values())
+    if verdict == FAILS and any(any(p.values()) for p in parts.values()):
+        verdict = IN_PART
     fig, axes = plt.subplots(len(C6_REGIMES), 2, figsize=(11, 3.4 * len(C6_REGIMES)),
                              squeeze=False)
     for row, regime in enumerate(C6_REGIMES):
@@ -111,7 +108,7 @@ def c6_heads(ctx) -> ClaimResult:
         "> 2x the tanh+softmax one's and grows faster, or any diverges; 'stagnate' if "
         "tanh-output networks solve at a rate >= 20 points below tanh+softmax; 'work' if "
         "tanh+softmax solves >= 90%. All parts in every regime: holds; all parts in some "
-        "regime, or some parts: only under conditions; none: does not hold",
+        "regime: holds in some regimes; some parts: holds in part; none: does not hold",
         {"n": 11, "k": 2, "regimes": list(C6_REGIMES), "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds, "stop": "never"},
         {"variants": stats, "parts": parts},
@@ -151,10 +148,9 @@ def c9_speed(ctx) -> ClaimResult:
         "tanh ~50, sigmoid >5000 or stalls, ReLU ~30 iterations",
         "; ".join(f"{a}: median {med[a] if med[a] is not None else '-'} steps, solved "
                   f"{rate_text(int(pops[a].solved.sum()), pops[a].size)}" for a in acts),
-        _verdict([tens, slow_sig, relu_fast]),
+        by_parts([tens, slow_sig, relu_fast]),
         "three parts: tanh's median solve step < 100; sigmoid's median >= 3x tanh's or its "
-        "solve rate 20 points lower; ReLU's median below tanh's. All: holds; some: only "
-        "under conditions; none: does not hold",
+        "solve rate 20 points lower; ReLU's median below tanh's. " + PARTS_RULE,
         {"n": 11, "k": 4, "optimizer": "adam", "lr": 0.05, "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds},
         {"median_solve_step": med, "solve_rate": rate, "tanh_tens": tens,
@@ -237,7 +233,7 @@ def c15_depth(ctx) -> ClaimResult:
 
     slower = all(cost("sigmoid", d) > cost("tanh", d) for d in (1, 2, 3))
     gap_grows = cost("sigmoid", 3) / cost("tanh", 3) > cost("sigmoid", 1) / cost("tanh", 1)
-    verdict = _verdict([tanh_centred and sig_off, pushed_up, slower and gap_grows])
+    verdict = by_parts([tanh_centred and sig_off, pushed_up, slower and gap_grows])
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for act, colour in (("tanh", "#2c7bb6"), ("sigmoid", "#d7191c")):
         ax.plot([1, 2, 3], [cost(act, d) for d in (1, 2, 3)], "o-", color=colour, label=act)
@@ -263,7 +259,7 @@ def c15_depth(ctx) -> ClaimResult:
         "three parts: centring (tanh layer means within 0.15 of 0, sigmoid's near 0.5); "
         "drift (sigmoid's last-layer mean at init rises by > 0.05 from 1 to 3 layers); "
         "speed (sigmoid costlier than tanh at every depth, the gap widening with depth). "
-        "All: holds; some: only under conditions",
+        + PARTS_RULE,
         {"n": 11, "units_per_layer": 4, "optimizer": "adam", "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds},
         {f"{a}_x{d}": v for (a, d), v in rows.items()},

@@ -13,10 +13,11 @@ from bottlenet import tasks
 from bottlenet.draw.common import BAR
 from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
 from bottlenet.experiments.base import (
-    CONDITIONAL,
-    FAILS,
-    HOLDS,
+    PARTS_RULE,
+    REGIMES_RULE,
     ClaimResult,
+    by_parts,
+    by_regimes,
     median_or_none,
     png,
     rate_bars,
@@ -113,7 +114,7 @@ def c13_trample(ctx) -> ClaimResult:
     relu_less = t_relu < 0.8 * t_tanh
     batch_helps = all(runs[(a, "full batch")]["rare_accuracy"] >=
                       runs[(a, "per-example")]["rare_accuracy"] + 0.05 for a in ("tanh", "relu"))
-    verdict = HOLDS if tramples and relu_less else CONDITIONAL if relu_less else FAILS
+    verdict = by_parts([tramples, relu_less])
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     axes[0].boxplot([index[a] for a in ("tanh", "relu")],
                     tick_labels=["tanh", "relu"])
@@ -144,8 +145,8 @@ def c13_trample(ctx) -> ClaimResult:
         verdict,
         "trample index = mean movement of the rare outputs' weights on steps that saw only "
         "common pairs / on steps that saw a rare pair (per network, median over seeds). "
-        "Holds if tanh's index exceeds 0.1 and ReLU's is below 0.8x tanh's; only under "
-        "conditions if ReLU is lower but tanh barely tramples; does not hold otherwise. "
+        "Two parts: tanh's index exceeds 0.1 (common pairs trample rare ones); ReLU's is "
+        "below 0.8x tanh's. " + PARTS_RULE + ". "
         "Whether batches help (full-batch rare-pair accuracy >= per-example + 0.05 for both "
         "activations) is reported in the numbers and does not enter the verdict",
         {"task": "shift 11, first 5 pairs 20x as frequent", "k": 4, "optimizer":
@@ -187,7 +188,7 @@ def c14_sparsity(ctx) -> ClaimResult:
             faster and r["solved"]["rate"] >= dense["solved"]["rate"] - 0.05)
 
     helped = [f for f in (0.25, 0.5) if better(rows[f])]
-    verdict = HOLDS if len(helped) == 2 else CONDITIONAL if helped else FAILS
+    verdict = by_regimes(f in helped for f in (0.25, 0.5))
     labels = [f"{100 * f:.0f}% zero" for f in rows]
     return ClaimResult(
         "C14", "Forcing tanh activations to zero (sparsity) helps",
@@ -203,8 +204,8 @@ def c14_sparsity(ctx) -> ClaimResult:
         f"{sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} at 25%)",
         verdict,
         "a sparsity level helps if it raises the solve rate by > 10 points, or solves >= 20% "
-        "faster at a rate no more than 5 points lower. Both levels: holds; one: only under "
-        "conditions; none: does not hold",
+        "faster at a rate no more than 5 points lower; the sparsity levels are the "
+        "regimes: " + REGIMES_RULE,
         {"n": n, "k": k, "hidden_biases": "none", "optimizer": "adam",
          "steps": ctx.budget.steps, "seeds": seeds},
         {f"zero_{f}": r for f, r in rows.items()},
