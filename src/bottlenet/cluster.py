@@ -90,9 +90,14 @@ class Cluster:
     def get(self, future) -> Any:
         try:
             return self.ray.get(future)
-        except self.ray.exceptions.RayError as e:
-            raise ClusterError(f"a task failed on the cluster after {RETRIES} retries: "
-                               f"{type(e).__name__}") from None
+        except self.ray.exceptions.RayTaskError as e:  # the task itself raised
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, BottlenetError):  # bad input found on the worker
+                raise cause from None
+            raise ClusterError(f"a task failed on the cluster: {cause!r}"[:300]) from None
+        except self.ray.exceptions.RayError as e:  # its worker or node was lost
+            raise ClusterError(f"a task was lost on the cluster after {RETRIES} retries "
+                               f"({type(e).__name__})") from None
 
     def cancel(self, futures) -> None:
         for f in futures:
