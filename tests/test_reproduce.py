@@ -45,6 +45,7 @@ def test_each_claim_measures_and_decides(tiny_run, claim):
     assert r.id == claim
     assert r.verdict in VERDICTS
     assert r.measured and r.rule and r.quote and r.claim and r.article_figure
+    assert r.deciding and len(r.deciding) < 160, "a short line of the deciding numbers"
     assert r.numbers, "a verdict needs numbers behind it"
     assert r.pictures
     for caption, b64 in r.pictures:

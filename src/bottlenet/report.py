@@ -68,7 +68,7 @@ def render_html(results: list[ClaimResult], meta: dict) -> str:
 <dt>The claim</dt><dd>{e(r.claim)}</dd>
 <dt>Article's figure</dt><dd>{e(r.article_figure)}</dd>
 <dt>Measured</dt><dd>{e(r.measured)}</dd>
-<dt>Verdict</dt><dd>{_badge(r.verdict)}</dd>
+<dt>Verdict</dt><dd>{_badge(r.verdict)} {e(r.deciding)}</dd>
 <dt>Rule</dt><dd>{e(r.rule)}</dd>
 {notes}
 <dt>Time</dt><dd>{r.seconds:.1f} s</dd>

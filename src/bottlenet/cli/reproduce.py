@@ -81,11 +81,13 @@ def reproduce(
             "jax": jax.__version__, "platform": jax.default_backend(), "seed": seed}
     index = write_report(results, out_dir, meta)
     tab = Table(title="bottlenet reproduce", show_lines=True)
-    for col, width in (("claim", 5), ("article", 22), ("measured", 44), ("verdict", 14)):
+    for col, width in (("claim", 5), ("article", 22), ("what decided it", 44),
+                       ("verdict", 14)):
         tab.add_column(col, max_width=width, overflow="fold")
-    for r in results:
-        measured = r.measured if len(r.measured) < 160 else r.measured[:157] + "..."
-        tab.add_row(r.id, r.article_figure, measured, r.verdict)
+    for r in results:  # the whole measurement is in the report
+        deciding = r.deciding or (r.measured if len(r.measured) < 160
+                                  else r.measured[:157] + "...")
+        tab.add_row(r.id, r.article_figure, deciding, r.verdict)
     out.print(tab)
     out.print(f"report: {index}   measurements: {index.parent / 'results.json'}")
 

@@ -28,6 +28,10 @@ REGIMES_RULE = ("in every regime tried: holds; in some: holds in some regimes; i
                 "does not hold")
 
 
+def yes(flag) -> str:
+    return "yes" if flag else "no"
+
+
 def by_parts(parts) -> str:
     """The verdict of a claim made of parts: all hold, some do, none does."""
     parts = list(parts)
@@ -91,6 +95,7 @@ class ClaimResult:
     pictures: list[tuple[str, str]] = field(default_factory=list)  # (caption, base64 PNG)
     notes: str = ""
     seconds: float = 0.0
+    deciding: str = ""  # the numbers that decided the verdict, in one short line
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:

@@ -26,6 +26,7 @@ def c1_direct(ctx) -> ClaimResult:
     pop = ctx.train(task, NetSpec(5, 5, ()))
     s, t = int(pop.solved.sum()), pop.size
     verdict = HOLDS if s / t >= 0.9 else FAILS
+    deciding = f"{s}/{t} solved (>= 90% needed)"
     return ClaimResult(
         "C1", "Direct connections learn the shift",
         "Whenever input 1 fires, fire output 2 ... I'll make the connections that the "
@@ -38,7 +39,8 @@ def c1_direct(ctx) -> ClaimResult:
         {"optimizer": "adam", "lr": pop.config.lr, "steps": pop.config.steps, "seeds": t},
         {"solved": rate_numbers(s, t), "connections": pop.spec.n_connections},
         [("The best direct network: the diagonal above the main one is strong and blue.",
-          png(draw.diagram(pop.spec, task, pop.network(pop.best()))))])
+          png(draw.diagram(pop.spec, task, pop.network(pop.best()))))],
+        deciding=deciding)
 
 
 def c2_one_unit(ctx) -> ClaimResult:
@@ -50,6 +52,7 @@ def c2_one_unit(ctx) -> ClaimResult:
     hand = construct(task, hidden=1, probability=0.9)
     s0, s1, t = int(no_bias.solved.sum()), int(bias.solved.sum()), no_bias.size
     verdict = by_regimes([s0 == 0, s1 == 0])  # regimes: without biases, with biases
+    deciding = f"solved: {s0}/{t} without biases, {s1}/{t} with biases"
     return ClaimResult(
         "C2", "One hidden unit cannot learn the shift",
         "This network can not learn different behaviors for different input nodes because "
@@ -76,7 +79,8 @@ def c2_one_unit(ctx) -> ClaimResult:
         notes="Without biases logit_j = v_j h, so only the outputs with the largest and the "
         "smallest v_j can ever win: the article is right for that network. Output biases "
         "turn the logits into lines a + b h whose upper envelope can give every output a "
-        "winning interval, so the impossibility is not about one unit as such.")
+        "winning interval, so the impossibility is not about one unit as such.",
+        deciding=deciding)
 
 
 def c3_two_units(ctx) -> ClaimResult:
@@ -105,6 +109,8 @@ def c3_two_units(ctx) -> ClaimResult:
     measured = f"{rate_text(s, t)} solved (20 connections); median largest |w| " + "; ".join(
         f"{k}: {v['max_w_input_hidden']:.1f} / {v['max_w_hidden_output']:.1f}"
         for k, v in table.items() if v["max_w_input_hidden"])
+    deciding = (f"{s}/{t} solved; weights near 9 and 26 in {len(near)} of "
+                f"{len(table)} regimes")
     return ClaimResult(
         "C3", "Two tanh units learn five symbols; weights near 9 and 26",
         "the real weights in my test code are +9 and -9 on the connections going from the "
@@ -126,4 +132,5 @@ def c3_two_units(ctx) -> ClaimResult:
           png(draw.diagram(spec, task, base.network(base.best()))))],
         notes="Weights settle nowhere in particular: with softmax the loss keeps rewarding "
         "larger output weights, so the figures depend on optimizer and stopping rule; the "
-        "article's 9 and 26 are one such stopping point.")
+        "article's 9 and 26 are one such stopping point.",
+        deciding=deciding)

@@ -64,6 +64,8 @@ def c4_capacity(ctx) -> ClaimResult:
                  f"{b.capacity_steps} steps, against n.",
                  png(draw.capacity_chart(list(s.values())))) for name, s in sweeps.items()]
     pictures.append(_atlas(sweeps, b))
+    deciding = "frontiers k=1..4: " + "; ".join(
+        f"{name} " + "/".join(str(fr[name][k]) for k in (1, 2, 3, 4)) for name in fr)
     return ClaimResult(
         "C4", "Capacity: 2 units ~11 symbols, 3 ~30, 4 >100",
         "Eleven inputs and outputs is close to the limit for what you can do with two nodes "
@@ -85,7 +87,8 @@ def c4_capacity(ctx) -> ClaimResult:
         pictures,
         notes="The connection count is exact arithmetic (11x11 = 121, 11x2x2 = 44). The "
         "capacity figures depend on the optimizer and the budget, which the article does not "
-        "give; a frontier marked '+' reached the largest n tried.")
+        "give; a frontier marked '+' reached the largest n tried.",
+        deciding=deciding)
 
 
 def _atlas(sweeps: dict, b) -> tuple[str, str]:
@@ -145,6 +148,8 @@ def c5_cost(ctx) -> ClaimResult:
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
+    deciding = (f"cost slope {slope_cost:.2f} (0.6-1.4 needed), capacity slope "
+                f"{slope_cap:.2f} (> 1.2 needed)")
     return ClaimResult(
         "C5", "Cost grows with connections, capacity faster than linearly in k",
         "the back propagation algorithm scales with the number of connections, not with "
@@ -168,7 +173,8 @@ def c5_cost(ctx) -> ClaimResult:
         "grows like n^2 while the time per example is what the article's argument is about. "
         "A slope well below 1 means fixed costs per step (dispatch, optimizer, small "
         "matrices) still dominate at these sizes on this machine. Timings come from a "
-        "shared machine.")
+        "shared machine.",
+        deciding=deciding)
 
 
 def c7_permutations(ctx) -> ClaimResult:
@@ -177,6 +183,8 @@ def c7_permutations(ctx) -> ClaimResult:
     fr = {name: r.frontier.n for name, r in results.items()}
     ratios = {name: fr[name] / max(fr["shift"], 1) for name in fr}
     verdict = HOLDS if all(0.75 <= r <= 1.34 for r in ratios.values()) else FAILS
+    deciding = "frontier / shift's: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in ratios.items()) + " (0.75-1.34 needed)"
     return ClaimResult(
         "C7", "Any permutation is as learnable as the shift",
         "just by creating a different permutation of the weights of the connections I can "
@@ -193,7 +201,8 @@ def c7_permutations(ctx) -> ClaimResult:
           png(draw.capacity_chart(list(results.values()))))],
         notes="The shift leaves one input silent and one output unused; the identity and "
         "permutations use all n. A random permutation is relabelling, so only the optimizer's "
-        "path, not the representation, can tell them apart.")
+        "path, not the representation, can tell them apart.",
+        deciding=deciding)
 
 
 def c12_relu(ctx) -> ClaimResult:
@@ -218,6 +227,8 @@ def c12_relu(ctx) -> ClaimResult:
     verdict = (by_regimes(r in reproduce for r in REGIMES) if reproduce else
                IN_PART if relu_worse else FAILS)
     labels = [f"{r.split()[0]} {a} k={k}" for r, a, k in counts]
+    deciding = (f"regimes reproducing it: {len(reproduce)} of {len(REGIMES)}; ReLU worse "
+                f"at k=2 in {len(relu_worse)}")
     return ClaimResult(
         "C12", "ReLU needs 4 units where tanh needs 2",
         "if I use ReLU for the middle layer here, I need four nodes in the middle instead "
@@ -240,4 +251,5 @@ def c12_relu(ctx) -> ClaimResult:
         notes="A ReLU code lives in the positive quadrant [0, inf)^k, a quarter of the plane "
         "for k=2, and a unit that is zero for an input passes it no information; tanh codes "
         "use the whole square. Whether that costs capacity at 11 symbols depends on the "
-        "optimizer: compare the regimes.")
+        "optimizer: compare the regimes.",
+        deciding=deciding)

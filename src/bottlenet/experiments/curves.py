@@ -60,6 +60,8 @@ def c10_normcdf(ctx) -> ClaimResult:
     measured = "; ".join(f"{k}: {v:.4f}" for k, v in gaps.items()) + "; training: " + "; ".join(
         f"{a}: solved {rate_text(s['solved']['successes'], s['solved']['trials'])}, median "
         f"step {s['median_solve_step']}" for a, s in train_stats.items())
+    deciding = (f"readings within 0.002 of 0.044: {len(match_044)}; slope-matched gap "
+                f"{slope:.4f}")
     return ClaimResult(
         "C10", "Logistic and normal CDF differ by at most 0.044, or 0.017 with matched slopes",
         "the logistic curve (which is a scaled and shifted tanh) and the normal cdf are "
@@ -78,4 +80,5 @@ def c10_normcdf(ctx) -> ClaimResult:
         [("The curves and their differences under each reading.", png(fig))],
         notes="normcdf in bottlenet is 2 Phi(sqrt(pi/2) x) - 1: the normal CDF moved into "
         "tanh's range with tanh's slope at zero, the commenter's proposal made a drop-in "
-        "rival to tanh.")
+        "rival to tanh.",
+        deciding=deciding)

@@ -28,6 +28,7 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
     value_bars,
+    yes,
 )
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
@@ -96,6 +97,8 @@ def c6_heads(ctx) -> ClaimResult:
             f"largest |w| {v['max_weight_end']:.1f} (x{v['growth_second_half']:.2f} over the "
             f"second half){', ' + str(v['diverged']) + ' diverged' if v['diverged'] else ''}"
             for k, v in stats[regime].items()) for regime in C6_REGIMES)
+    deciding = "; ".join(f"{regime}: " + ", ".join(f"{part} {yes(ok)}" for part, ok in p.items())
+                         for regime, p in parts.items())
     return ClaimResult(
         "C6", "Softmax alone explodes, tanh alone stagnates, both work",
         "if you just use softmax your weights will explode and if you just use tanh your "
@@ -116,7 +119,8 @@ def c6_heads(ctx) -> ClaimResult:
           png(fig))],
         notes="Adam normalises every weight's step, so weights grow at a bounded rate "
         "whatever the gradient; plain gradient descent follows the gradient's size, which "
-        "is where an unsquashed layer can blow up.")
+        "is where an unsquashed layer can blow up.",
+        deciding=deciding)
 
 
 def c9_speed(ctx) -> ClaimResult:
@@ -137,6 +141,8 @@ def c9_speed(ctx) -> ClaimResult:
     ax.set_title("steps to solve, shift 11, 4 hidden units", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    deciding = "median solve step: " + ", ".join(
+        f"{a} {med[a] if med[a] is not None else '-'}" for a in acts)
     return ClaimResult(
         "C9", "tanh solves in tens of steps, sigmoid in hundreds or stalls, ReLU fastest",
         "if I select Tanh, the network arrives at a solution in something like 50 iterations. "
@@ -158,7 +164,8 @@ def c9_speed(ctx) -> ClaimResult:
         [("Distribution of the step at which each network first solved.", png(fig))],
         notes="The comment was about TensorFlow Playground's default problem with plain "
         "SGD; here the optimizer is Adam on the article's task, so step counts are not "
-        "comparable one to one.")
+        "comparable one to one.",
+        deciding=deciding)
 
 
 def c11_cost(ctx) -> ClaimResult:
@@ -181,6 +188,7 @@ def c11_cost(ctx) -> ClaimResult:
     fig = value_bars(per_step, [1e3 * v for v in per_step.values()],
                      f"ms per training step ({population} networks)",
                      "wall time per step by activation, shift 64, k=4, same run")
+    deciding = "ms per step: " + ", ".join(f"{a} {1e3 * v:.2f}" for a, v in per_step.items())
     return ClaimResult(
         "C11", "ReLU is cheaper per step than exponential activations",
         "Exponential functions are very expensive when calculating sigmoid functions "
@@ -196,7 +204,8 @@ def c11_cost(ctx) -> ClaimResult:
           png(fig))],
         notes="In a bottleneck network the hidden activations are k values per example; "
         "the softmax over n outputs dominates the step, so the activation's cost barely "
-        "shows. Timings come from a shared machine.")
+        "shows. Timings come from a shared machine.",
+        deciding=deciding)
 
 
 def _mean_activations(spec: NetSpec, params, task) -> jax.Array:
@@ -245,6 +254,8 @@ def c15_depth(ctx) -> ClaimResult:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    deciding = (f"centring {yes(tanh_centred and sig_off)}, drift {yes(pushed_up)}, "
+                f"sigmoid slower {yes(slower and gap_grows)}")
     return ClaimResult(
         "C15", "tanh is zero-centred; sigmoid pushes values up as layers are added",
         "tanh(0) = 0 whereas sigmoid(0) = .5 ... as you add layers this starts pushing all "
@@ -266,4 +277,5 @@ def c15_depth(ctx) -> ClaimResult:
         [("Training cost (median solve step divided by solve rate) against depth.", png(fig))],
         notes="With zero-mean weights, a layer's pre-activation has mean zero whatever the "
         "previous layer's mean, so sigmoid's 0.5 offset does not compound at initialisation; "
-        "it does shift the scale of the next layer's inputs.")
+        "it does shift the scale of the next layer's inputs.",
+        deciding=deciding)

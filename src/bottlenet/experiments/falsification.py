@@ -130,6 +130,7 @@ def c13_trample(ctx) -> ClaimResult:
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     numbers = {f"{a}_{m}": r for (a, m), r in runs.items()}
+    deciding = f"trample index tanh {t_tanh:.2f} (> 0.1), relu {t_relu:.2f} (< 0.8x tanh)"
     return ClaimResult(
         "C13", "Common cases trample rare ones; ReLU less so; batches help",
         "you'd set up a test where some outputs are far more common than others and you show "
@@ -159,7 +160,8 @@ def c13_trample(ctx) -> ClaimResult:
         notes="Plain SGD, so that the size of an update reflects the gradient (Adam would "
         "rescale every weight's steps). A ReLU unit that is zero for a common input passes "
         "no gradient to the outputs' weights on that unit, which is the mechanism the "
-        "author had in mind.")
+        "author had in mind.",
+        deciding=deciding)
 
 
 def c14_sparsity(ctx) -> ClaimResult:
@@ -190,6 +192,8 @@ def c14_sparsity(ctx) -> ClaimResult:
     helped = [f for f in (0.25, 0.5) if better(rows[f])]
     verdict = by_regimes(f in helped for f in (0.25, 0.5))
     labels = [f"{100 * f:.0f}% zero" for f in rows]
+    deciding = "sparsity levels that helped: " + (
+        ", ".join(f"{100 * f:.0f}%" for f in helped) or "none")
     return ClaimResult(
         "C14", "Forcing tanh activations to zero (sparsity) helps",
         "if sparsity helps, couldn't you use that knowledge to improve tanh()? Just force "
@@ -213,4 +217,5 @@ def c14_sparsity(ctx) -> ClaimResult:
           "held at zero.", png(rate_bars(labels, [r["solved"]["successes"] for r in
                                                   rows.values()],
                                           [r["solved"]["trials"] for r in rows.values()],
-                                          "sparsity forced on tanh")))])
+                                          "sparsity forced on tanh")))],
+        deciding=deciding)

@@ -17,6 +17,7 @@ from bottlenet.experiments.base import (
     IN_PART,
     ClaimResult,
     png,
+    yes,
 )
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
@@ -125,6 +126,8 @@ def c16_hello(ctx) -> ClaimResult:
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    deciding = (f"lossless {yes(lossless)}, sampling agrees {yes(agree)}, HELLO most "
+                f"likely {yes(falling)}")
     return ClaimResult(
         "C16", "HELLO: fuzzy predictions, but no fuzzy compression",
         "your network will either output \"HELLO\" or \"HELO\" or \"HELLLO\" or any other "
@@ -150,4 +153,5 @@ def c16_hello(ctx) -> ClaimResult:
         notes="A next-letter network sees only the previous letter, so after L it can only "
         "say 'L or O, half and half': HELO (one L decision) is then more likely than HELLO "
         "(two). The fuzziness costs bits (about one per ambiguous L), and the decoder "
-        "recovers HELLO exactly.")
+        "recovers HELLO exactly.",
+        deciding=deciding)

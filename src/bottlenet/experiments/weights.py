@@ -69,6 +69,8 @@ def c8_weak(ctx) -> ClaimResult:
     ax.set_title(f"pruning {len(solved)} solved 11-symbol networks", fontsize=9)
     fig.tight_layout()
     best = pop.network(pop.best())
+    deciding = (f"still solving with 20% removed: {100 * table[0.2]['still_solved']:.0f}%, "
+                f"with 50%: {100 * table[0.5]['still_solved']:.0f}%")
     return ClaimResult(
         "C8", "Weak connections matter",
         "you can't just look at the strong connections. Even the weak connections are "
@@ -88,7 +90,8 @@ def c8_weak(ctx) -> ClaimResult:
           "sum written out, powers of two as the article explains softmax.",
           png(draw.walkthrough(spec, task, best, 2, pow2=True))),
          ("The best network with the article's numbers on nodes.",
-          png(draw.diagram(spec, task, best, numbers=True)))])
+          png(draw.diagram(spec, task, best, numbers=True)))],
+        deciding=deciding)
 
 
 def _quantise(params, bits: int):
@@ -134,6 +137,7 @@ def c17_bits(ctx) -> ClaimResult:
                      [perm_bits, table_bits, net or 0, direct or 0], "bits",
                      "bits to store the 11-symbol shift",
                      [PALE, PALE, BAR, "#d7191c"], log=True)
+    deciding = f"bits to store it: 2 units {net}, direct {direct}"
     return ClaimResult(
         "C17", "Compression in bits, not connections (beyond the article)",
         "without the middle layer I would have needed 11 x 11 = 121 connections ... with "
@@ -152,4 +156,5 @@ def c17_bits(ctx) -> ClaimResult:
         {"networks": found, "log2_factorial": perm_bits, "table_bits": table_bits},
         [("Bits needed, log scale.", png(fig))],
         notes="Both networks stay far above the table itself: a network earns its keep by "
-        "generalising or by serving many mappings, not by storing one table.")
+        "generalising or by serving many mappings, not by storing one table.",
+        deciding=deciding)
