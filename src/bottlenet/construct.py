@@ -183,7 +183,7 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
         lo, hi = hi, hi * 4
         if hi > 1e12:
             raise SpecError("no weight scale reaches that probability")
-    for _ in range(60):  # bisection in log space
+    while hi > lo * (1 + 1e-7):  # bisection in log space, to 7 digits (each step is n^2)
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if _min_probability(spec, task, unit, mid) < probability else (lo, mid)
     scale = hi
