@@ -9,6 +9,8 @@ refusals come from combinations (the `refused` rule of each command)."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -27,7 +29,7 @@ from bottlenet.choices import ACTIVATIONS, HEADS, OPTIMIZERS, SCHEDULES, STOPS, 
 from bottlenet.cli import app
 
 runner = CliRunner()
-WORK = ("bottlenet.trainer.train", "bottlenet.capacity.sweep",
+WORK = ("bottlenet.trainer.train", "bottlenet.capacity.run",
         "bottlenet.construct.construct", "bottlenet.experiments.run_claim",
         "bottlenet.compress.codec.compress", "bottlenet.compress.codec.decompress")
 FLAG = object()  # an option that takes no value
@@ -290,12 +292,11 @@ def check(fixtures, command: str, argv: list, refused: bool):
     cwd = os.getcwd()
     os.chdir(d)  # relative defaults (results/...) land in the example's folder
     try:
-        with mock.patch.multiple("bottlenet.trainer", train=_reached), \
-                mock.patch("bottlenet.capacity.sweep", _reached), \
-                mock.patch("bottlenet.construct.construct", _reached), \
-                mock.patch("bottlenet.experiments.run_claim", _reached), \
-                mock.patch("bottlenet.compress.codec.compress", _reached), \
-                mock.patch("bottlenet.compress.codec.decompress", _reached):
+        with contextlib.ExitStack() as stack:
+            for work in WORK:  # modules imported before any patch: none binds a stand-in
+                importlib.import_module(work.rpartition(".")[0])
+            for work in WORK:
+                stack.enter_context(mock.patch(work, _reached))
             r = runner.invoke(app, argv)
     finally:
         os.chdir(cwd)
@@ -316,67 +317,24 @@ def check(fixtures, command: str, argv: list, refused: bool):
     assert after == before, f"a refused run left files behind: {argv}"
 
 
+ARGMAX = SHOW[:2]  # the model and --net
+# command -> (its options, the rule for combinations that must be refused)
+COMMANDS = {
+    "train": (TRAIN, train_refused), "show": (SHOW, None), "argmax": (ARGMAX, None),
+    "draw": (DRAW, draw_refused), "capacity": (CAPACITY, capacity_refused),
+    "construct": (CONSTRUCT, construct_refused), "reproduce": (REPRODUCE, None),
+    "compress": (COMPRESS, output_taken), "decompress": (DECOMPRESS, output_taken),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
 @EXAMPLES
-@given(command_lines(TRAIN))
-def test_train_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "train", argv, bad or train_refused(chosen))
-
-
-@EXAMPLES
-@given(command_lines(SHOW))
-def test_show_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "show", argv, bad)
-
-
-@EXAMPLES
-@given(command_lines(SHOW))
-def test_argmax_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "argmax", [a for a in argv if a != "--json"], bad)
-
-
-@EXAMPLES
-@given(command_lines(DRAW))
-def test_draw_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "draw", argv, bad or draw_refused(chosen))
-
-
-@EXAMPLES
-@given(command_lines(CAPACITY))
-def test_capacity_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "capacity", argv, bad or capacity_refused(chosen))
-
-
-@EXAMPLES
-@given(command_lines(CONSTRUCT))
-def test_construct_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "construct", argv, bad or construct_refused(chosen))
-
-
-@EXAMPLES
-@given(command_lines(REPRODUCE))
-def test_reproduce_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "reproduce", argv, bad)
-
-
-@EXAMPLES
-@given(command_lines(COMPRESS))
-def test_compress_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "compress", argv, bad or output_taken(chosen))
-
-
-@EXAMPLES
-@given(command_lines(DECOMPRESS))
-def test_decompress_options(fixtures, line):
-    argv, chosen, bad = line
-    check(fixtures, "decompress", argv, bad or output_taken(chosen))
+@given(data=st.data())
+def test_options_at_and_beyond_their_edges(fixtures, command, data):
+    options, combination_refused = COMMANDS[command]
+    argv, chosen, bad = data.draw(command_lines(options))
+    check(fixtures, command, argv,
+          bad or (combination_refused is not None and combination_refused(chosen)))
 
 
 # ---- crafted files: valid containers, absurd contents --------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from bottlenet import checks
 from bottlenet.errors import SpecError
-from bottlenet.files import OutputError, check_output, check_output_folder, write_atomically
+from bottlenet.files import FileError, check_output, check_output_folder, write_atomically
 
 
 @pytest.mark.parametrize("value", [-1, 11, 1.0, True, "3", None, 2**64])
@@ -45,15 +45,15 @@ def test_seed_range_covers_the_whole_population():
 
 def test_output_rules(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(OutputError, match="is a folder"):
+    with pytest.raises(FileError, match="is a folder"):
         check_output(tmp_path, "--save")
-    with pytest.raises(OutputError, match="is a file"):
+    with pytest.raises(FileError, match="is a file"):
         check_output(tmp_path / "file" / "x.npz", "--save")
-    with pytest.raises(OutputError, match="--force"):
+    with pytest.raises(FileError, match="--force"):
         check_output(tmp_path / "file", "--save", replace=False)
-    with pytest.raises(OutputError, match=r"\.svg or \.png"):
+    with pytest.raises(FileError, match=r"\.svg or \.png"):
         check_output(tmp_path / "p.gif", "--out", suffixes=(".svg", ".png"))
-    with pytest.raises(OutputError, match="is a file, not a folder"):
+    with pytest.raises(FileError, match="is a file, not a folder"):
         check_output_folder(tmp_path / "file", "--out")
     # a missing folder is fine, and checking it leaves nothing behind
     assert check_output(tmp_path / "a" / "b" / "x.npz", "--save")
@@ -67,7 +67,7 @@ def test_unwritable_folder_is_refused_before_the_work(tmp_path):
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         where = str(locked / "x.npz")
-    with pytest.raises(OutputError, match="cannot write"):
+    with pytest.raises(FileError, match="cannot write"):
         check_output(where, "--save")
 
 

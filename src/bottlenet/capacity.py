@@ -213,8 +213,12 @@ class Sweep:
                    d["threshold"], d["max_symbols"])
 
 
-def last_sweep(store: Store) -> Sweep:
-    """The last sweep recorded in `store`: what `resume` runs again."""
+def start(plan: Sweep | None, store: Store) -> Sweep:
+    """The sweep to run: `plan`, recorded in `store` so `resume` can run it again; or with
+    `plan=None` the last one recorded there."""
+    if plan is not None:
+        store.save_sweep(plan.to_dict())
+        return plan
     recorded = store.last_sweep()
     if recorded is None:
         raise SpecError(f"no sweep recorded in {store.path} to resume")
@@ -228,17 +232,22 @@ def sweep(plan: Sweep | None, store: Store, on_config: Callable | None = None,
     finished trials come from the store, the rest run). Returns the sweep and one
     CapacityResult per configuration. `on_config(cfg)` is called as each configuration
     starts, `on_trial(cfg, record, cached)` after each trial."""
-    if plan is None:
-        plan = last_sweep(store)
-    else:
-        store.save_sweep(plan.to_dict())
+    plan = start(plan, store)
+    return plan, run(plan, store, on_config, on_trial, progress)
+
+
+def run(plan: Sweep, store: Store, on_config: Callable | None = None,
+        on_trial: Callable | None = None,
+        progress: Callable[[int, int], None] | None = None) -> list:
+    """The configurations of a started sweep, one after the other (cluster.sweep runs
+    them at once)."""
     results = []
     for cfg in plan.configs:
         if on_config:
             on_config(cfg)
         results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
                                on_trial=on_trial, progress=progress))
-    return plan, results
+    return results
 
 
 def atlas_lines(results) -> tuple[dict[str, list], dict[str, dict[int, int]]]:

@@ -13,4 +13,5 @@ SCHEDULES = ("constant", "cosine")
 # has solved, the solved ones learning on meanwhile (their final weights then depend on
 # the slowest network of the population). "never": every network runs every step.
 STOPS = ("each", "solved", "never")
+PICTURE_FORMATS = (".svg", ".png")  # by suffix; draw.save writes either
 TASKS = ("shift", "identity", "permutation", "random")  # built-in tasks

@@ -25,7 +25,7 @@ from typing import IO
 from bottlenet.errors import BottlenetError
 
 
-class OutputError(BottlenetError):
+class FileError(BottlenetError):
     """A file cannot be read or written where the user asked."""
 
 
@@ -48,14 +48,14 @@ def check_output(path: Path, option: str, *, replace: bool = True,
     whether an existing file may be overwritten (False for results without --force)."""
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
-        raise OutputError(f"{option}: {path.name!r} must end in {' or '.join(suffixes)}")
+        raise FileError(f"{option}: {path.name!r} must end in {' or '.join(suffixes)}")
     if path.is_dir():
-        raise OutputError(f"{option}: {path} is a folder; give a file name")
+        raise FileError(f"{option}: {path} is a folder; give a file name")
     if path.exists() or path.is_symlink():
         if not replace:
-            raise OutputError(f"{option}: {path} exists; use --force to overwrite it")
+            raise FileError(f"{option}: {path} exists; use --force to overwrite it")
         if not os.access(path, os.W_OK):
-            raise OutputError(f"{option}: {path} exists and cannot be overwritten "
+            raise FileError(f"{option}: {path} exists and cannot be overwritten "
                               "(permission denied)")
     _probe_folder(path.parent, option)
     return path
@@ -65,7 +65,7 @@ def check_output_folder(path: Path, option: str) -> Path:
     """A folder that will receive files (a report): it may exist; it must not be a file."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{option}: {path} is a file, not a folder")
+        raise FileError(f"{option}: {path} is a file, not a folder")
     _probe_folder(path, option)
     return path
 
@@ -79,7 +79,7 @@ def _probe_folder(folder: Path, option: str) -> None:
             missing.append(p)
             p = p.parent
         if not p.is_dir():
-            raise OutputError(f"{option}: cannot make folder {folder}: {p} is a file")
+            raise FileError(f"{option}: cannot make folder {folder}: {p} is a file")
         for d in reversed(missing):
             d.mkdir()
             made.append(d)
@@ -87,7 +87,7 @@ def _probe_folder(folder: Path, option: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise OutputError(f"{option}: cannot write in {folder} ({_why(e)})") from None
+        raise FileError(f"{option}: cannot write in {folder} ({_why(e)})") from None
     finally:
         for d in reversed(made):
             with contextlib.suppress(OSError):
@@ -97,13 +97,13 @@ def _probe_folder(folder: Path, option: str) -> None:
 def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Call write(file) on a temporary file beside `path`, then rename it into place.
     Missing folders are created; on any failure the temporary file is removed and an
-    OSError becomes an OutputError naming the path."""
+    OSError becomes an FileError naming the path."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
-        raise OutputError(f"cannot write {path} ({_why(e)})") from None
+        raise FileError(f"cannot write {path} ({_why(e)})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -112,7 +112,7 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path} ({_why(e)})") from None
+            raise FileError(f"cannot write {path} ({_why(e)})") from None
         raise
     return path
 
@@ -131,9 +131,9 @@ def read_input(path: Path, what: str = "file") -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise OutputError(f"no such {what}: {path}") from None
+        raise FileError(f"no such {what}: {path}") from None
     except IsADirectoryError:
-        raise OutputError(f"{path} is a folder, not a {what}") from None
+        raise FileError(f"{path} is a folder, not a {what}") from None
     except (OSError, MemoryError) as e:
         why = _why(e) if isinstance(e, OSError) else "not enough memory"
-        raise OutputError(f"cannot read {path} ({why})") from None
+        raise FileError(f"cannot read {path} ({why})") from None

@@ -88,8 +88,8 @@ def capacity(
     """
     from rich.table import Table
 
+    from bottlenet import capacity as search
     from bottlenet import draw as pictures
-    from bottlenet.capacity import Sweep, atlas_lines, last_sweep, sweep
     from bottlenet.stats import wilson_interval
     from bottlenet.store import Store
 
@@ -100,10 +100,11 @@ def capacity(
             raise SpecError(f"--resume: there is no results database at {db}")
         refuse_unused(ctx, {name: "--" + name.replace("_", "-") for name in _SWEEP_SETTINGS},
                       "with --resume (it re-runs the last sweep with that sweep's settings)")
-    plan = None if resume else Sweep.grid(
-        parse_list(hidden, int, "--hidden"), parse_list(activation, str, "--activation"),
-        threshold, max_symbols, task=task, optimizer=optimizer, lr=lr, schedule=schedule,
-        steps=steps, seeds=seeds, seed=seed, bias=bias, logit_scale=logit_scale)
+    plan = None if resume else search.Sweep.grid(
+        parse_list(hidden, int, "--hidden", ranges=True),
+        parse_list(activation, str, "--activation"), threshold, max_symbols, task=task,
+        optimizer=optimizer, lr=lr, schedule=schedule, steps=steps, seeds=seeds, seed=seed,
+        bias=bias, logit_scale=logit_scale)
 
     def on_config(cfg):
         err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
@@ -116,19 +117,19 @@ def capacity(
                   f"solved  [{100 * lo:.0f}-{100 * hi:.0f}%]  ({origin})")
 
     if plan is not None:
-        _check_atlas(atlas, plan)
+        _check_atlas(atlas, plan)  # before the database is made
     with Store(db) as store:
-        if plan is None:
-            _check_atlas(atlas, last_sweep(store))
+        plan = search.start(plan, store)
+        _check_atlas(atlas, plan)  # a resumed sweep's own k
         try:
             if cluster:
-                plan, results = _sweep_on_cluster(cluster, plan, store, on_config, on_trial)
+                results = _sweep_on_cluster(cluster, plan, store, on_config, on_trial)
             else:
                 with progress_bar() as bar:
                     job = bar.add_task("trial", total=None)
-                    plan, results = sweep(plan, store, on_config, on_trial,
-                                          lambda done, total: bar.update(
-                                              job, completed=done, total=total))
+                    results = search.run(plan, store, on_config, on_trial,
+                                         lambda done, total: bar.update(
+                                             job, completed=done, total=total))
         except KeyboardInterrupt:
             err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
                       "`bottlenet capacity --resume` continues")
@@ -137,7 +138,7 @@ def capacity(
                               plot or db.parent / "capacity.png")
     atlas_path = None
     if len({r.config.hidden for r in results}) > 1:
-        atlas_path = pictures.save(pictures.capacity_atlas(*atlas_lines(results)),
+        atlas_path = pictures.save(pictures.capacity_atlas(*search.atlas_lines(results)),
                                    atlas or db.parent / "capacity-atlas.png")
     rows = [r.summary() for r in results]
     if as_json:
@@ -164,18 +165,13 @@ def capacity(
               + f"database: {db}   ('+': passed at --max-symbols)")
 
 
-def _sweep_on_cluster(address: str, plan, store, on_config, on_trial):
+def _sweep_on_cluster(address: str, plan, store, on_config, on_trial) -> list:
     from bottlenet import cluster
-    from bottlenet.capacity import last_sweep
 
-    if plan is None:
-        plan = last_sweep(store)
-    else:
-        store.save_sweep(plan.to_dict())
     ray = cluster.connect(address)
     try:
         with cluster_status() as show:
-            return plan, cluster.sweep(ray, plan, store, on_config, on_trial, show)
+            return cluster.sweep(ray, plan, store, on_config, on_trial, show)
     finally:
         ray.shutdown()
 

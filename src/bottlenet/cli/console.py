@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bottlenet.choices import PICTURE_FORMATS
 from bottlenet.errors import BottlenetError, SpecError
 from bottlenet.files import check_output
 
@@ -94,9 +95,12 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return () if sizes == [0] else tuple(sizes)
 
 
-def parse_list(text: str, kind, option: str) -> list:
-    """'1,2,4' -> [1, 2, 4]; for whole numbers '1-4' -> [1, 2, 3, 4]; empty or malformed
-    lists are bad input."""
+RANGE_MAX = 64  # a range in a list option expands to at most this many more values
+
+
+def parse_list(text: str, kind, option: str, ranges: bool = False) -> list:
+    """'1,2,4' -> [1, 2, 4]; with `ranges`, '1-4' -> [1, 2, 3, 4] too (whole numbers from
+    0, at most RANGE_MAX apart); empty or malformed lists are bad input."""
     items = [t.strip() for t in text.split(",")]
     if not text.strip() or any(not t for t in items):
         raise SpecError(f"{option} takes a comma-separated list, got {text!r}")
@@ -104,9 +108,10 @@ def parse_list(text: str, kind, option: str) -> list:
     try:
         for t in items:
             lo, dash, hi = t.partition("-")
-            if kind is int and dash and lo:
-                if not 0 <= int(lo) <= int(hi) <= int(lo) + 64:
-                    raise SpecError(f"{option}: {t!r} is not a range like 1-8")
+            if ranges and dash and lo:
+                if not 0 <= int(lo) <= int(hi) <= int(lo) + RANGE_MAX:
+                    raise SpecError(f"{option}: {t!r} is not a range like 1-8 (at most "
+                                    f"{RANGE_MAX} apart)")
                 out.extend(range(int(lo), int(hi) + 1))
             else:
                 out.append(kind(t))
@@ -131,7 +136,7 @@ def check_picture(path: Path | None, option: str) -> None:
     """A picture path, checked before any work (suffix, folder, writable); pictures are
     views a rerun redraws, so an existing one is replaced."""
     if path is not None:
-        check_output(path, option, suffixes=(".svg", ".png"))
+        check_output(path, option, suffixes=PICTURE_FORMATS)
 
 
 def given(ctx: typer.Context, name: str) -> bool:

@@ -16,6 +16,7 @@ import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bottlenet.choices import PICTURE_FORMATS  # noqa: E402
 from bottlenet.errors import SpecError  # noqa: E402
 from bottlenet.files import write_atomically  # noqa: E402
 
@@ -25,7 +26,7 @@ WIN = "#1a9641"  # the winning output; accuracy and success
 BAR = "#4a90c2"  # bars of measured values
 MUTED = "#555555"  # captions, and weights that are exactly zero
 PALE = "#999999"  # references and weak weights
-FORMATS = (".svg", ".png")
+FORMATS = PICTURE_FORMATS
 
 
 def signed_colour(value: float, scale: float) -> str:
