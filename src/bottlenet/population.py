@@ -67,6 +67,18 @@ class Population:
         params = self.params if step is None else self.snapshots[step]
         return tuple({k: np.asarray(v[i]) for k, v in layer.items()} for layer in params)
 
+    def view(self, i: int | None = None) -> NetworkView:
+        """Network i (default: the best) as an object that a notebook shows as its diagram."""
+        i = self.best() if i is None else i
+        if not 0 <= i < self.size:
+            raise IndexError(f"network {i} is not in 0..{self.size - 1}")
+        return NetworkView(self, i)
+
+    def _repr_html_(self) -> str:  # Jupyter: a summary table and the best network
+        from bottlenet.draw.notebook import population_html
+
+        return population_html(self)
+
     def best(self) -> int:
         """Index of the solved network with the lowest loss (or the lowest loss overall)."""
         loss = np.where(self.diverged | ~np.isfinite(self.final_loss), np.inf, self.final_loss)
@@ -103,6 +115,27 @@ class Population:
             "best_network": self.best(),
         }
 
+
+@dataclass(frozen=True)
+class NetworkView:
+    """One network of a population, for a notebook: shows itself as its diagram."""
+
+    population: Population
+    index: int
+
+    @property
+    def weights(self) -> tuple:
+        return self.population.network(self.index)
+
+    def _repr_svg_(self) -> str:
+        from bottlenet.draw.notebook import network_svg
+
+        return network_svg(self.population, self.index)
+
+    def _repr_html_(self) -> str:
+        from bottlenet.draw.notebook import network_html
+
+        return network_html(self.population, self.index)
 
 
 def concatenate(parts: list[Population], config: TrainConfig) -> Population:

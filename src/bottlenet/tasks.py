@@ -232,14 +232,19 @@ def from_file(path: str | Path) -> Task:
         text = read_input(path, "table file").decode("utf-8")
     except UnicodeDecodeError:
         raise TaskError(f"{path}: a table must be UTF-8 text") from None
-    if path.suffix.lower() == ".json":
-        pairs, freqs = _parse_json(text, path)
-    else:
-        pairs, freqs = _parse_csv(text, path)
-    return from_pairs(path.stem, pairs, freqs)
+    return from_text(text, path.stem, path.suffix.lower() == ".json", str(path))
 
 
-def _parse_csv(text: str, path: Path):
+def from_text(text: str, name: str, is_json: bool | None = None, where: str = "table") -> Task:
+    """A table given as text (CSV or JSON as for from_file; `is_json` None: JSON when
+    the text starts with "{"). `where` begins each error message."""
+    if is_json is None:
+        is_json = text.lstrip().startswith("{")
+    pairs, freqs = _parse_json(text, where) if is_json else _parse_csv(text, where)
+    return from_pairs(name, pairs, freqs)
+
+
+def _parse_csv(text: str, path: str):
     try:
         rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
     except csv.Error as e:  # a field over the csv module's size limit, a stray quote...
@@ -261,7 +266,7 @@ def _parse_csv(text: str, path: Path):
     return pairs, freqs
 
 
-def _parse_json(text: str, path: Path):
+def _parse_json(text: str, path: str):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -512,3 +512,55 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
     )
 
+
+
+# Live training (the playground, bottlenet.serve): a population advanced by any number of
+# steps per call, every network learning every step (stop "never"), full batch.
+
+def live_start(spec: NetSpec, config: TrainConfig, data: TaskArrays, n_in: int, n_out: int
+               ) -> _State:
+    """The starting state of `config.seeds` networks, exactly as `train` starts them (the
+    same seeds give the same initial weights)."""
+    seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int32)
+    return _start(spec, make_optimizer(config), seeds, config.init_scale, n_in, n_out, None,
+                  config.logit_scale)
+
+
+@partial(jax.jit, static_argnames=("spec", "opt", "input_range"))
+def live_advance(spec, opt, input_range, data, state: _State, t0, steps) -> _State:
+    """`steps` full-batch updates of every network from step t0. The number of steps is
+    traced (a loop with a run-time trip count), so changing the playground's speed never
+    compiles. A network whose weights became non-finite during the call keeps its weights
+    from before the call and is marked diverged, as in _run_segment."""
+    pop_step = jax.vmap(partial(_one_step, spec, opt, None, input_range, False, data),
+                        in_axes=(0, None))
+    new = jax.lax.fori_loop(0, steps, lambda i, s: pop_step(s, t0 + i)[0], state)
+    diverged = state.diverged | ~jax.vmap(lambda s: _all_finite((s.params, s.opt_state)))(new)
+    kept = jax.tree.map(
+        lambda old, cur: jnp.where(diverged.reshape((-1,) + (1,) * (cur.ndim - 1)), old, cur),
+        (state.params, state.opt_state, state.scaled), (new.params, new.opt_state, new.scaled))
+    return new._replace(params=kept[0], opt_state=kept[1], scaled=kept[2], diverged=diverged)
+
+
+@jax.jit
+def live_weights(state: _State) -> tuple:
+    """Every network's own weights (the logit scale folded in), population axis first."""
+    return jax.vmap(effective_params)(state.params)
+
+
+def live_set_weights(state: _State, net: int, weights: tuple) -> _State:
+    """Network `net` given new weights of its own (no population axis; e.g. one weight
+    edited by hand): the training parameters are set so that the network's weights are
+    exactly these (with a logit scale s, the last layer's stored weights become w / s).
+    Its optimizer state is kept, so training goes on from the edit as from any step."""
+    params = jax.device_get(state.params)
+    params = tuple({k: np.array(v) for k, v in layer.items()} for layer in params)
+    for layer, new in zip(params, weights, strict=True):
+        scale = np.exp(layer["s"][net]) if "s" in layer else 1.0
+        for k, v in new.items():
+            layer[k][net] = np.asarray(v, layer[k].dtype) / scale
+    params = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), params,
+                          state.params)  # placed as before: spread over the devices
+    scaled = None if state.scaled is None else _effective_population(params)[-1]
+    return state._replace(params=params, scaled=scaled,
+                          diverged=state.diverged.at[net].set(False))

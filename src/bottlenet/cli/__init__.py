@@ -39,6 +39,8 @@ COMMANDS = {
     "decompress": ("compress", "Decompress a .bn archive. The original's length and checksum "
                    "are verified before anything is written; a damaged, truncated or foreign "
                    "file is refused (exit code 2)."),
+    "serve": ("serve", "Start the playground in the browser: train live, edit weights, "
+              "share a link."),
 }
 
 

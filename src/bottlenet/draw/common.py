@@ -27,6 +27,9 @@ BAR = "#4a90c2"  # bars of measured values
 MUTED = "#555555"  # captions, and weights that are exactly zero
 PALE = "#999999"  # references and weak weights
 FORMATS = PICTURE_FORMATS
+# Diagrams of more symbols than this print the article's numbers on the nodes (the
+# article switched at 11); the playground follows the same rule.
+AUTO_NUMBERS_ABOVE = 12
 
 
 def signed_colour(value: float, scale: float) -> str:

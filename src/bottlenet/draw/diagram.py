@@ -20,11 +20,10 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from bottlenet import activations
-from bottlenet.draw.common import MUTED, PALE, signed_colour
+from bottlenet.draw.common import AUTO_NUMBERS_ABOVE, MUTED, PALE, signed_colour
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
-AUTO_NUMBERS_ABOVE = 12  # symbols; the article switched to numbers at 11
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,247 @@
+"""The playground's web app (Starlette): the static page, its settings, and one websocket
+per tab over which a run is controlled and its frames stream.
+
+A tab's run lives exactly as long as its websocket: closing the tab stops it. All work
+on a run (building, training, looking, editing, exporting) happens in that run's own
+worker thread, one call at a time, so the event loop stays free to hear "pause" while a
+frame trains, and the run's state is never touched by two threads at once.
+
+Safety: the browser page is the only client that matters, so a websocket whose Origin
+is not the page's own address is refused (another site open in the same browser cannot
+drive the run), and when bound to loopback only loopback Host names are served (DNS
+rebinding). Nothing the client sends names a file."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bottlenet.choices import ACTIVATIONS, HEADS, OPTIMIZERS
+from bottlenet.errors import BottlenetError
+from bottlenet.serve.settings import CAPS, SPEEDS, TASK_CHOICES, Settings, SettingsError
+
+log = logging.getLogger("bottlenet.serve")
+STATIC = Path(__file__).parent / "static"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+FRAME_S = 0.04  # at full speed each frame trains about this long (25 frames/s at most)
+MESSAGE_MAX = 64 * 1024  # a pasted table is capped well below this
+
+
+def page_config() -> dict:
+    """What the page needs to know before it connects: choices, caps, defaults and the
+    colours of `bottlenet draw` (so both draw a weight in the same colour)."""
+    import matplotlib.colors as mcolors
+
+    from bottlenet.draw.common import AUTO_NUMBERS_ABOVE, CMAP, MUTED, PALE, WIN
+
+    return {"choices": {"task": list(TASK_CHOICES), "activation": list(ACTIVATIONS),
+                        "head": list(HEADS), "optimizer": list(OPTIMIZERS),
+                        "speed": list(SPEEDS)},
+            "caps": CAPS, "defaults": asdict(Settings()),
+            "colours": {"scale": [mcolors.to_hex(CMAP(i)) for i in range(CMAP.N)],
+                        "win": WIN, "muted": MUTED, "pale": PALE},
+            "numbers_above": AUTO_NUMBERS_ABOVE}
+
+
+def origin_allowed(origin: str | None, host: str | None) -> bool:
+    """A websocket from a browser page carries its page's Origin; only the page this
+    server served (same host and port) may connect. Clients that are not browsers send
+    no Origin and cannot be driven by another site, so they are let in."""
+    if origin is None:
+        return True
+    return host is not None and urlsplit(origin).netloc == host
+
+
+class Run:
+    """One tab's run: its session, whether it plays, how fast, which network is shown."""
+
+    def __init__(self, ws: WebSocket):
+        self.ws = ws
+        self.session = None
+        self.playing = asyncio.Event()
+        self.speed = 0  # steps per second; 0 = as fast as it goes
+        self.net = 0
+        self.fast_steps = 8  # steps per frame at full speed, adapted to FRAME_S
+        self.rate = 0.0  # steps per second measured
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="bottlenet-run")
+
+    async def call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+
+    async def send(self, message: dict) -> None:
+        await self.ws.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def error(self, message: str) -> None:
+        await self.send({"type": "error", "message": message})
+
+    async def send_frame(self) -> None:
+        frame = await self.call(self.session.frame, self.net)
+        await self.send({"type": "frame", "playing": self.playing.is_set(), "speed": self.speed,
+                         "rate": round(self.rate), **frame})
+
+    def stop(self) -> None:
+        self.playing.clear()
+        self.worker.shutdown(wait=False, cancel_futures=True)
+
+    # ---- the client's messages ------------------------------------------------------
+
+    async def handle(self, msg) -> None:
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        if kind == "configure":
+            await self.configure(msg)
+            return
+        if kind == "speed":
+            if msg.get("steps_per_s") not in SPEEDS:
+                raise SettingsError(f"speed must be one of {SPEEDS} steps/s (0: full speed)")
+            self.speed = msg["steps_per_s"]
+            return
+        if self.session is None:
+            raise SettingsError("no run yet: choose settings first")
+        if kind == "play":
+            if self.session.steps_left == 0:
+                raise SettingsError(f"this run reached the cap of {CAPS['steps']:,} steps; "
+                                    "reset to train again")
+            self.playing.set()
+        elif kind == "pause":
+            self.playing.clear()
+        elif kind == "step":
+            self.playing.clear()
+            await self.call(self.session.advance, 1)
+        elif kind == "reset":
+            self.playing.clear()
+            await self.call(self.session.reset)
+        elif kind == "select":
+            self.net = self.session.check_net(msg.get("net"))
+        elif kind == "edit":
+            await self.call(self.session.edit, msg.get("op") or [])
+        elif kind == "export":
+            name, data = await self.call(self.session.export, msg.get("what"), self.net)
+            await self.send({"type": "file", "name": name,
+                             "data": base64.b64encode(data).decode("ascii")})
+            return
+        else:
+            raise SettingsError(f"unknown message {kind!r}")
+        await self.send_frame()
+
+    async def configure(self, msg: dict) -> None:
+        """A new run from settings (and, from a shared link, a step and edits to replay)."""
+        self.playing.clear()
+        settings = Settings.from_json(msg.get("settings"))
+
+        def build():
+            from bottlenet.serve.engine import Session  # JAX: only once a run is asked for
+
+            session = Session(settings)
+            session.replay(msg.get("step", 0), msg.get("edits", []))
+            return session
+
+        self.session = None
+        self.session = await self.call(build)
+        self.net = self.session.check_net(msg.get("net", 0))
+        await self.send({"type": "ready", "settings": asdict(settings),
+                         **await self.call(self.session.describe)})
+        await self.send_frame()
+
+    # ---- playing --------------------------------------------------------------------
+
+    async def play(self) -> None:
+        """While playing: train a frame's steps, send the frame, at the chosen speed."""
+        while True:
+            await self.playing.wait()
+            try:
+                await self._frame()
+            except Exception as e:  # never a dead loop behind a page that shows "playing"
+                log.exception("playground: training failed")
+                self.playing.clear()
+                await self.error(f"training stopped: {e}")
+
+    async def _frame(self) -> None:
+        session = self.session
+        if session is None:
+            self.playing.clear()
+            return
+        start = time.perf_counter()
+        steps = self.fast_steps if self.speed == 0 else max(1, round(self.speed * FRAME_S))
+        taken = await self.call(session.advance, steps)
+        trained = time.perf_counter() - start
+        if self.speed == 0:  # full speed: frames of about FRAME_S of training each
+            if trained < FRAME_S / 2:
+                self.fast_steps = min(self.fast_steps * 2, 100_000)
+            elif trained > FRAME_S * 2:
+                self.fast_steps = max(self.fast_steps // 2, 1)
+        if taken < steps:
+            self.playing.clear()
+        if session is not self.session:
+            return
+        await self.send_frame()
+        if taken < steps:
+            await self.error(f"this run reached the cap of {CAPS['steps']:,} steps; "
+                             "reset to train again")
+        if self.speed:
+            await asyncio.sleep(max(0.0, start + taken / self.speed - time.perf_counter()))
+        else:
+            await asyncio.sleep(0)
+        self.rate = taken / max(time.perf_counter() - start, 1e-9)
+
+
+async def playground(ws: WebSocket) -> None:
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
+        await ws.close(code=1008)  # policy violation: another site's page
+        return
+    await ws.accept()
+    run = Run(ws)
+    player = asyncio.create_task(run.play())
+    try:
+        while True:
+            text = await ws.receive_text()
+            try:
+                if len(text) > MESSAGE_MAX:
+                    raise SettingsError(f"a message may have at most {MESSAGE_MAX:,} characters")
+                try:
+                    msg = json.loads(text)
+                except json.JSONDecodeError:
+                    raise SettingsError("a message must be JSON") from None
+                await run.handle(msg)
+            except BottlenetError as e:  # a bad setting or table: said in the page
+                await run.error(str(e))
+            except Exception as e:  # a bug: said in the page and logged, the tab lives on
+                log.exception("playground: a message failed")
+                await run.error(f"internal error ({type(e).__name__}): {e}")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        player.cancel()
+        run.stop()
+
+
+async def index(request):
+    return FileResponse(STATIC / "index.html")
+
+
+async def config(request):
+    return JSONResponse(page_config())
+
+
+def create_app(allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
+    """The app; `allowed_hosts` None serves any Host name (bound beyond loopback)."""
+    middleware = [] if allowed_hosts is None else [
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    return Starlette(routes=[Route("/", index), Route("/api/config", config),
+                             WebSocketRoute("/ws", playground),
+                             Mount("/static", StaticFiles(directory=STATIC), name="static")],
+                     middleware=middleware)

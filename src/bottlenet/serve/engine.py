@@ -1,0 +1,261 @@
+"""One playground run: a population trained live, looked at between steps, and edited by
+hand. The training is the trainer's own (trainer.live_*): the same seeds give the same
+initial weights and the same steps as `bottlenet train --stop never`.
+
+Every method is plain and synchronous; the web app (app.py) calls them from a worker
+thread, one at a time."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bottlenet import activations, modelfile, trainer
+from bottlenet import net as netlib
+from bottlenet.config import TrainConfig
+from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
+from bottlenet.population import Population
+from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
+
+EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
+PICTURES = {"diagram.svg", "diagram.png", "space.svg", "space.png"}
+
+
+@partial(jax.jit, static_argnames=("spec", "input_range"))
+def _look(spec, params, data, input_range, net):
+    """Outcome of every network, and network `net`'s weights, hidden codes for every
+    input and head outputs (rows: inputs 0..n_in-1)."""
+    ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
+    one = jax.tree.map(lambda x: x[net], params)
+    inputs = range(spec.n_in)
+    states = netlib.hidden_states(spec, one, inputs)
+    logits = netlib.output_logits(one, states, inputs)
+    codes = states[-1] if states else jnp.zeros((spec.n_in, 0))
+    return ev.loss, ev.accuracy, ev.solved, one, codes, netlib.probabilities(spec, logits)
+
+
+def _numbers(a, digits: int = 4):
+    """Rounded floats (nested lists) for JSON, which has no NaN or infinity: those are None."""
+    a = np.round(np.asarray(a, float), digits)
+    if a.ndim == 0:
+        return float(a) if math.isfinite(a) else None
+    return a.tolist() if np.isfinite(a).all() else np.where(np.isfinite(a), a, None).tolist()
+
+
+class Session:
+    """A population of `settings.population` networks on the settings' task."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.task = settings.build_task()
+        self.spec = settings.spec(self.task)
+        self.config = TrainConfig(optimizer=settings.optimizer, lr=settings.lr,
+                                  steps=STEPS_MAX, seeds=settings.population,
+                                  seed=settings.seed, stop="never",
+                                  logit_scale=settings.logit_scale)
+        self.data = task_arrays(self.task)
+        self.input_range = consecutive_inputs(self.data)
+        self.opt = trainer.make_optimizer(self.config)
+        self.reset()
+        # Compile the training program now (zero steps: the trip count is traced), so that
+        # pressing play shows its first frame without waiting for a compilation.
+        trainer.live_advance(self.spec, self.opt, self.input_range, self.data, self.state, 0, 0)
+
+    def reset(self) -> None:
+        """Back to step 0: the same initial weights, the edits forgotten."""
+        self.state = trainer.live_start(self.spec, self.config, self.data, self.task.n_in,
+                                        self.task.n_out)
+        self.step = 0
+        self.edits: list[list] = []
+
+    @property
+    def steps_left(self) -> int:
+        return STEPS_MAX - self.step
+
+    def advance(self, steps: int) -> int:
+        """Train every network `steps` steps (fewer at the cap); returns the steps taken."""
+        steps = max(0, min(int(steps), self.steps_left))
+        if steps:
+            self.state = trainer.live_advance(self.spec, self.opt, self.input_range, self.data,
+                                              self.state, self.step, steps)
+            self.step += steps
+        return steps
+
+    # ---- looking -------------------------------------------------------------------
+
+    def describe(self) -> dict:
+        """What does not change while training: the task and the network's shape."""
+        t = self.task
+        return {"task": {"name": t.name, "n_in": t.n_in, "n_out": t.n_out,
+                         "inputs": list(t.inputs), "targets": list(t.targets),
+                         "solve_targets": [int(x) for x in t.solve_targets()],
+                         "in_names": [t.in_name(i) for i in range(t.n_in)],
+                         "out_names": [t.out_name(j) for j in range(t.n_out)],
+                         "frequencies": None if t.frequencies is None
+                         else list(t.frequencies)},
+                "spec": self.spec.to_dict(),
+                "activation": _activation_range(self.spec.activation)}
+
+    def frame(self, net: int) -> dict:
+        """The numbers every view draws, for the population and network `net`."""
+        net = self.check_net(net)
+        weights = trainer.live_weights(self.state)
+        loss, acc, solved, one, codes, probs = jax.device_get(
+            _look(self.spec, weights, self.data, self.input_range, net))
+        diverged = np.asarray(jax.device_get(self.state.diverged))
+        finite = np.isfinite(loss) & ~diverged
+        fin = loss[finite] if finite.any() else np.array([np.nan])
+        q = np.quantile(fin, [0.1, 0.5, 0.9])
+        return {
+            "step": self.step,
+            "steps_left": self.steps_left,
+            "population": {"size": len(loss), "solved": int((solved & ~diverged).sum()),
+                           "diverged": int(diverged.sum()),
+                           "loss": _numbers(q, 8), "loss_each": _numbers(loss, 8),
+                           "accuracy": _numbers(np.quantile(acc, [0.1, 0.5, 0.9])),
+                           "accuracy_each": _numbers(acc)},
+            "net": {"index": net, "loss": _numbers(loss[net], 8), "accuracy": _numbers(acc[net]),
+                    "solved": bool(solved[net] and not diverged[net]),
+                    "diverged": bool(diverged[net]),
+                    "layers": [{k: _numbers(v) for k, v in layer.items()} for layer in one],
+                    "codes": _numbers(codes), "outputs": _numbers(probs, 3),
+                    "wins": np.argmax(np.where(np.isfinite(probs), probs, -np.inf),
+                                      1).tolist()},
+            "edits": len(self.edits),
+        }
+
+    def check_net(self, net) -> int:
+        if isinstance(net, bool) or not isinstance(net, int) or not 0 <= net < self.config.seeds:
+            raise SettingsError(f"network must be in 0..{self.config.seeds - 1}")
+        return net
+
+    def network(self, net: int) -> tuple:
+        """Network `net`'s own weights, as numpy arrays."""
+        return jax.device_get(jax.tree.map(lambda x: x[net], trainer.live_weights(self.state)))
+
+    # ---- hands on the weights ------------------------------------------------------
+
+    def edit(self, op: list) -> None:
+        """Apply one edit and keep it for the link. Ops (JSON lists):
+        ["w", net, layer, i, j, value]: set a weight (layer 0 = inputs to hidden);
+        ["b", net, layer, j, value]: set a bias;
+        ["code", net, input, [h1, h2, ...]]: move an input's hidden code, by setting its
+        first-layer weights so that the activations become those values (as near as the
+        activation's range allows)."""
+        if len(self.edits) >= EDIT_LIMIT:
+            raise SettingsError(f"at most {EDIT_LIMIT} edits per run; reset to start again")
+        weights = self.network(self.check_net(op[1] if len(op) > 1 else None))
+        layers = [{k: np.array(v) for k, v in layer.items()} for layer in weights]
+        kind = op[0] if op else None
+        if kind in ("w", "b") and len(op) == (6 if kind == "w" else 5):
+            layer = _index("layer", op[2], len(layers))
+            if kind not in layers[layer]:
+                raise SettingsError("this network has no biases")
+            a = layers[layer][kind]
+            where = (_index("row", op[3], a.shape[0]), _index("column", op[4], a.shape[1])
+                     ) if kind == "w" else (_index("unit", op[3], a.shape[0]),)
+            a[where] = _finite(op[-1])
+        elif kind == "code" and len(op) == 4:
+            if len(self.spec.hidden) != 1:
+                raise SettingsError("codes can be moved only with one hidden layer")
+            i = _index("input", op[2], self.task.n_in)
+            code = op[3]
+            if not isinstance(code, list) or len(code) != self.spec.hidden[0]:
+                raise SettingsError(f"a code has {self.spec.hidden[0]} values")
+            target = np.array([_finite(v) for v in code])
+            bias = layers[0].get("b", np.zeros_like(target))
+            layers[0]["w"][i] = _inverse(self.spec.activation, target) - bias
+        else:
+            raise SettingsError("unknown edit")
+        self.state = trainer.live_set_weights(self.state, op[1], tuple(layers))
+        self.edits.append([self.step, *op])
+
+    def replay(self, step, edits) -> None:
+        """From step 0 to `step`, applying `edits` ([step, op...] each, as `self.edits`
+        keeps them) at their steps: the state a shared link describes."""
+        step = _index("step", step, STEPS_MAX + 1)
+        if not isinstance(edits, list) or len(edits) > EDIT_LIMIT:
+            raise SettingsError("malformed edits")
+        self.reset()
+        for e in sorted(edits, key=lambda e: e[0] if isinstance(e, list) and e else -1):
+            if not isinstance(e, list) or not e or not isinstance(e[0], int) or e[0] > step:
+                raise SettingsError("malformed edits")
+            self.advance(e[0] - self.step)
+            self.edit(e[1:])
+        self.advance(step - self.step)
+
+    # ---- keeping -------------------------------------------------------------------
+
+    def population(self) -> Population:
+        """The current population as `bottlenet show`/`draw` read it."""
+        weights = jax.device_get(trainer.live_weights(self.state))
+        loss, acc, solved, *_ = jax.device_get(
+            _look(self.spec, trainer.live_weights(self.state), self.data, self.input_range, 0))
+        diverged = np.asarray(jax.device_get(self.state.diverged))
+        pop = Population.from_weights(self.spec, self.task, weights, solved & ~diverged, loss,
+                                      acc, np.arange(self.config.seed,
+                                                     self.config.seed + self.config.seeds))
+        return replace(pop, config=replace(self.config, steps=max(self.step, 1)),
+                       steps_run=self.step, diverged=diverged)
+
+    def export(self, what: str, net: int) -> tuple[str, bytes]:
+        """A file's name and bytes: "model" (the population, .npz) or one of PICTURES
+        (network `net`, drawn as `bottlenet draw` draws it)."""
+        net = self.check_net(net)
+        stem = f"{self.task.name}-k{self.settings.hidden}-step{self.step}"
+        with tempfile.TemporaryDirectory() as folder:
+            if what == "model":
+                path = modelfile.save(self.population(), Path(folder) / f"{stem}.npz")
+            elif what in PICTURES:
+                from bottlenet.draw.common import save
+                from bottlenet.draw.diagram import diagram
+                from bottlenet.draw.space import hidden_space
+
+                view, suffix = what.split(".")
+                weights = self.network(net)
+                if view == "space" and not self.spec.hidden:
+                    raise SettingsError("a network without hidden units has no hidden space")
+                fig = (diagram(self.spec, self.task, weights) if view == "diagram"
+                       else hidden_space(self.spec, self.task, weights))
+                path = save(fig, Path(folder) / f"{stem}-net{net}-{view}.{suffix}")
+            else:
+                raise SettingsError(f"cannot export {what!r}")
+            return path.name, path.read_bytes()
+
+
+def _index(name: str, value, size: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+        raise SettingsError(f"{name} must be in 0..{size - 1}")
+    return value
+
+
+def _finite(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SettingsError("a weight must be a finite number")
+    if abs(value) > 1e6:
+        raise SettingsError("a weight must lie within -1e6..1e6")
+    return float(value)
+
+
+def _activation_range(name: str) -> list:
+    act = activations.get(name)
+    return [None if math.isinf(act.low) else act.low, None if math.isinf(act.high) else act.high]
+
+
+def _inverse(name: str, target: np.ndarray) -> np.ndarray:
+    """Pre-activations z with act(z) as near `target` as the activation allows (bisection:
+    every built-in activation is non-decreasing)."""
+    fn = activations.get(name).fn
+    lo, hi = np.full(target.shape, -30.0), np.full(target.shape, 30.0)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        below = np.asarray(fn(jnp.asarray(mid))) < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (lo + hi) / 2
