@@ -172,7 +172,7 @@ def test_edits_take_effect_and_a_link_replays_them(client):
 
 def test_export_gives_a_model_file_that_show_reads(client, tmp_path):
     with client.websocket_connect("/ws") as ws:
-        configure(ws, hidden=3)
+        configure(ws)
         ws.send_text(json.dumps({"type": "export", "what": "model"}))
         file = receive(ws, "file")
         ws.send_text(json.dumps({"type": "export", "what": "diagram.svg"}))
@@ -182,7 +182,7 @@ def test_export_gives_a_model_file_that_show_reads(client, tmp_path):
     path = tmp_path / file["name"]
     path.write_bytes(base64.b64decode(file["data"]))
     pop = modelfile.load(path)
-    assert pop.size == 4 and pop.spec.hidden == (3,)
+    assert pop.size == 4 and pop.spec.hidden == (2,) and pop.task.name == "shift5"
     assert CliRunner().invoke(cli, ["show", str(path)]).exit_code == 0
     assert base64.b64decode(svg["data"]).startswith(b"<?xml")
 

@@ -15,6 +15,9 @@ The rooms, in the order data flows through them (each imports only rooms above i
     experiments, report the article's claims measured and judged; the HTML report
     draw                every picture (matplotlib)
     compress            the lossless compressor built on the article's network (numba)
+    checks, files       numbers and paths checked before work; files written atomically
+    cluster             sweeps and claims on a Ray cluster (extra `cluster`)
+    serve               the playground: a web app that trains live (extra `serve`)
     cli                 the `bottlenet` command: parses, calls the rooms above, prints
 
 Importing `bottlenet` loads nothing heavy: the names below load their room on first use.

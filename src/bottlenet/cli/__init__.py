@@ -39,8 +39,10 @@ COMMANDS = {
     "decompress": ("compress", "Decompress a .bn archive. The original's length and checksum "
                    "are verified before anything is written; a damaged, truncated or foreign "
                    "file is refused (exit code 2)."),
-    "serve": ("serve", "Start the playground in the browser: train live, edit weights, "
-              "share a link."),
+    "serve": ("serve", "Start the playground: a page where you pick n and k, press play, "
+              "and watch the hidden units fold the symbols apart; edit weights by hand, drag "
+              "codes in the hidden space, share a link to the exact state, export the "
+              "population as a model file."),
 }
 
 

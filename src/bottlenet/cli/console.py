@@ -87,7 +87,7 @@ def key_value_table() -> Table:
 def parse_hidden(text: str) -> tuple[int, ...]:
     """'2' -> (2,), '0' -> () (direct connections), '3,3' -> two hidden layers."""
     try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+        sizes = [int(s) for s in text.split(",")]  # an empty item ("2,,3") is a typo
     except ValueError:
         raise SpecError(f"--hidden takes a size or comma-separated sizes, got {text!r}") from None
     if not sizes or any(s < 0 for s in sizes) or (0 in sizes and len(sizes) > 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 
@@ -34,6 +35,7 @@ def _listen(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(128)  # connections wait from now on, while the server starts
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     return sock
@@ -77,7 +79,5 @@ def serve(
     hosts = (*LOOPBACK_HOSTS, host) if local else None
     server = uvicorn.Server(uvicorn.Config(create_app(hosts), log_level="warning",
                                            ws="auto"))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a quiet stop
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass

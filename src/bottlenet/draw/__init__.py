@@ -9,7 +9,7 @@ from importlib import import_module
 
 _WHERE = {
     "bits_chart": "bits", "capacity_atlas": "capacity", "capacity_chart": "capacity",
-    "save": "common", "diagram": "diagram", "diagram_layout": "diagram",
+    "save": "common", "diagram": "network", "diagram_layout": "network",
     "hidden_space": "space", "training_charts": "training", "walkthrough": "walk",
     "walkthrough_terms": "walk",
 }
@@ -20,8 +20,8 @@ def __getattr__(name: str):
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = import_module(f"{__name__}.{_WHERE[name]}")
-    # Every name of that module is kept here, so a name wins over a submodule of the same
-    # name (draw.diagram is both), whichever of them was asked for first.
+    # Every name of that module is kept here. (No module is named like one of its
+    # functions: importing the module would make the package's attribute the module.)
     globals().update({n: getattr(module, n) for n, m in _WHERE.items() if m == _WHERE[name]})
     return globals()[name]
 

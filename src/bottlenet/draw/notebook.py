@@ -9,7 +9,7 @@ import io
 
 import matplotlib.pyplot as plt
 
-from bottlenet.draw.diagram import diagram
+from bottlenet.draw.network import diagram
 
 
 def network_svg(pop, i: int) -> str:

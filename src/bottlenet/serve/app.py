@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -36,6 +37,9 @@ from bottlenet.errors import BottlenetError
 from bottlenet.serve.settings import CAPS, SPEEDS, TASK_CHOICES, Settings, SettingsError
 
 log = logging.getLogger("bottlenet.serve")
+if TYPE_CHECKING:
+    from bottlenet.serve.engine import Session
+
 STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 FRAME_S = 0.04  # at full speed each frame trains about this long (25 frames/s at most)
@@ -72,7 +76,7 @@ class Run:
 
     def __init__(self, ws: WebSocket):
         self.ws = ws
-        self.session = None
+        self.session: Session | None = None
         self.playing = asyncio.Event()
         self.speed = 0  # steps per second; 0 = as fast as it goes
         self.net = 0
@@ -90,6 +94,8 @@ class Run:
         await self.send({"type": "error", "message": message})
 
     async def send_frame(self) -> None:
+        if self.session is None:
+            return
         frame = await self.call(self.session.frame, self.net)
         await self.send({"type": "frame", "playing": self.playing.is_set(), "speed": self.speed,
                          "rate": round(self.rate), **frame})
@@ -151,10 +157,10 @@ class Run:
             return session
 
         self.session = None
-        self.session = await self.call(build)
-        self.net = self.session.check_net(msg.get("net", 0))
+        self.session = session = await self.call(build)
+        self.net = session.check_net(msg.get("net", 0))
         await self.send({"type": "ready", "settings": asdict(settings),
-                         **await self.call(self.session.describe)})
+                         **await self.call(session.describe)})
         await self.send_frame()
 
     # ---- playing --------------------------------------------------------------------
@@ -164,40 +170,53 @@ class Run:
         while True:
             await self.playing.wait()
             try:
-                await self._frame()
+                await self._stretch()
             except Exception as e:  # never a dead loop behind a page that shows "playing"
                 log.exception("playground: training failed")
                 self.playing.clear()
                 await self.error(f"training stopped: {e}")
 
-    async def _frame(self) -> None:
-        session = self.session
-        if session is None:
-            self.playing.clear()
-            return
-        start = time.perf_counter()
-        steps = self.fast_steps if self.speed == 0 else max(1, round(self.speed * FRAME_S))
-        taken = await self.call(session.advance, steps)
-        trained = time.perf_counter() - start
-        if self.speed == 0:  # full speed: frames of about FRAME_S of training each
-            if trained < FRAME_S / 2:
-                self.fast_steps = min(self.fast_steps * 2, 100_000)
-            elif trained > FRAME_S * 2:
-                self.fast_steps = max(self.fast_steps // 2, 1)
-        if taken < steps:
-            self.playing.clear()
-        if session is not self.session:
-            return
-        await self.send_frame()
-        if taken < steps:
-            await self.error(f"this run reached the cap of {CAPS['steps']:,} steps; "
-                             "reset to train again")
-        if self.speed:
-            await asyncio.sleep(max(0.0, start + taken / self.speed - time.perf_counter()))
-        else:
-            await asyncio.sleep(0)
-        self.rate = taken / max(time.perf_counter() - start, 1e-9)
+    def _steps(self) -> int:
+        return self.fast_steps if self.speed == 0 else max(1, round(self.speed * FRAME_S))
 
+    async def _stretch(self) -> None:
+        """Frames until paused or reconfigured. At full speed the next frame's steps start
+        training in the worker before this frame is encoded and sent (XLA runs without
+        the GIL), so streaming costs little training time."""
+        session, ahead = self.session, None
+        while self.playing.is_set() and session is not None and session is self.session:
+            start = time.perf_counter()
+            steps = self._steps()
+            if ahead is None:
+                ahead = asyncio.ensure_future(self.call(_timed_advance, session, steps))
+            (taken, trained), ahead = await ahead, None
+            if self.speed == 0 and taken == steps:  # full speed: FRAME_S of training each
+                change = min(2.0, max(0.5, FRAME_S / max(trained, 1e-6)))
+                self.fast_steps = max(1, min(100_000, round(steps * change)))
+            if taken < steps:
+                self.playing.clear()
+            frame = await self.call(session.frame, self.net)
+            if self.playing.is_set() and self.speed == 0 and session is self.session:
+                ahead = asyncio.ensure_future(self.call(_timed_advance, session, self._steps()))
+            if session is not self.session:
+                break
+            await self.send({"type": "frame", "playing": self.playing.is_set(),
+                             "speed": self.speed, "rate": round(self.rate), **frame})
+            if taken < steps:
+                await self.error(f"this run reached the cap of {CAPS['steps']:,} steps; "
+                                 "reset to train again")
+            if self.speed:
+                await asyncio.sleep(max(0.0, start + taken / self.speed - time.perf_counter()))
+            self.rate = taken / max(time.perf_counter() - start, 1e-9)
+        if ahead is not None:  # paused while the next frame trained: show where it got
+            await ahead
+            if session is self.session:
+                await self.send_frame()
+
+
+def _timed_advance(session, steps: int) -> tuple[int, float]:
+    start = time.perf_counter()
+    return session.advance(steps), time.perf_counter() - start
 
 async def playground(ws: WebSocket) -> None:
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):

@@ -146,6 +146,10 @@ function onFrame(f) {
   if (!state.info) return;
   if (f.step < state.step || f.step === 0) state.history = state.history.filter((h) => h.step < f.step);
   if (f.edits < state.edits.length) state.edits = state.edits.slice(0, f.edits);
+  const bytes = Uint8Array.from(atob(f.net.outputs), (c) => c.charCodeAt(0));
+  const nOut = state.info.spec.n_out;
+  f.net.outputs = Array.from({ length: state.info.spec.n_in }, (_, i) =>
+    Array.from(bytes.subarray(i * nOut, (i + 1) * nOut), (b) => b / 255));
   state.frame = f;
   state.step = f.step;
   state.net = f.net.index;
@@ -544,7 +548,7 @@ function drawGrid(f) {
   const o = f.net.outputs;
   for (let i = 0; i < nIn; i++) {
     for (let j = 0; j < nOut; j++) {
-      const v = o[i][j] === null ? 0 : Math.max(0, Math.min(1, o[i][j]));
+      const v = o[i][j];
       const g = Math.round(255 - 170 * v);
       ctx.fillStyle = f.net.wins[i] === j ? state.config.colours.win : `rgb(${g},${g},${g})`;
       ctx.fillRect(j * cell, i * cell, cell, cell);

@@ -25,7 +25,6 @@ from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
 
-
 @dataclass(frozen=True)
 class Node:
     layer: int  # 0 = inputs, len(hidden) + 1 = outputs

@@ -1,0 +1,101 @@
+"""The playground's streaming: frames per second at full speed, and the training speed
+that streaming costs against `bottlenet train` (the same population, task and steps,
+measured in the same run).
+
+    uv run python benchmarks/serve_stream.py            # n = 11, k = 2 and n = 100, k = 4
+    uv run python benchmarks/serve_stream.py --seconds 3
+
+Goals (issue 16): >= 20 frames/s, < 20% of train's network-steps/s lost, and play to
+first frame under 2 s. The app runs in this process behind Starlette's test client, so
+the figures include JSON encoding and decoding of every frame but no browser drawing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from starlette.testclient import TestClient
+
+from bottlenet.cli import _enable_compilation_cache
+
+_enable_compilation_cache()  # as `bottlenet serve` runs: compiled programs kept on disk
+
+from bottlenet import tasks, trainer  # noqa: E402  (JAX reads the cache setting at import)
+from bottlenet.serve.app import create_app  # noqa: E402
+from bottlenet.spec import NetSpec  # noqa: E402
+
+
+def train_rate(n: int, k: int, population: int, seconds: float) -> float:
+    """Network-steps per second of `bottlenet train --stop never`, compile excluded: the
+    same run twice, the first compiling (its steps chosen to last about `seconds`)."""
+    task, spec = tasks.shift(n), NetSpec(n, n, (k,))
+    steps = 200
+    while True:
+        trainer.train(task, spec, steps=steps, seeds=population, stop="never")  # compile
+        pop = trainer.train(task, spec, steps=steps, seeds=population, stop="never")
+        if pop.wall_time > seconds / 4:
+            return population * steps / pop.wall_time
+        steps = int(steps * min(16, seconds / max(pop.wall_time, 1e-3)))
+
+
+def stream(client, n: int, k: int, population: int, seconds: float) -> dict:
+    with client.websocket_connect("/ws") as ws:
+        def receive(kind):
+            while True:
+                msg = json.loads(ws.receive_text())
+                if msg["type"] == kind:
+                    return msg
+                if msg["type"] == "error":
+                    raise RuntimeError(msg["message"])
+
+        def configure():
+            start = time.perf_counter()
+            ws.send_text(json.dumps({"type": "configure", "settings": {
+                "symbols": n, "hidden": k, "population": population}}))
+            receive("ready")
+            receive("frame")
+            return time.perf_counter() - start
+
+        cold = configure()
+        warm = configure()
+        ws.send_text(json.dumps({"type": "speed", "steps_per_s": 0}))
+        start = time.perf_counter()
+        ws.send_text(json.dumps({"type": "play"}))
+        first = receive("frame")
+        to_first = time.perf_counter() - start
+        t0, s0, frames = time.perf_counter(), first["step"], 0
+        while time.perf_counter() - t0 < seconds:
+            last = receive("frame")
+            frames += 1
+        elapsed = time.perf_counter() - t0
+        ws.send_text(json.dumps({"type": "pause"}))
+    return {"frames_per_s": frames / elapsed,
+            "network_steps_per_s": population * (last["step"] - s0) / elapsed,
+            "first_frame_s": to_first, "build_cold_s": cold, "build_warm_s": warm}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per size")
+    parser.add_argument("--population", type=int, default=64)
+    args = parser.parse_args()
+    print(f"population {args.population}, {args.seconds:g} s per measurement")
+    print(f"{'size':>12} {'frames/s':>9} {'stream net-steps/s':>19} {'train net-steps/s':>18} "
+          f"{'lost':>6} {'play->frame':>12} {'build':>14}")
+    with TestClient(create_app(("testserver",))) as client:
+        for n, k in ((11, 2), (100, 4)):
+            base = train_rate(n, k, args.population, args.seconds)
+            s = stream(client, n, k, args.population, args.seconds)
+            lost = 1 - s["network_steps_per_s"] / base
+            print(f"{f'n={n} k={k}':>12} {s['frames_per_s']:9.1f} "
+                  f"{s['network_steps_per_s']:19,.0f} {base:18,.0f} {lost:6.0%} "
+                  f"{s['first_frame_s']:10.3f} s "
+                  f"{s['build_cold_s']:5.1f}/{s['build_warm_s']:.1f} s")
+    print("lost: training speed that streaming costs; build: the first and second configure of "
+          "the process (the first compiles, or loads from the disk cache when warm)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The playground in a real browser: the page served as `bottlenet serve` serves it,
+driven by Playwright in headless Chromium (Debian's package, no browser download).
+
+The page loads, play trains shift-5 to 100%, every drawn line has the colour
+`bottlenet draw` gives its weight, hovering names a weight, a shared link opens the same
+state in a new tab, and a screenshot is saved. `.ci/run` installs Chromium and sets
+BOTTLENET_BROWSER_REQUIRED, so on CI a missing browser fails instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from bottlenet.cli.serve import _listen
+from bottlenet.draw.common import sign_of_colour, signed_colour
+from bottlenet.serve.app import create_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("BOTTLENET_BROWSER_REQUIRED"):
+        raise RuntimeError("the browser test needs Chromium (apt-get install chromium)")
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+SHIFT5 = "#symbols=5&population=4"
+LINES = """() => [...document.querySelectorAll('#diagram line')].map(l => [
+    l.getAttribute('stroke'), Number(l.dataset.w), Number(l.dataset.scale)])"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app served by uvicorn in a thread of this process (its compiled programs are
+    shared with the other tests; the command itself is started in test_serve_command)."""
+    sock = _listen("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", ws="auto"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_serve_command_prints_its_address_and_serves_the_page():
+    proc = subprocess.Popen([sys.executable, "-c", "from bottlenet.cli import main; main()",
+                             "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("bottlenet playground: http://127.0.0.1:"), line
+        with urllib.request.urlopen(line.split()[2] + "/", timeout=10) as page:
+            assert b"playground.js" in page.read()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, problems: list):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    page.wait_for_function("!document.getElementById('play').disabled", timeout=60_000)
+    return page
+
+
+def test_play_trains_shift5_and_a_link_reopens_it(server, browser, tmp_path: Path):
+    problems: list[str] = []
+    page = open_page(browser, server + "/" + SHIFT5, problems)
+    page.click("#play")
+    page.wait_for_function("Number(document.getElementById('status').dataset.accuracy) === 1",
+                           timeout=60_000)
+    page.click("#play")  # pause
+    page.wait_for_function("document.getElementById('status').textContent.includes('paused')")
+
+    lines = page.evaluate(LINES)
+    assert len(lines) == 2 * 5 * 2  # 5 inputs -> 2 units -> 5 outputs
+    for stroke, w, scale in lines:
+        assert stroke == signed_colour(w, scale)
+        assert sign_of_colour(stroke) == (w > 0) - (w < 0)
+
+    page.hover("#diagram line >> nth=0")
+    assert "w =" in page.inner_text("#tip")
+
+    page.click("#diagram circle[data-col='0'][data-index='1']")  # input 2: its walkthrough
+    assert "the output with the largest sum wins" in page.inner_text("#walk")
+
+    page.wait_for_function("location.hash.includes('step=' + document.getElementById('status')"
+                           ".dataset.step)")
+    link = page.evaluate("location.href")
+    other = open_page(browser, link, problems)
+    other.wait_for_function(f"document.getElementById('status').dataset.step === "
+                            f"'{page.evaluate('document.getElementById(`status`).dataset.step')}'")
+    assert other.evaluate(LINES) == lines
+    assert other.input_value("#symbols") == "5" and other.input_value("#population") == "4"
+
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    assert problems == []
+
+
+def test_a_bad_table_is_said_in_the_page(server, browser):
+    problems: list[str] = []
+    page = open_page(browser, server + "/" + SHIFT5, problems)
+    page.select_option("#task", "table")
+    page.fill("#table", "H,E\nE")
+    page.locator("#table").dispatch_event("change")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "every row must be input,output" in page.inner_text("#error")
+    assert problems == []
