@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -52,17 +53,23 @@ def server():
     thread.join(10)
 
 
-def test_serve_command_prints_its_address_and_serves_the_page():
-    proc = subprocess.Popen([sys.executable, "-c", "from bottlenet.cli import main; main()",
-                             "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+def test_serve_command_serves_the_page_without_importing_jax():
+    """As a user starts it; JAX is imported only once a page asks for a run."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('jax imported:', 'jax' in sys.modules, flush=True))\n"
+            "from bottlenet.cli import main\nmain()")
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         assert line.startswith("bottlenet playground: http://127.0.0.1:"), line
-        with urllib.request.urlopen(line.split()[2] + "/", timeout=10) as page:
-            assert b"playground.js" in page.read()
+        for path, text in (("/", b"playground.js"), ("/api/config", b'"caps"')):
+            with urllib.request.urlopen(line.split()[2] + path, timeout=10) as page:
+                assert text in page.read()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: a quiet stop, the process exits normally
+        rest = proc.communicate(timeout=10)[0]
+    assert proc.returncode == 0 and "jax imported: False" in rest
 
 
 @pytest.fixture(scope="module")
