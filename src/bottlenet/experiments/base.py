@@ -21,7 +21,7 @@ SOME_REGIMES = "holds in some regimes"
 IN_PART = "holds in part"
 FAILS = "does not hold"
 VERDICTS = (HOLDS, SOME_REGIMES, IN_PART, FAILS)
-RULES_VERSION = 2  # in each claim's database key: results judged by older rules are not reused
+RULES_VERSION = 3  # in each claim's database key: results judged by older rules are not reused
 
 PARTS_RULE = "all parts: holds; some: holds in part; none: does not hold"
 REGIMES_RULE = ("in every regime tried: holds; in some: holds in some regimes; in none: "
@@ -42,6 +42,22 @@ def by_regimes(holds) -> str:
     """The verdict of a claim measured in several regimes: in all, in some, in none."""
     holds = list(holds)
     return HOLDS if all(holds) else SOME_REGIMES if any(holds) else FAILS
+
+def by_parts_in_regimes(table: dict[str, dict[str, bool]]) -> str:
+    """The verdict of a claim made of parts, each measured in several regimes (table:
+    regime -> part -> held): every part in every regime; every part in some regime; some
+    part somewhere; nothing."""
+    regimes = [list(parts.values()) for parts in table.values()]
+    if all(all(r) for r in regimes):
+        return HOLDS
+    if any(all(r) for r in regimes):
+        return SOME_REGIMES
+    return IN_PART if any(any(r) for r in regimes) else FAILS
+
+
+PARTS_REGIMES_RULE = ("every part in every regime: holds; every part in some regime: holds "
+                      "in some regimes; some part somewhere: holds in part; none: does not "
+                      "hold")
 
 # The network as the article trained it: plain weights (no learned logit scale), Adam at
 # lr 0.05 (the regime earlier bottlenet versions defaulted to). Claims about the article's

@@ -6,17 +6,13 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import tasks
-from bottlenet.draw.common import BAR
 from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
 from bottlenet.experiments.base import (
-    PARTS_RULE,
     REGIMES_RULE,
     ClaimResult,
-    by_parts,
     by_regimes,
     median_or_none,
     png,
@@ -25,143 +21,146 @@ from bottlenet.experiments.base import (
     rate_text,
 )
 from bottlenet.spec import NetSpec
+from bottlenet.stats import wilson_interval
 
-N, COMMON, RARE_WEIGHT, COMMON_WEIGHT = 11, 5, 1.0, 20.0
+N, COMMON = 11, 5  # shift 11; its first 5 pairs are the common ones
+C13_SKEWS = (1, 10, 100, 1000)  # how many times more frequent a common pair is
+C13_HIDDEN = (2, 4)
+C13_LR = {"per-example": 0.1, "full batch": 0.5}
+C13_TEXT = {
+    "title": "Common cases trample rare ones; ReLU less so; batches help",
+    "quote": "you'd set up a test where some outputs are far more common than others and "
+    "you show that other methods trample all over the weights of less common cases, but "
+    "ReLU doesn't. You'd have to watch individual weights in your network",
+    "claim": "When some pairs are far more common, updates for common pairs disturb the "
+    "weights that serve rare pairs, and rare pairs are learned worse; ReLU disturbs them "
+    "less than tanh; batch updates help the rare pairs.",
+    "article_figure": "(a hypothesis the author proposed to test)",
+    "notes": "Plain SGD, so that the size of an update reflects the gradient (Adam would "
+    "rescale every weight's steps). Per-example runs take 4x the steps of full-batch ones "
+    "and still see far fewer examples. The skew is swept from even (1:1) to 1000:1 at the "
+    "article's k = 2 and at 4: at a mild skew every network learns every pair, so the "
+    "claim can only show at a strong one. A ReLU unit that is zero for a common input "
+    "passes no gradient to the outputs' weights on that unit, which is the mechanism the "
+    "author had in mind.",
+}
 
 
-def skewed_task() -> tasks.Task:
-    """Shift on 11 symbols where the first 5 pairs are 20 times as common as the rest."""
+def skewed_task(skew: float) -> tasks.Task:
+    """Shift on 11 symbols whose first 5 pairs are `skew` times as common as the rest."""
     base = tasks.shift(N)
-    freqs = tuple(COMMON_WEIGHT if i < COMMON else RARE_WEIGHT for i in range(base.n_pairs))
-    return tasks.Task("skewed-shift11", N, N, base.inputs, base.targets, freqs)
+    freqs = tuple(float(skew) if i < COMMON else 1.0 for i in range(base.n_pairs))
+    return tasks.Task(f"skewed-shift11-{skew:g}to1", N, N, base.inputs, base.targets, freqs)
 
 
 @partial(jax.jit, static_argnames=("spec", "steps", "batch"))
 def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
-    """Plain SGD for `steps` steps; per step, how far the rare outputs' weights moved and
-    whether the step's examples were all common. batch=None: full batch.
+    """Plain SGD for `steps` steps; per step, how far the rare outputs' weights were moved
+    by the common pairs' share of the update and by the rare pairs' share. Per example
+    (batch=1) a step's single example is one or the other; in full batch the gradient is
+    split by pairs (the loss is a weighted sum over pairs, so the parts add up to it).
 
     An instrument, not a second trainer: it needs every step's weight movement, which the
     trainer (segments of compiled steps, no per-step hook) does not expose; the loss, the
     minibatch draw and the initial weights are the trainer's own (evaluation module)."""
+    common_data = data._replace(weights=jnp.where(rare_pair, 0.0, data.weights))
+    rare_data = data._replace(weights=jnp.where(rare_pair, data.weights, 0.0))
+
+    def moved(g):
+        return lr * jnp.sqrt(jnp.sum(jnp.where(rare_out, g[-1]["w"], 0.0) ** 2))
 
     def one(p, key):
         def step(p, t):
             if batch is None:
-                def loss(q):
-                    return evaluate(spec, q, data).loss
-                common = jnp.bool_(False)
+                g_common = jax.grad(lambda q: evaluate(spec, q, common_data).loss)(p)
+                g_rare = jax.grad(lambda q: evaluate(spec, q, rare_data).loss)(p)
+                g = jax.tree.map(jnp.add, g_common, g_rare)
+                by_common, by_rare = moved(g_common), moved(g_rare)
             else:
                 idx = minibatch(key, t, data, batch)
-
-                def loss(q):
-                    return batch_loss(spec, q, data, idx)
+                g = jax.grad(lambda q: batch_loss(spec, q, data, idx))(p)
                 common = ~jnp.any(rare_pair[idx])
-            g = jax.grad(loss)(p)
+                by_common = jnp.where(common, moved(g), 0.0)
+                by_rare = jnp.where(common, 0.0, moved(g))
             new = jax.tree.map(lambda a, b: a - lr * b, p, g)
-            moved = new[-1]["w"] - p[-1]["w"]
-            d_rare = jnp.sqrt(jnp.sum(jnp.where(rare_out, moved, 0.0) ** 2))
-            return new, (d_rare, common)
+            return new, (by_common, by_rare)
 
         return jax.lax.scan(step, p, jnp.arange(steps))
 
     return jax.vmap(one)(params, keys)
 
 
-def _run(spec, task, seeds, steps, batch, lr, seed=0) -> tuple[dict, np.ndarray | None]:
-    """Outcome numbers, and the per-network trample index (None for full batch).
-    Network i starts from seed + i, as everywhere; its minibatch draws from its own
-    stream (seed + i + 10,000)."""
+def c13_run(spec, task, seeds, steps, batch, lr, seed=0) -> dict:
+    """One population's rare-pair accuracy (mean, pooled 95% interval) and disturbance
+    (median and quartiles over networks). Network i starts from seed + i, as everywhere;
+    its minibatch draws come from its own stream (seed + i + 10,000)."""
     data = task_arrays(task)
     rare_pair = jnp.asarray(np.arange(task.n_pairs) >= COMMON)
     rare_out = jnp.asarray(np.isin(np.arange(N), np.asarray(task.targets)[COMMON:]))
     params = init_population(spec, jnp.arange(seeds) + seed)
     keys = jax.vmap(jax.random.key)(jnp.arange(seeds) + seed + 10_000)
-    params, (d_rare, common) = _track(spec, params, keys, data, rare_out, rare_pair, lr, steps,
-                                      batch)
-    d_rare, common = np.asarray(d_rare), np.asarray(common)
+    params, (by_common, by_rare) = _track(spec, params, keys, data, rare_out, rare_pair, lr,
+                                          steps, batch)
     ev = jax.vmap(evaluate, in_axes=(None, 0, None))(spec, params, data)
-    logits = np.asarray(ev.logits)
-    correct = logits.argmax(-1) == np.asarray(task.targets)
-    out = {"solved": rate_numbers(int(np.asarray(ev.solved).sum()), seeds),
-           "rare_accuracy": float(np.mean(correct[:, COMMON:]))}
-    idx = None
-    if batch is not None:
-        # Trample index: movement of the rare outputs' weights on steps that saw only
-        # common examples, relative to their movement on steps that saw a rare one.
-        on_common = (d_rare * common).sum(1) / np.maximum(common.sum(1), 1)
-        on_rare = (d_rare * ~common).sum(1) / np.maximum((~common).sum(1), 1)
-        idx = on_common / np.maximum(on_rare, 1e-12)
-        out["trample_index"] = {"median": float(np.median(idx)),
-                                "q1": float(np.percentile(idx, 25)),
-                                "q3": float(np.percentile(idx, 75))}
-    return out, idx
+    correct = np.asarray(ev.logits).argmax(-1) == np.asarray(task.targets)
+    rare_correct = int(correct[:, COMMON:].sum())
+    rare_total = correct[:, COMMON:].size
+    # Over the whole run: how far common pairs moved the rare outputs' weights, relative
+    # to how far their own pairs moved them (a network whose rare pairs never came up
+    # in its draws has an infinite disturbance).
+    disturbance = np.asarray(by_common).sum(1) / np.maximum(np.asarray(by_rare).sum(1), 1e-30)
+    return {"rare_accuracy": {"mean": rare_correct / rare_total,
+                              "ci95": list(wilson_interval(rare_correct, rare_total))},
+            "disturbance": {"median": float(np.median(disturbance)),
+                            "q1": float(np.percentile(disturbance, 25)),
+                            "q3": float(np.percentile(disturbance, 75))},
+            "solved": rate_numbers(int(np.asarray(ev.solved).sum()), seeds)}
+
+
+def c13_measure(ctx) -> dict[str, dict]:
+    """regime ("k=2") -> "activation/mode/skew" -> c13_run's numbers."""
+    seeds, steps = ctx.budget.seeds, ctx.budget.steps
+    regimes = {}
+    for k in C13_HIDDEN:
+        runs = {}
+        for act in ("tanh", "relu"):
+            spec = NetSpec(N, N, (k,), act)
+            for skew in C13_SKEWS:
+                task = skewed_task(skew)
+                runs[f"{act}/per-example/{skew}"] = c13_run(
+                    spec, task, seeds, 4 * steps, 1, C13_LR["per-example"], ctx.seed)
+                runs[f"{act}/full batch/{skew}"] = c13_run(
+                    spec, task, seeds, steps, None, C13_LR["full batch"], ctx.seed)
+        regimes[f"k={k}"] = runs
+    return regimes
 
 
 def c13_trample(ctx) -> ClaimResult:
-    task = skewed_task()
-    seeds, steps = ctx.budget.seeds, ctx.budget.steps
-    runs, index = {}, {}
-    for act in ("tanh", "relu"):
-        spec = NetSpec(N, N, (4,), act)
-        # One example per step: four times the steps, still far fewer examples seen.
-        runs[(act, "per-example")], index[act] = _run(spec, task, seeds, 4 * steps, 1, 0.1,
-                                                      ctx.seed)
-        runs[(act, "full batch")], _ = _run(spec, task, seeds, steps, None, 0.5, ctx.seed)
-    t_tanh = runs[("tanh", "per-example")]["trample_index"]["median"]
-    t_relu = runs[("relu", "per-example")]["trample_index"]["median"]
-    tramples = t_tanh > 0.1
-    relu_less = t_relu < 0.8 * t_tanh
-    batch_helps = all(runs[(a, "full batch")]["rare_accuracy"] >=
-                      runs[(a, "per-example")]["rare_accuracy"] + 0.05 for a in ("tanh", "relu"))
-    verdict = by_parts([tramples, relu_less])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].boxplot([index[a] for a in ("tanh", "relu")],
-                    tick_labels=["tanh", "relu"])
-    axes[0].set_ylabel("trample index")
-    axes[0].set_title("rare outputs' weight movement on common steps\n/ on rare steps "
-                      "(per-example SGD)", fontsize=9)
-    labels = [f"{a}\n{m}" for a, m in runs]
-    axes[1].bar(range(4), [r["rare_accuracy"] for r in runs.values()], color=BAR)
-    axes[1].set_xticks(range(4), labels, fontsize=8)
-    axes[1].set_ylim(0, 1.05)
-    axes[1].set_title("accuracy on the rare pairs at the end", fontsize=9)
-    for ax in axes:
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    numbers = {f"{a}_{m}": r for (a, m), r in runs.items()}
-    deciding = f"trample index tanh {t_tanh:.2f} (> 0.1), relu {t_relu:.2f} (< 0.8x tanh)"
+    from bottlenet.draw.claims import trample_chart
+    from bottlenet.experiments.verdicts import c13_verdict
+
+    regimes = c13_measure(ctx)
+    decision = c13_verdict(regimes)
+    top = C13_SKEWS[-1]
+    measured = "; ".join(
+        f"{regime} at {top}:1: " + ", ".join(
+            f"{a} {m} rare accuracy {runs[f'{a}/{m}/{top}']['rare_accuracy']['mean']:.2f}"
+            f" disturbance {runs[f'{a}/{m}/{top}']['disturbance']['median']:.3g}"
+            for a in ("tanh", "relu") for m in ("per-example", "full batch"))
+        for regime, runs in regimes.items())
     return ClaimResult(
-        "C13", "Common cases trample rare ones; ReLU less so; batches help",
-        "you'd set up a test where some outputs are far more common than others and you show "
-        "that other methods trample all over the weights of less common cases, but ReLU "
-        "doesn't. You'd have to watch individual weights in your network",
-        "When some pairs are far more common, updates for common pairs disturb the weights "
-        "that serve rare pairs; ReLU disturbs them less than tanh; batch updates help.",
-        "(a hypothesis the author proposed to test)",
-        f"trample index (median): tanh {t_tanh:.3f}, relu {t_relu:.3f}; rare-pair accuracy: "
-        + ", ".join(f"{a} {m} {r['rare_accuracy']:.2f}" for (a, m), r in runs.items())
-        + "; solved: " + ", ".join(f"{a} {m} {rate_text(r['solved']['successes'], seeds)}"
-                                   for (a, m), r in runs.items()),
-        verdict,
-        "trample index = mean movement of the rare outputs' weights on steps that saw only "
-        "common pairs / on steps that saw a rare pair (per network, median over seeds). "
-        "Two parts: tanh's index exceeds 0.1 (common pairs trample rare ones); ReLU's is "
-        "below 0.8x tanh's. " + PARTS_RULE + ". "
-        "Whether batches help (full-batch rare-pair accuracy >= per-example + 0.05 for both "
-        "activations) is reported in the numbers and does not enter the verdict",
-        {"task": "shift 11, first 5 pairs 20x as frequent", "k": 4, "optimizer":
-         "plain SGD (lr 0.1 per example, 0.5 full batch)",
-         "steps": {"full batch": steps, "per-example": 4 * steps}, "seeds": seeds},
-        {"runs": numbers, "tanh_tramples": tramples, "relu_tramples_less": relu_less,
-         "batch_helps_rare_pairs": batch_helps},
-        [("Left: the trample index per network. Right: how well rare pairs are learned.",
-          png(fig))],
-        notes="Plain SGD, so that the size of an update reflects the gradient (Adam would "
-        "rescale every weight's steps). A ReLU unit that is zero for a common input passes "
-        "no gradient to the outputs' weights on that unit, which is the mechanism the "
-        "author had in mind.",
-        deciding=deciding)
+        "C13", C13_TEXT["title"], C13_TEXT["quote"], C13_TEXT["claim"],
+        C13_TEXT["article_figure"], measured, decision.verdict, decision.rule,
+        {"task": f"shift 11, first {COMMON} pairs {', '.join(map(str, C13_SKEWS))} times as "
+         "frequent", "k": list(C13_HIDDEN),
+         "optimizer": f"plain SGD (lr {C13_LR['per-example']:g} per example, "
+         f"{C13_LR['full batch']:g} full batch)",
+         "steps": {"full batch": ctx.budget.steps, "per-example": 4 * ctx.budget.steps},
+         "seeds": ctx.budget.seeds},
+        {"regimes": regimes, "skews": list(C13_SKEWS), "parts": decision.parts},
+        [("Rare-pair accuracy and disturbance against the skew, per regime.",
+          png(trample_chart(regimes, list(C13_SKEWS))))],
+        notes=C13_TEXT["notes"], deciding=decision.deciding)
 
 
 def c14_sparsity(ctx) -> ClaimResult:

@@ -1,0 +1,113 @@
+"""Verdict rules as pure functions of measured numbers, each with its English statement
+built from the same thresholds (so the report cannot say one rule while the code applies
+another). Claims move here one by one from their experiments (issue 13); C9 and C13 are
+here, and tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
+threshold.
+
+Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
+be re-applied to a stored result without measuring again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bottlenet.experiments.base import PARTS_REGIMES_RULE, by_parts_in_regimes
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    parts: dict[str, dict[str, bool]]  # regime -> part -> held
+    deciding: str  # the numbers that decided it, in one short line
+    rule: str
+
+
+def _held(parts: dict[str, dict[str, bool]]) -> str:
+    """'sgd k=2: sigmoid slow yes, ReLU fastest no; ...' for the deciding line."""
+    return "; ".join(f"{regime}: " + ", ".join(f"{p} {'yes' if v else 'no'}"
+                                                for p, v in row.items())
+                     for regime, row in parts.items())
+
+
+# ---- C9: sigmoid slow, ReLU fastest ------------------------------------------------------
+
+C9_SLOWER = 3.0  # sigmoid's median solve step at least this many times tanh's ...
+C9_RATE_GAP = 0.2  # ... or its solve rate this much lower (a share of seeds)
+
+C9_RULE = (f"in each regime (optimizer x k), two parts: sigmoid is slow = its median solve "
+           f"step >= {C9_SLOWER:g}x tanh's, or its solve rate at least {C9_RATE_GAP:.0%} "
+           f"below tanh's; ReLU is fastest = its median solve step below both tanh's and "
+           f"sigmoid's, with a solve rate less than {C9_RATE_GAP:.0%} below tanh's. "
+           + PARTS_REGIMES_RULE)
+
+
+def c9_parts(row: dict) -> dict[str, bool]:
+    """One regime. row: activation -> {"median_solve_step": float | None (no network
+    solved), "rate": share of seeds solved}."""
+    med = {a: row[a]["median_solve_step"] for a in ("tanh", "sigmoid", "relu")}
+    rate = {a: row[a]["rate"] for a in ("tanh", "sigmoid", "relu")}
+    sigmoid_slow = rate["sigmoid"] <= rate["tanh"] - C9_RATE_GAP or (
+        med["sigmoid"] is not None and med["tanh"] is not None
+        and med["sigmoid"] >= C9_SLOWER * med["tanh"])
+    relu_fastest = (med["relu"] is not None and rate["relu"] > rate["tanh"] - C9_RATE_GAP
+                    and all(med[a] is None or med["relu"] < med[a] for a in ("tanh", "sigmoid")))
+    return {"sigmoid slow": sigmoid_slow, "ReLU fastest": relu_fastest}
+
+
+def c9_verdict(rows: dict[str, dict]) -> Decision:
+    """rows: regime -> activation -> numbers (see c9_parts)."""
+    parts = {regime: c9_parts(row) for regime, row in rows.items()}
+    medians = "; ".join(f"{regime} " + "/".join(
+        "-" if row[a]["median_solve_step"] is None else f"{row[a]['median_solve_step']:g}"
+        for a in ("tanh", "sigmoid", "relu")) for regime, row in rows.items())
+    return Decision(by_parts_in_regimes(parts), parts,
+                    f"median solve step tanh/sigmoid/relu: {medians}", C9_RULE)
+
+
+# ---- C13: common pairs trample rare ones, ReLU less so, batches help -----------------------
+
+C13_TRAMPLE = 1.0  # disturbance above this: rare outputs moved more by common pairs
+C13_ACCURACY_DROP = 0.1  # rare-pair accuracy lost from even (1:1) to the highest skew
+C13_RELU_LESS = 0.8  # ReLU's disturbance below this times tanh's
+C13_BATCH_GAIN = 0.05  # full-batch rare-pair accuracy above per-example by this much
+
+C13_RULE = (
+    "disturbance = how far the rare outputs' weights were moved by updates for common "
+    "pairs, over the whole run, divided by how far updates for rare pairs moved them "
+    "(median over seeds). In each regime (k), at the highest skew, three parts: common "
+    f"pairs trample rare ones = tanh's per-example disturbance > {C13_TRAMPLE:g} and its "
+    f"rare-pair accuracy at least {C13_ACCURACY_DROP:g} below its accuracy at 1:1; ReLU "
+    f"less so = ReLU's per-example disturbance < {C13_RELU_LESS:g}x tanh's; batches help = "
+    f"full-batch rare-pair accuracy on average at least {C13_BATCH_GAIN:g} above "
+    "per-example over the skews above 1:1 (at the highest skew alone both may be 0), for "
+    "tanh and ReLU alike. " + PARTS_REGIMES_RULE)
+
+
+def c13_parts(runs: dict) -> dict[str, bool]:
+    """One regime. runs: "activation/mode/skew" -> {"rare_accuracy": {"mean": ...},
+    "disturbance": {"median": ...}} with mode "per-example" or "full batch" and skew an
+    integer (1 = even); the highest skew decides the first two parts."""
+    skews = sorted({int(key.split("/")[2]) for key in runs})
+    top, even = skews[-1], skews[0]
+
+    def get(act, mode, skew, what):
+        return runs[f"{act}/{mode}/{skew}"][what]
+
+    acc = {(a, m, s): get(a, m, s, "rare_accuracy")["mean"] for a in ("tanh", "relu")
+           for m in ("per-example", "full batch") for s in skews}
+    dist = {a: get(a, "per-example", top, "disturbance")["median"] for a in ("tanh", "relu")}
+    tramples = (dist["tanh"] > C13_TRAMPLE and acc[("tanh", "per-example", top)]
+                <= acc[("tanh", "per-example", even)] - C13_ACCURACY_DROP)
+    relu_less = dist["relu"] < C13_RELU_LESS * dist["tanh"]
+    skewed = [s for s in skews if s > 1] or [top]
+    batches_help = all(
+        sum(acc[(a, "full batch", s)] - acc[(a, "per-example", s)] for s in skewed)
+        / len(skewed) >= C13_BATCH_GAIN for a in ("tanh", "relu"))
+    return {"common trample rare": tramples, "ReLU less": relu_less,
+            "batches help": batches_help}
+
+
+def c13_verdict(regimes: dict[str, dict]) -> Decision:
+    """regimes: "k=2" ... -> runs (see c13_parts)."""
+    parts = {regime: c13_parts(runs) for regime, runs in regimes.items()}
+    return Decision(by_parts_in_regimes(parts), parts, _held(parts), C13_RULE)

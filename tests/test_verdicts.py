@@ -1,0 +1,137 @@
+"""Verdict rules on hand-made numbers, at both sides of every threshold; the English
+statement of each rule names the thresholds the code applies."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from bottlenet.experiments import verdicts as v
+from bottlenet.experiments.base import (
+    FAILS,
+    HOLDS,
+    IN_PART,
+    SOME_REGIMES,
+    by_parts_in_regimes,
+)
+
+EPS = 1e-9
+
+
+@pytest.mark.parametrize(("table", "verdict"), [
+    ({"a": {"x": True, "y": True}, "b": {"x": True, "y": True}}, HOLDS),
+    ({"a": {"x": True, "y": True}, "b": {"x": True, "y": False}}, SOME_REGIMES),
+    ({"a": {"x": True, "y": False}, "b": {"x": False, "y": True}}, IN_PART),
+    ({"a": {"x": False, "y": False}, "b": {"x": False, "y": False}}, FAILS),
+])
+def test_parts_in_regimes(table, verdict):
+    assert by_parts_in_regimes(table) == verdict
+
+
+# ---- C9 ----------------------------------------------------------------------------------
+
+def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:
+    return {a: {"median_solve_step": m, "rate": r}
+            for a, (m, r) in {"tanh": tanh, "sigmoid": sigmoid, "relu": relu}.items()}
+
+
+def test_c9_the_claimed_order_holds():
+    assert v.c9_parts(c9_row()) == {"sigmoid slow": True, "ReLU fastest": True}
+    assert v.c9_verdict({"sgd k=2": c9_row(), "adam k=2": c9_row()}).verdict == HOLDS
+
+
+@pytest.mark.parametrize(("sigmoid", "slow"), [
+    ((v.C9_SLOWER * 50, 1.0), True), ((v.C9_SLOWER * 50 - EPS, 1.0), False),
+    ((60, 1.0 - v.C9_RATE_GAP), True), ((60, 1.0 - v.C9_RATE_GAP + 0.01), False),
+    ((None, 0.0), True),  # never solved: its rate is far below
+])
+def test_c9_sigmoid_slow_threshold(sigmoid, slow):
+    assert v.c9_parts(c9_row(sigmoid=sigmoid))["sigmoid slow"] is slow
+
+
+@pytest.mark.parametrize(("relu", "fastest"), [
+    ((49, 1.0), True), ((50, 1.0), False),  # must be below tanh's median
+    ((None, 0.0), False),  # never solved
+    ((10, 1.0 - v.C9_RATE_GAP), False), ((10, 1.0 - v.C9_RATE_GAP + 0.01), True),
+])
+def test_c9_relu_fastest_threshold(relu, fastest):
+    assert v.c9_parts(c9_row(relu=relu))["ReLU fastest"] is fastest
+
+
+def test_c9_relu_must_beat_sigmoid_too():
+    row = c9_row(tanh=(None, 0.0), sigmoid=(20, 1.0), relu=(30, 1.0))
+    assert not v.c9_parts(row)["ReLU fastest"]
+
+
+def test_c9_regimes_and_words():
+    good, bad = c9_row(), c9_row(relu=(80, 1.0), sigmoid=(60, 1.0))
+    decision = v.c9_verdict({"sgd k=2": good, "adam k=2": bad})
+    assert decision.verdict == SOME_REGIMES
+    assert decision.parts["adam k=2"] == {"sigmoid slow": False, "ReLU fastest": False}
+    assert "sgd k=2 50/500/30" in decision.deciding
+    assert v.c9_verdict({"adam k=2": bad}).verdict == FAILS
+    assert f"{v.C9_SLOWER:g}x tanh's" in v.C9_RULE and f"{v.C9_RATE_GAP:.0%}" in v.C9_RULE
+
+
+# ---- C13 ---------------------------------------------------------------------------------
+
+def c13_runs(**changes) -> dict:
+    """A regime where every part holds; changes: "act/mode/skew:what" -> value."""
+    runs = {}
+    for act in ("tanh", "relu"):
+        for mode in ("per-example", "full batch"):
+            for skew in (1, 10, 1000):
+                acc = 1.0 if skew == 1 else (0.5 if mode == "per-example" else 0.8)
+                dist = (3.0 if act == "tanh" else 1.0) if skew == 1000 else 0.5
+                runs[f"{act}/{mode}/{skew}"] = {"rare_accuracy": {"mean": acc},
+                                                "disturbance": {"median": dist}}
+    runs = copy.deepcopy(runs)
+    for key, value in changes.items():
+        where, what = key.split(":")
+        runs[where][what]["mean" if what == "rare_accuracy" else "median"] = value
+    return runs
+
+
+def test_c13_every_part_holds():
+    assert v.c13_parts(c13_runs()) == {"common trample rare": True, "ReLU less": True,
+                                       "batches help": True}
+    assert v.c13_verdict({"k=2": c13_runs(), "k=4": c13_runs()}).verdict == HOLDS
+
+
+def test_c13_trample_thresholds():
+    key = "tanh/per-example/1000"
+    assert v.c13_parts(c13_runs(**{f"{key}:disturbance": v.C13_TRAMPLE + EPS}))[
+        "common trample rare"]
+    assert not v.c13_parts(c13_runs(**{f"{key}:disturbance": v.C13_TRAMPLE}))[
+        "common trample rare"]
+    drop = 1.0 - v.C13_ACCURACY_DROP
+    assert v.c13_parts(c13_runs(**{f"{key}:rare_accuracy": drop}))["common trample rare"]
+    assert not v.c13_parts(c13_runs(**{f"{key}:rare_accuracy": drop + 0.01}))[
+        "common trample rare"]
+
+
+def test_c13_relu_less_threshold():
+    key = "relu/per-example/1000:disturbance"
+    assert v.c13_parts(c13_runs(**{key: v.C13_RELU_LESS * 3.0 - 0.01}))["ReLU less"]
+    assert not v.c13_parts(c13_runs(**{key: v.C13_RELU_LESS * 3.0}))["ReLU less"]
+
+
+def test_c13_batches_help_is_averaged_over_the_skews_above_even():
+    # gain at 10:1 of 0.3 and 0 at 1000:1: on average 0.15, it helps
+    runs = c13_runs(**{"tanh/full batch/1000:rare_accuracy": 0.5,
+                       "relu/full batch/1000:rare_accuracy": 0.5})
+    assert v.c13_parts(runs)["batches help"]
+    gain = 2 * v.C13_BATCH_GAIN  # at one of two skews: on average, the threshold
+    at = {"tanh/full batch/10:rare_accuracy": 0.5 + gain + 0.001,
+          "tanh/full batch/1000:rare_accuracy": 0.5}
+    assert v.c13_parts(c13_runs(**at))["batches help"]
+    at["tanh/full batch/10:rare_accuracy"] = 0.5 + gain - 0.001
+    assert not v.c13_parts(c13_runs(**at))["batches help"]
+
+
+def test_c13_words_name_the_thresholds():
+    decision = v.c13_verdict({"k=2": c13_runs(**{"relu/per-example/1000:disturbance": 5.0})})
+    assert decision.verdict == IN_PART and "ReLU less no" in decision.deciding
+    for value in (v.C13_TRAMPLE, v.C13_ACCURACY_DROP, v.C13_RELU_LESS, v.C13_BATCH_GAIN):
+        assert f"{value:g}" in v.C13_RULE
