@@ -186,10 +186,9 @@ class Run:
         session, ahead = self.session, None
         while self.playing.is_set() and session is not None and session is self.session:
             start = time.perf_counter()
-            steps = self._steps()
             if ahead is None:
-                ahead = asyncio.ensure_future(self.call(_timed_advance, session, steps))
-            (taken, trained), ahead = await ahead, None
+                ahead = asyncio.ensure_future(self.call(_timed_advance, session, self._steps()))
+            (steps, taken, trained), ahead = await ahead, None
             if self.speed == 0 and taken == steps:  # full speed: FRAME_S of training each
                 change = min(2.0, max(0.5, FRAME_S / max(trained, 1e-6)))
                 self.fast_steps = max(1, min(100_000, round(steps * change)))
@@ -214,9 +213,10 @@ class Run:
                 await self.send_frame()
 
 
-def _timed_advance(session, steps: int) -> tuple[int, float]:
+def _timed_advance(session, steps: int) -> tuple[int, int, float]:
+    """Steps asked for, steps taken (fewer at the cap) and the seconds they took."""
     start = time.perf_counter()
-    return session.advance(steps), time.perf_counter() - start
+    return steps, session.advance(steps), time.perf_counter() - start
 
 async def playground(ws: WebSocket) -> None:
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
