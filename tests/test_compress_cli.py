@@ -85,3 +85,22 @@ def test_damaged_archive_exit_2_and_nothing_written(tmp_path):
     r = run("decompress", archive, "-o", out)
     assert r.exit_code == 2 and "truncated" in r.stderr
     assert not out.exists() and not (tmp_path / "o.txt.part").exists()
+
+
+def test_round_trip_through_pipes_without_jax(tmp_path):
+    """`-` is standard input and output, so the compressor works in a pipe; with JAX made
+    unimportable both commands still run (they never need it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['jax'] = None\n"
+            "from bottlenet.cli import main; main()")
+    cmd = [sys.executable, "-c", code]
+    archive = subprocess.run([*cmd, "compress", "-", "--hidden", "8", "--orders", "1-2"],
+                             input=TEXT, capture_output=True, check=True).stdout
+    assert archive and not archive.startswith(b"Alice")
+    back = subprocess.run([*cmd, "decompress", "-"], input=archive, capture_output=True,
+                          check=True)
+    assert back.stdout == TEXT and b"checksum verified" in back.stderr
+    r = run("compress", "-", "--json")
+    assert r.exit_code == 2 and "-o FILE" in r.stderr

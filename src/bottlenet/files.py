@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,14 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically, or to standard output when `path` is `-`."""
+    if is_stream(path):
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): not our error
+            pass
+        return path
     return write_atomically(path, lambda f: f.write(data))
 
 
@@ -125,8 +134,20 @@ def write_text(path: Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+STREAM = "-"  # as a file name: standard input, or standard output
+
+
+def is_stream(path: Path | None) -> bool:
+    return path is not None and str(path) == STREAM
+
+
 def read_input(path: Path, what: str = "file") -> bytes:
-    """The bytes of an input file, or one line saying why not."""
+    """The bytes of an input file (`-`: standard input), or one line saying why not."""
+    if is_stream(path):
+        try:
+            return sys.stdin.buffer.read()
+        except (OSError, MemoryError) as e:
+            raise FileError(f"cannot read standard input ({e})") from None
     path = Path(path)
     try:
         return path.read_bytes()

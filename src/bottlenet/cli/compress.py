@@ -29,7 +29,7 @@ from bottlenet.cli.console import (
 from bottlenet.compress import codec, container, stats
 from bottlenet.compress.model import Settings, format_orders, parse_orders
 from bottlenet.errors import BottlenetError, SpecError
-from bottlenet.files import check_output, read_input, write_bytes
+from bottlenet.files import STREAM, check_output, is_stream, read_input, write_bytes
 
 app = command_group()
 _DEFAULT = Settings()
@@ -43,9 +43,10 @@ def _byte_bar(console) -> Progress:
 
 @command(app, "compress")
 def compress_command(
-    file: Annotated[Path, typer.Argument(help="The file to compress.")],
+    file: Annotated[Path, typer.Argument(help="The file to compress; - reads standard input.")],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Archive to write (default: FILE.bn).")] = None,
+        "--output", "-o", help="Archive to write (default: FILE.bn; standard output when "
+        "FILE is -); - writes standard output.")] = None,
     hidden: Annotated[int, typer.Option(
         help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
     orders: Annotated[str, typer.Option(
@@ -82,16 +83,24 @@ def compress_command(
     Decompression repeats the same steps, so no weights are stored. Example:
 
         bottlenet compress alice29.txt --stats --plot bits.png
+        tar c folder | bottlenet compress - > folder.tar.bn
     """
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
                         seed=seed).check()
-    data = read_input(file)
+    if output is None and is_stream(file):
+        output = Path(STREAM)
+    piped = is_stream(output)  # the archive takes standard output: the summary goes to stderr
+    if piped and as_json:
+        raise SpecError("--json prints to standard output, which carries the archive; "
+                        "name the archive with -o FILE")
     check_picture(plot, "--plot")
-    target = check_output(output or file.with_name(file.name + ".bn"), "--output",
-                          replace=force)
+    target = output if piped else check_output(output or file.with_name(file.name + ".bn"),
+                                               "--output", replace=force)
+    name = "standard input" if is_stream(file) else file.name
+    data = read_input(file)
     with _byte_bar(err) as bar:
-        job = bar.add_task(f"compressing {file.name}", total=len(data))
+        job = bar.add_task(f"compressing {name}", total=len(data))
         result = codec.compress(data, settings,
                                 progress=lambda d, n: bar.update(job, completed=d))
     write_bytes(target, result.archive)
@@ -125,13 +134,15 @@ def compress_command(
         if plot:
             from bottlenet.draw import bits_chart, save
 
-            report["plot"] = str(save(bits_chart(file.name, data, result.bits,
+            report["plot"] = str(save(bits_chart(name, data, result.bits,
                                                  len(result.archive), others), plot))
     if as_json:
         print(json.dumps(report, indent=2))
         return
+    show = err if piped else out
     tab = key_value_table()
-    tab.add_row("archive", f"{target}: {n:,} -> {len(result.archive):,} bytes")
+    tab.add_row("archive", f"{'standard output' if piped else target}: {n:,} -> "
+                f"{len(result.archive):,} bytes")
     tab.add_row("bits per character", f"{report['bpc']:.3f} (model alone "
                 f"{report['model_bpc']:.3f}; ratio {report['ratio']:.2f})"
                 + ("; stored raw, the model did not help" if result.stored else ""))
@@ -141,7 +152,7 @@ def compress_command(
     s = result.settings
     tab.add_row("model", f"contexts {format_orders(s.orders)} -> {s.hidden} tanh -> softmax "
                 f"256; table 2^{s.table_bits} rows")
-    out.print(tab)
+    show.print(tab)
     if "classic" in report:
         from rich.table import Table
         t = Table(title="same file, same run")
@@ -152,40 +163,47 @@ def compress_command(
         for m in report["classic"]:
             t.add_row(m["name"], f"{m['bytes']:,}", f"{m['bpc']:.3f}",
                       f"{m['compress_s']:.2f}", f"{m['decompress_s']:.2f}")
-        out.print(t)
+        show.print(t)
         c = Table(title="where the bits go")
         for col in ("byte class", "bytes", "bits/byte", "share of bits"):
             c.add_column(col, justify="left" if col == "byte class" else "right")
         for r in report["bits_by_class"]:
             c.add_row(r["class"], f"{r['bytes']:,}", f"{r['bits_per_byte']:.2f}",
                       f"{100 * r['share_of_bits']:.1f}%")
-        out.print(c)
+        show.print(c)
     if plot:
-        out.print(f"plot: {report['plot']}")
+        show.print(f"plot: {report['plot']}")
 
 
 @command(app, "decompress")
 def decompress_command(
-    archive: Annotated[Path, typer.Argument(help="A .bn archive written by `compress`.")],
+    archive: Annotated[Path, typer.Argument(
+        help="A .bn archive written by `compress`; - reads standard input.")],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="File to write (default: ARCHIVE without .bn).")] = None,
+        "--output", "-o", help="File to write (default: ARCHIVE without .bn; standard "
+        "output when ARCHIVE is -); - writes standard output.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ):
     """Decompress a .bn archive. The original's length and checksum are verified before
     anything is written; a damaged, truncated or foreign file is refused (exit code 2)."""
-    blob = read_input(archive, "archive")
-    container.unpack(blob)        # a foreign or damaged file is refused before any work
+    if output is None and is_stream(archive):
+        output = Path(STREAM)
     if output is None:
         if archive.suffix != ".bn":
             raise SpecError("the archive does not end in .bn; name the output with -o")
         output = archive.with_suffix("")
-    check_output(output, "--output", replace=force)
+    if not is_stream(output):
+        check_output(output, "--output", replace=force)
+    blob = read_input(archive, "archive")
+    container.unpack(blob)        # a foreign or damaged file is refused before any work
     t0 = time.perf_counter()
     with _byte_bar(err) as bar:
-        job = bar.add_task(f"decompressing {archive.name}", total=None)
+        name = "standard input" if is_stream(archive) else archive.name
+        job = bar.add_task(f"decompressing {name}", total=None)
         data = codec.decompress(
             blob, progress=lambda d, n: bar.update(job, completed=d, total=n))
     seconds = time.perf_counter() - t0
     write_bytes(output, data)
-    out.print(f"{output}: {len(data):,} bytes, checksum verified, "
-              f"{len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")
+    (err if is_stream(output) else out).print(
+        f"{'standard output' if is_stream(output) else output}: {len(data):,} bytes, "
+        f"checksum verified, {len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")
