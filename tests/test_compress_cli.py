@@ -104,3 +104,23 @@ def test_round_trip_through_pipes_without_jax(tmp_path):
     assert back.stdout == TEXT and b"checksum verified" in back.stderr
     r = run("compress", "-", "--json")
     assert r.exit_code == 2 and "-o FILE" in r.stderr
+
+
+def test_the_table_follows_memory(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(TEXT * 4)
+    sizes = {}
+    for cap in ("1M", "4M"):
+        r = run("compress", src, "--hidden", 8, "--memory", cap, "--json", "-o",
+                tmp_path / f"{cap}.bn")
+        assert r.exit_code == 0, r.output
+        bits = json.loads(r.stdout)["settings"]["table_bits"]
+        sizes[cap] = bits
+        assert (1 << bits) * (4 * 8 + 1) <= {"1M": 2**20, "4M": 2**22}[cap]
+    assert sizes["4M"] == sizes["1M"] + 2  # the largest table within each cap
+    r = run("compress", src, "--memory", "10K")
+    assert r.exit_code == 2 and "--memory 10,240 bytes is too small" in r.stderr
+    r = run("compress", src, "--memory", "lots")
+    assert r.exit_code == 2 and "takes a size such as 200M" in r.stderr
+    r = run("compress", src, "--table-bits", 20, "--memory", "1M")
+    assert r.exit_code == 2 and "more than --memory" in r.stderr

@@ -25,6 +25,7 @@ from bottlenet.cli.console import (
     err,
     key_value_table,
     out,
+    parse_size,
 )
 from bottlenet.compress import codec, container, stats
 from bottlenet.compress.model import Settings, format_orders, parse_orders
@@ -56,6 +57,9 @@ def compress_command(
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size (at most 22, "
         "512 MiB at k=32).")] = 0,
+    memory: Annotated[str | None, typer.Option(
+        help="Largest context table, e.g. 64M or 1G (the table is most of the memory "
+        "used; by default it follows the file size).")] = None,
     lr_input: Annotated[float, typer.Option(help="Learning rate of the context codes.")]
     = _DEFAULT.lr_input,
     boost: Annotated[float, typer.Option(
@@ -88,6 +92,8 @@ def compress_command(
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
                         seed=seed).check()
+    cap = None if memory is None else parse_size(memory, "--memory")
+    settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
         output = Path(STREAM)
     piped = is_stream(output)  # the archive takes standard output: the summary goes to stderr
@@ -95,13 +101,13 @@ def compress_command(
         raise SpecError("--json prints to standard output, which carries the archive; "
                         "name the archive with -o FILE")
     check_picture(plot, "--plot")
-    target = output if piped else check_output(output or file.with_name(file.name + ".bn"),
-                                               "--output", replace=force)
+    target = Path(STREAM) if piped else check_output(
+        output or file.with_name(file.name + ".bn"), "--output", replace=force)
     name = "standard input" if is_stream(file) else file.name
     data = read_input(file)
     with _byte_bar(err) as bar:
         job = bar.add_task(f"compressing {name}", total=len(data))
-        result = codec.compress(data, settings,
+        result = codec.compress(data, settings, memory=cap,
                                 progress=lambda d, n: bar.update(job, completed=d))
     write_bytes(target, result.archive)
     n = len(data)

@@ -98,6 +98,23 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 RANGE_MAX = 64  # a range in a list option expands to at most this many more values
 
 
+_SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(text: str, option: str) -> int:
+    """'200M', '1.5G', '65536' -> bytes (binary units: K = 1024; a trailing B or iB is
+    allowed)."""
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = t[-1:] if t[-1:] in _SIZE_UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise SpecError(f"{option} takes a size such as 200M or 1G, got {text!r}") from None
+    if not 0 < value * _SIZE_UNITS[unit] < 2**62:
+        raise SpecError(f"{option} must be a positive size below 4 EiB, got {text!r}")
+    return int(value * _SIZE_UNITS[unit])
+
+
 def parse_list(text: str, kind, option: str, ranges: bool = False) -> list:
     """'1,2,4' -> [1, 2, 4]; with `ranges`, '1-4' -> [1, 2, 3, 4] too (whole numbers from
     0, at most RANGE_MAX apart); empty or malformed lists are bad input."""

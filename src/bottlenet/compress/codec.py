@@ -75,9 +75,11 @@ def _build(settings: Settings, extra: int = 0) -> Model:
                             "choose fewer --table-bits") from None
 
 
-def compress(data: bytes, settings: Settings | None = None, progress: Progress = None) -> Result:
+def compress(data: bytes, settings: Settings | None = None, progress: Progress = None,
+             memory: int | None = None) -> Result:
+    """Compress `data`; the context table is sized for it, within `memory` bytes if given."""
     t0 = time.perf_counter()
-    settings = (settings or Settings()).check().sized_for(len(data))
+    settings = (settings or Settings()).check().sized_for(len(data), memory)
     src = np.frombuffer(data, np.uint8)
     n = len(src)
     coded_freq = np.zeros(n, np.int32)

@@ -66,17 +66,33 @@ class Settings:
         checks.seeds("seed (--seed)", self.seed)
         return self
 
-    def sized_for(self, n_bytes: int) -> Settings:
+    def sized_for(self, n_bytes: int, memory: int | None = None) -> Settings:
         """Pick the table size when left at 0: about one row per context seen, 2**12 to
-        2**22 rows (2**22 rows x 32 units x 4 bytes = 512 MiB)."""
+        2**22 rows (2**22 rows x 32 units x 4 bytes = 512 MiB), and no more rows than
+        fit in `memory` bytes (--memory). A table size given explicitly must fit too."""
+        if memory is not None:
+            checks.whole("--memory", memory, 1, 2**62)
+            if self.rows_memory(10) > memory:
+                raise SpecError(f"--memory {memory:,} bytes is too small: the smallest table "
+                                f"(2^10 rows at k={self.hidden}) needs "
+                                f"{self.rows_memory(10):,} bytes")
         if self.table_bits:
+            if memory is not None and self.memory_bytes() > memory:
+                raise SpecError(f"--table-bits {self.table_bits} needs "
+                                f"{self.memory_bytes() / 2**20:,.0f} MiB, more than --memory")
             return self
         need = max(1, n_bytes * len(self.orders))
         bits = min(22, max(12, math.ceil(math.log2(need))))
+        while memory is not None and bits > 10 and self.rows_memory(bits) > memory:
+            bits -= 1
         return dataclasses.replace(self, table_bits=bits)
 
+    def rows_memory(self, bits: int) -> int:
+        """Bytes of a table of 2**bits rows: k float32 codes and a count per row."""
+        return (1 << bits) * (4 * self.hidden + 1)
+
     def memory_bytes(self) -> int:
-        return (1 << self.table_bits) * (4 * self.hidden + 1)
+        return self.rows_memory(self.table_bits)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self) | {"orders": list(self.orders)}
