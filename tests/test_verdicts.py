@@ -29,6 +29,42 @@ def test_parts_in_regimes(table, verdict):
     assert by_parts_in_regimes(table) == verdict
 
 
+# ---- C1-C3 -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("solved", "verdict"), [(9, HOLDS), (8, FAILS)])
+def test_c1_learns_at_ninety_percent(solved, verdict):
+    assert v.c1_verdict(solved, 10).verdict == verdict
+    assert f"{v.LEARNS:.0%}" in v.C1_RULE
+
+
+@pytest.mark.parametrize(("without", "with_", "verdict"), [
+    (0, 0, HOLDS), (0, 1, SOME_REGIMES), (1, 0, SOME_REGIMES), (1, 3, FAILS)])
+def test_c2_one_seed_solving_breaks_a_regime(without, with_, verdict):
+    assert v.c2_verdict(without, with_, 16).verdict == verdict
+
+
+def w(input_hidden, hidden_output):
+    return {"max_w_input_hidden": input_hidden, "max_w_hidden_output": hidden_output}
+
+
+@pytest.mark.parametrize(("weights", "near"), [
+    (w(9, 26), True),
+    (w(9 * v.C3_FACTOR * 0.999, 26), True), (w(9 * v.C3_FACTOR * 1.001, 26), False),
+    (w(9, 26 / v.C3_FACTOR * 1.001), True), (w(9, 26 / v.C3_FACTOR * 0.999), False),
+    (w(None, None), False),
+])
+def test_c3_near_the_articles_weights(weights, near):
+    assert v.c3_near(weights) is near
+
+
+def test_c3_verdict():
+    near, far = w(9, 26), w(30, 200)
+    assert v.c3_verdict(10, 10, {"a": near, "b": near}).verdict == HOLDS
+    assert v.c3_verdict(10, 10, {"a": near, "b": far}).verdict == IN_PART
+    assert v.c3_verdict(8, 10, {"a": near}).verdict == FAILS
+    assert "1 of 2 regimes" in v.c3_verdict(10, 10, {"a": near, "b": far}).deciding
+
+
 # ---- C9 ----------------------------------------------------------------------------------
 
 def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:

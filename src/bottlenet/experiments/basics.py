@@ -7,17 +7,13 @@ import numpy as np
 from bottlenet import draw, tasks
 from bottlenet.construct import construct, winnable
 from bottlenet.experiments.base import (
-    FAILS,
-    HOLDS,
-    REGIMES_RULE,
     ClaimResult,
-    by_parts,
-    by_regimes,
     png,
     rate_bars,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.verdicts import c1_verdict, c2_verdict, c3_near, c3_verdict
 from bottlenet.spec import NetSpec
 
 
@@ -25,8 +21,7 @@ def c1_direct(ctx) -> ClaimResult:
     task = tasks.shift(5)
     pop = ctx.train(task, NetSpec(5, 5, ()))
     s, t = int(pop.solved.sum()), pop.size
-    verdict = HOLDS if s / t >= 0.9 else FAILS
-    deciding = f"{s}/{t} solved (>= 90% needed)"
+    decision = c1_verdict(s, t)
     return ClaimResult(
         "C1", "Direct connections learn the shift",
         "Whenever input 1 fires, fire output 2 ... I'll make the connections that the "
@@ -34,13 +29,12 @@ def c1_direct(ctx) -> ClaimResult:
         "A 5x5 network with no hidden layer (25 connections) learns 'input i fires output "
         "i+1'.",
         "learns it; 25 connections", f"{rate_text(s, t)} networks solved; "
-        f"{pop.spec.n_connections} connections", verdict,
-        "holds if at least 90% of seeds solve within the budget",
+        f"{pop.spec.n_connections} connections", decision.verdict, decision.rule,
         {"optimizer": "adam", "lr": pop.config.lr, "steps": pop.config.steps, "seeds": t},
         {"solved": rate_numbers(s, t), "connections": pop.spec.n_connections},
         [("The best direct network: the diagonal above the main one is strong and blue.",
           png(draw.diagram(pop.spec, task, pop.network(pop.best()))))],
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def c2_one_unit(ctx) -> ClaimResult:
@@ -51,8 +45,7 @@ def c2_one_unit(ctx) -> ClaimResult:
     can_win = int((margins > 1e-9).sum())
     hand = construct(task, hidden=1, probability=0.9)
     s0, s1, t = int(no_bias.solved.sum()), int(bias.solved.sum()), no_bias.size
-    verdict = by_regimes([s0 == 0, s1 == 0])  # regimes: without biases, with biases
-    deciding = f"solved: {s0}/{t} without biases, {s1}/{t} with biases"
+    decision = c2_verdict(s0, s1, t)
     return ClaimResult(
         "C2", "One hidden unit cannot learn the shift",
         "This network can not learn different behaviors for different input nodes because "
@@ -63,9 +56,7 @@ def c2_one_unit(ctx) -> ClaimResult:
         f"{rate_text(s1, t)}; without biases only {can_win} outputs can ever win (linear "
         f"program); a hand-made 1-unit network with output biases solves it "
         f"({'yes' if hand.solved_float32 else 'no'}, weight scale {hand.scale:.3g} for "
-        "p >= 0.9)", verdict,
-        "the claim holds in a regime (without biases, with biases) if no seed solves "
-        "there; " + REGIMES_RULE,
+        "p >= 0.9)", decision.verdict, decision.rule,
         {"optimizer": "adam", "lr": bias.config.lr, "steps": bias.config.steps, "seeds": t},
         {"no_bias": rate_numbers(s0, t), "bias": rate_numbers(s1, t),
          "outputs_that_can_win_without_bias": can_win,
@@ -80,7 +71,7 @@ def c2_one_unit(ctx) -> ClaimResult:
         "smallest v_j can ever win: the article is right for that network. Output biases "
         "turn the logits into lines a + b h whose upper envelope can give every output a "
         "winning interval, so the impossibility is not about one unit as such.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def c3_two_units(ctx) -> ClaimResult:
@@ -101,16 +92,11 @@ def c3_two_units(ctx) -> ClaimResult:
             "steps_run": pop.steps_run, "solved": int(ok.sum()),
             "max_w_input_hidden": float(np.median(w1)) if w1.size else None,
             "max_w_hidden_output": float(np.median(w2)) if w2.size else None}
-    near = [k for k, v in table.items() if v["max_w_input_hidden"] and
-            abs(np.log(v["max_w_input_hidden"] / 9)) < np.log(1.5) and
-            abs(np.log(v["max_w_hidden_output"] / 26)) < np.log(1.5)]
-    learn = s / t >= 0.9
-    verdict = by_parts([learn, learn and len(near) == len(table)])
+    decision = c3_verdict(s, t, table)
+    near = [k for k, v in table.items() if c3_near(v)]
     measured = f"{rate_text(s, t)} solved (20 connections); median largest |w| " + "; ".join(
         f"{k}: {v['max_w_input_hidden']:.1f} / {v['max_w_hidden_output']:.1f}"
         for k, v in table.items() if v["max_w_input_hidden"])
-    deciding = (f"{s}/{t} solved; weights near 9 and 26 in {len(near)} of "
-                f"{len(table)} regimes")
     return ClaimResult(
         "C3", "Two tanh units learn five symbols; weights near 9 and 26",
         "the real weights in my test code are +9 and -9 on the connections going from the "
@@ -118,11 +104,7 @@ def c3_two_units(ctx) -> ClaimResult:
         "the middle layer to the output layer",
         "2 tanh units with a softmax output learn the 5-symbol shift with 20 connections, "
         "and the weights settle near +-9 (input to hidden) and +-26 (hidden to output).",
-        "learns; |w| ~ 9 and ~ 26", measured, verdict,
-        "holds if >= 90% of seeds solve and, in every regime tried, the median largest "
-        "weights lie within a factor 1.5 of 9 and 26; holds in part if they solve "
-        "but the weights match the article's in some or none of the regimes (the regimes "
-        "that match are listed in the numbers); does not hold if they do not solve",
+        "learns; |w| ~ 9 and ~ 26", measured, decision.verdict, decision.rule,
         {"regimes": list(table), "steps": base.config.steps, "seeds": t},
         {"solved": rate_numbers(s, t), "weights": table, "regimes_near_article": near},
         [("Training of 2 tanh units on 5 symbols, run for the whole budget (Adam): the "
@@ -133,4 +115,4 @@ def c3_two_units(ctx) -> ClaimResult:
         notes="Weights settle nowhere in particular: with softmax the loss keeps rewarding "
         "larger output weights, so the figures depend on optimizer and stopping rule; the "
         "article's 9 and 26 are one such stopping point.",
-        deciding=deciding)
+        deciding=decision.deciding)

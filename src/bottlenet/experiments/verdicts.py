@@ -1,7 +1,7 @@
 """Verdict rules as pure functions of measured numbers, each with its English statement
 built from the same thresholds (so the report cannot say one rule while the code applies
-another). Claims move here one by one from their experiments (issue 13); C9 and C13 are
-here, and tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
+another). Claims move here one by one from their experiments (issue 13); C1-C3, C9 and
+C13 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
 threshold.
 
 Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
@@ -9,9 +9,18 @@ be re-applied to a stored result without measuring again."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from bottlenet.experiments.base import PARTS_REGIMES_RULE, by_parts_in_regimes
+from bottlenet.experiments.base import (
+    FAILS,
+    HOLDS,
+    PARTS_REGIMES_RULE,
+    REGIMES_RULE,
+    by_parts,
+    by_parts_in_regimes,
+    by_regimes,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,57 @@ def _held(parts: dict[str, dict[str, bool]]) -> str:
     return "; ".join(f"{regime}: " + ", ".join(f"{p} {'yes' if v else 'no'}"
                                                 for p, v in row.items())
                      for regime, row in parts.items())
+
+
+# ---- C1-C3: what tiny networks learn on five symbols ----------------------------------------
+
+LEARNS = 0.9  # share of seeds that must solve for "learns it"
+
+C1_RULE = f"holds if at least {LEARNS:.0%} of seeds solve within the budget"
+
+
+def c1_verdict(solved: int, networks: int) -> Decision:
+    held = solved / networks >= LEARNS
+    return Decision(HOLDS if held else FAILS, {"all": {"learns": held}},
+                    f"{solved}/{networks} solved (>= {LEARNS:.0%} needed)", C1_RULE)
+
+
+C2_RULE = ("the claim holds in a regime (without biases, with biases) if no seed solves "
+           "there; " + REGIMES_RULE)
+
+
+def c2_verdict(solved_without_bias: int, solved_with_bias: int, networks: int) -> Decision:
+    held = {"without biases": solved_without_bias == 0, "with biases": solved_with_bias == 0}
+    return Decision(by_regimes(held.values()), {r: {"cannot learn": h} for r, h in held.items()},
+                    f"solved: {solved_without_bias}/{networks} without biases, "
+                    f"{solved_with_bias}/{networks} with biases", C2_RULE)
+
+
+C3_WEIGHTS = (9.0, 26.0)  # the article's largest weights: input->hidden, hidden->output
+C3_FACTOR = 1.5  # "near": within this factor
+
+C3_RULE = (f"holds if >= {LEARNS:.0%} of seeds solve and, in every regime tried, the median "
+           f"largest weights lie within a factor {C3_FACTOR:g} of {C3_WEIGHTS[0]:g} and "
+           f"{C3_WEIGHTS[1]:g}; holds in part if they solve but the weights match the "
+           "article's in some or none of the regimes (the regimes that match are listed in "
+           "the numbers); does not hold if they do not solve")
+
+
+def c3_near(weights: dict) -> bool:
+    """A regime's median largest weights ({"max_w_input_hidden", "max_w_hidden_output"},
+    None when no network solved) within C3_FACTOR of the article's."""
+    got = (weights["max_w_input_hidden"], weights["max_w_hidden_output"])
+    return all(g is not None and g > 0 and abs(math.log(g / want)) < math.log(C3_FACTOR)
+               for g, want in zip(got, C3_WEIGHTS, strict=True))
+
+
+def c3_verdict(solved: int, networks: int, regimes: dict[str, dict]) -> Decision:
+    learns = solved / networks >= LEARNS
+    near = {r: c3_near(w) for r, w in regimes.items()}
+    verdict = by_parts([learns, learns and all(near.values())])
+    return Decision(verdict, {r: {"learns": learns, "weights near": n} for r, n in near.items()},
+                    f"{solved}/{networks} solved; weights near {C3_WEIGHTS[0]:g} and "
+                    f"{C3_WEIGHTS[1]:g} in {sum(near.values())} of {len(near)} regimes", C3_RULE)
 
 
 # ---- C9: sigmoid slow, ReLU fastest ------------------------------------------------------
