@@ -65,6 +65,49 @@ def test_c3_verdict():
     assert "1 of 2 regimes" in v.c3_verdict(10, 10, {"a": near, "b": far}).deciding
 
 
+# ---- C4, C5, C7, C12 ----------------------------------------------------------------------
+
+def test_c4_reproduces_the_articles_capacities():
+    article = {1: 3, 2: 11, 3: 30, 4: 100}
+    assert v.c4_reproduces(article)
+    for k, n, held in [(2, 16, True), (2, 17, False), (2, 8, True), (2, 7, False),
+                       (3, 45, True), (3, 46, False), (4, 100, True), (4, 99, False),
+                       (4, 5000, True)]:
+        assert v.c4_reproduces({**article, k: n}) is held, (k, n)
+    decision = v.c4_verdict({"sgd": article, "adam": {**article, 2: 40}})
+    assert decision.verdict == SOME_REGIMES and "sgd 3/11/30/100" in decision.deciding
+    assert f"factor {v.C4_FACTOR:g}" in v.C4_RULE
+
+
+@pytest.mark.parametrize(("cost", "capacity", "verdict"), [
+    (1.0, 2.0, HOLDS), (0.6, 2.0, HOLDS), (0.59, 2.0, IN_PART), (1.4, 2.0, HOLDS),
+    (1.41, 2.0, IN_PART), (1.0, 1.2, IN_PART), (1.0, 1.21, HOLDS), (0.3, 1.0, FAILS)])
+def test_c5_slopes(cost, capacity, verdict):
+    assert v.c5_verdict(cost, capacity).verdict == verdict
+
+
+@pytest.mark.parametrize(("permutation", "verdict"), [
+    (75, HOLDS), (74, FAILS), (134, HOLDS), (135, FAILS)])
+def test_c7_ratio_to_the_shift(permutation, verdict):
+    assert v.c7_verdict({"shift": 100, "permutation": permutation,
+                         "identity": 100}).verdict == verdict
+
+
+def c12_rates(tanh2=1.0, relu2=0.0, relu3=0.0, relu4=1.0):
+    return {("tanh", 2): tanh2, ("relu", 2): relu2, ("relu", 3): relu3, ("relu", 4): relu4,
+            ("tanh", 3): 1.0, ("tanh", 4): 1.0}
+
+
+def test_c12_regimes():
+    as_article = c12_rates()
+    assert v.c12_verdict({"a": as_article}).verdict == HOLDS
+    assert v.c12_verdict({"a": as_article, "b": c12_rates(relu2=1.0)}).verdict == SOME_REGIMES
+    assert v.c12_verdict({"a": c12_rates(relu3=v.C12_SOLVES)}).verdict == IN_PART
+    assert v.c12_verdict({"a": c12_rates(relu3=v.C12_SOLVES - 0.01)}).verdict == HOLDS
+    assert v.c12_verdict({"a": c12_rates(relu2=v.C12_SOLVES)}).verdict == FAILS
+    assert v.c12_verdict({"a": c12_rates(tanh2=v.C12_SOLVES - 0.01)}).verdict == FAILS
+
+
 # ---- C9 ----------------------------------------------------------------------------------
 
 def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:

@@ -12,21 +12,24 @@ from bottlenet.capacity import measure, representable
 from bottlenet.config import CapacityConfig, TrainConfig
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    FAILS,
-    HOLDS,
-    IN_PART,
     ClaimResult,
-    by_parts,
-    by_regimes,
     png,
     rate_bars,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.verdicts import (
+    C4_ARTICLE,
+    C4_FACTOR,
+    c4_reproduces,
+    c4_verdict,
+    c5_verdict,
+    c7_verdict,
+    c12_verdict,
+)
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 
-ARTICLE_CAPACITY = {2: 11, 3: 30, 4: 100}
 REGIMES = {"adam lr 0.05": {"optimizer": "adam", **ARTICLE_REGIME},
            "sgd lr 1": {"optimizer": "sgd", "lr": 1.0, "logit_scale": False},
            # bottlenet's default regime: what training reaches when the weights may grow
@@ -47,13 +50,9 @@ def c4_capacity(ctx) -> ClaimResult:
     sweeps = {name: _sweep(ctx, (1, 2, 3, 4), r) for name, r in REGIMES.items()}
     fr = {name: {k: res.frontier.n for k, res in s.items()} for name, s in sweeps.items()}
 
-    def near(name):
-        return all(0.67 <= fr[name][k] / a <= 1.5 if k < 4 else fr[name][k] >= a
-                   for k, a in ARTICLE_CAPACITY.items())
-
-    reproduce = [name for name in fr if near(name)]
-    beyond = [name for name in fr if fr[name][2] > 1.5 * 11]
-    verdict = by_regimes(name in reproduce for name in fr)
+    decision = c4_verdict(fr)
+    reproduce = [name for name in fr if c4_reproduces(fr[name])]
+    beyond = [name for name in fr if fr[name][2] > C4_FACTOR * C4_ARTICLE[2]]
     conn = NetSpec(11, 11, (2,)).n_connections, NetSpec(11, 11, ()).n_connections
     b = ctx.budget
     measured = "; ".join(
@@ -64,8 +63,6 @@ def c4_capacity(ctx) -> ClaimResult:
                  f"{b.capacity_steps} steps, against n.",
                  png(draw.capacity_chart(list(s.values())))) for name, s in sweeps.items()]
     pictures.append(_atlas(sweeps, b))
-    deciding = "frontiers k=1..4: " + "; ".join(
-        f"{name} " + "/".join(str(fr[name][k]) for k in (1, 2, 3, 4)) for name in fr)
     return ClaimResult(
         "C4", "Capacity: 2 units ~11 symbols, 3 ~30, 4 >100",
         "Eleven inputs and outputs is close to the limit for what you can do with two nodes "
@@ -74,13 +71,11 @@ def c4_capacity(ctx) -> ClaimResult:
         "connections for more than a hundred",
         "The largest shift a network learns is about 11 symbols with 2 tanh units, about 30 "
         "with 3, more than 100 with 4; 121 connections become 44 for 11 symbols.",
-        "k=2: ~11, k=3: ~30, k=4: >100; 121 -> 44 connections", measured, verdict,
-        "frontier = largest n solved by >= 50% of seeds. Holds if in every regime tried "
-        "k=2 and k=3 are within a factor 1.5 of 11 and 30 and k=4 reaches 100; holds in "
-        "some regimes if some reproduce the figures; does not hold if none does",
+        "k=2: ~11, k=3: ~30, k=4: >100; 121 -> 44 connections", measured, decision.verdict,
+        decision.rule,
         {"regimes": list(REGIMES), "seeds": b.capacity_seeds, "steps": b.capacity_steps,
          "max_n": b.capacity_max_n, "task": "shift", "activation": "tanh"},
-        {"frontiers": fr, "article": ARTICLE_CAPACITY, "regimes_reproducing": reproduce,
+        {"frontiers": fr, "article": C4_ARTICLE, "regimes_reproducing": reproduce,
          "regimes_far_beyond_11": beyond, "connections_11": {"direct": conn[1],
                                                             "two_units": conn[0]},
          "sweeps": {name: [r.summary() for r in s.values()] for name, s in sweeps.items()}},
@@ -88,7 +83,7 @@ def c4_capacity(ctx) -> ClaimResult:
         notes="The connection count is exact arithmetic (11x11 = 121, 11x2x2 = 44). The "
         "capacity figures depend on the optimizer and the budget, which the article does not "
         "give; a frontier marked '+' reached the largest n tried.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def _atlas(sweeps: dict, b) -> tuple[str, str]:
@@ -126,9 +121,7 @@ def c5_cost(ctx) -> ClaimResult:
     ks = np.array(sorted(cap))
     fr = np.array([max(cap[k].frontier.n, 1) for k in ks])
     slope_cap = float(np.polyfit(np.log(ks), np.log(fr), 1)[0])
-    linear_cost = 0.6 <= slope_cost <= 1.4
-    superlinear = slope_cap > 1.2
-    verdict = by_parts([linear_cost, superlinear])
+    decision = c5_verdict(slope_cost, slope_cap)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k in (2, 4):
         sel = [r for r in rows if r["k"] == k]
@@ -148,8 +141,6 @@ def c5_cost(ctx) -> ClaimResult:
     for ax in axes:
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    deciding = (f"cost slope {slope_cost:.2f} (0.6-1.4 needed), capacity slope "
-                f"{slope_cap:.2f} (> 1.2 needed)")
     return ClaimResult(
         "C5", "Cost grows with connections, capacity faster than linearly in k",
         "the back propagation algorithm scales with the number of connections, not with "
@@ -160,10 +151,8 @@ def c5_cost(ctx) -> ClaimResult:
         "cost ~ connections; capacity super-linear in k",
         f"time per training example against connections: log-log slope {slope_cost:.2f}; "
         f"capacity against k (k=2..4): log-log slope {slope_cap:.2f} (frontiers "
-        f"{dict(zip(ks.tolist(), fr.tolist(), strict=True))})", verdict,
-        "cost part holds if the log-log slope of time per example against connections lies "
-        "in 0.6-1.4; capacity part holds if the log-log slope of frontier against k "
-        "exceeds 1.2; both: holds, one: holds in part",
+        f"{dict(zip(ks.tolist(), fr.tolist(), strict=True))})", decision.verdict,
+        decision.rule,
         {"population": population, "timed_steps": steps,
          "device": "the machine running this"},
         {"timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap},
@@ -174,7 +163,7 @@ def c5_cost(ctx) -> ClaimResult:
         "A slope well below 1 means fixed costs per step (dispatch, optimizer, small "
         "matrices) still dominate at these sizes on this machine. Timings come from a "
         "shared machine.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def c7_permutations(ctx) -> ClaimResult:
@@ -182,9 +171,7 @@ def c7_permutations(ctx) -> ClaimResult:
                for name in ("shift", "permutation", "identity")}
     fr = {name: r.frontier.n for name, r in results.items()}
     ratios = {name: fr[name] / max(fr["shift"], 1) for name in fr}
-    verdict = HOLDS if all(0.75 <= r <= 1.34 for r in ratios.values()) else FAILS
-    deciding = "frontier / shift's: " + ", ".join(
-        f"{k} {v:.2f}" for k, v in ratios.items()) + " (0.75-1.34 needed)"
+    decision = c7_verdict(fr)
     return ClaimResult(
         "C7", "Any permutation is as learnable as the shift",
         "just by creating a different permutation of the weights of the connections I can "
@@ -193,8 +180,7 @@ def c7_permutations(ctx) -> ClaimResult:
         "A random permutation (and the identity, the autoencoder of the first comment) is "
         "as learnable as the shift: same capacity.",
         "same as shift", ", ".join(f"{k}: frontier {v}" for k, v in fr.items()) + " (k=2)",
-        verdict, "holds if the permutation and identity frontiers lie within 0.75-1.34x the "
-        "shift's", {"k": 2, "seeds": ctx.budget.capacity_seeds,
+        decision.verdict, decision.rule, {"k": 2, "seeds": ctx.budget.capacity_seeds,
                     "steps": ctx.budget.capacity_steps},
         {"frontiers": fr, "ratios": ratios},
         [("Success rate against n for the three mappings, 2 tanh units.",
@@ -202,7 +188,7 @@ def c7_permutations(ctx) -> ClaimResult:
         notes="The shift leaves one input silent and one output unused; the identity and "
         "permutations use all n. A random permutation is relabelling, so only the optimizer's "
         "path, not the representation, can tell them apart.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def c12_relu(ctx) -> ClaimResult:
@@ -214,21 +200,11 @@ def c12_relu(ctx) -> ClaimResult:
                 pop = ctx.train(task, NetSpec(11, 11, (k,), act), **opt)
                 counts[(regime, act, k)] = (int(pop.solved.sum()), pop.size)
 
-    def ok(regime, act, k):
-        s, t = counts[(regime, act, k)]
-        return s / t >= 0.5
-
-    def as_article(regime):
-        return (ok(regime, "tanh", 2) and not ok(regime, "relu", 2)
-                and not ok(regime, "relu", 3) and ok(regime, "relu", 4))
-
-    reproduce = [r for r in REGIMES if as_article(r)]
-    relu_worse = [r for r in REGIMES if ok(r, "tanh", 2) and not ok(r, "relu", 2)]
-    verdict = (by_regimes(r in reproduce for r in REGIMES) if reproduce else
-               IN_PART if relu_worse else FAILS)
+    decision = c12_verdict({r: {(a, k): s / t for (r2, a, k), (s, t) in counts.items()
+                                if r2 == r} for r in REGIMES})
+    reproduce = [r for r, p in decision.parts.items() if p["reproduces"]]
+    relu_worse = [r for r, p in decision.parts.items() if p["relu worse at k=2"]]
     labels = [f"{r.split()[0]} {a} k={k}" for r, a, k in counts]
-    deciding = (f"regimes reproducing it: {len(reproduce)} of {len(REGIMES)}; ReLU worse "
-                f"at k=2 in {len(relu_worse)}")
     return ClaimResult(
         "C12", "ReLU needs 4 units where tanh needs 2",
         "if I use ReLU for the middle layer here, I need four nodes in the middle instead "
@@ -236,11 +212,7 @@ def c12_relu(ctx) -> ClaimResult:
         "For 11 symbols, 2 tanh units suffice while ReLU needs 4.",
         "tanh: 2 units; ReLU: 4 units",
         "; ".join(f"{r}, {a} k={k}: {rate_text(*v)}" for (r, a, k), v in counts.items()),
-        verdict,
-        "a regime reproduces the claim if >= 50% of seeds solve with tanh k=2 and relu "
-        "k=4 but not relu k=2 or 3. Holds if every regime tried reproduces it; in some "
-        "regimes if some do; in part if none does but ReLU at least fails where tanh "
-        "succeeds at k=2; does not hold otherwise",
+        decision.verdict, decision.rule,
         {"n": 11, "regimes": list(REGIMES), "seeds": ctx.budget.seeds,
          "steps": ctx.budget.steps},
         {"rates": {f"{r} {a} k={k}": rate_numbers(*v) for (r, a, k), v in counts.items()},
@@ -252,4 +224,4 @@ def c12_relu(ctx) -> ClaimResult:
         "for k=2, and a unit that is zero for an input passes it no information; tanh codes "
         "use the whole square. Whether that costs capacity at 11 symbols depends on the "
         "optimizer: compare the regimes.",
-        deciding=deciding)
+        deciding=decision.deciding)

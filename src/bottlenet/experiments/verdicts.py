@@ -1,8 +1,8 @@
 """Verdict rules as pure functions of measured numbers, each with its English statement
 built from the same thresholds (so the report cannot say one rule while the code applies
-another). Claims move here one by one from their experiments (issue 13); C1-C3, C9 and
-C13 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
-threshold.
+another). Claims move here one by one from their experiments (issue 13); C1-C5, C7, C9,
+C12 and C13 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on
+both sides of every threshold.
 
 Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
 be re-applied to a stored result without measuring again."""
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from bottlenet.experiments.base import (
     FAILS,
     HOLDS,
+    IN_PART,
     PARTS_REGIMES_RULE,
+    PARTS_RULE,
     REGIMES_RULE,
     by_parts,
     by_parts_in_regimes,
@@ -87,6 +89,90 @@ def c3_verdict(solved: int, networks: int, regimes: dict[str, dict]) -> Decision
     return Decision(verdict, {r: {"learns": learns, "weights near": n} for r, n in near.items()},
                     f"{solved}/{networks} solved; weights near {C3_WEIGHTS[0]:g} and "
                     f"{C3_WEIGHTS[1]:g} in {sum(near.values())} of {len(near)} regimes", C3_RULE)
+
+
+# ---- C4, C5, C7, C12: capacity and cost ---------------------------------------------------
+
+C4_ARTICLE = {2: 11, 3: 30, 4: 100}  # k -> the article's capacity (k = 4: "more than")
+C4_FACTOR = 1.5  # "about": within this factor (the k = 4 figure is a lower bound)
+
+C4_RULE = (f"frontier = largest n solved by >= 50% of seeds. A regime reproduces the "
+           f"article if k=2 and k=3 are within a factor {C4_FACTOR:g} of "
+           f"{C4_ARTICLE[2]} and {C4_ARTICLE[3]} and k=4 reaches {C4_ARTICLE[4]}. "
+           + REGIMES_RULE)
+
+
+def c4_reproduces(frontiers: dict[int, int]) -> bool:
+    """A regime's frontiers (k -> n) against the article's figures."""
+    return all(1 / C4_FACTOR <= frontiers[k] / a <= C4_FACTOR if k < 4 else frontiers[k] >= a
+               for k, a in C4_ARTICLE.items())
+
+
+def c4_verdict(frontiers: dict[str, dict[int, int]]) -> Decision:
+    """frontiers: regime -> k -> frontier n."""
+    held = {r: c4_reproduces(f) for r, f in frontiers.items()}
+    return Decision(by_regimes(held.values()), {r: {"reproduces": h} for r, h in held.items()},
+                    "frontiers k=1..4: " + "; ".join(
+                        f"{r} " + "/".join(str(f[k]) for k in sorted(f))
+                        for r, f in frontiers.items()), C4_RULE)
+
+
+C5_COST_SLOPE = (0.6, 1.4)  # log-log slope of time per example against connections
+C5_CAPACITY_SLOPE = 1.2  # log-log slope of frontier against k above this: super-linear
+
+C5_RULE = (f"cost part holds if the log-log slope of time per example against connections "
+           f"lies in {C5_COST_SLOPE[0]:g}-{C5_COST_SLOPE[1]:g}; capacity part holds if the "
+           f"log-log slope of frontier against k exceeds {C5_CAPACITY_SLOPE:g}; "
+           + PARTS_RULE)
+
+
+def c5_verdict(cost_slope: float, capacity_slope: float) -> Decision:
+    linear = C5_COST_SLOPE[0] <= cost_slope <= C5_COST_SLOPE[1]
+    superlinear = capacity_slope > C5_CAPACITY_SLOPE
+    return Decision(by_parts([linear, superlinear]),
+                    {"all": {"cost linear": linear, "capacity super-linear": superlinear}},
+                    f"cost slope {cost_slope:.2f} ({C5_COST_SLOPE[0]:g}-{C5_COST_SLOPE[1]:g} "
+                    f"needed), capacity slope {capacity_slope:.2f} (> {C5_CAPACITY_SLOPE:g} "
+                    "needed)", C5_RULE)
+
+
+C7_RATIO = (0.75, 1.34)  # a mapping's frontier over the shift's: "the same"
+
+C7_RULE = (f"holds if the permutation and identity frontiers lie within "
+           f"{C7_RATIO[0]:g}-{C7_RATIO[1]:g}x the shift's")
+
+
+def c7_verdict(frontiers: dict[str, int]) -> Decision:
+    """frontiers: mapping ("shift", "permutation", "identity") -> frontier n."""
+    ratios = {m: n / max(frontiers["shift"], 1) for m, n in frontiers.items()}
+    same = {m: C7_RATIO[0] <= r <= C7_RATIO[1] for m, r in ratios.items()}
+    return Decision(HOLDS if all(same.values()) else FAILS, {"all": same},
+                    "frontier / shift's: " + ", ".join(f"{m} {r:.2f}" for m, r in ratios.items())
+                    + f" ({C7_RATIO[0]:g}-{C7_RATIO[1]:g} needed)", C7_RULE)
+
+
+C12_SOLVES = 0.5  # share of seeds for "k units suffice"
+
+C12_RULE = (f"a regime reproduces the claim if >= {C12_SOLVES:.0%} of seeds solve with tanh "
+            "k=2 and relu k=4 but not relu k=2 or 3. Holds if every regime tried reproduces "
+            "it; in some regimes if some do; in part if none does but ReLU at least fails "
+            "where tanh succeeds at k=2; does not hold otherwise")
+
+
+def c12_verdict(rates: dict[str, dict[tuple[str, int], float]]) -> Decision:
+    """rates: regime -> (activation, k) -> share of seeds solved."""
+    def ok(r, act, k):
+        return rates[r][(act, k)] >= C12_SOLVES
+
+    reproduce = {r: ok(r, "tanh", 2) and not ok(r, "relu", 2) and not ok(r, "relu", 3)
+                 and ok(r, "relu", 4) for r in rates}
+    worse = {r: ok(r, "tanh", 2) and not ok(r, "relu", 2) for r in rates}
+    verdict = (by_regimes(reproduce.values()) if any(reproduce.values()) else
+               IN_PART if any(worse.values()) else FAILS)
+    return Decision(verdict, {r: {"reproduces": reproduce[r], "relu worse at k=2": worse[r]}
+                              for r in rates},
+                    f"regimes reproducing it: {sum(reproduce.values())} of {len(rates)}; "
+                    f"ReLU worse at k=2 in {sum(worse.values())}", C12_RULE)
 
 
 # ---- C9: sigmoid slow, ReLU fastest ------------------------------------------------------
