@@ -108,6 +108,62 @@ def test_c12_regimes():
     assert v.c12_verdict({"a": c12_rates(tanh2=v.C12_SOLVES - 0.01)}).verdict == FAILS
 
 
+# ---- C6, C11, C15 ------------------------------------------------------------------------
+
+def c6_stats(lin_w=10.0, lin_growth=2.0, diverged=0, tanh_rate=0.5, both_rate=1.0):
+    return {"softmax, linear hidden": {"max_weight_end": lin_w, "growth_second_half": lin_growth,
+                                       "diverged": diverged, "solved": {"rate": 1.0}},
+            "tanh hidden, tanh output": {"max_weight_end": 3.0, "growth_second_half": 1.0,
+                                         "diverged": 0, "solved": {"rate": tanh_rate}},
+            "tanh hidden, softmax": {"max_weight_end": 4.0, "growth_second_half": 1.1,
+                                     "diverged": 0, "solved": {"rate": both_rate}}}
+
+
+def test_c6_parts_thresholds():
+    assert v.c6_parts(c6_stats()) == {"explode": True, "stagnate": True, "work": True}
+    assert not v.c6_parts(c6_stats(lin_w=v.C6_EXPLODE * 4.0))["explode"]
+    assert v.c6_parts(c6_stats(lin_w=v.C6_EXPLODE * 4.0 + 0.01))["explode"]
+    assert not v.c6_parts(c6_stats(lin_growth=1.1))["explode"]
+    assert v.c6_parts(c6_stats(lin_w=1.0, diverged=1))["explode"]
+    assert v.c6_parts(c6_stats(tanh_rate=1.0 - v.C6_STAGNATE - 0.01))["stagnate"]
+    assert not v.c6_parts(c6_stats(tanh_rate=1.0 - v.C6_STAGNATE + 0.01))["stagnate"]
+    assert not v.c6_parts(c6_stats(both_rate=v.C6_WORKS - 0.01, tanh_rate=0.0))["work"]
+    decision = v.c6_verdict({"adam": c6_stats(), "sgd": c6_stats(lin_w=1.0)})
+    assert decision.verdict == SOME_REGIMES and "sgd: explode no" in decision.deciding
+
+
+@pytest.mark.parametrize(("relu", "verdict"), [(0.89, HOLDS), (0.9, FAILS)])
+def test_c11_relu_cheaper(relu, verdict):
+    assert v.c11_verdict({"relu": relu, "tanh": 1.0, "sigmoid": 1.2}).verdict == verdict
+
+
+def c15_rows(tanh_means=0.0, sigmoid_last=(0.5, 0.55, 0.6), steps=None):
+    steps = steps or {("tanh", d): 100 for d in (1, 2, 3)} | {
+        ("sigmoid", 1): 150, ("sigmoid", 2): 300, ("sigmoid", 3): 600}
+    rows = {}
+    for d in (1, 2, 3):
+        rows[("tanh", d)] = {"mean_activation_per_layer_at_init": [tanh_means] * d,
+                             "median_solve_step": steps[("tanh", d)], "solved": {"rate": 1.0}}
+        rows[("sigmoid", d)] = {"mean_activation_per_layer_at_init":
+                                [0.5] * (d - 1) + [sigmoid_last[d - 1]],
+                                "median_solve_step": steps[("sigmoid", d)],
+                                "solved": {"rate": 1.0}}
+    return rows
+
+
+def test_c15_parts():
+    parts = v.c15_verdict(c15_rows()).parts["all"]
+    assert parts == {"centring": True, "drift": True, "sigmoid slower": True}
+    assert not v.c15_verdict(c15_rows(tanh_means=v.C15_TANH_CENTRE)).parts["all"]["centring"]
+    assert v.c15_verdict(c15_rows(tanh_means=v.C15_TANH_CENTRE - 0.01)).parts["all"]["centring"]
+    flat = (0.5, 0.5, 0.5 + v.C15_DRIFT)
+    assert not v.c15_verdict(c15_rows(sigmoid_last=flat)).parts["all"]["drift"]
+    same_gap = {("tanh", d): 100 for d in (1, 2, 3)} | {("sigmoid", d): 200 for d in (1, 2, 3)}
+    assert not v.c15_verdict(c15_rows(steps=same_gap)).parts["all"]["sigmoid slower"]
+    assert v.c15_verdict(c15_rows()).verdict == HOLDS
+    assert v.c15_verdict(c15_rows(steps=same_gap)).verdict == IN_PART
+
+
 # ---- C9 ----------------------------------------------------------------------------------
 
 def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:

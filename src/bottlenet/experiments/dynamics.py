@@ -16,37 +16,19 @@ from bottlenet.config import TrainConfig
 from bottlenet.evaluation import init_population
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    FAILS,
-    HOLDS,
-    IN_PART,
-    PARTS_RULE,
     ClaimResult,
-    by_parts,
-    by_regimes,
     median_or_none,
     png,
     rate_numbers,
     rate_text,
     value_bars,
-    yes,
 )
+from bottlenet.experiments.verdicts import c6_verdict, c11_verdict, c15_cost, c15_verdict
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 
 C6_REGIMES = {"adam lr 0.05": {"optimizer": "adam", "lr": 0.05},
               "sgd lr 1": {"optimizer": "sgd", "lr": 1.0}}
-
-
-def _c6_parts(stats: dict) -> dict:
-    lin, tanh_only, both = (stats[k] for k in ("softmax, linear hidden",
-                                               "tanh hidden, tanh output",
-                                               "tanh hidden, softmax"))
-    return {
-        "explode": bool((lin["max_weight_end"] > 2 * both["max_weight_end"]
-                         and lin["growth_second_half"] > both["growth_second_half"])
-                        or lin["diverged"] > 0),
-        "stagnate": bool(tanh_only["solved"]["rate"] < both["solved"]["rate"] - 0.2),
-        "work": bool(both["solved"]["rate"] >= 0.9)}
 
 
 def c6_heads(ctx) -> ClaimResult:
@@ -56,7 +38,7 @@ def c6_heads(ctx) -> ClaimResult:
         "tanh hidden, tanh output": NetSpec(11, 11, (2,), "tanh", head="tanh"),
         "tanh hidden, softmax": NetSpec(11, 11, (2,), "tanh", head="softmax"),
     }
-    stats, parts, pops = {}, {}, {}
+    stats, pops = {}, {}
     for regime, opt in C6_REGIMES.items():
         stats[regime] = {}
         for name, spec in variants.items():
@@ -70,10 +52,7 @@ def c6_heads(ctx) -> ClaimResult:
                 "max_weight_end": float(np.median(w[-1])),
                 "growth_second_half": float(np.median(w[-1] / w[half])),
                 "final_loss": float(np.median(pop.final_loss))}
-        parts[regime] = _c6_parts(stats[regime])
-    verdict = by_regimes(all(p.values()) for p in parts.values())
-    if verdict == FAILS and any(any(p.values()) for p in parts.values()):
-        verdict = IN_PART
+    decision = c6_verdict(stats)
     fig, axes = plt.subplots(len(C6_REGIMES), 2, figsize=(11, 3.4 * len(C6_REGIMES)),
                              squeeze=False)
     for row, regime in enumerate(C6_REGIMES):
@@ -97,8 +76,6 @@ def c6_heads(ctx) -> ClaimResult:
             f"largest |w| {v['max_weight_end']:.1f} (x{v['growth_second_half']:.2f} over the "
             f"second half){', ' + str(v['diverged']) + ' diverged' if v['diverged'] else ''}"
             for k, v in stats[regime].items()) for regime in C6_REGIMES)
-    deciding = "; ".join(f"{regime}: " + ", ".join(f"{part} {yes(ok)}" for part, ok in p.items())
-                         for regime, p in parts.items())
     return ClaimResult(
         "C6", "Softmax alone explodes, tanh alone stagnates, both work",
         "if you just use softmax your weights will explode and if you just use tanh your "
@@ -106,21 +83,16 @@ def c6_heads(ctx) -> ClaimResult:
         "With a linear hidden layer and softmax the weights grow without bound; with tanh "
         "units but a tanh output (squared error) training stalls before solving; tanh units "
         "with softmax solve and keep weights moderate.",
-        "explode / stagnate / work", measured, verdict,
-        "per regime, three parts: 'explode' if the linear network's largest weight ends "
-        "> 2x the tanh+softmax one's and grows faster, or any diverges; 'stagnate' if "
-        "tanh-output networks solve at a rate >= 20 points below tanh+softmax; 'work' if "
-        "tanh+softmax solves >= 90%. All parts in every regime: holds; all parts in some "
-        "regime: holds in some regimes; some parts: holds in part; none: does not hold",
+        "explode / stagnate / work", measured, decision.verdict, decision.rule,
         {"n": 11, "k": 2, "regimes": list(C6_REGIMES), "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds, "stop": "never"},
-        {"variants": stats, "parts": parts},
+        {"variants": stats, "parts": decision.parts},
         [("Largest weight and accuracy over training for the three designs, per regime.",
           png(fig))],
         notes="Adam normalises every weight's step, so weights grow at a bounded rate "
         "whatever the gradient; plain gradient descent follows the gradient's size, which "
         "is where an unsquashed layer can blow up.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 # C9's regimes: the comment's (plain SGD, TensorFlow Playground's default) and the
@@ -203,20 +175,17 @@ def c11_cost(ctx) -> ClaimResult:
             train(task, spec, cfg)
             best = min(best, time.perf_counter() - start)
         per_step[a] = best / steps
-    cheaper = per_step["relu"] < 0.9 * min(per_step["tanh"], per_step["sigmoid"])
+    decision = c11_verdict(per_step)
     fig = value_bars(per_step, [1e3 * v for v in per_step.values()],
                      f"ms per training step ({population} networks)",
                      "wall time per step by activation, shift 64, k=4, same run")
-    deciding = "ms per step: " + ", ".join(f"{a} {1e3 * v:.2f}" for a, v in per_step.items())
     return ClaimResult(
         "C11", "ReLU is cheaper per step than exponential activations",
         "Exponential functions are very expensive when calculating sigmoid functions "
         "compared to the simplicity of ReLU.",
         "A training step with ReLU units costs less wall time than with tanh or sigmoid.",
         "ReLU much cheaper", "; ".join(f"{a}: {1e3 * v:.2f} ms" for a, v in per_step.items()),
-        HOLDS if cheaper else FAILS,
-        "holds if ReLU's time per step is below 90% of the cheaper of tanh and sigmoid, "
-        "measured in the same run (best of 3)",
+        decision.verdict, decision.rule,
         {"population": population, "n": 64, "k": 4, "timed_steps": steps},
         {"seconds_per_step": per_step},
         [(f"Wall time per training step of {population} networks, by hidden activation.",
@@ -224,7 +193,7 @@ def c11_cost(ctx) -> ClaimResult:
         notes="In a bottleneck network the hidden activations are k values per example; "
         "the softmax over n outputs dominates the step, so the activation's cost barely "
         "shows. Timings come from a shared machine.",
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def _mean_activations(spec: NetSpec, params, task) -> jax.Array:
@@ -247,21 +216,11 @@ def c15_depth(ctx) -> ClaimResult:
                 "solved": rate_numbers(int(pop.solved.sum()), pop.size),
                 "median_solve_step": median_or_none(pop.solve_step[pop.solve_step >= 0]),
                 "mean_activation_per_layer_at_init": [float(m) for m in means_init]}
-    sig_off = all(abs(m - 0.5) < 0.2 and m > 0.3 for d in (1, 2, 3)
-                  for m in rows[("sigmoid", d)]["mean_activation_per_layer_at_init"])
-    tanh_centred = all(abs(m) < 0.15 for d in (1, 2, 3)
-                       for m in rows[("tanh", d)]["mean_activation_per_layer_at_init"])
-    last_layer = [rows[("sigmoid", d)]["mean_activation_per_layer_at_init"][-1]
-                  for d in (1, 2, 3)]
-    pushed_up = last_layer[2] > last_layer[0] + 0.05
+    decision = c15_verdict(rows)
 
     def cost(act, d):
-        r = rows[(act, d)]
-        return (r["median_solve_step"] or np.inf) / max(r["solved"]["rate"], 1e-3)
+        return c15_cost(rows[(act, d)])
 
-    slower = all(cost("sigmoid", d) > cost("tanh", d) for d in (1, 2, 3))
-    gap_grows = cost("sigmoid", 3) / cost("tanh", 3) > cost("sigmoid", 1) / cost("tanh", 1)
-    verdict = by_parts([tanh_centred and sig_off, pushed_up, slower and gap_grows])
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for act, colour in (("tanh", "#2c7bb6"), ("sigmoid", "#d7191c")):
         ax.plot([1, 2, 3], [cost(act, d) for d in (1, 2, 3)], "o-", color=colour, label=act)
@@ -273,8 +232,6 @@ def c15_depth(ctx) -> ClaimResult:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    deciding = (f"centring {yes(tanh_centred and sig_off)}, drift {yes(pushed_up)}, "
-                f"sigmoid slower {yes(slower and gap_grows)}")
     return ClaimResult(
         "C15", "tanh is zero-centred; sigmoid pushes values up as layers are added",
         "tanh(0) = 0 whereas sigmoid(0) = .5 ... as you add layers this starts pushing all "
@@ -285,11 +242,7 @@ def c15_depth(ctx) -> ClaimResult:
         "; ".join(f"{a} x{d}: solved {rate_text(v['solved']['successes'], v['solved']['trials'])}"
                   f", median step {v['median_solve_step']}, mean activations at init "
                   + ", ".join(f"{m:+.2f}" for m in v["mean_activation_per_layer_at_init"])
-                  for (a, d), v in rows.items()), verdict,
-        "three parts: centring (tanh layer means within 0.15 of 0, sigmoid's near 0.5); "
-        "drift (sigmoid's last-layer mean at init rises by > 0.05 from 1 to 3 layers); "
-        "speed (sigmoid costlier than tanh at every depth, the gap widening with depth). "
-        + PARTS_RULE,
+                  for (a, d), v in rows.items()), decision.verdict, decision.rule,
         {"n": 11, "units_per_layer": 4, "optimizer": "adam", "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds},
         {f"{a}_x{d}": v for (a, d), v in rows.items()},
@@ -297,4 +250,4 @@ def c15_depth(ctx) -> ClaimResult:
         notes="With zero-mean weights, a layer's pre-activation has mean zero whatever the "
         "previous layer's mean, so sigmoid's 0.5 offset does not compound at initialisation; "
         "it does shift the scale of the next layer's inputs.",
-        deciding=deciding)
+        deciding=decision.deciding)

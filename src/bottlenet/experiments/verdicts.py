@@ -1,7 +1,7 @@
 """Verdict rules as pure functions of measured numbers, each with its English statement
 built from the same thresholds (so the report cannot say one rule while the code applies
-another). Claims move here one by one from their experiments (issue 13); C1-C5, C7, C9,
-C12 and C13 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on
+another). Claims move here one by one from their experiments (issue 13); C1-C7, C9 and
+C11-C13 and C15 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on
 both sides of every threshold.
 
 Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
@@ -33,10 +33,13 @@ class Decision:
     rule: str
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def _held(parts: dict[str, dict[str, bool]]) -> str:
     """'sgd k=2: sigmoid slow yes, ReLU fastest no; ...' for the deciding line."""
-    return "; ".join(f"{regime}: " + ", ".join(f"{p} {'yes' if v else 'no'}"
-                                                for p, v in row.items())
+    return "; ".join(f"{regime}: " + ", ".join(f"{p} {_yes(v)}" for p, v in row.items())
                      for regime, row in parts.items())
 
 
@@ -173,6 +176,93 @@ def c12_verdict(rates: dict[str, dict[tuple[str, int], float]]) -> Decision:
                               for r in rates},
                     f"regimes reproducing it: {sum(reproduce.values())} of {len(rates)}; "
                     f"ReLU worse at k=2 in {sum(worse.values())}", C12_RULE)
+
+
+# ---- C6: softmax alone explodes, tanh alone stagnates, both work ---------------------------
+
+C6_EXPLODE = 2.0  # the linear network's largest weight above this times tanh+softmax's
+C6_STAGNATE = 0.2  # tanh-output solve rate this much below tanh+softmax's
+C6_WORKS = 0.9  # tanh+softmax solve rate
+
+C6_RULE = (f"per regime, three parts: 'explode' if the linear network's largest weight "
+           f"ends > {C6_EXPLODE:g}x the tanh+softmax one's and grows faster over the second "
+           f"half, or any diverges; 'stagnate' if tanh-output networks solve at a rate "
+           f">= {C6_STAGNATE * 100:g} points below tanh+softmax; 'work' if tanh+softmax "
+           f"solves >= {C6_WORKS:.0%}. " + PARTS_REGIMES_RULE)
+
+
+def c6_parts(stats: dict) -> dict[str, bool]:
+    """One regime. stats: design -> {"max_weight_end", "growth_second_half", "diverged",
+    "solved": {"rate"}} for "softmax, linear hidden", "tanh hidden, tanh output" and
+    "tanh hidden, softmax"."""
+    lin, tanh_only, both = (stats[k] for k in ("softmax, linear hidden",
+                                               "tanh hidden, tanh output",
+                                               "tanh hidden, softmax"))
+    return {
+        "explode": bool((lin["max_weight_end"] > C6_EXPLODE * both["max_weight_end"]
+                         and lin["growth_second_half"] > both["growth_second_half"])
+                        or lin["diverged"] > 0),
+        "stagnate": bool(tanh_only["solved"]["rate"] < both["solved"]["rate"] - C6_STAGNATE),
+        "work": bool(both["solved"]["rate"] >= C6_WORKS)}
+
+
+def c6_verdict(stats: dict[str, dict]) -> Decision:
+    """stats: regime -> design -> numbers (see c6_parts)."""
+    parts = {regime: c6_parts(s) for regime, s in stats.items()}
+    return Decision(by_parts_in_regimes(parts), parts, _held(parts), C6_RULE)
+
+
+# ---- C11, C15: costs of activations, and depth --------------------------------------------
+
+C11_CHEAPER = 0.9  # ReLU's time per step below this times the cheaper of tanh and sigmoid
+
+C11_RULE = (f"holds if ReLU's time per step is below {C11_CHEAPER:.0%} of the cheaper of tanh "
+            "and sigmoid, measured in the same run (best of 3)")
+
+
+def c11_verdict(seconds_per_step: dict[str, float]) -> Decision:
+    s = seconds_per_step
+    cheaper = s["relu"] < C11_CHEAPER * min(s["tanh"], s["sigmoid"])
+    return Decision(HOLDS if cheaper else FAILS, {"all": {"ReLU cheaper": cheaper}},
+                    "ms per step: " + ", ".join(f"{a} {1e3 * v:.2f}" for a, v in s.items()),
+                    C11_RULE)
+
+
+C15_TANH_CENTRE = 0.15  # tanh layer means within this of 0
+C15_SIGMOID_CENTRE = (0.5, 0.2, 0.3)  # sigmoid's within 0.2 of 0.5 and above 0.3
+C15_DRIFT = 0.05  # sigmoid's last-layer mean rises by more than this from 1 to 3 layers
+
+C15_RULE = (f"three parts: centring (tanh layer means within {C15_TANH_CENTRE:g} of 0, "
+            f"sigmoid's within {C15_SIGMOID_CENTRE[1]:g} of {C15_SIGMOID_CENTRE[0]:g}); "
+            f"drift (sigmoid's last-layer mean at init rises by > {C15_DRIFT:g} from 1 to 3 "
+            "layers); speed (sigmoid costlier than tanh at every depth, the gap widening "
+            "with depth; cost = median solve step / solve rate). " + PARTS_RULE)
+
+
+def c15_cost(row: dict) -> float:
+    """Median solve step over solve rate (infinite when none solved)."""
+    return (row["median_solve_step"] or math.inf) / max(row["solved"]["rate"], 1e-3)
+
+
+def c15_verdict(rows: dict[tuple[str, int], dict]) -> Decision:
+    """rows: (activation, depth 1..3) -> {"mean_activation_per_layer_at_init": [...],
+    "median_solve_step", "solved": {"rate"}}."""
+    def means(act):
+        return [m for d in (1, 2, 3) for m in rows[(act, d)]["mean_activation_per_layer_at_init"]]
+
+    centre, within, floor = C15_SIGMOID_CENTRE
+    centred = (all(abs(m) < C15_TANH_CENTRE for m in means("tanh"))
+               and all(abs(m - centre) < within and m > floor for m in means("sigmoid")))
+    last = [rows[("sigmoid", d)]["mean_activation_per_layer_at_init"][-1] for d in (1, 3)]
+    drift = last[1] > last[0] + C15_DRIFT
+    cost = {(a, d): c15_cost(rows[(a, d)]) for a in ("tanh", "sigmoid") for d in (1, 2, 3)}
+    slower = all(cost[("sigmoid", d)] > cost[("tanh", d)] for d in (1, 2, 3))
+    gap = [cost[("sigmoid", d)] / cost[("tanh", d)] for d in (1, 3)]  # inf/inf: nan, no
+    speed = slower and gap[1] > gap[0]
+    return Decision(by_parts([centred, drift, speed]),
+                    {"all": {"centring": centred, "drift": drift, "sigmoid slower": speed}},
+                    f"centring {_yes(centred)}, drift {_yes(drift)}, sigmoid slower "
+                    f"{_yes(speed)}", C15_RULE)
 
 
 # ---- C9: sigmoid slow, ReLU fastest ------------------------------------------------------
