@@ -164,6 +164,63 @@ def test_c15_parts():
     assert v.c15_verdict(c15_rows(steps=same_gap)).verdict == IN_PART
 
 
+# ---- C8, C10, C14, C16, C17 ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("at20", "at50", "verdict"), [
+    (0.49, 0.1, HOLDS), (0.5, 0.49, SOME_REGIMES), (0.5, 0.5, FAILS)])
+def test_c8_pruning(at20, at50, verdict):
+    assert v.c8_verdict({0.0: 1.0, 0.2: at20, 0.5: at50}).verdict == verdict
+
+
+@pytest.mark.parametrize(("gap", "slope_gap", "verdict"), [
+    (0.044, 0.017, HOLDS), (0.0459, 0.017, HOLDS), (0.0465, 0.017, IN_PART),
+    (0.044, 0.0181, IN_PART), (0.03, 0.02, FAILS)])
+def test_c10_gaps(gap, slope_gap, verdict):
+    gaps = {"a reading": gap, "slopes": slope_gap}
+    assert v.c10_verdict(gaps, "slopes").verdict == verdict
+
+
+def c14_row(rate, step):
+    return {"solved": {"rate": rate}, "median_solve_step": step}
+
+
+@pytest.mark.parametrize(("row", "helps"), [
+    (c14_row(0.61, 1000), True), (c14_row(0.6, 1000), False),  # rate up by > 10 points
+    (c14_row(0.46, 790), True), (c14_row(0.44, 790), False),  # faster, at most 5 lower
+    (c14_row(0.5, 800), False), (c14_row(0.5, None), False)])
+def test_c14_a_sparsity_level_helps(row, helps):
+    assert v.c14_helps(row, c14_row(0.5, 1000)) is helps
+
+
+def test_c14_regimes():
+    dense = c14_row(0.5, 1000)
+    rows = {0.0: dense, 0.25: c14_row(0.9, 1000), 0.5: c14_row(0.5, 1000)}
+    decision = v.c14_verdict(rows)
+    assert decision.verdict == SOME_REGIMES and "helped: 25%" in decision.deciding
+    assert v.c14_verdict({0.0: dense, 0.25: dense, 0.5: dense}).verdict == FAILS
+
+
+@pytest.mark.parametrize(("flags", "verdict"), [
+    ((True, True, True), HOLDS), ((True, True, False), IN_PART), ((False, True, True), FAILS),
+    ((True, False, True), FAILS)])
+def test_c16_parts(flags, verdict):
+    assert v.c16_verdict(*flags).verdict == verdict
+
+
+@pytest.mark.parametrize(("net", "direct", "verdict"), [
+    (100, 101, HOLDS), (101, 101, FAILS), (None, 50, FAILS), (50, None, FAILS)])
+def test_c17_bits(net, direct, verdict):
+    assert v.c17_verdict(net, direct).verdict == verdict
+
+
+def test_every_rule_uses_only_the_verdict_words():
+    rules = [getattr(v, name) for name in dir(v) if name.startswith("C")
+             and name.endswith("_RULE")]
+    assert len(rules) == 17  # every claim's rule lives here
+    for rule in rules:
+        assert "conditions" not in rule  # the old catch-all word is gone
+
+
 # ---- C9 ----------------------------------------------------------------------------------
 
 def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:

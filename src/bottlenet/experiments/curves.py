@@ -11,12 +11,12 @@ from scipy.special import expit, ndtr
 from bottlenet import tasks
 from bottlenet.experiments.base import (
     ClaimResult,
-    by_parts,
     median_or_none,
     png,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.verdicts import C10_GAPS, C10_TOLERANCE, c10_verdict
 from bottlenet.spec import NetSpec
 
 # Ways to lay the logistic curve over the normal CDF Phi(x): logistic(a x) for these a.
@@ -27,6 +27,7 @@ READINGS = {
     "same slope at 0, logistic(4 phi(0) x)": 4 / math.sqrt(2 * math.pi),
     "best fit, logistic(1.702 x)": 1.702,
 }
+SLOPE_MATCHED = "same slope at 0, logistic(4 phi(0) x)"
 
 
 def max_gap(a: float) -> float:
@@ -36,15 +37,15 @@ def max_gap(a: float) -> float:
 
 def c10_normcdf(ctx) -> ClaimResult:
     gaps = {name: max_gap(a) for name, a in READINGS.items()}
-    slope = gaps["same slope at 0, logistic(4 phi(0) x)"]
-    match_044 = [name for name, g in gaps.items() if abs(g - 0.044) <= 0.002]
-    slope_ok = abs(slope - 0.017) <= 0.001
+    decision = c10_verdict(gaps, SLOPE_MATCHED)
+    match_044 = [name for name, g in gaps.items()
+                 if abs(g - C10_GAPS[0]) <= C10_TOLERANCE[0]]
+    slope_ok = decision.parts["all"][f"{C10_GAPS[1]:g}"]
     task = tasks.shift(11)
     pops = {a: ctx.train(task, NetSpec(11, 11, (2,), a)) for a in ("tanh", "normcdf")}
     train_stats = {a: {"solved": rate_numbers(int(p.solved.sum()), p.size),
                        "median_solve_step": median_or_none(p.solve_step[p.solve_step >= 0])}
                    for a, p in pops.items()}
-    verdict = by_parts([match_044, slope_ok])
     x = np.linspace(-4, 4, 801)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     axes[0].plot(x, ndtr(x), color="black", lw=2, label="normal CDF")
@@ -60,8 +61,6 @@ def c10_normcdf(ctx) -> ClaimResult:
     measured = "; ".join(f"{k}: {v:.4f}" for k, v in gaps.items()) + "; training: " + "; ".join(
         f"{a}: solved {rate_text(s['solved']['successes'], s['solved']['trials'])}, median "
         f"step {s['median_solve_step']}" for a, s in train_stats.items())
-    deciding = (f"readings within 0.002 of 0.044: {len(match_044)}; slope-matched gap "
-                f"{slope:.4f}")
     return ClaimResult(
         "C10", "Logistic and normal CDF differ by at most 0.044, or 0.017 with matched slopes",
         "the logistic curve (which is a scaled and shifted tanh) and the normal cdf are "
@@ -69,10 +68,7 @@ def c10_normcdf(ctx) -> ClaimResult:
         "its slope match the normal cdf at zero, the difference is at most 0.017.",
         "The largest gap between the logistic curve and the normal CDF is 0.044, and 0.017 "
         "once the slopes at zero agree; a normal-CDF hidden layer may train like tanh.",
-        "0.044; 0.017 with matched slopes", measured, verdict,
-        "computed on a grid of 240,001 points over [-12, 12]. The 0.044 holds if some "
-        "natural reading gives a gap within 0.002 of it; the 0.017 if the slope-matched gap "
-        "is within 0.001 of it. Both: holds; one: holds in part",
+        "0.044; 0.017 with matched slopes", measured, decision.verdict, decision.rule,
         {"training": {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
                       "seeds": ctx.budget.seeds}},
         {"max_gap": gaps, "readings_matching_0.044": match_044, "slope_matched_ok": slope_ok,
@@ -81,4 +77,4 @@ def c10_normcdf(ctx) -> ClaimResult:
         notes="normcdf in bottlenet is 2 Phi(sqrt(pi/2) x) - 1: the normal CDF moved into "
         "tanh's range with tanh's slope at zero, the commenter's proposal made a drop-in "
         "rival to tanh.",
-        deciding=deciding)
+        deciding=decision.deciding)

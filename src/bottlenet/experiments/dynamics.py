@@ -23,7 +23,13 @@ from bottlenet.experiments.base import (
     rate_text,
     value_bars,
 )
-from bottlenet.experiments.verdicts import c6_verdict, c11_verdict, c15_cost, c15_verdict
+from bottlenet.experiments.verdicts import (
+    c6_verdict,
+    c9_verdict,
+    c11_verdict,
+    c15_cost,
+    c15_verdict,
+)
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 
@@ -137,7 +143,6 @@ def c9_measure(ctx) -> dict[str, dict]:
 
 def c9_speed(ctx) -> ClaimResult:
     from bottlenet.draw.claims import solve_steps_chart
-    from bottlenet.experiments.verdicts import c9_verdict
 
     rows = c9_measure(ctx)
     decision = c9_verdict(rows)

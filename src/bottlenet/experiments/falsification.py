@@ -11,15 +11,14 @@ import numpy as np
 from bottlenet import tasks
 from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
 from bottlenet.experiments.base import (
-    REGIMES_RULE,
     ClaimResult,
-    by_regimes,
     median_or_none,
     png,
     rate_bars,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.verdicts import c13_verdict, c14_verdict
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
 
@@ -137,7 +136,6 @@ def c13_measure(ctx) -> dict[str, dict]:
 
 def c13_trample(ctx) -> ClaimResult:
     from bottlenet.draw.claims import trample_chart
-    from bottlenet.experiments.verdicts import c13_verdict
 
     regimes = c13_measure(ctx)
     decision = c13_verdict(regimes)
@@ -181,18 +179,8 @@ def c14_sparsity(ctx) -> ClaimResult:
         rows[frac] = {"solved": rate_numbers(int(pop.solved.sum()), pop.size),
                       "median_solve_step": median_or_none(pop.solve_step[pop.solve_step >= 0])}
     dense, sparse = rows[0.0], rows[0.25]
-
-    def better(r):
-        faster = (r["median_solve_step"] is not None and dense["median_solve_step"] is not None
-                  and r["median_solve_step"] < 0.8 * dense["median_solve_step"])
-        return r["solved"]["rate"] > dense["solved"]["rate"] + 0.1 or (
-            faster and r["solved"]["rate"] >= dense["solved"]["rate"] - 0.05)
-
-    helped = [f for f in (0.25, 0.5) if better(rows[f])]
-    verdict = by_regimes(f in helped for f in (0.25, 0.5))
+    decision = c14_verdict(rows)
     labels = [f"{100 * f:.0f}% zero" for f in rows]
-    deciding = "sparsity levels that helped: " + (
-        ", ".join(f"{100 * f:.0f}%" for f in helped) or "none")
     return ClaimResult(
         "C14", "Forcing tanh activations to zero (sparsity) helps",
         "if sparsity helps, couldn't you use that knowledge to improve tanh()? Just force "
@@ -205,10 +193,7 @@ def c14_sparsity(ctx) -> ClaimResult:
                   f"{rate_text(r['solved']['successes'], r['solved']['trials'])}, median "
                   f"step {r['median_solve_step']}" for f, r in rows.items()) + f" (sparse "
         f"{sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} at 25%)",
-        verdict,
-        "a sparsity level helps if it raises the solve rate by > 10 points, or solves >= 20% "
-        "faster at a rate no more than 5 points lower; the sparsity levels are the "
-        "regimes: " + REGIMES_RULE,
+        decision.verdict, decision.rule,
         {"n": n, "k": k, "hidden_biases": "none", "optimizer": "adam",
          "steps": ctx.budget.steps, "seeds": seeds},
         {f"zero_{f}": r for f, r in rows.items()},
@@ -217,4 +202,4 @@ def c14_sparsity(ctx) -> ClaimResult:
                                                   rows.values()],
                                           [r["solved"]["trials"] for r in rows.values()],
                                           "sparsity forced on tanh")))],
-        deciding=deciding)
+        deciding=decision.deciding)

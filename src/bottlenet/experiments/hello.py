@@ -12,13 +12,10 @@ from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.compress.coder import TOTAL, quantise
 from bottlenet.experiments.base import (
-    FAILS,
-    HOLDS,
-    IN_PART,
     ClaimResult,
     png,
-    yes,
 )
+from bottlenet.experiments.verdicts import c16_verdict
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
 
@@ -113,8 +110,7 @@ def c16_hello(ctx) -> ClaimResult:
     ideal = -math.log2(exact["HELLO"])
     lossless = back == "HELLO" and len(code) <= -math.log2(float(width)) + 2
     falling = exact["HELLO"] > exact["HELO"] and exact["HELLO"] > exact["HELLLO"]
-    verdict = HOLDS if lossless and agree and falling else (
-        IN_PART if lossless and agree else FAILS)
+    decision = c16_verdict(lossless, agree, falling)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -126,8 +122,6 @@ def c16_hello(ctx) -> ClaimResult:
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    deciding = (f"lossless {yes(lossless)}, sampling agrees {yes(agree)}, HELLO most "
-                f"likely {yes(falling)}")
     return ClaimResult(
         "C16", "HELLO: fuzzy predictions, but no fuzzy compression",
         "your network will either output \"HELLO\" or \"HELO\" or \"HELLLO\" or any other "
@@ -140,10 +134,7 @@ def c16_hello(ctx) -> ClaimResult:
         "; ".join(f"P({w}) = {exact[w]:.3f} computed, {counts[w] / samples:.3f} sampled"
                   for w in words) + f"; arithmetic code for HELLO after H: {len(code)} bits "
         f"('{code}'), ideal {ideal:.2f} bits, decodes to {back}",
-        verdict,
-        "holds if the code decodes to HELLO within 2 bits of -log2 of its interval, the "
-        "sampled frequencies agree with the computed probabilities (Wilson interval +- 0.01) "
-        "and HELLO is the most likely of the three; holds in part if the last fails",
+        decision.verdict, decision.rule,
         {"k": 2, "optimizer": "adam", "steps": ctx.budget.steps, "seeds": ctx.budget.seeds,
          "network": "the one with the lowest loss"},
         {"probabilities": exact, "sampled": {w: counts[w] / samples for w in words},
@@ -154,4 +145,4 @@ def c16_hello(ctx) -> ClaimResult:
         "say 'L or O, half and half': HELO (one L decision) is then more likely than HELLO "
         "(two). The fuzziness costs bits (about one per ambiguous L), and the decoder "
         "recovers HELLO exactly.",
-        deciding=deciding)
+        deciding=decision.deciding)

@@ -1,8 +1,7 @@
 """Verdict rules as pure functions of measured numbers, each with its English statement
 built from the same thresholds (so the report cannot say one rule while the code applies
-another). Claims move here one by one from their experiments (issue 13); C1-C7, C9 and
-C11-C13 and C15 are here, and tests/test_verdicts.py feeds each rule hand-made numbers on
-both sides of every threshold.
+another); tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
+threshold. The experiments measure, call these, and draw.
 
 Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
 be re-applied to a stored result without measuring again."""
@@ -19,6 +18,7 @@ from bottlenet.experiments.base import (
     PARTS_REGIMES_RULE,
     PARTS_RULE,
     REGIMES_RULE,
+    SOME_REGIMES,
     by_parts,
     by_parts_in_regimes,
     by_regimes,
@@ -263,6 +263,104 @@ def c15_verdict(rows: dict[tuple[str, int], dict]) -> Decision:
                     {"all": {"centring": centred, "drift": drift, "sigmoid slower": speed}},
                     f"centring {_yes(centred)}, drift {_yes(drift)}, sigmoid slower "
                     f"{_yes(speed)}", C15_RULE)
+
+
+# ---- C8, C17: what the weights hold ---------------------------------------------------------
+
+C8_BREAKS = 0.5  # "breaks most": fewer than this share of solved networks still solve
+C8_RULE = (f"holds if removing the weakest 20% of each layer breaks most solved networks "
+           f"(fewer than {C8_BREAKS:.0%} still solve); holds in some regimes if it takes 50%; "
+           "otherwise does not hold")
+
+
+def c8_verdict(still_solved: dict[float, float]) -> Decision:
+    """still_solved: fraction of weakest weights removed -> share still solving."""
+    at20, at50 = still_solved[0.2] < C8_BREAKS, still_solved[0.5] < C8_BREAKS
+    verdict = HOLDS if at20 else SOME_REGIMES if at50 else FAILS
+    return Decision(verdict, {"20% removed": {"breaks": at20}, "50% removed": {"breaks": at50}},
+                    f"still solving with 20% removed: {100 * still_solved[0.2]:.0f}%, with "
+                    f"50%: {100 * still_solved[0.5]:.0f}%", C8_RULE)
+
+
+C17_RULE = ("smallest b at which >= 50% of solved networks still solve after uniform b-bit "
+            "quantisation (one scale per array). Holds if the 2-unit network needs fewer bits "
+            "in all than the direct one")
+
+
+def c17_verdict(bottleneck_bits: int | None, direct_bits: int | None) -> Decision:
+    """Total bits to store each network (None: no quantisation kept it solving)."""
+    smaller = (bottleneck_bits is not None and direct_bits is not None
+               and bottleneck_bits < direct_bits)
+    return Decision(HOLDS if smaller else FAILS, {"all": {"fewer bits": smaller}},
+                    f"bits to store it: 2 units {bottleneck_bits}, direct {direct_bits}",
+                    C17_RULE)
+
+
+# ---- C10: logistic against the normal CDF -----------------------------------------------------
+
+C10_GAPS = (0.044, 0.017)  # the commenter's figures
+C10_TOLERANCE = (0.002, 0.001)
+
+C10_RULE = (f"computed on a grid of 240,001 points over [-12, 12]. The {C10_GAPS[0]:g} holds if "
+            f"some natural reading gives a gap within {C10_TOLERANCE[0]:g} of it; the "
+            f"{C10_GAPS[1]:g} if the slope-matched gap is within {C10_TOLERANCE[1]:g} of it. "
+            + PARTS_RULE)
+
+
+def c10_verdict(gaps: dict[str, float], slope_matched: str) -> Decision:
+    """gaps: reading -> largest gap; slope_matched: the reading whose slopes agree at 0."""
+    matching = [r for r, g in gaps.items() if abs(g - C10_GAPS[0]) <= C10_TOLERANCE[0]]
+    slope_ok = abs(gaps[slope_matched] - C10_GAPS[1]) <= C10_TOLERANCE[1]
+    return Decision(by_parts([bool(matching), slope_ok]),
+                    {"all": {f"{C10_GAPS[0]:g}": bool(matching), f"{C10_GAPS[1]:g}": slope_ok}},
+                    f"readings within {C10_TOLERANCE[0]:g} of {C10_GAPS[0]:g}: {len(matching)}; "
+                    f"slope-matched gap {gaps[slope_matched]:.4f}", C10_RULE)
+
+
+# ---- C14: forced sparsity ------------------------------------------------------------------------
+
+C14_RATE_GAIN = 0.1  # solve rate up by more than this ...
+C14_FASTER = 0.8  # ... or median solve step below this times the dense one's ...
+C14_RATE_LOSS = 0.05  # ... at a solve rate at most this much lower
+
+C14_RULE = (f"a sparsity level helps if it raises the solve rate by > {C14_RATE_GAIN * 100:g} "
+            f"points, or solves >= {1 - C14_FASTER:.0%} faster at a rate no more than "
+            f"{C14_RATE_LOSS * 100:g} points lower; the sparsity levels are the regimes: "
+            + REGIMES_RULE)
+
+
+def c14_helps(row: dict, dense: dict) -> bool:
+    """row, dense: {"solved": {"rate"}, "median_solve_step"} with and without sparsity."""
+    faster = (row["median_solve_step"] is not None and dense["median_solve_step"] is not None
+              and row["median_solve_step"] < C14_FASTER * dense["median_solve_step"])
+    return row["solved"]["rate"] > dense["solved"]["rate"] + C14_RATE_GAIN or (
+        faster and row["solved"]["rate"] >= dense["solved"]["rate"] - C14_RATE_LOSS)
+
+
+def c14_verdict(rows: dict[float, dict]) -> Decision:
+    """rows: share held at zero (0 = dense) -> numbers (see c14_helps)."""
+    helped = {f: c14_helps(r, rows[0.0]) for f, r in rows.items() if f > 0}
+    return Decision(by_regimes(helped.values()),
+                    {f"{100 * f:.0f}% zero": {"helps": h} for f, h in helped.items()},
+                    "sparsity levels that helped: " + (
+                        ", ".join(f"{100 * f:.0f}%" for f, h in helped.items() if h) or "none"),
+                    C14_RULE)
+
+
+# ---- C16: HELLO ----------------------------------------------------------------------------------
+
+C16_RULE = ("holds if the code decodes to HELLO within 2 bits of -log2 of its interval, the "
+            "sampled frequencies agree with the computed probabilities (Wilson interval +- "
+            "0.01) and HELLO is the most likely of the three; holds in part if the last fails")
+
+
+def c16_verdict(lossless: bool, sampling_agrees: bool, hello_most_likely: bool) -> Decision:
+    verdict = (HOLDS if lossless and sampling_agrees and hello_most_likely else
+               IN_PART if lossless and sampling_agrees else FAILS)
+    return Decision(verdict, {"all": {"lossless": lossless, "sampling agrees": sampling_agrees,
+                                      "HELLO most likely": hello_most_likely}},
+                    f"lossless {_yes(lossless)}, sampling agrees {_yes(sampling_agrees)}, "
+                    f"HELLO most likely {_yes(hello_most_likely)}", C16_RULE)
 
 
 # ---- C9: sigmoid slow, ReLU fastest ------------------------------------------------------

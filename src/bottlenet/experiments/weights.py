@@ -12,13 +12,11 @@ from bottlenet import draw, tasks
 from bottlenet.draw.common import BAR, PALE
 from bottlenet.evaluation import evaluate, task_arrays
 from bottlenet.experiments.base import (
-    FAILS,
-    HOLDS,
-    SOME_REGIMES,
     ClaimResult,
     png,
     value_bars,
 )
+from bottlenet.experiments.verdicts import c8_verdict, c17_verdict
 from bottlenet.spec import NetSpec
 
 FRACTIONS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -55,8 +53,7 @@ def c8_weak(ctx) -> ClaimResult:
     rounded = [_solved(spec, task, tuple({k: np.round(v) for k, v in layer.items()}
                                          for layer in pop.network(i)))[0] for i in solved]
     rounded_rate = float(np.mean(rounded)) if rounded else 0.0
-    breaks = table[0.2]["still_solved"] < 0.5
-    verdict = HOLDS if breaks else (SOME_REGIMES if table[0.5]["still_solved"] < 0.5 else FAILS)
+    decision = c8_verdict({f: v["still_solved"] for f, v in table.items()})
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot([100 * f for f in FRACTIONS], [table[f]["still_solved"] for f in FRACTIONS], "o-",
             label="share of networks still solving")
@@ -69,8 +66,6 @@ def c8_weak(ctx) -> ClaimResult:
     ax.set_title(f"pruning {len(solved)} solved 11-symbol networks", fontsize=9)
     fig.tight_layout()
     best = pop.network(pop.best())
-    deciding = (f"still solving with 20% removed: {100 * table[0.2]['still_solved']:.0f}%, "
-                f"with 50%: {100 * table[0.5]['still_solved']:.0f}%")
     return ClaimResult(
         "C8", "Weak connections matter",
         "you can't just look at the strong connections. Even the weak connections are "
@@ -79,9 +74,7 @@ def c8_weak(ctx) -> ClaimResult:
         "weak connections are needed",
         "; ".join(f"{100 * f:.0f}% removed: {100 * v['still_solved']:.0f}% still solve"
                   for f, v in table.items()) + f"; weights rounded to integers: "
-        f"{100 * rounded_rate:.0f}% still solve", verdict,
-        "holds if removing the weakest 20% of each layer breaks most solved networks; "
-        "holds in some regimes if it takes 50%; otherwise does not hold",
+        f"{100 * rounded_rate:.0f}% still solve", decision.verdict, decision.rule,
         {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
          "seeds": ctx.budget.seeds, "networks_tested": int(len(solved))},
         {"pruning": {str(k): v for k, v in table.items()}, "rounded_integers": rounded_rate},
@@ -91,7 +84,7 @@ def c8_weak(ctx) -> ClaimResult:
           png(draw.walkthrough(spec, task, best, 2, pow2=True))),
          ("The best network with the article's numbers on nodes.",
           png(draw.diagram(spec, task, best, numbers=True)))],
-        deciding=deciding)
+        deciding=decision.deciding)
 
 
 def _quantise(params, bits: int):
@@ -131,13 +124,11 @@ def c17_bits(ctx) -> ClaimResult:
     perm_bits = math.log2(math.factorial(11))
     table_bits = task.n_pairs * math.ceil(math.log2(task.n_out))
     net, direct = found["2 tanh units"]["total_bits"], found["direct"]["total_bits"]
-    smaller = net is not None and direct is not None and net < direct
-    verdict = HOLDS if smaller else FAILS
+    decision = c17_verdict(net, direct)
     fig = value_bars(["log2(11!)", "table", "2 units", "direct"],
                      [perm_bits, table_bits, net or 0, direct or 0], "bits",
                      "bits to store the 11-symbol shift",
                      [PALE, PALE, BAR, "#d7191c"], log=True)
-    deciding = f"bits to store it: 2 units {net}, direct {direct}"
     return ClaimResult(
         "C17", "Compression in bits, not connections (beyond the article)",
         "without the middle layer I would have needed 11 x 11 = 121 connections ... with "
@@ -148,13 +139,11 @@ def c17_bits(ctx) -> ClaimResult:
         "44 vs 121 connections",
         "; ".join(f"{k}: {v['bits_per_weight']} bits per weight, {v['total_bits']} bits in "
                   f"all ({v['params']} parameters + 32-bit scales)" for k, v in found.items())
-        + f"; raw table {table_bits} bits; log2(11!) = {perm_bits:.1f} bits", verdict,
-        "smallest b at which >= 50% of solved networks still solve after uniform b-bit "
-        "quantisation (one scale per array). Holds if the 2-unit network needs fewer bits "
-        "in all than the direct one",
+        + f"; raw table {table_bits} bits; log2(11!) = {perm_bits:.1f} bits", decision.verdict,
+        decision.rule,
         {"n": 11, "optimizer": "adam", "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
         {"networks": found, "log2_factorial": perm_bits, "table_bits": table_bits},
         [("Bits needed, log scale.", png(fig))],
         notes="Both networks stay far above the table itself: a network earns its keep by "
         "generalising or by serving many mappings, not by storing one table.",
-        deciding=deciding)
+        deciding=decision.deciding)
