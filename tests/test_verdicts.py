@@ -151,17 +151,27 @@ def c15_rows(tanh_means=0.0, sigmoid_last=(0.5, 0.55, 0.6), steps=None):
     return rows
 
 
+def c15_parts(rows):
+    return v.c15_verdict({"adam": rows}).parts["adam"]
+
+
 def test_c15_parts():
-    parts = v.c15_verdict(c15_rows()).parts["all"]
-    assert parts == {"centring": True, "drift": True, "sigmoid slower": True}
-    assert not v.c15_verdict(c15_rows(tanh_means=v.C15_TANH_CENTRE)).parts["all"]["centring"]
-    assert v.c15_verdict(c15_rows(tanh_means=v.C15_TANH_CENTRE - 0.01)).parts["all"]["centring"]
+    assert c15_parts(c15_rows()) == {"centring": True, "drift": True, "sigmoid slower": True}
+    assert not c15_parts(c15_rows(tanh_means=v.C15_TANH_CENTRE))["centring"]
+    assert c15_parts(c15_rows(tanh_means=v.C15_TANH_CENTRE - 0.01))["centring"]
     flat = (0.5, 0.5, 0.5 + v.C15_DRIFT)
-    assert not v.c15_verdict(c15_rows(sigmoid_last=flat)).parts["all"]["drift"]
+    assert not c15_parts(c15_rows(sigmoid_last=flat))["drift"]
     same_gap = {("tanh", d): 100 for d in (1, 2, 3)} | {("sigmoid", d): 200 for d in (1, 2, 3)}
-    assert not v.c15_verdict(c15_rows(steps=same_gap)).parts["all"]["sigmoid slower"]
-    assert v.c15_verdict(c15_rows()).verdict == HOLDS
-    assert v.c15_verdict(c15_rows(steps=same_gap)).verdict == IN_PART
+    assert not c15_parts(c15_rows(steps=same_gap))["sigmoid slower"]
+
+
+def test_c15_regimes():
+    same_gap = {("tanh", d): 100 for d in (1, 2, 3)} | {("sigmoid", d): 200 for d in (1, 2, 3)}
+    assert v.c15_verdict({"adam": c15_rows(), "sgd": c15_rows()}).verdict == HOLDS
+    decision = v.c15_verdict({"adam": c15_rows(steps=same_gap), "sgd": c15_rows()})
+    assert decision.verdict == SOME_REGIMES
+    assert "sigmoid slower: adam no, sgd yes" in decision.deciding
+    assert v.c15_verdict({"adam": c15_rows(steps=same_gap)}).verdict == IN_PART
 
 
 # ---- C8, C10, C14, C16, C17 ---------------------------------------------------------------

@@ -79,3 +79,24 @@ def trample_chart(regimes: dict[str, dict], skews: list[int]):
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def depth_cost_chart(costs: dict[str, dict[str, float]]):
+    """C15: training cost against depth for tanh and sigmoid, one line style per regime.
+    costs: regime -> "activation xdepth" -> cost (infinite: never solved, not drawn)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for regime, style in zip(costs, ("-", "--", ":", "-."), strict=False):
+        for act in ("tanh", "sigmoid"):
+            ys = [costs[regime][f"{act} x{d}"] for d in (1, 2, 3)]
+            ax.plot([1, 2, 3], [y if np.isfinite(y) else np.nan for y in ys], "o", ls=style,
+                    color=ACTIVATION_COLOURS[act], label=f"{act}, {regime}")
+    ax.set_xticks([1, 2, 3])
+    ax.set_xlabel("hidden layers (4 units each)")
+    ax.set_ylabel("median solve step / solve rate")
+    ax.set_yscale("log")
+    ax.set_title("training cost against depth, shift 11 (a missing point: none solved)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -232,11 +232,12 @@ C15_TANH_CENTRE = 0.15  # tanh layer means within this of 0
 C15_SIGMOID_CENTRE = (0.5, 0.2, 0.3)  # sigmoid's within 0.2 of 0.5 and above 0.3
 C15_DRIFT = 0.05  # sigmoid's last-layer mean rises by more than this from 1 to 3 layers
 
-C15_RULE = (f"three parts: centring (tanh layer means within {C15_TANH_CENTRE:g} of 0, "
-            f"sigmoid's within {C15_SIGMOID_CENTRE[1]:g} of {C15_SIGMOID_CENTRE[0]:g}); "
-            f"drift (sigmoid's last-layer mean at init rises by > {C15_DRIFT:g} from 1 to 3 "
-            "layers); speed (sigmoid costlier than tanh at every depth, the gap widening "
-            "with depth; cost = median solve step / solve rate). " + PARTS_RULE)
+C15_RULE = (f"three parts: centring (tanh layer means at initialisation within "
+            f"{C15_TANH_CENTRE:g} of 0, sigmoid's within {C15_SIGMOID_CENTRE[1]:g} of "
+            f"{C15_SIGMOID_CENTRE[0]:g}); drift (sigmoid's last-layer mean at initialisation "
+            f"rises by > {C15_DRIFT:g} from 1 to 3 layers); speed, in each regime (Adam, plain "
+            "SGD), sigmoid costlier than tanh at every depth and the gap widening with depth "
+            "(cost = median solve step / solve rate). " + PARTS_REGIMES_RULE)
 
 
 def c15_cost(row: dict) -> float:
@@ -244,9 +245,9 @@ def c15_cost(row: dict) -> float:
     return (row["median_solve_step"] or math.inf) / max(row["solved"]["rate"], 1e-3)
 
 
-def c15_verdict(rows: dict[tuple[str, int], dict]) -> Decision:
-    """rows: (activation, depth 1..3) -> {"mean_activation_per_layer_at_init": [...],
-    "median_solve_step", "solved": {"rate"}}."""
+def c15_parts(rows: dict[tuple[str, int], dict]) -> dict[str, bool]:
+    """One regime. rows: (activation, depth 1..3) -> {"mean_activation_per_layer_at_init":
+    [...], "median_solve_step", "solved": {"rate"}}."""
     def means(act):
         return [m for d in (1, 2, 3) for m in rows[(act, d)]["mean_activation_per_layer_at_init"]]
 
@@ -258,11 +259,17 @@ def c15_verdict(rows: dict[tuple[str, int], dict]) -> Decision:
     cost = {(a, d): c15_cost(rows[(a, d)]) for a in ("tanh", "sigmoid") for d in (1, 2, 3)}
     slower = all(cost[("sigmoid", d)] > cost[("tanh", d)] for d in (1, 2, 3))
     gap = [cost[("sigmoid", d)] / cost[("tanh", d)] for d in (1, 3)]  # inf/inf: nan, no
-    speed = slower and gap[1] > gap[0]
-    return Decision(by_parts([centred, drift, speed]),
-                    {"all": {"centring": centred, "drift": drift, "sigmoid slower": speed}},
-                    f"centring {_yes(centred)}, drift {_yes(drift)}, sigmoid slower "
-                    f"{_yes(speed)}", C15_RULE)
+    return {"centring": centred, "drift": drift, "sigmoid slower": slower and gap[1] > gap[0]}
+
+
+def c15_verdict(regimes: dict[str, dict[tuple[str, int], dict]]) -> Decision:
+    """regimes: "adam" / "sgd" ... -> rows (see c15_parts)."""
+    parts = {regime: c15_parts(rows) for regime, rows in regimes.items()}
+    first = next(iter(parts.values()))
+    return Decision(by_parts_in_regimes(parts), parts,
+                    f"centring {_yes(first['centring'])}, drift {_yes(first['drift'])}; "
+                    "sigmoid slower: " + ", ".join(f"{r} {_yes(p['sigmoid slower'])}"
+                                                  for r, p in parts.items()), C15_RULE)
 
 
 # ---- C8, C17: what the weights hold ---------------------------------------------------------
