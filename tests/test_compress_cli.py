@@ -1,7 +1,10 @@
 """`bottlenet compress` / `decompress` as a user runs them."""
 
 import json
+import subprocess
+import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from bottlenet.cli import app
@@ -87,23 +90,30 @@ def test_damaged_archive_exit_2_and_nothing_written(tmp_path):
     assert not out.exists() and not (tmp_path / "o.txt.part").exists()
 
 
-def test_round_trip_through_pipes_without_jax(tmp_path):
-    """`-` is standard input and output, so the compressor works in a pipe; with JAX made
-    unimportable both commands still run (they never need it)."""
-    import subprocess
-    import sys
+def test_standard_input_and_output_without_jax(monkeypatch):
+    """`-` is standard input and output; with JAX made unimportable both commands still
+    run (they never need it). The same through real pipes: the slow test below."""
+    monkeypatch.setitem(sys.modules, "jax", None)  # `import jax` now fails
+    r = runner.invoke(app, ["compress", "-", "--hidden", "8", "--orders", "1-2"], input=TEXT)
+    assert r.exit_code == 0, r.stderr
+    archive = r.stdout_bytes
+    assert archive and not archive.startswith(b"Alice") and b"standard output" in r.stderr_bytes
+    r = runner.invoke(app, ["decompress", "-"], input=archive)
+    assert r.exit_code == 0 and r.stdout_bytes == TEXT and b"checksum verified" in r.stderr_bytes
+    r = run("compress", "-", "--json")
+    assert r.exit_code == 2 and "-o FILE" in r.stderr
 
+
+@pytest.mark.slow  # two fresh processes importing the compressor: 7 s
+def test_round_trip_through_pipes_without_jax():
     code = ("import sys; sys.modules['jax'] = None\n"
             "from bottlenet.cli import main; main()")
     cmd = [sys.executable, "-c", code]
     archive = subprocess.run([*cmd, "compress", "-", "--hidden", "8", "--orders", "1-2"],
                              input=TEXT, capture_output=True, check=True).stdout
-    assert archive and not archive.startswith(b"Alice")
     back = subprocess.run([*cmd, "decompress", "-"], input=archive, capture_output=True,
                           check=True)
     assert back.stdout == TEXT and b"checksum verified" in back.stderr
-    r = run("compress", "-", "--json")
-    assert r.exit_code == 2 and "-o FILE" in r.stderr
 
 
 def test_the_table_follows_memory(tmp_path):

@@ -117,7 +117,6 @@ def float32_limit(hidden: int, method: str = "circle", radius: float = 0.9
         return estimate, False
     lo, hi = estimate // 2, estimate + estimate // 10
     spec = NetSpec(hi, hi, (hidden,))  # every n padded to one shape: one compilation
-    check = jax.jit(evaluate, static_argnums=0)
 
     def solves(n: int) -> bool:
         task = tasks.shift(n)
@@ -125,7 +124,7 @@ def float32_limit(hidden: int, method: str = "circle", radius: float = 0.9
         w1, w2, b2 = np.pad(w1, ((0, hi - n), (0, 0))), np.pad(w2, ((0, 0), (0, hi - n))), \
             np.pad(b2, (0, hi - n))
         params = _params((w1, b1, w2, b2), 1.0, True, jnp.float32)
-        return bool(check(spec, params, task_arrays(task, hi, hi, n_in=hi)).solved)
+        return bool(_check(spec, params, task_arrays(task, hi, hi, n_in=hi)).solved)
 
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -142,12 +141,22 @@ def _params(unit: tuple, scale, bias: bool, dtype):
     return tuple(layers)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _smallest_target_probability(spec, params, inputs, targets):
+    p = jax.nn.softmax(netlib.forward(spec, params, inputs), axis=-1)
+    return jnp.min(p[jnp.arange(inputs.shape[0]), targets])
+
+
+# Compiled once per shape (op by op, a check compiled dozens of small programs: 6 of the
+# 7 seconds of construct --symbols 60).
+_check = jax.jit(evaluate, static_argnums=0)
+
+
 def _min_probability(spec, task, unit, scale) -> float:
     with jax.enable_x64(True):
         params = _params(unit, scale, spec.bias, jnp.float64)
-        logits = netlib.forward(spec, params, jnp.asarray(task.inputs))
-        p = jax.nn.softmax(logits, axis=-1)
-        return float(jnp.min(p[jnp.arange(task.n_pairs), jnp.asarray(task.targets)]))
+        return float(_smallest_target_probability(spec, params, jnp.asarray(task.inputs),
+                                                  jnp.asarray(task.targets)))
 
 
 def memory_bytes(n: int) -> int:
@@ -189,9 +198,9 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
     scale = hi
     with jax.enable_x64(True):
         p64 = _params(unit, scale, True, jnp.float64)
-        solved64 = bool(evaluate(spec, p64, task_arrays(task, dtype=jnp.float64)).solved)
+        solved64 = bool(_check(spec, p64, task_arrays(task, dtype=jnp.float64)).solved)
     p32 = _params(unit, scale, True, jnp.float32)
-    solved32 = bool(evaluate(spec, p32, task_arrays(task)).solved)
+    solved32 = bool(_check(spec, p32, task_arrays(task)).solved)
     return Construction(spec, task, jax.tree.map(np.asarray, p32),
                         "line envelope" if hidden == 1 else
                         f"grid in [-{radius}, {radius}]^{hidden}" if method == "grid" else
