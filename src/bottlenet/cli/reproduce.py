@@ -67,6 +67,8 @@ def reproduce(
             job = bar.add_task("reproducing", total=len(claims))
             for claim in claims:
                 bar.update(job, description=f"{claim} running")
+                # a long claim (C4's capacity searches) says how far it got
+                ctx.note = (lambda text, c=claim: bar.update(job, description=f"{c}: {text}"))
                 try:
                     result, cached = run_claim(claim, ctx, reuse=not fresh or bool(cluster))
                 except KeyboardInterrupt:

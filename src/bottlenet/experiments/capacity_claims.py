@@ -42,7 +42,12 @@ def _sweep(ctx, ks, regime: dict, task: str = "shift", activation: str = "tanh")
     for k in ks:
         cfg = CapacityConfig(hidden=k, activation=activation, task=task, seeds=b.capacity_seeds,
                              steps=b.capacity_steps, seed=ctx.seed, **regime)
-        out[k] = measure(cfg, ctx.store, 0.5, b.capacity_max_n, resolution=b.resolution)
+        out[k] = measure(cfg, ctx.store, 0.5, b.capacity_max_n, resolution=b.resolution,
+                         on_trial=lambda c, r, cached: ctx.tell(
+                             f"capacity {c.label()} {c.optimizer} lr {c.lr:g}: n={r.n} "
+                             f"{r.successes}/{r.trials} solved"),
+                         progress=lambda d, n, k=k: ctx.tell(
+                             f"capacity k={k}: a trial at step {d:,} of {n:,}"))
     return out
 
 

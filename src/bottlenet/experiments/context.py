@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bottlenet.config import TrainConfig
@@ -18,6 +19,11 @@ class Context:
     budget: Budget
     store: Store
     seed: int = 0
+    note: Callable[[str], None] | None = None  # where a long claim says how far it got
+
+    def tell(self, text: str) -> None:
+        if self.note:
+            self.note(text)
 
     def train(self, task: Task, spec: NetSpec, mask=None, **config) -> Population:
         """Train in the article's regime with the budget's seeds and steps unless `config`
