@@ -197,3 +197,22 @@ def test_capacity_atlas_draws_frontiers_beside_what_k_units_can_represent():
     dots, triangles = (c.get_offsets() for c in ax.collections)
     np.testing.assert_array_equal(np.asarray(triangles), [[3, 1024]])
     assert ax.get_yscale() == "log"
+
+
+def test_a_population_and_a_network_show_themselves_in_a_notebook(small):
+    html = small._repr_html_()
+    assert "<table>" in html and "shift5" in html and "<svg" in html
+    assert "<?xml" not in html  # SVG inside HTML carries no prolog
+    svg = small.view(1)._repr_svg_()
+    assert svg.startswith("<svg") and svg == draw_svg(small, 1)
+    assert f"network {small.best()} (the best)" in html
+    assert "network 1 of" in small.view(1)._repr_html_()
+    with pytest.raises(IndexError, match="not in 0.."):
+        small.view(small.size)
+
+
+def draw_svg(pop, i):
+    from bottlenet.draw.common import svg_text
+
+    return svg_text(draw.diagram(pop.spec, pop.task, pop.network(i),
+                                 title=f"{pop.task.name}, network {i}"))

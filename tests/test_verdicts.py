@@ -224,11 +224,16 @@ def test_c17_bits(net, direct, verdict):
 
 
 def test_every_rule_uses_only_the_verdict_words():
-    rules = [getattr(v, name) for name in dir(v) if name.startswith("C")
-             and name.endswith("_RULE")]
-    assert len(rules) == 17  # every claim's rule lives here
+    from bottlenet.experiments import CLAIMS
+
+    names = {name.removesuffix("_RULE") for name in dir(v)
+             if name.startswith("C") and name.endswith("_RULE")}
+    assert names == set(CLAIMS)  # every claim's rule lives here, and only theirs
+    rules = [getattr(v, f"{claim}_RULE") for claim in CLAIMS]
+    assert len(rules) == len(CLAIMS)
     for rule in rules:
         assert "conditions" not in rule  # the old catch-all word is gone
+        assert "hold" in rule.lower()  # each says when the claim holds
 
 
 # ---- C9 ----------------------------------------------------------------------------------

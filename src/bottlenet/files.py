@@ -98,7 +98,7 @@ def _probe_folder(folder: Path, option: str) -> None:
 def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Call write(file) on a temporary file beside `path`, then rename it into place.
     Missing folders are created; on any failure the temporary file is removed and an
-    OSError becomes an FileError naming the path."""
+    OSError becomes a FileError naming the path."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -123,10 +123,6 @@ class NetworkView:
     population: Population
     index: int
 
-    @property
-    def weights(self) -> tuple:
-        return self.population.network(self.index)
-
     def _repr_svg_(self) -> str:
         from bottlenet.draw.notebook import network_svg
 

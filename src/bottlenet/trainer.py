@@ -517,8 +517,7 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
 # Live training (the playground, bottlenet.serve): a population advanced by any number of
 # steps per call, every network learning every step (stop "never"), full batch.
 
-def live_start(spec: NetSpec, config: TrainConfig, data: TaskArrays, n_in: int, n_out: int
-               ) -> _State:
+def live_start(spec: NetSpec, config: TrainConfig, n_in: int, n_out: int) -> _State:
     """The starting state of `config.seeds` networks, exactly as `train` starts them (the
     same seeds give the same initial weights)."""
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int32)
@@ -542,10 +541,9 @@ def live_advance(spec, opt, input_range, data, state: _State, t0, steps) -> _Sta
     return new._replace(params=kept[0], opt_state=kept[1], scaled=kept[2], diverged=diverged)
 
 
-@jax.jit
 def live_weights(state: _State) -> tuple:
     """Every network's own weights (the logit scale folded in), population axis first."""
-    return jax.vmap(effective_params)(state.params)
+    return _effective_population(state.params)
 
 
 def live_set_weights(state: _State, net: int, weights: tuple) -> _State:

@@ -7,6 +7,7 @@ for weights and activations alike.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -46,16 +47,28 @@ def sign_of_colour(colour: str) -> int:
     return int(np.sign(round(b - r, 3)))
 
 
+def _savefig(fig, file, fmt: str, dpi: int = 150) -> None:
+    """Write and close `fig`. Fixed metadata and hash salt: the same network gives the same
+    SVG bytes."""
+    plt.rcParams["svg.hashsalt"] = "bottlenet"
+    meta = {"Date": None} if fmt == "svg" else {}
+    try:
+        fig.savefig(file, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
+    finally:
+        plt.close(fig)
+
+
 def save(fig, path: str | Path, dpi: int = 150) -> Path:
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
-        raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
-    # Fixed metadata and hash salt: the same network gives the same SVG bytes.
-    plt.rcParams["svg.hashsalt"] = "bottlenet"
-    fmt = path.suffix.lower()[1:]
-    meta = {"Date": None} if fmt == "svg" else {}
-    try:
-        return write_atomically(path, lambda f: fig.savefig(
-            f, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta))
-    finally:
         plt.close(fig)
+        raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
+    return write_atomically(path, lambda f: _savefig(fig, f, path.suffix.lower()[1:], dpi))
+
+
+def svg_text(fig) -> str:
+    """`fig` as SVG markup without the XML prolog, so it can sit inside HTML; closed."""
+    buffer = io.BytesIO()
+    _savefig(fig, buffer, "svg")
+    text = buffer.getvalue().decode("utf-8")
+    return text[text.index("<svg"):]

@@ -5,24 +5,15 @@ _repr_svg_, which Population and NetworkView forward here)."""
 from __future__ import annotations
 
 import html
-import io
 
-import matplotlib.pyplot as plt
-
+from bottlenet.draw.common import svg_text
 from bottlenet.draw.network import diagram
 
 
 def network_svg(pop, i: int) -> str:
     """Network i's diagram as SVG text, drawn as `bottlenet draw` draws it."""
-    fig = diagram(pop.spec, pop.task, pop.network(i),
-                  title=f"{pop.task.name}, network {i}")
-    buffer = io.StringIO()
-    try:
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    finally:
-        plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]  # without the XML prolog, so it can sit in HTML
+    return svg_text(diagram(pop.spec, pop.task, pop.network(i),
+                            title=f"{pop.task.name}, network {i}"))
 
 
 def _rows(pop) -> list[tuple[str, str]]:

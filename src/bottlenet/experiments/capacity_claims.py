@@ -21,9 +21,9 @@ from bottlenet.experiments.base import (
 from bottlenet.experiments.verdicts import (
     C4_ARTICLE,
     C4_FACTOR,
-    c4_reproduces,
     c4_verdict,
     c5_verdict,
+    c7_ratios,
     c7_verdict,
     c12_verdict,
 )
@@ -56,7 +56,7 @@ def c4_capacity(ctx) -> ClaimResult:
     fr = {name: {k: res.frontier.n for k, res in s.items()} for name, s in sweeps.items()}
 
     decision = c4_verdict(fr)
-    reproduce = [name for name in fr if c4_reproduces(fr[name])]
+    reproduce = [name for name, p in decision.parts.items() if p["reproduces"]]
     beyond = [name for name in fr if fr[name][2] > C4_FACTOR * C4_ARTICLE[2]]
     conn = NetSpec(11, 11, (2,)).n_connections, NetSpec(11, 11, ()).n_connections
     b = ctx.budget
@@ -175,7 +175,7 @@ def c7_permutations(ctx) -> ClaimResult:
     results = {name: _sweep(ctx, (2,), REGIMES["adam lr 0.05"], task=name)[2]
                for name in ("shift", "permutation", "identity")}
     fr = {name: r.frontier.n for name, r in results.items()}
-    ratios = {name: fr[name] / max(fr["shift"], 1) for name in fr}
+    ratios = c7_ratios(fr)
     decision = c7_verdict(fr)
     return ClaimResult(
         "C7", "Any permutation is as learnable as the shift",

@@ -16,7 +16,7 @@ from bottlenet.experiments.base import (
     rate_numbers,
     rate_text,
 )
-from bottlenet.experiments.verdicts import C10_GAPS, C10_TOLERANCE, c10_verdict
+from bottlenet.experiments.verdicts import C10_GAPS, c10_matching, c10_verdict
 from bottlenet.spec import NetSpec
 
 # Ways to lay the logistic curve over the normal CDF Phi(x): logistic(a x) for these a.
@@ -38,8 +38,7 @@ def max_gap(a: float) -> float:
 def c10_normcdf(ctx) -> ClaimResult:
     gaps = {name: max_gap(a) for name, a in READINGS.items()}
     decision = c10_verdict(gaps, SLOPE_MATCHED)
-    match_044 = [name for name, g in gaps.items()
-                 if abs(g - C10_GAPS[0]) <= C10_TOLERANCE[0]]
+    match_044 = c10_matching(gaps)
     slope_ok = decision.parts["all"][f"{C10_GAPS[1]:g}"]
     task = tasks.shift(11)
     pops = {a: ctx.train(task, NetSpec(11, 11, (2,), a)) for a in ("tanh", "normcdf")}

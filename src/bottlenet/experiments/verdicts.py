@@ -145,9 +145,14 @@ C7_RULE = (f"holds if the permutation and identity frontiers lie within "
            f"{C7_RATIO[0]:g}-{C7_RATIO[1]:g}x the shift's")
 
 
+def c7_ratios(frontiers: dict[str, int]) -> dict[str, float]:
+    """Each mapping's frontier over the shift's."""
+    return {m: n / max(frontiers["shift"], 1) for m, n in frontiers.items()}
+
+
 def c7_verdict(frontiers: dict[str, int]) -> Decision:
     """frontiers: mapping ("shift", "permutation", "identity") -> frontier n."""
-    ratios = {m: n / max(frontiers["shift"], 1) for m, n in frontiers.items()}
+    ratios = c7_ratios(frontiers)
     same = {m: C7_RATIO[0] <= r <= C7_RATIO[1] for m, r in ratios.items()}
     return Decision(HOLDS if all(same.values()) else FAILS, {"all": same},
                     "frontier / shift's: " + ", ".join(f"{m} {r:.2f}" for m, r in ratios.items())
@@ -314,9 +319,14 @@ C10_RULE = (f"computed on a grid of 240,001 points over [-12, 12]. The {C10_GAPS
             + PARTS_RULE)
 
 
+def c10_matching(gaps: dict[str, float]) -> list[str]:
+    """The readings whose largest gap is the commenter's first figure."""
+    return [r for r, g in gaps.items() if abs(g - C10_GAPS[0]) <= C10_TOLERANCE[0]]
+
+
 def c10_verdict(gaps: dict[str, float], slope_matched: str) -> Decision:
     """gaps: reading -> largest gap; slope_matched: the reading whose slopes agree at 0."""
-    matching = [r for r, g in gaps.items() if abs(g - C10_GAPS[0]) <= C10_TOLERANCE[0]]
+    matching = c10_matching(gaps)
     slope_ok = abs(gaps[slope_matched] - C10_GAPS[1]) <= C10_TOLERANCE[1]
     return Decision(by_parts([bool(matching), slope_ok]),
                     {"all": {f"{C10_GAPS[0]:g}": bool(matching), f"{C10_GAPS[1]:g}": slope_ok}},

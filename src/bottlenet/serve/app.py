@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
 import time
@@ -44,21 +45,23 @@ STATIC = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 FRAME_S = 0.04  # at full speed each frame trains about this long (25 frames/s at most)
 MESSAGE_MAX = 64 * 1024  # a pasted table is capped well below this
+AT_CAP = f"this run reached the cap of {CAPS['steps']:,} steps; reset to train again"
 
 
+@functools.cache
 def page_config() -> dict:
     """What the page needs to know before it connects: choices, caps, defaults and the
     colours of `bottlenet draw` (so both draw a weight in the same colour)."""
     import matplotlib.colors as mcolors
 
-    from bottlenet.draw.common import AUTO_NUMBERS_ABOVE, CMAP, MUTED, PALE, WIN
+    from bottlenet.draw.common import AUTO_NUMBERS_ABOVE, CMAP, WIN
 
     return {"choices": {"task": list(TASK_CHOICES), "activation": list(ACTIVATIONS),
                         "head": list(HEADS), "optimizer": list(OPTIMIZERS),
                         "speed": list(SPEEDS)},
             "caps": CAPS, "defaults": asdict(Settings()),
             "colours": {"scale": [mcolors.to_hex(CMAP(i)) for i in range(CMAP.N)],
-                        "win": WIN, "muted": MUTED, "pale": PALE},
+                        "win": WIN},
             "numbers_above": AUTO_NUMBERS_ABOVE}
 
 
@@ -93,11 +96,13 @@ class Run:
     async def error(self, message: str) -> None:
         await self.send({"type": "error", "message": message})
 
-    async def send_frame(self) -> None:
-        if self.session is None:
-            return
-        frame = await self.call(self.session.frame, self.net)
-        await self.send({"type": "frame", "playing": self.playing.is_set(), "speed": self.speed,
+    async def send_frame(self, frame: dict | None = None) -> None:
+        """Send a frame: the one given, or the current session's."""
+        if frame is None:
+            if self.session is None:
+                return
+            frame = await self.call(self.session.frame, self.net)
+        await self.send({"type": "frame", "playing": self.playing.is_set(),
                          "rate": round(self.rate), **frame})
 
     def stop(self) -> None:
@@ -120,8 +125,7 @@ class Run:
             raise SettingsError("no run yet: choose settings first")
         if kind == "play":
             if self.session.steps_left == 0:
-                raise SettingsError(f"this run reached the cap of {CAPS['steps']:,} steps; "
-                                    "reset to train again")
+                raise SettingsError(AT_CAP)
             self.playing.set()
         elif kind == "pause":
             self.playing.clear()
@@ -199,11 +203,9 @@ class Run:
                 ahead = asyncio.ensure_future(self.call(_timed_advance, session, self._steps()))
             if session is not self.session:
                 break
-            await self.send({"type": "frame", "playing": self.playing.is_set(),
-                             "speed": self.speed, "rate": round(self.rate), **frame})
+            await self.send_frame(frame)
             if taken < steps:
-                await self.error(f"this run reached the cap of {CAPS['steps']:,} steps; "
-                                 "reset to train again")
+                await self.error(AT_CAP)
             if self.speed:
                 await asyncio.sleep(max(0.0, start + taken / self.speed - time.perf_counter()))
             self.rate = taken / max(time.perf_counter() - start, 1e-9)

@@ -83,7 +83,7 @@ class Session:
 
     def reset(self) -> None:
         """Back to step 0: the same initial weights, the edits forgotten."""
-        self.state = trainer.live_start(self.spec, self.config, self.data, self.task.n_in,
+        self.state = trainer.live_start(self.spec, self.config, self.task.n_in,
                                         self.task.n_out)
         self.step = 0
         self.edits: list[list] = []
@@ -107,12 +107,10 @@ class Session:
         """What does not change while training: the task and the network's shape."""
         t = self.task
         return {"task": {"name": t.name, "n_in": t.n_in, "n_out": t.n_out,
-                         "inputs": list(t.inputs), "targets": list(t.targets),
+                         "inputs": list(t.inputs),
                          "solve_targets": [int(x) for x in t.solve_targets()],
                          "in_names": [t.in_name(i) for i in range(t.n_in)],
-                         "out_names": [t.out_name(j) for j in range(t.n_out)],
-                         "frequencies": None if t.frequencies is None
-                         else list(t.frequencies)},
+                         "out_names": [t.out_name(j) for j in range(t.n_out)]},
                 "spec": self.spec.to_dict(),
                 "activation": _activation_range(self.spec.activation)}
 
@@ -128,7 +126,6 @@ class Session:
         q = np.quantile(fin, [0.1, 0.5, 0.9])
         return {
             "step": self.step,
-            "steps_left": self.steps_left,
             "population": {"size": len(loss), "solved": int((solved & ~diverged).sum()),
                            "diverged": int(diverged.sum()),
                            "loss": _numbers(q, 8), "loss_each": _numbers(loss, 8),
@@ -136,7 +133,6 @@ class Session:
                            "accuracy_each": _numbers(acc)},
             "net": {"index": net, "loss": _numbers(loss[net], 8), "accuracy": _numbers(acc[net]),
                     "solved": bool(solved[net] and not diverged[net]),
-                    "diverged": bool(diverged[net]),
                     "layers": [{k: _numbers(v) for k, v in layer.items()} for layer in one],
                     "codes": _numbers(codes), "outputs": _bytes(probs),
                     "wins": np.argmax(np.where(np.isfinite(probs), probs, -np.inf),
@@ -208,9 +204,10 @@ class Session:
 
     def population(self) -> Population:
         """The current population as `bottlenet show`/`draw` read it."""
-        weights = jax.device_get(trainer.live_weights(self.state))
+        weights = trainer.live_weights(self.state)
         loss, acc, solved, *_ = jax.device_get(
-            _look(self.spec, trainer.live_weights(self.state), self.data, self.input_range, 0))
+            _look(self.spec, weights, self.data, self.input_range, 0))
+        weights = jax.device_get(weights)
         diverged = np.asarray(jax.device_get(self.state.diverged))
         pop = Population.from_weights(self.spec, self.task, weights, solved & ~diverged, loss,
                                       acc, np.arange(self.config.seed,
