@@ -12,8 +12,10 @@ The rooms, in the order data flows through them (each imports only rooms above i
     trainer             the population trainer: one compiled program, no Python per step
     modelfile, store    populations on disk (.npz); capacity trials in SQLite
     capacity, construct frontier searches; weights made by hand and their limits
-    experiments, report the article's claims measured and judged; the HTML report
-    draw                every picture (matplotlib)
+    experiments, report the article's claims: per claim a measure (numbers), a verdict
+                        (a pure function in experiments/verdicts.py), words as data
+                        (experiments/claims.toml); the HTML report
+    draw                every picture (matplotlib), the claims' charts included
     compress            the lossless compressor built on the article's network (numba)
     checks, files       numbers and paths checked before work; files written atomically
     cluster             sweeps and claims on a Ray cluster (extra `cluster`)

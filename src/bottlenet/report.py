@@ -61,6 +61,8 @@ def render_html(results: list[ClaimResult], meta: dict) -> str:
             f'<figure><img alt="{e(cap)}" src="data:image/png;base64,{b64}">'
             f"<figcaption>{e(cap)}</figcaption></figure>" for cap, b64 in r.pictures)
         notes = f"<dt>Why</dt><dd>{e(r.notes)}</dd>" if r.notes else ""
+        if r.out_of_reach:
+            notes += f"<dt>Not measured</dt><dd>{e(r.out_of_reach)}</dd>"
         sections.append(f"""
 <h2 id="{r.id}">{r.id}. {e(r.title)}</h2>
 <blockquote>"{e(r.quote)}"</blockquote>

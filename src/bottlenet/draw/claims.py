@@ -1,11 +1,15 @@
 """Charts of the claims' measurements, drawn from the numbers each claim stores (so a
-stored result can be drawn again). Claims move here from their experiments one by one
-(issue 13)."""
+stored result can be drawn again); the experiments measure and judge, these draw.
+Pictures of single networks are `draw.diagram` and `draw.walkthrough`."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy.special import expit, ndtr
+
+from bottlenet.draw.common import BAR
+from bottlenet.stats import wilson_interval
 
 ACTIVATION_COLOURS = {"tanh": "#2166ac", "sigmoid": "#b2182b", "relu": "#1a9641"}
 
@@ -98,5 +102,139 @@ def depth_cost_chart(costs: dict[str, dict[str, float]]):
                  fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of seeds solved"):
+    """Bar chart of success rates with Wilson 95% intervals (C2, C12, C14)."""
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(labels) + 1.5), 3.4))
+    rates = np.array([s / max(t, 1) for s, t in zip(successes, trials, strict=True)])
+    ci = np.array([wilson_interval(s, t) for s, t in zip(successes, trials, strict=True)])
+    x = np.arange(len(labels))
+    ax.bar(x, rates, color=BAR)
+    # Clipped: rounding can put an interval's end a hair inside the rate.
+    yerr = np.clip([rates - ci[:, 0], ci[:, 1] - rates], 0, None)
+    ax.errorbar(x, rates, yerr=yerr, fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.set_xticks(x, labels, fontsize=8, rotation=20 if len(labels) > 4 else 0)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool = False):
+    """A plain bar chart of measured values, one bar per label (C11, C17)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.bar(list(labels), list(values), color=colours or BAR)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def cost_and_capacity_chart(timings: list[dict], cost_slope: float,
+                            frontiers: dict, capacity_slope: float):
+    """C5: time per training example against connections (log-log, one line per k), and
+    the capacity frontier against k beside a line linear in k. frontiers: k -> n, its
+    keys numbers or, as read back from the database, strings."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for k in sorted({r["k"] for r in timings}):
+        sel = [r for r in timings if r["k"] == k]
+        axes[0].loglog([r["connections"] for r in sel],
+                       [1e9 * r["seconds_per_example"] for r in sel], "o-", label=f"k={k}")
+    axes[0].set_xlabel("connections (2 n k)")
+    axes[0].set_ylabel("ns per training example")
+    axes[0].set_title(f"cost: log-log slope {cost_slope:.2f}", fontsize=9)
+    axes[0].legend()
+    by_k = {int(k): n for k, n in frontiers.items()}
+    ks = np.array(sorted(by_k))
+    fr = np.array([max(by_k[k], 1) for k in ks])
+    axes[1].loglog(ks, fr, "o-", label="measured frontier")
+    axes[1].loglog(ks, fr[0] * ks / ks[0], "--", color="grey", label="linear in k")
+    axes[1].set_xticks(ks, [str(k) for k in ks])
+    axes[1].set_xlabel("hidden units k")
+    axes[1].set_ylabel("capacity n")
+    axes[1].set_title(f"capacity: log-log slope {capacity_slope:.2f}", fontsize=9)
+    axes[1].legend()
+    for ax in axes:
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def heads_chart(curves: dict[str, dict[str, dict]]):
+    """C6: per regime (row), the median largest weight and the median accuracy over
+    training of each design. curves: regime -> design -> {"step", "max_weight",
+    "accuracy"} (lists of equal length)."""
+    fig, axes = plt.subplots(len(curves), 2, figsize=(11, 3.4 * len(curves)), squeeze=False)
+    for row, (regime, designs) in zip(axes, curves.items(), strict=True):
+        for name, c in designs.items():
+            row[0].plot(c["step"], c["max_weight"], label=name)
+            row[1].plot(c["step"], c["accuracy"], label=name)
+        row[0].set_yscale("log")
+        row[0].set_title(f"{regime}: largest |weight| (median over seeds)", fontsize=9)
+        row[1].set_title(f"{regime}: accuracy (median over seeds)", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def pruning_chart(pruning: dict[str, dict], networks: int):
+    """C8: share of solved networks still solving, and their median accuracy, against
+    the share of weakest weights removed. pruning: "fraction" -> {"still_solved",
+    "accuracy"}."""
+    fractions = sorted(pruning, key=float)
+    x = [100 * float(f) for f in fractions]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(x, [pruning[f]["still_solved"] for f in fractions], "o-",
+            label="share of networks still solving")
+    ax.plot(x, [pruning[f]["accuracy"] for f in fractions], "s--", label="median accuracy")
+    ax.set_xlabel("weakest weights removed, % of each layer")
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"pruning {networks} solved 11-symbol networks", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def logistic_chart(readings: dict[str, float], gaps: dict[str, float]):
+    """C10: the normal CDF and logistic(a x) for each reading a, and their differences."""
+    x = np.linspace(-4, 4, 801)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    axes[0].plot(x, ndtr(x), color="black", lw=2, label="normal CDF")
+    for name, a in readings.items():
+        axes[0].plot(x, expit(a * x), lw=1, label=name)
+        axes[1].plot(x, expit(a * x) - ndtr(x), lw=1, label=f"{name}: max {gaps[name]:.4f}")
+    axes[0].set_title("the curves", fontsize=9)
+    axes[1].set_title("logistic minus normal CDF", fontsize=9)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def word_probability_chart(computed: dict[str, float], sampled: dict[str, float],
+                           samples: int):
+    """C16: each word's probability of being generated, computed and sampled."""
+    words = list(computed)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    x = np.arange(len(words))
+    ax.bar(x - 0.2, [computed[w] for w in words], 0.4, label="computed from the network")
+    ax.bar(x + 0.2, [sampled[w] for w in words], 0.4, label=f"{samples} samples")
+    ax.set_xticks(x, words)
+    ax.set_ylabel("probability of generating the word")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

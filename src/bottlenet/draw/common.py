@@ -7,6 +7,7 @@ for weights and activations alike.
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _savefig(fig, file, fmt: str, dpi: int = 150) -> None:
     """Write and close `fig`. Fixed metadata and hash salt: the same network gives the same
     SVG bytes."""
     plt.rcParams["svg.hashsalt"] = "bottlenet"
-    meta = {"Date": None} if fmt == "svg" else {}
+    meta = {"Date": None} if fmt == "svg" else {"Software": None}
     try:
         fig.savefig(file, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
     finally:
@@ -64,6 +65,13 @@ def save(fig, path: str | Path, dpi: int = 150) -> Path:
         plt.close(fig)
         raise SpecError(f"picture files must end in .svg or .png, got {path.name!r}")
     return write_atomically(path, lambda f: _savefig(fig, f, path.suffix.lower()[1:], dpi))
+
+
+def png_base64(fig, dpi: int = 100) -> str:
+    """`fig` as base64 PNG text, for an image inside HTML (the claims' report); closed."""
+    buffer = io.BytesIO()
+    _savefig(fig, buffer, "png", dpi)
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def svg_text(fig) -> str:

@@ -1,16 +1,13 @@
 """What every claim's experiment shares: budgets, the result record, verdict words and
-small helpers for rates and pictures."""
+small helpers for rates."""
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import asdict, dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from bottlenet.draw.common import BAR
+from bottlenet.experiments.texts import TEXTS
 from bottlenet.stats import wilson_interval
 
 # The verdict words. "In some regimes": every part of the claim holds, but only in some
@@ -112,6 +109,7 @@ class ClaimResult:
     notes: str = ""
     seconds: float = 0.0
     deciding: str = ""  # the numbers that decided the verdict, in one short line
+    out_of_reach: str = ""  # regimes meant but not measured, and why
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -130,12 +128,14 @@ class ClaimResult:
         return cls(**d)
 
 
-def png(fig, dpi: int = 100) -> str:
-    """A figure as base64 PNG text for inline HTML; closes the figure."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+def claim_result(cid: str, measured: str, decision, regime: dict, numbers: dict,
+                 pictures: list[tuple[str, str]]) -> ClaimResult:
+    """A claim's result: its words from claims.toml, its numbers, and the verdict, rule and
+    deciding line of its verdict function's Decision."""
+    t = TEXTS[cid]
+    return ClaimResult(cid, t.title, t.quote, t.claim, t.article_figure, measured,
+                       decision.verdict, decision.rule, regime, numbers, pictures, t.notes,
+                       deciding=decision.deciding, out_of_reach=t.out_of_reach)
 
 
 def rate_text(successes: int, trials: int) -> str:
@@ -148,39 +148,6 @@ def rate_numbers(successes: int, trials: int) -> dict:
     lo, hi = wilson_interval(successes, trials)
     return {"successes": int(successes), "trials": int(trials),
             "rate": successes / max(trials, 1), "ci95": [lo, hi]}
-
-
-def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of seeds solved"):
-    """Bar chart of success rates with Wilson 95% intervals."""
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(labels) + 1.5), 3.4))
-    rates = np.array([s / max(t, 1) for s, t in zip(successes, trials, strict=True)])
-    ci = np.array([wilson_interval(s, t) for s, t in zip(successes, trials, strict=True)])
-    x = np.arange(len(labels))
-    ax.bar(x, rates, color=BAR)
-    # Clipped: rounding can put an interval's end a hair inside the rate.
-    yerr = np.clip([rates - ci[:, 0], ci[:, 1] - rates], 0, None)
-    ax.errorbar(x, rates, yerr=yerr, fmt="none", ecolor="black",
-                capsize=3, lw=1)
-    ax.set_xticks(x, labels, fontsize=8, rotation=20 if len(labels) > 4 else 0)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool = False):
-    """A plain bar chart of measured values (one bar per label)."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    ax.bar(list(labels), list(values), color=colours or BAR)
-    if log:
-        ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def median_or_none(values) -> float | None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 from scipy.special import expit, ndtr
 
 from bottlenet import tasks
+from bottlenet.draw.claims import logistic_chart
+from bottlenet.draw.common import png_base64
 from bottlenet.experiments.base import (
-    ClaimResult,
+    claim_result,
     median_or_none,
-    png,
     rate_numbers,
     rate_text,
 )
@@ -35,45 +35,29 @@ def max_gap(a: float) -> float:
     return float(np.max(np.abs(expit(a * x) - ndtr(x))))
 
 
-def c10_normcdf(ctx) -> ClaimResult:
+def c10_measure(ctx) -> dict:
+    """The largest gap of each reading, and how tanh and normcdf units train on shift 11."""
     gaps = {name: max_gap(a) for name, a in READINGS.items()}
-    decision = c10_verdict(gaps, SLOPE_MATCHED)
-    match_044 = c10_matching(gaps)
-    slope_ok = decision.parts["all"][f"{C10_GAPS[1]:g}"]
     task = tasks.shift(11)
     pops = {a: ctx.train(task, NetSpec(11, 11, (2,), a)) for a in ("tanh", "normcdf")}
-    train_stats = {a: {"solved": rate_numbers(int(p.solved.sum()), p.size),
-                       "median_solve_step": median_or_none(p.solve_step[p.solve_step >= 0])}
-                   for a, p in pops.items()}
-    x = np.linspace(-4, 4, 801)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].plot(x, ndtr(x), color="black", lw=2, label="normal CDF")
-    for name, a in READINGS.items():
-        axes[0].plot(x, expit(a * x), lw=1, label=name)
-        axes[1].plot(x, expit(a * x) - ndtr(x), lw=1, label=f"{name}: max {gaps[name]:.4f}")
-    axes[0].set_title("the curves", fontsize=9)
-    axes[1].set_title("logistic minus normal CDF", fontsize=9)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
+    return {"max_gap": gaps, "readings_matching_0.044": c10_matching(gaps),
+            "training": {a: {"solved": rate_numbers(int(p.solved.sum()), p.size),
+                             "median_solve_step": median_or_none(
+                                 p.solve_step[p.solve_step >= 0])}
+                         for a, p in pops.items()}}
+
+
+def c10_normcdf(ctx):
+    numbers = c10_measure(ctx)
+    gaps = numbers["max_gap"]
+    decision = c10_verdict(gaps, SLOPE_MATCHED)
+    numbers["slope_matched_ok"] = decision.parts["all"][f"{C10_GAPS[1]:g}"]
     measured = "; ".join(f"{k}: {v:.4f}" for k, v in gaps.items()) + "; training: " + "; ".join(
         f"{a}: solved {rate_text(s['solved']['successes'], s['solved']['trials'])}, median "
-        f"step {s['median_solve_step']}" for a, s in train_stats.items())
-    return ClaimResult(
-        "C10", "Logistic and normal CDF differ by at most 0.044, or 0.017 with matched slopes",
-        "the logistic curve (which is a scaled and shifted tanh) and the normal cdf are "
-        "fairly close, differing by at most 0.044. If the logistic curve is modified so that "
-        "its slope match the normal cdf at zero, the difference is at most 0.017.",
-        "The largest gap between the logistic curve and the normal CDF is 0.044, and 0.017 "
-        "once the slopes at zero agree; a normal-CDF hidden layer may train like tanh.",
-        "0.044; 0.017 with matched slopes", measured, decision.verdict, decision.rule,
+        f"step {s['median_solve_step']}" for a, s in numbers["training"].items())
+    return claim_result(
+        "C10", measured, decision,
         {"training": {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
-                      "seeds": ctx.budget.seeds}},
-        {"max_gap": gaps, "readings_matching_0.044": match_044, "slope_matched_ok": slope_ok,
-         "training": train_stats},
-        [("The curves and their differences under each reading.", png(fig))],
-        notes="normcdf in bottlenet is 2 Phi(sqrt(pi/2) x) - 1: the normal CDF moved into "
-        "tanh's range with tanh's slope at zero, the commenter's proposal made a drop-in "
-        "rival to tanh.",
-        deciding=decision.deciding)
+                      "seeds": ctx.budget.seeds}}, numbers,
+        [("The curves and their differences under each reading.",
+          png_base64(logistic_chart(READINGS, gaps)))])

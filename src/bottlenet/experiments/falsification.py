@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from bottlenet import tasks
+from bottlenet.draw.claims import rate_bars, trample_chart
+from bottlenet.draw.common import png_base64
 from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
 from bottlenet.experiments.base import (
-    ClaimResult,
+    claim_result,
     median_or_none,
-    png,
-    rate_bars,
     rate_numbers,
     rate_text,
 )
@@ -26,23 +26,6 @@ N, COMMON = 11, 5  # shift 11; its first 5 pairs are the common ones
 C13_SKEWS = (1, 10, 100, 1000)  # how many times more frequent a common pair is
 C13_HIDDEN = (2, 4)
 C13_LR = {"per-example": 0.1, "full batch": 0.5}
-C13_TEXT = {
-    "title": "Common cases trample rare ones; ReLU less so; batches help",
-    "quote": "you'd set up a test where some outputs are far more common than others and "
-    "you show that other methods trample all over the weights of less common cases, but "
-    "ReLU doesn't. You'd have to watch individual weights in your network",
-    "claim": "When some pairs are far more common, updates for common pairs disturb the "
-    "weights that serve rare pairs, and rare pairs are learned worse; ReLU disturbs them "
-    "less than tanh; batch updates help the rare pairs.",
-    "article_figure": "(a hypothesis the author proposed to test)",
-    "notes": "Plain SGD, so that the size of an update reflects the gradient (Adam would "
-    "rescale every weight's steps). Per-example runs take 4x the steps of full-batch ones "
-    "and still see far fewer examples. The skew is swept from even (1:1) to 1000:1 at the "
-    "article's k = 2 and at 4: at a mild skew every network learns every pair, so the "
-    "claim can only show at a strong one. A ReLU unit that is zero for a common input "
-    "passes no gradient to the outputs' weights on that unit, which is the mechanism the "
-    "author had in mind.",
-}
 
 
 def skewed_task(skew: float) -> tasks.Task:
@@ -134,9 +117,7 @@ def c13_measure(ctx) -> dict[str, dict]:
     return regimes
 
 
-def c13_trample(ctx) -> ClaimResult:
-    from bottlenet.draw.claims import trample_chart
-
+def c13_trample(ctx):
     regimes = c13_measure(ctx)
     decision = c13_verdict(regimes)
     top = C13_SKEWS[-1]
@@ -146,9 +127,8 @@ def c13_trample(ctx) -> ClaimResult:
             f" disturbance {runs[f'{a}/{m}/{top}']['disturbance']['median']:.3g}"
             for a in ("tanh", "relu") for m in ("per-example", "full batch"))
         for regime, runs in regimes.items())
-    return ClaimResult(
-        "C13", C13_TEXT["title"], C13_TEXT["quote"], C13_TEXT["claim"],
-        C13_TEXT["article_figure"], measured, decision.verdict, decision.rule,
+    return claim_result(
+        "C13", measured, decision,
         {"task": f"shift 11, first {COMMON} pairs {', '.join(map(str, C13_SKEWS))} times as "
          "frequent", "k": list(C13_HIDDEN),
          "optimizer": f"plain SGD (lr {C13_LR['per-example']:g} per example, "
@@ -157,17 +137,19 @@ def c13_trample(ctx) -> ClaimResult:
          "seeds": ctx.budget.seeds},
         {"regimes": regimes, "skews": list(C13_SKEWS), "parts": decision.parts},
         [("Rare-pair accuracy and disturbance against the skew, per regime.",
-          png(trample_chart(regimes, list(C13_SKEWS))))],
-        notes=C13_TEXT["notes"], deciding=decision.deciding)
+          png_base64(trample_chart(regimes, list(C13_SKEWS))))])
 
 
-def c14_sparsity(ctx) -> ClaimResult:
-    n, k = 48, 4
-    task = tasks.shift(n)
-    spec = NetSpec(n, n, (k,), "tanh")
-    seeds = ctx.budget.seeds
+C14_N, C14_K = 48, 4
+C14_ZEROED = (0.0, 0.25, 0.5)  # share of input->hidden connections held at zero
+
+
+def c14_measure(ctx) -> dict[float, dict]:
+    """Share held at zero -> solve rate and median solve step, shift 48, 4 tanh units."""
+    n, k, seeds = C14_N, C14_K, ctx.budget.seeds
+    task, spec = tasks.shift(n), NetSpec(n, n, (k,), "tanh")
     rows = {}
-    for frac in (0.0, 0.25, 0.5):
+    for frac in C14_ZEROED:
         # which connections go: drawn from --seed too (seed 0 keeps the draws of before)
         rng = np.random.default_rng(1000 + int(100 * frac) + 1000 * ctx.seed)
         w1 = (rng.random((seeds, n, k)) >= frac).astype(np.float32)
@@ -178,28 +160,24 @@ def c14_sparsity(ctx) -> ClaimResult:
         pop = ctx.train(task, spec, mask=mask)
         rows[frac] = {"solved": rate_numbers(int(pop.solved.sum()), pop.size),
                       "median_solve_step": median_or_none(pop.solve_step[pop.solve_step >= 0])}
+    return rows
+
+
+def c14_sparsity(ctx):
+    rows = c14_measure(ctx)
     dense, sparse = rows[0.0], rows[0.25]
-    decision = c14_verdict(rows)
-    labels = [f"{100 * f:.0f}% zero" for f in rows]
-    return ClaimResult(
-        "C14", "Forcing tanh activations to zero (sparsity) helps",
-        "if sparsity helps, couldn't you use that knowledge to improve tanh()? Just force "
-        "some values to zero and keep them there forever. If sparsity really helps, you "
-        "would expect the performance of tanh to also increase.",
-        "Holding a fixed random share of the tanh activations at zero makes tanh networks "
-        "learn better.",
-        "(a test the author proposed)",
-        "; ".join(f"{100 * f:.0f}% of input->hidden connections held at zero: solved "
-                  f"{rate_text(r['solved']['successes'], r['solved']['trials'])}, median "
-                  f"step {r['median_solve_step']}" for f, r in rows.items()) + f" (sparse "
-        f"{sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} at 25%)",
-        decision.verdict, decision.rule,
-        {"n": n, "k": k, "hidden_biases": "none", "optimizer": "adam",
-         "steps": ctx.budget.steps, "seeds": seeds},
+    return claim_result(
+        "C14", "; ".join(f"{100 * f:.0f}% of input->hidden connections held at zero: solved "
+                         f"{rate_text(r['solved']['successes'], r['solved']['trials'])}, "
+                         f"median step {r['median_solve_step']}" for f, r in rows.items())
+        + f" (sparse {sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} "
+        "at 25%)", c14_verdict(rows),
+        {"n": C14_N, "k": C14_K, "hidden_biases": "none", "optimizer": "adam",
+         "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
         {f"zero_{f}": r for f, r in rows.items()},
-        [("Share of seeds solving 48 symbols with 4 tanh units, by share of activations "
-          "held at zero.", png(rate_bars(labels, [r["solved"]["successes"] for r in
-                                                  rows.values()],
-                                          [r["solved"]["trials"] for r in rows.values()],
-                                          "sparsity forced on tanh")))],
-        deciding=decision.deciding)
+        [(f"Share of seeds solving {C14_N} symbols with {C14_K} tanh units, by share of "
+          "activations held at zero.",
+          png_base64(rate_bars([f"{100 * f:.0f}% zero" for f in rows],
+                        [r["solved"]["successes"] for r in rows.values()],
+                        [r["solved"]["trials"] for r in rows.values()],
+                        "sparsity forced on tanh")))])

@@ -11,10 +11,9 @@ import numpy as np
 from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.compress.coder import TOTAL, quantise
-from bottlenet.experiments.base import (
-    ClaimResult,
-    png,
-)
+from bottlenet.draw.claims import word_probability_chart
+from bottlenet.draw.common import png_base64
+from bottlenet.experiments.base import claim_result
 from bottlenet.experiments.verdicts import c16_verdict
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
@@ -81,19 +80,22 @@ def sequence_probability(word: str, dists, names) -> float:
     return p
 
 
-def c16_hello(ctx) -> ClaimResult:
+WORDS = ("HELO", "HELLO", "HELLLO")
+SAMPLES = 20000
+
+
+def c16_measure(ctx) -> dict:
+    """From the lowest-loss network on HELLO's pairs: each word's probability of being
+    generated (computed, and sampled), and HELLO's arithmetic code and its decoding."""
     task = hello_task()
     spec = NetSpec(task.n_in, task.n_out, (2,))
     pop = ctx.train(task, spec, stop="never")
-    params = pop.network(int(np.argmin(pop.final_loss)))
-    dists = next_distributions(spec, task, params)
+    dists = next_distributions(spec, task, pop.network(int(np.argmin(pop.final_loss))))
     names = list(task.out_names)
-    words = ["HELO", "HELLO", "HELLLO"]
-    exact = {w: sequence_probability(w, dists, names) for w in words}
+    exact = {w: sequence_probability(w, dists, names) for w in WORDS}
     rng = np.random.default_rng(ctx.seed)
-    samples = 20000
-    counts = dict.fromkeys(words, 0)
-    for _ in range(samples):
+    counts = dict.fromkeys(WORDS, 0)
+    for _ in range(SAMPLES):
         word, prev = "H", "H"
         while len(word) < 30:
             sym = names[rng.choice(len(names), p=dists[prev] / dists[prev].sum())]
@@ -103,46 +105,29 @@ def c16_hello(ctx) -> ClaimResult:
             prev = sym
         if word in counts:
             counts[word] += 1
-    agree = all(wilson_interval(counts[w], samples)[0] - 0.01 <= exact[w] <=
-                wilson_interval(counts[w], samples)[1] + 0.01 for w in words)
     code, width = encode("HELLO", dists, names)
-    back = decode(code, "H", dists, names)
-    ideal = -math.log2(exact["HELLO"])
-    lossless = back == "HELLO" and len(code) <= -math.log2(float(width)) + 2
-    falling = exact["HELLO"] > exact["HELO"] and exact["HELLO"] > exact["HELLLO"]
-    decision = c16_verdict(lossless, agree, falling)
-    import matplotlib.pyplot as plt
+    return {"probabilities": exact, "sampled": {w: counts[w] / SAMPLES for w in WORDS},
+            "sampled_counts": counts, "code": code,
+            "code_bits": len(code), "code_width_bits": -math.log2(float(width)),
+            "ideal_bits": -math.log2(exact["HELLO"]), "decoded": decode(code, "H", dists, names),
+            "next_symbol": {k: v.tolist() for k, v in dists.items()}, "names": names}
 
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    x = np.arange(len(words))
-    ax.bar(x - 0.2, [exact[w] for w in words], 0.4, label="computed from the network")
-    ax.bar(x + 0.2, [counts[w] / samples for w in words], 0.4, label=f"{samples} samples")
-    ax.set_xticks(x, words)
-    ax.set_ylabel("probability of generating the word")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return ClaimResult(
-        "C16", "HELLO: fuzzy predictions, but no fuzzy compression",
-        "your network will either output \"HELLO\" or \"HELO\" or \"HELLLO\" or any other "
-        "multiple of Ls. (though they get less likely the further you are from the truth) ... "
-        "fuzziness is not something you want in text compression",
-        "A network that must learn that L is followed by L or O generates HELLO, HELO and "
-        "HELLLO with probabilities that fall the further they are from HELLO; an arithmetic "
-        "coder turns this fuzziness into a cost in bits, never into wrong output.",
-        "HELLO, HELO, HELLLO; fuzziness unfit for compression",
-        "; ".join(f"P({w}) = {exact[w]:.3f} computed, {counts[w] / samples:.3f} sampled"
-                  for w in words) + f"; arithmetic code for HELLO after H: {len(code)} bits "
-        f"('{code}'), ideal {ideal:.2f} bits, decodes to {back}",
-        decision.verdict, decision.rule,
+
+def c16_hello(ctx):
+    numbers = c16_measure(ctx)
+    exact, counts = numbers["probabilities"], numbers["sampled_counts"]
+    agree = all(wilson_interval(counts[w], SAMPLES)[0] - 0.01 <= exact[w] <=
+                wilson_interval(counts[w], SAMPLES)[1] + 0.01 for w in WORDS)
+    lossless = (numbers["decoded"] == "HELLO"
+                and numbers["code_bits"] <= numbers["code_width_bits"] + 2)
+    falling = exact["HELLO"] > exact["HELO"] and exact["HELLO"] > exact["HELLLO"]
+    return claim_result(
+        "C16", "; ".join(f"P({w}) = {exact[w]:.3f} computed, {numbers['sampled'][w]:.3f} "
+                         "sampled" for w in WORDS)
+        + f"; arithmetic code for HELLO after H: {numbers['code_bits']} bits "
+        f"('{numbers['code']}'), ideal {numbers['ideal_bits']:.2f} bits, decodes to "
+        f"{numbers['decoded']}", c16_verdict(lossless, agree, falling),
         {"k": 2, "optimizer": "adam", "steps": ctx.budget.steps, "seeds": ctx.budget.seeds,
-         "network": "the one with the lowest loss"},
-        {"probabilities": exact, "sampled": {w: counts[w] / samples for w in words},
-         "code_bits": len(code), "ideal_bits": ideal, "decoded": back,
-         "next_symbol": {k: v.tolist() for k, v in dists.items()}, "names": names},
-        [("Probability of generating each word: computed and sampled.", png(fig))],
-        notes="A next-letter network sees only the previous letter, so after L it can only "
-        "say 'L or O, half and half': HELO (one L decision) is then more likely than HELLO "
-        "(two). The fuzziness costs bits (about one per ambiguous L), and the decoder "
-        "recovers HELLO exactly.",
-        deciding=decision.deciding)
+         "network": "the one with the lowest loss"}, numbers,
+        [("Probability of generating each word: computed and sampled.",
+          png_base64(word_probability_chart(exact, numbers["sampled"], SAMPLES)))])

@@ -5,17 +5,13 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
 from bottlenet import draw, tasks
-from bottlenet.draw.common import BAR, PALE
+from bottlenet.draw.claims import pruning_chart, value_bars
+from bottlenet.draw.common import BAR, PALE, png_base64
 from bottlenet.evaluation import evaluate, task_arrays
-from bottlenet.experiments.base import (
-    ClaimResult,
-    png,
-    value_bars,
-)
+from bottlenet.experiments.base import claim_result
 from bottlenet.experiments.verdicts import c8_verdict, c17_verdict
 from bottlenet.spec import NetSpec
 
@@ -40,7 +36,10 @@ def _prune(params, fraction: float):
     return tuple(out)
 
 
-def c8_weak(ctx) -> ClaimResult:
+def c8_measure(ctx) -> tuple[dict, object]:
+    """Share of the solved networks that still solve, and their median accuracy, after
+    the weakest weights are removed, and after rounding to integers. Returns the numbers
+    and the population (for the pictures)."""
     task = tasks.shift(11)
     spec = NetSpec(11, 11, (2,))
     pop = ctx.train(task, spec)
@@ -48,43 +47,34 @@ def c8_weak(ctx) -> ClaimResult:
     table = {}
     for f in FRACTIONS:
         results = [_solved(spec, task, _prune(pop.network(i), f)) for i in solved]
-        table[f] = {"still_solved": float(np.mean([r[0] for r in results])) if results else 0,
-                    "accuracy": float(np.median([r[1] for r in results])) if results else 0}
+        table[str(f)] = {
+            "still_solved": float(np.mean([r[0] for r in results])) if results else 0,
+            "accuracy": float(np.median([r[1] for r in results])) if results else 0}
     rounded = [_solved(spec, task, tuple({k: np.round(v) for k, v in layer.items()}
                                          for layer in pop.network(i)))[0] for i in solved]
-    rounded_rate = float(np.mean(rounded)) if rounded else 0.0
-    decision = c8_verdict({f: v["still_solved"] for f, v in table.items()})
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot([100 * f for f in FRACTIONS], [table[f]["still_solved"] for f in FRACTIONS], "o-",
-            label="share of networks still solving")
-    ax.plot([100 * f for f in FRACTIONS], [table[f]["accuracy"] for f in FRACTIONS], "s--",
-            label="median accuracy")
-    ax.set_xlabel("weakest weights removed, % of each layer")
-    ax.set_ylim(-0.03, 1.03)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(f"pruning {len(solved)} solved 11-symbol networks", fontsize=9)
-    fig.tight_layout()
+    return {"pruning": table, "rounded_integers": float(np.mean(rounded)) if rounded else 0.0,
+            "networks_tested": int(len(solved))}, pop
+
+
+def c8_weak(ctx):
+    numbers, pop = c8_measure(ctx)
+    table = numbers["pruning"]
+    decision = c8_verdict({float(f): v["still_solved"] for f, v in table.items()})
     best = pop.network(pop.best())
-    return ClaimResult(
-        "C8", "Weak connections matter",
-        "you can't just look at the strong connections. Even the weak connections are "
-        "important.",
-        "In the 11-symbol, 2-unit network, removing the weakest connections breaks it.",
-        "weak connections are needed",
-        "; ".join(f"{100 * f:.0f}% removed: {100 * v['still_solved']:.0f}% still solve"
-                  for f, v in table.items()) + f"; weights rounded to integers: "
-        f"{100 * rounded_rate:.0f}% still solve", decision.verdict, decision.rule,
+    return claim_result(
+        "C8", "; ".join(f"{100 * float(f):.0f}% removed: {100 * v['still_solved']:.0f}% still "
+                        "solve" for f, v in table.items()) + "; weights rounded to integers: "
+        f"{100 * numbers['rounded_integers']:.0f}% still solve", decision,
         {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
-         "seeds": ctx.budget.seeds, "networks_tested": int(len(solved))},
-        {"pruning": {str(k): v for k, v in table.items()}, "rounded_integers": rounded_rate},
-        [("Share of solved networks that survive removing their weakest weights.", png(fig)),
+         "seeds": ctx.budget.seeds, "networks_tested": numbers["networks_tested"]},
+        {"pruning": table, "rounded_integers": numbers["rounded_integers"]},
+        [("Share of solved networks that survive removing their weakest weights.",
+          png_base64(pruning_chart(table, numbers["networks_tested"]))),
          ("The article's worked example, redone: input 3 of the best network, every output's "
           "sum written out, powers of two as the article explains softmax.",
-          png(draw.walkthrough(spec, task, best, 2, pow2=True))),
+          png_base64(draw.walkthrough(pop.spec, pop.task, best, 2, pow2=True))),
          ("The best network with the article's numbers on nodes.",
-          png(draw.diagram(spec, task, best, numbers=True)))],
-        deciding=decision.deciding)
+          png_base64(draw.diagram(pop.spec, pop.task, best, numbers=True)))])
 
 
 def _quantise(params, bits: int):
@@ -110,7 +100,9 @@ def _smallest_bits(spec, task, pop) -> tuple[int | None, dict]:
     return best, rates
 
 
-def c17_bits(ctx) -> ClaimResult:
+def c17_measure(ctx) -> dict:
+    """Fewest bits per weight at which half the solved networks still solve, for 2 tanh
+    units and for direct connections, beside the raw table and log2(11!)."""
     task = tasks.shift(11)
     specs = {"2 tanh units": NetSpec(11, 11, (2,)), "direct": NetSpec(11, 11, ())}
     found = {}
@@ -121,29 +113,25 @@ def c17_bits(ctx) -> ClaimResult:
         total = None if bits is None else bits * spec.n_params + 32 * arrays
         found[name] = {"bits_per_weight": bits, "total_bits": total, "params": spec.n_params,
                        "rates": rates}
-    perm_bits = math.log2(math.factorial(11))
-    table_bits = task.n_pairs * math.ceil(math.log2(task.n_out))
+    return {"networks": found, "log2_factorial": math.log2(math.factorial(11)),
+            "table_bits": task.n_pairs * math.ceil(math.log2(task.n_out))}
+
+
+def c17_bits(ctx):
+    numbers = c17_measure(ctx)
+    found, perm_bits, table_bits = (numbers["networks"], numbers["log2_factorial"],
+                                    numbers["table_bits"])
     net, direct = found["2 tanh units"]["total_bits"], found["direct"]["total_bits"]
-    decision = c17_verdict(net, direct)
-    fig = value_bars(["log2(11!)", "table", "2 units", "direct"],
-                     [perm_bits, table_bits, net or 0, direct or 0], "bits",
-                     "bits to store the 11-symbol shift",
-                     [PALE, PALE, BAR, "#d7191c"], log=True)
-    return ClaimResult(
-        "C17", "Compression in bits, not connections (beyond the article)",
-        "without the middle layer I would have needed 11 x 11 = 121 connections ... with "
-        "that middle layer I can do it in only 11 x 2 x 2 = 44 connections.",
-        "Counting bits instead of connections: quantise solved networks to the fewest bits "
-        "per weight that still solve, and compare the bottleneck with direct connections, "
-        "the raw table and log2(n!) bits that naming a permutation needs.",
-        "44 vs 121 connections",
-        "; ".join(f"{k}: {v['bits_per_weight']} bits per weight, {v['total_bits']} bits in "
-                  f"all ({v['params']} parameters + 32-bit scales)" for k, v in found.items())
-        + f"; raw table {table_bits} bits; log2(11!) = {perm_bits:.1f} bits", decision.verdict,
-        decision.rule,
+    return claim_result(
+        "C17", "; ".join(f"{k}: {v['bits_per_weight']} bits per weight, {v['total_bits']} "
+                         f"bits in all ({v['params']} parameters + 32-bit scales)"
+                         for k, v in found.items())
+        + f"; raw table {table_bits} bits; log2(11!) = {perm_bits:.1f} bits",
+        c17_verdict(net, direct),
         {"n": 11, "optimizer": "adam", "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
-        {"networks": found, "log2_factorial": perm_bits, "table_bits": table_bits},
-        [("Bits needed, log scale.", png(fig))],
-        notes="Both networks stay far above the table itself: a network earns its keep by "
-        "generalising or by serving many mappings, not by storing one table.",
-        deciding=decision.deciding)
+        numbers,
+        [("Bits needed, log scale.",
+          png_base64(value_bars(["log2(11!)", "table", "2 units", "direct"],
+                         [perm_bits, table_bits, net or 0, direct or 0], "bits",
+                         "bits to store the 11-symbol shift", [PALE, PALE, BAR, "#d7191c"],
+                         log=True)))])
