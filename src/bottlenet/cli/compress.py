@@ -52,7 +52,8 @@ def compress_command(
         help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
     orders: Annotated[str, typer.Option(
         help="Contexts: previous-byte orders (0-8), 'w' the current word, 'ww' the "
-        "previous and current word.")]
+        "previous and current word, 'm' the match model (the byte that followed the last "
+        "earlier occurrence of the recent bytes).")]
     = format_orders(_DEFAULT.orders),
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size (at most 22, "

@@ -1,8 +1,8 @@
-"""The archive format (.bn), version 1. All integers little-endian.
+"""The archive format (.bn), version 2 (1 is read too). All integers little-endian.
 
     offset  size  field
     0       4     magic b"BNZ\\x1a"
-    4       1     format version (1)
+    4       1     format version (2; 1 had no match model, and decodes the same)
     5       1     mode: 0 = stored (payload is the original bytes), 1 = model-coded
     6       2     n = length of the settings JSON
     8       n     model settings, JSON (UTF-8, sorted keys)
@@ -27,7 +27,8 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)  # every version ever written still decodes
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
 
@@ -62,9 +63,9 @@ def unpack(blob: bytes) -> tuple[Header, bytes]:
     if len(blob) < 8:
         raise ArchiveError("archive is truncated inside its header")
     version, mode = blob[4], blob[5]
-    if version != FORMAT_VERSION:
+    if version not in READS:
         raise ArchiveError(f"archive format version {version} is not one this bottlenet "
-                           f"reads (it reads version {FORMAT_VERSION})")
+                           f"reads (it reads versions {', '.join(map(str, READS))})")
     (n,) = struct.unpack_from("<H", blob, 6)
     end = 8 + n + _FIXED.size
     if len(blob) < end + 4:

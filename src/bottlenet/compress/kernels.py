@@ -16,7 +16,9 @@ Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) ui
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
 c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
 WORDS); lr (rates); ctx (uint64, slots CTX_*); scratch (4, >=256) for pre-activations,
-hidden values, probabilities and gradients; idx (table rows).
+hidden values, probabilities and gradients; idx (table rows); mtab (int64) the match
+model's table: hash of the last few bytes -> the position that followed them; mw
+(32,) the weight from each match-length bucket to the guessed byte's logit.
 
 Range coder state (int64 array, so a caller can stop after any chunk and continue):
     state[LOW]    low end of the interval, up to 33 bits (bit 32 is a pending carry)
@@ -247,10 +249,18 @@ def decode_all(buf, freqs):
 
 WORD = -1                         # context code for "the current word"
 WORDS = -2                        # the previous word and the current one
+MATCH = -3                        # the match model's guess: the byte that followed the
+                                  # last earlier occurrence of the recent bytes, and how
+                                  # long that occurrence has matched
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
-# the hashes, hash of the previous word, and 64 - table bits (hash -> row shift).
-CTX_HIST, CTX_WORD, CTX_SEED, CTX_PREV_WORD, CTX_SHIFT = range(5)
-CTX_SIZE = 5
+# the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
+# model's position of its guess in the history, its match length, the bytes seen so
+# far, the bytes hashed to find a match, and 64 - match table bits.
+(CTX_HIST, CTX_WORD, CTX_SEED, CTX_PREV_WORD, CTX_SHIFT, CTX_MPTR, CTX_MLEN, CTX_POS,
+ CTX_MMIN, CTX_MSHIFT) = range(10)
+CTX_SIZE = 10
+MATCH_VERIFY = 32                 # a candidate match is checked this many bytes back
+MATCH_LONGEST = 65535             # match lengths stop counting here
 
 @nb.njit(cache=True, inline="always")
 def _mix(key, salt):
@@ -263,10 +273,19 @@ def _mix(key, salt):
     return h ^ (h >> np.uint64(31))
 
 
+@nb.njit(cache=True, inline="always")
+def _match_bucket(length) -> int:
+    """Match lengths 1..15 as they are, longer ones in steps of 8 up to 31."""
+    if length < 16:
+        return length
+    return min(31, 16 + ((length - 16) >> 3))
+
+
 @nb.njit(cache=True)
-def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
+def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, freq) -> None:
     """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
-    byte; leaves hidden values and probabilities in scratch for `learn`."""
+    byte; leaves hidden values and probabilities in scratch for `learn`. `history` holds
+    the bytes coded so far (the match model reads its guess there)."""
     k = Wt.shape[0]
     hist = ctx[CTX_HIST]
     for o in range(orders.shape[0]):
@@ -275,6 +294,15 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
             key = ctx[CTX_WORD]
         elif n == WORDS:
             key = ctx[CTX_WORD] ^ (ctx[CTX_PREV_WORD] * np.uint64(0x2545F4914F6CDD1D))
+        elif n == MATCH:
+            # An input row per (guessed byte, match length): the network learns how far
+            # to trust a guess of each length, and the guess reaches the output through
+            # the k units like every other context.
+            length = np.int64(ctx[CTX_MLEN])
+            key = np.uint64(0)
+            if length > 0:
+                guess = np.uint64(history[np.int64(ctx[CTX_MPTR])])
+                key = (guess + np.uint64(1)) | (np.uint64(_match_bucket(length)) << np.uint64(9))
         elif n >= 8:
             key = hist
         else:
@@ -298,6 +326,11 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
         hj = h[j]
         for i in range(256):
             p[i] += Wt[j, i] * hj
+    length = np.int64(ctx[CTX_MLEN])
+    if ctx[CTX_MMIN] > 0 and length > 0:
+        # The match model's direct connection: its guess's logit gets a learned weight
+        # per match length (a one-hot input wired straight to the guessed output).
+        p[history[np.int64(ctx[CTX_MPTR])]] += mw[_match_bucket(length)]
     zmax = p[0]
     for i in range(1, 256):
         zmax = max(zmax, p[i])
@@ -312,8 +345,42 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> None:
     quantise(p[:256], freq)
 
 
+@nb.njit(cache=True, inline="always")
+def _match_update(ctx, mtab, history, y) -> None:
+    """After byte y (already at history[pos - 1]): extend or drop the current match, and
+    look the last CTX_MMIN bytes up in the match table when there is none. A candidate is
+    kept only when the bytes before it really match (the table is a hash)."""
+    pos = np.int64(ctx[CTX_POS]) + 1
+    ctx[CTX_POS] = np.uint64(pos)
+    length = np.int64(ctx[CTX_MLEN])
+    if length > 0:
+        ptr = np.int64(ctx[CTX_MPTR])
+        if history[ptr] == y:
+            ctx[CTX_MLEN] = np.uint64(min(length + 1, MATCH_LONGEST))
+            ctx[CTX_MPTR] = np.uint64(ptr + 1)
+        else:
+            ctx[CTX_MLEN] = np.uint64(0)
+    mmin = np.int64(ctx[CTX_MMIN])
+    if mmin == 0 or pos < mmin:
+        return
+    key = ctx[CTX_HIST] & ((np.uint64(1) << np.uint64(8 * mmin)) - np.uint64(1))
+    slot = np.int64(_mix(key, ctx[CTX_SEED] * np.uint64(0x100) + np.uint64(0xFF))
+                    >> ctx[CTX_MSHIFT])
+    if ctx[CTX_MLEN] == 0:
+        cand = mtab[slot]
+        if cand > 0:
+            n = 0
+            while n < MATCH_VERIFY and cand - 1 - n >= 0 and \
+                    history[cand - 1 - n] == history[pos - 1 - n]:
+                n += 1
+            if n >= mmin:
+                ctx[CTX_MLEN] = np.uint64(n)
+                ctx[CTX_MPTR] = np.uint64(cand)
+    mtab[slot] = pos
+
+
 @nb.njit(cache=True)
-def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
+def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, y) -> None:
     """One SGD step on -log p[y], then shift y into the context."""
     k = Wt.shape[0]
     h = scratch[1]
@@ -344,6 +411,10 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
         b[j] -= lr_b * g[j]
     for i in range(256):
         c[i] -= lr_out * p[i]
+    length = np.int64(ctx[CTX_MLEN])
+    if ctx[CTX_MMIN] > 0 and length > 0:
+        bucket = _match_bucket(length)
+        mw[bucket] -= lr[5] * p[history[np.int64(ctx[CTX_MPTR])]]  # d loss / d weight
     for o in range(idx.shape[0]):
         r = idx[o]
         n = seen[r]
@@ -360,39 +431,40 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y) -> None:
     elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
         ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
         ctx[CTX_WORD] = np.uint64(0)
+    _match_update(ctx, mtab, history, y)
 
 
 # ---- coding loops --------------------------------------------------------------------
 
 @nb.njit(cache=True)
-def encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
+def encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw,
                  state, out, coded_freq, freq, cum) -> None:
     for t in range(start, end):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
+        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, freq)
         y = data[t]
         cumulate(freq, cum)
         encode(state, out, cum[y], freq[y])
         coded_freq[t] = freq[y]
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y)
+        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, y)
 
 
 @nb.njit(cache=True)
-def decode_chunk(buf, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
+def decode_chunk(buf, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw,
                  state, out, freq, cum) -> None:
     for t in range(start, end):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
+        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, out, freq)
         cumulate(freq, cum)
         y = decode(state, buf, freq, cum)
         out[t] = y
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, y)
+        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, out, y)
 
 
 @nb.njit(cache=True)
-def probe_hash(data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq) -> int:
+def probe_hash(data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, freq) -> int:
     h = np.uint64(0xCBF29CE484222325)                 # FNV-1a over all predictions
     for t in range(data.shape[0]):
-        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, freq)
+        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, freq)
         for i in range(256):
             h = (h ^ np.uint64(freq[i])) * np.uint64(0x100000001B3)
-        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, data[t])
+        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, data[t])
     return np.int64(h & np.uint64(0xFFFFFFFF))

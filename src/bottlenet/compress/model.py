@@ -24,7 +24,7 @@ import numpy as np
 
 from bottlenet import checks
 from bottlenet.compress import kernels
-from bottlenet.compress.kernels import WORD, WORDS
+from bottlenet.compress.kernels import MATCH, WORD, WORDS
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
@@ -35,7 +35,7 @@ class Settings:
     """Model settings; all of them travel in the archive header."""
 
     hidden: int = 32                                   # k, the bottleneck
-    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, WORD, WORDS)
+    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH)
     table_bits: int = 0                                # 0: chosen from the input size
     lr_input: float = 0.07
     boost: float = 5.0
@@ -44,6 +44,8 @@ class Settings:
     clamp: float = 8.0
     init_scale: float = 0.5
     seed: int = 1
+    match_min: int = 6                                 # bytes a match must share (MATCH)
+    lr_match: float = 0.05                             # learning rate of the match weights
 
     def check(self) -> Settings:
         checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
@@ -51,19 +53,21 @@ class Settings:
             raise SpecError("at least one context order is needed")
         for o in self.orders:
             if isinstance(o, bool) or not isinstance(o, int) or (
-                    o not in (WORD, WORDS) and not 0 <= o <= MAX_ORDER):
-                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w' or 'ww', got {o!r}")
+                    o not in (WORD, WORDS, MATCH) and not 0 <= o <= MAX_ORDER):
+                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w', 'ww' or 'm', "
+                                f"got {o!r}")
         if len(set(self.orders)) != len(self.orders):
             raise SpecError(f"context orders repeat: {format_orders(self.orders)}")
         checks.whole("table bits (--table-bits; 0 = from the file size)", self.table_bits,
                      0, 28)
         if self.table_bits and self.table_bits < 10:
             raise SpecError(f"table bits must be 10..28, got {self.table_bits}")
-        for name in ("lr_input", "lr_output", "clamp", "init_scale"):
+        for name in ("lr_input", "lr_output", "clamp", "init_scale", "lr_match"):
             checks.positive(name.replace("_", " "), getattr(self, name))
         checks.real("boost", self.boost, 0.0, 1e6)
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
+        checks.whole("match length (match_min)", self.match_min, 1, 8)
         return self
 
     def sized_for(self, n_bytes: int, memory: int | None = None) -> Settings:
@@ -88,8 +92,14 @@ class Settings:
         return dataclasses.replace(self, table_bits=bits)
 
     def rows_memory(self, bits: int) -> int:
-        """Bytes of a table of 2**bits rows: k float32 codes and a count per row."""
-        return (1 << bits) * (4 * self.hidden + 1)
+        """Bytes of a table of 2**bits rows (k float32 codes and a count per row) and of
+        the match model's table beside it."""
+        return (1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits))
+
+    def match_bits(self, bits: int) -> int:
+        """The match table: a quarter of the context table's rows (one entry per
+        position, where the context table has one row per context and position)."""
+        return max(10, bits - 2) if MATCH in self.orders else 0
 
     def memory_bytes(self) -> int:
         return self.rows_memory(self.table_bits)
@@ -100,6 +110,9 @@ class Settings:
     @classmethod
     def from_json(cls, d: dict) -> Settings:
         names = {f.name for f in dataclasses.fields(cls)}
+        if isinstance(d, dict) and "match_min" not in d and "lr_match" not in d:
+            # Format 1 had no match model; its archives decode with it switched off.
+            d = d | {"match_min": cls.match_min, "lr_match": cls.lr_match}
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         if not isinstance(d["orders"], list):
@@ -108,7 +121,7 @@ class Settings:
 
 
 def parse_orders(text: str) -> tuple[int, ...]:
-    """'1-6,w,ww' or '1,2,3,w' -> (1, ..., 6, WORD, WORDS)."""
+    """'1-6,w,ww,m' or '1,2,3,w' -> (1, ..., 6, WORD, WORDS, MATCH)."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip().lower()
@@ -117,6 +130,8 @@ def parse_orders(text: str) -> tuple[int, ...]:
                 out.append(WORD)
             elif part == "ww":
                 out.append(WORDS)
+            elif part == "m":
+                out.append(MATCH)
             elif "-" in part:
                 lo, hi = (int(x) for x in part.split("-"))
                 if not 0 <= lo <= hi <= MAX_ORDER:
@@ -126,12 +141,13 @@ def parse_orders(text: str) -> tuple[int, ...]:
                 out.append(int(part))
         except ValueError:
             raise SpecError(
-                f"--orders takes numbers, ranges like 1-5, 'w' and 'ww', got {text!r}") from None
+                f"--orders takes numbers, ranges like 1-5, 'w', 'ww' and 'm', got {text!r}"
+            ) from None
     return tuple(out)
 
 
 def format_orders(orders: tuple[int, ...]) -> str:
-    names = {WORD: "w", WORDS: "ww"}
+    names = {WORD: "w", WORDS: "ww", MATCH: "m"}
     return ",".join(names.get(o, str(o)) for o in orders)
 
 
@@ -150,17 +166,24 @@ class Model:
         self.c = np.zeros(256)
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
-        self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp],
-                           np.float64)  # float64 even when a setting came as a whole number
+        # float64 even when a setting came as a whole number
+        self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp,
+                            s.lr_match], np.float64)
         self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
         self.ctx[kernels.CTX_SEED] = s.seed
         self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
         self.scratch = np.zeros((4, max(256, k)))             # a, h, p, grad
         self.idx = np.zeros(len(s.orders), np.int64)
+        match_bits = s.match_bits(s.table_bits)
+        self.mtab = np.zeros(1 << match_bits if match_bits else 1, np.int64)
+        self.mw = np.zeros(32)
+        if match_bits:
+            self.ctx[kernels.CTX_MMIN] = s.match_min
+            self.ctx[kernels.CTX_MSHIFT] = 64 - match_bits
 
     def arrays(self):
         return (self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr, self.ctx,
-                self.scratch, self.idx)
+                self.scratch, self.idx, self.mtab, self.mw)
 
 
 def _init_output(k: int, scale: float, seed: int) -> np.ndarray:
