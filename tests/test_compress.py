@@ -103,8 +103,8 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "7d454dc5d756b953"
-GOLDEN_FINGERPRINT = 1389083917
+GOLDEN_SHA = "ee39ab115caa58ec"
+GOLDEN_FINGERPRINT = 1193494883
 
 DATA = Path(__file__).parent / "data"
 

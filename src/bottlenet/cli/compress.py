@@ -66,8 +66,13 @@ def compress_command(
     boost: Annotated[float, typer.Option(
         help="Fresh contexts learn (1 + boost/(times seen + 1)) times faster.")]
     = _DEFAULT.boost,
-    lr_output: Annotated[float, typer.Option(help="Learning rate of the output layer.")]
+    lr_output: Annotated[float, typer.Option(
+        help="Learning rate of the output layer, after the first kilobytes.")]
     = _DEFAULT.lr_output,
+    lr_output_first: Annotated[float, typer.Option(
+        help="Learning rate of the output layer at the first byte; it falls as "
+        "1/position toward --lr-output (half-way after 1 KiB).")]
+    = _DEFAULT.lr_output_first,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights and hashes.")]
     = _DEFAULT.seed,
     show_stats: Annotated[bool, typer.Option(
@@ -83,8 +88,9 @@ def compress_command(
     """Compress a file losslessly with an online bottleneck network and a range coder.
 
     Each byte is predicted from hashed contexts (the previous 1..6 bytes, the current
-    word, the previous and current word) through k tanh units into a softmax over 256
-    bytes; the prediction drives a range coder, then the network learns from the byte.
+    word, the previous and current word, the match model's guess) through k tanh units
+    into a softmax over 256 bytes; the prediction drives a range coder, then the network
+    learns from the byte.
     Decompression repeats the same steps, so no weights are stored. Example:
 
         bottlenet compress alice29.txt --stats --plot bits.png
@@ -92,7 +98,7 @@ def compress_command(
     """
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
-                        seed=seed).check()
+                        lr_output_first=lr_output_first, seed=seed).check()
     cap = None if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):

@@ -259,6 +259,7 @@ MATCH = -3                        # the match model's guess: the byte that follo
 (CTX_HIST, CTX_WORD, CTX_SEED, CTX_PREV_WORD, CTX_SHIFT, CTX_MPTR, CTX_MLEN, CTX_POS,
  CTX_MMIN, CTX_MSHIFT) = range(10)
 CTX_SIZE = 10
+FIRST_BYTES = 1024.0             # the output layer's extra rate halves after this many
 MATCH_VERIFY = 32                 # a candidate match is checked this many bytes back
 MATCH_LONGEST = 65535             # match lengths stop counting here
 
@@ -387,6 +388,10 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, y
     p = scratch[2]
     g = scratch[3]
     lr_in, boost, lr_out, lr_b, clamp = lr[0], lr[1], lr[2], lr[3], lr[4]
+    # The output layer's rate starts at lr[6] and falls as 1 / position toward lr_out: the
+    # first kilobytes are where a file's bits go fastest, and a rate that suits them
+    # would keep the weights noisy for the rest of the file.
+    lr_out += (lr[6] - lr_out) * FIRST_BYTES / (FIRST_BYTES + np.float64(ctx[CTX_POS]))
     p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
     for j in range(k):
         hj = h[j]

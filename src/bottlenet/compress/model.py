@@ -5,11 +5,16 @@ each byte position switches on one input per context (the previous 1..6 bytes, t
 current word, the previous and current word), hashed into a table of input rows, so
 the hidden layer sees the sum of their k-dimensional codes. It predicts the next byte,
 then learns from it by one SGD step on the cross-entropy (encoder and decoder take the
-same step, so no weights are stored in the archive). Two departures from plain SGD,
-both measured on alice29.txt and book1: input rows seen for the first few times learn
-faster (the step is scaled by 1 + boost / (times seen + 1), like a count-based model
-trusting fresh evidence), and input codes are clamped so a rarely-seen row cannot grow
-without bound.
+same step, so no weights are stored in the archive). Departures from plain SGD, each
+measured on the corpus: input rows seen for the first few times learn faster (the step
+is scaled by 1 + boost / (times seen + 1), like a count-based model trusting fresh
+evidence); input codes are clamped so a rarely-seen row cannot grow without bound; the
+output layer's rate starts high and falls as 1/position (lr_output_first -> lr_output),
+which made every file of the corpus smaller, small ones most.
+
+The match model (context 'm') finds the last earlier occurrence of the last match_min
+bytes and guesses the byte that followed it; the guess enters as an input row per
+(guess, match length) and through a learned direct weight onto its own logit.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.py.
@@ -39,7 +44,8 @@ class Settings:
     table_bits: int = 0                                # 0: chosen from the input size
     lr_input: float = 0.07
     boost: float = 5.0
-    lr_output: float = 0.015
+    lr_output: float = 0.003                           # ... after the first bytes:
+    lr_output_first: float = 0.33                      # at byte 0, falling as 1/position
     lr_hidden_bias: float = 0.001
     clamp: float = 8.0
     init_scale: float = 0.5
@@ -62,7 +68,8 @@ class Settings:
                      0, 28)
         if self.table_bits and self.table_bits < 10:
             raise SpecError(f"table bits must be 10..28, got {self.table_bits}")
-        for name in ("lr_input", "lr_output", "clamp", "init_scale", "lr_match"):
+        for name in ("lr_input", "lr_output", "lr_output_first", "clamp", "init_scale",
+                     "lr_match"):
             checks.positive(name.replace("_", " "), getattr(self, name))
         checks.real("boost", self.boost, 0.0, 1e6)
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
@@ -110,9 +117,11 @@ class Settings:
     @classmethod
     def from_json(cls, d: dict) -> Settings:
         names = {f.name for f in dataclasses.fields(cls)}
-        if isinstance(d, dict) and "match_min" not in d and "lr_match" not in d:
-            # Format 1 had no match model; its archives decode with it switched off.
-            d = d | {"match_min": cls.match_min, "lr_match": cls.lr_match}
+        if isinstance(d, dict) and not {"match_min", "lr_match", "lr_output_first"} & set(d):
+            # Format 1 had no match model (unused without 'm' in its orders) and one
+            # output rate throughout; its archives decode as they were written.
+            d = d | {"match_min": cls.match_min, "lr_match": cls.lr_match,
+                     "lr_output_first": d.get("lr_output")}
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         if not isinstance(d["orders"], list):
@@ -168,7 +177,7 @@ class Model:
         self.orders = np.array(s.orders, np.int64)
         # float64 even when a setting came as a whole number
         self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp,
-                            s.lr_match], np.float64)
+                            s.lr_match, s.lr_output_first], np.float64)
         self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
         self.ctx[kernels.CTX_SEED] = s.seed
         self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
