@@ -83,6 +83,7 @@ def test_show_rejects_foreign_file(tmp_path):
     assert r.exit_code == 2 and "is not a bottlenet model file" in r.stderr
 
 
+@pytest.mark.slow  # 9 s; every picture is drawn in test_draw, and errors in test_bad_input
 def test_draw_commands(tmp_path):
     model = tmp_path / "m.npz"
     assert run("train", "--symbols", 5, "--seeds", 4, "--steps", 1000, "--snapshots", "0,10",
