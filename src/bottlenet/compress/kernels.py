@@ -15,10 +15,12 @@ this code. Integers: the coder state and frequencies are int64.
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
 c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
-WORDS); lr (rates); ctx (uint64, slots CTX_*); scratch (4, >=256) for pre-activations,
-hidden values, probabilities and gradients; idx (table rows); mtab (int64) the match
-model's table: hash of the last few bytes -> the position that followed them; mw
-(32,) the weight from each match-length bucket to the guessed byte's logit.
+WORDS, MATCH); lr (float64: input rate, boost, output rate, hidden-bias rate, clamp,
+match rate, output rate at byte 0); ctx (uint64, slots CTX_*); scratch (4, >=256) for
+pre-activations, hidden values, probabilities and gradients; idx (table rows); mtab
+(int64) the match model's table: hash of the last few bytes -> the position that
+followed them; mw (32,) the weight from each match-length bucket to the guessed byte's
+logit.
 
 Range coder state (int64 array, so a caller can stop after any chunk and continue):
     state[LOW]    low end of the interval, up to 33 bits (bit 32 is a pending carry)
