@@ -3,6 +3,8 @@ bytes, determinism, and refusal (never wrong bytes) for damaged or foreign archi
 
 import dataclasses
 import hashlib
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from bottlenet.errors import SpecError
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
-HEADER_MAX = 300      # header bytes, settings JSON included
+HEADER_MAX = 80       # header bytes, settings included
 
 
 def round_trip(data: bytes, s: Settings | None = None) -> bytes:
@@ -103,7 +105,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "ee39ab115caa58ec"
+GOLDEN_SHA = "8bde59cd18c02652"
 GOLDEN_FINGERPRINT = 1193494883
 
 DATA = Path(__file__).parent / "data"
@@ -131,6 +133,27 @@ def test_the_match_model_finds_long_repeats():
     second_copy = slice(len(block) + 4 + 16, None)
     assert with_match.bits[second_copy].mean() < 0.5 * without.bits[second_copy].mean()
     assert decompress(with_match.archive) == data
+
+
+def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
+    archive = compress(ARCHIVE_TEXT).archive
+    (n,) = struct.unpack_from("<H", archive, 6)
+    assert n <= 12  # deflated against the format's dictionary (220 bytes as plain JSON)
+    head, _ = container.unpack(archive)
+    assert Settings.from_json(head.settings).orders == Settings().orders
+    fixed = archive[8 + n:8 + n + container.FIXED_SIZE]
+    for raw in (b"\xff" * 8, zlib.compress(b"{}")[2:-4] + b"junk",
+                b"\x03\x00"):  # not deflate; data after the stream; not JSON
+        head = archive[:6] + struct.pack("<H", len(raw)) + raw + fixed
+        blob = head + struct.pack("<I", zlib.crc32(head)) + archive[8 + n + len(fixed) + 4:]
+        with pytest.raises(ArchiveError, match="settings"):
+            decompress(blob)
+    # a bomb: a short stream that would inflate far past any real settings
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = deflate.compress(b"[" + b"0," * 10**6 + b"0]") + deflate.flush()
+    head = archive[:6] + struct.pack("<H", len(bomb)) + bomb + fixed
+    with pytest.raises(ArchiveError, match="settings"):
+        decompress(head + struct.pack("<I", zlib.crc32(head)) + archive[8 + n + len(fixed) + 4:])
 
 
 def test_settings_travel_in_the_archive():
