@@ -40,6 +40,7 @@ def test_train_from_table(tmp_path):
     assert json.loads(r.stdout)["symbols"] == {"inputs": 3, "outputs": 3, "pairs": 3}
 
 
+@pytest.mark.slow  # 3 s, to keep the default run under 3 minutes
 def test_plain_summary_is_readable():
     r = run("train", "--symbols", 4, "--seeds", 4, "--steps", 300)
     assert r.exit_code == 0
@@ -102,6 +103,7 @@ def test_draw_commands(tmp_path):
         assert r.exit_code == 2 and msg in r.stderr, r.output
 
 
+@pytest.mark.slow  # 8 s; test_capacity resumes an interrupted sweep in the default run
 def test_capacity_command_and_resume(tmp_path):
     db = tmp_path / "r.db"
     args = ["capacity", "--hidden", "1,2", "--seeds", 4, "--steps", 400, "--max-symbols", 8,
@@ -190,7 +192,7 @@ def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_docstring():
     assert "written in the code" in result.output
 
 
-@pytest.mark.slow  # (test_capacity_command_and_resume resumes in the default run)
+@pytest.mark.slow
 def test_capacity_options_are_part_of_the_trial_key_and_survive_resume(tmp_path):
     from bottlenet.config import CapacityConfig
     from bottlenet.store import Store

@@ -98,13 +98,14 @@ def test_diverging_networks_are_marked_and_do_not_poison_others(shift5):
     assert not np.isfinite(pop.history_loss[:, pop.diverged]).all()
 
 
+@pytest.mark.slow  # 5 s; the minibatch path also runs in test_bad_input's train commands
 def test_minibatch_with_frequencies_learns():
     task = tasks.Task("skewed", 5, 5, (0, 1, 2, 3), (1, 2, 3, 4), (8.0, 1.0, 1.0, 1.0))
     pop = train(task, NetSpec(5, 5, (2,)), TrainConfig(seeds=16, steps=3000, batch=2))
     assert pop.solved.mean() >= 0.8
 
 
-@pytest.mark.slow  # (the command line's draw test uses snapshots in the default run)
+@pytest.mark.slow  # (test_draw, test_modelfile and test_solving use snapshots by default)
 def test_snapshots_hold_the_weights_of_their_step(shift5, tanh2_spec):
     pop = train(shift5, tanh2_spec, TrainConfig(seeds=3, steps=40, snapshots=(0, 7, 40),
                                                 stop="never"))
@@ -116,6 +117,7 @@ def test_snapshots_hold_the_weights_of_their_step(shift5, tanh2_spec):
     np.testing.assert_array_equal(pop.snapshots[40][1]["w"], pop.params[1]["w"])
 
 
+@pytest.mark.slow  # 3 s, to keep the default run under 3 minutes
 def test_history_is_recorded_at_its_stride(shift5, tanh2_spec):
     pop = train(shift5, tanh2_spec, TrainConfig(seeds=2, steps=1000, log_every=50,
                                                 stop="never"))
