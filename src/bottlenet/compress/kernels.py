@@ -329,8 +329,8 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history,
         hj = h[j]
         for i in range(256):
             p[i] += Wt[j, i] * hj
-    length = np.int64(ctx[CTX_MLEN])
-    if ctx[CTX_MMIN] > 0 and length > 0:
+    length = np.int64(ctx[CTX_MLEN])  # 0 without the match model: nothing sets it
+    if length > 0:
         # The match model's direct connection: its guess's logit gets a learned weight
         # per match length (a one-hot input wired straight to the guessed output).
         p[history[np.int64(ctx[CTX_MPTR])]] += mw[_match_bucket(length)]
@@ -419,7 +419,7 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, y
     for i in range(256):
         c[i] -= lr_out * p[i]
     length = np.int64(ctx[CTX_MLEN])
-    if ctx[CTX_MMIN] > 0 and length > 0:
+    if length > 0:
         bucket = _match_bucket(length)
         mw[bucket] -= lr[5] * p[history[np.int64(ctx[CTX_MPTR])]]  # d loss / d weight
     for o in range(idx.shape[0]):

@@ -59,7 +59,7 @@ def c2_one_unit(ctx):
         numbers,
         [("Share of seeds that solved, one tanh unit (bars: Wilson 95% intervals).",
           png_base64(rate_bars(["no biases", "with biases"], [s0, s1], [t, t],
-                        "one hidden unit, 5 symbols"))),
+                               "one hidden unit, 5 symbols"))),
          ("A hand-made one-unit network with output biases: each output's line is tangent "
           "to a parabola, so the upper envelope gives every output its own stretch of h.",
           png_base64(draw.diagram(hand.spec, tasks.shift(5), hand.params)))])

@@ -131,7 +131,7 @@ def c5_cost(ctx):
          "device": "the machine running this"}, numbers,
         [("Left: time per training example against connections. Right: capacity against k.",
           png_base64(cost_and_capacity_chart(numbers["timings"], numbers["cost_slope"],
-                                      numbers["frontiers"], numbers["capacity_slope"]))),
+                                             numbers["frontiers"], numbers["capacity_slope"]))),
          _atlas({"adam lr 0.05": cap}, ctx.budget)])
 
 
@@ -148,23 +148,25 @@ def c7_permutations(ctx):
           png_base64(draw.capacity_chart(list(results.values()))))])
 
 
+C12_GRID = [(regime, act, k) for regime in REGIMES for act in ("tanh", "relu")
+            for k in (2, 3, 4)]
+
+
 def c12_measure(ctx) -> dict[str, dict]:
-    """"regime activation k=K" -> solve rate on shift 11, for every regime of C4,
-    activation (tanh, relu) and k = 2..4."""
-    task, rates = tasks.shift(11), {}
-    for regime, opt in REGIMES.items():
-        for act in ("tanh", "relu"):
-            for k in (2, 3, 4):
-                pop = ctx.train(task, NetSpec(11, 11, (k,), act), **opt)
-                rates[f"{regime} {act} k={k}"] = rate_numbers(int(pop.solved.sum()), pop.size)
+    """"regime activation k=K" -> solve rate on shift 11, over C12_GRID (every regime of
+    C4, tanh and ReLU, k = 2..4)."""
+    task = tasks.shift(11)
+    rates = {}
+    for regime, act, k in C12_GRID:
+        pop = ctx.train(task, NetSpec(11, 11, (k,), act), **REGIMES[regime])
+        rates[f"{regime} {act} k={k}"] = rate_numbers(int(pop.solved.sum()), pop.size)
     return rates
 
 
 def c12_relu(ctx):
     rates = c12_measure(ctx)
     decision = c12_verdict({r: {(a, k): rates[f"{r} {a} k={k}"]["rate"]
-                                for a in ("tanh", "relu") for k in (2, 3, 4)}
-                            for r in REGIMES})
+                                for r2, a, k in C12_GRID if r2 == r} for r in REGIMES})
     return claim_result(
         "C12", "; ".join(f"{key}: {rate_text(v['successes'], v['trials'])}"
                          for key, v in rates.items()), decision,
@@ -175,12 +177,6 @@ def c12_relu(ctx):
          "regimes_relu_worse_at_k2": [r for r, p in decision.parts.items()
                                       if p["relu worse at k=2"]]},
         [("Share of seeds solving 11 symbols, by regime, activation and k.",
-          png_base64(rate_bars([_short(key) for key in rates],
-                        [v["successes"] for v in rates.values()],
-                        [v["trials"] for v in rates.values()], "11 symbols")))])
-
-
-def _short(key: str) -> str:
-    """'adam lr 0.05 tanh k=2' -> 'adam tanh k=2' (the bar labels of C12)."""
-    words = key.split()
-    return " ".join([words[0], *words[-2:]])
+          png_base64(rate_bars([f"{r.split()[0]} {a} k={k}" for r, a, k in C12_GRID],
+                               [v["successes"] for v in rates.values()],
+                               [v["trials"] for v in rates.values()], "11 symbols")))])

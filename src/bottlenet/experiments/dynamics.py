@@ -163,8 +163,8 @@ def c11_cost(ctx):
         {"seconds_per_step": per_step},
         [(f"Wall time per training step of {population} networks, by hidden activation.",
           png_base64(value_bars(per_step, [1e3 * v for v in per_step.values()],
-                         f"ms per training step ({population} networks)",
-                         "wall time per step by activation, shift 64, k=4, same run")))])
+                                f"ms per training step ({population} networks)",
+                                "wall time per step by activation, shift 64, k=4, same run")))])
 
 
 def _mean_activations(spec: NetSpec, params, task) -> jax.Array:

@@ -178,6 +178,6 @@ def c14_sparsity(ctx):
         [(f"Share of seeds solving {C14_N} symbols with {C14_K} tanh units, by share of "
           "activations held at zero.",
           png_base64(rate_bars([f"{100 * f:.0f}% zero" for f in rows],
-                        [r["solved"]["successes"] for r in rows.values()],
-                        [r["solved"]["trials"] for r in rows.values()],
-                        "sparsity forced on tanh")))])
+                               [r["solved"]["successes"] for r in rows.values()],
+                               [r["solved"]["trials"] for r in rows.values()],
+                               "sparsity forced on tanh")))])

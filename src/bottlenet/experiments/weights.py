@@ -132,6 +132,6 @@ def c17_bits(ctx):
         numbers,
         [("Bits needed, log scale.",
           png_base64(value_bars(["log2(11!)", "table", "2 units", "direct"],
-                         [perm_bits, table_bits, net or 0, direct or 0], "bits",
-                         "bits to store the 11-symbol shift", [PALE, PALE, BAR, "#d7191c"],
-                         log=True)))])
+                                [perm_bits, table_bits, net or 0, direct or 0], "bits",
+                                "bits to store the 11-symbol shift", [PALE, PALE, BAR, "#d7191c"],
+                                log=True)))])
