@@ -238,3 +238,20 @@ def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
     task = tasks.shift(20000)
     with pytest.raises(ResourceError, match=r"needs about 11\.9 GiB.*1\.0 GiB"):
         train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10))
+
+
+def test_a_large_population_on_a_cpu_trains_in_passes_with_the_same_outcome(
+        shift5, tanh2_spec, monkeypatch):
+    cfg = TrainConfig(seeds=8, steps=400, stop="never")
+    whole = train(shift5, tanh2_spec, cfg)
+    per_net = 4 * shift5.n_pairs * shift5.n_out
+    monkeypatch.setattr(memory, "CPU_PASS_BYTES", 2 * per_net)
+    assert memory.cpu_pass_size(tanh2_spec, shift5.n_pairs, cfg) == 2
+    assert memory.cpu_pass_size(tanh2_spec, shift5.n_pairs, cfg, devices=4) == 4
+    group = memory.cpu_pass_size(tanh2_spec, shift5.n_pairs, cfg, len(jax.local_devices()))
+    passes = []
+    parts = train(shift5, tanh2_spec, cfg, progress=lambda d, n: passes.append((d, n)))
+    assert group < 8 and passes[-1] == (8 // group * 400,) * 2
+    np.testing.assert_array_equal(parts.solve_step, whole.solve_step)
+    for x, y in zip(jax.tree.leaves(parts.params), jax.tree.leaves(whole.params), strict=True):
+        np.testing.assert_allclose(x, y, rtol=5e-4, atol=1e-5)

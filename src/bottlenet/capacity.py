@@ -24,13 +24,22 @@ from bottlenet.stats import wilson_interval
 from bottlenet.store import Store, TrialRecord
 from bottlenet.trainer import train
 
+# Above this size a trial takes minutes and its cost grows with the square of the padded
+# size, so finer buckets pay for their extra compilations (seconds each).
+FINE_BUCKETS_FROM = 512
+
 
 def bucket(n: int) -> int:
-    """The padded size that serves n: 8, 12, 16, 24, 32, 48, 64, ... (at most 1.5x n)."""
+    """The padded size that serves n: 8, 12, 16, 24, 32, 48, ..., 512 (at most 1.5x n),
+    then multiples of an eighth of the power of two below n (576, 640, ..., 1024, 1152,
+    ...: at most 1.125x n)."""
     size = 8
-    while size < n:
+    while size < n and size < FINE_BUCKETS_FROM:
         size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
-    return size
+    if size >= n:
+        return size
+    step = 1 << (n.bit_length() - 4)
+    return -(-n // step) * step
 
 
 @dataclass(frozen=True)
