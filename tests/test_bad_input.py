@@ -408,20 +408,31 @@ def test_crafted_model_files(fixtures, edits, command):
        st.sampled_from([None, 0, 1, 10**6, 2**40, 2**64 - 1]),
        st.sampled_from([None, 0, 1]), st.booleans())
 def test_crafted_archives(fixtures, settings_edits, length, mode, delete_key):
-    """Archives whose checksums are all valid but whose header says absurd things."""
+    """Archives whose checksums are all valid but which say absurd things: settings, the
+    original's length in the trailer, a block's length or how it is stored."""
+    import io
+    import struct
+
     from bottlenet.compress import container
 
     base, src = fixtures
-    header, payload = container.unpack((src / "a.bn").read_bytes())
-    settings_ = dict(header.settings)
+    blob = (src / "a.bn").read_bytes()
+    rest = io.BytesIO(blob[8:])
+    settings_, fp = container.read_head(blob[:8], rest.read)
+    raw_length, stored, body = container.read_block(rest.read, 1, container.BLOCK)
+    assert container.read_block(rest.read, 2, container.BLOCK) is None
+    total, crc = container.read_trailer(rest.read)
     if delete_key and settings_:
         settings_.pop(sorted(settings_)[0])
     settings_.update(settings_edits)
-    h = container.Header(header.mode if mode is None else mode, settings_,
-                         header.length if length is None else length, header.crc,
-                         header.fingerprint, 0, 0)
+    if mode is not None:  # 0: the coded bytes claimed stored; 1: a length they cannot hold
+        raw_length, stored = (len(body), True) if mode == 0 else (container.BLOCK, False)
+    crafted = (container.pack_head(settings_, fp)
+               + container.pack_block(raw_length, body, stored)
+               + container.end_of_blocks(total if length is None else length % 2**64, crc))
+    assert struct.unpack_from("<H", crafted, 6)[0] > 0
     d = Path(tempfile.mkdtemp(dir=base))
-    (d / "x.bn").write_bytes(container.pack(h, payload))
+    (d / "x.bn").write_bytes(crafted)
     r = runner.invoke(app, ["decompress", str(d / "x.bn"), "-o", str(d / "x")])
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
     if r.exit_code == 2:

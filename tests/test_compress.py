@@ -3,6 +3,7 @@ bytes, determinism, and refusal (never wrong bytes) for damaged or foreign archi
 
 import dataclasses
 import hashlib
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -105,21 +106,24 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "8bde59cd18c02652"
+GOLDEN_SHA = "65631fb489a0ed02"
 GOLDEN_FINGERPRINT = 1193494883
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_archives_of_every_earlier_format_still_decode():
-    # Written by bottlenet's format 1 (before the match model), kept as bytes: as xz and
-    # zstd decode every older version of their formats, so does bottlenet.
-    v1 = (DATA / "golden-v1.bn").read_bytes()
-    assert v1[4] == 1
-    assert decompress(v1) == b"HELLO HELO HELLLO, said the network. " * 20
-    v1_default = (DATA / "golden-v1-default.bn").read_bytes()
-    assert decompress(v1_default) == (DATA / "golden-v1-default.txt").read_bytes()
-    head, _ = container.unpack(v1_default)
+    # Written by bottlenet's formats 1 (before the match model) and 2 (the whole input in
+    # memory), kept as bytes: as xz and zstd decode every older version of their
+    # formats, so does bottlenet.
+    text = (DATA / "golden-v1-default.txt").read_bytes()
+    for version in (1, 2):
+        small = (DATA / f"golden-v{version}.bn").read_bytes()
+        assert small[4] == version
+        assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
+        default = (DATA / f"golden-v{version}-default.bn").read_bytes()
+        assert decompress(default) == text
+    head, _ = container.unpack((DATA / "golden-v1-default.bn").read_bytes())
     assert "match_min" not in head.settings  # the old settings, read as they are
 
 
@@ -135,34 +139,42 @@ def test_the_match_model_finds_long_repeats():
     assert decompress(with_match.archive) == data
 
 
+def head_of(archive: bytes) -> tuple[dict, int, bytes]:
+    """A format 3 archive's settings, fingerprint, and the bytes after its header."""
+    rest = io.BytesIO(archive[8:])
+    settings, fp = container.read_head(archive[:8], rest.read)
+    return settings, fp, rest.read()
+
+
 def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
     archive = compress(ARCHIVE_TEXT).archive
     (n,) = struct.unpack_from("<H", archive, 6)
     assert n <= 12  # deflated against the format's dictionary (220 bytes as plain JSON)
-    head, _ = container.unpack(archive)
-    assert Settings.from_json(head.settings).orders == Settings().orders
-    fixed = archive[8 + n:8 + n + container.FIXED_SIZE]
+    settings, fp, blocks = head_of(archive)
+    assert Settings.from_json(settings, 3).orders == Settings().orders
+
+    def with_settings(raw: bytes) -> bytes:
+        head = archive[:6] + struct.pack("<H", len(raw)) + raw + struct.pack("<I", fp)
+        return head + struct.pack("<I", zlib.crc32(head)) + blocks
+
     for raw in (b"\xff" * 8, zlib.compress(b"{}")[2:-4] + b"junk",
                 b"\x03\x00"):  # not deflate; data after the stream; not JSON
-        head = archive[:6] + struct.pack("<H", len(raw)) + raw + fixed
-        blob = head + struct.pack("<I", zlib.crc32(head)) + archive[8 + n + len(fixed) + 4:]
         with pytest.raises(ArchiveError, match="settings"):
-            decompress(blob)
+            decompress(with_settings(raw))
     # a bomb: a short stream that would inflate far past any real settings
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
     bomb = deflate.compress(b"[" + b"0," * 10**6 + b"0]") + deflate.flush()
-    head = archive[:6] + struct.pack("<H", len(bomb)) + bomb + fixed
     with pytest.raises(ArchiveError, match="settings"):
-        decompress(head + struct.pack("<I", zlib.crc32(head)) + archive[8 + n + len(fixed) + 4:])
+        decompress(with_settings(bomb))
 
 
 def test_settings_travel_in_the_archive():
     s = dataclasses.replace(SMALL, hidden=5, orders=(2, 4), lr_output=0.05, seed=9)
     data = b"abracadabra " * 300
-    archive = compress(data, s).archive
-    head, _ = container.unpack(archive)
-    assert Settings.from_json(head.settings) == s
-    assert decompress(archive) == data
+    r = compress(data, s)
+    assert r.settings == dataclasses.replace(s, window_bits=r.settings.window_bits)
+    assert Settings.from_json(head_of(r.archive)[0], 3) == r.settings
+    assert decompress(r.archive) == data
 
 
 ARCHIVE_TEXT = b"the quick brown fox jumps over the lazy dog\n" * 50
@@ -193,21 +205,25 @@ ARCHIVE = archive_of()
 
 
 def test_damage_behind_good_checksums_is_caught_by_the_original_checksum():
-    # Re-pack a damaged payload with fresh header and payload checksums, as if the damage
-    # had slipped past them, to test the check behind them.
-    header, payload = container.unpack(ARCHIVE)
-    damaged = bytearray(payload)
+    # Re-pack a damaged block with a fresh block checksum, as if the damage had slipped
+    # past it, to test the check behind it.
+    settings, fp, blocks = head_of(ARCHIVE)
+    rest = io.BytesIO(blocks)
+    length, stored, body = container.read_block(rest.read, 1, container.BLOCK)
+    assert not stored
+    damaged = bytearray(body)
     damaged[-10] ^= 0x10
-    with pytest.raises(ArchiveError, match="original's checksum|ends before"):
-        decompress(container.pack(header, bytes(damaged)))
+    archive = (container.pack_head(settings, fp) + container.pack_block(length, damaged, False)
+               + rest.read())
+    with pytest.raises(ArchiveError, match="original's length and checksum|ends before"):
+        decompress(archive)
 
 
 def test_fingerprint_mismatch_is_refused():
-    header, payload = container.unpack(ARCHIVE)
-    assert decompress(container.pack(header, payload)) == ARCHIVE_TEXT   # re-pack is exact
-    other = dataclasses.replace(header, fingerprint=header.fingerprint ^ 1)
+    settings, fp, blocks = head_of(ARCHIVE)
+    assert decompress(container.pack_head(settings, fp) + blocks) == ARCHIVE_TEXT  # exact
     with pytest.raises(ArchiveError, match="fingerprint"):
-        decompress(container.pack(other, payload))
+        decompress(container.pack_head(settings, fp ^ 1) + blocks)
 
 
 def test_foreign_newer_and_padded_files_are_refused():

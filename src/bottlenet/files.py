@@ -141,6 +141,59 @@ def is_stream(path: Path | None) -> bool:
     return path is not None and str(path) == STREAM
 
 
+class _Reader:
+    """A binary input whose read errors are FileErrors naming it (not write errors of
+    the file being written from it)."""
+
+    def __init__(self, f: IO[bytes], name: str):
+        self.f, self.name = f, name
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.f.read(n)
+        except OSError as e:
+            raise FileError(f"cannot read {self.name} ({_why(e)})") from None
+
+
+@contextlib.contextmanager
+def open_input(path: Path, what: str = "file"):
+    """(reader, size in bytes or None when not known) of an input file (`-`: standard
+    input), for reading a piece at a time; or one line saying why not."""
+    if is_stream(path):
+        yield _Reader(sys.stdin.buffer, "standard input"), None
+        return
+    path = Path(path)
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise FileError(f"no such {what}: {path}") from None
+    except IsADirectoryError:
+        raise FileError(f"{path} is a folder, not a {what}") from None
+    except OSError as e:
+        raise FileError(f"cannot read {path} ({_why(e)})") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size if path.is_file() else None
+        yield _Reader(f, str(path)), size
+
+
+def write_stream(path: Path, produce: Callable[[IO[bytes]], object]):
+    """Call produce(file) on `path` written atomically (see write_atomically), or on
+    standard output when `path` is `-`; returns what produce returned, or None when the
+    reader of standard output went away (`| head`: not our error)."""
+    if not is_stream(path):
+        result = []
+        write_atomically(path, lambda f: result.append(produce(f)))
+        return result[0]
+    try:
+        result = produce(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return result
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):  # no "Exception ignored" at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return None
+
+
 def read_input(path: Path, what: str = "file") -> bytes:
     """The bytes of an input file (`-`: standard input), or one line saying why not."""
     if is_stream(path):

@@ -27,10 +27,18 @@ from bottlenet.cli.console import (
     out,
     parse_size,
 )
-from bottlenet.compress import codec, container, stats
+from bottlenet.compress import codec, stats
 from bottlenet.compress.model import Settings, format_orders, parse_orders
 from bottlenet.errors import BottlenetError, SpecError
-from bottlenet.files import STREAM, check_output, is_stream, read_input, write_bytes
+from bottlenet.files import (
+    STREAM,
+    check_output,
+    is_stream,
+    open_input,
+    read_input,
+    write_bytes,
+    write_stream,
+)
 
 app = command_group()
 _DEFAULT = Settings()
@@ -111,21 +119,34 @@ def compress_command(
     target = Path(STREAM) if piped else check_output(
         output or file.with_name(file.name + ".bn"), "--output", replace=force)
     name = "standard input" if is_stream(file) else file.name
-    data = read_input(file)
-    with _byte_bar(err) as bar:
-        job = bar.add_task(f"compressing {name}", total=len(data))
-        result = codec.compress(data, settings, memory=cap,
-                                progress=lambda d, n: bar.update(job, completed=d))
-    write_bytes(target, result.archive)
-    n = len(data)
+    if show_stats or plot:  # the comparisons and the picture need the whole input
+        data = read_input(file)
+        with _byte_bar(err) as bar:
+            job = bar.add_task(f"compressing {name}", total=len(data))
+            result = codec.compress(data, settings, memory=cap,
+                                    progress=lambda d, n: bar.update(job, completed=d))
+        write_bytes(target, result.archive)
+        figures = (len(data), len(result.archive), float(result.bits.sum()), result.seconds,
+                   result.stored, result.settings)
+    else:  # a block at a time: any length, in bounded memory
+        with open_input(file) as (source, size), _byte_bar(err) as bar:
+            job = bar.add_task(f"compressing {name}", total=size)
+            streamed = write_stream(target, lambda sink: codec.compress_stream(
+                source, sink, size, settings, memory=cap,
+                progress=lambda d, n: bar.update(job, completed=d)))
+        if streamed is None:  # the reader of standard output went away
+            return
+        figures = (streamed.original_length, streamed.archive_length, streamed.model_bits,
+                   streamed.seconds, streamed.stored, streamed.settings)
+    n, archive_bytes, model_bits, seconds, stored, used = figures
     report: dict[str, Any] = {
         "file": str(file), "archive": str(target), "original_bytes": n,
-        "archive_bytes": len(result.archive), "bpc": round(result.bpc, 4),
-        "model_bpc": round(float(result.bits.mean()), 4) if n else 0.0,
-        "ratio": round(n / len(result.archive), 4), "stored_raw": result.stored,
-        "compress_s": round(result.seconds, 3),
-        "compress_kb_per_s": round(n / 1e3 / max(result.seconds, 1e-9), 1),
-        "settings": result.settings.to_json(),
+        "archive_bytes": archive_bytes, "bpc": round(8 * archive_bytes / max(n, 1), 4),
+        "model_bpc": round(model_bits / n, 4) if n else 0.0,
+        "ratio": round(n / archive_bytes, 4), "stored_raw": stored,
+        "compress_s": round(seconds, 3),
+        "compress_kb_per_s": round(n / 1e3 / max(seconds, 1e-9), 1),
+        "settings": used.to_json(),
     }
     if show_stats or plot:
         t0 = time.perf_counter()
@@ -155,16 +176,16 @@ def compress_command(
     show = err if piped else out
     tab = key_value_table()
     tab.add_row("archive", f"{'standard output' if piped else target}: {n:,} -> "
-                f"{len(result.archive):,} bytes")
+                f"{archive_bytes:,} bytes")
     tab.add_row("bits per character", f"{report['bpc']:.3f} (model alone "
                 f"{report['model_bpc']:.3f}; ratio {report['ratio']:.2f})"
-                + ("; stored raw, the model did not help" if result.stored else ""))
+                + ("; stored raw, the model did not help" if stored else ""))
     tab.add_row("speed", f"{report['compress_kb_per_s']:,.0f} KB/s compress"
                 + (f", {report['decompress_kb_per_s']:,.0f} KB/s decompress (round trip "
                    "verified)" if "verified" in report else ""))
-    s = result.settings
-    tab.add_row("model", f"contexts {format_orders(s.orders)} -> {s.hidden} tanh -> softmax "
-                f"256; table 2^{s.table_bits} rows")
+    tab.add_row("model", f"contexts {format_orders(used.orders)} -> {used.hidden} tanh -> "
+                f"softmax 256; table 2^{used.table_bits} rows; history 2^{used.window_bits} "
+                "bytes")
     show.print(tab)
     if "classic" in report:
         from rich.table import Table
@@ -197,8 +218,10 @@ def decompress_command(
         "output when ARCHIVE is -); - writes standard output.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ):
-    """Decompress a .bn archive. The original's length and checksum are verified before
-    anything is written; a damaged, truncated or foreign file is refused (exit code 2)."""
+    """Decompress a .bn archive, a block at a time. A damaged, truncated or foreign file
+    is refused (exit code 2); an output file appears only when the whole original was
+    decoded and its length and checksum verified (on standard output, the blocks before
+    a damaged one have been written by then)."""
     if output is None and is_stream(archive):
         output = Path(STREAM)
     if output is None:
@@ -207,16 +230,17 @@ def decompress_command(
         output = archive.with_suffix("")
     if not is_stream(output):
         check_output(output, "--output", replace=force)
-    blob = read_input(archive, "archive")
-    container.unpack(blob)        # a foreign or damaged file is refused before any work
     t0 = time.perf_counter()
-    with _byte_bar(err) as bar:
-        name = "standard input" if is_stream(archive) else archive.name
-        job = bar.add_task(f"decompressing {name}", total=None)
-        data = codec.decompress(
-            blob, progress=lambda d, n: bar.update(job, completed=d, total=n))
+    name = "standard input" if is_stream(archive) else archive.name
+    with open_input(archive, "archive") as (source, _):
+        prefix = codec.peek(source)  # a foreign file is refused before any work
+        with _byte_bar(err) as bar:
+            job = bar.add_task(f"decompressing {name}", total=None)
+            length = write_stream(output, lambda sink: codec.decompress_stream(
+                source, sink, lambda d, n: bar.update(job, completed=d, total=n), prefix))
+    if length is None:  # the reader of standard output went away
+        return
     seconds = time.perf_counter() - t0
-    write_bytes(output, data)
     (err if is_stream(output) else out).print(
-        f"{'standard output' if is_stream(output) else output}: {len(data):,} bytes, "
-        f"checksum verified, {len(data) / 1e3 / max(seconds, 1e-9):,.0f} KB/s")
+        f"{'standard output' if is_stream(output) else output}: {length:,} bytes, "
+        f"checksum verified, {length / 1e3 / max(seconds, 1e-9):,.0f} KB/s")

@@ -1,29 +1,33 @@
 """compress / decompress: the model and the range coder in one compiled loop per chunk.
 
 Both directions run the same (predict, code, learn) step per byte. The Python driver
-only hands over chunks of 64 KiB so a progress bar can move; the model and coder state
-live in arrays and carry over between chunks.
+reads and writes the archive block by block (format 3, see container) and hands the
+compiled loop chunks of 64 KiB, so a progress bar can move and the memory stays bounded
+whatever the input's length: the model's tables, a ring of the last bytes for the match
+model, and one block. The model and coder state live in arrays and carry over.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import time
 import zlib
 from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 from bottlenet.compress import coder, container
-from bottlenet.compress.container import ArchiveError, Header
-from bottlenet.compress.kernels import decode_chunk, encode_chunk, probe_hash
+from bottlenet.compress.container import ArchiveError
+from bottlenet.compress.kernels import decode_chunk, encode_chunk, learn_chunk, probe_hash
 from bottlenet.compress.model import Model, Settings
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import host_bytes
 
 CHUNK = 1 << 16
-Progress = Callable[[int, int], None] | None
+Progress = Callable[[int, int | None], None] | None  # (bytes done, total if known)
 
 # A fixed probe (text, then every byte value, then runs): the encoder's predictions on it
 # are hashed into the archive so a decoder whose arithmetic differs stops at once
@@ -42,11 +46,24 @@ class Result:
     original_length: int
     bits: np.ndarray          # ideal code length of every byte under the model, in bits
     seconds: float
-    stored: bool              # the model did not beat the raw bytes; stored them instead
+    stored: bool              # the model beat the raw bytes in no block; all stored raw
 
     @property
     def bpc(self) -> float:
         return 8.0 * len(self.archive) / max(1, self.original_length)
+
+
+@dataclasses.dataclass(frozen=True)
+class Streamed:
+    """What compress_stream() returns: the figures of an archive it wrote."""
+
+    settings: Settings
+    original_length: int
+    archive_length: int
+    model_bits: float         # the ideal code length of the input under the model
+    seconds: float
+    stored: bool              # every block was stored raw
+    bits: np.ndarray | None   # per byte, when asked for (keep_bits)
 
 
 def fingerprint(settings: Settings) -> int:
@@ -78,48 +95,162 @@ def _build(settings: Settings, extra: int = 0) -> Model:
 def compress(data: bytes, settings: Settings | None = None, progress: Progress = None,
              memory: int | None = None) -> Result:
     """Compress `data`; the context table is sized for it, within `memory` bytes if given."""
+    sink = io.BytesIO()
+    r = compress_stream(io.BytesIO(data), sink, len(data), settings, progress, memory,
+                        keep_bits=True)
+    return Result(sink.getvalue(), r.settings, r.original_length, r.bits, r.seconds, r.stored)
+
+
+def settings_for(size: int | None, settings: Settings | None = None,
+                 memory: int | None = None) -> Settings:
+    """The settings an archive of an input of `size` bytes (None: not known) is written
+    with: the history window and the table sized for it, within `memory` bytes."""
+    return (settings or Settings()).check().window_for(size).sized_for(size, memory)
+
+
+def compress_stream(source: BinaryIO, sink: BinaryIO, size: int | None = None,
+                    settings: Settings | None = None, progress: Progress = None,
+                    memory: int | None = None, keep_bits: bool = False) -> Streamed:
+    """Read `source` to its end and write the archive to `sink`, a block at a time.
+    `size`, when known, sizes the tables (else they take the largest default) and the
+    progress total."""
     t0 = time.perf_counter()
-    settings = (settings or Settings()).check().sized_for(len(data), memory)
-    src = np.frombuffer(data, np.uint8)
-    n = len(src)
-    coded_freq = np.zeros(n, np.int32)
-    payload = b""
-    if n:
-        m = _build(settings, extra=3 * n)
-        state = np.zeros(coder.STATE_SIZE, np.int64)
-        out = np.zeros(2 * n + 64, np.uint8)   # at most 2 bytes per symbol (freq >= 1)
-        freq = np.zeros(256, np.int64)
-        cum = np.zeros(257, np.int64)
+    settings = settings_for(size, settings, memory)
+    m = _build(settings, extra=4 * container.BLOCK)
+    ring = np.zeros(1 << settings.window_bits, np.uint8)
+    wmask = len(ring) - 1
+    state = np.zeros(coder.STATE_SIZE, np.int64)
+    out = np.zeros(2 * container.BLOCK + 64, np.uint8)  # at most 2 bytes a byte (freq >= 1)
+    coded_freq = np.zeros(CHUNK, np.int32)
+    freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
+    head = container.pack_head(settings.to_json(), fingerprint(settings))
+    sink.write(head)
+    written, done, crc, model_bits, all_stored = len(head), 0, 0, 0.0, True
+    bits: list[np.ndarray] = []
+    while block := container.read_up_to(source.read, container.BLOCK):
+        crc = zlib.crc32(block, crc)
+        src = np.frombuffer(block, np.uint8)
         coder.encoder_start(state)
-        for start in range(0, n, CHUNK):
-            end = min(n, start + CHUNK)
-            encode_chunk(src, start, end, *m.arrays(), state, out, coded_freq, freq, cum)
+        for start in range(0, len(src), CHUNK):
+            chunk = src[start:start + CHUNK]
+            t = done + start
+            at = t & wmask               # the ring is a whole number of chunks
+            ring[at:at + len(chunk)] = chunk
+            encode_chunk(ring, t, t + len(chunk), *m.arrays(), state, out, coded_freq,
+                         freq, cum)
+            chunk_bits = coder.TOTAL_BITS - np.log2(coded_freq[:len(chunk)])
+            model_bits += float(chunk_bits.sum())
+            if keep_bits:
+                bits.append(chunk_bits)
             if progress:
-                progress(end, n)
-        payload = out[: coder.encoder_finish(state, out)].tobytes()
-    stored = len(payload) >= n
-    mode = container.STORED if stored else container.CODED
-    header = Header(mode, settings.to_json(), n, zlib.crc32(data),
-                    fingerprint(settings) if not stored else 0, 0, 0)
-    archive = container.pack(header, data if stored else payload)
-    bits = coder.TOTAL_BITS - np.log2(np.maximum(coded_freq, 1))
-    return Result(archive, settings, n, bits, time.perf_counter() - t0, stored)
+                progress(t + len(chunk), size)
+        coded = out[: coder.encoder_finish(state, out)]
+        stored = len(coded) >= len(block)
+        all_stored &= stored
+        piece = container.pack_block(len(block), block if stored else coded.tobytes(), stored)
+        sink.write(piece)
+        written += len(piece)
+        done += len(src)
+    tail = container.end_of_blocks(done, crc)
+    sink.write(tail)
+    return Streamed(settings, done, written + len(tail), model_bits,
+                    time.perf_counter() - t0, all_stored and done > 0,
+                    np.concatenate(bits) if keep_bits and bits else
+                    (np.zeros(0) if keep_bits else None))
 
 
 def decompress(archive: bytes, progress: Progress = None) -> bytes:
+    sink = io.BytesIO()
+    decompress_stream(io.BytesIO(archive), sink, progress)
+    return sink.getvalue()
+
+
+def decompress_stream(source: BinaryIO, sink: BinaryIO, progress: Progress = None,
+                      prefix: bytes = b"") -> int:
+    """Decode the archive in `source` to `sink`; returns the original's length. Format 3
+    is read and written a block at a time (a damaged block stops it there, with
+    ArchiveError, after the blocks before it were written); formats 1-2 whole.
+    `prefix`: the archive's first bytes when the caller has read them already (to refuse
+    a foreign file before it starts anything; see peek)."""
+    prefix += container.read_up_to(source.read, 8 - len(prefix))
+    version = container.version_of(prefix)
+    if version < 3:
+        data = _decompress_v2(prefix + source.read(), progress)
+        sink.write(data)
+        return len(data)
+    settings_json, fp = container.read_head(prefix, source.read)
+    settings = _settings(settings_json, 3, fp)
+    if not settings.window_bits:
+        raise ArchiveError("archive settings are not valid for this bottlenet: a version "
+                           "3 archive needs a history window")
+    m = _build(settings, extra=4 * container.BLOCK)
+    ring = np.zeros(1 << settings.window_bits, np.uint8)
+    wmask = len(ring) - 1
+    state = np.zeros(coder.STATE_SIZE, np.int64)
+    freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
+    done, crc, number = 0, 0, 1
+    while (block := container.read_block(source.read, number, container.BLOCK)) is not None:
+        length, stored, body = block
+        if stored:
+            raw = np.frombuffer(body, np.uint8)
+        else:
+            buf = np.frombuffer(body, np.uint8)
+            coder.decoder_start(state, buf)
+        for start in range(0, length, CHUNK):
+            end = min(length, start + CHUNK)
+            t = done + start
+            at = t & wmask
+            if stored:
+                ring[at:at + end - start] = raw[start:end]
+                learn_chunk(ring, t, done + end, *m.arrays(), freq)
+            else:
+                decode_chunk(buf, t, done + end, *m.arrays(), state, ring, freq, cum)
+                # A stream we wrote is never read past its end (plus the flush bytes).
+                if state[coder.POS] > len(buf) + coder.FLUSH_BYTES:
+                    raise ArchiveError(f"archive is damaged (block {number} ends before "
+                                       "its data does)")
+            piece = ring[at:at + end - start].tobytes()
+            crc = zlib.crc32(piece, crc)
+            sink.write(piece)
+            if progress:
+                progress(done + end, None)
+        done += length
+        number += 1
+    total, total_crc = container.read_trailer(source.read)
+    if total != done or total_crc != crc:
+        raise ArchiveError("decoded bytes do not match the original's length and checksum; "
+                           "the archive is damaged")
+    return done
+
+
+def peek(source: BinaryIO) -> bytes:
+    """The first bytes of an archive, read to refuse a foreign or newer file before any
+    work; hand them to decompress_stream as its prefix."""
+    prefix = container.read_up_to(source.read, 8)
+    container.version_of(prefix)
+    return prefix
+
+
+def _settings(settings_json: dict, version: int, fp: int) -> Settings:
+    try:
+        settings = Settings.from_json(settings_json, version)
+    except (TypeError, ValueError, SpecError) as e:
+        raise ArchiveError(f"archive settings are not valid for this bottlenet: {e}") \
+            from None
+    if fingerprint(settings) != fp:
+        raise ArchiveError("this machine computes the model differently from the one "
+                           "that wrote the archive (arithmetic fingerprint mismatch); "
+                           "decode it where it was written")
+    return settings
+
+
+def _decompress_v2(archive: bytes, progress: Progress = None) -> bytes:
+    """A format 1 or 2 archive: one block, the whole input's history."""
     header, payload = container.unpack(archive)
     if header.mode == container.STORED:
         data = payload
     else:
-        try:
-            settings = Settings.from_json(header.settings)
-        except (TypeError, ValueError, SpecError) as e:
-            raise ArchiveError(f"archive settings are not valid for this bottlenet: {e}") \
-                from None
-        if fingerprint(settings) != header.fingerprint:
-            raise ArchiveError("this machine computes the model differently from the one "
-                               "that wrote the archive (arithmetic fingerprint mismatch); "
-                               "decode it where it was written")
+        settings = _settings(header.settings, header.version, header.fingerprint)
         if header.length > (len(payload) + 64) * _MAX_RATIO:
             raise ArchiveError(f"archive header claims {header.length:,} bytes, more than "
                                f"{len(payload):,} coded bytes can hold; it is damaged")

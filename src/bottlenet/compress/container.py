@@ -1,21 +1,40 @@
-"""The archive format (.bn), version 2 (1 is read too). All integers little-endian.
+"""The archive format (.bn), version 3 (1 and 2 are read too). Integers little-endian.
+
+Version 3 streams: it is written and read block by block, so neither side needs the
+whole input in memory, and it can be written to a pipe before the length is known.
 
     offset  size  field
-    0       4     magic b"BNZ\\x1a"
-    4       1     format version (2; 1 had no match model, and decodes the same)
-    5       1     mode: 0 = stored (payload is the original bytes), 1 = model-coded
-    6       2     n = length of the settings JSON
-    8       n     model settings, JSON (UTF-8, sorted keys); from version 2 deflated
-                  (raw, RFC 1951) against SETTINGS_DICTIONARY
-    8+n     8     original length in bytes
-    16+n    4     CRC-32 of the original bytes
-    20+n    4     arithmetic fingerprint (see codec.fingerprint)
-    24+n    8     payload length in bytes
-    32+n    4     CRC-32 of the payload
-    36+n    4     CRC-32 of every header byte before this field
-    40+n    ...   payload (exactly `payload length` bytes; nothing may follow)
+    0       4     magic b"BNZ\x1a"
+    4       1     format version (3)
+    5       1     mode: 1 (each block says how it is stored)
+    6       2     n = length of the settings
+    8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
+                  against SETTINGS_DICTIONARY[3]
+    8+n     4     arithmetic fingerprint (see codec.fingerprint)
+    12+n    4     CRC-32 of every header byte before this field
+    then blocks, each of at most BLOCK original bytes:
+            varint  2 x original length + 1 if stored raw (0: no more blocks)
+            varint  coded length (coded blocks only; a stored block holds its bytes)
+            4       CRC-32 of the block's bytes
+            ...     the block's bytes: a range-coded stream of its own, or the original
+    then the trailer:
+            8       original length in bytes
+            4       CRC-32 of the original bytes
+    (nothing may follow)
 
-Stored mode bounds the growth of incompressible input to the header (about 50 bytes).
+The model runs on across blocks; only the range coder starts afresh in each one. A
+block the model cannot shrink is stored raw (the model still learns from it), which
+bounds the growth of incompressible input to about 7 bytes a block.
+
+Versions 1 and 2 (read, never written) were one block with the length in the header:
+
+    0       4     magic;  4  1  version;  5  1  mode: 0 = stored, 1 = model-coded
+    6       2     n = length of the settings JSON
+    8       n     settings, JSON; from version 2 deflated against SETTINGS_DICTIONARY[2]
+    8+n     8     original length;  16+n  4  CRC-32 of the original
+    20+n    4     arithmetic fingerprint;  24+n  8  payload length
+    32+n    4     CRC-32 of the payload;  36+n  4  CRC-32 of the header bytes before it
+    40+n    ...   payload (exactly `payload length` bytes)
 """
 
 from __future__ import annotations
@@ -28,18 +47,27 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 2
-READS = (1, 2)  # every version ever written still decodes
+FORMAT_VERSION = 3
+READS = (1, 2, 3)  # every version ever written still decodes
+BLOCK = 1 << 20    # original bytes per block (format 3)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
 FIXED_SIZE = _FIXED.size
-# Version 2 deflates the settings against the default settings of the day it was made
-# (fixed for ever, whatever the defaults become): default settings cost about 6 bytes
-# instead of 220, which small files feel (1-3% of a 10-50 KB archive).
-SETTINGS_DICTIONARY = (
-    b'{"boost":5.0,"clamp":8.0,"hidden":32,"init_scale":0.5,"lr_hidden_bias":0.001,'
-    b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
-    b'"match_min":6,"orders":[1,2,3,4,5,6,-1,-2,-3],"seed":1,"table_bits":17}')
+# Versions 2 and 3 deflate the settings against the default settings of the day each
+# was made (fixed for ever, whatever the defaults become): default settings cost about
+# 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
+SETTINGS_DICTIONARY = {
+    2: b'{"boost":5.0,"clamp":8.0,"hidden":32,"init_scale":0.5,"lr_hidden_bias":0.001,'
+       b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
+       b'"match_min":6,"orders":[1,2,3,4,5,6,-1,-2,-3],"seed":1,"table_bits":17}',
+    3: b'{"boost":5.0,"clamp":8.0,"hidden":32,"init_scale":0.5,"lr_hidden_bias":0.001,'
+       b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
+       b'"match_min":6,"orders":[1,2,3,4,5,6,-1,-2,-3],"seed":1,"table_bits":17,'
+       b'"window_bits":18}',
+}
+_HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
+_TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original
+TRAILER_SIZE = _TRAILER.size
 MAX_SETTINGS = 1 << 16                 # inflated settings longer than this are refused
 
 
@@ -49,6 +77,8 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
+    """A version 1-2 archive's header (version 3 keeps length and CRC in its trailer)."""
+
     mode: int
     settings: dict
     length: int
@@ -56,30 +86,148 @@ class Header:
     fingerprint: int
     payload_length: int
     payload_crc: int
+    version: int = FORMAT_VERSION
+
+
+def _deflated(settings: dict, version: int) -> bytes:
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=SETTINGS_DICTIONARY[version])
+    raw = deflate.compress(text) + deflate.flush()
+    if len(raw) > 0xFFFF:
+        raise ValueError("the settings do not fit in an archive header")
+    return raw
 
 
 def pack(h: Header, payload: bytes) -> bytes:
-    text = json.dumps(h.settings, sort_keys=True, separators=(",", ":")).encode()
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=SETTINGS_DICTIONARY)
-    settings = deflate.compress(text) + deflate.flush()
-    if len(settings) > 0xFFFF:
-        raise ValueError("the settings do not fit in an archive header")
-    head = (MAGIC + bytes([FORMAT_VERSION, h.mode]) + struct.pack("<H", len(settings))
+    """A version 2 archive (kept to write the old format in tests)."""
+    settings = _deflated(h.settings, 2)
+    head = (MAGIC + bytes([2, h.mode]) + struct.pack("<H", len(settings))
             + settings + _FIXED.pack(h.length, h.crc, h.fingerprint, len(payload),
                                      zlib.crc32(payload)))
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
-def unpack(blob: bytes) -> tuple[Header, bytes]:
-    """Check everything that can be checked before decoding; return header and payload."""
-    if len(blob) < 4 or blob[:4] != MAGIC:
+def version_of(prefix: bytes) -> int:
+    """The format version from an archive's first bytes (at least 8 of them when there
+    are), or ArchiveError when they are not a bottlenet archive this version reads."""
+    if len(prefix) < 4 or prefix[:4] != MAGIC:
         raise ArchiveError("not a bottlenet archive (the first bytes are not BNZ)")
-    if len(blob) < 8:
+    if len(prefix) < 8:
         raise ArchiveError("archive is truncated inside its header")
-    version, mode = blob[4], blob[5]
+    version = prefix[4]
     if version not in READS:
         raise ArchiveError(f"archive format version {version} is not one this bottlenet "
                            f"reads (it reads versions {', '.join(map(str, READS))})")
+    return version
+
+
+def pack_head(settings: dict, fingerprint: int) -> bytes:
+    """A version 3 archive's header."""
+    raw = _deflated(settings, FORMAT_VERSION)
+    head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
+            + _HEAD3.pack(fingerprint))
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+def read_head(prefix: bytes, read) -> tuple[dict, int]:
+    """The settings and fingerprint of a version 3 archive whose first 8 bytes are
+    `prefix`; `read(n)` gives the bytes that follow."""
+    if prefix[5] != CODED:
+        raise ArchiveError(f"archive has unknown mode {prefix[5]}")
+    (n,) = struct.unpack_from("<H", prefix, 6)
+    rest = _exactly(read, n + _HEAD3.size + 4, "its header")
+    head = prefix + rest[:-4]
+    if zlib.crc32(head) != struct.unpack("<I", rest[-4:])[0]:
+        raise ArchiveError("archive header is damaged (header checksum mismatch)")
+    (fingerprint,) = _HEAD3.unpack_from(rest, n)
+    return _read_settings(rest[:n], FORMAT_VERSION), fingerprint
+
+
+def read_up_to(read, n: int) -> bytes:
+    """n bytes from `read`, fewer only at the end (a pipe may hand over less at a time)."""
+    parts, need = [], n
+    while need:
+        part = read(need)
+        if not part:
+            break
+        parts.append(part)
+        need -= len(part)
+    return b"".join(parts)
+
+
+def _exactly(read, n: int, where: str) -> bytes:
+    data = read_up_to(read, n)
+    if len(data) != n:
+        raise ArchiveError(f"archive is truncated inside {where}")
+    return data
+
+
+def _varint(x: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, x = x & 0x7F, x >> 7
+        out.append(byte | (0x80 if x else 0))
+        if not x:
+            return bytes(out)
+
+
+def _read_varint(read, where: str) -> int:
+    x = 0
+    for shift in range(0, 64, 7):
+        byte = _exactly(read, 1, where)[0]
+        x |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return x
+    raise ArchiveError(f"archive is damaged ({where} holds no valid length)")
+
+
+def pack_block(raw_length: int, body: bytes, stored: bool) -> bytes:
+    """A version 3 block: its lengths, its CRC and its bytes."""
+    lengths = _varint(2 * raw_length + stored) + (b"" if stored else _varint(len(body)))
+    return lengths + struct.pack("<I", zlib.crc32(body)) + body
+
+
+def end_of_blocks(length: int, crc: int) -> bytes:
+    return _varint(0) + _TRAILER.pack(length, crc)
+
+
+def read_block(read, number: int, longest_coded: int) -> tuple[int, bool, bytes] | None:
+    """The next block as (original length, stored, its bytes), checked against its CRC;
+    None after the last one. A block longer than BLOCK original bytes, or than
+    `longest_coded` coded ones, is refused before it is read."""
+    where = f"block {number}"
+    word = _read_varint(read, where)
+    if word == 0:
+        return None
+    raw_length, stored = word >> 1, bool(word & 1)
+    if raw_length > BLOCK:
+        raise ArchiveError(f"archive is damaged ({where} claims {raw_length:,} bytes, "
+                           f"more than a block holds)")
+    length = raw_length if stored else _read_varint(read, where)
+    if length > longest_coded:
+        raise ArchiveError(f"archive is damaged ({where} claims {length:,} coded bytes)")
+    (crc,) = struct.unpack("<I", _exactly(read, 4, where))
+    body = _exactly(read, length, where)
+    if zlib.crc32(body) != crc:
+        raise ArchiveError(f"archive is damaged ({where} checksum mismatch)")
+    return raw_length, stored, body
+
+
+def read_trailer(read) -> tuple[int, int]:
+    """(original length, CRC-32) after the last block; nothing may follow them."""
+    trailer = _TRAILER.unpack(_exactly(read, _TRAILER.size, "its trailer"))
+    if read(1):
+        raise ArchiveError("archive has unexpected bytes after its end")
+    return trailer
+
+
+def unpack(blob: bytes) -> tuple[Header, bytes]:
+    """A version 1-2 archive: check everything that can be checked before decoding;
+    return header and payload."""
+    version = version_of(blob[:8])
+    if version >= 3:
+        raise ArchiveError("a version 3 archive is read block by block (codec.decompress)")
+    mode = blob[5]
     (n,) = struct.unpack_from("<H", blob, 6)
     end = 8 + n + _FIXED.size
     if len(blob) < end + 4:
@@ -102,12 +250,12 @@ def unpack(blob: bytes) -> tuple[Header, bytes]:
         raise ArchiveError("archive payload is damaged (payload checksum mismatch)")
     if mode == STORED and plen != length:
         raise ArchiveError("archive header is inconsistent (stored length mismatch)")
-    return Header(mode, settings, length, crc, fp, plen, pcrc), bytes(payload)
+    return Header(mode, settings, length, crc, fp, plen, pcrc, version), bytes(payload)
 
 
 def _read_settings(raw: bytes, version: int) -> dict:
     if version >= 2:
-        inflate = zlib.decompressobj(-15, zdict=SETTINGS_DICTIONARY)
+        inflate = zlib.decompressobj(-15, zdict=SETTINGS_DICTIONARY[version])
         try:
             raw = inflate.decompress(raw, MAX_SETTINGS)
         except zlib.error:

@@ -257,10 +257,14 @@ MATCH = -3                        # the match model's guess: the byte that follo
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
-# far, the bytes hashed to find a match, and 64 - match table bits.
+# far, the bytes hashed to find a match, and 64 - match table bits; the history's
+# window: position p of the history is at index p & CTX_WMASK, and a match is taken only
+# up to CTX_WDIST bytes back (format 3 keeps a ring of the last bytes; formats 1 and 2
+# kept the whole input: mask all ones, no distance limit).
 (CTX_HIST, CTX_WORD, CTX_SEED, CTX_PREV_WORD, CTX_SHIFT, CTX_MPTR, CTX_MLEN, CTX_POS,
- CTX_MMIN, CTX_MSHIFT) = range(10)
-CTX_SIZE = 10
+ CTX_MMIN, CTX_MSHIFT, CTX_WMASK, CTX_WDIST) = range(12)
+CTX_SIZE = 12
+NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
 FIRST_BYTES = 1024.0             # the output layer's extra rate halves after this many
 MATCH_VERIFY = 32                 # a candidate match is checked this many bytes back
 MATCH_LONGEST = 65535             # match lengths stop counting here
@@ -304,7 +308,7 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history,
             length = np.int64(ctx[CTX_MLEN])
             key = np.uint64(0)
             if length > 0:
-                guess = np.uint64(history[np.int64(ctx[CTX_MPTR])])
+                guess = np.uint64(history[np.int64(ctx[CTX_MPTR] & ctx[CTX_WMASK])])
                 key = (guess + np.uint64(1)) | (np.uint64(_match_bucket(length)) << np.uint64(9))
         elif n >= 8:
             key = hist
@@ -333,7 +337,7 @@ def predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history,
     if length > 0:
         # The match model's direct connection: its guess's logit gets a learned weight
         # per match length (a one-hot input wired straight to the guessed output).
-        p[history[np.int64(ctx[CTX_MPTR])]] += mw[_match_bucket(length)]
+        p[history[np.int64(ctx[CTX_MPTR] & ctx[CTX_WMASK])]] += mw[_match_bucket(length)]
     zmax = p[0]
     for i in range(1, 256):
         zmax = max(zmax, p[i])
@@ -355,10 +359,11 @@ def _match_update(ctx, mtab, history, y) -> None:
     kept only when the bytes before it really match (the table is a hash)."""
     pos = np.int64(ctx[CTX_POS]) + 1
     ctx[CTX_POS] = np.uint64(pos)
+    mask = np.int64(ctx[CTX_WMASK])
     length = np.int64(ctx[CTX_MLEN])
     if length > 0:
         ptr = np.int64(ctx[CTX_MPTR])
-        if history[ptr] == y:
+        if history[ptr & mask] == y:
             ctx[CTX_MLEN] = np.uint64(min(length + 1, MATCH_LONGEST))
             ctx[CTX_MPTR] = np.uint64(ptr + 1)
         else:
@@ -371,10 +376,10 @@ def _match_update(ctx, mtab, history, y) -> None:
                     >> ctx[CTX_MSHIFT])
     if ctx[CTX_MLEN] == 0:
         cand = mtab[slot]
-        if cand > 0:
+        if cand > 0 and pos - cand <= np.int64(ctx[CTX_WDIST]):
             n = 0
             while n < MATCH_VERIFY and cand - 1 - n >= 0 and \
-                    history[cand - 1 - n] == history[pos - 1 - n]:
+                    history[(cand - 1 - n) & mask] == history[(pos - 1 - n) & mask]:
                 n += 1
             if n >= mmin:
                 ctx[CTX_MLEN] = np.uint64(n)
@@ -421,7 +426,7 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, y
     length = np.int64(ctx[CTX_MLEN])
     if length > 0:
         bucket = _match_bucket(length)
-        mw[bucket] -= lr[5] * p[history[np.int64(ctx[CTX_MPTR])]]  # d loss / d weight
+        mw[bucket] -= lr[5] * p[history[np.int64(ctx[CTX_MPTR] & ctx[CTX_WMASK])]]
     for o in range(idx.shape[0]):
         r = idx[o]
         n = seen[r]
@@ -443,27 +448,43 @@ def learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, history, y
 
 # ---- coding loops --------------------------------------------------------------------
 
+# Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
+# or format 3's ring). coded_freq[t - start]: the frequency each byte was coded with.
+
 @nb.njit(cache=True)
 def encode_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw,
                  state, out, coded_freq, freq, cum) -> None:
+    mask = np.int64(ctx[CTX_WMASK])
     for t in range(start, end):
         predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, freq)
-        y = data[t]
+        y = data[t & mask]
         cumulate(freq, cum)
         encode(state, out, cum[y], freq[y])
-        coded_freq[t] = freq[y]
+        coded_freq[t - start] = freq[y]
         learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, y)
 
 
 @nb.njit(cache=True)
 def decode_chunk(buf, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw,
                  state, out, freq, cum) -> None:
+    mask = np.int64(ctx[CTX_WMASK])
     for t in range(start, end):
         predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, out, freq)
         cumulate(freq, cum)
         y = decode(state, buf, freq, cum)
-        out[t] = y
+        out[t & mask] = y
         learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, out, y)
+
+
+@nb.njit(cache=True)
+def learn_chunk(data, start, end, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw,
+                freq) -> None:
+    """The model's steps over bytes that are not coded (a block stored raw): encoder and
+    decoder both take them, so the model stays the same on both sides."""
+    mask = np.int64(ctx[CTX_WMASK])
+    for t in range(start, end):
+        predict(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, freq)
+        learn(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, data, data[t & mask])
 
 
 @nb.njit(cache=True)

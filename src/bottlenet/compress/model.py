@@ -33,6 +33,7 @@ from bottlenet.compress.kernels import MATCH, WORD, WORDS
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
+WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Settings:
     seed: int = 1
     match_min: int = 6                                 # bytes a match must share (MATCH)
     lr_match: float = 0.05                             # learning rate of the match weights
+    window_bits: int = 0                               # the match model's history: a ring
+    #   of 2**window_bits bytes (format 3, which streams); 0 = the whole input (1 and 2)
 
     def check(self) -> Settings:
         checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
@@ -75,12 +78,17 @@ class Settings:
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
         checks.whole("match length (match_min)", self.match_min, 1, 8)
+        if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
+            raise SpecError(f"window bits must be 0 or {WINDOW_MIN}..{WINDOW_MAX}, got "
+                            f"{self.window_bits}")
         return self
 
-    def sized_for(self, n_bytes: int, memory: int | None = None) -> Settings:
+    def sized_for(self, n_bytes: int | None, memory: int | None = None) -> Settings:
         """Pick the table size when left at 0: about one row per context seen, 2**12 to
-        2**22 rows (2**22 rows x 32 units x 4 bytes = 512 MiB), and no more rows than
-        fit in `memory` bytes (--memory). A table size given explicitly must fit too."""
+        2**22 rows (2**22 rows x 32 units x 4 bytes = 512 MiB; the largest when the
+        length is not known, n_bytes None), and no more rows than fit in `memory` bytes
+        (--memory). A table size given explicitly must fit too. The history window (when
+        streaming, see window_for) is counted in the memory."""
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
             if self.rows_memory(10) > memory:
@@ -92,16 +100,30 @@ class Settings:
                 raise SpecError(f"--table-bits {self.table_bits} needs "
                                 f"{self.memory_bytes() / 2**20:,.0f} MiB, more than --memory")
             return self
-        need = max(1, n_bytes * len(self.orders))
+        need = 1 << 22 if n_bytes is None else max(1, n_bytes * len(self.orders))
         bits = min(22, max(12, math.ceil(math.log2(need))))
         while memory is not None and bits > 10 and self.rows_memory(bits) > memory:
             bits -= 1
         return dataclasses.replace(self, table_bits=bits)
 
     def rows_memory(self, bits: int) -> int:
-        """Bytes of a table of 2**bits rows (k float32 codes and a count per row) and of
-        the match model's table beside it."""
-        return (1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits))
+        """Bytes of a table of 2**bits rows (k float32 codes and a count per row), of
+        the match model's table beside it, and of the history window when there is one."""
+        window = 1 << self.window_bits if self.window_bits else 0
+        return (1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
+
+    def window_for(self, n_bytes: int | None) -> Settings:
+        """With a history window sized for n_bytes (None: not known): at least twice the
+        input when it is known, so every match that formats 1-2 would find is found (a
+        match reaches half the window back), at most 2**WINDOW_MAX bytes. A window
+        given explicitly is kept."""
+        if self.window_bits:
+            return self
+        if n_bytes is None:
+            bits = WINDOW_MAX
+        else:
+            bits = (2 * n_bytes + 2 * kernels.MATCH_VERIFY - 1).bit_length()
+        return dataclasses.replace(self, window_bits=min(WINDOW_MAX, max(WINDOW_MIN, bits)))
 
     def match_bits(self, bits: int) -> int:
         """The match table: a quarter of the context table's rows (one entry per
@@ -115,13 +137,16 @@ class Settings:
         return dataclasses.asdict(self) | {"orders": list(self.orders)}
 
     @classmethod
-    def from_json(cls, d: dict) -> Settings:
+    def from_json(cls, d: dict, version: int) -> Settings:
+        """Settings as an archive of format `version` wrote them."""
         names = {f.name for f in dataclasses.fields(cls)}
-        if isinstance(d, dict) and not {"match_min", "lr_match", "lr_output_first"} & set(d):
+        if isinstance(d, dict) and version == 1:
             # Format 1 had no match model (unused without 'm' in its orders) and one
             # output rate throughout; its archives decode as they were written.
             d = d | {"match_min": cls.match_min, "lr_match": cls.lr_match,
                      "lr_output_first": d.get("lr_output")}
+        if isinstance(d, dict) and version <= 2:
+            d = d | {"window_bits": 0}   # the whole input was the match model's history
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         if not isinstance(d["orders"], list):
@@ -189,6 +214,14 @@ class Model:
         if match_bits:
             self.ctx[kernels.CTX_MMIN] = s.match_min
             self.ctx[kernels.CTX_MSHIFT] = 64 - match_bits
+        if s.window_bits:
+            # The encoder holds up to a chunk of bytes ahead in the ring, so a match may
+            # reach half the window back (its check reads MATCH_VERIFY bytes more).
+            self.ctx[kernels.CTX_WMASK] = (1 << s.window_bits) - 1
+            self.ctx[kernels.CTX_WDIST] = (1 << (s.window_bits - 1)) - kernels.MATCH_VERIFY
+        else:
+            self.ctx[kernels.CTX_WMASK] = kernels.NO_WINDOW
+            self.ctx[kernels.CTX_WDIST] = kernels.NO_WINDOW
 
     def arrays(self):
         return (self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr, self.ctx,

@@ -1,0 +1,115 @@
+"""Format 3 streams: blocks, a bounded history window, and readers and writers that
+never hold the whole input."""
+
+import io
+
+import numpy as np
+import pytest
+
+from bottlenet.compress import ArchiveError, Settings, codec, container, decompress
+from bottlenet.compress.model import WORD
+
+SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
+TEXT = b"the quick brown fox jumps over the lazy dog; " * 200
+
+
+class Trickle(io.RawIOBase):
+    """A pipe-like source: at most `step` bytes a read; records what was asked."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.step, self.at, self.asked = data, step, 0, []
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        self.asked.append(n)
+        take = self.step if n is None or n < 0 else min(n, self.step)
+        piece = self.data[self.at:self.at + take]
+        self.at += len(piece)
+        return piece
+
+
+class Recorder(io.RawIOBase):
+    """A sink that records, with every write, how much of the source was read by then."""
+
+    def __init__(self, source: Trickle | None = None):
+        self.source, self.parts, self.read_by = source, [], []
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.parts.append(bytes(b))
+        self.read_by.append(self.source.at if self.source else 0)
+        return len(b)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(container, "BLOCK", 4096)
+
+
+def test_blocks_stream_in_and_out_without_the_whole_input(small_blocks):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, 9000, dtype=np.uint8).tobytes()
+    data = TEXT[:6000] + noise + TEXT[:7000]     # some blocks code, the noise is stored
+    source = Trickle(data, 1000)
+    sink = Recorder(source)
+    r = codec.compress_stream(source, sink, None, SMALL)
+    assert r.original_length == len(data) and not r.stored
+    assert max(n for n in source.asked if n is not None) <= container.BLOCK
+    assert -1 not in source.asked                      # never "read everything"
+    # the header and the first blocks went out long before the input ended
+    assert sum(1 for at in sink.read_by if at < len(data)) >= 3
+    archive = b"".join(sink.parts)
+    assert len(archive) == r.archive_length
+    blocks, rest = [], io.BytesIO(archive[8:])
+    container.read_head(archive[:8], rest.read)
+    while (b := container.read_block(rest.read, len(blocks) + 1, container.BLOCK)) is not None:
+        blocks.append(b)
+    assert len(blocks) == -(-len(data) // 4096)
+    assert any(stored for _, stored, _ in blocks) and not all(s for _, s, _ in blocks)
+    # decoding streams too: every block is written before the next one is read
+    source = Trickle(archive, 500)
+    out = Recorder(source)
+    assert codec.decompress_stream(source, out) == len(data)
+    assert b"".join(out.parts) == data
+    assert out.read_by[0] < len(archive) // 2
+
+
+def test_an_unknown_length_takes_the_largest_window_and_table():
+    s = codec.settings_for(None)
+    assert s.window_bits == 25 and s.table_bits == 22
+    assert codec.settings_for(None, memory=64 << 20).table_bits < 22
+    known = codec.settings_for(10_000)
+    assert known.window_bits == 17 and known.table_bits < 22
+
+
+def test_the_match_model_reaches_half_the_window_back():
+    # A random block repeated 70,000 bytes later: beyond the reach of a 2^17-byte window
+    # (64 KiB back), within that of a 2^18-byte one. Both decode.
+    block = np.random.default_rng(1).integers(0, 256, 70_000, dtype=np.uint8).tobytes()
+    data = block + block[:3000]
+    costs = {}
+    for bits in (17, 18):
+        r = codec.compress(data, Settings(hidden=8, orders=(1, 2, WORD, -3), table_bits=20,
+                                          window_bits=bits))
+        assert decompress(r.archive) == data
+        costs[bits] = r.bits[len(block) + 100:].mean()
+    assert costs[18] < 1.0 < 6.0 < costs[17]
+
+
+def test_damaged_blocks_and_lengths_are_refused(small_blocks):
+    archive = codec.compress(TEXT[:9000], SMALL).archive
+    head_end = 8 + archive[6] + 8
+    with pytest.raises(ArchiveError, match="block 1"):      # a block's bytes
+        decompress(archive[:head_end + 20] + bytes([archive[head_end + 20] ^ 1])
+                   + archive[head_end + 21:])
+    huge = container.pack_block(container.BLOCK + 1, b"x", True)
+    with pytest.raises(ArchiveError, match="more than a block holds"):
+        decompress(archive[:head_end] + huge)
+    with pytest.raises(ArchiveError, match="no valid length"):
+        decompress(archive[:head_end] + b"\xff" * 12)
+    with pytest.raises(ArchiveError, match="truncated inside its trailer"):
+        decompress(archive[:-3])
