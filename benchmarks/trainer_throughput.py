@@ -9,6 +9,9 @@ For (n=11, k=2), (n=30, k=3) and (n=100, k=4) on the shift task, full-batch Adam
     every training step must at least pay, as network-steps/s. It is timed both on one
     device and split over all the host devices the trainer uses (bottlenet asks XLA for
     one per core), and the faster of the two is the limit.
+Then, at the sizes of capacity searches (n = 768 and 1024, k = 3, 32 networks), the
+trainer as it runs on a CPU (in passes of networks sized for the caches, see
+memory.cpu_pass_size) against the whole population in one pass.
 Prints figures and ratios; asserts nothing (timings on shared machines are noisy).
 
     uv run python benchmarks/trainer_throughput.py [--quick]
@@ -26,7 +29,10 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 import bottlenet as bn
-from bottlenet import net  # noqa: F401  (before any computation: one XLA device per core)
+from bottlenet import (
+    memory,
+    net,  # noqa: F401  (before any computation: one XLA device per core)
+)
 from bottlenet.evaluation import consecutive_inputs, init_population, task_arrays
 from bottlenet.trainer import _one_step, _State, effective_params, make_optimizer, with_logit_scale
 
@@ -106,6 +112,27 @@ def main():
               f"{fl:>12,.0f} {tr / fl:>12.2f}x")
     print("rates are network-steps per second; ratio = trainer / loop; "
           "trainer/floor = share of the log-softmax limit reached (1.0 = at the limit)")
+    if jax.default_backend() == "cpu":
+        large_populations(steps // 10)
+
+
+def large_populations(steps):
+    print(f"\ncapacity-search sizes on the CPU, {steps} steps per timing")
+    print(f"{'n':>5} {'k':>2} {'P':>3} {'passes of':>9} {'in passes':>10} {'one pass':>10} "
+          f"{'ratio':>6}")
+    for n in (768, 1024):
+        task, spec = bn.tasks.shift(n), bn.NetSpec(n, n, (3,))
+        cfg = bn.TrainConfig(seeds=32, steps=steps, stop="never", chunk=steps)
+        group = memory.cpu_pass_size(spec, n, cfg, len(jax.local_devices()))
+        passes = trainer_rate(task, spec, 32, steps)
+        limit = memory.CPU_PASS_BYTES
+        memory.CPU_PASS_BYTES = 1 << 62  # the whole population in one pass
+        try:
+            whole = trainer_rate(task, spec, 32, steps)
+        finally:
+            memory.CPU_PASS_BYTES = limit
+        print(f"{n:>5} {3:>2} {32:>3} {group:>9} {passes:>10,.0f} {whole:>10,.0f} "
+              f"{passes / whole:>5.2f}x")
 
 
 if __name__ == "__main__":

@@ -181,9 +181,9 @@ def write_stream(path: Path, produce: Callable[[IO[bytes]], object]):
     standard output when `path` is `-`; returns what produce returned, or None when the
     reader of standard output went away (`| head`: not our error)."""
     if not is_stream(path):
-        result = []
-        write_atomically(path, lambda f: result.append(produce(f)))
-        return result[0]
+        produced: list[object] = []
+        write_atomically(path, lambda f: produced.append(produce(f)))
+        return produced[0]
     try:
         result = produce(sys.stdout.buffer)
         sys.stdout.buffer.flush()

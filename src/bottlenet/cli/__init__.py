@@ -36,9 +36,8 @@ COMMANDS = {
                   "pictures and a report."),
     "compress": ("compress", "Compress a file losslessly with an online bottleneck network "
                  "and a range coder."),
-    "decompress": ("compress", "Decompress a .bn archive. The original's length and checksum "
-                   "are verified before anything is written; a damaged, truncated or foreign "
-                   "file is refused (exit code 2)."),
+    "decompress": ("compress", "Decompress a .bn archive, a block at a time; a damaged, "
+                   "truncated or foreign file is refused (exit code 2)."),
     "serve": ("serve", "Start the playground: a page where you pick n and k, press play, "
               "and watch the hidden units fold the symbols apart; edit weights by hand, drag "
               "codes in the hidden space, share a link to the exact state, export the "

@@ -67,8 +67,9 @@ def compress_command(
         help="log2 of the context table's rows; 0 = from the file size (at most 22, "
         "512 MiB at k=32).")] = 0,
     memory: Annotated[str | None, typer.Option(
-        help="Largest context table, e.g. 64M or 1G (the table is most of the memory "
-        "used; by default it follows the file size).")] = None,
+        help="Largest context table and history, e.g. 64M or 1G (most of the memory "
+        "used; by default it follows the file size, and standard input, whose length is "
+        "not known, gets the largest: 2^22 rows and 32 MiB).")] = None,
     lr_input: Annotated[float, typer.Option(help="Learning rate of the context codes.")]
     = _DEFAULT.lr_input,
     boost: Annotated[float, typer.Option(
@@ -218,10 +219,12 @@ def decompress_command(
         "output when ARCHIVE is -); - writes standard output.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
 ):
-    """Decompress a .bn archive, a block at a time. A damaged, truncated or foreign file
-    is refused (exit code 2); an output file appears only when the whole original was
-    decoded and its length and checksum verified (on standard output, the blocks before
-    a damaged one have been written by then)."""
+    """Decompress a .bn archive, a block at a time; a damaged, truncated or foreign file
+    is refused (exit code 2).
+
+    An output file appears only when the whole original was decoded and its length and
+    checksum verified; on standard output, the blocks before a damaged one have been
+    written by then."""
     if output is None and is_stream(archive):
         output = Path(STREAM)
     if output is None:

@@ -15,7 +15,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
@@ -27,6 +27,15 @@ from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import host_bytes
 
 CHUNK = 1 << 16
+
+
+class Source(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
 Progress = Callable[[int, int | None], None] | None  # (bytes done, total if known)
 
 # A fixed probe (text, then every byte value, then runs): the encoder's predictions on it
@@ -98,6 +107,7 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
     sink = io.BytesIO()
     r = compress_stream(io.BytesIO(data), sink, len(data), settings, progress, memory,
                         keep_bits=True)
+    assert r.bits is not None
     return Result(sink.getvalue(), r.settings, r.original_length, r.bits, r.seconds, r.stored)
 
 
@@ -108,7 +118,7 @@ def settings_for(size: int | None, settings: Settings | None = None,
     return (settings or Settings()).check().window_for(size).sized_for(size, memory)
 
 
-def compress_stream(source: BinaryIO, sink: BinaryIO, size: int | None = None,
+def compress_stream(source: Source, sink: Sink, size: int | None = None,
                     settings: Settings | None = None, progress: Progress = None,
                     memory: int | None = None, keep_bits: bool = False) -> Streamed:
     """Read `source` to its end and write the archive to `sink`, a block at a time.
@@ -165,7 +175,7 @@ def decompress(archive: bytes, progress: Progress = None) -> bytes:
     return sink.getvalue()
 
 
-def decompress_stream(source: BinaryIO, sink: BinaryIO, progress: Progress = None,
+def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                       prefix: bytes = b"") -> int:
     """Decode the archive in `source` to `sink`; returns the original's length. Format 3
     is read and written a block at a time (a damaged block stops it there, with
@@ -223,7 +233,7 @@ def decompress_stream(source: BinaryIO, sink: BinaryIO, progress: Progress = Non
     return done
 
 
-def peek(source: BinaryIO) -> bytes:
+def peek(source: Source) -> bytes:
     """The first bytes of an archive, read to refuse a foreign or newer file before any
     work; hand them to decompress_stream as its prefix."""
     prefix = container.read_up_to(source.read, 8)
