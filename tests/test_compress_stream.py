@@ -113,3 +113,6 @@ def test_damaged_blocks_and_lengths_are_refused(small_blocks):
         decompress(archive[:head_end] + b"\xff" * 12)
     with pytest.raises(ArchiveError, match="truncated inside its trailer"):
         decompress(archive[:-3])
+    short = container.pack_block(100, TEXT[:100], True)  # then a block after a short one
+    with pytest.raises(ArchiveError, match="block 2 follows a block that is not full"):
+        decompress(archive[:head_end] + short + short)

@@ -200,6 +200,9 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
     freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
     done, crc, number = 0, 0, 1
     while (block := container.read_block(source.read, number, container.BLOCK)) is not None:
+        if done % container.BLOCK:   # every block but the last is full (so chunks line up
+            raise ArchiveError(      # with the ring); a writer never does otherwise
+                f"archive is damaged (block {number} follows a block that is not full)")
         length, stored, body = block
         if stored:
             raw = np.frombuffer(body, np.uint8)

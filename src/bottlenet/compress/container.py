@@ -12,7 +12,7 @@ whole input in memory, and it can be written to a pipe before the length is know
                   against SETTINGS_DICTIONARY[3]
     8+n     4     arithmetic fingerprint (see codec.fingerprint)
     12+n    4     CRC-32 of every header byte before this field
-    then blocks, each of at most BLOCK original bytes:
+    then blocks, each of BLOCK original bytes but the last (which may be shorter):
             varint  2 x original length + 1 if stored raw (0: no more blocks)
             varint  coded length (coded blocks only; a stored block holds its bytes)
             4       CRC-32 of the block's bytes
