@@ -81,7 +81,10 @@ def test_blocks_stream_in_and_out_without_the_whole_input(small_blocks):
 def test_an_unknown_length_takes_the_largest_window_and_table():
     s = codec.settings_for(None)
     assert s.window_bits == 25 and s.table_bits == 22
-    assert codec.settings_for(None, memory=64 << 20).table_bits < 22
+    capped = codec.settings_for(None, memory=64 << 20)
+    assert capped.table_bits < 22 and capped.window_bits == 24 and capped.memory_bytes() <= 64 << 20
+    tight = codec.settings_for(None, memory=1 << 20)   # a quarter for the history
+    assert tight.window_bits == 18 and tight.memory_bytes() <= 1 << 20
     known = codec.settings_for(10_000)
     assert known.window_bits == 17 and known.table_bits < 22
 

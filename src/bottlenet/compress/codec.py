@@ -115,7 +115,7 @@ def settings_for(size: int | None, settings: Settings | None = None,
                  memory: int | None = None) -> Settings:
     """The settings an archive of an input of `size` bytes (None: not known) is written
     with: the history window and the table sized for it, within `memory` bytes."""
-    return (settings or Settings()).check().window_for(size).sized_for(size, memory)
+    return (settings or Settings()).check().window_for(size, memory).sized_for(size, memory)
 
 
 def compress_stream(source: Source, sink: Sink, size: int | None = None,

@@ -92,8 +92,10 @@ class Settings:
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
             if self.rows_memory(10) > memory:
+                window = (f" and a history of 2^{self.window_bits} bytes"
+                          if self.window_bits else "")
                 raise SpecError(f"--memory {memory:,} bytes is too small: the smallest table "
-                                f"(2^10 rows at k={self.hidden}) needs "
+                                f"(2^10 rows at k={self.hidden}){window} needs "
                                 f"{self.rows_memory(10):,} bytes")
         if self.table_bits:
             if memory is not None and self.memory_bytes() > memory:
@@ -112,18 +114,21 @@ class Settings:
         window = 1 << self.window_bits if self.window_bits else 0
         return (1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
 
-    def window_for(self, n_bytes: int | None) -> Settings:
+    def window_for(self, n_bytes: int | None, memory: int | None = None) -> Settings:
         """With a history window sized for n_bytes (None: not known): at least twice the
         input when it is known, so every match that formats 1-2 would find is found (a
-        match reaches half the window back), at most 2**WINDOW_MAX bytes. A window
-        given explicitly is kept."""
+        match reaches half the window back), at most 2**WINDOW_MAX bytes and at most a
+        quarter of `memory` (the table gets the rest). A window given explicitly is kept."""
         if self.window_bits:
             return self
         if n_bytes is None:
             bits = WINDOW_MAX
         else:
             bits = (2 * n_bytes + 2 * kernels.MATCH_VERIFY - 1).bit_length()
-        return dataclasses.replace(self, window_bits=min(WINDOW_MAX, max(WINDOW_MIN, bits)))
+        bits = min(WINDOW_MAX, max(WINDOW_MIN, bits))
+        while memory is not None and bits > WINDOW_MIN and 4 << bits > memory:
+            bits -= 1
+        return dataclasses.replace(self, window_bits=bits)
 
     def match_bits(self, bits: int) -> int:
         """The match table: a quarter of the context table's rows (one entry per
