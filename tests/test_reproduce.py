@@ -144,3 +144,14 @@ def test_the_rule_texts_use_the_verdict_words():
     assert all(w in PARTS_RULE for w in (HOLDS, IN_PART, FAILS))
     assert all(w in REGIMES_RULE for w in (HOLDS, FAILS)) and "in some" in REGIMES_RULE
     assert SOME_REGIMES.startswith(HOLDS) and IN_PART.startswith(HOLDS)
+
+
+def test_a_claim_leaves_no_compiled_programs_behind(tmp_path):
+    # Each compiled program holds memory mappings for the life of the process; a full run
+    # in one process ran out of them (see trainer.release_compiled).
+    from bottlenet.trainer import compiled_segments
+
+    with Store(tmp_path / "r.db") as store:
+        result, cached = run_claim("C1", Context(Budget.tiny(), store, 0), reuse=False)
+    assert not cached and result.verdict
+    assert compiled_segments() == 0

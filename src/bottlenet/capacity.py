@@ -22,7 +22,7 @@ from bottlenet.config import CapacityConfig
 from bottlenet.errors import SpecError
 from bottlenet.stats import wilson_interval
 from bottlenet.store import Store, TrialRecord
-from bottlenet.trainer import train
+from bottlenet.trainer import release_compiled, train
 
 # Above this size a trial takes minutes and its cost grows with the square of the padded
 # size, so finer buckets pay for their extra compilations (seconds each).
@@ -256,6 +256,7 @@ def run(plan: Sweep, store: Store, on_config: Callable | None = None,
             on_config(cfg)
         results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
                                on_trial=on_trial, progress=progress))
+        release_compiled()  # configurations share no programs (see release_compiled)
     return results
 
 

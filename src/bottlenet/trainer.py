@@ -200,6 +200,16 @@ def compiled_segments() -> int:
     return _run_segment._cache_size()  # type: ignore[attr-defined]  # jit's own count
 
 
+def release_compiled() -> None:
+    """Drop every compiled program this process keeps. Each one holds a few hundred
+    memory mappings for the life of the process, and Linux allows a process 65,530: a
+    `reproduce --full` run in one process compiled enough (sizes x passes x regimes) to
+    crash in its twelfth claim ("LLVM compilation error: Cannot allocate memory"). Long
+    runs call this between pieces of work that share no programs (claims, sweep
+    configurations); the next piece compiles what it needs again."""
+    jax.clear_caches()
+
+
 @partial(jax.jit, static_argnames=("spec", "input_range"))
 def _evaluate_population(spec, params, data, input_range=None):
     """Outcome of every network and its own weights, from training parameters."""

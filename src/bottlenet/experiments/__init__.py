@@ -89,8 +89,13 @@ def measure_claim(claim: str, ctx: Context) -> dict:
     """Run one claim's experiment; its result as plain JSON data (what the store keeps).
     Through JSON once, so a fresh result and one read back from the database are equal
     (integer keys become strings, numpy scalars plain numbers)."""
+    from bottlenet.trainer import release_compiled
+
     start = time.perf_counter()
-    result = CLAIMS[claim](ctx)
+    try:
+        result = CLAIMS[claim](ctx)
+    finally:
+        release_compiled()  # claims share no programs; a long run must not pile them up
     result.seconds = round(time.perf_counter() - start, 2)
     return json.loads(json.dumps(result.to_dict(), default=_plain))
 
