@@ -12,6 +12,7 @@ from bottlenet.experiments import CLAIMS, Budget, Context, run_claim, select
 from bottlenet.experiments.base import VERDICTS
 from bottlenet.report import write_report
 from bottlenet.store import Store
+from bottlenet.trainer import compiled_segments
 
 # Claims that take more than a few seconds even at the tiny budget (capacity searches,
 # timings, several regimes, populations of several shapes) run with the slow tests; the
@@ -33,6 +34,9 @@ def tiny_run(tmp_path_factory):
             if claim not in results:
                 results[claim], cached = run_claim(claim, ctx)
                 assert not cached
+                # each compiled program holds memory mappings for the life of the process;
+                # a full run in one process ran out of them (trainer.release_compiled)
+                assert compiled_segments() == 0, "a claim left compiled programs behind"
             return results[claim]
 
         yield folder, result
@@ -145,13 +149,3 @@ def test_the_rule_texts_use_the_verdict_words():
     assert all(w in REGIMES_RULE for w in (HOLDS, FAILS)) and "in some" in REGIMES_RULE
     assert SOME_REGIMES.startswith(HOLDS) and IN_PART.startswith(HOLDS)
 
-
-def test_a_claim_leaves_no_compiled_programs_behind(tmp_path):
-    # Each compiled program holds memory mappings for the life of the process; a full run
-    # in one process ran out of them (see trainer.release_compiled).
-    from bottlenet.trainer import compiled_segments
-
-    with Store(tmp_path / "r.db") as store:
-        result, cached = run_claim("C1", Context(Budget.tiny(), store, 0), reuse=False)
-    assert not cached and result.verdict
-    assert compiled_segments() == 0
