@@ -255,3 +255,17 @@ def test_a_large_population_on_a_cpu_trains_in_passes_with_the_same_outcome(
     np.testing.assert_array_equal(parts.solve_step, whole.solve_step)
     for x, y in zip(jax.tree.leaves(parts.params), jax.tree.leaves(whole.params), strict=True):
         np.testing.assert_allclose(x, y, rtol=5e-4, atol=1e-5)
+
+
+def test_compiled_programs_are_released_past_a_limit(shift5, tanh2_spec):
+    # Each compiled program holds memory mappings for the life of the process; a long run
+    # that kept them all crashed (trainer.release_compiled).
+    from bottlenet.trainer import compiled_segments, release_compiled
+
+    train(shift5, tanh2_spec, TrainConfig(seeds=2, steps=20))
+    held = compiled_segments()
+    assert held >= 1
+    release_compiled(keep=held)
+    assert compiled_segments() == held  # within the limit: kept for reuse
+    release_compiled(keep=held - 1)
+    assert compiled_segments() == 0

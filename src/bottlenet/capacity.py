@@ -256,7 +256,7 @@ def run(plan: Sweep, store: Store, on_config: Callable | None = None,
             on_config(cfg)
         results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
                                on_trial=on_trial, progress=progress))
-        release_compiled()  # configurations share no programs (see release_compiled)
+        release_compiled()  # a long sweep must not pile programs up (see release_compiled)
     return results
 
 

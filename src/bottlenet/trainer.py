@@ -200,14 +200,21 @@ def compiled_segments() -> int:
     return _run_segment._cache_size()  # type: ignore[attr-defined]  # jit's own count
 
 
-def release_compiled() -> None:
-    """Drop every compiled program this process keeps. Each one holds a few hundred
-    memory mappings for the life of the process, and Linux allows a process 65,530: a
-    `reproduce --full` run in one process compiled enough (sizes x passes x regimes) to
-    crash in its twelfth claim ("LLVM compilation error: Cannot allocate memory"). Long
-    runs call this between pieces of work that share no programs (claims, sweep
-    configurations); the next piece compiles what it needs again."""
-    jax.clear_caches()
+# Training programs a process may keep before release_compiled drops them all: with
+# the programs that come with each (start, evaluation), a few hundred memory mappings
+# each, far below Linux's 65,530 a process.
+KEEP_COMPILED = 64
+
+
+def release_compiled(keep: int = KEEP_COMPILED) -> None:
+    """Drop every compiled program this process keeps once there are more than `keep`
+    training programs. Each holds a few hundred memory mappings for the life of the
+    process: a `reproduce --full` run in one process compiled enough (sizes x passes x
+    regimes) to crash in its twelfth claim ("LLVM compilation error: Cannot allocate
+    memory"). Long runs call this between pieces of work (claims, sweep configurations);
+    below the limit, programs stay for the next piece to reuse (the tiny test runs)."""
+    if compiled_segments() > keep:
+        jax.clear_caches()
 
 
 @partial(jax.jit, static_argnames=("spec", "input_range"))

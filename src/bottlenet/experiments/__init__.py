@@ -95,7 +95,7 @@ def measure_claim(claim: str, ctx: Context) -> dict:
     try:
         result = CLAIMS[claim](ctx)
     finally:
-        release_compiled()  # claims share no programs; a long run must not pile them up
+        release_compiled()  # a long run must not pile programs up (see release_compiled)
     result.seconds = round(time.perf_counter() - start, 2)
     return json.loads(json.dumps(result.to_dict(), default=_plain))
 
