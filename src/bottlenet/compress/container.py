@@ -52,7 +52,6 @@ READS = (1, 2, 3)  # every version ever written still decodes
 BLOCK = 1 << 20    # original bytes per block (format 3)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-FIXED_SIZE = _FIXED.size
 # Versions 2 and 3 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
@@ -86,25 +85,17 @@ class Header:
     fingerprint: int
     payload_length: int
     payload_crc: int
-    version: int = FORMAT_VERSION
+    version: int
 
 
-def _deflated(settings: dict, version: int) -> bytes:
+def _deflated(settings: dict) -> bytes:
     text = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=SETTINGS_DICTIONARY[version])
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15,
+                               zdict=SETTINGS_DICTIONARY[FORMAT_VERSION])
     raw = deflate.compress(text) + deflate.flush()
     if len(raw) > 0xFFFF:
         raise ValueError("the settings do not fit in an archive header")
     return raw
-
-
-def pack(h: Header, payload: bytes) -> bytes:
-    """A version 2 archive (kept to write the old format in tests)."""
-    settings = _deflated(h.settings, 2)
-    head = (MAGIC + bytes([2, h.mode]) + struct.pack("<H", len(settings))
-            + settings + _FIXED.pack(h.length, h.crc, h.fingerprint, len(payload),
-                                     zlib.crc32(payload)))
-    return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
 def version_of(prefix: bytes) -> int:
@@ -123,7 +114,7 @@ def version_of(prefix: bytes) -> int:
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
     """A version 3 archive's header."""
-    raw = _deflated(settings, FORMAT_VERSION)
+    raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
     return head + struct.pack("<I", zlib.crc32(head))
