@@ -4,7 +4,7 @@ from hypothesis import settings
 from bottlenet import net, tasks  # noqa: F401  (net first: one XLA device per core, as users run)
 from bottlenet.spec import NetSpec
 
-# First calls load compiled code (numba, XLA): timing deadlines would only measure that.
+# First calls compile (XLA): timing deadlines would only measure that.
 settings.register_profile("bottlenet", deadline=None)
 settings.load_profile("bottlenet")
 

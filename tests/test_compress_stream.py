@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bottlenet.compress import ArchiveError, Settings, codec, container, decompress
-from bottlenet.compress.model import WORD
+from bottlenet.compress.model import DEFAULT_MEMORY, WORD
 
 SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
 TEXT = b"the quick brown fox jumps over the lazy dog; " * 200
@@ -79,8 +79,10 @@ def test_blocks_stream_in_and_out_without_the_whole_input(small_blocks):
 
 
 def test_an_unknown_length_takes_the_largest_window_and_table():
-    s = codec.settings_for(None)
-    assert s.window_bits == 25 and s.table_bits == 22
+    s = codec.settings_for(None)     # within the default memory: under 200 MB in all
+    assert s.window_bits == 25 and s.table_bits == 20 and s.memory_bytes() <= DEFAULT_MEMORY
+    roomy = codec.settings_for(None, memory=1 << 30)
+    assert roomy.window_bits == 25 and roomy.table_bits == 22
     capped = codec.settings_for(None, memory=64 << 20)
     assert capped.table_bits < 22 and capped.window_bits == 24 and capped.memory_bytes() <= 64 << 20
     tight = codec.settings_for(None, memory=1 << 20)   # a quarter for the history

@@ -16,7 +16,7 @@ The rooms, in the order data flows through them (each imports only rooms above i
                         (a pure function in experiments/verdicts.py), words as data
                         (experiments/claims.toml); the HTML report
     draw                every picture (matplotlib), the claims' charts included
-    compress            the lossless compressor built on the article's network (numba)
+    compress            the lossless compressor built on the article's network (Cython)
     checks, files       numbers and paths checked before work; files written atomically
     cluster             sweeps and claims on a Ray cluster (extra `cluster`)
     serve               the playground: a web app that trains live (extra `serve`)

@@ -2,7 +2,7 @@
 prints. Every command catches bottlenet's typed errors at its boundary and turns them into
 one line on stderr and exit code 2.
 
-One module per command group; a command's module (and with it JAX, numba or matplotlib)
+One module per command group; a command's module (and with it JAX or matplotlib)
 is imported only when that command runs or shows its own help, so `bottlenet --help` and
 `--version` answer at once."""
 

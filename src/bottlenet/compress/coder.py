@@ -2,7 +2,7 @@
 
 Why our own coder instead of a library: the decoder has to find each symbol before the
 model can predict the next one, so decoding is a loop of (predict, decode, learn) per
-byte. That loop runs compiled (numba); a library coder would put a Python call and an
+byte. That loop runs compiled (Cython); a library coder would put a Python call and an
 array conversion inside it for every byte. The coder is small, and tested like a
 library: round trips on random tables with near-zero frequencies (hypothesis), the
 exact code length against the ideal one, and corrupted input.
@@ -10,7 +10,7 @@ exact code length against the ideal one, and corrupted input.
 Every probability the coder sees goes through `quantise` first: the one place where
 floats become integers, so encoder and decoder agree exactly.
 
-The compiled parts (and the state layout) are in kernels.py.
+The compiled parts (and the state layout) are in kernels.pyx.
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from bottlenet.compress.kernels import (  # noqa: F401  (the coder's public name
     STATE_SIZE,
     TOTAL,
     TOTAL_BITS,
-    cumulate,
-    decode,
     decode_all,
     decoder_start,
-    encode,
     encode_all,
     encoder_finish,
     encoder_start,

@@ -1,0 +1,49 @@
+"""Types of the compiled kernels (kernels.pyx), for the type checker."""
+
+import numpy as np
+
+EXP_FLOOR: float
+FIRST_BYTES: float
+NO_WINDOW: int
+TOTAL_BITS: int
+TOTAL: int
+LOW: int
+RANGE: int
+CACHE: int
+PENDING: int
+POS: int
+CODE: int
+STATE_SIZE: int
+FLUSH_BYTES: int
+WORD: int
+WORDS: int
+MATCH: int
+CTX_HIST: int
+CTX_WORD: int
+CTX_SEED: int
+CTX_PREV_WORD: int
+CTX_SHIFT: int
+CTX_MPTR: int
+CTX_MLEN: int
+CTX_POS: int
+CTX_MMIN: int
+CTX_MSHIFT: int
+CTX_WMASK: int
+CTX_WDIST: int
+CTX_SIZE: int
+MATCH_VERIFY: int
+MATCH_LONGEST: int
+
+def exp_neg(x: float) -> float: ...
+def tanh(x: float) -> float: ...
+def mul_add(a: float, b: float, c: float) -> float: ...
+def quantise(p: np.ndarray, freq: np.ndarray) -> None: ...
+def encoder_start(state: np.ndarray) -> None: ...
+def encoder_finish(state: np.ndarray, out: np.ndarray) -> int: ...
+def decoder_start(state: np.ndarray, buf: np.ndarray) -> None: ...
+def encode_all(symbols: np.ndarray, freqs: np.ndarray, out: np.ndarray) -> int: ...
+def decode_all(buf: np.ndarray, freqs: np.ndarray) -> np.ndarray: ...
+def encode_chunk(data: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
+def decode_chunk(buf: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
+def learn_chunk(data: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
+def probe_hash(data: np.ndarray, *arrays: np.ndarray) -> int: ...

@@ -1,0 +1,763 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False
+"""Everything compiled: deterministic exp/tanh, the range coder, the byte model's
+predict/learn step, and the per-chunk coding loops (Cython, built with the package).
+
+Why compiled ahead and not at run time (numba, before): a `compress` process on a small
+file spent about a second importing numba and loading its cached machine code, and
+numba's runtime held about 120 MB; a C extension loads in milliseconds and holds
+nothing. Python calls in only once per chunk of 64 KiB; inside, plain C on pointers.
+
+Arithmetic rules (they make decoding bit-exact on any IEEE-754 machine): float64 with
++, -, *, / and floor only; exp and tanh built from those instead of libm; built with
+-ffp-contract=off and without -ffast-math (setup.py), so the compiler neither reorders
+sums nor fuses multiply-adds (an FMA rounds once: machines with and without it would
+disagree; `mul_add` lets a test check the build); every sum in an order fixed by this
+code. Integers: the coder state and frequencies are int64. These are the rules the
+numba kernels of formats 1-3 followed, and this code computes the same numbers (the
+pinned archives in tests/data decode, and the fingerprint in every archive checks it).
+
+Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
+Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
+c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
+WORDS, MATCH); lr (float64: input rate, boost, output rate, hidden-bias rate, clamp,
+match rate, output rate at byte 0); ctx (uint64, slots CTX_*); scratch (4, >=256) for
+pre-activations, hidden values, probabilities and gradients; idx (table rows); mtab
+(int64) the match model's table: hash of the last few bytes -> the position that
+followed them; mw (32,) the weight from each match-length bucket to the guessed byte's
+logit.
+
+Range coder state (int64 array, so a caller can stop after any chunk and continue):
+    state[LOW]    low end of the interval, up to 33 bits (bit 32 is a pending carry)
+    state[RANGE]  width of the interval, 2**24 <= range < 2**32 after normalisation
+    state[CACHE]  the last byte not yet written (a carry may still change it)
+    state[PENDING] how many bytes wait: the cache plus following 0xFF bytes
+    state[POS]    write (encoder) or read (decoder) position in the byte buffer
+    state[CODE]   decoder only: the code value, code < range
+"""
+
+from libc.math cimport floor
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+
+import numpy as np
+
+# ---- deterministic exp and tanh -------------------------------------------------------
+
+EXP_FLOOR = 40.0
+
+
+cdef union _Bits:
+    int64_t i
+    double d
+
+
+cdef inline double _pow2(double n) noexcept nogil:
+    """2**n, exactly, for a whole n in [-1022, 1023]: the exponent field set directly
+    (no table lookup, so loops over 256 outputs vectorise)."""
+    cdef _Bits v
+    v.i = (<int64_t>n + 1023) << 52
+    return v.d
+
+
+cdef inline double _exp_neg(double x) noexcept nogil:
+    """e**x for x <= 0, clamped at x = -EXP_FLOOR."""
+    # (constants as literals: the C compiler then knows them, and the loops over 256
+    # outputs vectorise; EXP_FLOOR, log2(e), ln(2))
+    x = x if x >= -40.0 else -40.0
+    cdef double y = x * 1.4426950408889634      # e**x = 2**y, y in [-57.7, 0]
+    cdef double n = floor(y)
+    cdef double u = (y - n) * 0.6931471805599453  # 2**(y-n) = e**u, u in [0, ln 2)
+    # Taylor series of e**u to u**8 (Horner): error < u**9/9! < 1.1e-7 on [0, ln 2).
+    cdef double p = 1.0 + u * (1.0 + u * (0.5 + u * (1.0 / 6.0 + u * (1.0 / 24.0 + u * (
+        1.0 / 120.0 + u * (1.0 / 720.0 + u * (1.0 / 5040.0 + u * (1.0 / 40320.0))))))))
+    return p * _pow2(n)
+
+
+cdef inline double _tanh(double x) noexcept nogil:
+    cdef double e = _exp_neg(-2.0 * (x if x >= 0.0 else -x))
+    cdef double t = (1.0 - e) / (1.0 + e)
+    return t if x >= 0.0 else -t
+
+
+def exp_neg(double x) -> float:
+    return _exp_neg(x)
+
+
+def tanh(double x) -> float:
+    return _tanh(x)
+
+
+def mul_add(double a, double b, double c) -> float:
+    """a * b + c as this build computes it: rounded twice unless the compiler fused it
+    (which the build forbids; a test checks)."""
+    return a * b + c
+
+
+# ---- range coder ---------------------------------------------------------------------
+
+cpdef enum:
+    TOTAL_BITS = 16
+    TOTAL = 1 << 16                  # every frequency table sums to exactly this
+    LOW = 0
+    RANGE = 1
+    CACHE = 2
+    PENDING = 3
+    POS = 4
+    CODE = 5
+    STATE_SIZE = 6
+    FLUSH_BYTES = 5                  # the encoder writes at most this many bytes on finish
+
+cdef extern from *:
+    # Constants the C compiler sees as such (a Cython module-level variable is a
+    # mutable C global, reloaded after every store through a pointer).
+    """
+    #define BN_TOP (1LL << 24)
+    #define BN_MASK32 0xFFFFFFFFLL
+    #if defined(__GNUC__) || defined(__clang__)
+    #define BN_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define BN_PREFETCH(p) ((void)(p))
+    #endif
+
+    /* The output layer's backward step on rows of Wt (256 outputs each): for each row
+       j, g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), the sum in 8 lanes (lane t adds the
+       products of outputs i = t mod 8 in order, then the lanes are added pairwise), and
+       w[j, i] -= (lr h[j]) p[i], each weight read for the sum before it is updated.
+       Written with GCC/Clang vector types: each vector holds the 8 lanes, so the sums
+       stay in registers (the compiler's own vectoriser kept them in memory); four rows
+       at a time, so four chains of additions run side by side. The arithmetic per lane
+       is plain IEEE multiply then add, as in scalar code. */
+    #include <string.h>
+    typedef double bn_v8 __attribute__((vector_size(64)));
+    static inline bn_v8 bn_load(const double* p) { bn_v8 v; memcpy(&v, p, 64); return v; }
+    static inline void bn_store(double* p, bn_v8 v) { memcpy(p, &v, 64); }
+    static inline double bn_lanes(bn_v8 a) {
+        return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    }
+    static inline void bn_out_step4(double* w, const double* p, double lr,
+                                    const double* h, double* g) {
+        bn_v8 a = {0}, b = {0}, c = {0}, d = {0};
+        double* w1 = w + 256; double* w2 = w + 512; double* w3 = w + 768;
+        double s0 = lr * h[0], s1 = lr * h[1], s2 = lr * h[2], s3 = lr * h[3];
+        for (int i = 0; i < 256; i += 8) {
+            bn_v8 pi = bn_load(p + i);
+            bn_v8 x0 = bn_load(w + i), x1 = bn_load(w1 + i);
+            bn_v8 x2 = bn_load(w2 + i), x3 = bn_load(w3 + i);
+            a += pi * x0; b += pi * x1; c += pi * x2; d += pi * x3;
+            bn_store(w + i, x0 - s0 * pi); bn_store(w1 + i, x1 - s1 * pi);
+            bn_store(w2 + i, x2 - s2 * pi); bn_store(w3 + i, x3 - s3 * pi);
+        }
+        g[0] = bn_lanes(a) * (1.0 - h[0] * h[0]);
+        g[1] = bn_lanes(b) * (1.0 - h[1] * h[1]);
+        g[2] = bn_lanes(c) * (1.0 - h[2] * h[2]);
+        g[3] = bn_lanes(d) * (1.0 - h[3] * h[3]);
+    }
+    static inline void bn_out_step1(double* w, const double* p, double lr,
+                                    const double* h, double* g) {
+        bn_v8 a = {0};
+        double s0 = lr * h[0];
+        for (int i = 0; i < 256; i += 8) {
+            bn_v8 pi = bn_load(p + i), x0 = bn_load(w + i);
+            a += pi * x0;
+            bn_store(w + i, x0 - s0 * pi);
+        }
+        g[0] = bn_lanes(a) * (1.0 - h[0] * h[0]);
+    }
+    """
+    void _out_step4 "bn_out_step4"(double* w, const double* p, double lr, const double* h,
+                                   double* g) noexcept nogil
+    void _out_step1 "bn_out_step1"(double* w, const double* p, double lr, const double* h,
+                                   double* g) noexcept nogil
+    const int64_t _TOP "BN_TOP"       # renormalise when the range falls below 2**24
+    const int64_t _MASK32 "BN_MASK32"
+    # A hint to the CPU to fetch a table row now (it changes no result)
+    void _prefetch "BN_PREFETCH"(const void* p) noexcept nogil
+
+
+cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil:
+    """Probabilities p (>= 0, summing to about 1) -> integer freq >= 1 summing to TOTAL.
+
+    Every symbol keeps at least 1/TOTAL, so any byte can still be coded (at most 16
+    bits); the rounding remainder goes to the most probable symbol.
+    """
+    # n more than the floor of 1 per symbol is held back, so that probabilities whose
+    # float sum exceeds 1 by rounding never overshoot TOTAL (that would need a repair
+    # that can reorder near-equal symbols); the remainder goes to the likeliest symbol.
+    cdef int64_t spare = TOTAL - 2 * n
+    cdef int64_t s = 0, f, rest, take
+    cdef Py_ssize_t i, j, best = 0
+    cdef double q, qbest = 0.0
+    cdef double lane[8]
+    # Separate passes, each of which vectorises: the floors, their sum, the largest q.
+    for i in range(n):
+        q = p[i]
+        q = q if q > 0.0 else 0.0        # also catches NaN
+        q = q if q < 1.0 else 1.0
+        freq[i] = 1 + <int64_t>floor(q * spare)
+    for i in range(n):
+        s += freq[i]
+    for j in range(8):
+        lane[j] = 0.0
+    for i in range(n):
+        q = p[i]
+        q = q if q > 0.0 else 0.0
+        q = q if q < 1.0 else 1.0
+        lane[i & 7] = q if q > lane[i & 7] else lane[i & 7]
+    for j in range(8):
+        qbest = lane[j] if lane[j] > qbest else qbest
+    # The likeliest symbol by probability, not by floor: the first with the largest q.
+    for i in range(n):
+        q = p[i]
+        q = q if q > 0.0 else 0.0
+        q = q if q < 1.0 else 1.0
+        if q == qbest:
+            best = i
+            break
+    # Only unnormalised input (sum(p) clearly above 1) overshoots: take from the largest.
+    rest = TOTAL - s
+    while rest < 0:
+        i = 0
+        for j in range(n):
+            if freq[j] > freq[i]:
+                i = j
+        take = min(-rest, freq[i] - 1)
+        freq[i] -= take
+        rest += take
+    freq[best] += rest
+
+
+def quantise(const double[::1] p, int64_t[::1] freq) -> None:
+    if freq.shape[0] < p.shape[0]:
+        raise ValueError("freq is shorter than p")
+    if p.shape[0]:
+        _quantise(&p[0], &freq[0], p.shape[0])
+
+
+cdef inline void _encoder_start(int64_t* st) noexcept nogil:
+    st[LOW] = 0
+    st[RANGE] = _MASK32
+    st[CACHE] = 0
+    st[PENDING] = 1
+    st[POS] = 0
+    st[CODE] = 0
+
+
+cdef inline void _shift_low(int64_t* st, uint8_t* out) noexcept nogil:
+    cdef int64_t low = st[LOW], carry, byte
+    if low < <int64_t>0xFF000000 or low > _MASK32:
+        carry = low >> 32
+        byte = st[CACHE]
+        while True:
+            out[st[POS]] = (byte + carry) & 0xFF
+            st[POS] += 1
+            byte = 0xFF
+            st[PENDING] -= 1
+            if st[PENDING] == 0:
+                break
+        st[CACHE] = (low >> 24) & 0xFF
+    st[PENDING] += 1
+    st[LOW] = (low & 0x00FFFFFF) << 8
+
+
+cdef inline void _encode(int64_t* st, uint8_t* out, int64_t start, int64_t freq) noexcept nogil:
+    """Code the symbol whose cumulative frequency is `start` and frequency `freq`.
+
+    `out` must have room for 4 more bytes than written so far plus FLUSH_BYTES.
+    """
+    cdef int64_t r = st[RANGE] >> TOTAL_BITS
+    st[LOW] += r * start
+    st[RANGE] = r * freq
+    while st[RANGE] < _TOP:
+        st[RANGE] <<= 8
+        _shift_low(st, out)
+
+
+cdef inline int64_t _encoder_finish(int64_t* st, uint8_t* out) noexcept nogil:
+    """Flush the pending bytes; returns the number of bytes written in all."""
+    cdef int i
+    for i in range(FLUSH_BYTES):
+        _shift_low(st, out)
+    return st[POS]
+
+
+cdef inline int64_t _next_byte(int64_t* st, const uint8_t* buf, Py_ssize_t n) noexcept nogil:
+    cdef int64_t pos = st[POS]
+    st[POS] = pos + 1
+    # Reading past the end yields zeros; the caller checks POS against the length,
+    # and the container's checksum catches any damage.
+    return buf[pos] if pos < n else 0
+
+
+cdef inline void _decoder_start(int64_t* st, const uint8_t* buf, Py_ssize_t n) noexcept nogil:
+    st[LOW] = 0
+    st[RANGE] = _MASK32
+    st[CACHE] = 0
+    st[PENDING] = 0
+    st[POS] = 0
+    cdef int64_t code = 0
+    cdef int i
+    for i in range(FLUSH_BYTES):
+        code = ((code << 8) | _next_byte(st, buf, n)) & _MASK32
+    st[CODE] = code
+
+
+cdef inline int64_t _decode(int64_t* st, const uint8_t* buf, Py_ssize_t n,
+                            const int64_t* freq, const int64_t* cum,
+                            Py_ssize_t symbols) noexcept nogil:
+    """Decode one symbol under `freq` (cum[i] = sum of freq[:i], cum[n] = TOTAL)."""
+    cdef int64_t r = st[RANGE] >> TOTAL_BITS
+    cdef int64_t target = st[CODE] // r
+    if target >= TOTAL:          # impossible for a stream we wrote: damaged input
+        target = TOTAL - 1
+    # Binary search for the symbol s with cum[s] <= target < cum[s + 1].
+    cdef Py_ssize_t lo = 0, hi = symbols, mid
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if cum[mid] <= target:
+            lo = mid
+        else:
+            hi = mid
+    st[CODE] -= r * cum[lo]
+    st[RANGE] = r * freq[lo]
+    while st[RANGE] < _TOP:
+        st[RANGE] <<= 8
+        st[CODE] = ((st[CODE] << 8) | _next_byte(st, buf, n)) & _MASK32
+    return lo
+
+
+cdef inline void _cumulate(const int64_t* freq, int64_t* cum, Py_ssize_t n) noexcept nogil:
+    cdef int64_t s = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        cum[i] = s
+        s += freq[i]
+    cum[n] = s
+
+
+def encoder_start(int64_t[::1] state) -> None:
+    _encoder_start(&state[0])
+
+
+def encoder_finish(int64_t[::1] state, uint8_t[::1] out) -> int:
+    return _encoder_finish(&state[0], &out[0])
+
+
+def decoder_start(int64_t[::1] state, const uint8_t[::1] buf) -> None:
+    _decoder_start(&state[0], &buf[0] if buf.shape[0] else NULL, buf.shape[0])
+
+
+def encode_all(const int64_t[::1] symbols, const int64_t[:, ::1] freqs,
+               uint8_t[::1] out) -> int:
+    """Code symbols[t] under freqs[t] into out (room for 4 bytes a symbol + 16)."""
+    cdef int64_t st[STATE_SIZE]
+    cdef Py_ssize_t n = freqs.shape[1]
+    cum = np.zeros(n + 1, np.int64)
+    cdef int64_t[::1] cumv = cum
+    cdef int64_t s
+    cdef Py_ssize_t t
+    _encoder_start(st)
+    for t in range(symbols.shape[0]):
+        _cumulate(&freqs[t, 0], &cumv[0], n)
+        s = symbols[t]
+        _encode(st, &out[0], cumv[s], freqs[t, s])
+    return _encoder_finish(st, &out[0])
+
+
+def decode_all(const uint8_t[::1] buf, const int64_t[:, ::1] freqs):
+    cdef int64_t st[STATE_SIZE]
+    cdef Py_ssize_t n = freqs.shape[1], nbuf = buf.shape[0]
+    cdef const uint8_t* b = &buf[0] if nbuf else NULL
+    cum = np.zeros(n + 1, np.int64)
+    out = np.zeros(freqs.shape[0], np.int64)
+    cdef int64_t[::1] cumv = cum, outv = out
+    cdef Py_ssize_t t
+    _decoder_start(st, b, nbuf)
+    for t in range(freqs.shape[0]):
+        _cumulate(&freqs[t, 0], &cumv[0], n)
+        outv[t] = _decode(st, b, nbuf, &freqs[t, 0], &cumv[0], n)
+    return out
+
+
+# ---- the byte model ------------------------------------------------------------------
+
+cpdef enum:
+    WORD = -1                     # context code for "the current word"
+    WORDS = -2                    # the previous word and the current one
+    MATCH = -3                    # the match model's guess: the byte that followed the
+                                  # last earlier occurrence of the recent bytes, and how
+                                  # long that occurrence has matched
+# Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
+# the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
+# model's position of its guess in the history, its match length, the bytes seen so
+# far, the bytes hashed to find a match, and 64 - match table bits; the history's
+# window: position p of the history is at index p & CTX_WMASK, and a match is taken only
+# up to CTX_WDIST bytes back (format 3 keeps a ring of the last bytes; formats 1 and 2
+# kept the whole input: mask all ones, no distance limit).
+cpdef enum:
+    CTX_HIST = 0
+    CTX_WORD = 1
+    CTX_SEED = 2
+    CTX_PREV_WORD = 3
+    CTX_SHIFT = 4
+    CTX_MPTR = 5
+    CTX_MLEN = 6
+    CTX_POS = 7
+    CTX_MMIN = 8
+    CTX_MSHIFT = 9
+    CTX_WMASK = 10
+    CTX_WDIST = 11
+    CTX_SIZE = 12
+    MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
+    MATCH_LONGEST = 65535         # match lengths stop counting here
+NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
+FIRST_BYTES = 1024.0              # the output layer's extra rate halves after this many
+
+
+ctypedef struct Net:
+    # The model's arrays as pointers (see the module's docstring), for one chunk's call.
+    float* E
+    uint8_t* seen
+    double* Wt
+    double* c
+    double* b
+    const int64_t* orders
+    Py_ssize_t n_orders
+    const double* lr
+    uint64_t* ctx
+    double* a                     # scratch rows: pre-activations, hidden values,
+    double* h                     # probabilities (then their gradient), and the
+    double* p                     # gradient at the pre-activations
+    double* g
+    int64_t* idx
+    int64_t* mtab
+    double* mw
+    Py_ssize_t k
+
+
+cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1] c,
+              double[::1] b, const int64_t[::1] orders, const double[::1] lr,
+              uint64_t[::1] ctx, double[:, ::1] scratch, int64_t[::1] idx,
+              int64_t[::1] mtab, double[::1] mw) except *:
+    cdef Net m
+    cdef Py_ssize_t k = Wt.shape[0]
+    if (Wt.shape[1] != 256 or E.shape[1] != k or b.shape[0] != k or c.shape[0] != 256
+            or seen.shape[0] != E.shape[0] or orders.shape[0] != idx.shape[0]
+            or orders.shape[0] == 0 or lr.shape[0] < 7 or ctx.shape[0] < CTX_SIZE
+            or scratch.shape[0] < 4 or scratch.shape[1] < max(256, k) or mtab.shape[0] < 1
+            or mw.shape[0] < 32 or E.shape[0] < 1):
+        raise ValueError("model arrays have inconsistent shapes")
+    m.E = &E[0, 0]
+    m.seen = &seen[0]
+    m.Wt = &Wt[0, 0]
+    m.c = &c[0]
+    m.b = &b[0]
+    m.orders = &orders[0]
+    m.n_orders = orders.shape[0]
+    m.lr = &lr[0]
+    m.ctx = &ctx[0]
+    m.a = &scratch[0, 0]
+    m.h = &scratch[1, 0]
+    m.p = &scratch[2, 0]
+    m.g = &scratch[3, 0]
+    m.idx = &idx[0]
+    m.mtab = &mtab[0]
+    m.mw = &mw[0]
+    m.k = k
+    return m
+
+
+cdef inline uint64_t _mix(uint64_t key, uint64_t salt) noexcept nogil:
+    """64-bit hash (splitmix64 finaliser) of a context key."""
+    cdef uint64_t h = (key + salt) * <uint64_t>0x9E3779B97F4A7C15ULL
+    h ^= h >> 30
+    h *= <uint64_t>0xBF58476D1CE4E5B9ULL
+    h ^= h >> 27
+    h *= <uint64_t>0x94D049BB133111EBULL
+    return h ^ (h >> 31)
+
+
+cdef inline uint64_t _low_bytes(uint64_t x, int64_t n) noexcept nogil:
+    """The last n bytes of x (n = 0..8)."""
+    if n >= 8:
+        return x
+    return x & ((<uint64_t>1 << (8 * n)) - 1)
+
+
+cdef inline int64_t _match_bucket(int64_t length) noexcept nogil:
+    """Match lengths 1..15 as they are, longer ones in steps of 8 up to 31."""
+    if length < 16:
+        return length
+    return min(31, 16 + ((length - 16) >> 3))
+
+
+cdef inline double _lane_sum(const double* lane) noexcept nogil:
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+
+
+cdef inline uint8_t _guess(Net* m, const uint8_t* history) noexcept nogil:
+    return history[<int64_t>(m.ctx[CTX_MPTR] & m.ctx[CTX_WMASK])]
+
+
+cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil:
+    """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
+    byte; leaves hidden values and probabilities in the scratch rows for `_learn`.
+    `history` holds the bytes coded so far (the match model reads its guess there)."""
+    cdef Py_ssize_t k = m.k, o, j, i
+    cdef uint64_t hist = m.ctx[CTX_HIST], key, salt
+    cdef int64_t n, length, r
+    for o in range(m.n_orders):
+        n = m.orders[o]
+        if n == WORD:
+            key = m.ctx[CTX_WORD]
+        elif n == WORDS:
+            key = m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
+        elif n == MATCH:
+            # An input row per (guessed byte, match length): the network learns how far
+            # to trust a guess of each length, and the guess reaches the output through
+            # the k units like every other context.
+            length = <int64_t>m.ctx[CTX_MLEN]
+            key = 0
+            if length > 0:
+                key = (<uint64_t>_guess(m, history) + 1) | (<uint64_t>_match_bucket(length) << 9)
+        else:
+            key = _low_bytes(hist, n)
+        salt = m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(o + 1)
+        r = <int64_t>(_mix(key, salt) >> m.ctx[CTX_SHIFT])
+        m.idx[o] = r
+        # All rows are fetched at once (each is a cache miss in a large table), and the
+        # counts that `_learn` reads.
+        _prefetch(m.E + r * k)
+        _prefetch(m.E + r * k + k - 1)
+        _prefetch(m.seen + r)
+    cdef double* a = m.a
+    cdef double* h = m.h
+    cdef double* p = m.p
+    cdef const float* row
+    for j in range(k):
+        a[j] = m.b[j]
+    for o in range(m.n_orders):
+        row = m.E + m.idx[o] * k
+        for j in range(k):
+            a[j] += <double>row[j]
+    for j in range(k):
+        h[j] = _tanh(a[j])
+    # Logits, summed over j in order for every output; a block of 32 outputs at a time
+    # so their running sums stay in registers across the k units.
+    cdef double acc[32]
+    cdef Py_ssize_t ib, t
+    cdef double hj
+    cdef const double* w
+    for ib in range(0, 256, 32):
+        for t in range(32):
+            acc[t] = m.c[ib + t]
+        for j in range(k):
+            hj = h[j]
+            w = m.Wt + j * 256 + ib
+            for t in range(32):
+                acc[t] += w[t] * hj
+        for t in range(32):
+            p[ib + t] = acc[t]
+    length = <int64_t>m.ctx[CTX_MLEN]  # 0 without the match model: nothing sets it
+    if length > 0:
+        # The match model's direct connection: its guess's logit gets a learned weight
+        # per match length (a one-hot input wired straight to the guessed output).
+        p[_guess(m, history)] += m.mw[_match_bucket(length)]
+    # The largest logit (exact in any order: max does not round), in 8 lanes.
+    cdef double lane[8]
+    for t in range(8):
+        lane[t] = p[t]
+    for i in range(8, 256, 8):
+        for t in range(8):
+            lane[t] = p[i + t] if p[i + t] > lane[t] else lane[t]
+    cdef double zmax = lane[0]
+    for t in range(1, 8):
+        zmax = lane[t] if lane[t] > zmax else zmax
+    for i in range(256):
+        p[i] = _exp_neg(p[i] - zmax)
+    cdef double total = 0.0
+    for i in range(256):
+        total += p[i]
+    cdef double inv = 1.0 / total
+    for i in range(256):
+        p[i] *= inv
+    _quantise(p, freq, 256)
+
+
+cdef inline void _match_update(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
+    """After byte y (already at history[pos - 1]): extend or drop the current match, and
+    look the last CTX_MMIN bytes up in the match table when there is none. A candidate is
+    kept only when the bytes before it really match (the table is a hash)."""
+    cdef uint64_t* ctx = m.ctx
+    cdef int64_t pos = <int64_t>ctx[CTX_POS] + 1
+    ctx[CTX_POS] = <uint64_t>pos
+    cdef int64_t mask = <int64_t>ctx[CTX_WMASK]
+    cdef int64_t length = <int64_t>ctx[CTX_MLEN], ptr
+    if length > 0:
+        ptr = <int64_t>ctx[CTX_MPTR]
+        if history[ptr & mask] == y:
+            ctx[CTX_MLEN] = <uint64_t>min(length + 1, <int64_t>MATCH_LONGEST)
+            ctx[CTX_MPTR] = <uint64_t>(ptr + 1)
+        else:
+            ctx[CTX_MLEN] = 0
+    cdef int64_t mmin = <int64_t>ctx[CTX_MMIN]
+    if mmin == 0 or pos < mmin:
+        return
+    cdef uint64_t key = _low_bytes(ctx[CTX_HIST], mmin)
+    cdef int64_t slot = <int64_t>(_mix(key, ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>0xFF)
+                                  >> ctx[CTX_MSHIFT])
+    cdef int64_t cand, n
+    if ctx[CTX_MLEN] == 0:
+        cand = m.mtab[slot]
+        if cand > 0 and pos - cand <= <int64_t>ctx[CTX_WDIST]:
+            n = 0
+            while n < MATCH_VERIFY and cand - 1 - n >= 0 and \
+                    history[(cand - 1 - n) & mask] == history[(pos - 1 - n) & mask]:
+                n += 1
+            if n >= mmin:
+                ctx[CTX_MLEN] = <uint64_t>n
+                ctx[CTX_MPTR] = <uint64_t>cand
+    m.mtab[slot] = pos
+
+
+cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
+    """One SGD step on -log p[y], then shift y into the context."""
+    cdef Py_ssize_t k = m.k, j, i, o
+    cdef double* h = m.h
+    cdef double* p = m.p
+    cdef double* g = m.g
+    cdef const double* lr = m.lr
+    cdef uint64_t* ctx = m.ctx
+    cdef double lr_in = lr[0], boost = lr[1], lr_out = lr[2], lr_b = lr[3], clamp = lr[4]
+    # The output layer's rate starts at lr[6] and falls as 1 / position toward lr_out: the
+    # first kilobytes are where a file's bits go fastest, and a rate that suits them
+    # would keep the weights noisy for the rest of the file.
+    lr_out += (lr[6] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_POS])  # FIRST_BYTES
+    p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
+    # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in 8 interleaved partial sums: a
+    # single running sum is a 256-add dependency chain (the slowest part of a byte);
+    # 8 fixed lanes run in parallel and still add in an order fixed by this code. Each
+    # weight is read for the sum before the same pass updates it; four rows at a time,
+    # so four chains of sums run side by side.
+    j = 0
+    while j + 4 <= k:
+        _out_step4(m.Wt + j * 256, p, lr_out, h + j, g + j)
+        j += 4
+    while j < k:
+        _out_step1(m.Wt + j * 256, p, lr_out, h + j, g + j)
+        j += 1
+    for j in range(k):
+        m.b[j] -= lr_b * g[j]
+    for i in range(256):
+        m.c[i] -= lr_out * p[i]
+    cdef int64_t length = <int64_t>ctx[CTX_MLEN]
+    if length > 0:
+        m.mw[_match_bucket(length)] -= lr[5] * p[_guess(m, history)]
+    cdef int64_t r
+    cdef uint8_t n
+    cdef double rate, v
+    cdef float* row
+    for o in range(m.n_orders):
+        r = m.idx[o]
+        n = m.seen[r]
+        rate = lr_in * (1.0 + boost / (n + 1.0))
+        if n < 255:
+            m.seen[r] = n + 1
+        row = m.E + r * k
+        for j in range(k):
+            v = <double>row[j] - rate * g[j]
+            v = v if v > -clamp else -clamp
+            row[j] = <float>(v if v < clamp else clamp)
+    ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
+    cdef int64_t letter = y | 32
+    if 97 <= letter <= 122:
+        ctx[CTX_WORD] = (ctx[CTX_WORD] + <uint64_t>letter) * <uint64_t>0x100000001B3ULL
+    elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
+        ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
+        ctx[CTX_WORD] = 0
+    _match_update(m, history, y)
+
+
+# ---- coding loops --------------------------------------------------------------------
+
+# Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
+# or format 3's ring). coded_freq[t - start]: the frequency each byte was coded with.
+
+cdef inline void _check_span(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
+                             int64_t mask) except *:
+    if start < 0 or end < start or (end > n_history and mask >= n_history):
+        raise ValueError("positions outside the history")
+    if mask < n_history and n_history & (n_history - 1):
+        raise ValueError("a ring history's length must be a power of two")
+
+
+def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
+                 uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
+                 int64_t[::1] cum) -> None:
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
+    _check_span(start, end, data.shape[0], mask)
+    if coded_freq.shape[0] < end - start or freq.shape[0] < 256 or cum.shape[0] < 257:
+        raise ValueError("buffers too small for the chunk")
+    cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+    cdef Py_ssize_t t
+    with nogil:
+        for t in range(start, end):
+            _predict(&m, d, &freq[0])
+            y = d[t & mask]
+            _cumulate(&freq[0], &cum[0], 256)
+            _encode(&state[0], &out[0], cum[y], freq[y])
+            coded_freq[t - start] = <int32_t>freq[y]
+            _learn(&m, d, y)
+
+
+def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
+                 uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
+    _check_span(start, end, out.shape[0], mask)
+    if freq.shape[0] < 256 or cum.shape[0] < 257:
+        raise ValueError("buffers too small for the chunk")
+    cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
+    cdef Py_ssize_t nbuf = buf.shape[0]
+    cdef uint8_t* o = &out[0] if out.shape[0] else NULL
+    cdef Py_ssize_t t
+    with nogil:
+        for t in range(start, end):
+            _predict(&m, o, &freq[0])
+            _cumulate(&freq[0], &cum[0], 256)
+            y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
+            o[t & mask] = <uint8_t>y
+            _learn(&m, o, y)
+
+
+def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
+                b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] freq) -> None:
+    """The model's steps over bytes that are not coded (a block stored raw): encoder and
+    decoder both take them, so the model stays the same on both sides."""
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
+    _check_span(start, end, data.shape[0], mask)
+    if freq.shape[0] < 256:
+        raise ValueError("freq is shorter than 256")
+    cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+    cdef Py_ssize_t t
+    with nogil:
+        for t in range(start, end):
+            _predict(&m, d, &freq[0])
+            _learn(&m, d, d[t & mask])
+
+
+def probe_hash(const uint8_t[::1] data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
+               mtab, mw, int64_t[::1] freq) -> int:
+    """FNV-1a over every prediction the model makes while it learns `data`."""
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
+    cdef Py_ssize_t t, i
+    for t in range(data.shape[0]):
+        _predict(&m, &data[0], &freq[0])
+        for i in range(256):
+            h = (h ^ <uint64_t>freq[i]) * <uint64_t>0x100000001B3ULL
+        _learn(&m, &data[0], data[t])
+    return <int64_t>(h & <uint64_t>0xFFFFFFFF)
