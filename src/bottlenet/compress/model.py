@@ -34,10 +34,12 @@ from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
-# The model's memory when --memory is not given: 2**20 rows at k = 32 (129 MiB) and a
-# 32 MiB history fit, so a `compress` process stays under 200 MB on any input. Tables of
-# 2**21-2**22 rows (with --memory 300M-600M) shrink large files by 0.1-0.3% more.
-DEFAULT_MEMORY = 168 << 20
+# The model's memory when --memory is not given, so that a `compress` or `decompress`
+# process stays under 200 MB (the process itself takes about 50 MB): 2**20 rows at k = 32
+# (129 MiB) with the history of a file up to 4 MiB, 2**19 rows beside the 32 MiB history
+# of a longer file or a pipe. Tables of 2**21-2**22 rows (--memory 300M-600M) make large
+# files 0.1-0.3% smaller.
+DEFAULT_MEMORY = 150 << 20
 
 
 @dataclasses.dataclass(frozen=True)
