@@ -17,7 +17,7 @@ bytes and guesses the byte that followed it; the guess enters as an input row pe
 (guess, match length) and through a learned direct weight onto its own logit.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
-arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.py.
+arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
 
 from __future__ import annotations
