@@ -14,8 +14,10 @@ Arithmetic rules (they make decoding bit-exact on any IEEE-754 machine): float64
 sums nor fuses multiply-adds (an FMA rounds once: machines with and without it would
 disagree; `mul_add` lets a test check the build); every sum in an order fixed by this
 code. Integers: the coder state and frequencies are int64. These are the rules the
-numba kernels of formats 1-3 followed, and this code computes the same numbers (the
+numba kernels of earlier versions followed, and this code computes the same numbers (the
 pinned archives in tests/data decode, and the fingerprint in every archive checks it).
+The output layer's backward step, the hottest loop, is C with GCC/Clang vector types (in
+the verbatim block below): the compiler's own vectoriser kept its sums in memory.
 
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
@@ -488,10 +490,6 @@ cdef inline int64_t _match_bucket(int64_t length) noexcept nogil:
     if length < 16:
         return length
     return min(31, 16 + ((length - 16) >> 3))
-
-
-cdef inline double _lane_sum(const double* lane) noexcept nogil:
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
 
 
 cdef inline uint8_t _guess(Net* m, const uint8_t* history) noexcept nogil:
