@@ -260,3 +260,26 @@ def test_the_kernels_are_built_without_fused_multiply_add():
     from bottlenet.compress import kernels
 
     assert kernels.mul_add(1 + 2**-30, 1 - 2**-30, -1.0) == 0.0
+
+
+def test_the_kernels_refuse_arrays_that_do_not_fit_together():
+    # The compiled loops index the tables through the context array's shifts and the
+    # history through its mask: inconsistent arrays are refused, never read outside.
+    from bottlenet.compress import kernels
+    from bottlenet.compress.model import Model
+
+    m = Model(dataclasses.replace(SMALL, window_bits=17))
+    history, freq = np.zeros(1 << 17, np.uint8), np.zeros(256, np.int64)
+    kernels.learn_chunk(history, 0, 100, *m.arrays(), freq)
+    for slot, value in ((kernels.CTX_SHIFT, 40), (kernels.CTX_SHIFT, 0), (kernels.CTX_MMIN, 9)):
+        arrays = list(m.arrays())
+        arrays[7] = arrays[7].copy()
+        arrays[7][slot] = value
+        with pytest.raises(ValueError, match="does not match"):
+            kernels.learn_chunk(history, 0, 100, *arrays, freq)
+    with pytest.raises(ValueError, match="outside the history"):
+        kernels.learn_chunk(history[:1000], 0, 2000, *m.arrays(), freq)
+    with pytest.raises(ValueError, match="power of two"):
+        kernels.learn_chunk(np.zeros(3 << 16, np.uint8), 0, 100, *m.arrays(), freq)
+    with pytest.raises(ValueError, match="inconsistent"):
+        kernels.learn_chunk(history, 0, 100, *m.arrays()[:-1], np.zeros(8), freq)

@@ -448,6 +448,12 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1]
             or scratch.shape[0] < 4 or scratch.shape[1] < max(256, k) or mtab.shape[0] < 1
             or mw.shape[0] < 32 or E.shape[0] < 1):
         raise ValueError("model arrays have inconsistent shapes")
+    # The hashes index the tables through these shifts: a mismatch would read outside them.
+    cdef uint64_t shift = ctx[CTX_SHIFT], mshift = ctx[CTX_MSHIFT]
+    if (not 1 <= shift <= 63 or E.shape[0] != <int64_t>1 << (64 - shift)
+            or ctx[CTX_MMIN] > 8 or (ctx[CTX_MMIN] and (
+                not 1 <= mshift <= 63 or mtab.shape[0] != <int64_t>1 << (64 - mshift)))):
+        raise ValueError("the context array does not match the tables' sizes")
     m.E = &E[0, 0]
     m.seen = &seen[0]
     m.Wt = &Wt[0, 0]
