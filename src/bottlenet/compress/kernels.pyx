@@ -757,6 +757,9 @@ def probe_hash(const uint8_t[::1] data, E, seen, Wt, c, b, orders, lr, ctx, scra
                mtab, mw, int64_t[::1] freq) -> int:
     """FNV-1a over every prediction the model makes while it learns `data`."""
     cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    _check_span(0, data.shape[0], data.shape[0], <int64_t>m.ctx[CTX_WMASK])
+    if freq.shape[0] < 256:
+        raise ValueError("freq is shorter than 256")
     cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
     cdef Py_ssize_t t, i
     for t in range(data.shape[0]):
