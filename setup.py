@@ -9,7 +9,7 @@ from setuptools import Extension, setup
 
 # Decoding must be bit-exact on every machine: no fused multiply-add (an FMA rounds once,
 # so machines with and without one would disagree) and no reordering of float sums
-# (no -ffast-math); tests/test_coder.py checks the built module. Without traps and errno
+# (no -ffast-math); tests/test_compress.py checks the built module. Without traps and errno
 # the compiler may vectorise floor(); neither changes a result. (-Wno-psabi: GCC's note
 # that 64-byte vector arguments changed ABI in GCC 4.6 concerns only inline functions.)
 FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-fno-math-errno",

@@ -148,4 +148,3 @@ def test_the_rule_texts_use_the_verdict_words():
     assert all(w in PARTS_RULE for w in (HOLDS, IN_PART, FAILS))
     assert all(w in REGIMES_RULE for w in (HOLDS, FAILS)) and "in some" in REGIMES_RULE
     assert SOME_REGIMES.startswith(HOLDS) and IN_PART.startswith(HOLDS)
-

@@ -176,6 +176,12 @@ cdef extern from *:
     void _prefetch "BN_PREFETCH"(const void* p) noexcept nogil
 
 
+cdef inline double _unit(double q) noexcept nogil:
+    """q clamped to [0, 1]; NaN -> 0."""
+    q = q if q > 0.0 else 0.0
+    return q if q < 1.0 else 1.0
+
+
 cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil:
     """Probabilities p (>= 0, summing to about 1) -> integer freq >= 1 summing to TOTAL.
 
@@ -192,27 +198,19 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
     cdef double lane[8]
     # Separate passes, each of which vectorises: the floors, their sum, the largest q.
     for i in range(n):
-        q = p[i]
-        q = q if q > 0.0 else 0.0        # also catches NaN
-        q = q if q < 1.0 else 1.0
-        freq[i] = 1 + <int64_t>floor(q * spare)
+        freq[i] = 1 + <int64_t>floor(_unit(p[i]) * spare)
     for i in range(n):
         s += freq[i]
     for j in range(8):
         lane[j] = 0.0
     for i in range(n):
-        q = p[i]
-        q = q if q > 0.0 else 0.0
-        q = q if q < 1.0 else 1.0
+        q = _unit(p[i])
         lane[i & 7] = q if q > lane[i & 7] else lane[i & 7]
     for j in range(8):
         qbest = lane[j] if lane[j] > qbest else qbest
     # The likeliest symbol by probability, not by floor: the first with the largest q.
     for i in range(n):
-        q = p[i]
-        q = q if q > 0.0 else 0.0
-        q = q if q < 1.0 else 1.0
-        if q == qbest:
+        if _unit(p[i]) == qbest:
             best = i
             break
     # Only unnormalised input (sum(p) clearly above 1) overshoots: take from the largest.
@@ -686,22 +684,30 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
 # or format 3's ring). coded_freq[t - start]: the frequency each byte was coded with.
 
-cdef inline void _check_span(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
-                             int64_t mask) except *:
+cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
+                    Py_ssize_t n_freq, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
+                    mtab, mw) except *:
+    """The model's arrays as pointers, once the positions [start, end) are known to lie in
+    the history (read whole, or as a ring when its mask is shorter) and freq to hold 256."""
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
     if start < 0 or end < start or (end > n_history and mask >= n_history):
         raise ValueError("positions outside the history")
     if mask < n_history and n_history & (n_history - 1):
         raise ValueError("a ring history's length must be a power of two")
+    if n_freq < 256:
+        raise ValueError("freq is shorter than 256")
+    return m
 
 
 def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
                  b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
                  uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
                  int64_t[::1] cum) -> None:
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
+                            orders, lr, ctx, scratch, idx, mtab, mw)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
-    _check_span(start, end, data.shape[0], mask)
-    if coded_freq.shape[0] < end - start or freq.shape[0] < 256 or cum.shape[0] < 257:
+    if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
         raise ValueError("buffers too small for the chunk")
     cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
     cdef Py_ssize_t t
@@ -718,10 +724,10 @@ def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, s
 def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
                  b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
                  uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef Net m = _chunk_net(start, end, out.shape[0], freq.shape[0], E, seen, Wt, c, b,
+                            orders, lr, ctx, scratch, idx, mtab, mw)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
-    _check_span(start, end, out.shape[0], mask)
-    if freq.shape[0] < 256 or cum.shape[0] < 257:
+    if cum.shape[0] < 257:
         raise ValueError("buffers too small for the chunk")
     cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
     cdef Py_ssize_t nbuf = buf.shape[0]
@@ -740,11 +746,9 @@ def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, se
                 b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] freq) -> None:
     """The model's steps over bytes that are not coded (a block stored raw): encoder and
     decoder both take them, so the model stays the same on both sides."""
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
+                            orders, lr, ctx, scratch, idx, mtab, mw)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
-    _check_span(start, end, data.shape[0], mask)
-    if freq.shape[0] < 256:
-        raise ValueError("freq is shorter than 256")
     cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
     cdef Py_ssize_t t
     with nogil:
@@ -756,10 +760,8 @@ def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, se
 def probe_hash(const uint8_t[::1] data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
                mtab, mw, int64_t[::1] freq) -> int:
     """FNV-1a over every prediction the model makes while it learns `data`."""
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
-    _check_span(0, data.shape[0], data.shape[0], <int64_t>m.ctx[CTX_WMASK])
-    if freq.shape[0] < 256:
-        raise ValueError("freq is shorter than 256")
+    cdef Net m = _chunk_net(0, data.shape[0], data.shape[0], freq.shape[0], E, seen, Wt, c,
+                            b, orders, lr, ctx, scratch, idx, mtab, mw)
     cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
     cdef Py_ssize_t t, i
     for t in range(data.shape[0]):
