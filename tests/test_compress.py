@@ -102,22 +102,23 @@ def test_golden_archive_and_fingerprint():
     archive = compress(text, SMALL).archive
     assert archive[4] == container.FORMAT_VERSION
     assert hashlib.sha256(archive).hexdigest()[:16] == GOLDEN_SHA
-    assert fingerprint(Settings()) == GOLDEN_FINGERPRINT
+    assert fingerprint(Settings().suited_to(text)) == GOLDEN_FINGERPRINT
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "65631fb489a0ed02"
-GOLDEN_FINGERPRINT = 1193494883
+GOLDEN_SHA = "a4a7e2a49ca052eb"
+GOLDEN_FINGERPRINT = 1849028493
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_archives_of_every_earlier_format_still_decode():
-    # Written by bottlenet's formats 1 (before the match model) and 2 (the whole input in
-    # memory), kept as bytes: as xz and zstd decode every older version of their
-    # formats, so does bottlenet.
+    # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
+    # memory) and 3 (before the column and word-skip contexts, the context biases and
+    # the rates per context), kept as bytes: as xz and zstd decode every older version
+    # of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2):
+    for version in (1, 2, 3):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -140,7 +141,7 @@ def test_the_match_model_finds_long_repeats():
 
 
 def head_of(archive: bytes) -> tuple[dict, int, bytes]:
-    """A format 3 archive's settings, fingerprint, and the bytes after its header."""
+    """A format 3-4 archive's settings, fingerprint, and the bytes after its header."""
     rest = io.BytesIO(archive[8:])
     settings, fp = container.read_head(archive[:8], rest.read)
     return settings, fp, rest.read()
@@ -149,9 +150,9 @@ def head_of(archive: bytes) -> tuple[dict, int, bytes]:
 def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
     archive = compress(ARCHIVE_TEXT).archive
     (n,) = struct.unpack_from("<H", archive, 6)
-    assert n <= 12  # deflated against the format's dictionary (220 bytes as plain JSON)
+    assert n <= 14  # deflated against the format's dictionary (330 bytes as plain JSON)
     settings, fp, blocks = head_of(archive)
-    assert Settings.from_json(settings, 3).orders == Settings().orders
+    assert Settings.from_json(settings, 4).orders == Settings().orders
 
     def with_settings(raw: bytes) -> bytes:
         head = archive[:6] + struct.pack("<H", len(raw)) + raw + struct.pack("<I", fp)
@@ -172,8 +173,9 @@ def test_settings_travel_in_the_archive():
     s = dataclasses.replace(SMALL, hidden=5, orders=(2, 4), lr_output=0.05, seed=9)
     data = b"abracadabra " * 300
     r = compress(data, s)
-    assert r.settings == dataclasses.replace(s, window_bits=r.settings.window_bits)
-    assert Settings.from_json(head_of(r.archive)[0], 3) == r.settings
+    assert r.settings == dataclasses.replace(s, window_bits=r.settings.window_bits,
+                                             bias_bits=r.settings.bias_bits).suited_to(data)
+    assert Settings.from_json(head_of(r.archive)[0], 4) == r.settings
     assert decompress(r.archive) == data
 
 
@@ -268,10 +270,11 @@ def test_the_kernels_refuse_arrays_that_do_not_fit_together():
     from bottlenet.compress import kernels
     from bottlenet.compress.model import Model
 
-    m = Model(dataclasses.replace(SMALL, window_bits=17))
+    m = Model(dataclasses.replace(SMALL, window_bits=17, bias_bits=8).suited_to(b""))
     history, freq = np.zeros(1 << 17, np.uint8), np.zeros(256, np.int64)
     kernels.learn_chunk(history, 0, 100, *m.arrays(), freq)
-    for slot, value in ((kernels.CTX_SHIFT, 40), (kernels.CTX_SHIFT, 0), (kernels.CTX_MMIN, 9)):
+    for slot, value in ((kernels.CTX_SHIFT, 40), (kernels.CTX_SHIFT, 0), (kernels.CTX_MMIN, 9),
+                        (kernels.CTX_BSHIFT, 50)):
         arrays = list(m.arrays())
         arrays[7] = arrays[7].copy()
         arrays[7][slot] = value
@@ -281,5 +284,8 @@ def test_the_kernels_refuse_arrays_that_do_not_fit_together():
         kernels.learn_chunk(history[:1000], 0, 2000, *m.arrays(), freq)
     with pytest.raises(ValueError, match="power of two"):
         kernels.learn_chunk(np.zeros(3 << 16, np.uint8), 0, 100, *m.arrays(), freq)
+    arrays = list(m.arrays())
     with pytest.raises(ValueError, match="inconsistent"):
-        kernels.learn_chunk(history, 0, 100, *m.arrays()[:-1], np.zeros(8), freq)
+        kernels.learn_chunk(history, 0, 100, *arrays[:11], np.zeros(8), *arrays[12:], freq)
+    with pytest.raises(ValueError, match="bias orders"):
+        kernels.learn_chunk(history, 0, 100, *arrays[:-1], np.array([1, 2, 9]), freq)

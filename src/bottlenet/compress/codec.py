@@ -1,7 +1,7 @@
 """compress / decompress: the model and the range coder in one compiled loop per chunk.
 
 Both directions run the same (predict, code, learn) step per byte. The Python driver
-reads and writes the archive block by block (format 3, see container) and hands the
+reads and writes the archive block by block (formats 3-4, see container) and hands the
 compiled loop chunks of 64 KiB, so a progress bar can move and the memory stays bounded
 whatever the input's length: the model's tables, a ring of the last bytes for the match
 model, and one block. The model and coder state live in arrays and carry over.
@@ -78,7 +78,7 @@ class Streamed:
 def fingerprint(settings: Settings) -> int:
     """Hash of the model's predictions on a fixed probe, with these settings and a small
     table: equal on two machines exactly when they compute the same numbers."""
-    m = Model(dataclasses.replace(settings, table_bits=10))
+    m = Model(dataclasses.replace(settings, table_bits=10, bias_bits=8))
     probe = np.frombuffer(_PROBE, np.uint8)
     return int(probe_hash(probe, *m.arrays(), np.zeros(256, np.int64)))
 
@@ -112,10 +112,12 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
 
 
 def settings_for(size: int | None, settings: Settings | None = None,
-                 memory: int | None = None) -> Settings:
-    """The settings an archive of an input of `size` bytes (None: not known) is written
-    with: the history window and the table sized for it, within `memory` bytes."""
-    return (settings or Settings()).check().window_for(size, memory).sized_for(size, memory)
+                 memory: int | None = None, sample: bytes = b"") -> Settings:
+    """The settings an archive of an input of `size` bytes (None: not known) that starts
+    with `sample` is written with: the history window and the table sized for it, within
+    `memory` bytes, and the rates for its kind of data."""
+    return ((settings or Settings()).check().window_for(size, memory).sized_for(size, memory)
+            .suited_to(sample))
 
 
 def compress_stream(source: Source, sink: Sink, size: int | None = None,
@@ -125,7 +127,8 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     `size`, when known, sizes the tables (else they take the largest default) and the
     progress total."""
     t0 = time.perf_counter()
-    settings = settings_for(size, settings, memory)
+    first = container.read_up_to(source.read, container.BLOCK)  # its bytes choose the rates
+    settings = settings_for(size, settings, memory, first)
     m = _build(settings, extra=4 * container.BLOCK)
     ring = np.zeros(1 << settings.window_bits, np.uint8)
     wmask = len(ring) - 1
@@ -137,7 +140,8 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     sink.write(head)
     written, done, crc, model_bits, all_stored = len(head), 0, 0, 0.0, True
     bits: list[np.ndarray] = []
-    while block := container.read_up_to(source.read, container.BLOCK):
+    while block := first or container.read_up_to(source.read, container.BLOCK):
+        first = b""
         crc = zlib.crc32(block, crc)
         src = np.frombuffer(block, np.uint8)
         coder.encoder_start(state)
@@ -177,22 +181,22 @@ def decompress(archive: bytes, progress: Progress = None) -> bytes:
 
 def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                       prefix: bytes = b"") -> int:
-    """Decode the archive in `source` to `sink`; returns the original's length. Format 3
-    is read and written a block at a time (a damaged block stops it there, with
+    """Decode the archive in `source` to `sink`; returns the original's length. Formats
+    3-4 are read and written a block at a time (a damaged block stops it there, with
     ArchiveError, after the blocks before it were written); formats 1-2 whole.
     `prefix`: the archive's first bytes when the caller has read them already (to refuse
     a foreign file before it starts anything; see peek)."""
     prefix += container.read_up_to(source.read, 8 - len(prefix))
     version = container.version_of(prefix)
-    if version < 3:
+    if version < container.STREAMS:
         data = _decompress_v2(prefix + source.read(), progress)
         sink.write(data)
         return len(data)
     settings_json, fp = container.read_head(prefix, source.read)
-    settings = _settings(settings_json, 3, fp)
+    settings = _settings(settings_json, version, fp)
     if not settings.window_bits:
         raise ArchiveError("archive settings are not valid for this bottlenet: a version "
-                           "3 archive needs a history window")
+                           f"{version} archive needs a history window")
     m = _build(settings, extra=4 * container.BLOCK)
     ring = np.zeros(1 << settings.window_bits, np.uint8)
     wmask = len(ring) - 1

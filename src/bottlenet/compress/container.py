@@ -1,15 +1,17 @@
-"""The archive format (.bn), version 3 (1 and 2 are read too). Integers little-endian.
+"""The archive format (.bn), version 4 (1-3 are read too). Integers little-endian.
 
-Version 3 streams: it is written and read block by block, so neither side needs the
-whole input in memory, and it can be written to a pipe before the length is known.
+Versions 3 and 4 stream: they are written and read block by block, so neither side
+needs the whole input in memory, and an archive can be written to a pipe before the
+length is known. Version 4 has the same layout as 3; its model has more settings (the
+column and word-skip contexts, a rate per context, output biases selected by context).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (3)
+    4       1     format version (4; 3)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
-                  against SETTINGS_DICTIONARY[3]
+                  against SETTINGS_DICTIONARY[version]
     8+n     4     arithmetic fingerprint (see codec.fingerprint)
     12+n    4     CRC-32 of every header byte before this field
     then blocks, each of BLOCK original bytes but the last (which may be shorter):
@@ -47,12 +49,13 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 3
-READS = (1, 2, 3)  # every version ever written still decodes
-BLOCK = 1 << 20    # original bytes per block (format 3)
+FORMAT_VERSION = 4
+READS = (1, 2, 3, 4)  # every version ever written still decodes
+STREAMS = 3           # the first version written block by block
+BLOCK = 1 << 20       # original bytes per block (formats 3-4)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-# Versions 2 and 3 deflate the settings against the default settings of the day each
+# Versions 2-4 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
 SETTINGS_DICTIONARY = {
@@ -62,6 +65,12 @@ SETTINGS_DICTIONARY = {
     3: b'{"boost":5.0,"clamp":8.0,"hidden":32,"init_scale":0.5,"lr_hidden_bias":0.001,'
        b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
        b'"match_min":6,"orders":[1,2,3,4,5,6,-1,-2,-3],"seed":1,"table_bits":17,'
+       b'"window_bits":18}',
+    4: b'{"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.05,"lr_hidden_bias":0.001,"lr_input":0.04,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,"table_bits":17,'
        b'"window_bits":18}',
 }
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
@@ -76,7 +85,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (version 3 keeps length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-4 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -113,7 +122,7 @@ def version_of(prefix: bytes) -> int:
 
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
-    """A version 3 archive's header."""
+    """A version 4 archive's header."""
     raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
@@ -121,7 +130,7 @@ def pack_head(settings: dict, fingerprint: int) -> bytes:
 
 
 def read_head(prefix: bytes, read) -> tuple[dict, int]:
-    """The settings and fingerprint of a version 3 archive whose first 8 bytes are
+    """The settings and fingerprint of a version 3 or 4 archive whose first 8 bytes are
     `prefix`; `read(n)` gives the bytes that follow."""
     if prefix[5] != CODED:
         raise ArchiveError(f"archive has unknown mode {prefix[5]}")
@@ -131,7 +140,7 @@ def read_head(prefix: bytes, read) -> tuple[dict, int]:
     if zlib.crc32(head) != struct.unpack("<I", rest[-4:])[0]:
         raise ArchiveError("archive header is damaged (header checksum mismatch)")
     (fingerprint,) = _HEAD3.unpack_from(rest, n)
-    return _read_settings(rest[:n], FORMAT_VERSION), fingerprint
+    return _read_settings(rest[:n], prefix[4]), fingerprint
 
 
 def read_up_to(read, n: int) -> bytes:
@@ -173,7 +182,7 @@ def _read_varint(read, where: str) -> int:
 
 
 def pack_block(raw_length: int, body: bytes, stored: bool) -> bytes:
-    """A version 3 block: its lengths, its CRC and its bytes."""
+    """A version 3-4 block: its lengths, its CRC and its bytes."""
     lengths = _varint(2 * raw_length + stored) + (b"" if stored else _varint(len(body)))
     return lengths + struct.pack("<I", zlib.crc32(body)) + body
 
@@ -216,8 +225,9 @@ def unpack(blob: bytes) -> tuple[Header, bytes]:
     """A version 1-2 archive: check everything that can be checked before decoding;
     return header and payload."""
     version = version_of(blob[:8])
-    if version >= 3:
-        raise ArchiveError("a version 3 archive is read block by block (codec.decompress)")
+    if version >= STREAMS:
+        raise ArchiveError(f"a version {version} archive is read block by block "
+                           "(codec.decompress)")
     mode = blob[5]
     (n,) = struct.unpack_from("<H", blob, 6)
     end = 8 + n + _FIXED.size

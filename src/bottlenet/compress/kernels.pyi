@@ -18,6 +18,10 @@ FLUSH_BYTES: int
 WORD: int
 WORDS: int
 MATCH: int
+COLUMN: int
+WORD_SKIP: int
+LR_BIAS: int
+LR_RATES: int
 CTX_HIST: int
 CTX_WORD: int
 CTX_SEED: int
@@ -30,6 +34,10 @@ CTX_MMIN: int
 CTX_MSHIFT: int
 CTX_WMASK: int
 CTX_WDIST: int
+CTX_LINE: int
+CTX_PREV_LINE: int
+CTX_PREV2_WORD: int
+CTX_BSHIFT: int
 CTX_SIZE: int
 MATCH_VERIFY: int
 MATCH_LONGEST: int

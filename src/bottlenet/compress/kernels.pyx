@@ -386,13 +386,18 @@ cpdef enum:
     MATCH = -3                    # the match model's guess: the byte that followed the
                                   # last earlier occurrence of the recent bytes, and how
                                   # long that occurrence has matched
+    COLUMN = -4                   # the position in the line and the byte above it (the
+                                  # byte at that position in the line before; format 4)
+    WORD_SKIP = -5                # the current word and the word two back (format 4)
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
 # far, the bytes hashed to find a match, and 64 - match table bits; the history's
 # window: position p of the history is at index p & CTX_WMASK, and a match is taken only
 # up to CTX_WDIST bytes back (format 3 keeps a ring of the last bytes; formats 1 and 2
-# kept the whole input: mask all ones, no distance limit).
+# kept the whole input: mask all ones, no distance limit). Format 4 adds: where the
+# current and the previous line start, the hash of the word two back, and 64 - bias
+# table bits.
 cpdef enum:
     CTX_HIST = 0
     CTX_WORD = 1
@@ -406,10 +411,20 @@ cpdef enum:
     CTX_MSHIFT = 9
     CTX_WMASK = 10
     CTX_WDIST = 11
-    CTX_SIZE = 12
+    CTX_LINE = 12
+    CTX_PREV_LINE = 13
+    CTX_PREV2_WORD = 14
+    CTX_BSHIFT = 15
+    CTX_SIZE = 16
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
 NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
+# Slots of the float64 rate array lr: the input rate, boost, the output rate, the hidden
+# bias rate, clamp, the match weights' rate, the output rate at byte 0, the context
+# biases' rate, then one factor per context on the input rate (format 4; 1 before).
+cpdef enum:
+    LR_BIAS = 7
+    LR_RATES = 8
 FIRST_BYTES = 1024.0              # the output layer's extra rate halves after this many
 
 
@@ -431,27 +446,37 @@ ctypedef struct Net:
     int64_t* idx
     int64_t* mtab
     double* mw
+    float* B                      # the output biases selected by context (format 4)
+    const int64_t* bias_orders
+    Py_ssize_t n_bias
     Py_ssize_t k
 
 
 cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1] c,
               double[::1] b, const int64_t[::1] orders, const double[::1] lr,
               uint64_t[::1] ctx, double[:, ::1] scratch, int64_t[::1] idx,
-              int64_t[::1] mtab, double[::1] mw) except *:
+              int64_t[::1] mtab, double[::1] mw, float[:, ::1] B,
+              const int64_t[::1] bias_orders) except *:
     cdef Net m
-    cdef Py_ssize_t k = Wt.shape[0]
+    cdef Py_ssize_t k = Wt.shape[0], n_orders = orders.shape[0], n_bias = bias_orders.shape[0]
+    cdef Py_ssize_t i
     if (Wt.shape[1] != 256 or E.shape[1] != k or b.shape[0] != k or c.shape[0] != 256
-            or seen.shape[0] != E.shape[0] or orders.shape[0] != idx.shape[0]
-            or orders.shape[0] == 0 or lr.shape[0] < 7 or ctx.shape[0] < CTX_SIZE
+            or seen.shape[0] != E.shape[0] or n_orders + n_bias != idx.shape[0]
+            or n_orders == 0 or lr.shape[0] < LR_RATES + n_orders or ctx.shape[0] < CTX_SIZE
             or scratch.shape[0] < 4 or scratch.shape[1] < max(256, k) or mtab.shape[0] < 1
-            or mw.shape[0] < 32 or E.shape[0] < 1):
+            or mw.shape[0] < 32 or E.shape[0] < 1 or B.shape[0] < 1 or B.shape[1] != 256):
         raise ValueError("model arrays have inconsistent shapes")
     # The hashes index the tables through these shifts: a mismatch would read outside them.
-    cdef uint64_t shift = ctx[CTX_SHIFT], mshift = ctx[CTX_MSHIFT]
+    cdef uint64_t shift = ctx[CTX_SHIFT], mshift = ctx[CTX_MSHIFT], bshift = ctx[CTX_BSHIFT]
     if (not 1 <= shift <= 63 or E.shape[0] != <int64_t>1 << (64 - shift)
             or ctx[CTX_MMIN] > 8 or (ctx[CTX_MMIN] and (
-                not 1 <= mshift <= 63 or mtab.shape[0] != <int64_t>1 << (64 - mshift)))):
+                not 1 <= mshift <= 63 or mtab.shape[0] != <int64_t>1 << (64 - mshift)))
+            or (n_bias and (not 1 <= bshift <= 63
+                            or B.shape[0] != <int64_t>1 << (64 - bshift)))):
         raise ValueError("the context array does not match the tables' sizes")
+    for i in range(n_bias):
+        if not 0 <= bias_orders[i] <= 8:
+            raise ValueError("bias orders are byte orders 0..8")
     m.E = &E[0, 0]
     m.seen = &seen[0]
     m.Wt = &Wt[0, 0]
@@ -468,6 +493,9 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1]
     m.idx = &idx[0]
     m.mtab = &mtab[0]
     m.mw = &mw[0]
+    m.B = &B[0, 0]
+    m.bias_orders = &bias_orders[0] if n_bias else NULL
+    m.n_bias = n_bias
     m.k = k
     return m
 
@@ -500,6 +528,21 @@ cdef inline uint8_t _guess(Net* m, const uint8_t* history) noexcept nogil:
     return history[<int64_t>(m.ctx[CTX_MPTR] & m.ctx[CTX_WMASK])]
 
 
+cdef inline uint64_t _column(Net* m, const uint8_t* history) noexcept nogil:
+    """The COLUMN context's key: the position in the current line (up to 255) and the
+    byte at that position in the line before (+ 1; 0 when that line is shorter, when
+    there is none, or when it lies beyond the history): tables, aligned text, images
+    stored a row per line."""
+    cdef int64_t pos = <int64_t>m.ctx[CTX_POS], line = <int64_t>m.ctx[CTX_LINE]
+    cdef int64_t col = pos - line, above = <int64_t>m.ctx[CTX_PREV_LINE] + col
+    cdef uint64_t byte = 0
+    if line > 0 and above < line and pos - above <= <int64_t>m.ctx[CTX_WDIST]:
+        byte = <uint64_t>history[above & <int64_t>m.ctx[CTX_WMASK]] + 1
+    # (tagged in its top byte: _mix adds the salt to the key, so small keys of two
+    # contexts whose salts differ by their difference would share every row)
+    return <uint64_t>min(col, 255) | (byte << 8) | (<uint64_t>0xC0 << 56)
+
+
 cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil:
     """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
     byte; leaves hidden values and probabilities in the scratch rows for `_learn`.
@@ -521,6 +564,10 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
             key = 0
             if length > 0:
                 key = (<uint64_t>_guess(m, history) + 1) | (<uint64_t>_match_bucket(length) << 9)
+        elif n == COLUMN:
+            key = _column(m, history)
+        elif n == WORD_SKIP:
+            key = m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV2_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
         else:
             key = _low_bytes(hist, n)
         salt = m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(o + 1)
@@ -531,6 +578,13 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
         _prefetch(m.E + r * k)
         _prefetch(m.E + r * k + k - 1)
         _prefetch(m.seen + r)
+    for o in range(m.n_bias):
+        key = _low_bytes(hist, m.bias_orders[o])
+        salt = m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(0x80 + o)
+        r = <int64_t>(_mix(key, salt) >> m.ctx[CTX_BSHIFT])
+        m.idx[m.n_orders + o] = r
+        for i in range(0, 256, 16):    # a row of 256 float32 is 16 cache lines
+            _prefetch(m.B + r * 256 + i)
     cdef double* a = m.a
     cdef double* h = m.h
     cdef double* p = m.p
@@ -559,6 +613,13 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
                 acc[t] += w[t] * hj
         for t in range(32):
             p[ib + t] = acc[t]
+    # Output biases selected by the last bytes (format 4): where the k units cannot tell
+    # two contexts apart, these rows still can (a softmax layer's bias, one per context).
+    cdef const float* brow
+    for o in range(m.n_bias):
+        brow = m.B + m.idx[m.n_orders + o] * 256
+        for i in range(256):
+            p[i] += <double>brow[i]
     length = <int64_t>m.ctx[CTX_MLEN]  # 0 without the match model: nothing sets it
     if length > 0:
         # The match model's direct connection: its guess's logit gets a learned weight
@@ -651,6 +712,12 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
         m.b[j] -= lr_b * g[j]
     for i in range(256):
         m.c[i] -= lr_out * p[i]
+    cdef double lr_bias = lr[LR_BIAS]
+    cdef float* brow
+    for o in range(m.n_bias):
+        brow = m.B + m.idx[m.n_orders + o] * 256
+        for i in range(256):
+            brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
     cdef int64_t length = <int64_t>ctx[CTX_MLEN]
     if length > 0:
         m.mw[_match_bucket(length)] -= lr[5] * p[_guess(m, history)]
@@ -661,7 +728,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     for o in range(m.n_orders):
         r = m.idx[o]
         n = m.seen[r]
-        rate = lr_in * (1.0 + boost / (n + 1.0))
+        rate = lr_in * (1.0 + boost / (n + 1.0)) * lr[LR_RATES + o]
         if n < 255:
             m.seen[r] = n + 1
         row = m.E + r * k
@@ -670,10 +737,14 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             v = v if v > -clamp else -clamp
             row[j] = <float>(v if v < clamp else clamp)
     ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
+    if y == 10:                      # a new line starts after this byte
+        ctx[CTX_PREV_LINE] = ctx[CTX_LINE]
+        ctx[CTX_LINE] = ctx[CTX_POS] + 1
     cdef int64_t letter = y | 32
     if 97 <= letter <= 122:
         ctx[CTX_WORD] = (ctx[CTX_WORD] + <uint64_t>letter) * <uint64_t>0x100000001B3ULL
     elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
+        ctx[CTX_PREV2_WORD] = ctx[CTX_PREV_WORD]
         ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
         ctx[CTX_WORD] = 0
     _match_update(m, history, y)
@@ -686,10 +757,10 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 
 cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
                     Py_ssize_t n_freq, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                    mtab, mw) except *:
+                    mtab, mw, B, bias_orders) except *:
     """The model's arrays as pointers, once the positions [start, end) are known to lie in
     the history (read whole, or as a ring when its mask is shorter) and freq to hold 256."""
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw)
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
     if start < 0 or end < start or (end > n_history and mask >= n_history):
         raise ValueError("positions outside the history")
@@ -701,11 +772,11 @@ cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
 
 
 def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] state,
                  uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
                  int64_t[::1] cum) -> None:
     cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw)
+                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
     if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
         raise ValueError("buffers too small for the chunk")
@@ -722,10 +793,10 @@ def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, s
 
 
 def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] state,
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] state,
                  uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
     cdef Net m = _chunk_net(start, end, out.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw)
+                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
     if cum.shape[0] < 257:
         raise ValueError("buffers too small for the chunk")
@@ -743,11 +814,11 @@ def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, se
 
 
 def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                b, orders, lr, ctx, scratch, idx, mtab, mw, int64_t[::1] freq) -> None:
+                b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] freq) -> None:
     """The model's steps over bytes that are not coded (a block stored raw): encoder and
     decoder both take them, so the model stays the same on both sides."""
     cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw)
+                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
     cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
     cdef Py_ssize_t t
@@ -758,10 +829,10 @@ def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, se
 
 
 def probe_hash(const uint8_t[::1] data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-               mtab, mw, int64_t[::1] freq) -> int:
+               mtab, mw, B, bias_orders, int64_t[::1] freq) -> int:
     """FNV-1a over every prediction the model makes while it learns `data`."""
     cdef Net m = _chunk_net(0, data.shape[0], data.shape[0], freq.shape[0], E, seen, Wt, c,
-                            b, orders, lr, ctx, scratch, idx, mtab, mw)
+                            b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
     cdef Py_ssize_t t, i
     for t in range(data.shape[0]):
