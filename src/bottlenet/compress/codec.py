@@ -22,7 +22,7 @@ import numpy as np
 from bottlenet.compress import coder, container
 from bottlenet.compress.container import ArchiveError
 from bottlenet.compress.kernels import decode_chunk, encode_chunk, learn_chunk, probe_hash
-from bottlenet.compress.model import Model, Settings
+from bottlenet.compress.model import Model, Settings, primer_bytes
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import host_bytes
 
@@ -95,10 +95,12 @@ def _build(settings: Settings, extra: int = 0) -> Model:
         raise ResourceError(f"this needs about {need / 2**20:,.0f} MiB but "
                             f"{free / 2**20:,.0f} MiB is free; choose fewer --table-bits")
     try:
-        return Model(settings)
+        m = Model(settings)
     except MemoryError:
         raise ResourceError(f"the model needs {settings.memory_bytes() / 2**20:,.0f} MiB; "
                             "choose fewer --table-bits") from None
+    m.prime()
+    return m
 
 
 def compress(data: bytes, settings: Settings | None = None, progress: Progress = None,
@@ -116,8 +118,9 @@ def settings_for(size: int | None, settings: Settings | None = None,
     """The settings an archive of an input of `size` bytes (None: not known) that starts
     with `sample` is written with: the history window and the table sized for it, within
     `memory` bytes, and the rates for its kind of data."""
-    return ((settings or Settings()).check().window_for(size, memory).sized_for(size, memory)
-            .suited_to(sample))
+    s = (settings or Settings()).check().suited_to(sample).window_for(size, memory)
+    primer = len(primer_bytes(s.primer)) if s.primer and size is not None else 0
+    return s.sized_for(None if size is None else size + primer, memory)
 
 
 def compress_stream(source: Source, sink: Sink, size: int | None = None,

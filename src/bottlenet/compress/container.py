@@ -66,7 +66,7 @@ SETTINGS_DICTIONARY = {
        b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
        b'"match_min":6,"orders":[1,2,3,4,5,6,-1,-2,-3],"seed":1,"table_bits":17,'
        b'"window_bits":18}',
-    4: b'{"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+    4: b'{"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.05,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],'

@@ -396,8 +396,8 @@ cpdef enum:
 # window: position p of the history is at index p & CTX_WMASK, and a match is taken only
 # up to CTX_WDIST bytes back (format 3 keeps a ring of the last bytes; formats 1 and 2
 # kept the whole input: mask all ones, no distance limit). Format 4 adds: where the
-# current and the previous line start, the hash of the word two back, and 64 - bias
-# table bits.
+# current and the previous line start, the hash of the word two back, 64 - bias table
+# bits, and the bytes learnt (the primer's too; the output layer's rate follows it).
 cpdef enum:
     CTX_HIST = 0
     CTX_WORD = 1
@@ -415,7 +415,8 @@ cpdef enum:
     CTX_PREV_LINE = 13
     CTX_PREV2_WORD = 14
     CTX_BSHIFT = 15
-    CTX_SIZE = 16
+    CTX_STEPS = 16
+    CTX_SIZE = 17
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
 NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
@@ -694,7 +695,8 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     # The output layer's rate starts at lr[6] and falls as 1 / position toward lr_out: the
     # first kilobytes are where a file's bits go fastest, and a rate that suits them
     # would keep the weights noisy for the rest of the file.
-    lr_out += (lr[6] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_POS])  # FIRST_BYTES
+    lr_out += (lr[6] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_STEPS])  # FIRST_BYTES
+    ctx[CTX_STEPS] += 1
     p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
     # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in 8 interleaved partial sums: a
     # single running sum is a 256-add dependency chain (the slowest part of a byte);

@@ -63,21 +63,27 @@ class Settings:
     #   of 2**window_bits bytes (formats 3-4, which stream); 0 = the whole input (1 and 2)
     rates: tuple[float, ...] = ()                      # per context, a factor on lr_input;
     #   () = chosen from the data (PROFILES); archives of formats 1-3 read as all 1.0
-    bias_orders: tuple[int, ...] = (1, 2, 3)           # output biases selected by these
-    bias_bits: int = 0                                 # byte orders: 2**bias_bits rows of 256
-    #   output biases (float32); 0: chosen from --memory
+    bias_orders: tuple[int, ...] | None = None         # output biases selected by these
+    bias_bits: int = 0                                 # byte orders (None: chosen from the
+    #   data): 2**bias_bits rows of 256 output biases (float32); 0: chosen from --memory
     lr_bias: float = 0.0                               # 0: chosen from the data (PROFILES)
+    primer: int = -1                                   # text the model learns first: 0 none,
+    #   1 PRIMERS[1]; -1: chosen from the data (1 for prose, else 0)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
         `sample`: the text profile or the other one (PROFILES)."""
         profile = PROFILES["text" if looks_like_text(sample) else "other"]
         rates = self.rates or tuple(profile.rates.get(o, 1.0) for o in self.orders)
-        return dataclasses.replace(self, lr_input=self.lr_input or profile.lr_input,
-                                   lr_bias=self.lr_bias or profile.lr_bias, rates=rates)
+        primer = self.primer if self.primer >= 0 else int(looks_like_prose(sample))
+        return dataclasses.replace(
+            self, lr_input=self.lr_input or profile.lr_input,
+            lr_bias=self.lr_bias or profile.lr_bias, rates=rates, primer=primer,
+            bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders)
 
     def suited(self) -> bool:
-        return bool(self.lr_input and self.lr_bias and self.rates)
+        return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
+                    and self.bias_orders is not None)
 
     def check(self) -> Settings:
         checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
@@ -94,9 +100,9 @@ class Settings:
             raise SpecError(f"{len(self.rates)} context rates for {len(self.orders)} contexts")
         for r in self.rates:
             checks.real("context rate", r, 0.0, 1e3)
-        if len(self.bias_orders) > 4 or any(
+        if self.bias_orders is not None and (len(self.bias_orders) > 4 or any(
                 isinstance(o, bool) or not isinstance(o, int) or not 0 <= o <= MAX_ORDER
-                for o in self.bias_orders):
+                for o in self.bias_orders)):
             raise SpecError(f"bias orders are up to 4 byte orders 0..{MAX_ORDER}, got "
                             f"{self.bias_orders!r}")
         checks.whole("bias table bits", self.bias_bits, 0, 24)
@@ -114,6 +120,9 @@ class Settings:
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
         checks.whole("match length (match_min)", self.match_min, 1, 8)
+        if self.primer not in (-1, 0, *PRIMERS):
+            raise SpecError(f"primer must be -1 (chosen), 0 (none) or one of "
+                            f"{sorted(PRIMERS)}, got {self.primer!r}")
         if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
             raise SpecError(f"window bits must be 0 or {WINDOW_MIN}..{WINDOW_MAX}, got "
                             f"{self.window_bits}")
@@ -130,7 +139,7 @@ class Settings:
         budget = DEFAULT_MEMORY if memory is None else memory
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
-        if self.bias_orders and not self.bias_bits:
+        if self.has_biases() and not self.bias_bits:
             bits = (budget // 16 // 1024).bit_length() - 1
             return dataclasses.replace(self, bias_bits=min(12, max(8, bits))).sized_for(
                 n_bytes, memory)
@@ -160,7 +169,11 @@ class Settings:
                 + self.bias_memory())
 
     def bias_memory(self) -> int:
-        return 4 * 256 << self.bias_bits if self.bias_orders else 0
+        return 4 * 256 << self.bias_bits if self.has_biases() else 0
+
+    def has_biases(self) -> bool:
+        """Whether the model has context biases (or may have: bias_orders still None)."""
+        return self.bias_orders is None or bool(self.bias_orders)
 
     def window_for(self, n_bytes: int | None, memory: int | None = None) -> Settings:
         """With a history window sized for n_bytes (None: not known): at least twice the
@@ -189,7 +202,7 @@ class Settings:
     def to_json(self) -> dict:
         return dataclasses.asdict(self) | {"orders": list(self.orders),
                                            "rates": list(self.rates),
-                                           "bias_orders": list(self.bias_orders)}
+                                           "bias_orders": list(self.bias_orders or ())}
 
     @classmethod
     def from_json(cls, d: dict, version: int) -> Settings:
@@ -205,7 +218,8 @@ class Settings:
         if isinstance(d, dict) and version <= 3 and isinstance(d.get("orders"), list):
             # No context biases, every context at the input rate
             d = d | {"rates": [1.0] * len(d["orders"]), "bias_orders": [], "bias_bits": 0,
-                     "lr_bias": 1.0}   # (a rate of no biases: any)
+                     "lr_bias": 1.0,   # (a rate of no biases: any)
+                     "primer": 0}
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         for key in ("orders", "rates", "bias_orders"):
@@ -226,14 +240,44 @@ class Profile:
     lr_input: float
     lr_bias: float
     rates: dict[int, float]          # a factor on lr_input per context kind; others 1
+    bias_orders: tuple[int, ...]
 
 
 # Measured on the corpus (format 4). Text: slower input rows, but word rows 2-2.5x
-# faster and the match model's rows 4x slower, gentle context biases. Other data
-# (binaries, transcripts with escape codes): the rates of format 3, and context biases
-# that learn 5x faster (obj1 -2.4%, sum -2.8% with them).
-PROFILES = {"text": Profile(0.04, 0.05, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}),
-            "other": Profile(0.07, 0.25, {})}
+# faster and the match model's rows 4x slower, gentle context biases by the last 2 and
+# 3 bytes. Other data (binaries, transcripts with escape codes): the rates of format 3,
+# and context biases by the last 1-3 bytes that learn 5x faster (obj1 -2.4%, sum -2.8%).
+PROFILES = {"text": Profile(0.04, 0.05, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
+            "other": Profile(0.07, 0.25, {}, (1, 2, 3))}
+
+
+def looks_like_prose(sample: bytes) -> bool:
+    """At least 85% of the first 64 KiB letters and spaces (English prose has 90-96%;
+    program source, tables and markup 50-80%)."""
+    counts = np.bincount(np.frombuffer(sample[:1 << 16], np.uint8), minlength=256)
+    letters = counts[65:91].sum() + counts[97:123].sum() + counts[32]
+    return bool(counts.sum()) and bool(letters >= 0.85 * counts.sum())
+
+
+# Texts a model can learn before the input (Settings.primer), by number; their bytes are
+# part of the format, so each is checked against its SHA-256 before use. 1: the GNU
+# General Public License, version 3 (English prose that anyone may copy verbatim;
+# bottlenet's own licence is MIT): a prose file starts as if it had read 35 KB of English
+# (alice29.txt 2%, lcet10.txt 1.9% smaller).
+PRIMERS = {1: ("gpl-3.txt", "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986")}
+
+
+def primer_bytes(number: int) -> bytes:
+    """The text of primer `number`, checked."""
+    import hashlib
+    from importlib import resources
+
+    name, sha = PRIMERS[number]
+    data = resources.files("bottlenet.compress").joinpath("primers", name).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise SpecError(f"the primer {name} of this installation is not the one the format "
+                        "defines (its SHA-256 differs); reinstall bottlenet")
+    return data
 
 
 def looks_like_text(sample: bytes) -> bool:
@@ -313,6 +357,21 @@ class Model:
         else:
             self.ctx[kernels.CTX_WMASK] = kernels.NO_WINDOW
             self.ctx[kernels.CTX_WDIST] = kernels.NO_WINDOW
+
+    def prime(self) -> None:
+        """Learn the primer (Settings.primer) as if it came before the input, then forget
+        where it was: the weights keep what they learnt, the contexts and the match model
+        start from nothing (the input's positions start at 0)."""
+        if not self.settings.primer:
+            return
+        text = np.frombuffer(primer_bytes(self.settings.primer), np.uint8)
+        kernels.learn_chunk(text, 0, len(text), *self.arrays(), np.zeros(256, np.int64))
+        keep = [kernels.CTX_SEED, kernels.CTX_SHIFT, kernels.CTX_MMIN, kernels.CTX_MSHIFT,
+                kernels.CTX_WMASK, kernels.CTX_WDIST, kernels.CTX_BSHIFT, kernels.CTX_STEPS]
+        kept = self.ctx[keep]
+        self.ctx[:] = 0
+        self.ctx[keep] = kept
+        self.mtab[:] = 0
 
     def arrays(self):
         return (self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr, self.ctx,
