@@ -106,8 +106,8 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "a4a7e2a49ca052eb"
-GOLDEN_FINGERPRINT = 1849028493
+GOLDEN_SHA = "05ef8ab246885293"
+GOLDEN_FINGERPRINT = 3845167267
 
 DATA = Path(__file__).parent / "data"
 
@@ -288,4 +288,4 @@ def test_the_kernels_refuse_arrays_that_do_not_fit_together():
     with pytest.raises(ValueError, match="inconsistent"):
         kernels.learn_chunk(history, 0, 100, *arrays[:11], np.zeros(8), *arrays[12:], freq)
     with pytest.raises(ValueError, match="bias orders"):
-        kernels.learn_chunk(history, 0, 100, *arrays[:-1], np.array([1, 2, 9]), freq)
+        kernels.learn_chunk(history, 0, 100, *arrays[:-1], np.array([2, 9]), freq)

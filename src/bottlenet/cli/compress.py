@@ -60,8 +60,9 @@ def compress_command(
         help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
     orders: Annotated[str, typer.Option(
         help="Contexts: previous-byte orders (0-8), 'w' the current word, 'ww' the "
-        "previous and current word, 'm' the match model (the byte that followed the last "
-        "earlier occurrence of the recent bytes).")]
+        "previous and current word, 'w2' the current word and the one two back, 'm' the "
+        "match model (the byte that followed the last earlier occurrence of the recent "
+        "bytes), 'c' the column and the byte above it in the line before.")]
     = format_orders(_DEFAULT.orders),
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size and --memory "
@@ -71,8 +72,9 @@ def compress_command(
         "process takes about 50 MB more). The table follows the file size up to this; "
         "default 150M (at most 2^20 rows at k=32); 600M lets files over 0.5 MB have "
         "2^22 rows, 0.1-0.3% smaller.")] = None,
-    lr_input: Annotated[float, typer.Option(help="Learning rate of the context codes.")]
-    = _DEFAULT.lr_input,
+    lr_input: Annotated[float, typer.Option(
+        help="Learning rate of the context codes; 0 = chosen from the file's first bytes "
+        "(0.04 for text, 0.07 for other data).")] = _DEFAULT.lr_input,
     boost: Annotated[float, typer.Option(
         help="Fresh contexts learn (1 + boost/(times seen + 1)) times faster.")]
     = _DEFAULT.boost,
@@ -85,6 +87,10 @@ def compress_command(
     = _DEFAULT.lr_output_first,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights and hashes.")]
     = _DEFAULT.seed,
+    primer: Annotated[bool, typer.Option(
+        help="Let the model read a built-in English text (35 KB) first when the file "
+        "looks like English prose: 1-2% smaller, about 0.3 s longer both ways. "
+        "--no-primer never does.")] = True,
     show_stats: Annotated[bool, typer.Option(
         "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
         "check it, and show bits per byte class.")] = False,
@@ -98,9 +104,11 @@ def compress_command(
     """Compress a file losslessly with an online bottleneck network and a range coder.
 
     Each byte is predicted from hashed contexts (the previous 1..6 bytes, the current
-    word, the previous and current word, the match model's guess) through k tanh units
-    into a softmax over 256 bytes; the prediction drives a range coder, then the network
-    learns from the byte.
+    word with the previous one and with the one two back, the column and the byte above,
+    the match model's guess) through k tanh units into a softmax over 256 bytes, with
+    output biases chosen by the last 2-3 bytes; the prediction drives a range coder, then
+    the network learns from the byte. The learning rates suit text or other data, chosen
+    from the first bytes; English prose is preceded by a built-in English text.
     Decompression repeats the same steps, so no weights are stored. Example:
 
         bottlenet compress alice29.txt --stats --plot bits.png
@@ -108,7 +116,8 @@ def compress_command(
     """
     settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
                         lr_input=lr_input, boost=boost, lr_output=lr_output,
-                        lr_output_first=lr_output_first, seed=seed).check()
+                        lr_output_first=lr_output_first, seed=seed,
+                        primer=_DEFAULT.primer if primer else 0).check()
     cap = None if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
@@ -187,7 +196,8 @@ def compress_command(
                    "verified)" if "verified" in report else ""))
     tab.add_row("model", f"contexts {format_orders(used.orders)} -> {used.hidden} tanh -> "
                 f"softmax 256; table 2^{used.table_bits} rows; history 2^{used.window_bits} "
-                "bytes")
+                f"bytes; input rate {used.lr_input:g}"
+                + ("; primed with English prose" if used.primer else ""))
     show.print(tab)
     if "classic" in report:
         from rich.table import Table

@@ -197,13 +197,18 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
     cdef double q, qbest = 0.0
     cdef double lane[8]
     # Separate passes, each of which vectorises: the floors, their sum, the largest q.
-    for i in range(n):
-        freq[i] = 1 + <int64_t>floor(_unit(p[i]) * spare)
+    for i in range(n):   # (truncation is floor here: the product is >= 0)
+        freq[i] = 1 + <int64_t>(_unit(p[i]) * spare)
     for i in range(n):
         s += freq[i]
     for j in range(8):
         lane[j] = 0.0
-    for i in range(n):
+    cdef Py_ssize_t n8 = n - (n & 7)
+    for i in range(0, n8, 8):
+        for j in range(8):
+            q = _unit(p[i + j])
+            lane[j] = q if q > lane[j] else lane[j]
+    for i in range(n8, n):
         q = _unit(p[i])
         lane[i & 7] = q if q > lane[i & 7] else lane[i & 7]
     for j in range(8):
@@ -683,8 +688,29 @@ cdef inline void _match_update(Net* m, const uint8_t* history, int64_t y) noexce
     m.mtab[slot] = pos
 
 
+cdef inline void _prefetch_next(Net* m, uint64_t hist) noexcept nogil:
+    """Ask for the table rows of the next byte's byte-order contexts and biases (`hist`:
+    the last 8 bytes then) while this byte's learning step runs: each is a likely cache
+    miss that `_predict` would otherwise wait for. Changes no result."""
+    cdef Py_ssize_t o, i
+    cdef int64_t n, r
+    for o in range(m.n_orders):
+        n = m.orders[o]
+        if 0 <= n <= 8:
+            r = <int64_t>(_mix(_low_bytes(hist, n), m.ctx[CTX_SEED] * <uint64_t>0x100
+                               + <uint64_t>(o + 1)) >> m.ctx[CTX_SHIFT])
+            _prefetch(m.E + r * m.k)
+            _prefetch(m.E + r * m.k + m.k - 1)
+    for o in range(m.n_bias):
+        r = <int64_t>(_mix(_low_bytes(hist, m.bias_orders[o]), m.ctx[CTX_SEED]
+                           * <uint64_t>0x100 + <uint64_t>(0x80 + o)) >> m.ctx[CTX_BSHIFT])
+        for i in range(0, 256, 16):
+            _prefetch(m.B + r * 256 + i)
+
+
 cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     """One SGD step on -log p[y], then shift y into the context."""
+    _prefetch_next(m, (m.ctx[CTX_HIST] << 8) | <uint64_t>y)
     cdef Py_ssize_t k = m.k, j, i, o
     cdef double* h = m.h
     cdef double* p = m.p
