@@ -1,0 +1,119 @@
+"""Format 4's model: the input's first bytes choose the rates and the primer, and the
+column context, the context biases and the primer each make their kind of input smaller."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bottlenet.compress import Settings, compress, decompress
+from bottlenet.compress import model as model_module
+from bottlenet.compress.codec import settings_for
+from bottlenet.compress.model import (
+    COLUMN,
+    MATCH,
+    PROFILES,
+    WORD,
+    looks_like_prose,
+    looks_like_text,
+    parse_orders,
+)
+from bottlenet.errors import SpecError
+
+# English that is not in the primer (the primer is a licence; this is a walk).
+ENGLISH = (
+    b"We left the house before the sun was up and walked along the river to the old mill. "
+    b"The water was high after the rain, and the path was soft under our boots. My sister "
+    b"talked about the summer she spent by the sea, when she was twelve and wanted to be a "
+    b"sailor, and I listened and watched the birds over the fields. When we reached the "
+    b"bridge we stopped to eat the bread and cheese we had carried in a paper bag, and an "
+    b"old man with a dog asked us where we were going. We told him we did not know yet, "
+    b"and he laughed and said that it was the best way to travel.\n")
+CODE = b"for (i = 0; i < n; i++) {\n    total += weights[i] * values[i];\n}\n" * 30
+# Machine code (NumPy's compiled core, past its headers)
+BINARY = next(Path(np.__file__).parent.glob("_core/_multiarray_umath*")).read_bytes()[
+    300_000:340_000]
+
+
+def test_the_first_bytes_tell_text_prose_and_other_data_apart():
+    assert looks_like_text(ENGLISH) and looks_like_prose(ENGLISH)
+    assert looks_like_text(CODE) and not looks_like_prose(CODE)
+    assert not looks_like_text(BINARY) and not looks_like_prose(BINARY)
+    assert looks_like_text(b"") and not looks_like_prose(b"")
+
+
+def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
+    text, other = PROFILES["text"], PROFILES["other"]
+    prose = settings_for(len(ENGLISH), sample=ENGLISH)
+    assert (prose.lr_input, prose.lr_bias, prose.primer) == (text.lr_input, text.lr_bias, 1)
+    assert prose.rates[prose.orders.index(WORD)] == text.rates[WORD]
+    assert prose.rates[prose.orders.index(MATCH)] == text.rates[MATCH]
+    code = settings_for(len(CODE), sample=CODE)
+    assert code.lr_input == text.lr_input and code.primer == 0
+    binary = settings_for(len(BINARY), sample=BINARY)
+    assert (binary.lr_input, binary.primer) == (other.lr_input, 0)
+    assert set(binary.rates) == {1.0} and binary.bias_orders == other.bias_orders
+    # what a caller sets is kept
+    mine = Settings(lr_input=0.1, lr_bias=0.2, primer=0, bias_orders=(4,),
+                    rates=(2.0,) * len(Settings().orders))
+    chosen = settings_for(len(ENGLISH), mine, sample=ENGLISH)
+    assert chosen == dataclasses.replace(mine, table_bits=chosen.table_bits,
+                                         window_bits=chosen.window_bits,
+                                         bias_bits=chosen.bias_bits)
+
+
+def test_the_primer_makes_short_english_smaller_and_decodes():
+    primed, plain = compress(ENGLISH), compress(ENGLISH, Settings(primer=0))
+    assert (primed.settings.primer, plain.settings.primer) == (1, 0)
+    assert len(primed.archive) < 0.8 * len(plain.archive)
+    assert decompress(primed.archive) == ENGLISH
+    assert decompress(plain.archive) == ENGLISH
+
+
+def test_a_primer_that_is_not_the_formats_is_refused(monkeypatch):
+    name, _ = model_module.PRIMERS[1]
+    monkeypatch.setitem(model_module.PRIMERS, 1, (name, "0" * 64))
+    with pytest.raises(SpecError, match="reinstall"):
+        compress(ENGLISH)
+
+
+def test_the_column_context_learns_a_table():
+    # Fixed-width records: what comes next is best told by the byte above it.
+    rng = np.random.default_rng(1)
+    names = ["alpha", "beta ", "gamma", "delta"]
+    table = "".join(f"{i:05d} {rng.uniform(-9, 9):+7.3f} {names[rng.integers(4)]} "
+                    f"{rng.integers(1000):03d}\n" for i in range(2500)).encode()
+    with_column = compress(table, Settings(orders=parse_orders("1-4,c"), primer=0))
+    without = compress(table, Settings(orders=parse_orders("1-4"), primer=0))
+    assert COLUMN in with_column.settings.orders
+    assert len(with_column.archive) < 0.95 * len(without.archive)
+    assert decompress(with_column.archive) == table
+
+
+def test_context_biases_make_binary_data_smaller():
+    with_biases = compress(BINARY)
+    without = compress(BINARY, Settings(bias_orders=()))
+    assert with_biases.settings.bias_orders and not without.settings.bias_orders
+    assert len(with_biases.archive) < 0.99 * len(without.archive)
+    assert decompress(with_biases.archive) == BINARY
+
+
+def test_lines_longer_than_the_window_reach_round_trip():
+    # The byte above lies more than half the window back: the column context must not
+    # read it (the encoder's ring may hold newer bytes there than the decoder's).
+    rng = np.random.default_rng(2)
+    long_line = rng.integers(97, 123, 90_000, dtype=np.uint8).tobytes()
+    data = long_line + b"\n" + long_line[:80_000] + b"\nshort\nlines\n" * 6000
+    s = Settings(window_bits=17, orders=parse_orders("1-3,c,m"), primer=0)
+    r = compress(data, s)
+    assert r.settings.window_bits == 17
+    assert decompress(r.archive) == data
+
+
+def test_bad_rates_and_bias_orders_are_refused():
+    for bad in (Settings(rates=(1.0, 2.0)), Settings(bias_orders=(9,)),
+                Settings(bias_orders=(1, 2, 3, 4, 5)), Settings(bias_bits=5),
+                Settings(primer=7), Settings(lr_input=-1.0)):
+        with pytest.raises(SpecError):
+            bad.check()
