@@ -106,8 +106,8 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "05ef8ab246885293"
-GOLDEN_FINGERPRINT = 3845167267
+GOLDEN_SHA = "126b28bc15ca9ff2"
+GOLDEN_FINGERPRINT = 1258330371
 
 DATA = Path(__file__).parent / "data"
 

@@ -75,7 +75,7 @@ SETTINGS_DICTIONARY = {
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,"table_bits":17,'
        b'"window_bits":18}'
        b'{"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
-       b'"init_scale":0.5,"lr_bias":0.05,"lr_hidden_bias":0.001,"lr_input":0.04,'
+       b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,"table_bits":17,'

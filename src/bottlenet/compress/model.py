@@ -175,17 +175,17 @@ class Settings:
         return self.bias_orders is None or bool(self.bias_orders)
 
     def window_for(self, n_bytes: int | None, memory: int | None = None) -> Settings:
-        """With a history window sized for n_bytes (None: not known): at least the input
-        when it is known (a match reaches half the window back: bible.txt loses 43 bytes
-        with a window of 1x its length instead of 2x, and keeps 4 MiB of memory), at most
-        2**WINDOW_MAX bytes and at most a quarter of `memory` (the table gets the rest).
-        A window given explicitly is kept."""
+        """With a history window sized for n_bytes (None: not known): at least twice the
+        input when it is known, so every match that formats 1-2 would find is found (a
+        match reaches half the window back), at most 2**WINDOW_MAX bytes and at most a
+        quarter of `memory` (the table gets the rest). A window given explicitly is kept.
+        (Only the part of the window that the input fills is ever resident.)"""
         if self.window_bits:
             return self
         if n_bytes is None:
             bits = WINDOW_MAX
         else:
-            bits = (n_bytes + 2 * kernels.MATCH_VERIFY - 1).bit_length()
+            bits = (2 * n_bytes + 2 * kernels.MATCH_VERIFY - 1).bit_length()
         bits = min(WINDOW_MAX, max(WINDOW_MIN, bits))
         while memory is not None and bits > WINDOW_MIN and 4 << bits > memory:
             bits -= 1
@@ -247,7 +247,7 @@ class Profile:
 # faster and the match model's rows 4x slower, gentle context biases by the last 2 and
 # 3 bytes. Other data (binaries, transcripts with escape codes): the rates of format 3,
 # and context biases by the last 1-3 bytes that learn 5x faster (obj1 -2.4%, sum -2.8%).
-PROFILES = {"text": Profile(0.04, 0.05, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
+PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3))}
 
 
