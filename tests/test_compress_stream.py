@@ -1,4 +1,4 @@
-"""Format 3 streams: blocks, a bounded history window, and readers and writers that
+"""Formats 3-4 stream: blocks, a bounded history window, and readers and writers that
 never hold the whole input."""
 
 import io

@@ -193,7 +193,8 @@ def compress_command(
                 + ("; stored raw, the model did not help" if stored else ""))
     tab.add_row("speed", f"{report['compress_kb_per_s']:,.0f} KB/s compress"
                 + (f", {report['decompress_kb_per_s']:,.0f} KB/s decompress (round trip "
-                   "verified)" if "verified" in report else ""))
+                   "verified)" if "verified" in report else "")
+                + (" (reading the primer included)" if used.primer else ""))
     tab.add_row("model", f"contexts {format_orders(used.orders)} -> {used.hidden} tanh -> "
                 f"softmax 256; table 2^{used.table_bits} rows; history 2^{used.window_bits} "
                 f"bytes; input rate {used.lr_input:g}"

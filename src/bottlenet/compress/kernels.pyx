@@ -22,12 +22,15 @@ the verbatim block below): the compiler's own vectoriser kept its sums in memory
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
 c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
-WORDS, MATCH); lr (float64: input rate, boost, output rate, hidden-bias rate, clamp,
-match rate, output rate at byte 0); ctx (uint64, slots CTX_*); scratch (4, >=256) for
-pre-activations, hidden values, probabilities and gradients; idx (table rows); mtab
-(int64) the match model's table: hash of the last few bytes -> the position that
-followed them; mw (32,) the weight from each match-length bucket to the guessed byte's
-logit.
+WORDS, MATCH, COLUMN, WORD_SKIP); lr (float64, slots: input rate, boost, output rate,
+hidden-bias rate, clamp, match rate, output rate at byte 0, context-bias rate, then a
+factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
+for pre-activations, hidden values, probabilities and gradients; idx (table rows of the
+contexts, then of the context biases); mtab (int64) the match model's table: hash of the
+last few bytes -> the position that followed them; mw (32,) the weight from each
+match-length bucket to the guessed byte's logit; B (rows, 256) float32 output biases
+selected by the last bytes (one row, unused, without them); bias_orders (int64: how many
+last bytes select each bias row; empty before format 4).
 
 Range coder state (int64 array, so a caller can stop after any chunk and continue):
     state[LOW]    low end of the interval, up to 33 bits (bit 32 is a pending carry)
@@ -399,7 +402,7 @@ cpdef enum:
 # model's position of its guess in the history, its match length, the bytes seen so
 # far, the bytes hashed to find a match, and 64 - match table bits; the history's
 # window: position p of the history is at index p & CTX_WMASK, and a match is taken only
-# up to CTX_WDIST bytes back (format 3 keeps a ring of the last bytes; formats 1 and 2
+# up to CTX_WDIST bytes back (formats 3-4 keep a ring of the last bytes; formats 1 and 2
 # kept the whole input: mask all ones, no distance limit). Format 4 adds: where the
 # current and the previous line start, the hash of the word two back, 64 - bias table
 # bits, and the bytes learnt (the primer's too; the output layer's rate follows it).
@@ -781,7 +784,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # ---- coding loops --------------------------------------------------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
-# or format 3's ring). coded_freq[t - start]: the frequency each byte was coded with.
+# or the ring of formats 3-4). coded_freq[t - start]: the frequency each byte was coded with.
 
 cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
                     Py_ssize_t n_freq, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,

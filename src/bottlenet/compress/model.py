@@ -2,8 +2,9 @@
 
 This is the article's network with a different input: instead of one one-hot symbol,
 each byte position switches on one input per context (the previous 1..6 bytes, the
-current word, the previous and current word), hashed into a table of input rows, so
-the hidden layer sees the sum of their k-dimensional codes. It predicts the next byte,
+current word, the current word with the previous one and with the one two back, the
+column with the byte above), hashed into a table of input rows, so the hidden layer
+sees the sum of their k-dimensional codes. It predicts the next byte,
 then learns from it by one SGD step on the cross-entropy (encoder and decoder take the
 same step, so no weights are stored in the archive). Departures from plain SGD, each
 measured on the corpus: input rows seen for the first few times learn faster (the step
@@ -15,6 +16,11 @@ which made every file of the corpus smaller, small ones most.
 The match model (context 'm') finds the last earlier occurrence of the last match_min
 bytes and guesses the byte that followed it; the guess enters as an input row per
 (guess, match length) and through a learned direct weight onto its own logit.
+
+Format 4 adds, each measured on the corpus: output biases selected by the last 2-3 bytes
+(a softmax bias per context, beside the bottleneck); a factor on the input rate per
+context, and the rates chosen from the input's first bytes (PROFILES: text or other
+data); for English prose, a primer (PRIMERS) the model learns before the input.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
@@ -263,7 +269,7 @@ def looks_like_prose(sample: bytes) -> bool:
 # part of the format, so each is checked against its SHA-256 before use. 1: the GNU
 # General Public License, version 3 (English prose that anyone may copy verbatim;
 # bottlenet's own licence is MIT): a prose file starts as if it had read 35 KB of English
-# (alice29.txt 2%, lcet10.txt 1.9% smaller).
+# (alice29.txt 2%, lcet10.txt 1.8% smaller).
 PRIMERS = {1: ("gpl-3.txt", "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986")}
 
 
