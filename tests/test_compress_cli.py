@@ -38,6 +38,24 @@ def test_compress_decompress_round_trip(tmp_path):
     assert src.read_bytes() == TEXT
 
 
+def test_the_primer_is_read_for_prose_unless_told_not_to(tmp_path):
+    src = tmp_path / "alice.txt"
+    src.write_bytes(TEXT)
+    sizes = {}
+    for flag in ("--primer", "--no-primer"):
+        archive = tmp_path / f"{flag}.bn"
+        r = run("compress", src, "-o", archive, flag, "--hidden", 8, "--json")
+        assert r.exit_code == 0, r.output
+        sizes[flag] = json.loads(r.stdout)["archive_bytes"]
+        assert json.loads(r.stdout)["settings"]["primer"] == (flag == "--primer")
+        assert run("decompress", archive, "-o", tmp_path / f"{flag}.txt").exit_code == 0
+        assert (tmp_path / f"{flag}.txt").read_bytes() == TEXT
+    assert sizes["--primer"] < sizes["--no-primer"]
+    r = run("compress", src, "-o", tmp_path / "x.bn")
+    words = " ".join(r.stdout.split())  # the table wraps its cells
+    assert "primed with English prose" in words and "primer included" in words
+
+
 def test_stats_and_plot(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)
