@@ -114,6 +114,6 @@ def test_lines_longer_than_the_window_reach_round_trip():
 def test_bad_rates_and_bias_orders_are_refused():
     for bad in (Settings(rates=(1.0, 2.0)), Settings(bias_orders=(9,)),
                 Settings(bias_orders=(1, 2, 3, 4, 5)), Settings(bias_bits=5),
-                Settings(primer=7), Settings(lr_input=-1.0)):
+                Settings(primer=7), Settings(primer=True), Settings(lr_input=-1.0)):
         with pytest.raises(SpecError):
             bad.check()

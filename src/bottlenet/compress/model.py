@@ -126,9 +126,8 @@ class Settings:
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
         checks.whole("match length (match_min)", self.match_min, 1, 8)
-        if self.primer not in (-1, 0, *PRIMERS):
-            raise SpecError(f"primer must be -1 (chosen), 0 (none) or one of "
-                            f"{sorted(PRIMERS)}, got {self.primer!r}")
+        checks.whole("primer (-1 chosen, 0 none, or a primer's number)", self.primer, -1,
+                     max(PRIMERS))
         if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
             raise SpecError(f"window bits must be 0 or {WINDOW_MIN}..{WINDOW_MAX}, got "
                             f"{self.window_bits}")
