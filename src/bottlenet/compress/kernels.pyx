@@ -467,11 +467,13 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1]
               int64_t[::1] mtab, double[::1] mw, float[:, ::1] B,
               const int64_t[::1] bias_orders) except *:
     cdef Net m
-    cdef Py_ssize_t k = Wt.shape[0], n_orders = orders.shape[0], n_bias = bias_orders.shape[0]
+    cdef Py_ssize_t k = Wt.shape[0], n_orders = orders.shape[0]
+    cdef Py_ssize_t n_bias = bias_orders.shape[0]
     cdef Py_ssize_t i
     if (Wt.shape[1] != 256 or E.shape[1] != k or b.shape[0] != k or c.shape[0] != 256
             or seen.shape[0] != E.shape[0] or n_orders + n_bias != idx.shape[0]
-            or n_orders == 0 or lr.shape[0] < LR_RATES + n_orders or ctx.shape[0] < CTX_SIZE
+            or n_orders == 0 or lr.shape[0] < LR_RATES + n_orders
+            or ctx.shape[0] < CTX_SIZE
             or scratch.shape[0] < 4 or scratch.shape[1] < max(256, k) or mtab.shape[0] < 1
             or mw.shape[0] < 32 or E.shape[0] < 1 or B.shape[0] < 1 or B.shape[1] != 256):
         raise ValueError("model arrays have inconsistent shapes")
@@ -526,6 +528,19 @@ cdef inline uint64_t _low_bytes(uint64_t x, int64_t n) noexcept nogil:
     return x & ((<uint64_t>1 << (8 * n)) - 1)
 
 
+cdef inline int64_t _row(Net* m, uint64_t key, Py_ssize_t o) noexcept nogil:
+    """The table row of context number o (in m.orders) whose key is `key`."""
+    return <int64_t>(_mix(key, m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(o + 1))
+                     >> m.ctx[CTX_SHIFT])
+
+
+cdef inline int64_t _bias_row(Net* m, uint64_t hist, Py_ssize_t o) noexcept nogil:
+    """The row of context biases number o (in m.bias_orders) after the bytes `hist`."""
+    return <int64_t>(_mix(_low_bytes(hist, m.bias_orders[o]),
+                          m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(0x80 + o))
+                     >> m.ctx[CTX_BSHIFT])
+
+
 cdef inline int64_t _match_bucket(int64_t length) noexcept nogil:
     """Match lengths 1..15 as they are, longer ones in steps of 8 up to 31."""
     if length < 16:
@@ -557,7 +572,7 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     byte; leaves hidden values and probabilities in the scratch rows for `_learn`.
     `history` holds the bytes coded so far (the match model reads its guess there)."""
     cdef Py_ssize_t k = m.k, o, j, i
-    cdef uint64_t hist = m.ctx[CTX_HIST], key, salt
+    cdef uint64_t hist = m.ctx[CTX_HIST], key
     cdef int64_t n, length, r
     for o in range(m.n_orders):
         n = m.orders[o]
@@ -579,8 +594,7 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
             key = m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV2_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
         else:
             key = _low_bytes(hist, n)
-        salt = m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(o + 1)
-        r = <int64_t>(_mix(key, salt) >> m.ctx[CTX_SHIFT])
+        r = _row(m, key, o)
         m.idx[o] = r
         # All rows are fetched at once (each is a cache miss in a large table), and the
         # counts that `_learn` reads.
@@ -588,9 +602,7 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
         _prefetch(m.E + r * k + k - 1)
         _prefetch(m.seen + r)
     for o in range(m.n_bias):
-        key = _low_bytes(hist, m.bias_orders[o])
-        salt = m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>(0x80 + o)
-        r = <int64_t>(_mix(key, salt) >> m.ctx[CTX_BSHIFT])
+        r = _bias_row(m, hist, o)
         m.idx[m.n_orders + o] = r
         for i in range(0, 256, 16):    # a row of 256 float32 is 16 cache lines
             _prefetch(m.B + r * 256 + i)
@@ -700,13 +712,11 @@ cdef inline void _prefetch_next(Net* m, uint64_t hist) noexcept nogil:
     for o in range(m.n_orders):
         n = m.orders[o]
         if 0 <= n <= 8:
-            r = <int64_t>(_mix(_low_bytes(hist, n), m.ctx[CTX_SEED] * <uint64_t>0x100
-                               + <uint64_t>(o + 1)) >> m.ctx[CTX_SHIFT])
+            r = _row(m, _low_bytes(hist, n), o)
             _prefetch(m.E + r * m.k)
             _prefetch(m.E + r * m.k + m.k - 1)
     for o in range(m.n_bias):
-        r = <int64_t>(_mix(_low_bytes(hist, m.bias_orders[o]), m.ctx[CTX_SEED]
-                           * <uint64_t>0x100 + <uint64_t>(0x80 + o)) >> m.ctx[CTX_BSHIFT])
+        r = _bias_row(m, hist, o)
         for i in range(0, 256, 16):
             _prefetch(m.B + r * 256 + i)
 
@@ -784,14 +794,16 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # ---- coding loops --------------------------------------------------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
-# or the ring of formats 3-4). coded_freq[t - start]: the frequency each byte was coded with.
+# or the ring of formats 3-4). coded_freq[t - start]: the frequency each byte was coded
+# with.
 
 cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
                     Py_ssize_t n_freq, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
                     mtab, mw, B, bias_orders) except *:
     """The model's arrays as pointers, once the positions [start, end) are known to lie in
     the history (read whole, or as a ring when its mask is shorter) and freq to hold 256."""
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
+    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
+                      bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
     if start < 0 or end < start or (end > n_history and mask >= n_history):
         raise ValueError("positions outside the history")
@@ -803,8 +815,8 @@ cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
 
 
 def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] state,
-                 uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
+                 int64_t[::1] state, uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
                  int64_t[::1] cum) -> None:
     cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
                             orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
@@ -824,8 +836,8 @@ def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, s
 
 
 def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] state,
-                 uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
+                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
+                 int64_t[::1] state, uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
     cdef Net m = _chunk_net(start, end, out.shape[0], freq.shape[0], E, seen, Wt, c, b,
                             orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
     cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
@@ -845,7 +857,8 @@ def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, se
 
 
 def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders, int64_t[::1] freq) -> None:
+                b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
+                int64_t[::1] freq) -> None:
     """The model's steps over bytes that are not coded (a block stored raw): encoder and
     decoder both take them, so the model stays the same on both sides."""
     cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
