@@ -28,7 +28,7 @@ from bottlenet.cli.console import (
     parse_size,
 )
 from bottlenet.compress import codec, stats
-from bottlenet.compress.model import Settings, format_orders, parse_orders
+from bottlenet.compress.model import PROFILES, Settings, format_orders, parse_orders
 from bottlenet.errors import BottlenetError, SpecError
 from bottlenet.files import (
     STREAM,
@@ -74,7 +74,8 @@ def compress_command(
         "2^22 rows, 0.1-0.3% smaller.")] = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "
-        "(0.04 for text, 0.07 for other data).")] = _DEFAULT.lr_input,
+        f"({PROFILES['text'].lr_input:g} for text, {PROFILES['other'].lr_input:g} for other "
+        "data).")] = _DEFAULT.lr_input,
     boost: Annotated[float, typer.Option(
         help="Fresh contexts learn (1 + boost/(times seen + 1)) times faster.")]
     = _DEFAULT.boost,
