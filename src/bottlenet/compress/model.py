@@ -256,10 +256,16 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
             "other": Profile(0.07, 0.25, {}, (1, 2, 3))}
 
 
+def _first_bytes_counts(sample: bytes) -> np.ndarray:
+    """How often each byte value occurs in the first 64 KiB (what the profile and the
+    primer are chosen from)."""
+    return np.bincount(np.frombuffer(sample[:1 << 16], np.uint8), minlength=256)
+
+
 def looks_like_prose(sample: bytes) -> bool:
     """At least 85% of the first 64 KiB letters and spaces (English prose has 90-96%;
     program source, tables and markup 50-80%)."""
-    counts = np.bincount(np.frombuffer(sample[:1 << 16], np.uint8), minlength=256)
+    counts = _first_bytes_counts(sample)
     letters = counts[65:91].sum() + counts[97:123].sum() + counts[32]
     return bool(counts.sum()) and bool(letters >= 0.85 * counts.sum())
 
@@ -288,7 +294,7 @@ def primer_bytes(number: int) -> bytes:
 def looks_like_text(sample: bytes) -> bool:
     """At least 95% of the first 64 KiB printable ASCII, tabs and line ends (an empty
     input counts as text)."""
-    counts = np.bincount(np.frombuffer(sample[:1 << 16], np.uint8), minlength=256)
+    counts = _first_bytes_counts(sample)
     return bool(counts[32:127].sum() + counts[[9, 10, 13]].sum() >= 0.95 * counts.sum())
 
 
