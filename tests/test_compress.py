@@ -106,19 +106,20 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "126b28bc15ca9ff2"
-GOLDEN_FINGERPRINT = 1258330371
+GOLDEN_SHA = "f709e6baff843044"
+GOLDEN_FINGERPRINT = 1634542849
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_archives_of_every_earlier_format_still_decode():
     # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
-    # memory) and 3 (before the column and word-skip contexts, the context biases and
-    # the rates per context), kept as bytes: as xz and zstd decode every older version
-    # of their formats, so does bottlenet.
+    # memory), 3 (before the column and word-skip contexts, the context biases and the
+    # rates per context) and 4 (the output layer in float64; its pair is primed), kept
+    # as bytes: as xz and zstd decode every older version of their formats, so does
+    # bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3):
+    for version in (1, 2, 3, 4):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -175,7 +176,7 @@ def test_settings_travel_in_the_archive():
     r = compress(data, s)
     assert r.settings == dataclasses.replace(s, window_bits=r.settings.window_bits,
                                              bias_bits=r.settings.bias_bits).suited_to(data)
-    assert Settings.from_json(head_of(r.archive)[0], 4) == r.settings
+    assert Settings.from_json(head_of(r.archive)[0], container.FORMAT_VERSION) == r.settings
     assert decompress(r.archive) == data
 
 

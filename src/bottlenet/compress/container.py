@@ -49,8 +49,8 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 4
-READS = (1, 2, 3, 4)  # every version ever written still decodes
+FORMAT_VERSION = 5
+READS = (1, 2, 3, 4, 5)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
 BLOCK = 1 << 20       # original bytes per block (formats 3-4)
 STORED, CODED = 0, 1
@@ -80,6 +80,19 @@ SETTINGS_DICTIONARY = {
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,"table_bits":17,'
        b'"window_bits":18}',
+    # 5: as 4, with the float32 output layer's settings
+    5: b'{"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":0,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
+       b'{"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
 _TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original

@@ -168,7 +168,97 @@ cdef extern from *:
         }
         g[0] = bn_lanes(a) * (1.0 - h[0] * h[0]);
     }
+
+    /* Format 5's output layer in float32, 16 lanes a vector. The logits: for each output
+       i, c[i] + sum_j w[j, i] h[j], summed over j in order (128 outputs at a time, so
+       eight vectors of sums stay in registers across the k units). */
+    typedef float bn_f16 __attribute__((vector_size(64)));
+    static inline bn_f16 bn_loadf(const float* p) { bn_f16 v; memcpy(&v, p, 64); return v; }
+    static inline void bn_storef(float* p, bn_f16 v) { memcpy(p, &v, 64); }
+    static inline float bn_lanesf(bn_f16 a) {
+        return (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])))
+             + (((a[8] + a[9]) + (a[10] + a[11])) + ((a[12] + a[13]) + (a[14] + a[15])));
+    }
+    static inline void bn_logits_f32(const float* w, const float* c, const double* h,
+                                     long k, float* z) {
+        for (int ib = 0; ib < 256; ib += 128) {
+            bn_f16 a0 = bn_loadf(c + ib), a1 = bn_loadf(c + ib + 16);
+            bn_f16 a2 = bn_loadf(c + ib + 32), a3 = bn_loadf(c + ib + 48);
+            bn_f16 a4 = bn_loadf(c + ib + 64), a5 = bn_loadf(c + ib + 80);
+            bn_f16 a6 = bn_loadf(c + ib + 96), a7 = bn_loadf(c + ib + 112);
+            for (long j = 0; j < k; j++) {
+                const float* r = w + j * 256 + ib;
+                float hj = (float)h[j];
+                a0 += bn_loadf(r) * hj; a1 += bn_loadf(r + 16) * hj;
+                a2 += bn_loadf(r + 32) * hj; a3 += bn_loadf(r + 48) * hj;
+                a4 += bn_loadf(r + 64) * hj; a5 += bn_loadf(r + 80) * hj;
+                a6 += bn_loadf(r + 96) * hj; a7 += bn_loadf(r + 112) * hj;
+            }
+            bn_storef(z + ib, a0); bn_storef(z + ib + 16, a1);
+            bn_storef(z + ib + 32, a2); bn_storef(z + ib + 48, a3);
+            bn_storef(z + ib + 64, a4); bn_storef(z + ib + 80, a5);
+            bn_storef(z + ib + 96, a6); bn_storef(z + ib + 112, a7);
+        }
+    }
+    /* Its backward step on rows j..j+3 of w, over the listed blocks of 16 outputs only
+       (the blocks where some |p| reaches the skip threshold; the others would barely
+       move): g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), lane t adding the products of
+       outputs 16 b + t over the blocks b in order, then the lanes pairwise; and
+       w[j, i] -= (float)(lr h[j]) p[i], each weight read for the sum before it is
+       updated. */
+    static inline void bn_out_f32_4(float* w, const float* p, double lr, const double* h,
+                                    double* g, const int* blocks, int nb) {
+        bn_f16 a = {0}, b = {0}, c = {0}, d = {0};
+        float* w1 = w + 256; float* w2 = w + 512; float* w3 = w + 768;
+        float s0 = (float)(lr * h[0]), s1 = (float)(lr * h[1]);
+        float s2 = (float)(lr * h[2]), s3 = (float)(lr * h[3]);
+        for (int q = 0; q < nb; q++) {
+            int i = blocks[q] * 16;
+            bn_f16 pi = bn_loadf(p + i);
+            bn_f16 x0 = bn_loadf(w + i), x1 = bn_loadf(w1 + i);
+            bn_f16 x2 = bn_loadf(w2 + i), x3 = bn_loadf(w3 + i);
+            a += pi * x0; b += pi * x1; c += pi * x2; d += pi * x3;
+            bn_storef(w + i, x0 - s0 * pi); bn_storef(w1 + i, x1 - s1 * pi);
+            bn_storef(w2 + i, x2 - s2 * pi); bn_storef(w3 + i, x3 - s3 * pi);
+        }
+        g[0] = (double)bn_lanesf(a) * (1.0 - h[0] * h[0]);
+        g[1] = (double)bn_lanesf(b) * (1.0 - h[1] * h[1]);
+        g[2] = (double)bn_lanesf(c) * (1.0 - h[2] * h[2]);
+        g[3] = (double)bn_lanesf(d) * (1.0 - h[3] * h[3]);
+    }
+    /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
+    static inline int bn_active_blocks(const float* p, float skip, int* blocks) {
+        int nb = 0;
+        for (int b = 0; b < 16; b++) {
+            int any = 0;
+            for (int t = 0; t < 16; t++) {
+                float v = p[16 * b + t];
+                any |= (v >= skip) | (v <= -skip);
+            }
+            if (any) blocks[nb++] = b;
+        }
+        return nb;
+    }
+    static inline void bn_out_f32_1(float* w, const float* p, double lr, const double* h,
+                                    double* g, const int* blocks, int nb) {
+        bn_f16 a = {0};
+        float s0 = (float)(lr * h[0]);
+        for (int q = 0; q < nb; q++) {
+            int i = blocks[q] * 16;
+            bn_f16 pi = bn_loadf(p + i), x0 = bn_loadf(w + i);
+            a += pi * x0;
+            bn_storef(w + i, x0 - s0 * pi);
+        }
+        g[0] = (double)bn_lanesf(a) * (1.0 - h[0] * h[0]);
+    }
     """
+    void _logits_f32 "bn_logits_f32"(const float* w, const float* c, const double* h,
+                                     long k, float* z) noexcept nogil
+    void _out_f32_4 "bn_out_f32_4"(float* w, const float* p, double lr, const double* h,
+                                   double* g, const int* blocks, int nb) noexcept nogil
+    int _active_blocks "bn_active_blocks"(const float* p, float skip, int* blocks) noexcept nogil
+    void _out_f32_1 "bn_out_f32_1"(float* w, const float* p, double lr, const double* h,
+                                   double* g, const int* blocks, int nb) noexcept nogil
     void _out_step4 "bn_out_step4"(double* w, const double* p, double lr, const double* h,
                                    double* g) noexcept nogil
     void _out_step1 "bn_out_step1"(double* w, const double* p, double lr, const double* h,
@@ -204,6 +294,8 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
         freq[i] = 1 + <int64_t>(_unit(p[i]) * spare)
     for i in range(n):
         s += freq[i]
+    # The likeliest symbol by probability, not by floor: the first with the largest q
+    # (the largest in 8 lanes, then its first place, 8 at a time).
     for j in range(8):
         lane[j] = 0.0
     cdef Py_ssize_t n8 = n - (n & 7)
@@ -216,10 +308,15 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
         lane[i & 7] = q if q > lane[i & 7] else lane[i & 7]
     for j in range(8):
         qbest = lane[j] if lane[j] > qbest else qbest
-    # The likeliest symbol by probability, not by floor: the first with the largest q.
-    for i in range(n):
-        if _unit(p[i]) == qbest:
-            best = i
+    cdef bint found
+    for i in range(0, n8, 8):
+        found = False
+        for j in range(8):
+            found |= _unit(p[i + j]) == qbest
+        if found:
+            break
+    for best in range(i if n8 else 0, n):
+        if _unit(p[best]) == qbest:
             break
     # Only unnormalised input (sum(p) clearly above 1) overshoots: take from the largest.
     rest = TOTAL - s
@@ -430,10 +527,12 @@ cpdef enum:
 NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
 # Slots of the float64 rate array lr: the input rate, boost, the output rate, the hidden
 # bias rate, clamp, the match weights' rate, the output rate at byte 0, the context
-# biases' rate, then one factor per context on the input rate (format 4; 1 before).
+# biases' rate, the skip threshold of format 5's output layer (see _learn; 0 before),
+# then one factor per context on the input rate (format 4; 1 before).
 cpdef enum:
     LR_BIAS = 7
-    LR_RATES = 8
+    LR_SKIP = 8
+    LR_RATES = 9
 FIRST_BYTES = 1024.0              # the output layer's extra rate halves after this many
 
 
@@ -441,8 +540,10 @@ ctypedef struct Net:
     # The model's arrays as pointers (see the module's docstring), for one chunk's call.
     float* E
     uint8_t* seen
-    double* Wt
+    double* Wt                    # the output layer in float64 (formats 1-4) ...
     double* c
+    float* Wf                     # ... or in float32 (format 5; NULL before)
+    float* cf
     double* b
     const int64_t* orders
     Py_ssize_t n_orders
@@ -459,14 +560,34 @@ ctypedef struct Net:
     const int64_t* bias_orders
     Py_ssize_t n_bias
     Py_ssize_t k
+    double boosted[256]           # 1 + boost / (n + 1): an input row's rate factor when
+                                  # it has been seen n times (divided once, not per row)
 
 
-cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1] c,
-              double[::1] b, const int64_t[::1] orders, const double[::1] lr,
+cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b, const int64_t[::1] orders, const double[::1] lr,
               uint64_t[::1] ctx, double[:, ::1] scratch, int64_t[::1] idx,
               int64_t[::1] mtab, double[::1] mw, float[:, ::1] B,
               const int64_t[::1] bias_orders) except *:
     cdef Net m
+    # The output layer's precision is its arrays' (float32: format 5)
+    cdef double[:, ::1] Wd
+    cdef double[::1] cd
+    cdef float[:, ::1] Wf
+    cdef float[::1] cf
+    if np.asarray(Wt).dtype == np.float32:
+        Wf = Wt
+        cf = c
+        m.Wf = &Wf[0, 0]
+        m.cf = &cf[0]
+        m.Wt = NULL
+        m.c = NULL
+    else:
+        Wd = Wt
+        cd = c
+        m.Wt = &Wd[0, 0]
+        m.c = &cd[0]
+        m.Wf = NULL
+        m.cf = NULL
     cdef Py_ssize_t k = Wt.shape[0], n_orders = orders.shape[0]
     cdef Py_ssize_t n_bias = bias_orders.shape[0]
     cdef Py_ssize_t i
@@ -490,8 +611,6 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1]
             raise ValueError("bias orders are byte orders 0..8")
     m.E = &E[0, 0]
     m.seen = &seen[0]
-    m.Wt = &Wt[0, 0]
-    m.c = &c[0]
     m.b = &b[0]
     m.orders = &orders[0]
     m.n_orders = orders.shape[0]
@@ -508,6 +627,8 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, double[:, ::1] Wt, double[::1]
     m.bias_orders = &bias_orders[0] if n_bias else NULL
     m.n_bias = n_bias
     m.k = k
+    for i in range(256):
+        m.boosted[i] = 1.0 + lr[1] / (<double>i + 1.0)
     return m
 
 
@@ -567,45 +688,60 @@ cdef inline uint64_t _column(Net* m, const uint8_t* history) noexcept nogil:
     return <uint64_t>min(col, 255) | (byte << 8) | (<uint64_t>0xC0 << 56)
 
 
+cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
+    """The key of context number o (in m.orders) at the current position."""
+    cdef int64_t n = m.orders[o], length
+    if n == WORD:
+        return m.ctx[CTX_WORD]
+    if n == WORDS:
+        return m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
+    if n == MATCH:
+        # An input row per (guessed byte, match length): the network learns how far to
+        # trust a guess of each length, and the guess reaches the output through the k
+        # units like every other context.
+        length = <int64_t>m.ctx[CTX_MLEN]
+        if length > 0:
+            return (<uint64_t>_guess(m, history) + 1) | (<uint64_t>_match_bucket(length) << 9)
+        return 0
+    if n == COLUMN:
+        return _column(m, history)
+    if n == WORD_SKIP:
+        return m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV2_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
+    return _low_bytes(m.ctx[CTX_HIST], n)
+
+
+cdef inline void _prefetch_rows(Net* m, const uint8_t* history, bint match) noexcept nogil:
+    """Ask for the table rows (and counts) of the contexts at the current position, the
+    match model's (`match`) or all the others and the context biases: each is a likely
+    cache miss, and the CPU fetches them side by side. Changes no result."""
+    cdef Py_ssize_t o, i
+    cdef int64_t r
+    for o in range(m.n_orders):
+        if (m.orders[o] == MATCH) == match:
+            r = _row(m, _key(m, history, o), o)
+            _prefetch(m.E + r * m.k)
+            _prefetch(m.E + r * m.k + m.k - 1)
+            _prefetch(m.seen + r)
+    if match:
+        return
+    for o in range(m.n_bias):
+        r = _bias_row(m, m.ctx[CTX_HIST], o)
+        for i in range(0, 256, 16):    # a row of 256 float32 is 16 cache lines
+            _prefetch(m.B + r * 256 + i)
+
+
 cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil:
     """Fill freq (int64, 256, sums to TOTAL) with the model's prediction of the next
     byte; leaves hidden values and probabilities in the scratch rows for `_learn`.
     `history` holds the bytes coded so far (the match model reads its guess there)."""
     cdef Py_ssize_t k = m.k, o, j, i
-    cdef uint64_t hist = m.ctx[CTX_HIST], key
-    cdef int64_t n, length, r
+    cdef int64_t length
+    # (the rows were asked for during the last byte's `_learn`, or are asked for here)
     for o in range(m.n_orders):
-        n = m.orders[o]
-        if n == WORD:
-            key = m.ctx[CTX_WORD]
-        elif n == WORDS:
-            key = m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
-        elif n == MATCH:
-            # An input row per (guessed byte, match length): the network learns how far
-            # to trust a guess of each length, and the guess reaches the output through
-            # the k units like every other context.
-            length = <int64_t>m.ctx[CTX_MLEN]
-            key = 0
-            if length > 0:
-                key = (<uint64_t>_guess(m, history) + 1) | (<uint64_t>_match_bucket(length) << 9)
-        elif n == COLUMN:
-            key = _column(m, history)
-        elif n == WORD_SKIP:
-            key = m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV2_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
-        else:
-            key = _low_bytes(hist, n)
-        r = _row(m, key, o)
-        m.idx[o] = r
-        # All rows are fetched at once (each is a cache miss in a large table), and the
-        # counts that `_learn` reads.
-        _prefetch(m.E + r * k)
-        _prefetch(m.E + r * k + k - 1)
-        _prefetch(m.seen + r)
+        m.idx[o] = _row(m, _key(m, history, o), o)
+        _prefetch(m.E + m.idx[o] * k)
     for o in range(m.n_bias):
-        r = _bias_row(m, hist, o)
-        m.idx[m.n_orders + o] = r
-        for i in range(0, 256, 16):    # a row of 256 float32 is 16 cache lines
-            _prefetch(m.B + r * 256 + i)
+        m.idx[m.n_orders + o] = _bias_row(m, m.ctx[CTX_HIST], o)
     cdef double* a = m.a
     cdef double* h = m.h
     cdef double* p = m.p
@@ -621,26 +757,37 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     # Logits, summed over j in order for every output; a block of 32 outputs at a time
     # so their running sums stay in registers across the k units.
     cdef double acc[32]
+    cdef float z[256]
     cdef Py_ssize_t ib, t
     cdef double hj
     cdef const double* w
-    for ib in range(0, 256, 32):
-        for t in range(32):
-            acc[t] = m.c[ib + t]
-        for j in range(k):
-            hj = h[j]
-            w = m.Wt + j * 256 + ib
-            for t in range(32):
-                acc[t] += w[t] * hj
-        for t in range(32):
-            p[ib + t] = acc[t]
     # Output biases selected by the last bytes (format 4): where the k units cannot tell
     # two contexts apart, these rows still can (a softmax layer's bias, one per context).
+    # Added in float32 in format 5, in float64 in format 4.
     cdef const float* brow
-    for o in range(m.n_bias):
-        brow = m.B + m.idx[m.n_orders + o] * 256
+    if m.Wf != NULL:
+        _logits_f32(m.Wf, m.cf, h, k, z)
+        for o in range(m.n_bias):
+            brow = m.B + m.idx[m.n_orders + o] * 256
+            for i in range(256):
+                z[i] += brow[i]
         for i in range(256):
-            p[i] += <double>brow[i]
+            p[i] = <double>z[i]
+    else:
+        for ib in range(0, 256, 32):
+            for t in range(32):
+                acc[t] = m.c[ib + t]
+            for j in range(k):
+                hj = h[j]
+                w = m.Wt + j * 256 + ib
+                for t in range(32):
+                    acc[t] += w[t] * hj
+            for t in range(32):
+                p[ib + t] = acc[t]
+        for o in range(m.n_bias):
+            brow = m.B + m.idx[m.n_orders + o] * 256
+            for i in range(256):
+                p[i] += <double>brow[i]
     length = <int64_t>m.ctx[CTX_MLEN]  # 0 without the match model: nothing sets it
     if length > 0:
         # The match model's direct connection: its guess's logit gets a learned weight
@@ -659,36 +806,72 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     for i in range(256):
         p[i] = _exp_neg(p[i] - zmax)
     cdef double total = 0.0
-    for i in range(256):
-        total += p[i]
+    if m.Wf != NULL:
+        # Format 5: in 8 lanes (lane t adds outputs t mod 8 in order), then pairwise
+        for t in range(8):
+            lane[t] = 0.0
+        for i in range(0, 256, 8):
+            for t in range(8):
+                lane[t] += p[i + t]
+        total = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + (
+            (lane[4] + lane[5]) + (lane[6] + lane[7]))
+    else:   # one sum in order (formats 1-4)
+        for i in range(256):
+            total += p[i]
     cdef double inv = 1.0 / total
     for i in range(256):
         p[i] *= inv
     _quantise(p, freq, 256)
 
 
-cdef inline void _match_update(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
-    """After byte y (already at history[pos - 1]): extend or drop the current match, and
-    look the last CTX_MMIN bytes up in the match table when there is none. A candidate is
-    kept only when the bytes before it really match (the table is a hash)."""
+cdef inline int64_t _match_slot(Net* m) noexcept nogil:
+    """The match table's slot of the last CTX_MMIN bytes."""
+    cdef uint64_t key = _low_bytes(m.ctx[CTX_HIST], <int64_t>m.ctx[CTX_MMIN])
+    return <int64_t>(_mix(key, m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>0xFF)
+                     >> m.ctx[CTX_MSHIFT])
+
+
+cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
+    """Shift byte y (already at history[pos]) into the context: the last bytes, the line
+    starts, the words, and the match model's current match (extended or dropped); the
+    match table is read later, in `_match_find` (its slot is a likely cache miss, asked
+    for here)."""
     cdef uint64_t* ctx = m.ctx
+    ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
+    if y == 10:                      # a new line starts after this byte
+        ctx[CTX_PREV_LINE] = ctx[CTX_LINE]
+        ctx[CTX_LINE] = ctx[CTX_POS] + 1
+    cdef int64_t letter = y | 32
+    if 97 <= letter <= 122:
+        ctx[CTX_WORD] = (ctx[CTX_WORD] + <uint64_t>letter) * <uint64_t>0x100000001B3ULL
+    elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
+        ctx[CTX_PREV2_WORD] = ctx[CTX_PREV_WORD]
+        ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
+        ctx[CTX_WORD] = 0
     cdef int64_t pos = <int64_t>ctx[CTX_POS] + 1
     ctx[CTX_POS] = <uint64_t>pos
-    cdef int64_t mask = <int64_t>ctx[CTX_WMASK]
     cdef int64_t length = <int64_t>ctx[CTX_MLEN], ptr
     if length > 0:
         ptr = <int64_t>ctx[CTX_MPTR]
-        if history[ptr & mask] == y:
+        if history[ptr & <int64_t>ctx[CTX_WMASK]] == y:
             ctx[CTX_MLEN] = <uint64_t>min(length + 1, <int64_t>MATCH_LONGEST)
             ctx[CTX_MPTR] = <uint64_t>(ptr + 1)
         else:
             ctx[CTX_MLEN] = 0
+    if ctx[CTX_MMIN]:
+        _prefetch(m.mtab + _match_slot(m))
+
+
+cdef inline void _match_find(Net* m, const uint8_t* history) noexcept nogil:
+    """After `_advance`: when there is no current match, look the last CTX_MMIN bytes up
+    in the match table; a candidate is kept only when the bytes before it really match
+    (the table is a hash). Then the table remembers this position for those bytes."""
+    cdef uint64_t* ctx = m.ctx
+    cdef int64_t pos = <int64_t>ctx[CTX_POS], mask = <int64_t>ctx[CTX_WMASK]
     cdef int64_t mmin = <int64_t>ctx[CTX_MMIN]
     if mmin == 0 or pos < mmin:
         return
-    cdef uint64_t key = _low_bytes(ctx[CTX_HIST], mmin)
-    cdef int64_t slot = <int64_t>(_mix(key, ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>0xFF)
-                                  >> ctx[CTX_MSHIFT])
+    cdef int64_t slot = _match_slot(m)
     cdef int64_t cand, n
     if ctx[CTX_MLEN] == 0:
         cand = m.mtab[slot]
@@ -703,34 +886,22 @@ cdef inline void _match_update(Net* m, const uint8_t* history, int64_t y) noexce
     m.mtab[slot] = pos
 
 
-cdef inline void _prefetch_next(Net* m, uint64_t hist) noexcept nogil:
-    """Ask for the table rows of the next byte's byte-order contexts and biases (`hist`:
-    the last 8 bytes then) while this byte's learning step runs: each is a likely cache
-    miss that `_predict` would otherwise wait for. Changes no result."""
-    cdef Py_ssize_t o, i
-    cdef int64_t n, r
-    for o in range(m.n_orders):
-        n = m.orders[o]
-        if 0 <= n <= 8:
-            r = _row(m, _low_bytes(hist, n), o)
-            _prefetch(m.E + r * m.k)
-            _prefetch(m.E + r * m.k + m.k - 1)
-    for o in range(m.n_bias):
-        r = _bias_row(m, hist, o)
-        for i in range(0, 256, 16):
-            _prefetch(m.B + r * 256 + i)
-
-
 cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
-    """One SGD step on -log p[y], then shift y into the context."""
-    _prefetch_next(m, (m.ctx[CTX_HIST] << 8) | <uint64_t>y)
+    """One SGD step on -log p[y], and y shifted into the context. The context moves
+    first (the step reads none of what moves, only the rows found by `_predict` and the
+    match as it was), so that the next byte's table rows arrive while the step runs."""
+    cdef int64_t length = <int64_t>m.ctx[CTX_MLEN]
+    cdef int64_t guess = _guess(m, history) if length > 0 else 0
+    _advance(m, history, y)
+    _prefetch_rows(m, history, False)
     cdef Py_ssize_t k = m.k, j, i, o
+    cdef double v
     cdef double* h = m.h
     cdef double* p = m.p
     cdef double* g = m.g
     cdef const double* lr = m.lr
     cdef uint64_t* ctx = m.ctx
-    cdef double lr_in = lr[0], boost = lr[1], lr_out = lr[2], lr_b = lr[3], clamp = lr[4]
+    cdef double lr_in = lr[0], lr_out = lr[2], lr_b = lr[3], clamp = lr[4]
     # The output layer's rate starts at lr[6] and falls as 1 / position toward lr_out: the
     # first kilobytes are where a file's bits go fastest, and a rate that suits them
     # would keep the weights noisy for the rest of the file.
@@ -742,34 +913,55 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     # 8 fixed lanes run in parallel and still add in an order fixed by this code. Each
     # weight is read for the sum before the same pass updates it; four rows at a time,
     # so four chains of sums run side by side.
-    j = 0
-    while j + 4 <= k:
-        _out_step4(m.Wt + j * 256, p, lr_out, h + j, g + j)
-        j += 4
-    while j < k:
-        _out_step1(m.Wt + j * 256, p, lr_out, h + j, g + j)
-        j += 1
+    cdef float pf[256]
+    cdef int blocks[16]
+    cdef int nb
+    if m.Wf != NULL:
+        # Format 5: float32, and only the blocks of 16 outputs where some |p| (the
+        # gradient at the logits) reaches lr[LR_SKIP]; most of a byte's 256 outputs are
+        # unlikely in every context that has been seen a few times.
+        for i in range(256):
+            pf[i] = <float>p[i]
+        nb = _active_blocks(pf, <float>lr[LR_SKIP], blocks)
+        j = 0
+        while j + 4 <= k:
+            _out_f32_4(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb)
+            j += 4
+        while j < k:
+            _out_f32_1(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb)
+            j += 1
+        for i in range(256):
+            m.cf[i] = <float>(<double>m.cf[i] - lr_out * p[i])
+    else:
+        j = 0
+        while j + 4 <= k:
+            _out_step4(m.Wt + j * 256, p, lr_out, h + j, g + j)
+            j += 4
+        while j < k:
+            _out_step1(m.Wt + j * 256, p, lr_out, h + j, g + j)
+            j += 1
+        for i in range(256):
+            m.c[i] -= lr_out * p[i]
     for j in range(k):
         m.b[j] -= lr_b * g[j]
-    for i in range(256):
-        m.c[i] -= lr_out * p[i]
     cdef double lr_bias = lr[LR_BIAS]
     cdef float* brow
     for o in range(m.n_bias):
         brow = m.B + m.idx[m.n_orders + o] * 256
         for i in range(256):
             brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
-    cdef int64_t length = <int64_t>ctx[CTX_MLEN]
     if length > 0:
-        m.mw[_match_bucket(length)] -= lr[5] * p[_guess(m, history)]
+        m.mw[_match_bucket(length)] -= lr[5] * p[guess]
+    _match_find(m, history)
+    _prefetch_rows(m, history, True)
     cdef int64_t r
     cdef uint8_t n
-    cdef double rate, v
+    cdef double rate
     cdef float* row
     for o in range(m.n_orders):
         r = m.idx[o]
         n = m.seen[r]
-        rate = lr_in * (1.0 + boost / (n + 1.0)) * lr[LR_RATES + o]
+        rate = lr_in * m.boosted[n] * lr[LR_RATES + o]
         if n < 255:
             m.seen[r] = n + 1
         row = m.E + r * k
@@ -777,18 +969,6 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             v = <double>row[j] - rate * g[j]
             v = v if v > -clamp else -clamp
             row[j] = <float>(v if v < clamp else clamp)
-    ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
-    if y == 10:                      # a new line starts after this byte
-        ctx[CTX_PREV_LINE] = ctx[CTX_LINE]
-        ctx[CTX_LINE] = ctx[CTX_POS] + 1
-    cdef int64_t letter = y | 32
-    if 97 <= letter <= 122:
-        ctx[CTX_WORD] = (ctx[CTX_WORD] + <uint64_t>letter) * <uint64_t>0x100000001B3ULL
-    elif ctx[CTX_WORD] != 0:         # a word just ended: it becomes the previous word
-        ctx[CTX_PREV2_WORD] = ctx[CTX_PREV_WORD]
-        ctx[CTX_PREV_WORD] = ctx[CTX_WORD]
-        ctx[CTX_WORD] = 0
-    _match_update(m, history, y)
 
 
 # ---- coding loops --------------------------------------------------------------------

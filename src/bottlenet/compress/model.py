@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import mmap
 
 import numpy as np
 
@@ -75,6 +76,10 @@ class Settings:
     lr_bias: float = 0.0                               # 0: chosen from the data (PROFILES)
     primer: int = -1                                   # text the model learns first: 0 none,
     #   1 PRIMERS[1]; -1: chosen from the data (1 for prose, else 0)
+    output_bits: int = 32                              # the output layer's floats: 32
+    #   (format 5) or 64 (formats 1-4)
+    skip: float = 2.0**-12                             # the output layer learns only the
+    #   blocks of 16 outputs where some probability reaches this (format 5; 0 before)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -111,6 +116,9 @@ class Settings:
                 for o in self.bias_orders)):
             raise SpecError(f"bias orders are up to 4 byte orders 0..{MAX_ORDER}, got "
                             f"{self.bias_orders!r}")
+        if self.output_bits not in (32, 64) or isinstance(self.output_bits, bool):
+            raise SpecError(f"output bits are 32 or 64, got {self.output_bits!r}")
+        checks.real("skip threshold", self.skip, 0.0, 1.0)
         checks.whole("bias table bits", self.bias_bits, 0, 24)
         if self.bias_bits and self.bias_bits < 8:
             raise SpecError(f"bias table bits must be 0 or 8..24, got {self.bias_bits}")
@@ -225,6 +233,8 @@ class Settings:
             d = d | {"rates": [1.0] * len(d["orders"]), "bias_orders": [], "bias_bits": 0,
                      "lr_bias": 1.0,   # (a rate of no biases: any)
                      "primer": 0}
+        if isinstance(d, dict) and version <= 4:
+            d = d | {"output_bits": 64, "skip": 0.0}   # float64, every output learnt
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         for key in ("orders", "rates", "bias_orders"):
@@ -336,15 +346,16 @@ class Model:
                             "(Settings.sized_for, suited_to) before building")
         k = s.hidden
         self.settings = s
-        self.E = np.zeros((1 << s.table_bits, k), np.float32)   # calloc: pages on demand
-        self.seen = np.zeros(1 << s.table_bits, np.uint8)
-        self.Wt = _init_output(k, s.init_scale, s.seed)
-        self.c = np.zeros(256)
+        self.E = _zeros((1 << s.table_bits, k), np.float32)   # calloc: pages on demand
+        self.seen = _zeros((1 << s.table_bits,), np.uint8)
+        dtype = np.float32 if s.output_bits == 32 else np.float64
+        self.Wt = _init_output(k, s.init_scale, s.seed).astype(dtype)
+        self.c = np.zeros(256, dtype)
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
         # float64 even when a setting came as a whole number
         self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp,
-                            s.lr_match, s.lr_output_first, s.lr_bias, *s.rates], np.float64)
+                            s.lr_match, s.lr_output_first, s.lr_bias, s.skip, *s.rates], np.float64)
         self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
         self.ctx[kernels.CTX_SEED] = s.seed
         self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
@@ -352,9 +363,9 @@ class Model:
         bias_orders = s.bias_orders or ()
         self.idx = np.zeros(len(s.orders) + len(bias_orders), np.int64)
         match_bits = s.match_bits(s.table_bits)
-        self.mtab = np.zeros(1 << match_bits if match_bits else 1, np.int64)
+        self.mtab = _zeros((1 << match_bits if match_bits else 1,), np.int64)
         self.mw = np.zeros(32)
-        self.B = np.zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32)
+        self.B = _zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32)
         self.bias_orders = np.array(bias_orders, np.int64)
         if bias_orders:
             self.ctx[kernels.CTX_BSHIFT] = 64 - s.bias_bits
@@ -388,6 +399,21 @@ class Model:
     def arrays(self):
         return (self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr, self.ctx,
                 self.scratch, self.idx, self.mtab, self.mw, self.B, self.bias_orders)
+
+
+def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """Zeros for a table, in memory of its own (a private anonymous mapping: aligned to
+    pages, so each row of a table at k = 32 fills exactly two cache lines, and given on
+    first touch) that the system is asked to back with huge pages: each row the model
+    reads lies anywhere in up to 256 MiB, and with 4 KiB pages nearly every read also
+    misses the TLB. (Where there are no transparent huge pages, it changes nothing.)"""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes < 1 << 21 or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.zeros(shape, dtype)
+    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        region.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(region, dtype).reshape(shape)
 
 
 def _init_output(k: int, scale: float, seed: int) -> np.ndarray:
