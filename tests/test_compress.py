@@ -106,8 +106,8 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "f709e6baff843044"
-GOLDEN_FINGERPRINT = 1634542849
+GOLDEN_SHA = "4c79392374154202"
+GOLDEN_FINGERPRINT = 2731586875
 
 DATA = Path(__file__).parent / "data"
 

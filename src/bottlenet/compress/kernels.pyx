@@ -175,9 +175,13 @@ cdef extern from *:
     typedef float bn_f16 __attribute__((vector_size(64)));
     static inline bn_f16 bn_loadf(const float* p) { bn_f16 v; memcpy(&v, p, 64); return v; }
     static inline void bn_storef(float* p, bn_f16 v) { memcpy(p, &v, 64); }
+    /* The sum of 16 lanes, folded in halves: lane t + lane t + 8, then t + t + 4, then
+       t + t + 2, then 0 + 1 (the order a vector unit folds in). */
     static inline float bn_lanesf(bn_f16 a) {
-        return (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])))
-             + (((a[8] + a[9]) + (a[10] + a[11])) + ((a[12] + a[13]) + (a[14] + a[15])));
+        float h[8], q[4];
+        for (int t = 0; t < 8; t++) h[t] = a[t] + a[t + 8];
+        for (int t = 0; t < 4; t++) q[t] = h[t] + h[t + 4];
+        return (q[0] + q[2]) + (q[1] + q[3]);
     }
     static inline void bn_logits_f32(const float* w, const float* c, const double* h,
                                      long k, float* z) {
@@ -227,15 +231,18 @@ cdef extern from *:
         g[3] = (double)bn_lanesf(d) * (1.0 - h[3] * h[3]);
     }
     /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
+    typedef int bn_i16 __attribute__((vector_size(64)));
     static inline int bn_active_blocks(const float* p, float skip, int* blocks) {
         int nb = 0;
+        bn_f16 s = {0};
+        s += skip;
         for (int b = 0; b < 16; b++) {
-            int any = 0;
-            for (int t = 0; t < 16; t++) {
-                float v = p[16 * b + t];
-                any |= (v >= skip) | (v <= -skip);
-            }
-            if (any) blocks[nb++] = b;
+            bn_f16 v = bn_loadf(p + 16 * b);
+            bn_i16 hit = (v >= s) | (v <= -s);
+            unsigned long long w[8];
+            memcpy(w, &hit, 64);
+            blocks[nb] = b;      /* kept when some lane is hit (no branch to mispredict) */
+            nb += ((w[0] | w[1] | w[2] | w[3]) | (w[4] | w[5] | w[6] | w[7])) != 0;
         }
         return nb;
     }
@@ -251,7 +258,34 @@ cdef extern from *:
         }
         g[0] = (double)bn_lanesf(a) * (1.0 - h[0] * h[0]);
     }
+
+    /* The quantiser's passes over the first n8 (a multiple of 8) probabilities, 8 at a
+       time: q = p clamped to [0, 1] (NaN -> 0), freq = 1 + trunc(q spare), and the
+       frequencies' sum and the largest q added to / folded into *sum and lane[8]. */
+    typedef long long bn_l8 __attribute__((vector_size(64)));
+    static inline void bn_quantise8(const double* p, long long* freq, long n8,
+                                    long long spare, long long* sum, double* lane) {
+        bn_v8 zero = {0}, one = zero + 1.0, sp = zero + (double)spare, best = bn_load(lane);
+        bn_l8 total = {0};
+        for (long i = 0; i < n8; i += 8) {
+            bn_v8 q = bn_load(p + i);
+            q = (bn_v8)((bn_l8)q & (q > zero));           /* q > 0 ? q : 0 (NaN too) */
+            bn_l8 below = q < one;
+            q = (bn_v8)(((bn_l8)q & below) | ((bn_l8)one & ~below));
+            bn_l8 f = __builtin_convertvector(q * sp, bn_l8) + 1;
+            memcpy(freq + i, &f, 64);
+            total += f;
+            bn_l8 more = q > best;
+            best = (bn_v8)(((bn_l8)q & more) | ((bn_l8)best & ~more));
+        }
+        long long t = 0;
+        for (int j = 0; j < 8; j++) t += total[j];
+        *sum += t;
+        bn_store(lane, best);
+    }
     """
+    void _quantise8 "bn_quantise8"(const double* p, int64_t* freq, long n8, int64_t spare,
+                                   int64_t* sum, double* lane) noexcept nogil
     void _logits_f32 "bn_logits_f32"(const float* w, const float* c, const double* h,
                                      long k, float* z) noexcept nogil
     void _out_f32_4 "bn_out_f32_4"(float* w, const float* p, double lr, const double* h,
@@ -289,23 +323,19 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
     cdef Py_ssize_t i, j, best = 0
     cdef double q, qbest = 0.0
     cdef double lane[8]
-    # Separate passes, each of which vectorises: the floors, their sum, the largest q.
-    for i in range(n):   # (truncation is floor here: the product is >= 0)
-        freq[i] = 1 + <int64_t>(_unit(p[i]) * spare)
-    for i in range(n):
-        s += freq[i]
-    # The likeliest symbol by probability, not by floor: the first with the largest q
-    # (the largest in 8 lanes, then its first place, 8 at a time).
+    # One pass, 8 at a time: the floors (truncation is floor here: the product is >= 0),
+    # their sum, and the largest q in 8 lanes.
     for j in range(8):
         lane[j] = 0.0
     cdef Py_ssize_t n8 = n - (n & 7)
-    for i in range(0, n8, 8):
-        for j in range(8):
-            q = _unit(p[i + j])
-            lane[j] = q if q > lane[j] else lane[j]
+    _quantise8(p, freq, n8, spare, &s, lane)
     for i in range(n8, n):
         q = _unit(p[i])
+        freq[i] = 1 + <int64_t>(q * spare)
+        s += freq[i]
         lane[i & 7] = q if q > lane[i & 7] else lane[i & 7]
+    # The likeliest symbol by probability, not by floor: the first with the largest q
+    # (the largest of the lanes, then its first place, 8 at a time).
     for j in range(8):
         qbest = lane[j] if lane[j] > qbest else qbest
     cdef bint found
