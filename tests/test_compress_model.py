@@ -1,5 +1,6 @@
-"""Format 4's model: the input's first bytes choose the rates and the primer, and the
-column context, the context biases and the primer each make their kind of input smaller."""
+"""Formats 4-5's model: the input's first bytes choose the rates and the primer, and the
+column context, the context biases and the primer each make their kind of input smaller;
+format 5's output layer (float32, learning only the outputs that matter)."""
 
 import dataclasses
 from pathlib import Path
@@ -114,6 +115,32 @@ def test_lines_longer_than_the_window_reach_round_trip():
 def test_bad_rates_and_bias_orders_are_refused():
     for bad in (Settings(rates=(1.0, 2.0)), Settings(bias_orders=(9,)),
                 Settings(bias_orders=(1, 2, 3, 4, 5)), Settings(bias_bits=5),
-                Settings(primer=7), Settings(primer=True), Settings(lr_input=-1.0)):
+                Settings(primer=7), Settings(primer=True), Settings(lr_input=-1.0),
+                Settings(output_bits=16), Settings(output_bits=True), Settings(skip=-0.1),
+                Settings(skip=2.0)):
         with pytest.raises(SpecError):
             bad.check()
+
+
+def test_the_output_layer_in_float32_codes_as_well_as_in_float64():
+    data = ENGLISH + BINARY[:8000] + CODE
+    f32, f64 = compress(data), compress(data, Settings(output_bits=64, skip=0.0))
+    assert f32.settings.output_bits == 32 and f64.settings.output_bits == 64
+    assert abs(f32.bits.sum() - f64.bits.sum()) < 0.01 * f64.bits.sum()
+    assert decompress(f32.archive) == data and decompress(f64.archive) == data
+
+
+def test_the_skip_threshold_leaves_out_only_outputs_that_do_not_matter():
+    # A threshold above every probability freezes the output layer (it must cost a lot);
+    # the default one must cost next to nothing against learning every output.
+    data = ENGLISH + BINARY[:8000] + CODE
+    default, every, frozen = (compress(data, Settings(skip=skip)).bits.sum()
+                              for skip in (Settings.skip, 0.0, 1.0))
+    assert frozen > 1.1 * every
+    assert default < 1.005 * every
+
+
+def test_tables_start_on_a_cache_line():
+    m = model_module.Model(settings_for(1 << 20, sample=ENGLISH))
+    for table in (m.E, m.B):           # (the tables of at least 2 MiB)
+        assert table.ctypes.data % 64 == 0 and not table.any()

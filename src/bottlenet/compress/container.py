@@ -1,13 +1,14 @@
-"""The archive format (.bn), version 4 (1-3 are read too). Integers little-endian.
+"""The archive format (.bn), version 5 (1-4 are read too). Integers little-endian.
 
-Versions 3 and 4 stream: they are written and read block by block, so neither side
-needs the whole input in memory, and an archive can be written to a pipe before the
-length is known. Version 4 has the same layout as 3; its model has more settings (the
-column and word-skip contexts, a rate per context, output biases selected by context).
+Versions 3-5 stream: they are written and read block by block, so neither side needs
+the whole input in memory, and an archive can be written to a pipe before the length
+is known. Versions 4 and 5 have the same layout as 3; their models have more settings
+(4: the column and word-skip contexts, a rate per context, output biases selected by
+context; 5: the output layer in float32, learning only the outputs that matter).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (4; 3)
+    4       1     format version (5; 3-4)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -52,10 +53,10 @@ MAGIC = b"BNZ\x1a"
 FORMAT_VERSION = 5
 READS = (1, 2, 3, 4, 5)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
-BLOCK = 1 << 20       # original bytes per block (formats 3-4)
+BLOCK = 1 << 20       # original bytes per block (formats 3-5)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-# Versions 2-4 deflate the settings against the default settings of the day each
+# Versions 2-5 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
 SETTINGS_DICTIONARY = {
@@ -106,7 +107,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-4 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-5 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -143,7 +144,7 @@ def version_of(prefix: bytes) -> int:
 
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
-    """A version 4 archive's header."""
+    """A version 5 archive's header."""
     raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
@@ -151,7 +152,7 @@ def pack_head(settings: dict, fingerprint: int) -> bytes:
 
 
 def read_head(prefix: bytes, read) -> tuple[dict, int]:
-    """The settings and fingerprint of a version 3 or 4 archive whose first 8 bytes are
+    """The settings and fingerprint of a version 3-5 archive whose first 8 bytes are
     `prefix`; `read(n)` gives the bytes that follow."""
     if prefix[5] != CODED:
         raise ArchiveError(f"archive has unknown mode {prefix[5]}")
@@ -203,7 +204,7 @@ def _read_varint(read, where: str) -> int:
 
 
 def pack_block(raw_length: int, body: bytes, stored: bool) -> bytes:
-    """A version 3-4 block: its lengths, its CRC and its bytes."""
+    """A version 3-5 block: its lengths, its CRC and its bytes."""
     lengths = _varint(2 * raw_length + stored) + (b"" if stored else _varint(len(body)))
     return lengths + struct.pack("<I", zlib.crc32(body)) + body
 

@@ -8,8 +8,9 @@ file spent about a second importing numba and loading its cached machine code, a
 numba's runtime held about 120 MB; a C extension loads in milliseconds and holds
 nothing. Python calls in only once per chunk of 64 KiB; inside, plain C on pointers.
 
-Arithmetic rules (they make decoding bit-exact on any IEEE-754 machine): float64 with
-+, -, *, / and floor only; exp and tanh built from those instead of libm; built with
+Arithmetic rules (they make decoding bit-exact on any IEEE-754 machine): float64 (and,
+in format 5's output layer, float32, with exactly rounded conversions between the two)
+with +, -, *, / and floor only; exp and tanh built from those instead of libm; built with
 -ffp-contract=off and without -ffast-math (setup.py), so the compiler neither reorders
 sums nor fuses multiply-adds (an FMA rounds once: machines with and without it would
 disagree; `mul_add` lets a test check the build); every sum in an order fixed by this
@@ -20,11 +21,12 @@ The output layer's backward step, the hottest loop, is C with GCC/Clang vector t
 the verbatim block below): the compiler's own vectoriser kept its sums in memory.
 
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
-Wt (k, 256) output weights, transposed so the output loops run over contiguous memory;
-c (256,) output biases; b (k,) hidden biases; orders (contexts: byte orders, WORD,
+Wt (k, 256) output weights, transposed so the output loops run over contiguous memory,
+and c (256,) output biases: float64 in formats 1-4, float32 in format 5 (half the
+memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,) hidden biases; orders (contexts: byte orders, WORD,
 WORDS, MATCH, COLUMN, WORD_SKIP); lr (float64, slots: input rate, boost, output rate,
-hidden-bias rate, clamp, match rate, output rate at byte 0, context-bias rate, then a
-factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
+hidden-bias rate, clamp, match rate, output rate at byte 0, context-bias rate, the
+output layer's skip threshold, then a factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
 for pre-activations, hidden values, probabilities and gradients; idx (table rows of the
 contexts, then of the context biases); mtab (int64) the match model's table: hash of the
 last few bytes -> the position that followed them; mw (32,) the weight from each
@@ -529,7 +531,7 @@ cpdef enum:
 # model's position of its guess in the history, its match length, the bytes seen so
 # far, the bytes hashed to find a match, and 64 - match table bits; the history's
 # window: position p of the history is at index p & CTX_WMASK, and a match is taken only
-# up to CTX_WDIST bytes back (formats 3-4 keep a ring of the last bytes; formats 1 and 2
+# up to CTX_WDIST bytes back (formats 3-5 keep a ring of the last bytes; formats 1 and 2
 # kept the whole input: mask all ones, no distance limit). Format 4 adds: where the
 # current and the previous line start, the hash of the word two back, 64 - bias table
 # bits, and the bytes learnt (the primer's too; the output layer's rate follows it).
@@ -1004,7 +1006,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # ---- coding loops --------------------------------------------------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
-# or the ring of formats 3-4). coded_freq[t - start]: the frequency each byte was coded
+# or the ring of formats 3-5). coded_freq[t - start]: the frequency each byte was coded
 # with.
 
 cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,

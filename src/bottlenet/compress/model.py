@@ -22,6 +22,11 @@ Format 4 adds, each measured on the corpus: output biases selected by the last 2
 context, and the rates chosen from the input's first bytes (PROFILES: text or other
 data); for English prose, a primer (PRIMERS) the model learns before the input.
 
+Format 5 computes the output layer (the 256 x k weights, most of a byte's arithmetic)
+in float32, and its learning step leaves out the blocks of 16 outputs whose
+probabilities are all below `skip` (2^-12): 1.5-2x the speed of format 4, archives 0.01%
+larger.
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -67,7 +72,7 @@ class Settings:
     match_min: int = 6                                 # bytes a match must share (MATCH)
     lr_match: float = 0.05                             # learning rate of the match weights
     window_bits: int = 0                               # the match model's history: a ring
-    #   of 2**window_bits bytes (formats 3-4, which stream); 0 = the whole input (1 and 2)
+    #   of 2**window_bits bytes (formats 3-5, which stream); 0 = the whole input (1 and 2)
     rates: tuple[float, ...] = ()                      # per context, a factor on lr_input;
     #   () = chosen from the data (PROFILES); archives of formats 1-3 read as all 1.0
     bias_orders: tuple[int, ...] | None = None         # output biases selected by these
@@ -346,7 +351,7 @@ class Model:
                             "(Settings.sized_for, suited_to) before building")
         k = s.hidden
         self.settings = s
-        self.E = _zeros((1 << s.table_bits, k), np.float32)   # calloc: pages on demand
+        self.E = _zeros((1 << s.table_bits, k), np.float32)   # pages on first touch
         self.seen = _zeros((1 << s.table_bits,), np.uint8)
         dtype = np.float32 if s.output_bits == 32 else np.float64
         self.Wt = _init_output(k, s.init_scale, s.seed).astype(dtype)
