@@ -106,8 +106,8 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "4c79392374154202"
-GOLDEN_FINGERPRINT = 2731586875
+GOLDEN_SHA = "79cf45d65defac4d"
+GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
 

@@ -285,9 +285,35 @@ cdef extern from *:
         *sum += t;
         bn_store(lane, best);
     }
+
+    /* Format 5's exp of 256 logits z - zmax (<= 0) in float32, 16 lanes: the same
+       construction as _exp_neg (clamp at -40, 2^floor(y) from the exponent bits, e^u on
+       [0, ln 2) by its Taylor series, here to u^7: error < 1.3e-6, far below what the
+       quantiser's 1/65536 steps can show), written to p as float64. */
+    static inline void bn_exp_f32(const float* z, float zmax, double* p) {
+        bn_f16 lo = {0};
+        lo -= 40.0f;
+        for (int i = 0; i < 256; i += 16) {
+            bn_f16 x = bn_loadf(z + i) - zmax;
+            bn_i16 low = x < lo;
+            x = (bn_f16)(((bn_i16)x & ~low) | ((bn_i16)lo & low));
+            bn_f16 y = x * 1.44269504f;
+            bn_f16 n = __builtin_convertvector(__builtin_convertvector(y, bn_i16), bn_f16);
+            n += __builtin_convertvector(n > y, bn_f16);       /* trunc -> floor */
+            bn_f16 u = (y - n) * 0.693147181f;
+            bn_f16 e = 1.0f + u * (1.0f + u * (0.5f + u * (1.0f / 6.0f + u * (1.0f / 24.0f
+                       + u * (1.0f / 120.0f + u * (1.0f / 720.0f + u * (1.0f / 5040.0f)))))));
+            bn_i16 bits = (__builtin_convertvector(n, bn_i16) + 127) << 23;
+            bn_f16 two;
+            memcpy(&two, &bits, 64);
+            e = e * two;
+            for (int t = 0; t < 16; t++) p[i + t] = (double)e[t];
+        }
+    }
     """
     void _quantise8 "bn_quantise8"(const double* p, int64_t* freq, long n8, int64_t spare,
                                    int64_t* sum, double* lane) noexcept nogil
+    void _exp_f32 "bn_exp_f32"(const float* z, float zmax, double* p) noexcept nogil
     void _logits_f32 "bn_logits_f32"(const float* w, const float* c, const double* h,
                                      long k, float* z) noexcept nogil
     void _out_f32_4 "bn_out_f32_4"(float* w, const float* p, double lr, const double* h,
@@ -460,6 +486,16 @@ cdef inline int64_t _decode(int64_t* st, const uint8_t* buf, Py_ssize_t n,
         st[RANGE] <<= 8
         st[CODE] = ((st[CODE] << 8) | _next_byte(st, buf, n)) & _MASK32
     return lo
+
+
+cdef inline int64_t _sum_below(const int64_t* freq, int64_t y) noexcept nogil:
+    """freq[0] + ... + freq[y - 1]: the encoder's cumulative frequency of y (the decoder
+    needs them all, `_cumulate`)."""
+    cdef int64_t s = 0
+    cdef Py_ssize_t i
+    for i in range(y):
+        s += freq[i]
+    return s
 
 
 cdef inline void _cumulate(const int64_t* freq, int64_t* cum, Py_ssize_t n) noexcept nogil:
@@ -803,8 +839,6 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
             brow = m.B + m.idx[m.n_orders + o] * 256
             for i in range(256):
                 z[i] += brow[i]
-        for i in range(256):
-            p[i] = <double>z[i]
     else:
         for ib in range(0, 256, 32):
             for t in range(32):
@@ -824,19 +858,37 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     if length > 0:
         # The match model's direct connection: its guess's logit gets a learned weight
         # per match length (a one-hot input wired straight to the guessed output).
-        p[_guess(m, history)] += m.mw[_match_bucket(length)]
-    # The largest logit (exact in any order: max does not round), in 8 lanes.
+        if m.Wf != NULL:
+            z[_guess(m, history)] += <float>m.mw[_match_bucket(length)]
+        else:
+            p[_guess(m, history)] += m.mw[_match_bucket(length)]
+    # The largest logit (exact in any order: max does not round), in lanes; then the
+    # exponentials (float32 in format 5).
     cdef double lane[8]
-    for t in range(8):
-        lane[t] = p[t]
-    for i in range(8, 256, 8):
+    cdef float zlane[16]
+    cdef float zmaxf
+    cdef double zmax
+    if m.Wf != NULL:
+        for t in range(16):
+            zlane[t] = z[t]
+        for i in range(16, 256, 16):
+            for t in range(16):
+                zlane[t] = z[i + t] if z[i + t] > zlane[t] else zlane[t]
+        zmaxf = zlane[0]
+        for t in range(1, 16):
+            zmaxf = zlane[t] if zlane[t] > zmaxf else zmaxf
+        _exp_f32(z, zmaxf, p)
+    else:
         for t in range(8):
-            lane[t] = p[i + t] if p[i + t] > lane[t] else lane[t]
-    cdef double zmax = lane[0]
-    for t in range(1, 8):
-        zmax = lane[t] if lane[t] > zmax else zmax
-    for i in range(256):
-        p[i] = _exp_neg(p[i] - zmax)
+            lane[t] = p[t]
+        for i in range(8, 256, 8):
+            for t in range(8):
+                lane[t] = p[i + t] if p[i + t] > lane[t] else lane[t]
+        zmax = lane[0]
+        for t in range(1, 8):
+            zmax = lane[t] if lane[t] > zmax else zmax
+        for i in range(256):
+            p[i] = _exp_neg(p[i] - zmax)
     cdef double total = 0.0
     if m.Wf != NULL:
         # Format 5: in 8 lanes (lane t adds outputs t mod 8 in order), then pairwise
@@ -947,7 +999,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     # so four chains of sums run side by side.
     cdef float pf[256]
     cdef int blocks[16]
-    cdef int nb
+    cdef int nb = 0, q
     if m.Wf != NULL:
         # Format 5: float32, and only the blocks of 16 outputs where some |p| (the
         # gradient at the logits) reaches lr[LR_SKIP]; most of a byte's 256 outputs are
@@ -962,8 +1014,9 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
         while j < k:
             _out_f32_1(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb)
             j += 1
-        for i in range(256):
-            m.cf[i] = <float>(<double>m.cf[i] - lr_out * p[i])
+        for q in range(nb):          # the output biases, in the same blocks
+            for i in range(blocks[q] * 16, blocks[q] * 16 + 16):
+                m.cf[i] = <float>(<double>m.cf[i] - lr_out * p[i])
     else:
         j = 0
         while j + 4 <= k:
@@ -980,8 +1033,13 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     cdef float* brow
     for o in range(m.n_bias):
         brow = m.B + m.idx[m.n_orders + o] * 256
-        for i in range(256):
-            brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
+        if m.Wf != NULL:             # format 5: in the output layer's blocks
+            for q in range(nb):
+                for i in range(blocks[q] * 16, blocks[q] * 16 + 16):
+                    brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
+        else:
+            for i in range(256):
+                brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
     if length > 0:
         m.mw[_match_bucket(length)] -= lr[5] * p[guess]
     _match_find(m, history)
@@ -1041,8 +1099,7 @@ def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, s
         for t in range(start, end):
             _predict(&m, d, &freq[0])
             y = d[t & mask]
-            _cumulate(&freq[0], &cum[0], 256)
-            _encode(&state[0], &out[0], cum[y], freq[y])
+            _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
             coded_freq[t - start] = <int32_t>freq[y]
             _learn(&m, d, y)
 
