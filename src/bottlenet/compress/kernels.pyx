@@ -185,6 +185,31 @@ cdef extern from *:
         for (int t = 0; t < 4; t++) q[t] = h[t] + h[t + 4];
         return (q[0] + q[2]) + (q[1] + q[3]);
     }
+    /* bn_lanesf of four vectors at once, in the same order, with whole-vector adds
+       (GCC 12+ and Clang; otherwise lane by lane, the same numbers). */
+    static inline void bn_lanesf4(bn_f16 a, bn_f16 b, bn_f16 c, bn_f16 d, float* out) {
+    #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+        /* lanes 0-7: a[t] + a[t + 8], lanes 8-15: the same of b (and of c, d) */
+        bn_f16 ab = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7,
+                                            16, 17, 18, 19, 20, 21, 22, 23)
+                  + __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15,
+                                            24, 25, 26, 27, 28, 29, 30, 31);
+        bn_f16 cd = __builtin_shufflevector(c, d, 0, 1, 2, 3, 4, 5, 6, 7,
+                                            16, 17, 18, 19, 20, 21, 22, 23)
+                  + __builtin_shufflevector(c, d, 8, 9, 10, 11, 12, 13, 14, 15,
+                                            24, 25, 26, 27, 28, 29, 30, 31);
+        /* q[t] = h[t] + h[t + 4]: lanes 0-3 a, 4-7 b, 8-11 c, 12-15 d */
+        bn_f16 q = __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 8, 9, 10, 11,
+                                           16, 17, 18, 19, 24, 25, 26, 27)
+                 + __builtin_shufflevector(ab, cd, 4, 5, 6, 7, 12, 13, 14, 15,
+                                           20, 21, 22, 23, 28, 29, 30, 31);
+        for (int r = 0; r < 4; r++)
+            out[r] = (q[4 * r] + q[4 * r + 2]) + (q[4 * r + 1] + q[4 * r + 3]);
+    #else
+        out[0] = bn_lanesf(a); out[1] = bn_lanesf(b);
+        out[2] = bn_lanesf(c); out[3] = bn_lanesf(d);
+    #endif
+    }
     static inline void bn_logits_f32(const float* w, const float* c, const double* h,
                                      long k, float* z) {
         for (int ib = 0; ib < 256; ib += 128) {
@@ -227,10 +252,12 @@ cdef extern from *:
             bn_storef(w + i, x0 - s0 * pi); bn_storef(w1 + i, x1 - s1 * pi);
             bn_storef(w2 + i, x2 - s2 * pi); bn_storef(w3 + i, x3 - s3 * pi);
         }
-        g[0] = (double)bn_lanesf(a) * (1.0 - h[0] * h[0]);
-        g[1] = (double)bn_lanesf(b) * (1.0 - h[1] * h[1]);
-        g[2] = (double)bn_lanesf(c) * (1.0 - h[2] * h[2]);
-        g[3] = (double)bn_lanesf(d) * (1.0 - h[3] * h[3]);
+        float sum[4];
+        bn_lanesf4(a, b, c, d, sum);
+        g[0] = (double)sum[0] * (1.0 - h[0] * h[0]);
+        g[1] = (double)sum[1] * (1.0 - h[1] * h[1]);
+        g[2] = (double)sum[2] * (1.0 - h[2] * h[2]);
+        g[3] = (double)sum[3] * (1.0 - h[3] * h[3]);
     }
     /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
     typedef int bn_i16 __attribute__((vector_size(64)));
