@@ -23,10 +23,11 @@ the verbatim block below): the compiler's own vectoriser kept its sums in memory
 Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory,
 and c (256,) output biases: float64 in formats 1-4, float32 in format 5 (half the
-memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,) hidden biases; orders (contexts: byte orders, WORD,
-WORDS, MATCH, COLUMN, WORD_SKIP); lr (float64, slots: input rate, boost, output rate,
-hidden-bias rate, clamp, match rate, output rate at byte 0, context-bias rate, the
-output layer's skip threshold, then a factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
+memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,)
+hidden biases; orders (contexts: byte orders, WORD, WORDS, MATCH, COLUMN, WORD_SKIP);
+lr (float64, slots: input rate, boost, output rate, hidden-bias rate, clamp, match rate,
+output rate at byte 0, context-bias rate, the output layer's skip threshold, then a
+factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
 for pre-activations, hidden values, probabilities and gradients; idx (table rows of the
 contexts, then of the context biases); mtab (int64) the match model's table: hash of the
 last few bytes -> the position that followed them; mw (32,) the weight from each
@@ -134,6 +135,7 @@ cdef extern from *:
        stay in registers (the compiler's own vectoriser kept them in memory); four rows
        at a time, so four chains of additions run side by side. The arithmetic per lane
        is plain IEEE multiply then add, as in scalar code. */
+    #include <stdint.h>
     #include <string.h>
     typedef double bn_v8 __attribute__((vector_size(64)));
     static inline bn_v8 bn_load(const double* p) { bn_v8 v; memcpy(&v, p, 64); return v; }
@@ -234,7 +236,7 @@ cdef extern from *:
     /* Its backward step on rows j..j+3 of w, over the listed blocks of 16 outputs only
        (the blocks where some |p| reaches the skip threshold; the others would barely
        move): g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), lane t adding the products of
-       outputs 16 b + t over the blocks b in order, then the lanes pairwise; and
+       outputs 16 b + t over the blocks b in order, then the lanes folded (bn_lanesf); and
        w[j, i] -= (float)(lr h[j]) p[i], each weight read for the sum before it is
        updated. */
     static inline void bn_out_f32_4(float* w, const float* p, double lr, const double* h,
@@ -292,8 +294,8 @@ cdef extern from *:
        time: q = p clamped to [0, 1] (NaN -> 0), freq = 1 + trunc(q spare), and the
        frequencies' sum and the largest q added to / folded into *sum and lane[8]. */
     typedef long long bn_l8 __attribute__((vector_size(64)));
-    static inline void bn_quantise8(const double* p, long long* freq, long n8,
-                                    long long spare, long long* sum, double* lane) {
+    static inline void bn_quantise8(const double* p, int64_t* freq, long n8,
+                                    int64_t spare, int64_t* sum, double* lane) {
         bn_v8 zero = {0}, one = zero + 1.0, sp = zero + (double)spare, best = bn_load(lane);
         bn_l8 total = {0};
         for (long i = 0; i < n8; i += 8) {
@@ -307,7 +309,7 @@ cdef extern from *:
             bn_l8 more = q > best;
             best = (bn_v8)(((bn_l8)q & more) | ((bn_l8)best & ~more));
         }
-        long long t = 0;
+        int64_t t = 0;
         for (int j = 0; j < 8; j++) t += total[j];
         *sum += t;
         bn_store(lane, best);
@@ -394,13 +396,15 @@ cdef void _quantise(const double* p, int64_t* freq, Py_ssize_t n) noexcept nogil
     for j in range(8):
         qbest = lane[j] if lane[j] > qbest else qbest
     cdef bint found
+    cdef Py_ssize_t start = 0       # the first 8 that hold it (or the tail)
     for i in range(0, n8, 8):
         found = False
         for j in range(8):
             found |= _unit(p[i + j]) == qbest
         if found:
             break
-    for best in range(i if n8 else 0, n):
+        start = i + 8
+    for best in range(start, n):
         if _unit(p[best]) == qbest:
             break
     # Only unnormalised input (sum(p) clearly above 1) overshoots: take from the largest.
@@ -659,9 +663,10 @@ ctypedef struct Net:
                                   # it has been seen n times (divided once, not per row)
 
 
-cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b, const int64_t[::1] orders, const double[::1] lr,
-              uint64_t[::1] ctx, double[:, ::1] scratch, int64_t[::1] idx,
-              int64_t[::1] mtab, double[::1] mw, float[:, ::1] B,
+cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
+              const int64_t[::1] orders, const double[::1] lr, uint64_t[::1] ctx,
+              double[:, ::1] scratch, int64_t[::1] idx, int64_t[::1] mtab, double[::1] mw,
+              float[:, ::1] B,
               const int64_t[::1] bias_orders) except *:
     cdef Net m
     # The output layer's precision is its arrays' (float32: format 5)
@@ -1019,11 +1024,11 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     lr_out += (lr[6] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_STEPS])  # FIRST_BYTES
     ctx[CTX_STEPS] += 1
     p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
-    # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in 8 interleaved partial sums: a
-    # single running sum is a 256-add dependency chain (the slowest part of a byte);
-    # 8 fixed lanes run in parallel and still add in an order fixed by this code. Each
-    # weight is read for the sum before the same pass updates it; four rows at a time,
-    # so four chains of sums run side by side.
+    # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in interleaved partial sums: a single
+    # running sum is a 256-add dependency chain (the slowest part of a byte); fixed lanes
+    # (8 in float64, 16 in float32) run in parallel and still add in an order fixed by
+    # this code. Each weight is read for the sum before the same pass updates it; four
+    # rows at a time, so four chains of sums run side by side.
     cdef float pf[256]
     cdef int blocks[16]
     cdef int nb = 0, q
