@@ -339,10 +339,25 @@ cdef extern from *:
             for (int t = 0; t < 16; t++) p[i + t] = (double)e[t];
         }
     }
+
+    /* The largest of 256 floats in 16 lanes (exact in any order: max does not round;
+       a lane keeps its value unless a later one compares greater). */
+    static inline float bn_max_f32(const float* z) {
+        bn_f16 m = bn_loadf(z);
+        for (int i = 16; i < 256; i += 16) {
+            bn_f16 v = bn_loadf(z + i);
+            bn_i16 more = v > m;
+            m = (bn_f16)(((bn_i16)v & more) | ((bn_i16)m & ~more));
+        }
+        float best = m[0];
+        for (int t = 1; t < 16; t++) best = m[t] > best ? m[t] : best;
+        return best;
+    }
     """
     void _quantise8 "bn_quantise8"(const double* p, int64_t* freq, long n8, int64_t spare,
                                    int64_t* sum, double* lane) noexcept nogil
     void _exp_f32 "bn_exp_f32"(const float* z, float zmax, double* p) noexcept nogil
+    float _max_f32 "bn_max_f32"(const float* z) noexcept nogil
     void _logits_f32 "bn_logits_f32"(const float* w, const float* c, const double* h,
                                      long k, float* z) noexcept nogil
     void _out_f32_4 "bn_out_f32_4"(float* w, const float* p, double lr, const double* h,
@@ -897,19 +912,9 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     # The largest logit (exact in any order: max does not round), in lanes; then the
     # exponentials (float32 in format 5).
     cdef double lane[8]
-    cdef float zlane[16]
-    cdef float zmaxf
     cdef double zmax
     if m.Wf != NULL:
-        for t in range(16):
-            zlane[t] = z[t]
-        for i in range(16, 256, 16):
-            for t in range(16):
-                zlane[t] = z[i + t] if z[i + t] > zlane[t] else zlane[t]
-        zmaxf = zlane[0]
-        for t in range(1, 16):
-            zmaxf = zlane[t] if zlane[t] > zmaxf else zmaxf
-        _exp_f32(z, zmaxf, p)
+        _exp_f32(z, _max_f32(z), p)
     else:
         for t in range(8):
             lane[t] = p[t]
