@@ -117,7 +117,7 @@ def test_bad_rates_and_bias_orders_are_refused():
                 Settings(bias_orders=(1, 2, 3, 4, 5)), Settings(bias_bits=5),
                 Settings(primer=7), Settings(primer=True), Settings(lr_input=-1.0),
                 Settings(output_bits=16), Settings(output_bits=True), Settings(skip=-0.1),
-                Settings(skip=2.0)):
+                Settings(skip=2.0), Settings(output_bits=64)):
         with pytest.raises(SpecError):
             bad.check()
 

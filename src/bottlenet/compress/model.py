@@ -24,8 +24,8 @@ data); for English prose, a primer (PRIMERS) the model learns before the input.
 
 Format 5 computes the output layer (the 256 x k weights, most of a byte's arithmetic)
 in float32, and its learning step leaves out the blocks of 16 outputs whose
-probabilities are all below `skip` (2^-12): 1.5-2x the speed of format 4, archives 0.01%
-larger.
+probabilities are all below `skip` (2^-12): with the kernels' other speed work, 2-2.5x
+the speed of format 4, archives 0.01% larger.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
@@ -124,6 +124,9 @@ class Settings:
         if self.output_bits not in (32, 64) or isinstance(self.output_bits, bool):
             raise SpecError(f"output bits are 32 or 64, got {self.output_bits!r}")
         checks.real("skip threshold", self.skip, 0.0, 1.0)
+        if self.output_bits == 64 and self.skip:
+            raise SpecError("the float64 output layer (formats 1-4) learns every output: "
+                            "give skip=0 with output_bits=64")
         checks.whole("bias table bits", self.bias_bits, 0, 24)
         if self.bias_bits and self.bias_bits < 8:
             raise SpecError(f"bias table bits must be 0 or 8..24, got {self.bias_bits}")
