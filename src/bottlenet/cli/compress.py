@@ -69,7 +69,7 @@ def compress_command(
         "(at most 22: 512 MiB at k=32).")] = 0,
     memory: Annotated[str | None, typer.Option(
         help="Most memory for the context table and history, e.g. 64M or 1G (the "
-        "process takes about 50 MB more). The table follows the file size up to this; "
+        "process takes about 35 MB more). The table follows the file size up to this; "
         "default 150M (at most 2^20 rows at k=32); 600M lets files over 0.5 MB have "
         "2^22 rows, 0.1-0.3% smaller.")] = None,
     lr_input: Annotated[float, typer.Option(

@@ -21,6 +21,7 @@ MATCH: int
 COLUMN: int
 WORD_SKIP: int
 LR_BIAS: int
+LR_SKIP: int
 LR_RATES: int
 CTX_HIST: int
 CTX_WORD: int

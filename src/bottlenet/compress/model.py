@@ -47,7 +47,7 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
-# process stays under 200 MB (the process itself takes about 50 MB): 2**20 rows at k = 32
+# process stays under 200 MB (the process itself takes about 35 MB): 2**20 rows at k = 32
 # (129 MiB) with the history of a file up to 4 MiB, 2**19 rows beside the 32 MiB history
 # of a longer file or a pipe. Tables of 2**21-2**22 rows (--memory 300M-600M) make large
 # files 0.1-0.3% smaller.
@@ -361,9 +361,12 @@ class Model:
         self.c = np.zeros(256, dtype)
         self.b = np.zeros(k)
         self.orders = np.array(s.orders, np.int64)
-        # float64 even when a setting came as a whole number
-        self.lr = np.array([s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp,
-                            s.lr_match, s.lr_output_first, s.lr_bias, s.skip, *s.rates], np.float64)
+        # The kernel's rate slots (kernels.pyx: LR_*), then a factor per context; float64
+        # even when a setting came as a whole number
+        rates = [s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp, s.lr_match,
+                 s.lr_output_first, s.lr_bias, s.skip]
+        assert len(rates) == kernels.LR_RATES and rates[kernels.LR_SKIP] == s.skip
+        self.lr = np.array([*rates, *s.rates], np.float64)
         self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
         self.ctx[kernels.CTX_SEED] = s.seed
         self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
