@@ -34,7 +34,8 @@ from bottlenet import (
     net,  # noqa: F401  (before any computation: one XLA device per core)
 )
 from bottlenet.evaluation import consecutive_inputs, init_population, task_arrays
-from bottlenet.trainer import _one_step, _State, effective_params, make_optimizer, with_logit_scale
+from bottlenet.trainer import effective_params, make_optimizer, with_logit_scale
+from bottlenet.trainer.step import State, one_step
 
 
 def best_of(fn, repeats=3):
@@ -57,13 +58,13 @@ def loop_rate(task, spec, networks, steps):
     cfg = bn.TrainConfig(seeds=1, steps=steps)
     opt = make_optimizer(cfg)
     data = task_arrays(task)
-    step = jax.jit(partial(_one_step, spec, opt, None, consecutive_inputs(data), False, data))
+    step = jax.jit(partial(one_step, spec, opt, None, consecutive_inputs(data), False, data))
 
     def run():
         for i in range(networks):
             params = jax.tree.map(lambda x: x[0], init_population(spec, jnp.array([i])))
             params = with_logit_scale(params) if cfg.logit_scale else params
-            state = _State(params, opt.init(params), jax.random.key(i), jnp.int32(-1),
+            state = State(params, opt.init(params), jax.random.key(i), jnp.int32(-1),
                            jnp.float32(0), jnp.bool_(False),
                            scaled=effective_params(params)[-1] if cfg.logit_scale else None)
             for t in range(steps):

@@ -101,11 +101,11 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
     # 64 networks, most solving early: the population shrinks (here even where the
     # time saved would not pay for compiling), yet every network ends as it would have
     # in the full population run to the end.
-    from bottlenet import trainer
-    monkeypatch.setattr(trainer, "COMPACT_AFTER_S", 0.0)
+    from bottlenet.trainer import run
+    monkeypatch.setattr(run, "COMPACT_AFTER_S", 0.0)
     sizes = []
-    gather = trainer._gather
-    monkeypatch.setattr(trainer, "_gather", lambda state, slots: sizes.append(len(slots))
+    gather = run.gather
+    monkeypatch.setattr(run, "gather", lambda state, slots: sizes.append(len(slots))
                         or gather(state, slots))
     task, spec = tasks.shift(11), NetSpec(11, 11, (2,))
     cfg = {"seeds": 64, "steps": 2000, "chunk": 100, "log_every": 20, "lr": 0.05,
@@ -124,7 +124,7 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
 
 
 def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
-    from bottlenet import trainer
+    from bottlenet.trainer.parametrize import training_grads
     with jax.enable_x64(True):
         spec = NetSpec(5, 5, (3,))
         data = task_arrays(tasks.permutation(5, seed=1), dtype=jnp.float64)
@@ -146,9 +146,9 @@ def test_logit_scale_is_the_same_function_class_and_its_gradient_is_right():
         np.testing.assert_allclose(auto, numeric, rtol=1e-5, atol=1e-9)
         assert abs(float(grads[-1]["s"])) > 1e-3  # the scale's own gradient is exercised
         # The trainer differentiates at the scaled weights and applies the chain rule
-        # itself (_training_grads): the same numbers.
+        # itself (training_grads): the same numbers.
         weights = effective_params(params)
-        by_hand = trainer._training_grads(
+        by_hand = training_grads(
             params, weights, jax.grad(lambda w: evaluate(spec, w, data).loss)(weights))
         for a, b in zip(jax.tree.leaves(by_hand), jax.tree.leaves(grads), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

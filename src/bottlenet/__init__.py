@@ -9,7 +9,9 @@ The rooms, in the order data flows through them (each imports only rooms above i
     evaluation          a task as arrays, loss and the strict solve rule, seeded init
     memory              memory before work: what a run needs, how many networks fit
     population          weights of P networks and their record (NumPy only)
-    trainer             the population trainer: one compiled program, no Python per step
+    trainer             the population trainer, in rooms: parametrize (the logit scale),
+                        step (one step, segments, one rollback), run (plan, passes,
+                        compaction), live (the playground's Live population)
     modelfile, store    populations on disk (.npz); capacity trials in SQLite
     capacity, construct frontier searches; weights made by hand and their limits
     experiments, report the article's claims: per claim a measure (numbers), a verdict

@@ -1,5 +1,5 @@
 """One playground run: a population trained live, looked at between steps, and edited by
-hand. The training is the trainer's own (trainer.live_*): the same seeds give the same
+hand. The training is the trainer's own (trainer.Live): the same seeds give the same
 initial weights and the same steps as `bottlenet train --stop never`.
 
 Every method is plain and synchronous; the web app (app.py) calls them from a worker
@@ -18,12 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bottlenet import activations, modelfile, trainer
+from bottlenet import activations, modelfile
 from bottlenet import net as netlib
 from bottlenet.config import TrainConfig
 from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
 from bottlenet.population import Population
 from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
+from bottlenet.trainer import Live
 
 EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
 PICTURES = {"diagram.svg", "diagram.png", "space.svg", "space.png"}
@@ -75,16 +76,14 @@ class Session:
                                   logit_scale=settings.logit_scale)
         self.data = task_arrays(self.task)
         self.input_range = consecutive_inputs(self.data)
-        self.opt = trainer.make_optimizer(self.config)
+        # (it compiles its training program now, so that pressing play shows its first
+        # frame without waiting for a compilation)
+        self.live = Live(self.spec, self.config, self.data, self.task.n_in, self.task.n_out)
         self.reset()
-        # Compile the training program now (zero steps: the trip count is traced), so that
-        # pressing play shows its first frame without waiting for a compilation.
-        trainer.live_advance(self.spec, self.opt, self.input_range, self.data, self.state, 0, 0)
 
     def reset(self) -> None:
         """Back to step 0: the same initial weights, the edits forgotten."""
-        self.state = trainer.live_start(self.spec, self.config, self.task.n_in,
-                                        self.task.n_out)
+        self.live.reset()
         self.step = 0
         self.edits: list[list] = []
 
@@ -96,8 +95,7 @@ class Session:
         """Train every network `steps` steps (fewer at the cap); returns the steps taken."""
         steps = max(0, min(int(steps), self.steps_left))
         if steps:
-            self.state = jax.block_until_ready(trainer.live_advance(
-                self.spec, self.opt, self.input_range, self.data, self.state, self.step, steps))
+            self.live.advance(self.step, steps)
             self.step += steps
         return steps
 
@@ -117,10 +115,10 @@ class Session:
     def frame(self, net: int) -> dict:
         """The numbers every view draws, for the population and network `net`."""
         net = self.check_net(net)
-        weights = trainer.live_weights(self.state)
+        weights = self.live.weights()
         loss, acc, solved, one, codes, probs = jax.device_get(
             _look(self.spec, weights, self.data, self.input_range, net))
-        diverged = np.asarray(jax.device_get(self.state.diverged))
+        diverged = self.live.diverged()
         finite = np.isfinite(loss) & ~diverged
         fin = loss[finite] if finite.any() else np.array([np.nan])
         q = np.quantile(fin, [0.1, 0.5, 0.9])
@@ -147,7 +145,7 @@ class Session:
 
     def network(self, net: int) -> tuple:
         """Network `net`'s own weights, as numpy arrays."""
-        return jax.device_get(jax.tree.map(lambda x: x[net], trainer.live_weights(self.state)))
+        return jax.device_get(jax.tree.map(lambda x: x[net], self.live.weights()))
 
     # ---- hands on the weights ------------------------------------------------------
 
@@ -183,7 +181,7 @@ class Session:
             layers[0]["w"][i] = _inverse(self.spec.activation, target) - bias
         else:
             raise SettingsError("unknown edit")
-        self.state = trainer.live_set_weights(self.state, op[1], tuple(layers))
+        self.live.set_weights(op[1], tuple(layers))
         self.edits.append([self.step, *op])
 
     def replay(self, step, edits) -> None:
@@ -204,11 +202,11 @@ class Session:
 
     def population(self) -> Population:
         """The current population as `bottlenet show`/`draw` read it."""
-        weights = trainer.live_weights(self.state)
+        weights = self.live.weights()
         loss, acc, solved, *_ = jax.device_get(
             _look(self.spec, weights, self.data, self.input_range, 0))
         weights = jax.device_get(weights)
-        diverged = np.asarray(jax.device_get(self.state.diverged))
+        diverged = self.live.diverged()
         pop = Population.from_weights(self.spec, self.task, weights, solved & ~diverged, loss,
                                       acc, np.arange(self.config.seed,
                                                      self.config.seed + self.config.seeds))

@@ -1,0 +1,219 @@
+"""One training step of every network, and segments of steps as one compiled program.
+
+Every network has its own seed, optimizer state and loss; `vmap` puts them side by side
+and `lax.scan` runs the steps without Python in the loop. A network whose weights turn
+non-finite is put back to its last finite state and marked diverged (keep_finite, the
+one rollback every caller uses).
+"""
+
+from __future__ import annotations
+
+import functools
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from bottlenet.config import TrainConfig
+from bottlenet.evaluation import (
+    TaskArrays,
+    batch_loss,
+    evaluate,
+    init_population,
+    minibatch,
+    network_keys,
+)
+from bottlenet.spec import NetSpec
+from bottlenet.trainer.parametrize import (
+    effective_params,
+    max_abs,
+    training_grads,
+    with_logit_scale,
+)
+
+
+def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
+    steps = cfg.steps if cfg.schedule != "constant" else 0
+    return _optimizer(cfg.optimizer, cfg.lr, cfg.schedule, steps)
+
+
+@functools.lru_cache(maxsize=64)
+def _optimizer(name: str, lr: float, schedule: str, steps: int):
+    # Cached: the optimizer is a static argument of the compiled segment, so equal
+    # settings must give the same object or every run would compile anew.
+    rate = lr if schedule == "constant" else optax.cosine_decay_schedule(lr, steps, alpha=0.01)
+    return {
+        "adam": lambda: optax.adam(rate),
+        "sgd": lambda: optax.sgd(rate),
+        "momentum": lambda: optax.sgd(rate, momentum=0.9),
+        "nesterov": lambda: optax.sgd(rate, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: optax.rmsprop(rate),
+    }[name]()
+
+
+class State(NamedTuple):
+    """The training state of a population (leaves with axis P)."""
+
+    params: tuple  # training parameters: the network's, plus "s" in the last layer when
+    #                the logit scale is learned (see parametrize.effective_params)
+    opt_state: optax.OptState
+    key: jax.Array  # per-network key for minibatch sampling
+    solve_step: jax.Array  # first step at which the network was solved, -1 = not yet
+    solve_loss: jax.Array  # its loss at that step (with stop "each": its loss for good)
+    diverged: jax.Array
+    mask: tuple | None = None  # like the network's params: 0 = connection removed
+    # The network's own last layer, s * (w, b), when the logit scale is learned: kept up
+    # to date after each update, so the step's forward pass reads it like plain weights
+    # (computing it inside the step cost a fifth of the step at n=100).
+    scaled: dict | None = None
+
+
+def _masked(updates, mask):
+    """Updates with removed connections held at zero (the logit scale is never masked)."""
+    return tuple({k: u * m[k] if k in m else u for k, u in layer.items()}
+                 for layer, m in zip(updates, mask, strict=True))
+
+
+def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
+             keep_solved: bool, data: TaskArrays, state: State, t):
+    """One update of one network; returns the new state and (loss, accuracy) at step t.
+    `input_range`: the inputs as a range when they are consecutive (consecutive_inputs).
+    With `keep_solved`, a network solved at step t keeps exactly the weights it was
+    solved with: the update of step t and every later one is dropped."""
+    weights = (effective_params(state.params) if state.scaled is None
+               else (*state.params[:-1], state.scaled))
+    if batch is None:
+        def loss_fn(p):
+            ev = evaluate(spec, p, data, input_range)
+            return ev.loss, ev
+
+        (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
+    else:
+        ev = evaluate(spec, weights, data, input_range)
+        idx = minibatch(state.key, t, data, batch)
+        grads = jax.grad(lambda p: batch_loss(spec, p, data, idx))(weights)
+    grads = training_grads(state.params, weights, grads)
+    # Divergence is checked once per block in run_segment, not here: checking every
+    # step cost a quarter of the step time at n=11. Meanwhile a network with a
+    # non-finite loss cannot count as solved.
+    first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
+    solve_step = jnp.where(first, t, state.solve_step)
+    solve_loss = jnp.where(first, ev.loss, state.solve_loss)
+    updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    if state.mask is not None:
+        updates = _masked(updates, state.mask)
+    if keep_solved:
+        learning = solve_step < 0
+        updates = jax.tree.map(lambda u: u * learning.astype(u.dtype), updates)
+    params = optax.apply_updates(state.params, updates)
+    scaled = None if state.scaled is None else effective_params(params)[-1]
+    return state._replace(params=params, opt_state=opt_state, solve_step=solve_step,
+                          solve_loss=solve_loss, scaled=scaled), (ev.loss, ev.accuracy)
+
+
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)
+                              if jnp.issubdtype(x.dtype, jnp.floating)]))
+
+
+def keep_finite(old: State, new: State, losses: jax.Array | None = None) -> State:
+    """`new`, except that a network whose weights or optimizer state became NaN or
+    infinite since `old` (or whose `losses`, (steps, P), were not all finite) is marked
+    diverged and put back to its weights and optimizer state in `old`, so its record stays
+    inspectable; the others are untouched, since every network is computed apart."""
+    bad = ~jax.vmap(lambda s: _all_finite((s.params, s.opt_state)))(new)
+    diverged = old.diverged | bad
+    if losses is not None:
+        diverged = diverged | ~jnp.all(jnp.isfinite(losses), axis=0)
+    kept = jax.tree.map(
+        lambda o, c: jnp.where(diverged.reshape((-1,) + (1,) * (c.ndim - 1)), o, c),
+        (old.params, old.opt_state, old.scaled), (new.params, new.opt_state, new.scaled))
+    return new._replace(params=kept[0], opt_state=kept[1], scaled=kept[2], diverged=diverged)
+
+
+@partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "keep_solved",
+                                   "n_blocks", "block"))
+def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_blocks, block):
+    """n_blocks x block steps for the whole population; one history row per block.
+
+    Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
+    (n_blocks, P) and largest weights (n_blocks, P, L), each taken at the block's start.
+    Divergence is checked at the end of each block (keep_finite): a network that diverged
+    goes back to its state at the block's start, its last finite one at history
+    resolution.
+    """
+    pop_step = jax.vmap(partial(one_step, spec, opt, batch, input_range, keep_solved, data),
+                        in_axes=(0, None))
+
+    def block_fn(state, b):
+        start = t0 + b * block
+        maxw = jax.vmap(max_abs)(state.params)
+        new, (loss, acc) = jax.lax.scan(pop_step, state, start + jnp.arange(block))
+        return keep_finite(state, new, loss), (loss[0], acc[0], maxw)
+
+    return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
+
+
+def compiled_segments() -> int:
+    """How many training programs this process has compiled (for benchmarks)."""
+    return run_segment._cache_size()  # type: ignore[attr-defined]  # jit's own count
+
+
+# Training programs a process may keep before release_compiled drops them all: with
+# the programs that come with each (start, evaluation), a few hundred memory mappings
+# each, far below Linux's 65,530 a process.
+KEEP_COMPILED = 64
+
+
+def release_compiled(keep: int = KEEP_COMPILED) -> None:
+    """Drop every compiled program this process keeps once there are more than `keep`
+    training programs. Each holds a few hundred memory mappings for the life of the
+    process: a `reproduce --full` run in one process compiled enough (sizes x passes x
+    regimes) to crash in its twelfth claim ("LLVM compilation error: Cannot allocate
+    memory"). Long runs call this between pieces of work (claims, sweep configurations);
+    below the limit, programs stay for the next piece to reuse (the tiny test runs)."""
+    if compiled_segments() > keep:
+        jax.clear_caches()
+
+
+@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale"))
+def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False) -> State:
+    """The population's starting state in one compiled program (op-by-op it would be
+    dozens of small compilations, more time than a short run takes), already split over
+    the devices (see _spread)."""
+    params = init_population(spec, seeds, scale, n_in, n_out)
+    if mask is not None:
+        params = jax.tree.map(jnp.multiply, params, mask)
+    if logit_scale:
+        params = with_logit_scale(params)
+    keys = network_keys(seeds)[1]
+    P = seeds.shape[0]
+    scaled = jax.vmap(effective_params)(params)[-1] if logit_scale else None
+    return _spread(State(params, jax.vmap(opt.init)(params), keys,
+                         jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), jnp.float32),
+                         jnp.zeros((P,), bool), mask, scaled))
+
+
+def _spread(state: State) -> State:
+    """Inside a compiled program: split the population axis over the local devices of the
+    default backend when there are several and they divide it (several CPU "devices" run
+    on separate cores); each network stays whole on one device, so networks remain
+    independent. (Splitting inside the program that makes the state avoids a copy, and a
+    small compilation, per array.)"""
+    devices = jax.local_devices()
+    P = state.solve_step.shape[0]
+    if len(devices) < 2 or P % len(devices):
+        return state
+    sharding = NamedSharding(Mesh(np.array(devices), ("pop",)), PartitionSpec("pop"))
+    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), state)
+
+
+@jax.jit
+def gather(state: State, slots: jax.Array) -> State:
+    """The networks in `slots`, in that order, split over the devices (one compiled
+    program per pair of sizes)."""
+    return _spread(jax.tree.map(lambda x: x[slots], state))
