@@ -133,10 +133,12 @@ def run_trial(cfg: CapacityConfig, n: int,
               progress: Callable[[int, int], None] | None = None) -> TrialRecord:
     """Train cfg.seeds networks on n symbols (padded to its bucket) and count successes."""
     task = tasks.builtin(cfg.task, n, cfg.seed)
-    size = bucket(n)
+    config = cfg.train_config(n)
+    # Minibatch trials are not padded: the batches drawn depend on the padded size.
+    size = bucket(n) if config.batch is None else n
     start = time.perf_counter()
-    pop = train(task, cfg.spec(n), cfg.train_config(), progress=progress,
-                pad_to=(size, size, size))
+    pop = train(task, cfg.spec(n), config, progress=progress,
+                pad_to=(size, size, size) if config.batch is None else None)
     return TrialRecord(cfg.key(), n, int(pop.solved.sum()), pop.size,
                        tuple(int(s) for s in pop.solve_step), time.perf_counter() - start)
 

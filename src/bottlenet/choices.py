@@ -14,4 +14,5 @@ SCHEDULES = ("constant", "cosine")
 # the slowest network of the population). "never": every network runs every step.
 STOPS = ("each", "solved", "never")
 PICTURE_FORMATS = (".svg", ".png")  # by suffix; draw.save writes either
+DTYPES = ("float32", "float64")  # training precision (float64: JAX's x64 mode, that run only)
 TASKS = ("shift", "identity", "permutation", "random")  # built-in tasks

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from bottlenet import checks
-from bottlenet.choices import OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.choices import DTYPES, OPTIMIZERS, SCHEDULES, STOPS, TASKS
 from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
 
@@ -33,6 +33,7 @@ class TrainConfig:
     log_every: int = 0  # history stride in steps; 0 = about 200 points per run
     chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
     logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
+    dtype: str = "float32"  # see DTYPES; float64 runs in JAX's x64 mode (that run only)
 
     def __post_init__(self):
         for s in self.snapshots:
@@ -46,6 +47,7 @@ class TrainConfig:
                             f"{', '.join(SCHEDULES)}")
         if self.stop not in STOPS:
             raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
+        check_dtype(self.dtype)
         checks.positive("learning rate (--lr)", self.lr)
         checks.whole("steps (--steps)", self.steps, 1, checks.STEPS_MAX)
         checks.whole("population size (--seeds)", self.seeds, 1, checks.POPULATION_MAX)
@@ -62,6 +64,16 @@ class TrainConfig:
     def stride(self) -> int:
         return self.log_every or max(1, -(-self.steps // 200))
 
+    def check_stride(self, n_pairs: int) -> int:
+        """Steps between solve checks (and history rows) of a minibatch run on `n_pairs`
+        pairs. A check evaluates every pair against every output, which costs about
+        n_pairs / (3 batch) steps, so by default it comes every 4 n_pairs / batch steps
+        or more (about a twelfth of the run) and at most about 200 times a run;
+        `log_every` sets it outright."""
+        if self.log_every or self.batch is None:
+            return self.stride
+        return max(self.stride, -(-4 * n_pairs // self.batch))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["snapshots"] = list(self.snapshots)
@@ -69,7 +81,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        d = {"logit_scale": False, **d}  # files from before the logit scale trained without
+        # files from before the logit scale trained without; before dtype, in float32
+        d = {"logit_scale": False, "dtype": "float32", **d}
         d["snapshots"] = tuple(d.get("snapshots", ()))
         return cls(**d)
 
@@ -91,9 +104,16 @@ class CapacityConfig:
     head: str = "softmax"
     init_scale: float = 1.0
     logit_scale: bool = True
+    # Pairs per step (0 = full batch). Full batch is the default by measurement: minibatch
+    # steps cost batch x n instead of n x n, but Adam then needs far more of them (README,
+    # Capacity: "Why full batch").
+    batch: int = 0
+    dtype: str = "float32"
 
     def __post_init__(self):
         checks.whole("hidden units", self.hidden, 0, checks.HIDDEN_MAX)
+        checks.whole("batch (--batch)", self.batch, 0, checks.STEPS_MAX)
+        check_dtype(self.dtype)
         if self.task not in TASKS:
             raise SpecError(f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}")
         self.spec(4)  # raises on an unknown activation or head
@@ -103,19 +123,34 @@ class CapacityConfig:
         return NetSpec(n, n, (self.hidden,) if self.hidden else (), self.activation,
                        self.bias, self.head)
 
-    def train_config(self) -> TrainConfig:
+    def train_config(self, n: int = 4) -> TrainConfig:
+        """How a trial at n symbols trains (a batch no larger than the task's n - 1
+        pairs of a shift task; every built-in task has at least that many)."""
         # A trial counts networks that training brought to a solution: each keeps the
         # weights it first solved with (stop "each"), so a solve is never lost again.
         return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps,
                            seeds=self.seeds, seed=self.seed, schedule=self.schedule,
                            init_scale=self.init_scale, logit_scale=self.logit_scale,
-                           stop="each")
+                           stop="each", batch=min(self.batch, n - 1) or None,
+                           dtype=self.dtype)
 
     def key(self) -> str:
-        return config_key(asdict(self))
+        """The results store's key. The batch and dtype are left out at their defaults,
+        so trials stored before they were settings (full batch, float32) keep their key."""
+        d = asdict(self)
+        if d["batch"] == 0:
+            del d["batch"]
+        if d["dtype"] == "float32":
+            del d["dtype"]
+        return config_key(d)
 
     def label(self) -> str:
         return f"k={self.hidden} {self.activation}"
+
+
+def check_dtype(dtype: str) -> None:
+    if dtype not in DTYPES:
+        raise SpecError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
 
 
 def config_key(config: dict) -> str:

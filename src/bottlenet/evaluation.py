@@ -91,14 +91,31 @@ def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
     return bias + (jnp.abs(last_hidden) + 0.0625) @ wmax
 
 
-def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
-             ) -> Evaluation:
-    """Loss and outcome of one network on the whole task. `inputs` may replace
-    data.inputs by the same indices as a range (see consecutive_inputs)."""
-    rows = data.inputs if inputs is None else inputs
+def solve_rtol(dtype) -> float:
+    """The solve rule's relative tolerance for computations in `dtype`: SOLVE_RTOL in
+    float32 (and narrower), the same 16 units of rounding (2^-49 = 16 x 2^-53) in
+    float64."""
+    return SOLVE_RTOL if jnp.finfo(dtype).bits <= 32 else SOLVE_RTOL_FLOAT64
+
+
+SOLVE_RTOL_FLOAT64 = 2.0**-49
+
+
+class _Pairs(NamedTuple):
+    """Per pair (m,): weighted loss, won (or padding), real."""
+
+    losses: jax.Array
+    correct: jax.Array
+    real: jax.Array
+    logits: jax.Array
+
+
+def _pairs(spec: NetSpec, params, rows, targets, solve_targets, weights, out_mask) -> _Pairs:
+    """Loss and outcome of the pairs whose inputs are `rows` (an index array, or a range of
+    consecutive indices) against every output."""
     states = netlib.hidden_states(spec, params, rows)
     logits = netlib.output_logits(params, states, rows)
-    real = data.weights > 0
+    real = weights > 0
     # The row maximum with 2 tol taken off the solve target's logit is at most its
     # logit - tol exactly when every other output trails it by tol or more. Comparing
     # with tol, not 2 tol, leaves room for XLA computing the logit a last bit
@@ -106,31 +123,73 @@ def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = Non
     # maximum is within 2 tol of the row's largest logit, so the softmax uses it as its
     # shift: the check costs no pass over the logits of its own (a separate "best of
     # the others" reduction cost a third of the step at n=100).
-    tol = jax.lax.stop_gradient(
-        SOLVE_RTOL * logit_magnitude(params, states[-1] if states else None, rows))
-    masked = jnp.where(data.out_mask, logits, -jnp.inf)
-    is_target = jnp.arange(logits.shape[-1]) == data.solve_targets[:, None]
-    best = jnp.take_along_axis(masked, data.solve_targets[:, None], axis=-1)[:, 0]
+    tol = jax.lax.stop_gradient(solve_rtol(logits.dtype) * logit_magnitude(
+        params, states[-1] if states else None, rows))
+    masked = jnp.where(out_mask, logits, -jnp.inf)
+    is_target = jnp.arange(logits.shape[-1]) == solve_targets[:, None]
+    best = jnp.take_along_axis(masked, solve_targets[:, None], axis=-1)[:, 0]
     shift = jax.lax.stop_gradient(
         jnp.max(jnp.where(is_target, masked - 2 * tol[:, None], masked), axis=-1))
-    loss = jnp.sum(netlib.pair_losses(spec, logits, data.targets, data.out_mask, shift)
-                   * data.weights)
+    losses = netlib.pair_losses(spec, logits, targets, out_mask, shift) * weights
     correct = (best - tol >= shift) | ~real
-    acc = jnp.sum(correct & real) / jnp.maximum(jnp.sum(real), 1)
-    return Evaluation(loss, acc, jnp.all(correct), logits)
+    return _Pairs(losses, correct, real, logits)
 
 
+def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
+             ) -> Evaluation:
+    """Loss and outcome of one network on the whole task. `inputs` may replace
+    data.inputs by the same indices as a range (see consecutive_inputs)."""
+    rows = data.inputs if inputs is None else inputs
+    p = _pairs(spec, params, rows, data.targets, data.solve_targets, data.weights,
+               data.out_mask)
+    acc = jnp.sum(p.correct & p.real) / jnp.maximum(jnp.sum(p.real), 1)
+    return Evaluation(jnp.sum(p.losses), acc, jnp.all(p.correct), p.logits)
 
-@partial(jax.jit, static_argnames=("spec", "scale"))
+
+def check_chunk(n_pairs: int, n_out: int, budget: int = 1 << 20) -> int:
+    """Pairs per chunk of a chunked evaluation: a power of two whose (chunk x outputs)
+    logits hold about `budget` values (4 MiB in float32), at most the pairs there are."""
+    chunk = 1 << max(0, (budget // max(n_out, 1)).bit_length() - 1)
+    return max(1, min(chunk, n_pairs))
+
+
+def evaluate_chunked(spec: NetSpec, params, data: TaskArrays, chunk: int) -> Evaluation:
+    """`evaluate` in chunks of `chunk` pairs: memory O(chunk x outputs) instead of
+    O(pairs x outputs), the same outcome pair by pair (the same rule on the same
+    logits; the loss is summed in another order). No logits are returned."""
+    m = data.inputs.shape[0]
+    chunks = -(-m // chunk)
+
+    def split(a):  # (m,) -> (chunks, chunk), padded with pairs of weight 0
+        return jnp.pad(a, (0, chunks * chunk - m)).reshape(chunks, chunk)
+
+    def one(c):
+        inputs, targets, solve_targets, weights = c
+        p = _pairs(spec, params, inputs, targets, solve_targets, weights, data.out_mask)
+        return jnp.sum(p.losses), jnp.sum(p.correct & p.real), jnp.all(p.correct)
+
+    losses, correct, solved = jax.lax.map(one, tuple(map(split, (
+        data.inputs, data.targets, data.solve_targets, data.weights))))
+    real = jnp.sum(data.weights > 0)
+    return Evaluation(jnp.sum(losses), jnp.sum(correct) / jnp.maximum(real, 1),
+                      jnp.all(solved), jnp.zeros((0, 0), losses.dtype))
+
+
+@partial(jax.jit, static_argnames=("spec", "scale", "dtype"))
 def init_population(spec: NetSpec, seeds: jax.Array, scale: float = 1.0,
-                    n_in: jax.Array | None = None, n_out: jax.Array | None = None):
+                    n_in: jax.Array | None = None, n_out: jax.Array | None = None,
+                    dtype=jnp.float32):
     """Initial weights of networks with the given integer seeds: pytree with axis P.
+
+    The weights are drawn in float32 and then converted to `dtype`, so a float64 network
+    starts from exactly the weights of its float32 twin (only the precision differs).
 
     With `n_in`/`n_out` (traced, so one program serves every size) the rows of inputs
     >= n_in and the columns of outputs >= n_out are zero: the network padded to `spec`'s
     size, its real weights equal to those of a network of the real size.
     """
     params = jax.vmap(lambda key: netlib.init(spec, key, scale))(network_keys(seeds)[0])
+    params = jax.tree.map(lambda x: x.astype(dtype), params)
     if n_in is None or n_out is None:  # (given together: see train)
         return params
     layers = [dict(layer) for layer in params]

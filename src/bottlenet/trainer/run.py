@@ -17,7 +17,14 @@ import numpy as np
 
 from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError, SpecError
-from bottlenet.evaluation import consecutive_inputs, evaluate, init_population, task_arrays
+from bottlenet.evaluation import (
+    check_chunk,
+    consecutive_inputs,
+    evaluate,
+    evaluate_chunked,
+    init_population,
+    task_arrays,
+)
 from bottlenet.memory import cpu_pass_size, networks_per_pass
 from bottlenet.population import Population, concatenate
 from bottlenet.spec import NetSpec
@@ -30,18 +37,23 @@ from bottlenet.trainer.parametrize import (
 from bottlenet.trainer.step import State, gather, make_optimizer, run_segment, start
 
 
-@partial(jax.jit, static_argnames=("spec", "input_range"))
-def _evaluate_population(spec, params, data, input_range=None):
-    """Outcome of every network and its own weights, from training parameters."""
+@partial(jax.jit, static_argnames=("spec", "input_range", "chunk"))
+def _evaluate_population(spec, params, data, input_range=None, chunk=None):
+    """Outcome of every network and its own weights, from training parameters; in
+    chunks of `chunk` pairs when given (evaluate_chunked)."""
     params = jax.vmap(effective_params)(params)
-    ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
+    if chunk is None:
+        ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
+    else:
+        ev = jax.vmap(evaluate_chunked, in_axes=(None, 0, None, None))(spec, params, data, chunk)
     return ev.loss, ev.accuracy, ev.solved, params
 
 
-def plan(cfg: TrainConfig) -> list[tuple[int, int]]:
+def plan(cfg: TrainConfig, stride: int | None = None) -> list[tuple[int, int]]:
     """Segments (n_blocks, block) covering all steps, with boundaries at every snapshot
-    step and every `chunk` steps. Few distinct shapes means few compilations."""
-    stride = cfg.stride
+    step and every `chunk` steps, blocks of `stride` steps (the history's, by default).
+    Few distinct shapes means few compilations."""
+    stride = stride or cfg.stride
     chunk = max(stride, cfg.chunk - cfg.chunk % stride)
     stops = sorted({s for s in cfg.snapshots if 0 < s < cfg.steps}
                    | set(range(chunk, cfg.steps, chunk)) | {cfg.steps})
@@ -208,6 +220,9 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     if (spec.n_in, spec.n_out) != (task.n_in, task.n_out):
         raise SpecError(f"network is {spec.n_in}->{spec.n_out} but the task is "
                         f"{task.n_in}->{task.n_out}")
+    if config.batch is not None and config.batch > task.n_pairs:
+        raise SpecError(f"a batch of {config.batch} pairs is larger than the task "
+                        f"({task.n_pairs} pairs)")
     pad_in, pad_out, pad_pairs = pad_to or (task.n_in, task.n_out, task.n_pairs)
     if pad_in < task.n_in or pad_out < task.n_out or pad_pairs < task.n_pairs:
         raise SpecError(f"pad_to {pad_to} is smaller than the task")
@@ -215,6 +230,17 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         raise SpecError("a mask cannot be combined with padding")
     if pad_to and config.batch is not None:
         raise SpecError("padding serves full-batch training only")
+    if config.dtype == "float64":
+        # JAX's x64 mode for this run alone: nothing else in the process changes precision
+        with jax.enable_x64(True):
+            return _train(task, spec, config, progress, (pad_in, pad_out, pad_pairs), mask)
+    return _train(task, spec, config, progress, (pad_in, pad_out, pad_pairs), mask)
+
+
+def _train(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to, mask
+           ) -> Population:
+    """train, in passes when the population does not fit at once."""
+    pad_in, pad_out, pad_pairs = pad_to
     padded = replace(spec, n_in=pad_in, n_out=pad_out)
     group = networks_per_pass(padded, pad_pairs, config)
     if mask is None and jax.default_backend() == "cpu":
@@ -239,8 +265,11 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     """One population trained at once (see train)."""
     pad_in, pad_out, pad_pairs = pad_to
     started = time.perf_counter()
-    data = task_arrays(task, pad_pairs, pad_out, n_in=pad_in)
+    dtype = jnp.dtype(config.dtype)
+    data = task_arrays(task, pad_pairs, pad_out, dtype, n_in=pad_in)
     input_range = consecutive_inputs(data)
+    # With minibatches, solve checks and the final evaluation go in chunks of pairs.
+    chunk = None if config.batch is None else check_chunk(pad_pairs, pad_out)
     real_spec, spec = spec, replace(spec, n_in=pad_in, n_out=pad_out)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
@@ -251,15 +280,16 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
     state = start(spec, opt, np.asarray(seeds, np.int32), config.init_scale, task.n_in,
-                  task.n_out, mask, config.logit_scale)
+                  task.n_out, mask, config.logit_scale, dtype)
     run = Run(config.seeds, state)
     snapshots = {0: run.params()} if 0 in config.snapshots else {}
     t = 0
     slots, first_at_size = config.seeds, True
-    for n_blocks, block in plan(config):
+    for n_blocks, block in plan(config, config.check_stride(pad_pairs)):
         segment_start = time.perf_counter()
         run.state, row = run_segment(spec, opt, config.batch, input_range,
-                                     config.stop == "each", data, run.state, t, n_blocks, block)
+                                     config.stop == "each", data, run.state, t, n_blocks, block,
+                                     chunk)
         run.record(t + block * np.arange(n_blocks), *row)
         t += n_blocks * block
         if t in config.snapshots:
@@ -279,7 +309,7 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         first_at_size = len(run.owner) != slots
         slots = len(run.owner)
     loss, acc, solved, params = run.final(
-        _evaluate_population(spec, run.state.params, data, input_range))
+        _evaluate_population(spec, run.state.params, data, input_range, chunk))
     solved &= ~run.diverged
     solve_step = np.where((run.solve_step < 0) & solved, t, run.solve_step)
     if config.stop == "each" and (solve_step >= 0).all():

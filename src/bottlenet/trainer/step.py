@@ -23,6 +23,7 @@ from bottlenet.evaluation import (
     TaskArrays,
     batch_loss,
     evaluate,
+    evaluate_chunked,
     init_population,
     minibatch,
     network_keys,
@@ -83,26 +84,33 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     """One update of one network; returns the new state and (loss, accuracy) at step t.
     `input_range`: the inputs as a range when they are consecutive (consecutive_inputs).
     With `keep_solved`, a network solved at step t keeps exactly the weights it was
-    solved with: the update of step t and every later one is dropped."""
+    solved with: the update of step t and every later one is dropped.
+
+    Full batch (`batch` None), the step's own evaluation of every pair decides whether
+    the network is solved. With minibatches the step computes `batch` pairs against
+    every output (batch x n_out, not n_in x n_out) and returns the batch's loss and a NaN
+    accuracy; whether it is solved is checked on a schedule (check_solved)."""
     weights = (effective_params(state.params) if state.scaled is None
                else (*state.params[:-1], state.scaled))
+    solve_step, solve_loss = state.solve_step, state.solve_loss
     if batch is None:
         def loss_fn(p):
             ev = evaluate(spec, p, data, input_range)
             return ev.loss, ev
 
         (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
+        # Divergence is checked once per block in run_segment, not here: checking every
+        # step cost a quarter of the step time at n=11. Meanwhile a network with a
+        # non-finite loss cannot count as solved.
+        first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
+        solve_step = jnp.where(first, t, state.solve_step).astype(jnp.int32)  # (x64: t int64)
+        solve_loss = jnp.where(first, ev.loss, state.solve_loss)
+        loss, accuracy = ev.loss, ev.accuracy
     else:
-        ev = evaluate(spec, weights, data, input_range)
         idx = minibatch(state.key, t, data, batch)
-        grads = jax.grad(lambda p: batch_loss(spec, p, data, idx))(weights)
+        loss, grads = jax.value_and_grad(lambda p: batch_loss(spec, p, data, idx))(weights)
+        accuracy = jnp.full_like(loss, jnp.nan)
     grads = training_grads(state.params, weights, grads)
-    # Divergence is checked once per block in run_segment, not here: checking every
-    # step cost a quarter of the step time at n=11. Meanwhile a network with a
-    # non-finite loss cannot count as solved.
-    first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
-    solve_step = jnp.where(first, t, state.solve_step)
-    solve_loss = jnp.where(first, ev.loss, state.solve_loss)
     updates, opt_state = opt.update(grads, state.opt_state, state.params)
     if state.mask is not None:
         updates = _masked(updates, state.mask)
@@ -112,7 +120,20 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     params = optax.apply_updates(state.params, updates)
     scaled = None if state.scaled is None else effective_params(params)[-1]
     return state._replace(params=params, opt_state=opt_state, solve_step=solve_step,
-                          solve_loss=solve_loss, scaled=scaled), (ev.loss, ev.accuracy)
+                          solve_loss=solve_loss, scaled=scaled), (loss, accuracy)
+
+
+def check_solved(spec: NetSpec, data: TaskArrays, chunk: int, state: State, t):
+    """Every network checked by the strict rule on every pair, in chunks of `chunk`
+    pairs (memory O(P x chunk x n_out)); a network solved for the first time is marked
+    solved at step t (its weights now, which keep_solved then keeps). Returns the state
+    and the population's (loss, accuracy) on the whole task."""
+    weights = jax.vmap(effective_params)(state.params)
+    ev = jax.vmap(evaluate_chunked, in_axes=(None, 0, None, None))(spec, weights, data, chunk)
+    first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
+    return state._replace(solve_step=jnp.where(first, t, state.solve_step).astype(jnp.int32),
+                          solve_loss=jnp.where(first, ev.loss, state.solve_loss)), \
+        (ev.loss, ev.accuracy)
 
 
 def _all_finite(tree) -> jax.Array:
@@ -136,12 +157,15 @@ def keep_finite(old: State, new: State, losses: jax.Array | None = None) -> Stat
 
 
 @partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "keep_solved",
-                                   "n_blocks", "block"))
-def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_blocks, block):
+                                   "n_blocks", "block", "chunk"))
+def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_blocks, block,
+                chunk=None):
     """n_blocks x block steps for the whole population; one history row per block.
 
     Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
     (n_blocks, P) and largest weights (n_blocks, P, L), each taken at the block's start.
+    With minibatches (`batch`), every network is checked at each block's start, in
+    chunks of `chunk` pairs (check_solved): the block is the check's schedule.
     Divergence is checked at the end of each block (keep_finite): a network that diverged
     goes back to its state at the block's start, its last finite one at history
     resolution.
@@ -152,8 +176,12 @@ def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_b
     def block_fn(state, b):
         start = t0 + b * block
         maxw = jax.vmap(max_abs)(state.params)
+        if batch is not None:
+            state, row = check_solved(spec, data, chunk, state, start)
         new, (loss, acc) = jax.lax.scan(pop_step, state, start + jnp.arange(block))
-        return keep_finite(state, new, loss), (loss[0], acc[0], maxw)
+        if batch is None:
+            row = (loss[0], acc[0])
+        return keep_finite(state, new, loss), (*row, maxw)
 
     return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
 
@@ -180,12 +208,13 @@ def release_compiled(keep: int = KEEP_COMPILED) -> None:
         jax.clear_caches()
 
 
-@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale"))
-def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False) -> State:
+@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale", "dtype"))
+def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
+          dtype=jnp.float32) -> State:
     """The population's starting state in one compiled program (op-by-op it would be
     dozens of small compilations, more time than a short run takes), already split over
     the devices (see _spread)."""
-    params = init_population(spec, seeds, scale, n_in, n_out)
+    params = init_population(spec, seeds, scale, n_in, n_out, dtype)
     if mask is not None:
         params = jax.tree.map(jnp.multiply, params, mask)
     if logit_scale:
@@ -194,7 +223,7 @@ def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False) -> Stat
     P = seeds.shape[0]
     scaled = jax.vmap(effective_params)(params)[-1] if logit_scale else None
     return _spread(State(params, jax.vmap(opt.init)(params), keys,
-                         jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), jnp.float32),
+                         jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), dtype),
                          jnp.zeros((P,), bool), mask, scaled))
 
 
