@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 
 from bottlenet import checks, tasks
@@ -45,8 +45,41 @@ def bucket(n: int) -> int:
 @dataclass(frozen=True)
 class Frontier:
     n: int  # largest n whose success rate reached the threshold (0: not even the start)
-    censored: bool  # passed at the largest n allowed: the true frontier may lie beyond
+    censored: bool  # no failing n was found: the true frontier may lie beyond
     tested: tuple[tuple[int, int, int], ...]  # (n, successes, trials) in the order run
+    # Why the search ended before it bracketed the frontier to its resolution: "" (it
+    # did), "max-symbols" (passed at the largest n allowed), "budget" (the next trial's
+    # estimated time would pass the time budget), "memory" (it would not fit); and the n
+    # it would have tried next.
+    stopped_by: str = ""
+    stopped_at: int = 0
+
+    @property
+    def failed(self) -> int:
+        """The smallest n tested above the frontier that failed (0: none)."""
+        return min((m for m, _, _ in self.tested if m > self.n), default=0)
+
+    def describe(self) -> str:
+        """The frontier in words: bracketed, or censored and why."""
+        if self.stopped_by == "max-symbols":
+            return f"{self.n}+ (passed at --max-symbols {self.n})"
+        if self.stopped_by in ("budget", "memory"):
+            what = "budget" if self.stopped_by == "budget" else "memory"
+            if self.censored:
+                return f"{self.n}+ (censored by {what} at n = {self.stopped_at})"
+            return (f"{self.n}-{self.failed} (bisection stopped by {what} at n = "
+                    f"{self.stopped_at})")
+        return str(self.n) if not self.failed or self.failed == self.n + 1 else \
+            f"{self.n} (fails at {self.failed})"
+
+
+class StopSearch(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a search's trial function: the trial at `n` will not run (`reason`:
+    "budget" or "memory"); the search ends with what it has."""
+
+    def __init__(self, reason: str, n: int):
+        super().__init__(reason)
+        self.reason, self.n = reason, n
 
 
 def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float = 0.5,
@@ -55,22 +88,40 @@ def frontier_search(rate_at: Callable[[int], tuple[int, int]], threshold: float 
     """Largest n with successes/trials >= threshold, by geometric growth then bisection.
 
     `resolution` > 0 stops the bisection once the bracket is within that fraction of n
-    (0.1: to 10%), trading precision for fewer trials; 0 bisects down to one symbol."""
+    (0.1: to 10%), trading precision for fewer trials; 0 bisects down to one symbol.
+    `rate_at` may raise StopSearch: the frontier is then what the trials so far say,
+    marked with the reason."""
     search = frontier_steps(threshold, start, max_n, growth, resolution)
     try:
         n = next(search)
         while True:
-            n = search.send(rate_at(n))
+            try:
+                rate = rate_at(n)
+            except StopSearch as stop:
+                return stopped(search, stop)
+            n = search.send(rate)
     except StopIteration as done:
         return done.value
 
 
+def stopped(search: Generator[int, tuple[int, int] | None, Frontier],
+            stop: StopSearch) -> Frontier:
+    """The frontier of a search whose next trial will not run (see StopSearch)."""
+    try:
+        search.send(None)
+    except StopIteration as done:
+        return replace(done.value, stopped_by=stop.reason, stopped_at=stop.n)
+    raise AssertionError("a search sent None must end")
+
+
 def frontier_steps(threshold: float = 0.5, start: int = 4, max_n: int = 4096,
                    growth: float = 2.0, resolution: float = 0.0
-                   ) -> Generator[int, tuple[int, int], Frontier]:
+                   ) -> Generator[int, tuple[int, int] | None, Frontier]:
     """The search as a generator: it yields the next n to try, is sent back that trial's
     (successes, trials), and returns the Frontier. A driver can so advance many
-    searches at once (trials on a cluster) with exactly the trials one search runs."""
+    searches at once (trials on a cluster) with exactly the trials one search runs.
+    Sent None instead (the trial will not run), it returns the frontier found so far,
+    censored when no n has failed yet."""
     checks.real("threshold", threshold, 0.0, 1.0, above=True)
     if start < 2 or max_n < start or growth <= 1:
         raise SpecError("need 2 <= start <= max_n and growth > 1")
@@ -78,30 +129,38 @@ def frontier_steps(threshold: float = 0.5, start: int = 4, max_n: int = 4096,
     order: list[int] = []
     lo, hi, n = 1, None, start
 
+    def result(censored: bool, stopped_by: str = "") -> Frontier:
+        return Frontier(lo if lo >= 2 else 0, censored, tuple((m, *tested[m]) for m in order),
+                        stopped_by, max_n if stopped_by else 0)
+
     while True:
-        tested[n] = yield n
+        rate = yield n
+        if rate is None:
+            return result(True)
+        tested[n] = rate
         order.append(n)
         s, t = tested[n]
         if t > 0 and s / t >= threshold:
             lo = n
             if n == max_n:
-                break
+                return result(True, "max-symbols")
             n = min(max_n, max(n + 1, math.ceil(n * growth)))
         else:
             hi = n
             break
-    if hi is not None:
-        while hi - lo > max(1, int(resolution * lo)):
-            mid = (lo + hi) // 2
-            tested[mid] = yield mid
-            order.append(mid)
-            s, t = tested[mid]
-            if t > 0 and s / t >= threshold:
-                lo = mid
-            else:
-                hi = mid
-    return Frontier(lo if lo >= 2 else 0, hi is None,
-                    tuple((m, *tested[m]) for m in order))
+    while hi - lo > max(1, int(resolution * lo)):
+        mid = (lo + hi) // 2
+        rate = yield mid
+        if rate is None:
+            break
+        tested[mid] = rate
+        order.append(mid)
+        s, t = tested[mid]
+        if t > 0 and s / t >= threshold:
+            lo = mid
+        else:
+            hi = mid
+    return result(False)
 
 
 @dataclass
@@ -119,7 +178,10 @@ class CapacityResult:
         return {
             "config": asdict(self.config), "label": self.config.label(),
             "threshold": self.threshold, "frontier_n": self.frontier.n,
-            "censored": self.frontier.censored,
+            "censored": self.frontier.censored, "fails_at": self.frontier.failed or None,
+            "stopped_by": self.frontier.stopped_by or None,
+            "stopped_at": self.frontier.stopped_at or None,
+            "frontier": self.frontier.describe(),
             "success_rate": at.rate if at else None, "success_ci95": [lo, hi],
             "connections_at_frontier": self.config.spec(max(self.frontier.n, 2)).n_connections,
             "trials": [{"n": n, "successes": s, "seeds": t, "rate": s / t,
@@ -152,20 +214,72 @@ def versions() -> dict:
             "platform": jax.default_backend(), "device": jax.devices()[0].device_kind}
 
 
-def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: int = 4096,
-            start: int = 4, on_trial: Callable | None = None,
+def step_cost(cfg: CapacityConfig, n: int) -> float:
+    """A step's relative cost at n symbols: n x n logits per network full batch; with
+    minibatches, batch x n plus the schedule's full checks (see TrainConfig.check_stride)."""
+    if not cfg.batch:
+        return float(bucket(n)) ** 2
+    return float(cfg.batch * n + n * n / max(1, cfg.train_config(n).check_stride(n)))
+
+
+def estimate_seconds(cfg: CapacityConfig, n: int, done: list[TrialRecord]) -> float | None:
+    """The longest a trial at n may take (every network using the whole step budget),
+    from the trial of this configuration that ran nearest to n: its time per step
+    actually run, scaled by the step's cost. None before any trial has run."""
+    timed = [r for r in done if r.wall_time > 0]
+    if not timed:
+        return None
+    near = min(timed, key=lambda r: abs(math.log(r.n / n)))
+    ran = cfg.steps if min(near.solve_steps, default=-1) < 0 else max(near.solve_steps)
+    per_step = near.wall_time / max(ran, 1)
+    return per_step * cfg.steps * step_cost(cfg, n) / step_cost(cfg, near.n)
+
+
+def trial_fits(cfg: CapacityConfig, n: int) -> bool:
+    """Whether one network of a trial at n fits in memory (memory.networks_per_pass)."""
+    from bottlenet.errors import ResourceError
+    from bottlenet.memory import networks_per_pass
+
+    size = bucket(n) if not cfg.batch else n
+    try:
+        networks_per_pass(cfg.spec(size), size, cfg.train_config(n))
+    except ResourceError:
+        return False
+    return True
+
+
+def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
+            max_n: int | None = None, start: int = 4, on_trial: Callable | None = None,
             progress: Callable[[int, int], None] | None = None,
-            resolution: float = 0.0) -> CapacityResult:
+            resolution: float = 0.0, time_budget: float | None = None,
+            on_start: Callable | None = None) -> CapacityResult:
     """Frontier search for one configuration; trials come from `store` when finished
-    already, and are written to it as soon as each one ends."""
+    already, and are written to it as soon as each one ends.
+
+    With no `max_n` the search grows n until a trial fails, or until the next trial
+    would not fit in memory or (with `time_budget`, seconds for this search's new
+    trials) its estimated time would pass what is left of the budget: the frontier is
+    then reported as censored by memory or budget at that n. `on_start(cfg, n,
+    estimate)` is called before each new trial with its estimated longest time (None
+    when nothing has been measured yet)."""
     key, buckets, ran = cfg.key(), set(), 0
+    spent = 0.0
 
     def rate_at(n: int) -> tuple[int, int]:
-        nonlocal ran
+        nonlocal ran, spent
         record = store.get(key, n)
         cached = record is not None
         if record is None:
+            if not trial_fits(cfg, n):
+                raise StopSearch("memory", n)
+            estimate = estimate_seconds(cfg, n, store.trials_for(key))
+            if time_budget is not None and estimate is not None \
+                    and spent + estimate > time_budget:
+                raise StopSearch("budget", n)
+            if on_start:
+                on_start(cfg, n, estimate)
             record = run_trial(cfg, n, progress)
+            spent += record.wall_time
             store.put(record, versions())
             buckets.add(bucket(n))
             ran += 1
@@ -173,7 +287,8 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5, max_n: in
             on_trial(cfg, record, cached)
         return record.successes, record.trials
 
-    frontier = frontier_search(rate_at, threshold, start, max_n, resolution=resolution)
+    frontier = frontier_search(rate_at, threshold, start, max_n or checks.SYMBOLS_MAX,
+                               resolution=resolution)
     return CapacityResult(cfg, threshold, frontier, store.trials_for(key),
                           tuple(sorted(buckets)), ran)
 
@@ -192,36 +307,42 @@ def representable(ks) -> dict[str, dict[int, int]]:
 
 @dataclass(frozen=True)
 class Sweep:
-    """A capacity sweep: one frontier search per configuration, all with one threshold
-    and one largest n. Recorded in the results store as it starts, so `resume` can run
-    it again with its own settings."""
+    """A capacity sweep: one frontier search per configuration, all with one threshold,
+    one largest n (None: no ceiling) and one time budget per configuration (seconds of
+    new trials; None: none). Recorded in the results store as it starts, so `resume` can
+    run it again with its own settings."""
 
     configs: tuple[CapacityConfig, ...]
     threshold: float = 0.5
-    max_symbols: int = 1024
+    max_symbols: int | None = None
+    time_budget: float | None = None
 
     def __post_init__(self):
         if not self.configs:
             raise SpecError("a sweep needs at least one configuration")
         checks.real("--threshold", self.threshold, 0.0, 1.0, above=True)
-        checks.whole("--max-symbols", self.max_symbols, 4, checks.SYMBOLS_MAX)
+        if self.max_symbols is not None:
+            checks.whole("--max-symbols", self.max_symbols, 4, checks.SYMBOLS_MAX)
+        if self.time_budget is not None:
+            checks.positive("--time-budget", self.time_budget)
 
     @classmethod
-    def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int = 1024,
-             **settings) -> Sweep:
+    def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int | None = None,
+             time_budget: float | None = None, **settings) -> Sweep:
         """Every (activation, k) pair with the same other settings (CapacityConfig's)."""
         return cls(tuple(CapacityConfig(hidden=k, activation=a, **settings)
-                         for a, k in product(activations, hidden)), threshold, max_symbols)
+                         for a, k in product(activations, hidden)), threshold, max_symbols,
+                   time_budget)
 
     def to_dict(self) -> dict:
         return {"configs": [asdict(c) for c in self.configs], "threshold": self.threshold,
-                "max_symbols": self.max_symbols}
+                "max_symbols": self.max_symbols, "time_budget": self.time_budget}
 
     @classmethod
     def from_dict(cls, d: dict) -> Sweep:
         # sweeps recorded before the logit scale existed ran without it
         return cls(tuple(CapacityConfig(**{"logit_scale": False, **c}) for c in d["configs"]),
-                   d["threshold"], d["max_symbols"])
+                   d["threshold"], d["max_symbols"], d.get("time_budget"))
 
 
 def start(plan: Sweep | None, store: Store) -> Sweep:
@@ -238,18 +359,20 @@ def start(plan: Sweep | None, store: Store) -> Sweep:
 
 def sweep(plan: Sweep | None, store: Store, on_config: Callable | None = None,
           on_trial: Callable | None = None,
-          progress: Callable[[int, int], None] | None = None) -> tuple[Sweep, list]:
+          progress: Callable[[int, int], None] | None = None,
+          on_start: Callable | None = None) -> tuple[Sweep, list]:
     """Run a sweep, or with `plan=None` the last one recorded in `store` again (its
     finished trials come from the store, the rest run). Returns the sweep and one
     CapacityResult per configuration. `on_config(cfg)` is called as each configuration
     starts, `on_trial(cfg, record, cached)` after each trial."""
     plan = start(plan, store)
-    return plan, run(plan, store, on_config, on_trial, progress)
+    return plan, run(plan, store, on_config, on_trial, progress, on_start)
 
 
 def run(plan: Sweep, store: Store, on_config: Callable | None = None,
         on_trial: Callable | None = None,
-        progress: Callable[[int, int], None] | None = None) -> list:
+        progress: Callable[[int, int], None] | None = None,
+        on_start: Callable | None = None) -> list:
     """The configurations of a started sweep, one after the other (cluster.sweep runs
     them at once)."""
     results = []
@@ -257,7 +380,8 @@ def run(plan: Sweep, store: Store, on_config: Callable | None = None,
         if on_config:
             on_config(cfg)
         results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
-                               on_trial=on_trial, progress=progress))
+                               on_trial=on_trial, progress=progress,
+                               time_budget=plan.time_budget, on_start=on_start))
         release_compiled()  # a long sweep must not pile programs up (see release_compiled)
     return results
 

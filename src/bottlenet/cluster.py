@@ -161,6 +161,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
     from dataclasses import asdict
 
     from bottlenet.capacity import CapacityResult, bucket, frontier_steps
+    from bottlenet.checks import SYMBOLS_MAX
 
     tally = Tally(cluster.slots)
     pending: dict = {}  # future -> (cfg, search, n)
@@ -185,7 +186,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
         for cfg in plan.configs:
             if on_config:
                 on_config(cfg)
-            advance(cfg, frontier_steps(plan.threshold, 4, plan.max_symbols,
+            advance(cfg, frontier_steps(plan.threshold, 4, plan.max_symbols or SYMBOLS_MAX,
                                         resolution=resolution), first=True)
         while pending:
             tally.pending = len(pending)

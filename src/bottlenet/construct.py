@@ -31,6 +31,8 @@ import numpy as np
 
 from bottlenet import activations, checks, tasks
 from bottlenet import net as netlib
+from bottlenet.check import check_network
+from bottlenet.config import check_dtype
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.evaluation import SOLVE_RTOL, evaluate, task_arrays
 from bottlenet.memory import host_bytes
@@ -48,8 +50,9 @@ class Construction:
     scale: float  # s: output weights are s x (unit-free code)
     target_probability: float
     min_probability: float  # worst pair, float64 forward pass
-    solved_float32: bool  # every pair's argmax is its target, trainer's float32 forward
-    solved_float64: bool
+    solved_float32: bool  # every pair won by the strict rule, trainer's float32 forward
+    solved_float64: bool  # the same with float64 weights and the float64 rule
+    dtype: str = "float32"  # the precision of `params` (and of the model file)
 
 
 METHODS = ("circle", "grid")
@@ -181,10 +184,13 @@ def check_settings(n: int, hidden: int, probability: float, radius: float,
 
 
 def construct(task: Task, hidden: int = 2, probability: float = 0.9,
-              radius: float = 0.9, method: str = "circle") -> Construction:
+              radius: float = 0.9, method: str = "circle", dtype: str = "float32"
+              ) -> Construction:
     """Hand-made tanh weights that solve `task` (one pair per input and output); with one
-    unit the method is always the grid (a line envelope)."""
+    unit the method is always the grid (a line envelope). `dtype`: the precision of the
+    weights kept (and of a model file made of them)."""
     check_settings(max(task.n_in, task.n_out), hidden, probability, radius, method)
+    check_dtype(dtype)
     spec = NetSpec(task.n_in, task.n_out, (hidden,), "tanh", True, "softmax")
     unit = _unit_params(task, hidden, radius, method)
     lo, hi = 1e-3, 1.0
@@ -201,21 +207,23 @@ def construct(task: Task, hidden: int = 2, probability: float = 0.9,
         solved64 = bool(_check(spec, p64, task_arrays(task, dtype=jnp.float64)).solved)
     p32 = _params(unit, scale, True, jnp.float32)
     solved32 = bool(_check(spec, p32, task_arrays(task)).solved)
-    return Construction(spec, task, jax.tree.map(np.asarray, p32),
+    kept = p32 if dtype == "float32" else p64
+    return Construction(spec, task, jax.tree.map(np.asarray, kept),
                         "line envelope" if hidden == 1 else
                         f"grid in [-{radius}, {radius}]^{hidden}" if method == "grid" else
                         f"circle of radius {radius}",
                         scale, probability, _min_probability(spec, task, unit, scale),
-                        solved32, solved64)
+                        solved32, solved64, dtype)
 
 
 def as_population(c: Construction) -> Population:
     """The construction as a one-network Population (no training record), so model files
     and pictures work."""
+    solved = c.solved_float64 if c.dtype == "float64" else c.solved_float32
     return Population.from_weights(
         c.spec, c.task, tuple({k: v[None] for k, v in layer.items()} for layer in c.params),
-        solved=[c.solved_float32], final_loss=[-math.log(c.min_probability)],
-        final_accuracy=[1.0 if c.solved_float32 else 0.0])
+        solved=[solved], final_loss=[-math.log(c.min_probability)],
+        final_accuracy=[1.0 if solved else 0.0], dtype=c.dtype)
 
 
 def winnable(spec: NetSpec, params, max_margin: float = 1.0) -> np.ndarray:
@@ -243,3 +251,29 @@ def winnable(spec: NetSpec, params, max_margin: float = 1.0) -> np.ndarray:
                       bounds=[(lo, hi)] * k + [(None, max_margin)], method="highs")
         margins[j] = -res.fun if res.status == 0 else -np.inf
     return margins
+
+
+def checked_limit(hidden: int, method: str = "circle", dtype: str = "float32",
+                  radius: float = 0.9, lo: int = 8, hi: int | None = None,
+                  ) -> tuple[int, int | None]:
+    """The largest n whose construction `bottlenet check` counts as solved under the rule
+    of `dtype` (weights rounded to `dtype`, every pair recomputed in float64): bisection
+    between `lo` (must pass) and `hi` (by default 1.5x margin_limit for float32). Returns
+    (largest passing n, smallest failing n), or (hi, None) when even hi passes: then the
+    limit lies beyond what was checked. Each check costs n^2 k."""
+    check_dtype(dtype)
+    hi = hi or int(1.5 * margin_limit(hidden, method, radius))
+
+    def solves(n: int) -> bool:
+        task = tasks.shift(n)
+        w1, b1, w2, b2 = (np.asarray(a, dtype) for a in _unit_params(task, hidden, radius,
+                                                                      method))
+        params = ({"w": w1, "b": b1}, {"w": w2, "b": b2})
+        return check_network(NetSpec(n, n, (hidden,)), params, task, dtype).solved
+
+    if solves(hi):
+        return hi, None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if solves(mid) else (lo, mid)
+    return lo, hi

@@ -15,10 +15,13 @@ from bottlenet.spec import NetSpec
 def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     """A generous estimate of the memory one training run needs (`spec` and `n_pairs` at
     the trained size, padding included). A full-batch step holds a few (pairs x outputs)
-    arrays per network: logits, probabilities, their gradient."""
+    arrays per network: logits, probabilities, their gradient; a minibatch step a few
+    (batch x outputs) ones, and its solve check (chunk x outputs) ones."""
+    rows = n_pairs if cfg.batch is None else min(n_pairs, (1 << 20) // max(spec.n_out, 1) + 1)
     m = cfg.batch or n_pairs
-    per_net = 6 * spec.n_params + 4 * (m + n_pairs) * (spec.n_out + sum(spec.hidden))
-    return 4 * cfg.seeds * per_net + result_bytes(spec, cfg)
+    per_net = 6 * spec.n_params + 4 * (m + rows) * (spec.n_out + sum(spec.hidden))
+    size = 8 if cfg.dtype == "float64" else 4
+    return size * cfg.seeds * per_net + result_bytes(spec, cfg)
 
 
 def result_bytes(spec: NetSpec, cfg: TrainConfig) -> int:

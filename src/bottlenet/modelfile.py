@@ -1,11 +1,14 @@
 """Model files: a trained population in one `.npz` file.
 
-Format (version 1). A NumPy zip archive (`numpy.savez_compressed`, no pickles) holding:
+Format (version 2; version 1 files, which have no "dtype", still load as float32).
+A NumPy zip archive (`numpy.savez_compressed`, no pickles) holding:
 
 - `bottlenet.json`: uint8 bytes of a UTF-8 JSON header
-  `{"format": "bottlenet-population", "version": 1, "spec": {...}, "task": {...},
+  `{"format": "bottlenet-population", "version": 2, "spec": {...}, "task": {...},
     "config": {...}, "steps_run": int, "wall_time": float, "layers": L,
-    "snapshot_steps": [...], "bottlenet_version": "..."}`
+    "snapshot_steps": [...], "dtype": "float32" | "float64", "bottlenet_version": "..."}`
+  (version 2 added "dtype", the precision the networks were trained or made for; a
+  reader of version 1 refuses a version 2 file by its version number)
 - `seeds`, `solved`, `solve_step`, `final_loss`, `final_accuracy`, `diverged`: (P,)
 - `params/{l}/w` (P, fan_in, fan_out) and `params/{l}/b` (P, fan_out) for layer l
 - `history/step` (T,), `history/loss` (T, P), `history/accuracy` (T, P),
@@ -26,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bottlenet.config import TrainConfig
+from bottlenet.config import TrainConfig, check_dtype
 from bottlenet.errors import BottlenetError, ModelFileError
 from bottlenet.files import write_atomically
 from bottlenet.memory import host_bytes
@@ -35,7 +38,8 @@ from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 
 FORMAT = "bottlenet-population"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # versions this bottlenet reads
 _HEADER = "bottlenet.json"
 
 
@@ -57,7 +61,7 @@ def save(pop: Population, path: str | Path) -> Path:
         "spec": pop.spec.to_dict(), "task": pop.task.to_dict(),
         "config": pop.config and pop.config.to_dict(),  # None: weights made, not trained
         "steps_run": pop.steps_run, "wall_time": pop.wall_time, "layers": len(pop.params),
-        "snapshot_steps": sorted(pop.snapshots),
+        "snapshot_steps": sorted(pop.snapshots), "dtype": pop.dtype,
     }
     arrays: dict[str, Any] = {
         _HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -107,9 +111,10 @@ def load(path: str | Path) -> Population:
         raise ModelFileError(f"{path}: the header is damaged") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a bottlenet model file")
-    if header.get("version") != VERSION:
-        raise ModelFileError(f"{path} has format version {header.get('version')!r}; this "
-                             f"bottlenet reads version {VERSION}")
+    version = header.get("version")
+    if isinstance(version, bool) or version not in READS:
+        raise ModelFileError(f"{path} has format version {version!r}; this bottlenet reads "
+                             f"versions {', '.join(map(str, READS))}")
     try:
         return _build(header, files)
     except BottlenetError as e:
@@ -180,4 +185,13 @@ def _build(header: dict, files: dict) -> Population:
         history_accuracy=_array(files, "history/accuracy", (T, P), "f"),
         history_max_weight=_array(files, "history/max_weight", (T, P, L), "f"),
         snapshots={s: _layers(files, f"snapshot/{s}", spec, P) for s in steps},
+        dtype=_dtype(header),
     )
+
+
+def _dtype(header: dict) -> str:
+    dtype = header.get("dtype", "float32")  # version 1: float32, the only one then
+    if not isinstance(dtype, str):
+        raise ValueError("dtype is not a name")
+    check_dtype(dtype)
+    return dtype

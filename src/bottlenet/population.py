@@ -38,10 +38,14 @@ class Population:
     history_accuracy: np.ndarray  # (T, P)
     history_max_weight: np.ndarray  # (T, P, L) largest |w| per layer
     snapshots: dict[int, tuple] = field(default_factory=dict)
+    # The precision the networks were trained (or made) for: what `bottlenet check`
+    # holds them to (the solve rule's tolerance follows it).
+    dtype: str = "float32"
 
     @classmethod
     def from_weights(cls, spec: NetSpec, task: Task, params: tuple, solved, final_loss,
-                     final_accuracy, network_seeds=None) -> Population:
+                     final_accuracy, network_seeds=None, dtype: str = "float32"
+                     ) -> Population:
         """Networks whose weights were made rather than trained (by hand, or edited): no
         training record (config None, no steps, empty history), so model files, `show`
         and `draw` work on them. `params` are layers {"w", "b"} with the population axis
@@ -56,7 +60,7 @@ class Population:
                    final_accuracy=np.asarray(final_accuracy, float), diverged=np.zeros(P, bool),
                    steps_run=0, wall_time=0.0, history_step=np.zeros(0, np.int64),
                    history_loss=np.zeros((0, P)), history_accuracy=np.zeros((0, P)),
-                   history_max_weight=np.zeros((0, P, len(params))))
+                   history_max_weight=np.zeros((0, P, len(params))), dtype=dtype)
 
     @property
     def size(self) -> int:
@@ -97,6 +101,7 @@ class Population:
             "network": self.spec.to_dict(),
             "connections": self.spec.n_connections,
             "training": None if self.config is None else self.config.to_dict(),
+            "dtype": self.dtype,
             "networks": P,
             "solved": int(self.solved.sum()),
             "solved_rate": float(self.solved.mean()),
@@ -165,4 +170,5 @@ def concatenate(parts: list[Population], config: TrainConfig) -> Population:
         history_accuracy=cat(lambda p: held(p.history_accuracy), 1),
         history_max_weight=cat(lambda p: held(p.history_max_weight), 1),
         snapshots={step: cat_params(lambda p, s=step: p.snapshots[s]) for step in first.snapshots},
+        dtype=first.dtype,
     )

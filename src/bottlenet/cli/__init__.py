@@ -32,6 +32,8 @@ COMMANDS = {
                   "check them."),
     "argmax": ("capacity", "Which outputs can ever win (be the argmax) anywhere in the "
                "hidden space."),
+    "check": ("capacity", "Check saved networks by the strict solve rule, recomputed in "
+              "float64: outcome and smallest winning margin of each."),
     "reproduce": ("reproduce", "Reproduce every claim of the article, with verdicts, "
                   "pictures and a report."),
     "compress": ("compress", "Compress a file losslessly with an online bottleneck network "

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bottlenet.choices import ACTIVATIONS, OPTIMIZERS, SCHEDULES, TASKS
+from bottlenet.choices import ACTIVATIONS, DTYPES, OPTIMIZERS, SCHEDULES, TASKS
 from bottlenet.cli.console import (
     CLUSTER_HELP,
     NET_HELP,
@@ -33,7 +33,8 @@ from bottlenet.store import DEFAULT_DB
 app = command_group()
 # What defines a sweep; --resume takes all of them from the database instead.
 _SWEEP_SETTINGS = ("hidden", "activation", "task", "seeds", "steps", "threshold", "optimizer",
-                   "lr", "schedule", "logit_scale", "bias", "seed", "max_symbols")
+                   "lr", "schedule", "logit_scale", "bias", "seed", "max_symbols", "dtype",
+                   "batch", "time_budget")
 
 
 @command(app)
@@ -61,7 +62,19 @@ def capacity(
         "--lr 0.05 is the plain regime of earlier versions.")] = CapacityConfig.logit_scale,
     bias: Annotated[bool, typer.Option(help="Biases on every layer.")] = True,
     seed: Annotated[int, typer.Option(help="First seed of every trial.")] = 0,
-    max_symbols: Annotated[int, typer.Option(help="Largest n the search may try.")] = 1024,
+    max_symbols: Annotated[int | None, typer.Option(
+        help="Largest n the search may try; default: no ceiling (the search grows n until "
+        "a trial fails, or --time-budget or memory stops it).", show_default=False)] = None,
+    time_budget: Annotated[float | None, typer.Option(
+        help="Seconds each configuration's search may spend on new trials: a trial whose "
+        "estimated longest time would pass what is left is not started, and the frontier "
+        "is reported as censored by budget at that n.", show_default=False)] = None,
+    dtype: Annotated[str, typer.Option(
+        help=f"Training precision: {', '.join(DTYPES)} (float64: JAX's x64 mode, about "
+        "twice the time; the solve rule's tolerance follows it).")] = "float32",
+    batch: Annotated[int, typer.Option(
+        help="Pairs per step (0 = full batch, the default: see README, Capacity, for why)."
+    )] = 0,
     db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
     = DEFAULT_DB,
     plot: Annotated[Path | None, typer.Option(
@@ -104,11 +117,21 @@ def capacity(
         parse_list(hidden, int, "--hidden", ranges=True),
         parse_list(activation, str, "--activation"), threshold, max_symbols, task=task,
         optimizer=optimizer, lr=lr, schedule=schedule, steps=steps, seeds=seeds, seed=seed,
-        bias=bias, logit_scale=logit_scale)
+        bias=bias, logit_scale=logit_scale, dtype=dtype, batch=batch,
+        time_budget=time_budget)
+    if cluster and (plan.time_budget if plan else None) is not None:
+        raise SpecError("--time-budget is for sweeps on this machine (a cluster runs every "
+                        "trial it is given)")
 
     def on_config(cfg):
         err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
-                  f"{cfg.steps} steps, {cfg.seeds} seeds")
+                  f"{cfg.steps} steps, {cfg.seeds} seeds, {cfg.dtype}"
+                  + (f", batch {cfg.batch}" if cfg.batch else ""))
+
+    def on_start(cfg, n, estimate):
+        guess = ("time unknown (first trial)" if estimate is None
+                 else f"at most about {_duration(estimate)}")
+        err.print(f"  {cfg.label():<14} n={n:<5} starting: {guess}")
 
     def on_trial(cfg, rec, cached):
         lo, hi = wilson_interval(rec.successes, rec.trials)
@@ -129,7 +152,7 @@ def capacity(
                     job = bar.add_task("trial", total=None)
                     results = search.run(plan, store, on_config, on_trial,
                                          lambda done, total: bar.update(
-                                             job, completed=done, total=total))
+                                             job, completed=done, total=total), on_start)
         except KeyboardInterrupt:
             err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
                       "`bottlenet capacity --resume` continues")
@@ -153,8 +176,7 @@ def capacity(
         tab.add_column(col, justify="left" if col == "activation" else "right")
     for r, res in zip(rows, results, strict=True):
         lo, hi = r["success_ci95"]
-        tab.add_row(str(res.config.hidden), res.config.activation,
-                    f"{r['frontier_n']}{'+' if r['censored'] else ''}",
+        tab.add_row(str(res.config.hidden), res.config.activation, res.frontier.describe(),
                     "-" if r["success_rate"] is None else f"{100 * r['success_rate']:.0f}%",
                     f"{100 * lo:.0f}-{100 * hi:.0f}%", str(r["connections_at_frontier"]),
                     f"{len(r['trials'])} ({r['trials_run_now']})")
@@ -162,7 +184,20 @@ def capacity(
     compiled = sum(len(r["padded_sizes_compiled"]) for r in rows)
     out.print(f"padded sizes trained (one compilation each per configuration): {compiled}")
     out.print(f"chart: {plot_path}   " + (f"atlas: {atlas_path}   " if atlas_path else "")
-              + f"database: {db}   ('+': passed at --max-symbols)")
+              + f"database: {db}")
+    for res in results:
+        if res.frontier.stopped_by in ("budget", "memory"):
+            out.print(f"{res.config.label()}: censored by {res.frontier.stopped_by} at n = "
+                      f"{res.frontier.stopped_at}; the frontier is {res.frontier.n} or more"
+                      + ("" if res.frontier.censored else f", below {res.frontier.failed}"))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _sweep_on_cluster(address: str, plan, store, on_config, on_trial) -> list:
@@ -196,8 +231,11 @@ def construct(
         help="Smallest probability the correct output must get.")] = 0.9,
     radius: Annotated[float, typer.Option(help="Radius of the codes inside (-1, 1).")] = 0.9,
     seed: Annotated[int, typer.Option(help="Seed of a permutation task.")] = 0,
+    dtype: Annotated[str, typer.Option(
+        help=f"Precision of the weights kept and saved: {', '.join(DTYPES)} (`bottlenet "
+        "check` then holds them to that precision's rule).")] = "float32",
     save: Annotated[Path | None, typer.Option(
-        help="Write the network as a model file (for show and draw).")] = None,
+        help="Write the network as a model file (for show, draw and check).")] = None,
     force: Annotated[bool, typer.Option(help="Let --save overwrite an existing file.")]
     = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -220,13 +258,14 @@ def construct(
     if save:
         check_output(save, "--save", replace=force)
     t = tasks.builtin(task, symbols, seed)
-    c = hand.construct(t, hidden, prob, radius, method)
+    c = hand.construct(t, hidden, prob, radius, method, dtype)
     maxw = [float(np.max(np.abs(layer["w"]))) for layer in c.params]
     limit = hand.margin_limit(hidden, method, radius)
     result = {"task": t.name, "hidden": hidden, "method": c.method, "scale": c.scale,
               "float32_limit_estimate": limit,
               "target_probability": prob, "min_probability": c.min_probability,
               "solved_float32": c.solved_float32, "solved_float64": c.solved_float64,
+              "dtype": c.dtype,
               "max_weight_per_layer": maxw, "connections": c.spec.n_connections}
     if save:
         result["saved_to"] = str(modelfile.save(hand.as_population(c), save))
@@ -283,3 +322,52 @@ def argmax(
                   "task): " + ", ".join(names(j) for j in blocked))
     else:
         out.print("every target output can win somewhere")
+
+
+@command(app)
+def check(
+    model: Annotated[Path, typer.Argument(help="A .npz model file (train --save, construct "
+                                          "--save, the playground's export).")],
+    net: Annotated[int | None, typer.Option(
+        help="Check only this network (default: all).", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print every network's outcome and the total solved as JSON.")]
+    = False,
+):
+    """Check saved networks by the strict solve rule, recomputed in float64: outcome and
+    smallest winning margin of each.
+
+    Every pair against every output, in float64, in chunks (memory stays small whatever
+    n is) on all cores. A network is held to the rule of the precision it was trained or
+    made for: its target must beat every other output by 2^-20 (float32) or 2^-49
+    (float64) of the size of the terms summed into a logit. The margin column is the
+    smallest (target - best other) over that size: how far from its precision's wall the
+    network stands (negative: some pair is lost outright)."""
+    from bottlenet import modelfile
+    from bottlenet.check import check_population
+
+    pop = modelfile.load(model)
+    if net is not None and not 0 <= net < pop.size:
+        raise SpecError(f"--net must be in 0..{pop.size - 1}, got {net}")
+    with progress_bar("chunks") as bar:
+        job = bar.add_task(f"checking {pop.size if net is None else 1} network(s), "
+                           f"n = {pop.task.n_out}", total=None)
+        result = check_population(pop, None if net is None else [net],
+                                  lambda d, n: bar.update(job, completed=d, total=n))
+    report = result.to_dict()
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    from rich.table import Table
+
+    tab = Table(title=f"{model}: {pop.task.name}, {pop.task.n_pairs} pairs; rule of "
+                f"{result.dtype} (margin >= {result.rtol:.3g} of the logit size), computed "
+                "in float64")
+    for col in ("network", "solved", "pairs won", "smallest margin", "at pair"):
+        tab.add_column(col, justify="right")
+    for row in report["networks"]:
+        tab.add_row(str(row["network"]), "yes" if row["solved"] else "[bold red]NO[/]",
+                    f"{row['won']}/{row['pairs']}", f"{row['margin']:.3g}",
+                    str(row["worst_pair"]))
+    out.print(tab)
+    out.print(f"solved: {result.solved} of {len(result.networks)}   ({result.seconds:.1f} s)")

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bottlenet.choices import ACTIVATIONS, HEADS, OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.choices import ACTIVATIONS, DTYPES, HEADS, OPTIMIZERS, SCHEDULES, STOPS, TASKS
 from bottlenet.cli.console import (
     NET_HELP,
     command,
@@ -61,7 +61,13 @@ def train(
         help="Seed of the table a permutation or random task draws, apart from --seed, so "
         "networks can vary on one fixed table.")] = 0,
     batch: Annotated[int, typer.Option(
-        help="Pairs per step, drawn by frequency; 0 = full batch.")] = 0,
+        help="Pairs per step, drawn by frequency, each against every output (a step costs "
+        "batch x n instead of n x n; solves are then checked every few steps, in chunks); "
+        "0 = full batch, which needs far fewer steps (README, Capacity).")] = 0,
+    dtype: Annotated[str, typer.Option(
+        help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
+        "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "
+        "logits' size instead of 2^-20.")] = _TRAIN.dtype,
     init_scale: Annotated[float, typer.Option(help="Scale of the initial weights.")]
     = _TRAIN.init_scale,
     logit_scale: Annotated[bool, typer.Option(
@@ -102,7 +108,7 @@ def train(
     snaps = tuple(parse_list(snapshots, int, "--snapshots")) if snapshots.strip() else ()
     cfg = TrainConfig(optimizer=optimizer, lr=lr, steps=steps, seeds=seeds, seed=seed,
                       batch=batch or None, schedule=schedule, init_scale=init_scale,
-                      logit_scale=logit_scale, stop=stop, snapshots=snaps)
+                      logit_scale=logit_scale, stop=stop, snapshots=snaps, dtype=dtype)
     layers = parse_hidden(hidden)
     if save:
         check_output(save, "--save", replace=force)
@@ -116,7 +122,8 @@ def train(
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
-        pop = run_training(t, spec, cfg, progress=lambda d, n: bar.update(job, completed=d))
+        pop = run_training(t, spec, cfg,
+                           progress=lambda d, n: bar.update(job, completed=d, total=n))
     summary = pop.summary()
     if save:
         summary["saved_to"] = str(modelfile.save(pop, save))

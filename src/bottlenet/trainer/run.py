@@ -324,4 +324,5 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         history_step=history[0][kept], history_loss=history[1][kept],
         history_accuracy=history[2][kept], history_max_weight=history[3][kept],
         snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
+        dtype=config.dtype,
     )
