@@ -150,7 +150,10 @@ def check_population(pop: Population, networks: list[int] | None = None,
     start = time.perf_counter()
     done = []
     for k, i in enumerate(chosen):
-        report = progress and (lambda d, n, k=k: progress(k * n + d, len(chosen) * n))
+        def report(d: int, n: int, k: int = k) -> None:
+            if progress:
+                progress(k * n + d, len(chosen) * n)
+
         done.append(check_network(pop.spec, pop.network(i), pop.task, pop.dtype, report))
     return CheckResult(pop.dtype, solve_rtol(jnp.dtype(pop.dtype)), tuple(done),
                        time.perf_counter() - start, tuple(chosen))
