@@ -245,3 +245,14 @@ def test_check_cli(tmp_path):
     assert r.exit_code == 2 and "unknown dtype" in r.output
     r = CliRunner().invoke(app, ["train", "--symbols", "8", "--batch", "9"])
     assert r.exit_code == 2 and "larger than the task" in r.output
+
+
+def test_hull_share_tells_a_circle_code_from_a_grid_code():
+    from bottlenet.check import hull_share
+
+    task = tasks.shift(100)
+    circle = construct.construct(task, 2, 0.9, 0.9, "circle").params
+    grid = construct.construct(task, 2, 0.9, 0.9, "grid").params
+    assert hull_share(circle) == pytest.approx(99 / 100)  # output 0 is no one's target
+    assert hull_share(grid) <= 0.06
+    assert hull_share((circle[0],)) is None  # no hidden layer to speak of

@@ -43,6 +43,7 @@ class NetworkCheck:
     pairs: int
     margin: float  # smallest (target's logit - best other) / logit size over the pairs
     worst_pair: int  # the pair with that margin (index into the task's pairs)
+    hull_share: float | None = None  # see hull_share
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,32 @@ class CheckResult:
         return {"dtype": self.dtype, "rtol": self.rtol, "computed_in": "float64",
                 "networks": [{"network": i, "solved": c.solved, "won": c.won,
                               "pairs": c.pairs, "margin": c.margin,
-                              "worst_pair": c.worst_pair}
+                              "worst_pair": c.worst_pair, "hull_share": c.hull_share}
                              for i, c in zip(self.indices or range(len(self.networks)),
                                              self.networks, strict=True)],
                 "solved": self.solved, "total": len(self.networks),
                 "seconds": round(self.seconds, 3)}
+
+
+def hull_share(params) -> float | None:
+    """Which code a network uses, in one number: the share of its output vectors (the
+    last layer's columns, points in the k-dimensional hidden space) that are vertices of
+    their convex hull. Codes on a circle (the article's picture, `construct --method
+    circle`) put every output on the hull: 1. A grid / Voronoi code (`--method grid`)
+    puts its outputs inside, only the corners on the hull: about 2^k / n. None without
+    exactly one hidden layer of at least 2 units, or when the points span less than k
+    dimensions."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(params) != 2:
+        return None
+    points = np.asarray(params[-1]["w"], np.float64).T  # (n_out, k)
+    if points.shape[1] < 2 or len(points) <= points.shape[1]:
+        return None
+    try:
+        return len(ConvexHull(points).vertices) / len(points)
+    except QhullError:
+        return None
 
 
 def chunk_rows(n_out: int, values: int = CHUNK_VALUES) -> int:
@@ -135,7 +157,7 @@ def _check_network(spec, params, task, rtol, progress) -> NetworkCheck:
     c = int(np.argmin([float(r[1]) for r in results]))
     margin = float(results[c][1])
     return NetworkCheck(won == m, won, m, margin if math.isfinite(margin) else math.inf,
-                        c * rows + int(results[c][2]))
+                        c * rows + int(results[c][2]), hull_share(params))
 
 
 def check_population(pop: Population, networks: list[int] | None = None,

@@ -342,7 +342,9 @@ def check(
     made for: its target must beat every other output by 2^-20 (float32) or 2^-49
     (float64) of the size of the terms summed into a logit. The margin column is the
     smallest (target - best other) over that size: how far from its precision's wall the
-    network stands (negative: some pair is lost outright)."""
+    network stands (negative: some pair is lost outright). "on hull" tells the code
+    apart: the share of output vectors on their convex hull (1 for codes on a circle,
+    about 2^k/n for a grid)."""
     from bottlenet import modelfile
     from bottlenet.check import check_population
 
@@ -363,11 +365,12 @@ def check(
     tab = Table(title=f"{model}: {pop.task.name}, {pop.task.n_pairs} pairs; rule of "
                 f"{result.dtype} (margin >= {result.rtol:.3g} of the logit size), computed "
                 "in float64")
-    for col in ("network", "solved", "pairs won", "smallest margin", "at pair"):
+    for col in ("network", "solved", "pairs won", "smallest margin", "at pair", "on hull"):
         tab.add_column(col, justify="right")
     for row in report["networks"]:
+        hull = "-" if row["hull_share"] is None else f"{row['hull_share']:.3f}"
         tab.add_row(str(row["network"]), "yes" if row["solved"] else "[bold red]NO[/]",
                     f"{row['won']}/{row['pairs']}", f"{row['margin']:.3g}",
-                    str(row["worst_pair"]))
+                    str(row["worst_pair"]), hull)
     out.print(tab)
     out.print(f"solved: {result.solved} of {len(result.networks)}   ({result.seconds:.1f} s)")

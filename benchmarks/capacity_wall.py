@@ -1,0 +1,118 @@
+"""The capacity wall's instruments, measured against today's full-batch path in the same run.
+
+    uv run python benchmarks/capacity_wall.py            # about 5 minutes on 2 cores
+    uv run python benchmarks/capacity_wall.py --quick    # smaller sizes, a minute
+
+Prints:
+1. the cost of one training step of one network, full batch (n x n logits) against a
+   minibatch of 256 pairs (256 x n logits, plus the solve check's share), and the ratio;
+2. what those steps buy: networks solved and time to solve at one n, both ways;
+3. `bottlenet check` of one k = 2 network (the hand-made circle) at n = 100,000 in
+   float64, against the issue's target of 60 s;
+4. the circle's float32 limit as the checker measures it, beside the estimate from its
+   margin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from bottlenet import construct, tasks
+from bottlenet import net as netlib
+from bottlenet.check import check_network
+from bottlenet.config import TrainConfig
+from bottlenet.evaluation import check_chunk, task_arrays
+from bottlenet.spec import NetSpec
+from bottlenet.trainer import train, with_logit_scale
+from bottlenet.trainer.step import State, check_solved, make_optimizer, one_step
+
+BATCH = 256
+
+
+def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3) -> float:
+    """Seconds of one step of one network (best of `repeats`, compiled beforehand); with a
+    minibatch, plus its share of the solve check that comes every check_stride steps."""
+    spec, data = NetSpec(n, n, (k,)), task_arrays(tasks.shift(n))
+    cfg = TrainConfig(batch=batch, steps=20000)
+    opt = make_optimizer(cfg)
+    params = with_logit_scale(netlib.init(spec, jax.random.key(0)))
+    state = State(params, opt.init(params), jax.random.key(1), jnp.int32(-1), jnp.float32(0),
+                  jnp.bool_(False), None, None)
+    step = jax.jit(lambda s, t: one_step(spec, opt, batch, range(n - 1), True, data, s, t)[0])
+
+    def best(fn, *args):
+        jax.block_until_ready(fn(*args))
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    seconds = best(step, state, 0)
+    if batch is not None:
+        pop = jax.tree.map(lambda x: x[None], state)
+        chunk = check_chunk(n - 1, n)
+        check = jax.jit(lambda s: check_solved(spec, data, chunk, s, 0))
+        seconds += best(check, pop) / cfg.check_stride(n - 1)
+    return seconds
+
+
+def solve(n: int, batch: int | None, seeds: int, steps: int) -> tuple[int, float, int]:
+    """(networks solved, seconds, median solve step) for k = 2 at n, lr 0.01."""
+    t0 = time.perf_counter()
+    pop = train(tasks.shift(n), NetSpec(n, n, (2,)),
+                TrainConfig(seeds=seeds, steps=steps, batch=batch, lr=0.01))
+    solved = pop.solve_step[pop.solved]
+    return int(pop.solved.sum()), time.perf_counter() - t0, \
+        int(np.median(solved)) if len(solved) else -1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    quick = parser.parse_args().quick
+    print(f"bottlenet capacity-wall benchmark ({jax.devices()[0].device_kind}, "
+          f"{len(jax.local_devices())} XLA devices)\n")
+
+    print("1. one step of one network (k = 3): full batch vs minibatch of 256 pairs")
+    sizes = (1024, 4096) if quick else (1024, 4096, 16384)
+    for n in sizes:
+        full, mini = step_seconds(n, 3, None), step_seconds(n, 3, BATCH)
+        print(f"   n = {n:>6}: full {1e3 * full:9.2f} ms   minibatch {1e3 * mini:7.2f} ms "
+              f"(check's share included)   ratio {full / mini:6.1f}x")
+
+    print("\n2. what the steps buy: k = 2, lr 0.01, shift task")
+    n, seeds, steps, batch_size = (256, 4, 6000, 64) if quick else (1024, 4, 20000, BATCH)
+    for label, batch in (("full batch", None), (f"minibatch {batch_size}", batch_size)):
+        ok, seconds, median = solve(n, batch, seeds, steps)
+        print(f"   n = {n}, {label:<14}: {ok}/{seeds} solved in {seconds:6.1f} s "
+              f"(median solve step {median}, budget {steps})")
+
+    print("\n3. bottlenet check of one k = 2 network (the hand-made circle), float64")
+    n = 20_000 if quick else 100_000
+    task = tasks.shift(n)
+    unit = [np.asarray(a, np.float32) for a in construct._unit_params(task, 2, 0.9)]
+    params = ({"w": unit[0], "b": unit[1]}, {"w": unit[2], "b": unit[3]})
+    t0 = time.perf_counter()
+    result = check_network(NetSpec(n, n, (2,)), params, task)
+    seconds = time.perf_counter() - t0
+    print(f"   n = {n:,}: {seconds:.1f} s for {n * n / 1e9:.1f}e9 logits "
+          f"({n * n / seconds / 1e6:.0f}M/s); target <= 60 s at n = 100,000: "
+          f"{'met' if seconds <= 60 or quick else 'NOT met'}; "
+          f"won {result.won:,}/{result.pairs:,}, smallest margin {result.margin:.2e}")
+
+    print("\n4. the circle's float32 limit (k = 2, radius 0.9), measured by the checker")
+    t0 = time.perf_counter()
+    lo, hi = construct.checked_limit(2, "circle", "float32")
+    print(f"   passes at n = {lo:,}, fails at n = {hi:,} ({time.perf_counter() - t0:.0f} s); "
+          f"estimate from the margin: {construct.margin_limit(2, 'circle'):,}")
+
+
+if __name__ == "__main__":
+    main()
