@@ -13,6 +13,7 @@ The rooms, in the order data flows through them (each imports only rooms above i
                         step (one step, segments, one rollback), run (plan, passes,
                         compaction), live (the playground's Live population)
     modelfile, store    populations on disk (.npz); capacity trials in SQLite
+    check               the strict solve rule recomputed in float64, in chunks, on all cores
     capacity, construct frontier searches; weights made by hand and their limits
     experiments, report the article's claims: per claim a measure (numbers), a verdict
                         (a pure function in experiments/verdicts.py), words as data
