@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bottlenet.choices import ACTIVATIONS, HEADS, OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.choices import ACTIVATIONS, DTYPES, HEADS, OPTIMIZERS, SCHEDULES, STOPS, TASKS
 from bottlenet.cli import app
 
 runner = CliRunner()
-WORK = ("bottlenet.trainer.train", "bottlenet.capacity.run",
+WORK = ("bottlenet.trainer.train", "bottlenet.capacity.run", "bottlenet.check.check_population",
         "bottlenet.construct.construct", "bottlenet.experiments.run_claim",
         "bottlenet.compress.codec.compress", "bottlenet.compress.codec.decompress")
 FLAG = object()  # an option that takes no value
@@ -104,6 +104,7 @@ TRAIN = [
     opt("--seed", SEED),
     opt("--task-seed", SEED),
     opt("--batch", ints(0, 2**31 - 1, cap=8)),
+    opt("--dtype", choice(DTYPES, ("float16", ""))),
     opt("--init-scale", reals(0.01, 5.0, ("0", "-1"))),
     opt("--stop", choice(STOPS)),
     opt("--snapshots", (st.sampled_from(["0", "1", "0,1"]),
@@ -119,7 +120,16 @@ def train_refused(a: dict) -> bool:
     draws_no_table = "--table" in a or a.get("--task", "shift") in ("shift", "identity")
     return (("--table" in a and ("--task" in a or "--symbols" in a))
             or ("--task-seed" in a and draws_no_table)
-            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a))
+            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a)
+            or int(a.get("--batch", 0)) > _pairs(a))
+
+
+def _pairs(a: dict) -> int:
+    """How many pairs the task of a train command line has (see the fixtures' tables)."""
+    if "--table" in a:
+        return {"{d}/ok.csv": 3, "{d}/ok.json": 2}[a["--table"]]
+    n = int(a.get("--symbols", 11))
+    return n - 1 if a.get("--task", "shift") == "shift" else n
 
 
 NET = ints(0, 3)
@@ -152,6 +162,9 @@ CAPACITY = [
     opt("--lr", reals(1e-4, 1.0, ("0", "-1"))),
     opt("--seed", SEED),
     opt("--max-symbols", ints(4, 10**7, cap=64)),
+    opt("--time-budget", reals(1.0, 1e6, ("0", "-1"))),
+    opt("--dtype", choice(DTYPES, ("float16", ""))),
+    opt("--batch", ints(0, 2**31 - 1, cap=8)),
     opt("--db", DB), opt("--plot", PICTURE), opt("--atlas", PICTURE),
     opt("--resume", flag()), opt("--json", flag()),
 ]
@@ -171,6 +184,7 @@ CONSTRUCT = [
     opt("--prob", reals(0.01, 0.99, ("0", "1", "-1"))),
     opt("--radius", reals(0.01, 0.99, ("0", "1", "-1"))),
     opt("--seed", SEED),
+    opt("--dtype", choice(DTYPES, ("float16", ""))),
     opt("--save", (st.sampled_from(["{d}/c.npz", "{d}/existing.npz"]), OUT_BAD)),
     opt("--force", flag()),
 ]
@@ -178,7 +192,16 @@ CONSTRUCT = [
 
 def construct_refused(a: dict) -> bool:
     return (("--seed" in a and a.get("--task") != "permutation")
-            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a))
+            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a)
+            or int(a.get("--batch", 0)) > _pairs(a))
+
+
+def _pairs(a: dict) -> int:
+    """How many pairs the task of a train command line has (see the fixtures' tables)."""
+    if "--table" in a:
+        return {"{d}/ok.csv": 3, "{d}/ok.json": 2}[a["--table"]]
+    n = int(a.get("--symbols", 11))
+    return n - 1 if a.get("--task", "shift") == "shift" else n
 
 
 REPRODUCE = [
@@ -319,9 +342,11 @@ def check(fixtures, command: str, argv: list, refused: bool):
 
 
 ARGMAX = SHOW[:2]  # the model and --net
+CHECK = SHOW  # the model, --net and --json
 # command -> (its options, the rule for combinations that must be refused)
 COMMANDS = {
     "train": (TRAIN, train_refused), "show": (SHOW, None), "argmax": (ARGMAX, None),
+    "check": (CHECK, None),
     "draw": (DRAW, draw_refused), "capacity": (CAPACITY, capacity_refused),
     "construct": (CONSTRUCT, construct_refused), "reproduce": (REPRODUCE, None),
     "compress": (COMPRESS, output_taken), "decompress": (DECOMPRESS, output_taken),

@@ -24,6 +24,7 @@ from bottlenet.cli.console import (
     refuse_unused,
 )
 from bottlenet.config import TrainConfig
+from bottlenet.errors import SpecError
 from bottlenet.files import check_output
 
 app = command_group()
@@ -119,6 +120,9 @@ def train(
         memory.networks_per_pass(NetSpec(symbols, symbols, layers, activation, bias, output),
                                  symbols, cfg)
         t = tasks.builtin(task, symbols, task_seed)
+    if cfg.batch is not None and cfg.batch > t.n_pairs:
+        raise SpecError(f"a batch of {cfg.batch} pairs is larger than the task "
+                        f"({t.n_pairs} pairs)")
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
