@@ -90,9 +90,9 @@ def test_minibatch_steps_reach_solutions_that_the_check_confirms(tmp_path):
 
 def test_a_minibatch_step_costs_less_than_a_full_step():
     # the program's size tells: the full step's logits are pairs x outputs
-    from bottlenet.trainer.step import State, make_optimizer, one_step
-    from bottlenet.trainer.parametrize import with_logit_scale
     from bottlenet import net as netlib
+    from bottlenet.trainer.parametrize import with_logit_scale
+    from bottlenet.trainer.step import State, make_optimizer, one_step
 
     n = 256
     spec, data = NetSpec(n, n, (3,)), task_arrays(tasks.shift(n))
