@@ -216,3 +216,20 @@ def draw_svg(pop, i):
 
     return svg_text(draw.diagram(pop.spec, pop.task, pop.network(i),
                                  title=f"{pop.task.name}, network {i}"))
+
+
+def test_hidden_space_of_many_symbols_is_dots_and_the_output_hull(tmp_path):
+    # past LABELS_MAX outputs: no arrows or labels, the codes as dots and the output
+    # vectors with their convex hull (here the hand-made circle: all on the hull)
+    from bottlenet import construct
+    from bottlenet.check import hull_share
+
+    c = construct.construct(tasks.shift(200), 2, 0.9, 0.9)
+    share = hull_share(c.params)
+    fig = draw.hidden_space(c.spec, c.task, c.params, hull_share=share)
+    left, right = fig.axes[:2]
+    assert len(left.collections[0].get_offsets()) == 199
+    assert len(right.collections[0].get_offsets()) == 200
+    assert "99.5% of them on the convex hull" in right.get_title()
+    ids = _svg_ids(draw.save(fig, tmp_path / "s.svg"))
+    assert not any(k_.startswith(("arrow-", "code-")) for k_ in ids)

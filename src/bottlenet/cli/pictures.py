@@ -88,7 +88,10 @@ def draw(
     elif walk is not None:
         fig = pictures.walkthrough(pop.spec, pop.task, params, _pick_input(pop.task, walk), pow2)
     elif space:
-        fig = pictures.hidden_space(pop.spec, pop.task, params, title=None)
+        from bottlenet.check import hull_share
+
+        fig = pictures.hidden_space(pop.spec, pop.task, params, title=None,
+                                    hull_share=hull_share(params))
     else:
         fig = pictures.diagram(pop.spec, pop.task, params, numbers, title=label)
     path = pictures.save(fig, out_file)

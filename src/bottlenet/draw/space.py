@@ -32,10 +32,20 @@ def hidden_codes(spec: NetSpec, params, inputs) -> np.ndarray:
     return np.asarray(netlib.hidden_states(spec, params, jnp.asarray(inputs))[-1])
 
 
-def hidden_space(spec: NetSpec, task: Task, params, title: str | None = None):
-    """Draw the hidden-space code (needs one hidden layer of k >= 2); returns a Figure."""
+# Above this many outputs a picture of labels and arrows is a black square: the dense
+# picture shows the codes as dots and the output vectors beside them instead.
+LABELS_MAX = 64
+
+
+def hidden_space(spec: NetSpec, task: Task, params, title: str | None = None,
+                 hull_share: float | None = None):
+    """Draw the hidden-space code (needs one hidden layer of k >= 2); returns a Figure.
+    Past LABELS_MAX outputs, the dense picture (dense_space); `hull_share` (see
+    check.hull_share) is then named in its title."""
     if len(spec.hidden) != 1 or spec.hidden[0] < 2:
         raise SpecError("the hidden-space picture needs one hidden layer of at least 2 units")
+    if spec.n_out > LABELS_MAX:
+        return dense_space(spec, task, params, title, hull_share)
     k = spec.hidden[0]
     used = sorted(set(task.inputs))
     codes = hidden_codes(spec, params, used)
@@ -86,4 +96,50 @@ def hidden_space(spec: NetSpec, task: Task, params, title: str | None = None):
     fig.suptitle(title or "hidden space: each input's code (dot, coloured as its target), "
                  "each output's weights (arrow);\nshaded: where each output wins",
                  fontsize=9)
+    return fig
+
+
+def dense_space(spec: NetSpec, task: Task, params, title: str | None = None,
+                hull_share: float | None = None):
+    """The hidden-space code of many symbols, two panels for units 1 and 2: each input's
+    code as a dot coloured by its target over the regions where each output wins (k = 2),
+    and each output's weight vector as a dot with the convex hull of all of them: on a
+    circle code every vector lies on the hull, on a grid (Voronoi) code only the corners
+    do."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    used = sorted(set(task.inputs))
+    codes = hidden_codes(spec, params, used)
+    w = np.asarray(params[-1]["w"])  # (k, n_out)
+    b = np.asarray(params[-1]["b"]) if "b" in params[-1] else np.zeros(spec.n_out)
+    target_of = dict(zip(task.inputs, task.solve_targets(), strict=True))
+    targets = np.array([int(target_of[i]) for i in used])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.2, 5.6))
+    lo, hi = _bounds(spec, codes)
+    if spec.hidden[0] == 2:
+        g = np.linspace(lo, hi, 500)
+        gx, gy = np.meshgrid(g, g)
+        win = np.argmax(np.stack([gx.ravel(), gy.ravel()], 1) @ w + b, 1).reshape(gx.shape)
+        left.imshow(win, origin="lower", extent=(lo, hi, lo, hi), cmap="hsv", vmin=0,
+                    vmax=spec.n_out, alpha=0.25, interpolation="nearest", aspect="auto")
+    left.scatter(codes[:, 0], codes[:, 1], c=targets, cmap="hsv", vmin=0, vmax=spec.n_out,
+                 s=4, linewidths=0)
+    left.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="h1", ylabel="h2", aspect="equal",
+             title=f"{len(used):,} input codes (coloured by target)"
+             + ("; shaded: where each output wins" if spec.hidden[0] == 2 else ""))
+    right.scatter(w[0], w[1], c=np.arange(spec.n_out), cmap="hsv", vmin=0, vmax=spec.n_out,
+                  s=4, linewidths=0)
+    try:
+        hull = ConvexHull(w[:2].T)
+        ring = np.append(hull.vertices, hull.vertices[0])
+        right.plot(w[0, ring], w[1, ring], lw=0.7, color="#444444")
+    except QhullError:
+        pass
+    share = "" if hull_share is None else f"; {hull_share:.1%} of them on the convex hull"
+    right.set(xlabel="w[1, j]", ylabel="w[2, j]", aspect="equal",
+              title=f"{spec.n_out:,} output vectors{share}")
+    for ax in (left, right):
+        ax.title.set_fontsize(9)
+    fig.suptitle(title or "hidden space: where inputs land, and what the outputs point at "
+                 "(units 1 and 2)", fontsize=10)
     return fig
