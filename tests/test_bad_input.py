@@ -163,6 +163,7 @@ CAPACITY = [
     opt("--seed", SEED),
     opt("--max-symbols", ints(4, 10**7, cap=64)),
     opt("--time-budget", reals(1.0, 1e6, ("0", "-1"))),
+    opt("--start", ints(2, 10**7, cap=16)),
     opt("--dtype", choice(DTYPES, ("float16", ""))),
     opt("--batch", ints(0, 2**31 - 1, cap=8)),
     opt("--db", DB), opt("--plot", PICTURE), opt("--atlas", PICTURE),
@@ -172,7 +173,8 @@ CAPACITY = [
 
 def capacity_refused(a: dict) -> bool:
     several_k = len(a.get("--hidden", "1,2,3").split(",")) > 1
-    return "--resume" in a or ("--atlas" in a and not several_k)
+    return ("--resume" in a or ("--atlas" in a and not several_k)
+            or int(a.get("--start", 4)) > int(a.get("--max-symbols", 10**7)))
 
 
 CONSTRUCT = [

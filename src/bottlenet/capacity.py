@@ -316,6 +316,7 @@ class Sweep:
     threshold: float = 0.5
     max_symbols: int | None = None
     time_budget: float | None = None
+    start: int = 4  # the first n tried
 
     def __post_init__(self):
         if not self.configs:
@@ -325,24 +326,26 @@ class Sweep:
             checks.whole("--max-symbols", self.max_symbols, 4, checks.SYMBOLS_MAX)
         if self.time_budget is not None:
             checks.positive("--time-budget", self.time_budget)
+        checks.whole("--start", self.start, 2, self.max_symbols or checks.SYMBOLS_MAX)
 
     @classmethod
     def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int | None = None,
-             time_budget: float | None = None, **settings) -> Sweep:
+             time_budget: float | None = None, start: int = 4, **settings) -> Sweep:
         """Every (activation, k) pair with the same other settings (CapacityConfig's)."""
         return cls(tuple(CapacityConfig(hidden=k, activation=a, **settings)
                          for a, k in product(activations, hidden)), threshold, max_symbols,
-                   time_budget)
+                   time_budget, start)
 
     def to_dict(self) -> dict:
         return {"configs": [asdict(c) for c in self.configs], "threshold": self.threshold,
-                "max_symbols": self.max_symbols, "time_budget": self.time_budget}
+                "max_symbols": self.max_symbols, "time_budget": self.time_budget,
+                "start": self.start}
 
     @classmethod
     def from_dict(cls, d: dict) -> Sweep:
         # sweeps recorded before the logit scale existed ran without it
         return cls(tuple(CapacityConfig(**{"logit_scale": False, **c}) for c in d["configs"]),
-                   d["threshold"], d["max_symbols"], d.get("time_budget"))
+                   d["threshold"], d["max_symbols"], d.get("time_budget"), d.get("start", 4))
 
 
 def start(plan: Sweep | None, store: Store) -> Sweep:
@@ -379,7 +382,7 @@ def run(plan: Sweep, store: Store, on_config: Callable | None = None,
     for cfg in plan.configs:
         if on_config:
             on_config(cfg)
-        results.append(measure(cfg, store, plan.threshold, plan.max_symbols,
+        results.append(measure(cfg, store, plan.threshold, plan.max_symbols, plan.start,
                                on_trial=on_trial, progress=progress,
                                time_budget=plan.time_budget, on_start=on_start))
         release_compiled()  # a long sweep must not pile programs up (see release_compiled)

@@ -186,7 +186,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
         for cfg in plan.configs:
             if on_config:
                 on_config(cfg)
-            advance(cfg, frontier_steps(plan.threshold, 4, plan.max_symbols or SYMBOLS_MAX,
+            advance(cfg, frontier_steps(plan.threshold, plan.start, plan.max_symbols or SYMBOLS_MAX,
                                         resolution=resolution), first=True)
         while pending:
             tally.pending = len(pending)

@@ -34,7 +34,7 @@ app = command_group()
 # What defines a sweep; --resume takes all of them from the database instead.
 _SWEEP_SETTINGS = ("hidden", "activation", "task", "seeds", "steps", "threshold", "optimizer",
                    "lr", "schedule", "logit_scale", "bias", "seed", "max_symbols", "dtype",
-                   "batch", "time_budget")
+                   "batch", "time_budget", "start")
 
 
 @command(app)
@@ -65,6 +65,9 @@ def capacity(
     max_symbols: Annotated[int | None, typer.Option(
         help="Largest n the search may try; default: no ceiling (the search grows n until "
         "a trial fails, or --time-budget or memory stops it).", show_default=False)] = None,
+    start: Annotated[int, typer.Option(
+        help="The first n tried; the search doubles it until a trial fails, then bisects."
+    )] = 4,
     time_budget: Annotated[float | None, typer.Option(
         help="Seconds each configuration's search may spend on new trials: a trial whose "
         "estimated longest time would pass what is left is not started, and the frontier "
@@ -118,7 +121,7 @@ def capacity(
         parse_list(activation, str, "--activation"), threshold, max_symbols, task=task,
         optimizer=optimizer, lr=lr, schedule=schedule, steps=steps, seeds=seeds, seed=seed,
         bias=bias, logit_scale=logit_scale, dtype=dtype, batch=batch,
-        time_budget=time_budget)
+        time_budget=time_budget, start=start)
     if cluster and (plan.time_budget if plan else None) is not None:
         raise SpecError("--time-budget is for sweeps on this machine (a cluster runs every "
                         "trial it is given)")
