@@ -256,24 +256,3 @@ def test_hull_share_tells_a_circle_code_from_a_grid_code():
     assert hull_share(circle) == pytest.approx(99 / 100)  # output 0 is no one's target
     assert hull_share(grid) <= 0.06
     assert hull_share((circle[0],)) is None  # no hidden layer to speak of
-
-
-@pytest.mark.parametrize(("n", "k"), [(300, 2), (400, 3)])
-def test_the_indexed_check_equals_the_dense_check(n, k):
-    # circle, grid, random weights, and a copied output (exact ties): the index of
-    # outputs (rivals.py) settles what it can and leaves the rest to the dense pass
-    rng = np.random.default_rng(n)
-    task, spec = tasks.shift(n), NetSpec(n, n, (k,))
-    nets = []
-    for method in ("circle", "grid"):
-        w1, b1, w2, b2 = construct._unit_params(task, k, 0.9, method)
-        nets.append(({"w": w1, "b": b1}, {"w": w2, "b": b2}))
-    w2 = rng.normal(size=(k, n)) * 5
-    w2[:, 7] = w2[:, 9]
-    nets.append(({"w": rng.normal(size=(n, k)), "b": rng.normal(size=k)},
-                 {"w": w2, "b": np.zeros(n)}))
-    for params in nets:
-        dense = check_network(spec, params, task, method="dense")
-        tree = check_network(spec, params, task, method="tree")
-        assert (tree.won, tree.solved) == (dense.won, dense.solved)
-        assert tree.margin == pytest.approx(dense.margin, rel=1e-9, abs=1e-15)

@@ -25,7 +25,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from bottlenet import net as netlib
-from bottlenet import rivals as rivallib
 from bottlenet.errors import ResourceError
 from bottlenet.evaluation import logit_magnitude, solve_rtol
 from bottlenet.memory import host_bytes
@@ -35,12 +34,6 @@ from bottlenet.tasks import Task
 
 # Logits per chunk (float64): 32 MiB, a few of them live per core at a time.
 CHUNK_VALUES = 1 << 22
-# From this many outputs on, a network with one hidden layer of at most TREE_UNITS units
-# is checked through the index of its outputs (rivals.py): about G + M x S logits per
-# pair instead of n, the same outcome.
-TREE_FROM = 16_384
-TREE_UNITS = 8
-TREE_ROWS = 512  # pairs per chunk of the indexed check
 
 
 @dataclass(frozen=True)
@@ -123,117 +116,48 @@ def _chunk(spec: NetSpec, params, rows, targets, real, rtol):
     return jnp.sum(won), margin[worst], worst
 
 
-@partial(jax.jit, static_argnames=("spec", "scan"))
-def _tree_chunk(spec: NetSpec, params, index: rivallib.Index, rows, targets, real, rtol,
-                scan: int = 4):
-    """_chunk's numbers for a chunk of pairs through the index of outputs, per pair:
-    (won, margin, exact); where not exact, the pair must be checked in full."""
-    h = netlib.hidden_states(spec, params, rows)[-1]
-    size = logit_magnitude(params, h, rows)
-    best, other, exact = rivallib.rivals(index, h, targets, scan)
-    won = (best - rtol * size >= other) & real & exact
-    return won, jnp.where(real & exact, (best - other) / size, jnp.inf), exact | ~real
-
-
 def check_network(spec: NetSpec, params, task: Task, dtype: str = "float32",
-                  progress: Callable[[int, int], None] | None = None,
-                  method: str = "auto") -> NetworkCheck:
-    """One network (weights without a population axis) on `task`, in float64. `method`:
-    "dense" scores every pair against every output; "tree" goes through the index of
-    outputs (rivals.py; one hidden layer only); "auto" takes the tree from TREE_FROM
-    outputs on, where it applies."""
-    params = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
-    if method == "auto":
-        tree = (task.n_out >= TREE_FROM and len(spec.hidden) == 1
-                and spec.hidden[0] <= TREE_UNITS)
-        method = "tree" if tree else "dense"
-    if method == "tree" and len(spec.hidden) != 1:
-        raise ValueError("the indexed check needs one hidden layer")
-    rtol = solve_rtol(jnp.dtype(dtype))
+                  progress: Callable[[int, int], None] | None = None) -> NetworkCheck:
+    """One network (weights without a population axis) on `task`, in float64."""
     with jax.enable_x64(True):
-        if method == "dense":
-            return _dense(spec, params, task, rtol, progress, np.arange(task.n_pairs))
-        return _tree(spec, params, task, rtol, progress)
+        return _check_network(spec, params, task, solve_rtol(jnp.dtype(dtype)), progress)
 
 
-def _in_threads(run: Callable[[int, int], tuple], chunks: int, progress) -> list:
-    """run(chunk, device) for every chunk, one thread per device (core), each running
-    its chunks one after another: XLA runs a compiled program on the calling thread and
-    releases the GIL meanwhile. A thread does not inherit the caller's x64 mode, so each
-    sets it."""
+def _check_network(spec, params, task, rtol, progress) -> NetworkCheck:
     devices = jax.local_devices()
+    rows = chunk_rows(task.n_out)
+    m = task.n_pairs
+    chunks = -(-m // rows)
+    inputs = np.zeros(chunks * rows, np.int64)
+    inputs[:m] = task.inputs
+    targets = np.zeros(chunks * rows, np.int64)
+    targets[:m] = task.solve_targets()
+    real = np.arange(chunks * rows) < m
+    # the weights once per core, in float64
+    placed = [jax.device_put(jax.tree.map(lambda x: np.asarray(x, np.float64), params), d)
+              for d in devices]
     done = [0]
 
-    def one(c: int):
-        with jax.enable_x64(True):
-            out = run(c, c % len(devices))
+    def run(c: int):
+        d = c % len(devices)
+        part = slice(c * rows, (c + 1) * rows)
+        with jax.enable_x64(True):  # (a thread does not inherit the caller's x64 mode)
+            args = [jax.device_put(a[part], devices[d]) for a in (inputs, targets, real)]
+            out = jax.device_get(_chunk(spec, placed[d], *args, rtol))
         done[0] += 1
         if progress:
             progress(done[0], chunks)
         return out
 
+    # One thread per core, each running its chunks one after another (XLA runs a
+    # compiled program on the calling thread and releases the GIL meanwhile).
     with ThreadPoolExecutor(len(devices)) as pool:
-        return list(pool.map(one, range(chunks)))
-
-
-def _padded(task: Task, pairs: np.ndarray, rows: int):
-    """The inputs, solve targets and a real-pair mask of `pairs` (indices into the task's
-    pairs), padded to whole chunks of `rows`."""
-    size = -(-len(pairs) // rows) * rows
-    inputs, targets = np.zeros(size, np.int64), np.zeros(size, np.int64)
-    inputs[:len(pairs)] = np.asarray(task.inputs)[pairs]
-    targets[:len(pairs)] = task.solve_targets()[pairs]
-    return inputs, targets, np.arange(size) < len(pairs)
-
-
-def _dense(spec, params, task, rtol, progress, pairs: np.ndarray) -> NetworkCheck:
-    """The check of `pairs` (indices into the task's pairs) against every output."""
-    rows = chunk_rows(task.n_out)
-    arrays = _padded(task, pairs, rows)
-    placed = [jax.device_put(params, d) for d in jax.local_devices()]
-
-    def run(c: int, d: int):
-        part = slice(c * rows, (c + 1) * rows)
-        args = [jax.device_put(a[part], jax.local_devices()[d]) for a in arrays]
-        return jax.device_get(_chunk(spec, placed[d], *args, rtol))
-
-    results = _in_threads(run, len(arrays[0]) // rows, progress)
+        results = list(pool.map(run, range(chunks)))
     won = sum(int(r[0]) for r in results)
-    if not results:
-        return NetworkCheck(True, 0, 0, math.inf, -1, hull_share(params))
     c = int(np.argmin([float(r[1]) for r in results]))
     margin = float(results[c][1])
-    return NetworkCheck(won == len(pairs), won, len(pairs),
-                        margin if math.isfinite(margin) else math.inf,
-                        int(pairs[c * rows + int(results[c][2])]), hull_share(params))
-
-
-def _tree(spec, params, task, rtol, progress) -> NetworkCheck:
-    """The check through the index of outputs; the pairs it cannot settle go to _dense."""
-    last = params[-1]
-    index = rivallib.build(last["w"], last.get("b", np.zeros(task.n_out)))
-    arrays = _padded(task, np.arange(task.n_pairs), TREE_ROWS)
-    devices = jax.local_devices()
-    placed = [jax.device_put((params, index), d) for d in devices]
-
-    def run(c: int, d: int):
-        part = slice(c * TREE_ROWS, (c + 1) * TREE_ROWS)
-        args = [jax.device_put(a[part], devices[d]) for a in arrays]
-        return jax.device_get(_tree_chunk(spec, *placed[d], *args, rtol))
-
-    results = _in_threads(run, len(arrays[0]) // TREE_ROWS, progress)
-    won = np.concatenate([r[0] for r in results])[:task.n_pairs]
-    margin = np.concatenate([r[1] for r in results])[:task.n_pairs]
-    exact = np.concatenate([r[2] for r in results])[:task.n_pairs]
-    rest = np.flatnonzero(~exact)
-    full = _dense(spec, params, task, rtol, None, rest) if len(rest) else None
-    total = int(won.sum()) + (full.won if full else 0)
-    worst = int(np.argmin(margin))
-    low = float(margin[worst])
-    if full is not None and full.margin < low:
-        low, worst = full.margin, full.worst_pair
-    return NetworkCheck(total == task.n_pairs, total, task.n_pairs, low, worst,
-                        hull_share(params))
+    return NetworkCheck(won == m, won, m, margin if math.isfinite(margin) else math.inf,
+                        c * rows + int(results[c][2]), hull_share(params))
 
 
 def check_population(pop: Population, networks: list[int] | None = None,
