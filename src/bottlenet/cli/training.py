@@ -64,7 +64,8 @@ def train(
     batch: Annotated[int, typer.Option(
         help="Pairs per step, drawn by frequency, each against every output (a step costs "
         "batch x n instead of n x n; solves are then checked every few steps, in chunks); "
-        "0 = full batch, which needs far fewer steps (README, Capacity).")] = 0,
+        "0 = full batch, which needs far fewer steps. Minibatches need a smaller, decaying "
+        "rate to settle: --lr 0.003 --schedule cosine (README, Capacity).")] = 0,
     dtype: Annotated[str, typer.Option(
         help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
         "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "

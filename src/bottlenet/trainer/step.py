@@ -99,12 +99,7 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
             return ev.loss, ev
 
         (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
-        # Divergence is checked once per block in run_segment, not here: checking every
-        # step cost a quarter of the step time at n=11. Meanwhile a network with a
-        # non-finite loss cannot count as solved.
-        first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
-        solve_step = jnp.where(first, t, state.solve_step).astype(jnp.int32)  # (x64: t int64)
-        solve_loss = jnp.where(first, ev.loss, state.solve_loss)
+        solve_step, solve_loss = _first_solve(state, ev, t)
         loss, accuracy = ev.loss, ev.accuracy
     else:
         idx = minibatch(state.key, t, data, batch)
@@ -123,6 +118,16 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
                           solve_loss=solve_loss, scaled=scaled), (loss, accuracy)
 
 
+def _first_solve(state: State, ev, t) -> tuple[jax.Array, jax.Array]:
+    """(solve_step, solve_loss) with a network solved for the first time by `ev` marked at
+    step t. Divergence is checked once per block in run_segment, not each step (that cost
+    a quarter of the step time at n=11); meanwhile a network with a non-finite loss
+    cannot count as solved."""
+    first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
+    return (jnp.where(first, t, state.solve_step).astype(jnp.int32),  # (x64: t is int64)
+            jnp.where(first, ev.loss, state.solve_loss))
+
+
 def check_solved(spec: NetSpec, data: TaskArrays, chunk: int, state: State, t):
     """Every network checked by the strict rule on every pair, in chunks of `chunk`
     pairs (memory O(P x chunk x n_out)); a network solved for the first time is marked
@@ -130,10 +135,8 @@ def check_solved(spec: NetSpec, data: TaskArrays, chunk: int, state: State, t):
     and the population's (loss, accuracy) on the whole task."""
     weights = jax.vmap(effective_params)(state.params)
     ev = jax.vmap(evaluate_chunked, in_axes=(None, 0, None, None))(spec, weights, data, chunk)
-    first = (state.solve_step < 0) & ev.solved & jnp.isfinite(ev.loss) & ~state.diverged
-    return state._replace(solve_step=jnp.where(first, t, state.solve_step).astype(jnp.int32),
-                          solve_loss=jnp.where(first, ev.loss, state.solve_loss)), \
-        (ev.loss, ev.accuracy)
+    solve_step, solve_loss = _first_solve(state, ev, t)
+    return state._replace(solve_step=solve_step, solve_loss=solve_loss), (ev.loss, ev.accuracy)
 
 
 def _all_finite(tree) -> jax.Array:
