@@ -12,7 +12,8 @@ from bottlenet.experiments import CLAIMS, Budget, Context, run_claim, select
 from bottlenet.experiments.base import VERDICTS
 from bottlenet.report import write_report
 from bottlenet.store import Store
-from bottlenet.trainer import KEEP_COMPILED, compiled_segments
+from bottlenet.trainer import compiled_segments
+from bottlenet.trainer.step import KEEP_COMPILED
 
 # Claims that take more than a few seconds even at the tiny budget (capacity searches,
 # timings, several regimes, populations of several shapes) run with the slow tests; the

@@ -75,6 +75,7 @@ def test_check_holds_each_network_to_its_precisions_rule():
     assert 1e-7 < as64.margin < solve_rtol(np.float32)
 
 
+@pytest.mark.slow  # (the default run stays under 3 minutes)
 def test_minibatch_steps_reach_solutions_that_the_check_confirms(tmp_path):
     pop = train(tasks.shift(12), NetSpec(12, 12, (2,)),
                 TrainConfig(seeds=8, steps=6000, batch=6, lr=0.02))
@@ -109,6 +110,7 @@ def test_a_minibatch_step_costs_less_than_a_full_step():
     assert flops(32) * 8 < flops(None)
 
 
+@pytest.mark.slow  # (the default run stays under 3 minutes)
 def test_float64_training_stays_in_its_run():
     task = tasks.shift(6)
     pop64 = train(task, NetSpec(6, 6, (2,)), TrainConfig(seeds=2, steps=100, dtype="float64"))
