@@ -1,29 +1,35 @@
 """bottlenet: train populations of tiny bottleneck networks and measure what they carry.
 
-The rooms, in the order data flows through them (each imports only rooms above it):
+The rooms, in the order of their imports: a room imports only rooms on its own line or
+above it (tests/test_rooms.py reads this map and the imports, and fails otherwise).
 
-    errors, choices     typed errors; the names a user can choose from (JAX-free)
-    tasks, spec         what to learn (pairs of symbols); the shape of a network
-    config              TrainConfig, CapacityConfig: how to train, how to sweep
-    net, activations    the network as pure JAX functions
-    evaluation          a task as arrays, loss and the strict solve rule, seeded init
-    memory              memory before work: what a run needs, how many networks fit
-    population          weights of P networks and their record (NumPy only)
-    trainer             the population trainer, in rooms: parametrize (the logit scale),
-                        step (one step, segments, one rollback), run (plan, passes,
-                        compaction), live (the playground's Live population)
-    modelfile, store    populations on disk (.npz); capacity trials in SQLite
-    check               the strict solve rule recomputed in float64, in chunks, on all cores
-    capacity, construct frontier searches; weights made by hand and their limits
-    experiments, report the article's claims: per claim a measure (numbers), a verdict
-                        (a pure function in experiments/verdicts.py), words as data
-                        (experiments/claims.toml); the HTML report
-    draw                every picture (matplotlib), the claims' charts included
-    compress            the lossless compressor built on the article's network (Cython)
-    checks, files       numbers and paths checked before work; files written atomically
-    cluster             sweeps and claims on a Ray cluster (extra `cluster`)
-    serve               the playground: a web app that trains live (extra `serve`)
-    cli                 the `bottlenet` command: parses, calls the rooms above, prints
+    errors, choices       typed errors; the names a user can choose from (JAX-free)
+    checks, files, stats, devices
+                          numbers checked before work; files written atomically; small
+                          statistics; one XLA device per core
+    tasks, spec, activations
+                          what to learn (pairs of symbols); the shape of a network; the
+                          activation functions (a registry a spec consults)
+    config                TrainConfig, CapacityConfig: how to train, how to sweep
+    net                   the network as pure JAX functions
+    evaluation, memory    a task as arrays, loss and the strict solve rule, seeded init;
+                          memory before work: what a run needs, how many networks fit
+    draw                  every picture (matplotlib): takes data, imports no feature room
+    population            weights of P networks and their record (NumPy only)
+    trainer               the population trainer, in rooms: parametrize (the logit scale),
+                          step (one step, segments, one rollback), run (plan, passes,
+                          compaction), live (the playground's Live population)
+    modelfile, store      populations on disk (.npz); capacity trials in SQLite
+    check                 the strict solve rule recomputed in float64, in chunks, all cores
+    construct             weights made by hand and their limits
+    capacity              frontier searches
+    compress              the lossless compressor built on the article's network (Cython)
+    experiments, report   the article's claims: per claim a measure (numbers), a verdict
+                          (a pure function in experiments/verdicts.py), words as data
+                          (experiments/claims.toml); the HTML report
+    cluster               sweeps and claims on a Ray cluster (extra `cluster`)
+    serve                 the playground: a web app that trains live (extra `serve`)
+    cli                   the `bottlenet` command: parses, calls the rooms above, prints
 
 Importing `bottlenet` loads nothing heavy: the names below load their room on first use.
 """

@@ -180,8 +180,9 @@ def compress_command(
         if plot:
             from bottlenet.draw import bits_chart, save
 
-            report["plot"] = str(save(bits_chart(name, data, result.bits,
-                                                 len(result.archive), others), plot))
+            report["plot"] = str(save(bits_chart(
+                name, result.bits, stats.rolling_bpc(result.bits), report["bits_by_class"],
+                len(result.archive), others), plot))
     if as_json:
         print(json.dumps(report, indent=2))
         return

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from bottlenet.compress.stats import by_class, rolling_bpc
 from bottlenet.draw.common import PALE, plt
 
 
-def bits_chart(name: str, data: bytes, bits: np.ndarray, archive_size: int, others: list):
+def bits_chart(name: str, bits: np.ndarray, window: tuple[np.ndarray, np.ndarray],
+               rows: list[dict], archive_size: int, others: list):
     """Bits per character along the file (with the classic compressors' whole-file
-    averages as lines), and the share of bits per byte class."""
-    n = len(data)
+    averages as lines), and the share of bits per byte class. `bits` (one value per
+    byte), `window` (centres, windowed means) and `rows` (per byte class: "class",
+    "bits_per_byte", "share_of_bits") come from the compressor's statistics
+    (compress.stats.rolling_bpc and by_class): the picture only draws them."""
+    n = len(bits)
     fig, (ax, bx) = plt.subplots(2, 1, figsize=(9, 6.5), height_ratios=(2.2, 1))
-    x, y = rolling_bpc(bits)
+    x, y = window
     ax.plot(x, y, color="#2166ac", lw=1, label="bottlenet, windowed mean")
     running = np.cumsum(bits) / np.arange(1, n + 1) if n else bits
     ax.plot(np.arange(n), running, color="#053061", lw=2, label="bottlenet, average so far")
@@ -29,7 +32,6 @@ def bits_chart(name: str, data: bytes, bits: np.ndarray, archive_size: int, othe
     ax.set_ylim(0, max(8.0, float(y.max()) if len(y) else 8.0))
     ax.set_title(f"{name}: where the bits go ({n:,} bytes)")
     ax.legend(fontsize=8, loc="upper right", ncol=2)
-    rows = by_class(data, bits)
     labels = [f"{r['class']}\n{r['bits_per_byte']:.2f} bits/byte" for r in rows]
     bx.barh(labels, [100 * r["share_of_bits"] for r in rows], color="#4393c3")
     bx.invert_yaxis()
