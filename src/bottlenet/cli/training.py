@@ -15,6 +15,7 @@ from bottlenet.cli.console import (
     NET_HELP,
     command,
     command_group,
+    err,
     key_value_table,
     out,
     parse_hidden,
@@ -28,6 +29,8 @@ from bottlenet.errors import SpecError
 from bottlenet.files import check_output
 
 app = command_group()
+# Past this many pairs a full-batch run says what a step costs and names the cheap path.
+FULL_BATCH_HINT = 4096
 _TRAIN = TrainConfig()  # the trainer's defaults are the command's defaults
 
 
@@ -124,6 +127,10 @@ def train(
     if cfg.batch is not None and cfg.batch > t.n_pairs:
         raise SpecError(f"a batch of {cfg.batch} pairs is larger than the task "
                         f"({t.n_pairs} pairs)")
+    if cfg.batch is None and t.n_pairs > FULL_BATCH_HINT:
+        err.print(f"note: full batch: every step computes {t.n_pairs:,} x {t.n_out:,} logits "
+                  "per network; --batch 256 --lr 0.003 --schedule cosine makes a step "
+                  "n/256 times cheaper but needs many more of them (README, Capacity)")
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
