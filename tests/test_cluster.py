@@ -31,7 +31,7 @@ def one_line_exit_2(r, message: str) -> None:
     ("ray://127.0.0.1:1", "cannot reach the Ray cluster at ray://127.0.0.1:1"),
     ("ray://127.0.0.1:notaport", "is not ray://HOST:PORT"),
 ])
-def test_bad_cluster_address_is_one_line(tmp_path, address, message):
+def test_bad_cluster_address_is_one_line(tmp_path, address, message, ray_installed):
     r = runner.invoke(app, ["capacity", "--hidden", "2", "--max-symbols", "4", "--db",
                             str(tmp_path / "r.db"), "--cluster", address])
     one_line_exit_2(r, message)
@@ -56,7 +56,7 @@ def test_without_cluster_ray_is_never_imported(tmp_path):
 
 
 @pytest.mark.slow  # before the module's cluster starts: the command starts and stops its own
-def test_reproduce_runs_claims_on_a_local_cluster(tmp_path):
+def test_reproduce_runs_claims_on_a_local_cluster(tmp_path, ray_installed):
     args = ["reproduce", "--only", "C1,C10", "--db", str(tmp_path / "r.db"), "--out",
             str(tmp_path / "rep"), "--cluster", "local"]
     r = runner.invoke(app, args)
@@ -70,6 +70,9 @@ def test_reproduce_runs_claims_on_a_local_cluster(tmp_path):
 
 @pytest.fixture(scope="module")
 def local_cluster():
+    from conftest import needs
+
+    needs("ray", "cluster-tests")
     from bottlenet import cluster
 
     c = cluster.connect("local", num_cpus=2)

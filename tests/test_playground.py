@@ -31,6 +31,9 @@ if CHROMIUM is None:
         raise RuntimeError("the browser test needs Chromium (apt-get install chromium)")
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
+from conftest import needs  # noqa: E402
+
+needs("playwright", "browser-tests")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 SHIFT5 = "#symbols=5&population=4"
