@@ -25,7 +25,7 @@ from bottlenet.cli.console import (
     progress_bar,
     refuse_unused,
 )
-from bottlenet.config import CapacityConfig
+from bottlenet.config import CapacityConfig, check_dtype
 from bottlenet.errors import SpecError
 from bottlenet.files import check_output
 from bottlenet.store import DEFAULT_DB
@@ -258,6 +258,7 @@ def construct(
         refuse_unused(ctx, {"seed": "--seed"}, f"with --task {task} (it draws no table)")
     tasks.check_symbols(symbols)
     hand.check_settings(symbols, hidden, prob, radius, method)
+    check_dtype(dtype)
     if save:
         check_output(save, "--save", replace=force)
     t = tasks.builtin(task, symbols, seed)
