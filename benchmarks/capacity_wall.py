@@ -26,7 +26,8 @@ from bottlenet import construct, tasks
 from bottlenet import net as netlib
 from bottlenet.check import check_network
 from bottlenet.config import TrainConfig
-from bottlenet.evaluation import check_chunk, task_arrays
+from bottlenet.evaluation import task_arrays
+from bottlenet.memory import check_chunk
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train, with_logit_scale
 from bottlenet.trainer.step import State, check_solved, make_optimizer, one_step

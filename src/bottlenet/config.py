@@ -66,10 +66,10 @@ class TrainConfig:
 
     def check_stride(self, n_pairs: int) -> int:
         """Steps between solve checks (and history rows) of a minibatch run on `n_pairs`
-        pairs. A check evaluates every pair against every output, which costs about
-        n_pairs / (3 batch) steps, so by default it comes every 4 n_pairs / batch steps
-        or more (about a twelfth of the run) and at most about 200 times a run;
-        `log_every` sets it outright."""
+        pairs. A check evaluates every pair against every output, about what n_pairs /
+        (3 batch) minibatch steps cost, so it comes every 4 n_pairs / batch steps (a
+        twelfth of the time goes to checks), or at the history's stride when that is
+        longer; `log_every` sets it outright."""
         if self.log_every or self.batch is None:
             return self.stride
         return max(self.stride, -(-4 * n_pairs // self.batch))

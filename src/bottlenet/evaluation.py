@@ -146,13 +146,6 @@ def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = Non
     return Evaluation(jnp.sum(p.losses), acc, jnp.all(p.correct), p.logits)
 
 
-def check_chunk(n_pairs: int, n_out: int, budget: int = 1 << 20) -> int:
-    """Pairs per chunk of a chunked evaluation: a power of two whose (chunk x outputs)
-    logits hold about `budget` values (4 MiB in float32), at most the pairs there are."""
-    chunk = 1 << max(0, (budget // max(n_out, 1)).bit_length() - 1)
-    return max(1, min(chunk, n_pairs))
-
-
 def evaluate_chunked(spec: NetSpec, params, data: TaskArrays, chunk: int) -> Evaluation:
     """`evaluate` in chunks of `chunk` pairs: memory O(chunk x outputs) instead of
     O(pairs x outputs), the same outcome pair by pair (the same rule on the same

@@ -17,11 +17,19 @@ def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     the trained size, padding included). A full-batch step holds a few (pairs x outputs)
     arrays per network: logits, probabilities, their gradient; a minibatch step a few
     (batch x outputs) ones, and its solve check (chunk x outputs) ones."""
-    rows = n_pairs if cfg.batch is None else min(n_pairs, (1 << 20) // max(spec.n_out, 1) + 1)
+    rows = n_pairs if cfg.batch is None else check_chunk(n_pairs, spec.n_out)
     m = cfg.batch or n_pairs
     per_net = 6 * spec.n_params + 4 * (m + rows) * (spec.n_out + sum(spec.hidden))
     size = 8 if cfg.dtype == "float64" else 4
     return size * cfg.seeds * per_net + result_bytes(spec, cfg)
+
+
+def check_chunk(n_pairs: int, n_out: int, budget: int = 1 << 20) -> int:
+    """Pairs per chunk of a chunked evaluation (a minibatch run's solve checks): a power
+    of two whose (chunk x outputs) logits hold about `budget` values (4 MiB in float32),
+    at most the pairs there are."""
+    chunk = 1 << max(0, (budget // max(n_out, 1)).bit_length() - 1)
+    return max(1, min(chunk, n_pairs))
 
 
 def result_bytes(spec: NetSpec, cfg: TrainConfig) -> int:

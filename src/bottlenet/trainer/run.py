@@ -18,14 +18,13 @@ import numpy as np
 from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.evaluation import (
-    check_chunk,
     consecutive_inputs,
     evaluate,
     evaluate_chunked,
     init_population,
     task_arrays,
 )
-from bottlenet.memory import cpu_pass_size, networks_per_pass
+from bottlenet.memory import check_chunk, cpu_pass_size, networks_per_pass
 from bottlenet.population import Population, concatenate
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
