@@ -191,7 +191,9 @@ def test_a_search_stopped_by_its_budget_is_reported_as_censored(tmp_path, monkey
     # no estimate before the first trial; n = 4 and 8 train in one padded size (8), so
     # the second trial is estimated at the first one's time, the third at 4x the second's
     assert starts[0] == (4, None)
-    assert [est for _, est in starts[1:]] == [pytest.approx(10.0), pytest.approx(160.0)]
+    # every fake network runs the whole budget, so likely and longest agree
+    assert [est for _, est in starts[1:]] == [(pytest.approx(10.0), pytest.approx(10.0)),
+                                              (pytest.approx(160.0), pytest.approx(160.0))]
     assert result.summary()["stopped_by"] == "budget"
 
 
@@ -224,7 +226,7 @@ def test_capacity_cli_reports_the_budget_stop(tmp_path, monkeypatch):
                                  "--time-budget", "3000", "--db", str(tmp_path / "r.db")])
     assert r.exit_code == 0, r.output
     assert "censored by budget at n = 16" in " ".join(r.output.split())
-    assert "starting: at most about" in r.output
+    assert "starting: about" in r.output
 
 
 def test_check_cli(tmp_path):
@@ -258,3 +260,14 @@ def test_hull_share_tells_a_circle_code_from_a_grid_code():
     assert hull_share(circle) == pytest.approx(99 / 100)  # output 0 is no one's target
     assert hull_share(grid) <= 0.06
     assert hull_share((circle[0],)) is None  # no hidden layer to speak of
+
+
+def test_a_trial_estimate_scales_the_nearest_trial():
+    # the nearest trial (n = 64, padded to 64) took 8 s and ran 100 of 1,000 steps: at
+    # n = 128 a step costs 4x, so likely 32 s, and 320 s if it needs all 1,000 steps
+    cfg = CapacityConfig(hidden=2, seeds=2, steps=1000)
+    done = [TrialRecord(cfg.key(), 64, 2, 2, (80, 100), 8.0),
+            TrialRecord(cfg.key(), 8, 2, 2, (10, 20), 1.0)]
+    likely, longest = capacity.estimate_seconds(cfg, 128, done)
+    assert (likely, longest) == (pytest.approx(32.0), pytest.approx(320.0))
+    assert capacity.estimate_seconds(cfg, 128, []) is None

@@ -222,17 +222,19 @@ def step_cost(cfg: CapacityConfig, n: int) -> float:
     return float(cfg.batch * n + n * n / max(1, cfg.train_config(n).check_stride(n)))
 
 
-def estimate_seconds(cfg: CapacityConfig, n: int, done: list[TrialRecord]) -> float | None:
-    """The longest a trial at n may take (every network using the whole step budget),
-    from the trial of this configuration that ran nearest to n: its time per step
-    actually run, scaled by the step's cost. None before any trial has run."""
+def estimate_seconds(cfg: CapacityConfig, n: int, done: list[TrialRecord]
+                     ) -> tuple[float, float] | None:
+    """(likely, longest) time of a trial at n, from the trial of this configuration that
+    ran nearest to n, scaled by the step's cost: likely, if it runs as many steps as that
+    trial did; longest, if every network uses the whole step budget. None before any
+    trial has run."""
     timed = [r for r in done if r.wall_time > 0]
     if not timed:
         return None
     near = min(timed, key=lambda r: abs(math.log(r.n / n)))
     ran = cfg.steps if min(near.solve_steps, default=-1) < 0 else max(near.solve_steps)
-    per_step = near.wall_time / max(ran, 1)
-    return per_step * cfg.steps * step_cost(cfg, n) / step_cost(cfg, near.n)
+    likely = near.wall_time * step_cost(cfg, n) / step_cost(cfg, near.n)
+    return likely, likely * cfg.steps / max(ran, 1)
 
 
 def trial_fits(cfg: CapacityConfig, n: int) -> bool:
@@ -258,10 +260,10 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
 
     With no `max_n` the search grows n until a trial fails, or until the next trial
     would not fit in memory or (with `time_budget`, seconds for this search's new
-    trials) its estimated time would pass what is left of the budget: the frontier is
+    trials) its likely time would pass what is left of the budget: the frontier is
     then reported as censored by memory or budget at that n. `on_start(cfg, n,
-    estimate)` is called before each new trial with its estimated longest time (None
-    when nothing has been measured yet)."""
+    estimate)` is called before each new trial with its (likely, longest) time
+    (estimate_seconds; None when nothing has been measured yet)."""
     key, buckets, ran = cfg.key(), set(), 0
     spent = 0.0
 
@@ -274,7 +276,7 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
                 raise StopSearch("memory", n)
             estimate = estimate_seconds(cfg, n, store.trials_for(key))
             if time_budget is not None and estimate is not None \
-                    and spent + estimate > time_budget:
+                    and spent + estimate[0] > time_budget:
                 raise StopSearch("budget", n)
             if on_start:
                 on_start(cfg, n, estimate)

@@ -70,8 +70,9 @@ def capacity(
     )] = 4,
     time_budget: Annotated[float | None, typer.Option(
         help="Seconds each configuration's search may spend on new trials: a trial whose "
-        "estimated longest time would pass what is left is not started, and the frontier "
-        "is reported as censored by budget at that n.", show_default=False)] = None,
+        "likely time (the nearest trial's, scaled by the step's cost) would pass what is "
+        "left is not started, and the frontier is reported as censored by budget at that "
+        "n.", show_default=False)] = None,
     dtype: Annotated[str, typer.Option(
         help=f"Training precision: {', '.join(DTYPES)} (float64: JAX's x64 mode, about "
         "twice the time; the solve rule's tolerance follows it).")] = "float32",
@@ -133,7 +134,8 @@ def capacity(
 
     def on_start(cfg, n, estimate):
         guess = ("time unknown (first trial)" if estimate is None
-                 else f"at most about {_duration(estimate)}")
+                 else f"about {_duration(estimate[0])}, at most {_duration(estimate[1])} "
+                 f"if every network needs all {cfg.steps:,} steps")
         err.print(f"  {cfg.label():<14} n={n:<5} starting: {guess}")
 
     def on_trial(cfg, rec, cached):
