@@ -102,8 +102,7 @@ def main() -> None:
     print("\n3. bottlenet check of one k = 2 network (the hand-made circle), float64")
     n = 20_000 if quick else 100_000
     task = tasks.shift(n)
-    unit = [np.asarray(a, np.float32) for a in construct._unit_params(task, 2, 0.9)]
-    params = ({"w": unit[0], "b": unit[1]}, {"w": unit[2], "b": unit[3]})
+    params = construct.unit_weights(task, 2, 0.9, dtype="float32")
     t0 = time.perf_counter()
     result = check_network(NetSpec(n, n, (2,)), params, task)
     seconds = time.perf_counter() - t0

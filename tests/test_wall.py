@@ -66,8 +66,7 @@ def test_check_holds_each_network_to_its_precisions_rule():
     # The circle at n = 5000 has margins of about 5e-7 of its logits' size: below
     # float32's 2^-20 (9.5e-7), far above float64's 2^-49.
     task = tasks.shift(5000)
-    unit = [np.asarray(a) for a in construct._unit_params(task, 2, 0.9)]
-    params = ({"w": unit[0], "b": unit[1]}, {"w": unit[2], "b": unit[3]})
+    params = construct.unit_weights(task, 2, 0.9)
     spec = NetSpec(5000, 5000, (2,))
     as32 = check_network(spec, jax.tree.map(lambda a: a.astype(np.float32), params), task)
     as64 = check_network(spec, params, task, "float64")

@@ -19,7 +19,8 @@ from itertools import product
 
 from bottlenet import checks, tasks
 from bottlenet.config import CapacityConfig
-from bottlenet.errors import SpecError
+from bottlenet.errors import ResourceError, SpecError
+from bottlenet.memory import networks_per_pass
 from bottlenet.stats import wilson_interval
 from bottlenet.store import Store, TrialRecord
 from bottlenet.trainer import release_compiled, train
@@ -239,9 +240,6 @@ def estimate_seconds(cfg: CapacityConfig, n: int, done: list[TrialRecord]
 
 def trial_fits(cfg: CapacityConfig, n: int) -> bool:
     """Whether one network of a trial at n fits in memory (memory.networks_per_pass)."""
-    from bottlenet.errors import ResourceError
-    from bottlenet.memory import networks_per_pass
-
     size = bucket(n) if not cfg.batch else n
     try:
         networks_per_pass(cfg.spec(size), size, cfg.train_config(n))

@@ -50,9 +50,9 @@ class NetworkCheck:
 class CheckResult:
     dtype: str  # the precision whose rule the networks are held to
     rtol: float  # that rule's relative tolerance
+    indices: tuple[int, ...]  # each checked network's index in its population
     networks: tuple[NetworkCheck, ...]
     seconds: float
-    indices: tuple[int, ...] = ()  # each checked network's index in its population
 
     @property
     def solved(self) -> int:
@@ -63,8 +63,7 @@ class CheckResult:
                 "networks": [{"network": i, "solved": c.solved, "won": c.won,
                               "pairs": c.pairs, "margin": c.margin,
                               "worst_pair": c.worst_pair, "hull_share": c.hull_share}
-                             for i, c in zip(self.indices or range(len(self.networks)),
-                                             self.networks, strict=True)],
+                             for i, c in zip(self.indices, self.networks, strict=True)],
                 "solved": self.solved, "total": len(self.networks),
                 "seconds": round(self.seconds, 3)}
 
@@ -177,5 +176,5 @@ def check_population(pop: Population, networks: list[int] | None = None,
                 progress(k * n + d, len(chosen) * n)
 
         done.append(check_network(pop.spec, pop.network(i), pop.task, pop.dtype, report))
-    return CheckResult(pop.dtype, solve_rtol(jnp.dtype(pop.dtype)), tuple(done),
-                       time.perf_counter() - start, tuple(chosen))
+    return CheckResult(pop.dtype, solve_rtol(jnp.dtype(pop.dtype)), tuple(chosen),
+                       tuple(done), time.perf_counter() - start)

@@ -253,6 +253,15 @@ def winnable(spec: NetSpec, params, max_margin: float = 1.0) -> np.ndarray:
     return margins
 
 
+def unit_weights(task: Task, hidden: int, radius: float = 0.9, method: str = "circle",
+                 dtype: str = "float64") -> tuple:
+    """The construction's weights at scale 1 (no n x n search for the scale, so any n
+    fits), as layers {"w", "b"} of numpy arrays in `dtype`: what the checker needs, since
+    the solve rule does not depend on the scale."""
+    w1, b1, w2, b2 = (np.asarray(a, dtype) for a in _unit_params(task, hidden, radius, method))
+    return ({"w": w1, "b": b1}, {"w": w2, "b": b2})
+
+
 def checked_limit(hidden: int, method: str = "circle", dtype: str = "float32",
                   radius: float = 0.9, lo: int = 8, hi: int | None = None,
                   ) -> tuple[int, int | None]:
@@ -266,9 +275,7 @@ def checked_limit(hidden: int, method: str = "circle", dtype: str = "float32",
 
     def solves(n: int) -> bool:
         task = tasks.shift(n)
-        w1, b1, w2, b2 = (np.asarray(a, dtype) for a in _unit_params(task, hidden, radius,
-                                                                      method))
-        params = ({"w": w1, "b": b1}, {"w": w2, "b": b2})
+        params = unit_weights(task, hidden, radius, method, dtype)
         return check_network(NetSpec(n, n, (hidden,)), params, task, dtype).solved
 
     if solves(hi):

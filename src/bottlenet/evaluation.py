@@ -76,6 +76,7 @@ class Evaluation(NamedTuple):
 # win in any recomputation, float64 included. A tie, or a lead of a few ulps that
 # another summation order could undo, is not a win.
 SOLVE_RTOL = 2.0**-20
+SOLVE_RTOL_FLOAT64 = 2.0**-49  # the same 16 units of rounding in float64 (see solve_rtol)
 
 
 def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
@@ -97,8 +98,6 @@ def solve_rtol(dtype) -> float:
     float64."""
     return SOLVE_RTOL if jnp.finfo(dtype).bits <= 32 else SOLVE_RTOL_FLOAT64
 
-
-SOLVE_RTOL_FLOAT64 = 2.0**-49
 
 
 class _Pairs(NamedTuple):

@@ -355,12 +355,11 @@ def check(
     from bottlenet.check import check_population
 
     pop = modelfile.load(model)
-    if net is not None and not 0 <= net < pop.size:
-        raise SpecError(f"--net must be in 0..{pop.size - 1}, got {net}")
+    chosen = None if net is None else [pick_network(pop, net)]
     with progress_bar("chunks") as bar:
         job = bar.add_task(f"checking {pop.size if net is None else 1} network(s), "
                            f"n = {pop.task.n_out}", total=None)
-        result = check_population(pop, None if net is None else [net],
+        result = check_population(pop, chosen,
                                   lambda d, n: bar.update(job, completed=d, total=n))
     report = result.to_dict()
     if as_json:

@@ -79,13 +79,14 @@ class Session:
         # (it compiles its training program now, so that pressing play shows its first
         # frame without waiting for a compilation)
         self.live = Live(self.spec, self.config, self.data, self.task.n_in, self.task.n_out)
-        self.reset()
+        self.step = 0
+        self.edits: list[list] = []
 
     def reset(self) -> None:
         """Back to step 0: the same initial weights, the edits forgotten."""
         self.live.reset()
         self.step = 0
-        self.edits: list[list] = []
+        self.edits = []
 
     @property
     def steps_left(self) -> int:
