@@ -1,8 +1,24 @@
 """Builds the compressor's compiled kernels (src/bottlenet/compress/kernels.pyx, Cython);
-everything else about the package is in pyproject.toml."""
+everything else about the package is in pyproject.toml.
+
+The kernels are optional: only `compress` and `decompress` use them. Where no C compiler
+is found the build warns and goes on, and those two commands then say how to get them
+(BOTTLENET_KERNELS_REQUIRED=1 makes a failed build an error instead: CI sets it).
+
+Which instructions they use:
+- an editable install (`uv sync`, `uv run`, `pip install -e .`: a clone used on the
+  machine that built it) compiles for that machine's own vector instructions
+  (-march=native on x86-64: 2x faster with AVX-512, 75 -> 150-180 KB/s);
+- a wheel (`uv build`, `pip install .`, `pip wheel .`), which may be copied to another
+  machine, is built for any x86-64;
+- BOTTLENET_PORTABLE=1 or BOTTLENET_NATIVE=1 choose either way for any build.
+Both write the same archives, byte for byte (vector lanes round like scalars);
+`bottlenet.compress.kernels.BUILD` says which one is installed.
+"""
 
 import os
 import platform
+import sys
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -14,18 +30,29 @@ from setuptools import Extension, setup
 # that 64-byte vector arguments changed ABI in GCC 4.6 concerns only inline functions.)
 FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-fno-math-errno",
          "-Wno-psabi"]
-# The kernels are built on the machine that runs them (an install from source), so they
-# use all of its vector instructions: 2x faster here with AVX-512 than without (75 ->
-# 150-180 KB/s), the same numbers (vector lanes round like scalars). BOTTLENET_PORTABLE=1
-# builds for any x86-64, for a wheel that is copied to other machines (uv rebuilds when
-# it changes).
-if platform.machine().lower() in ("x86_64", "amd64") and not os.environ.get("BOTTLENET_PORTABLE"):
-    FLAGS.append("-march=native")
 
-setup(
-    ext_modules=cythonize(
-        [Extension("bottlenet.compress.kernels", ["src/bottlenet/compress/kernels.pyx"],
-                   extra_compile_args=FLAGS)],
-        compiler_directives={"language_level": "3"},
-    )
+
+def native_build() -> bool:
+    """Whether to compile for this machine only: asked for, or an editable install (PEP
+    660: setuptools runs this file with the `editable_wheel` command) and not refused."""
+    if os.environ.get("BOTTLENET_PORTABLE"):
+        return False
+    if os.environ.get("BOTTLENET_NATIVE"):
+        return True
+    return "editable_wheel" in sys.argv
+
+
+MACROS = []
+if native_build() and platform.machine().lower() in ("x86_64", "amd64"):
+    FLAGS.append("-march=native")
+    MACROS.append(("BN_NATIVE", "1"))
+
+EXTENSIONS = cythonize(
+    [Extension("bottlenet.compress.kernels", ["src/bottlenet/compress/kernels.pyx"],
+               extra_compile_args=FLAGS, define_macros=MACROS)],
+    compiler_directives={"language_level": "3"},
 )
+for extension in EXTENSIONS:  # set after cythonize, which does not carry `optional` over
+    extension.optional = not os.environ.get("BOTTLENET_KERNELS_REQUIRED")
+
+setup(ext_modules=EXTENSIONS)

@@ -23,6 +23,25 @@ def needs(module: str, group: str) -> None:
     pytest.skip(f"needs {module} (uv sync --group {group})", allow_module_level=True)
 
 
+def needs_kernels() -> None:
+    """Skip the calling test (or module) when the compressor's compiled kernels were not
+    built (an install without a C compiler). `.ci/run` builds them and sets
+    BOTTLENET_KERNELS_REQUIRED, so there missing kernels fail instead."""
+    from bottlenet.compress import KERNELS_MISSING, kernels_built
+
+    if kernels_built():
+        return
+    if os.environ.get("BOTTLENET_KERNELS_REQUIRED"):
+        raise RuntimeError(f"the compressor {KERNELS_MISSING}")
+    pytest.skip("the compressor's kernels were not built (no C compiler at install)",
+                allow_module_level=True)
+
+
+@pytest.fixture
+def kernels_installed():
+    needs_kernels()
+
+
 @pytest.fixture
 def ray_installed():
     needs("ray", "cluster-tests")

@@ -264,6 +264,46 @@ def test_help_and_import_start_nothing_heavy():
     assert out.strip() == "[] None"
 
 
+# A fresh interpreter in which the compiled kernels cannot be imported, as on an install
+# made without a C compiler.
+WITHOUT_KERNELS = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class NoKernels(MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "bottlenet.compress.kernels":
+            raise ImportError("no kernels here")
+
+sys.meta_path.insert(0, NoKernels())
+"""
+
+
+def test_without_the_kernels_only_the_compressor_stops_and_says_how_to_get_them(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("hello")
+    for command in ("compress", "decompress"):
+        code = WITHOUT_KERNELS + (
+            "from bottlenet.cli import main; "
+            f"sys.argv = ['bottlenet', {command!r}, {str(tmp_path / 'a.txt')!r}]; main()")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {command} needs the "), lines
+        assert "C compiler" in lines[0] and "reinstall" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    # the lab itself: the package, its claims (C16 codes HELLO with the NumPy quantiser)
+    code = WITHOUT_KERNELS + (
+        "import numpy as np; from bottlenet.compress import kernels_built; "
+        "from bottlenet.experiments import hello; "
+        "assert not kernels_built(); "
+        "print(sum(hello.frequencies(np.array([0.5, 0.25, 0.25]))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "65536", r.stderr
+
+
 def test_the_jax_free_names_match_the_engine():
     from bottlenet import activations, choices, tasks
     from bottlenet.config import TrainConfig

@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bottlenet.compress import coder, kernels
+from conftest import needs_kernels
+
+needs_kernels()  # before the compressor's imports, which load its compiled kernels
+
+from bottlenet.compress import coder, kernels, quantiser
 
 
 def quantised(p: np.ndarray) -> np.ndarray:
@@ -41,6 +45,19 @@ def test_quantise_survives_nan_and_excess():
     f = quantised(np.array([np.nan, 2.0, 1.0, -1.0]))
     assert f.sum() == coder.TOTAL and f.min() >= 1
     assert f[0] == 1 and f[3] == 1      # NaN and negative: the floor of 1
+
+
+@given(hnp.arrays(np.float64, st.integers(0, 300), elements=st.one_of(
+    st.floats(0, 1, allow_subnormal=True), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, 0.5, 2.0**-17, 1 - 2.0**-53, np.nan]))))
+def test_the_numpy_quantiser_equals_the_compiled_one(p):
+    """C16 codes HELLO with the NumPy quantiser (it runs where the kernels were not built):
+    it must give the compressor's frequencies exactly, overshooting input included."""
+    want, got = np.zeros(len(p), np.int64), np.zeros(len(p), np.int64)
+    coder.quantise(p, want)
+    quantiser.quantise(p, got)
+    assert np.array_equal(got, want)
+    assert quantiser.TOTAL == coder.TOTAL and quantiser.TOTAL_BITS == coder.TOTAL_BITS
 
 
 @st.composite

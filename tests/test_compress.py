@@ -13,6 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import needs_kernels
+
+needs_kernels()  # before the compressor's imports, which load its compiled kernels
+
 from bottlenet.compress import ArchiveError, Settings, compress, container, decompress, fingerprint
 from bottlenet.compress.model import MATCH, WORD, WORDS, format_orders, parse_orders
 from bottlenet.errors import SpecError

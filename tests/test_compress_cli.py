@@ -7,6 +7,10 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from conftest import needs_kernels
+
+needs_kernels()  # before the compressor's imports, which load its compiled kernels
+
 from bottlenet.cli import app
 
 runner = CliRunner()

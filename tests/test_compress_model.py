@@ -8,6 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import needs_kernels
+
+needs_kernels()  # before the compressor's imports, which load its compiled kernels
+
 from bottlenet.compress import Settings, compress, decompress
 from bottlenet.compress import model as model_module
 from bottlenet.compress.codec import settings_for
@@ -144,3 +148,20 @@ def test_tables_start_on_a_cache_line():
     m = model_module.Model(settings_for(1 << 20, sample=ENGLISH))
     for table in (m.E, m.B):           # (the tables of at least 2 MiB)
         assert table.ctypes.data % 64 == 0 and not table.any()
+
+
+@pytest.mark.parametrize("missing", ["MAP_PRIVATE", "MADV_HUGEPAGE"])
+def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypatch, missing):
+    """Windows has no MAP_PRIVATE (the tables are then plain NumPy zeros), macOS no
+    MADV_HUGEPAGE (the mapping is not advised): forced here, the same bytes come out."""
+    import mmap
+
+    text = b"the quick brown fox jumps over the lazy dog; " * 200
+    want = compress(text).archive
+    mapped = []
+    real_mmap = mmap.mmap
+    monkeypatch.setattr(mmap, "mmap", lambda *a, **k: mapped.append(a) or real_mmap(*a, **k))
+    monkeypatch.delattr(mmap, missing)
+    assert compress(text).archive == want
+    assert decompress(want) == text
+    assert bool(mapped) == (missing != "MAP_PRIVATE")  # which path the tables took

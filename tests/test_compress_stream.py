@@ -6,6 +6,10 @@ import io
 import numpy as np
 import pytest
 
+from conftest import needs_kernels
+
+needs_kernels()  # before the compressor's imports, which load its compiled kernels
+
 from bottlenet.compress import ArchiveError, Settings, codec, container, decompress
 from bottlenet.compress.model import DEFAULT_MEMORY, WORD
 

@@ -56,7 +56,15 @@ def _click():
 
 
 def load_command(name: str):
-    """The click command `name`, from its module's own Typer app."""
+    """The click command `name`, from its module's own Typer app. `compress` and
+    `decompress` need the compiled kernels: where the install could not build them (no C
+    compiler), they stop here, in one line, with how to get them."""
+    if COMMANDS[name][0] == "compress":
+        from bottlenet.compress import KERNELS_MISSING, kernels_built
+
+        if not kernels_built():
+            print(f"error: {name} {KERNELS_MISSING}", file=sys.stderr)
+            sys.exit(2)
     module = import_module(f"{__name__}.{COMMANDS[name][0]}")
     return typer.main.get_group(module.app).commands[name]
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+BUILD: str
 EXP_FLOOR: float
 FIRST_BYTES: float
 NO_WINDOW: int

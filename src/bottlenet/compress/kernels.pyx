@@ -49,6 +49,21 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 import numpy as np
 
+cdef extern from *:
+    """
+    #ifdef BN_NATIVE
+    static const char bn_build[] = "native";
+    #else
+    static const char bn_build[] = "portable";
+    #endif
+    """
+    const char* bn_build
+
+# The instructions this build was compiled for: "native" (this machine's own, -march=native:
+# an editable install) or "portable" (the architecture's baseline: a wheel). setup.py says
+# which build gets which; both compute the same numbers.
+BUILD = (<bytes>bn_build).decode()
+
 # ---- deterministic exp and tanh -------------------------------------------------------
 
 EXP_FLOOR = 40.0

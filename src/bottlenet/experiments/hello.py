@@ -10,7 +10,7 @@ import numpy as np
 
 from bottlenet import net as netlib
 from bottlenet import tasks
-from bottlenet.compress.coder import TOTAL, quantise
+from bottlenet.compress.quantiser import TOTAL, quantise
 from bottlenet.draw.claims import word_probability_chart
 from bottlenet.draw.common import png_base64
 from bottlenet.experiments.base import claim_result
