@@ -235,8 +235,11 @@ def test_a_run_too_large_for_any_memory_is_refused_with_its_size():
 def test_the_command_listing_matches_each_command_and_loads_none():
     from bottlenet.cli import COMMANDS, load_command
     from bottlenet.cli.console import reflow
+    from bottlenet.compress import kernels_built
 
-    for name, (_, summary) in COMMANDS.items():
+    for name, (module, summary) in COMMANDS.items():
+        if module == "compress" and not kernels_built():
+            continue  # they stop at loading (test_without_the_kernels_...)
         command = load_command(name)
         assert reflow(command.callback.__doc__).split("\n\n")[0] == summary, name
     r = run("--help")
