@@ -194,12 +194,14 @@ CONSTRUCT = [
     opt("--dtype", choice(DTYPES, ("float16", ""))),
     opt("--save", (st.sampled_from(["{d}/c.npz", "{d}/existing.npz"]), OUT_BAD)),
     opt("--force", flag()),
+    opt("--limit", flag()),
 ]
 
 
 def construct_refused(a: dict) -> bool:
     return (("--seed" in a and a.get("--task") != "permutation")
-            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a))
+            or (a.get("--save") == "{d}/existing.npz" and "--force" not in a)
+            or ("--limit" in a and int(a.get("--hidden", 2)) > 8))
 
 
 REPRODUCE = [

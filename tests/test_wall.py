@@ -2,6 +2,8 @@
 own rule, minibatch steps reach solutions the check confirms, float64 stays in its run,
 and a search stopped by its budget says so."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -60,6 +62,73 @@ def test_chunked_and_float64_checks_equal_the_full_check_with_ties_and_ulp_leads
     assert bool(evaluate(spec, clean, data).solved)
     assert bool(evaluate_chunked(spec, clean, data, 4).solved)
     assert check_network(spec, c.params, task).solved
+
+
+def _nearest_cases():
+    """(name, spec, params, task, dtype): networks whose pairs the nearest-code check
+    settles by its bound, by more neighbours, or only with every output."""
+    rng = np.random.default_rng(0)
+    task, spec, params = _circle_with_ties(16)
+    yield "ties and 1-ulp leads", spec, params, task, "float32"
+    for method in ("grid", "circle"):
+        for dtype in ("float32", "float64"):
+            t = tasks.shift(300)
+            yield method, NetSpec(300, 300, (2,)), construct.unit_weights(
+                t, 2, 0.9, method, dtype), t, dtype
+    for k in (1, 2, 3):  # trained codes
+        t = tasks.shift(12)
+        pop = train(t, NetSpec(12, 12, (k,)), TrainConfig(steps=400, seeds=1, lr=0.05))
+        yield f"trained k={k}", pop.spec, pop.network(0), t, "float32"
+    t = tasks.shift(200)  # random weights, biases that follow no code: the bound rarely helps
+    yield "random", NetSpec(200, 200, (3,)), (
+        {"w": rng.normal(size=(200, 3)), "b": rng.normal(size=3)},
+        {"w": rng.normal(size=(3, 200)) * 3, "b": rng.normal(size=200) * 3}), t, "float64"
+    yield "no biases", NetSpec(200, 200, (2,), bias=False), (
+        {"w": rng.normal(size=(200, 2))}, {"w": rng.normal(size=(2, 200))}), t, "float32"
+
+
+@pytest.mark.parametrize("neighbours", [(2,), (2, 5), (64,)])
+def test_the_nearest_code_check_equals_the_dense_one(monkeypatch, neighbours):
+    from bottlenet import check
+
+    monkeypatch.setattr(check, "NEAREST_K", neighbours)
+    monkeypatch.setattr(check, "NEAREST_ROWS", 7)  # blocks that do not divide the pairs
+    for name, spec, params, task, dtype in _nearest_cases():
+        dense = check_network(spec, params, task, dtype, method="dense")
+        near = check_network(spec, params, task, dtype, method="nearest")
+        assert (near.solved, near.won, near.pairs) == (dense.solved, dense.won,
+                                                       dense.pairs), name
+        np.testing.assert_allclose(near.margin, dense.margin, rtol=1e-9, atol=1e-15,
+                                   err_msg=name)
+        assert near.hull_share == dense.hull_share
+
+
+def test_check_chooses_the_nearest_code_check_for_many_outputs():
+    from bottlenet import check
+
+    assert check.nearest_applies(NetSpec(5000, 5000, (2,)), ({}, {}))
+    assert not check.nearest_applies(NetSpec(500, 500, (2,)), ({}, {}))
+    assert not check.nearest_applies(NetSpec(5000, 5000, (2, 2)), ({}, {}, {}))
+    assert not check.nearest_applies(NetSpec(5000, 5000, (16,)), ({}, {}))
+
+
+def test_construct_measures_its_limit_by_the_exact_check():
+    from typer.testing import CliRunner
+
+    from bottlenet.cli import app
+
+    r = CliRunner().invoke(app, ["construct", "--hidden", "1", "--symbols", "50", "--limit",
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.stdout)["checked_limit"]
+    # one unit's line envelope: the estimate says about 1,130
+    assert 1000 < found["largest_solved"] < 1300
+    assert found["smallest_failing"] == found["largest_solved"] + 1
+    task = tasks.shift(found["smallest_failing"])
+    params = construct.unit_weights(task, 1, 0.9, "grid", "float32")
+    assert not check_network(NetSpec(task.n_in, task.n_out, (1,)), params, task).solved
+    r = CliRunner().invoke(app, ["construct", "--hidden", "9", "--limit"])
+    assert r.exit_code == 2 and "at most 8 hidden units" in r.stderr
 
 
 def test_check_holds_each_network_to_its_precisions_rule():

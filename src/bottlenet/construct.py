@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -34,7 +35,7 @@ from bottlenet import net as netlib
 from bottlenet.check import check_network
 from bottlenet.config import check_dtype
 from bottlenet.errors import ResourceError, SpecError
-from bottlenet.evaluation import SOLVE_RTOL, evaluate, task_arrays
+from bottlenet.evaluation import SOLVE_RTOL, evaluate, solve_rtol, task_arrays
 from bottlenet.memory import host_bytes
 from bottlenet.population import Population
 from bottlenet.spec import NetSpec
@@ -89,19 +90,21 @@ def _unit_params(task: Task, hidden: int, radius: float, method: str = "circle")
     return w1, np.zeros(hidden), w2, b2
 
 
-def margin_limit(hidden: int, method: str = "circle", radius: float = 0.9) -> int:
+def margin_limit(hidden: int, method: str = "circle", radius: float = 0.9,
+                 rtol: float = SOLVE_RTOL) -> int:
     """Estimate of the largest n whose construction wins every pair under the trainer's
-    solve rule in float32: the smallest margin must exceed SOLVE_RTOL x (max |b| +
-    sum_l (|h_l| + 1/16) max |w_l|), at the pair where the ratio is worst. Both sides
-    grow with the scale s, so the limit does not depend on it. Exact arithmetic is
-    assumed; float32 codes lose a few percent more (see float32_limit)."""
+    solve rule (float32's by default; rtol = solve_rtol(dtype) for another): the smallest
+    margin must exceed rtol x (max |b| + sum_l (|h_l| + 1/16) max |w_l|), at the pair
+    where the ratio is worst. Both sides grow with the scale s, so the limit does not
+    depend on it. Exact arithmetic is assumed; float32 codes lose a few percent more
+    (see float32_limit, checked_limit)."""
     r = radius
     if method == "circle" and hidden >= 2:
         # worst pair at 45 degrees: |h_1| + |h_2| = r sqrt 2; largest |w_l| = r
-        need = SOLVE_RTOL * r * (r * math.sqrt(2) + 0.125)
+        need = rtol * r * (r * math.sqrt(2) + 0.125)
         return int(2 * math.pi / math.acos(1 - need / r**2))
     # grid: margin = spacing^2; worst pair at a corner, max |b| = k r^2, max |w_l| = 2r
-    need = SOLVE_RTOL * hidden * r * (3 * r + 0.125)
+    need = rtol * hidden * r * (3 * r + 0.125)
     per_side = int(2 * r / math.sqrt(need)) + 1
     return per_side**hidden
 
@@ -181,6 +184,16 @@ def check_settings(n: int, hidden: int, probability: float, radius: float,
     if need > 0.7 * free:
         raise ResourceError(f"checking {n:,} symbols needs about {need / 2**30:,.1f} GiB but "
                             f"{free / 2**30:.1f} GiB is free: use fewer --symbols")
+
+
+def check_limit_settings(hidden: int) -> None:
+    """Refuse a limit search (checked_limit) whose checks could not be exact and quick:
+    the nearest-code check takes at most NEAREST_MAX_UNITS units."""
+    from bottlenet.check import NEAREST_MAX_UNITS
+
+    if hidden > NEAREST_MAX_UNITS:
+        raise SpecError(f"--limit checks constructions of at most {NEAREST_MAX_UNITS} hidden "
+                        f"units (each n exactly, by nearest codes); got --hidden {hidden}")
 
 
 def construct(task: Task, hidden: int = 2, probability: float = 0.9,
@@ -264,19 +277,26 @@ def unit_weights(task: Task, hidden: int, radius: float = 0.9, method: str = "ci
 
 def checked_limit(hidden: int, method: str = "circle", dtype: str = "float32",
                   radius: float = 0.9, lo: int = 8, hi: int | None = None,
+                  on_check: Callable[[int, bool], None] | None = None,
                   ) -> tuple[int, int | None]:
     """The largest n whose construction `bottlenet check` counts as solved under the rule
     of `dtype` (weights rounded to `dtype`, every pair recomputed in float64): bisection
-    between `lo` (must pass) and `hi` (by default 1.5x margin_limit for float32). Returns
-    (largest passing n, smallest failing n), or (hi, None) when even hi passes: then the
-    limit lies beyond what was checked. Each check costs n^2 k."""
+    between `lo` (must pass) and `hi` (by default 1.5x margin_limit for that dtype, at
+    most SYMBOLS_MAX). Returns (largest passing n, smallest failing n), or (hi, None) when
+    even hi passes: then the limit lies beyond what was checked. A check costs n^2 k, or
+    about n log n with one hidden layer of few units past check.NEAREST_FROM outputs.
+    on_check(n, solved) hears each check."""
     check_dtype(dtype)
-    hi = hi or int(1.5 * margin_limit(hidden, method, radius))
+    hi = hi or min(checks.SYMBOLS_MAX, int(1.5 * margin_limit(hidden, method, radius,
+                                                       solve_rtol(np.dtype(dtype)))))
 
     def solves(n: int) -> bool:
         task = tasks.shift(n)
         params = unit_weights(task, hidden, radius, method, dtype)
-        return check_network(NetSpec(n, n, (hidden,)), params, task, dtype).solved
+        ok = check_network(NetSpec(n, n, (hidden,)), params, task, dtype).solved
+        if on_check:
+            on_check(n, ok)
+        return ok
 
     if solves(hi):
         return hi, None
