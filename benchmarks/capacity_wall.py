@@ -8,9 +8,10 @@ Prints:
    minibatch of 256 pairs (256 x n logits, plus the solve check's share), and the ratio;
 2. what those steps buy: networks solved and time to solve at one n, both ways;
 3. `bottlenet check` of one k = 2 network (the hand-made circle) at n = 100,000 in
-   float64, against the issue's target of 60 s;
-4. the circle's float32 limit as the checker measures it, beside the estimate from its
-   margin.
+   float64, dense (n x n) against the nearest-code check, against the target of 60 s;
+4. the grid construction of two units checked exactly at 10^6 symbols (target: 10 min);
+5. the circle's float32 and float64 limits and the grid's float32 limit as the checker
+   measures them, beside the estimates from their margins.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bottlenet import construct, tasks
 from bottlenet import net as netlib
 from bottlenet.check import check_network
 from bottlenet.config import TrainConfig
-from bottlenet.evaluation import task_arrays
+from bottlenet.evaluation import solve_rtol, task_arrays
 from bottlenet.memory import check_chunk
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train, with_logit_scale
@@ -99,23 +100,44 @@ def main() -> None:
         print(f"   n = {n}, {label:<14}: {ok}/{seeds} solved in {seconds:6.1f} s "
               f"(median solve step {median}, budget {steps})")
 
-    print("\n3. bottlenet check of one k = 2 network (the hand-made circle), float64")
+    print("\n3. bottlenet check of one k = 2 network (the hand-made circle), float64: "
+          "dense (n x n) against nearest codes")
     n = 20_000 if quick else 100_000
     task = tasks.shift(n)
     params = construct.unit_weights(task, 2, 0.9, dtype="float32")
-    t0 = time.perf_counter()
-    result = check_network(NetSpec(n, n, (2,)), params, task)
-    seconds = time.perf_counter() - t0
-    print(f"   n = {n:,}: {seconds:.1f} s for {n * n / 1e9:.1f}e9 logits "
-          f"({n * n / seconds / 1e6:.0f}M/s); target <= 60 s at n = 100,000: "
-          f"{'met' if seconds <= 60 or quick else 'NOT met'}; "
-          f"won {result.won:,}/{result.pairs:,}, smallest margin {result.margin:.2e}")
+    seconds = {}
+    for method in ("dense", "nearest"):
+        t0 = time.perf_counter()
+        result = check_network(NetSpec(n, n, (2,)), params, task, method=method)
+        seconds[method] = time.perf_counter() - t0
+        print(f"   n = {n:,}, {method:<7}: {seconds[method]:6.1f} s; won {result.won:,}/"
+              f"{result.pairs:,}, smallest margin {result.margin:.2e}")
+    print(f"   ratio {seconds['dense'] / seconds['nearest']:.0f}x; target <= 60 s at n = "
+          f"100,000: {'met' if min(seconds.values()) <= 60 or quick else 'NOT met'}")
 
-    print("\n4. the circle's float32 limit (k = 2, radius 0.9), measured by the checker")
+    print("\n4. the grid of two units checked exactly (nearest codes), float32 rule")
+    n = 100_000 if quick else 1_000_000
     t0 = time.perf_counter()
-    lo, hi = construct.checked_limit(2, "circle", "float32")
-    print(f"   passes at n = {lo:,}, fails at n = {hi:,} ({time.perf_counter() - t0:.0f} s); "
-          f"estimate from the margin: {construct.margin_limit(2, 'circle'):,}")
+    task = tasks.shift(n)
+    params = construct.unit_weights(task, 2, 0.9, "grid", "float32")
+    built = time.perf_counter() - t0
+    result = check_network(NetSpec(n, n, (2,)), params, task, "float32")
+    seconds_grid = time.perf_counter() - t0 - built
+    print(f"   n = {n:,}: checked in {seconds_grid:.1f} s (built in {built:.1f} s); "
+          f"{'solved' if result.solved else 'not solved'}: {result.won:,}/{result.pairs:,} "
+          f"pairs won; target <= 600 s at 10^6: "
+          f"{'met' if seconds_grid <= 600 or quick else 'NOT met'}")
+
+    print("\n5. limits measured by the checker (bisection), beside the margin's estimate")
+    for method, dtype in (("circle", "float32"), ("grid", "float32"), ("circle", "float64")):
+        if quick and method == "grid":
+            continue
+        t0 = time.perf_counter()
+        lo, hi = construct.checked_limit(2, method, dtype)
+        found = f"fails at n = {hi:,}" if hi else "the largest n checked"
+        print(f"   {method:<6} {dtype}: passes at n = {lo:,}, {found} "
+              f"({time.perf_counter() - t0:.0f} s); estimate: "
+              f"{construct.margin_limit(2, method, rtol=solve_rtol(np.dtype(dtype))):,}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from bottlenet.trainer.step import KEEP_COMPILED
 # timings, several regimes, populations of several shapes) run with the slow tests; the
 # rest, and the report, in the default run.
 SLOW_CLAIMS = {"C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C12", "C13",
-               "C14", "C15", "C16", "C17"}
+               "C14", "C15", "C16", "C17", "C18", "C19", "C20"}
 FAST_CLAIMS = [c for c in CLAIMS if c not in SLOW_CLAIMS]
 
 

@@ -342,3 +342,99 @@ def test_c13_words_name_the_thresholds():
     assert decision.verdict == IN_PART and "ReLU less no" in decision.deciding
     for value in (v.C13_TRAMPLE, v.C13_ACCURACY_DROP, v.C13_RELU_LESS, v.C13_BATCH_GAIN):
         assert f"{value:g}" in v.C13_RULE
+
+
+# ---- C18-C20 and undecided ---------------------------------------------------------------
+
+def test_undecided_parts_decide_only_when_both_readings_agree():
+    from bottlenet.experiments.base import UNDECIDED, by_parts_in_regimes_or_undecided
+
+    assert by_parts_in_regimes_or_undecided({"a": {"x": True, "y": None}}) == UNDECIDED
+    # a part measured false and one measured true: in part, whatever the undecided one says
+    assert by_parts_in_regimes_or_undecided(
+        {"a": {"x": True, "y": False, "z": None}}) == IN_PART
+    assert by_parts_in_regimes_or_undecided({"a": {"x": True}, "b": {"x": False}}) \
+        == SOME_REGIMES
+    assert by_parts_in_regimes_or_undecided({"a": {"x": False, "y": None},
+                                             "b": {"x": True, "y": True}}) == SOME_REGIMES
+
+
+def pop_row(successes, trials, step):
+    from bottlenet.experiments.base import rate_numbers
+
+    return {"solved": rate_numbers(successes, trials), "median_solve_step": step}
+
+
+@pytest.mark.parametrize(("a", "b", "better"), [
+    (pop_row(16, 16, 500), pop_row(4, 16, 500), True),  # intervals apart
+    (pop_row(4, 16, 500), pop_row(16, 16, 500), False),
+    (pop_row(12, 16, 300), pop_row(14, 16, 450), True),  # 1.5x faster, rate 2/16 lower
+    (pop_row(12, 16, 301), pop_row(14, 16, 450), None),  # not quite 1.5x faster
+    (pop_row(10, 16, 300), pop_row(14, 16, 450), None),  # faster, but 4/16 lower
+    (pop_row(14, 16, 450), pop_row(14, 16, 450), False),  # neither faster nor more
+    (pop_row(15, 16, 450), pop_row(14, 16, 300), None),  # more (not apart), slower
+    (pop_row(0, 16, None), pop_row(1, 16, 300), False)])
+def test_trains_better(a, b, better):
+    assert v.trains_better(a, b) is better
+    assert f"1/{v.TRAINS_BETTER_SPEED:g}" in v.TRAINS_BETTER_RULE
+
+
+def q(q1, q3):
+    return {"q1": q1, "median": (q1 + q3) / 2, "q3": q3}
+
+
+@pytest.mark.parametrize(("a", "b", "less"), [
+    (q(0.1, 0.2), q(0.21, 0.4), True), (q(0.1, 0.21), q(0.21, 0.4), None),
+    (q(0.41, 0.5), q(0.21, 0.4), False)])
+def test_dwells_less(a, b, less):
+    assert v.dwells_less(a, b) is less
+
+
+def c18_row(successes, step, q1, q3):
+    return {**pop_row(successes, 16, step), "meta_stable": q(q1, q3)}
+
+
+def test_c18_regimes():
+    rows = {"tanh": c18_row(16, 200, 0.1, 0.2), "sinh": c18_row(4, 200, 0.5, 0.6),
+            "arctan": c18_row(16, 200, 0.15, 0.3)}
+    d = v.c18_verdict(rows)
+    assert d.parts["vs sinh"] == {"trains better": True, "dwells less": True}
+    assert d.parts["vs arctan"] == {"trains better": False, "dwells less": None}
+    assert d.verdict == SOME_REGIMES and "undecided" in d.deciding
+    rows["arctan"] = c18_row(4, 200, 0.5, 0.6)
+    assert v.c18_verdict(rows).verdict == HOLDS
+    rows["sinh"] = rows["arctan"] = c18_row(16, 200, 0.1, 0.3)
+    from bottlenet.experiments.base import UNDECIDED
+    assert v.c18_verdict(rows).verdict == UNDECIDED
+
+
+def c19_rows(relu, leaky, softplus, dead=0.0):
+    return {"relu": {**relu, "dead_units": dead}, "leaky_relu": {**leaky, "dead_units": 0.0},
+            "softplus": {**softplus, "dead_units": 0.0}}
+
+
+def test_c19_refutes_the_hypothesis_only_where_relu_kept_its_paths():
+    good, bad = pop_row(16, 16, 300), pop_row(4, 16, 300)
+    d = v.c19_verdict({"shift": c19_rows(bad, good, bad)})
+    assert d.parts["shift"] == {"hard zeros do not hurt": False, "softplus not better": True}
+    assert d.verdict == IN_PART
+    # the same numbers, but most of ReLU's units dead: no paths, so nothing refuted
+    d = v.c19_verdict({"shift": c19_rows(bad, good, bad, dead=v.C19_DEAD)})
+    assert d.parts["shift"]["hard zeros do not hurt"] is True and d.verdict == HOLDS
+    d = v.c19_verdict({"shift": c19_rows(good, good, good),
+                       "skewed": c19_rows(bad, bad, good)})
+    assert d.parts["skewed"]["softplus not better"] is False and d.verdict == SOME_REGIMES
+
+
+def c20_part(kept, solved):
+    return {"kept": kept, "solved": solved}
+
+
+@pytest.mark.parametrize(("room", "crowded", "verdict"), [
+    ((2, 4), (2, 4), HOLDS), ((2, 4), (1, 4), IN_PART), ((1, 4), (1, 4), FAILS),
+    ((0, 0), (2, 4), IN_PART)])  # nothing solved: nothing to read, the part fails
+def test_c20_parts(room, crowded, verdict):
+    rows = {"k=2": {"room": c20_part(*room), "crowded": c20_part(*crowded)},
+            "k=3": {"room": c20_part(4, 4), "crowded": c20_part(4, 4)}}
+    assert v.c20_verdict(rows).verdict == verdict
+    assert f"{v.C20_KEEP:.0%}" in v.C20_RULE

@@ -36,6 +36,24 @@ def _normcdf(x):
     return 2.0 * ndtr(_SQRT_HALF_PI * x) - 1.0
 
 
+_HALF_PI = math.pi / 2
+
+
+def _arctan(x):
+    # (2/pi) arctan(pi/2 x): arctan scaled into tanh's range (-1, 1) with tanh's slope 1
+    # at zero, so only the shape differs: it approaches +-1 like 1/x, tanh like e^-2x
+    # (Martin Cohen's "maybe inverse tan?" in the article's comments).
+    return jnp.arctan(_HALF_PI * x) / _HALF_PI
+
+
+def _leaky_relu(x):
+    # ReLU whose zeros are softened: slope 0.01 below zero, so every unit passes some
+    # gradient for every input (the Glorot-Bordes-Bengio question, claim C19).
+    return jax.nn.leaky_relu(x, LEAKY_SLOPE)
+
+
+LEAKY_SLOPE = 0.01
+
 _REGISTRY: dict[str, Activation] = {}
 
 
@@ -50,6 +68,11 @@ register("relu", jax.nn.relu, 0, math.inf, "max(x, 0)")
 register("linear", lambda x: x, -math.inf, math.inf, "identity: no squashing")
 register("normcdf", _normcdf, -1, 1, "2*Phi(sqrt(pi/2) x)-1: normal CDF in tanh's range")
 register("softplus", jax.nn.softplus, 0, math.inf, "log(1+e^x), a smooth relu")
+register("sinh", jnp.sinh, -math.inf, math.inf, "sinh(x): slope 1 at zero, no saturation "
+         "(what tanh replaced, says a commenter)")
+register("arctan", _arctan, -1, 1, "(2/pi) arctan(pi x/2): arctan in tanh's range, slope 1 at 0")
+register("leaky_relu", _leaky_relu, -math.inf, math.inf,
+         f"max(x, {LEAKY_SLOPE:g} x): relu with its zeros softened")
 
 
 def get(name: str) -> Activation:

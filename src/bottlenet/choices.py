@@ -4,7 +4,8 @@ The command line lists them in its help and the engine validates against them; k
 them here lets `bottlenet --help` answer without importing JAX (activations.py checks at
 import that its built-in registry matches ACTIVATIONS)."""
 
-ACTIVATIONS = ("linear", "normcdf", "relu", "sigmoid", "softplus", "tanh")  # built-ins
+ACTIVATIONS = ("arctan", "leaky_relu", "linear", "normcdf", "relu", "sigmoid", "sinh",
+               "softplus", "tanh")  # built-ins
 HEADS = ("softmax", "tanh", "sigmoid")
 OPTIMIZERS = ("adam", "sgd", "momentum", "nesterov", "rmsprop")
 SCHEDULES = ("constant", "cosine")

@@ -13,12 +13,15 @@ from bottlenet.experiments.base import (
     HOLDS,
     IN_PART,
     SOME_REGIMES,
+    UNDECIDED,
     ClaimResult,
 )
 from bottlenet.files import write_text
 
-# green, amber (every part, in some regimes), purple (some parts measured false), red
-COLOURS = {HOLDS: "#1a9641", SOME_REGIMES: "#d68a00", IN_PART: "#7b3294", FAILS: "#d7191c"}
+# green, amber (every part, in some regimes), purple (some parts measured false), red,
+# grey (the numbers cannot decide yet)
+COLOURS = {HOLDS: "#1a9641", SOME_REGIMES: "#d68a00", IN_PART: "#7b3294", FAILS: "#d7191c",
+           UNDECIDED: "#777777"}
 
 CSS = """
 body { font-family: Georgia, serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;

@@ -29,7 +29,7 @@ def reproduce(
         help="More seeds and longer budgets (64 seeds, 20,000 steps; capacity 32 seeds up "
         "to n=1024): much slower.")] = False,
     only: Annotated[str | None, typer.Option(
-        help="Some claims only, e.g. C4,C13 (C1-C17).")] = None,
+        help="Some claims only, e.g. C4,C13 (C1-C20).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Report folder.")]
     = Path("results/report"),
     db: Annotated[Path, typer.Option(help="Results database (reused by later runs).")]

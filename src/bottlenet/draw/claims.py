@@ -11,7 +11,8 @@ from scipy.special import expit, ndtr
 from bottlenet.draw.common import BAR
 from bottlenet.stats import wilson_interval
 
-ACTIVATION_COLOURS = {"tanh": "#2166ac", "sigmoid": "#b2182b", "relu": "#1a9641"}
+ACTIVATION_COLOURS = {"tanh": "#2166ac", "sigmoid": "#b2182b", "relu": "#1a9641",
+                      "sinh": "#d6604d", "arctan": "#762a83"}
 
 
 def solve_steps_chart(rows: dict[str, dict], steps: int):
@@ -126,9 +127,12 @@ def rate_bars(labels, successes, trials, title: str, ylabel: str = "share of see
 
 
 def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool = False):
-    """A plain bar chart of measured values, one bar per label (C11, C17)."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    ax.bar(list(labels), list(values), color=colours or BAR)
+    """A plain bar chart of measured values, one bar per label (C11, C17, C19, C20)."""
+    labels = list(labels)
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.75 * len(labels) + 1.5), 3.5))
+    ax.bar(labels, list(values), color=colours or BAR)
+    if len(labels) > 6:
+        ax.tick_params(axis="x", labelsize=7, labelrotation=30)
     if log:
         ax.set_yscale("log")
     ax.set_ylabel(ylabel)
@@ -236,5 +240,25 @@ def word_probability_chart(computed: dict[str, float], sampled: dict[str, float]
     ax.set_ylabel("probability of generating the word")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def band_share_chart(band: dict[str, list[float]], flat: dict[str, list[float]],
+                     steps: list[int]):
+    """C18: per activation, the share of hidden pre-activations in the meta-stable band
+    (solid) and on the flat part (dashed) at each snapshot step."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for name, values in band.items():
+        colour = ACTIVATION_COLOURS.get(name, BAR)
+        ax.plot(steps, values, color=colour, marker="o", ms=3, label=f"{name}: band")
+        ax.plot(steps, flat[name], color=colour, ls="--", lw=1, label=f"{name}: flat")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("share of pre-activations")
+    ax.set_title("where the hidden units sit: meta-stable band |f(z)| < 1/2, flat f'(z) < 0.1",
+                 fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -15,6 +15,7 @@ from bottlenet.errors import SpecError
 from bottlenet.experiments import (
     basics,
     capacity_claims,
+    comments,
     curves,
     dynamics,
     falsification,
@@ -48,6 +49,9 @@ CLAIMS: dict[str, Callable[[Context], ClaimResult]] = {
     "C15": dynamics.c15_depth,
     "C16": hello.c16_hello,
     "C17": weights.c17_bits,
+    "C18": comments.c18_sinh,
+    "C19": comments.c19_hard_zeros,
+    "C20": comments.c20_binary,
 }
 
 

@@ -21,6 +21,7 @@ from bottlenet.experiments.base import (
     SOME_REGIMES,
     by_parts,
     by_parts_in_regimes,
+    by_parts_in_regimes_or_undecided,
     by_regimes,
 )
 
@@ -28,13 +29,13 @@ from bottlenet.experiments.base import (
 @dataclass(frozen=True)
 class Decision:
     verdict: str
-    parts: dict[str, dict[str, bool]]  # regime -> part -> held
+    parts: dict[str, dict[str, bool | None]]  # regime -> part -> held (None: undecided)
     deciding: str  # the numbers that decided it, in one short line
     rule: str
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+def _yes(flag: bool | None) -> str:
+    return "undecided" if flag is None else "yes" if flag else "no"
 
 
 def _held(parts: dict[str, dict[str, bool]]) -> str:
@@ -462,3 +463,121 @@ def c13_verdict(regimes: dict[str, dict]) -> Decision:
     """regimes: "k=2" ... -> runs (see c13_parts)."""
     parts = {regime: c13_parts(runs) for regime, runs in regimes.items()}
     return Decision(by_parts_in_regimes(parts), parts, _held(parts), C13_RULE)
+
+
+# ---- C18-C20: the comment thread's remaining claims ----------------------------------------
+
+TRAINS_BETTER_SPEED = 1.5  # "faster": a median solve step at most 1/1.5 of the other's
+TRAINS_BETTER_GAP = 0.2  # ... with a solve rate at most this much lower
+
+TRAINS_BETTER_RULE = (
+    "A trains better than B when A's solve rate's 95% interval lies wholly above B's, or "
+    f"when the intervals overlap, A's median solve step is at most 1/{TRAINS_BETTER_SPEED:g} "
+    f"of B's and A's rate at most {TRAINS_BETTER_GAP:.0%} below; it does not when B's "
+    "interval lies wholly above A's, or they overlap and A is neither faster nor solves "
+    "more; otherwise the comparison is undecided")
+UNDECIDED_RULE = ("a verdict that undecided comparisons could still turn either way is "
+                  "'undecided at this budget'")
+
+
+def trains_better(a: dict, b: dict) -> bool | None:
+    """Whether population a trains better than b (numbers as rate_numbers plus a
+    "median_solve_step"); None when the numbers cannot tell (TRAINS_BETTER_RULE)."""
+    (a_lo, a_hi), (b_lo, b_hi) = a["solved"]["ci95"], b["solved"]["ci95"]
+    if a_lo > b_hi:
+        return True
+    if a_hi < b_lo:
+        return False
+    ra, rb = a["solved"]["rate"], b["solved"]["rate"]
+    sa, sb = a.get("median_solve_step"), b.get("median_solve_step")
+    if sa is not None and sb is not None and ra >= rb - TRAINS_BETTER_GAP \
+            and sa * TRAINS_BETTER_SPEED <= sb:
+        return True
+    if ra <= rb and (sa is None or sb is None or sa >= sb):
+        return False
+    return None
+
+
+def dwells_less(a: dict, b: dict) -> bool | None:
+    """Whether a's networks spend a smaller share of their hidden pre-activations in the
+    meta-stable band than b's: every quartile apart (a's upper quartile below b's lower:
+    yes; a's lower above b's upper: no); overlapping quartiles: undecided. a, b: {"q1",
+    "median", "q3"} of the per-network share averaged over training."""
+    if a["q3"] < b["q1"]:
+        return True
+    if a["q1"] > b["q3"]:
+        return False
+    return None
+
+
+C18_RIVALS = ("sinh", "arctan")
+C18_RULE = (
+    "for each rival of tanh (sinh, which the commenter names, and arctan, which the reply "
+    "suggests he meant), two parts: tanh trains better than the rival (" + TRAINS_BETTER_RULE
+    + "), and tanh's networks dwell less in the meta-stable band |f(z)| < 1/2 (the share of "
+    "hidden pre-activations there, averaged over training: tanh's upper quartile over "
+    "networks below the rival's lower quartile; overlapping quartiles: undecided). "
+    + PARTS_REGIMES_RULE + "; " + UNDECIDED_RULE)
+
+
+def c18_verdict(rows: dict[str, dict]) -> Decision:
+    """rows: activation ("tanh", "sinh", "arctan") -> {"solved", "median_solve_step",
+    "meta_stable": quartiles}."""
+    tanh = rows["tanh"]
+    parts = {f"vs {r}": {"trains better": trains_better(tanh, rows[r]),
+                         "dwells less": dwells_less(tanh["meta_stable"], rows[r]["meta_stable"])}
+             for r in C18_RIVALS if r in rows}
+    return Decision(by_parts_in_regimes_or_undecided(parts), parts, _held(parts), C18_RULE)
+
+
+C19_DEAD = 0.5  # a population whose networks lost this share of units has no paths left
+C19_RULE = (
+    "written before the run: on each task, the hypothesis (hard zeros do not hurt while "
+    "gradients still reach every network through some units) is refuted if leaky ReLU "
+    "(the same zeros softened to slope 0.01) trains better than ReLU while ReLU's networks "
+    f"keep most units alive (median share of dead units below {C19_DEAD:.0%}); its second "
+    "part (softplus, smooth everywhere, is not better than ReLU) is refuted if softplus "
+    "trains better than ReLU. " + TRAINS_BETTER_RULE + ". " + PARTS_REGIMES_RULE + "; "
+    + UNDECIDED_RULE)
+
+
+def c19_verdict(tasks_: dict[str, dict]) -> Decision:
+    """tasks_: task -> activation ("relu", "leaky_relu", "softplus") -> {"solved",
+    "median_solve_step", "dead_units": median share}."""
+    parts: dict[str, dict[str, bool | None]] = {}
+    for task, rows in tasks_.items():
+        relu = rows["relu"]
+        hurt = trains_better(rows["leaky_relu"], relu)
+        paths = relu["dead_units"] < C19_DEAD
+        parts[task] = {
+            "hard zeros do not hurt": None if hurt is None else not (hurt and paths),
+            "softplus not better": _negate(trains_better(rows["softplus"], relu))}
+    return Decision(by_parts_in_regimes_or_undecided(parts), parts, _held(parts), C19_RULE)
+
+
+def _negate(flag: bool | None) -> bool | None:
+    return None if flag is None else not flag
+
+
+C20_KEEP = 0.5  # share of solved tanh networks that must still solve read through sign(h)
+C20_RULE = (
+    "two parts, for every k tried: where 2^k binary codes are enough (n = 2^k symbols), "
+    f"at least {C20_KEEP:.0%} of the tanh networks that solve still solve read through "
+    "sign(h); and binary units carry what tanh units carry: where tanh networks solve n = "
+    f"4 x 2^k symbols, at least {C20_KEEP:.0%} of them still solve read through sign(h). "
+    + PARTS_RULE)
+
+
+def c20_verdict(rows: dict[str, dict]) -> Decision:
+    """rows: "k=2" ... -> {"room": {"kept": x, "solved": y}, "crowded": {...}}: of the y
+    networks that solved, x still solve through sign(h) (y = 0: the part fails, there is
+    nothing to read)."""
+    def kept(r: dict) -> bool:
+        return r["solved"] > 0 and r["kept"] / r["solved"] >= C20_KEEP
+
+    parts = {"2^k symbols still solve": all(kept(r["room"]) for r in rows.values()),
+             "4 x 2^k symbols still solve": all(kept(r["crowded"]) for r in rows.values())}
+    return Decision(by_parts(parts.values()), {"all": parts},
+                    "; ".join(f"{k}: {r['room']['kept']}/{r['room']['solved']} at 2^k, "
+                              f"{r['crowded']['kept']}/{r['crowded']['solved']} at 4x2^k"
+                              for k, r in rows.items()), C20_RULE)
