@@ -4,6 +4,7 @@ binary (sign) units read from tanh-trained networks."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -34,13 +35,18 @@ def _pre_activations(params) -> np.ndarray:
     return z + np.asarray(first["b"], np.float64)[:, None, :] if "b" in first else z
 
 
+@functools.cache
+def _slope(name: str):
+    """f' of the activation `name`, element-wise, compiled once per activation."""
+    return jax.jit(jax.vmap(jax.grad(activations.get(name).fn)))
+
+
 def band_shares(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per network (P,): the share of pre-activations z (P, n, k) in the meta-stable band
     |f(z)| < C18_BAND and the share on the flat part f'(z) < C18_FLAT."""
     fn = activations.get(name).fn
     values = np.abs(np.asarray(fn(jnp.asarray(z))))
-    slopes = np.asarray(jax.vmap(jax.grad(lambda x: fn(x)))(jnp.asarray(z.ravel())))
-    slopes = slopes.reshape(z.shape)
+    slopes = np.asarray(_slope(name)(jnp.asarray(z.ravel()))).reshape(z.shape)
     axes = (1, 2)
     return (np.mean(values < C18_BAND, axis=axes),
             np.mean(np.nan_to_num(slopes, nan=np.inf) < C18_FLAT, axis=axes))
