@@ -130,7 +130,8 @@ def train(
     if cfg.batch is None and t.n_pairs > FULL_BATCH_HINT:
         err.print(f"note: full batch: every step computes {t.n_pairs:,} x {t.n_out:,} logits "
                   "per network; --batch 256 --lr 0.003 --schedule cosine makes a step "
-                  "n/256 times cheaper but needs many more of them (README, Capacity)")
+                  "n/256 times cheaper, but a solution needs as many passes over the pairs "
+                  "either way: measured, no sooner (README, Capacity)")
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
