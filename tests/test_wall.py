@@ -85,6 +85,10 @@ def _nearest_cases():
         {"w": rng.normal(size=(3, 200)) * 3, "b": rng.normal(size=200) * 3}), t, "float64"
     yield "no biases", NetSpec(200, 200, (2,), bias=False), (
         {"w": rng.normal(size=(200, 2))}, {"w": rng.normal(size=(2, 200))}), t, "float32"
+    w2 = rng.normal(size=(2, 200))
+    w2[0, 7] = np.nan  # a diverged network: handed to the dense pass
+    yield "diverged", NetSpec(200, 200, (2,), bias=False), (
+        {"w": rng.normal(size=(200, 2))}, {"w": w2}), t, "float32"
 
 
 @pytest.mark.parametrize("neighbours", [(2,), (2, 5), (64,)])

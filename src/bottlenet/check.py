@@ -13,15 +13,18 @@ Memory is O(chunk x outputs) per core whatever n is; time is O(n^2 k) per networ
 Networks of one hidden layer with few units (k <= NEAREST_MAX_UNITS) and many outputs
 (n >= NEAREST_FROM) are checked without the n x n pass, exactly all the same: a pair's
 logits are w_j . h + b_j, which equals A(h) + e_j - s/2 |w_j - h/s|^2 for any s > 0
-(A(h) = |h|^2 / 2s, e_j = b_j + s/2 |w_j|^2). So among outputs whose w_j lies at least d
-from h/s, none has a logit above A(h) + max e - s/2 d^2. A k-d tree over the output
-vectors gives each pair its K nearest; their logits are computed, and when that bound
-(with room for rounding) lies below the best of them, the best of them is the pair's
-best other output, exactly. Pairs the bound cannot settle ask for more neighbours, and
-the few left after that get every output. s is fitted so that the e_j vary least: for a
-grid/Voronoi code (b_j = -s/2 |w_j|^2) they are equal and the bound is tight; for a
-circle (|w_j| equal) any s is. A grid of two units at 10^6 symbols takes seconds instead
-of half an hour.
+(A(h) = |h|^2 / 2s, e_j = b_j + s/2 |w_j|^2). With E = max e and one more coordinate
+c_j = sqrt(2 (E - e_j) / s) per output, that is A(h) + E - s/2 |(h/s, 0) - (w_j, c_j)|^2:
+the larger the logit, the nearer the lifted output vector. A k-d tree over those
+(k + 1)-dimensional points gives each pair its K nearest; their logits are computed
+directly, and every other output lies at least as far as the K-th, so none has a logit
+above A(h) + E - s/2 d_K^2. When that bound (with room for rounding) lies below the best
+of the K, the best of them is the pair's best other output, exactly. Pairs the bound
+cannot settle (ties at the K-th distance) ask for more neighbours, and the few left
+after that get every output. s is fitted so that the e_j vary least (for a grid/Voronoi
+code, b_j = -s/2 |w_j|^2, they are equal; for a circle any s will do), which keeps the
+extra coordinate small. A grid of two units at 10^6 symbols takes seconds instead of
+half an hour.
 """
 
 from __future__ import annotations
@@ -89,15 +92,15 @@ def hull_share(params) -> float | None:
     their convex hull. Codes on a circle (the article's picture, `construct --method
     circle`) put every output on the hull: 1. A grid / Voronoi code (`--method grid`)
     puts its outputs inside, only the corners on the hull: about 2^k / n. None without
-    exactly one hidden layer of at least 2 units, or when the points span less than k
-    dimensions."""
+    exactly one hidden layer of at least 2 units, when the points span less than k
+    dimensions, or when some are not finite."""
     from scipy.spatial import ConvexHull, QhullError
 
     if len(params) != 2:
         return None
     points = np.asarray(params[-1]["w"], np.float64).T  # (n_out, k)
-    if points.shape[1] < 2 or len(points) <= points.shape[1]:
-        return None
+    if points.shape[1] < 2 or len(points) <= points.shape[1] or not np.isfinite(points).all():
+        return None  # (a diverged network's output vectors have no hull)
     try:
         return len(ConvexHull(points).vertices) / len(points)
     except QhullError:
@@ -193,10 +196,15 @@ def _check_nearest(spec, params, task, rtol, progress) -> NetworkCheck:
     last = params[-1]
     points = np.ascontiguousarray(np.asarray(last["w"], np.float64).T)  # (n_out, k)
     bias = np.asarray(last["b"], np.float64) if "b" in last else np.zeros(len(points))
+    if not (np.isfinite(h).all() and np.isfinite(points).all() and np.isfinite(bias).all()):
+        with jax.enable_x64(True):  # a diverged network: the dense pass handles what is not
+            return _check_network(spec, params, task, rtol, progress)  # finite
     s = _code_scale(points, bias, h)
-    e_max = float(np.max(bias + 0.5 * s * np.sum(points * points, axis=1)))
-    tree = cKDTree(points)
-    q = h / s
+    e = bias + 0.5 * s * np.sum(points * points, axis=1)
+    e_max = float(np.max(e))
+    lifted = np.column_stack([points, np.sqrt(np.maximum(0.0, 2 * (e_max - e) / s))])
+    tree = cKDTree(lifted)
+    q = np.column_stack([h / s, np.zeros(m)])
     lift = 0.5 * s * np.sum(q * q, axis=1)  # A(h)
     best = _logits_of(h, points, bias, targets[:, None])[:, 0]
     other = np.full(m, -np.inf)
@@ -219,7 +227,7 @@ def _check_nearest(spec, params, task, rtol, progress) -> NetworkCheck:
             bound = lift[rows] + e_max - 0.5 * s * dist[:, -1] ** 2
             # room for rounding: far above float64's, far below any tolerance of the rule
             room = 1e-12 * (np.abs(lift[rows]) + abs(e_max) + 0.5 * s * dist[:, -1] ** 2
-                            + size[rows] + np.abs(found))
+                            + np.abs(e[idx]).max(axis=1) + size[rows] + np.abs(found))
             settled = bound + room < found
             other[rows[settled]] = found[settled]
             rows = rows[~settled]
