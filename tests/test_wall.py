@@ -135,6 +135,18 @@ def test_construct_measures_its_limit_by_the_exact_check():
     assert r.exit_code == 2 and "at most 8 hidden units" in r.stderr
 
 
+def test_construct_limit_refuses_what_memory_cannot_hold(monkeypatch):
+    from typer.testing import CliRunner
+
+    from bottlenet.cli import app
+
+    monkeypatch.setattr(construct, "host_bytes", lambda: 50 << 20)
+    r = CliRunner().invoke(app, ["construct", "--method", "grid", "--symbols", "50",
+                                 "--limit"])
+    assert r.exit_code == 2 and "1,003,686 symbols" in r.stderr and "GiB" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_check_holds_each_network_to_its_precisions_rule():
     # The circle at n = 5000 has margins of about 5e-7 of its logits' size: below
     # float32's 2^-20 (9.5e-7), far above float64's 2^-49.

@@ -186,14 +186,29 @@ def check_settings(n: int, hidden: int, probability: float, radius: float,
                             f"{free / 2**30:.1f} GiB is free: use fewer --symbols")
 
 
-def check_limit_settings(hidden: int) -> None:
-    """Refuse a limit search (checked_limit) whose checks could not be exact and quick:
-    the nearest-code check takes at most NEAREST_MAX_UNITS units."""
+def limit_ceiling(hidden: int, method: str = "circle", dtype: str = "float32",
+                  radius: float = 0.9) -> int:
+    """The largest n checked_limit tries: 1.5x the margin's estimate, at most SYMBOLS_MAX."""
+    rtol = solve_rtol(np.dtype(dtype))
+    return min(checks.SYMBOLS_MAX, int(1.5 * margin_limit(hidden, method, radius, rtol)))
+
+
+def check_limit_settings(hidden: int, method: str = "circle", dtype: str = "float32",
+                         radius: float = 0.9) -> None:
+    """Refuse a limit search (checked_limit) whose checks could not be exact and quick
+    (the nearest-code check takes at most NEAREST_MAX_UNITS units) or would not fit in
+    memory at its largest n (the weights, the codes and the pairs as float64, about 12
+    arrays of n x (k + 2) numbers)."""
     from bottlenet.check import NEAREST_MAX_UNITS
 
     if hidden > NEAREST_MAX_UNITS:
         raise SpecError(f"--limit checks constructions of at most {NEAREST_MAX_UNITS} hidden "
                         f"units (each n exactly, by nearest codes); got --hidden {hidden}")
+    n = limit_ceiling(hidden, method, dtype, radius)
+    need, free = 12 * 8 * n * (hidden + 2), host_bytes()
+    if need > 0.7 * free:
+        raise ResourceError(f"--limit checks up to {n:,} symbols, which needs about "
+                            f"{need / 2**30:.1f} GiB, but {free / 2**30:.1f} GiB is free")
 
 
 def construct(task: Task, hidden: int = 2, probability: float = 0.9,
@@ -287,8 +302,7 @@ def checked_limit(hidden: int, method: str = "circle", dtype: str = "float32",
     about n log n with one hidden layer of few units past check.NEAREST_FROM outputs.
     on_check(n, solved) hears each check."""
     check_dtype(dtype)
-    hi = hi or min(checks.SYMBOLS_MAX, int(1.5 * margin_limit(hidden, method, radius,
-                                                       solve_rtol(np.dtype(dtype)))))
+    hi = hi or limit_ceiling(hidden, method, dtype, radius)
 
     def solves(n: int) -> bool:
         task = tasks.shift(n)

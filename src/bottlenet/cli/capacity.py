@@ -268,7 +268,7 @@ def construct(
     hand.check_settings(symbols, hidden, prob, radius, method)
     check_dtype(dtype)
     if limit:
-        hand.check_limit_settings(hidden)
+        hand.check_limit_settings(hidden, method, dtype, radius)
     if save:
         check_output(save, "--save", replace=force)
     t = tasks.builtin(task, symbols, seed)
