@@ -21,7 +21,7 @@ FAILS = "does not hold"
 # turn it either way (more seeds, `--full`, may decide it).
 UNDECIDED = "undecided at this budget"
 VERDICTS = (HOLDS, SOME_REGIMES, IN_PART, FAILS, UNDECIDED)
-RULES_VERSION = 3  # in each claim's database key: results judged by older rules are not reused
+RULES_VERSION = 4  # in each claim's database key: results judged by older rules are not reused
 
 PARTS_RULE = "all parts: holds; some: holds in part; none: does not hold"
 REGIMES_RULE = ("in every regime tried: holds; in some: holds in some regimes; in none: "
@@ -53,18 +53,6 @@ def by_parts_in_regimes(table: dict[str, dict[str, bool]]) -> str:
     if any(all(r) for r in regimes):
         return SOME_REGIMES
     return IN_PART if any(any(r) for r in regimes) else FAILS
-
-
-def by_parts_in_regimes_or_undecided(table: dict[str, dict[str, bool | None]]) -> str:
-    """As by_parts_in_regimes, where a part may be None (its comparison undecided at this
-    budget): the verdict when every undecided part is taken as held and when every one
-    is taken as failed; the same verdict both ways is the verdict, otherwise UNDECIDED."""
-    def taken(value: bool) -> dict[str, dict[str, bool]]:
-        return {r: {p: value if v is None else v for p, v in row.items()}
-                for r, row in table.items()}
-
-    best, worst = by_parts_in_regimes(taken(True)), by_parts_in_regimes(taken(False))
-    return best if best == worst else UNDECIDED
 
 
 PARTS_REGIMES_RULE = ("every part in every regime: holds; every part in some regime: holds "

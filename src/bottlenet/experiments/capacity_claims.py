@@ -165,7 +165,7 @@ def c12_measure(ctx) -> dict[str, dict]:
 
 def c12_relu(ctx):
     rates = c12_measure(ctx)
-    decision = c12_verdict({r: {(a, k): rates[f"{r} {a} k={k}"]["rate"]
+    decision = c12_verdict({r: {(a, k): rates[f"{r} {a} k={k}"]
                                 for r2, a, k in C12_GRID if r2 == r} for r in REGIMES})
     return claim_result(
         "C12", "; ".join(f"{key}: {rate_text(v['successes'], v['trials'])}"
@@ -173,9 +173,10 @@ def c12_relu(ctx):
         {"n": 11, "regimes": list(REGIMES), "seeds": ctx.budget.seeds,
          "steps": ctx.budget.steps},
         {"rates": rates,
-         "regimes_reproducing": [r for r, p in decision.parts.items() if p["reproduces"]],
+         "regimes_reproducing": [r for r, p in decision.parts.items()
+                                 if p["reproduces"] is True],
          "regimes_relu_worse_at_k2": [r for r, p in decision.parts.items()
-                                      if p["relu worse at k=2"]]},
+                                      if p["relu worse at k=2"] is True]},
         [("Share of seeds solving 11 symbols, by regime, activation and k.",
           png_base64(rate_bars([f"{r.split()[0]} {a} k={k}" for r, a, k in C12_GRID],
                                [v["successes"] for v in rates.values()],

@@ -9,7 +9,9 @@ be re-applied to a stored result without measuring again."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from itertools import product
 
 from bottlenet.experiments.base import (
     FAILS,
@@ -19,11 +21,12 @@ from bottlenet.experiments.base import (
     PARTS_RULE,
     REGIMES_RULE,
     SOME_REGIMES,
+    UNDECIDED,
     by_parts,
     by_parts_in_regimes,
-    by_parts_in_regimes_or_undecided,
     by_regimes,
 )
+from bottlenet.stats import wilson_interval
 
 
 @dataclass(frozen=True)
@@ -44,17 +47,58 @@ def _held(parts: dict[str, dict[str, bool]]) -> str:
                      for regime, row in parts.items())
 
 
+# ---- rates against thresholds: decided, or undecided at this budget ------------------------
+
+def rate_at_least(successes: int, trials: int, threshold: float) -> bool | None:
+    """Whether a share of seeds is at least `threshold`: yes when its Wilson 95% interval
+    lies at or above it, no when it lies below, None (undecided at this budget) when it
+    straddles it."""
+    lo, hi = wilson_interval(successes, trials)
+    if lo >= threshold:
+        return True
+    if hi < threshold:
+        return False
+    return None
+
+
+Parts = dict[str, dict[str, bool | None]]
+
+
+def settle(judge: Callable[[dict], tuple[str, Parts]], flags: dict[Hashable, bool | None]
+           ) -> tuple[str, Parts]:
+    """judge(flags, each decided) -> (verdict, parts), over every way the undecided flags
+    (None) could turn out: a verdict, or a part, that comes out the same every way is
+    decided; otherwise it is UNDECIDED (a part: None)."""
+    open_ = [k for k, v in flags.items() if v is None]
+    verdicts: set[str] = set()
+    merged: Parts | None = None
+    for combo in product((True, False), repeat=len(open_)):
+        verdict, parts = judge({**flags, **dict(zip(open_, combo, strict=True))})
+        verdicts.add(verdict)
+        merged = parts if merged is None else {
+            r: {p: v if merged[r][p] == v else None for p, v in row.items()}
+            for r, row in parts.items()}
+    assert merged is not None
+    return (verdicts.pop() if len(verdicts) == 1 else UNDECIDED), merged
+
+
+STRADDLE = ("; a share whose 95% interval straddles its threshold is undecided, and so is "
+            "the verdict when such shares could turn it either way")
+
+
 # ---- C1-C3: what tiny networks learn on five symbols ----------------------------------------
 
 LEARNS = 0.9  # share of seeds that must solve for "learns it"
 
-C1_RULE = f"holds if at least {LEARNS:.0%} of seeds solve within the budget"
+C1_RULE = f"holds if at least {LEARNS:.0%} of seeds solve within the budget" + STRADDLE
 
 
 def c1_verdict(solved: int, networks: int) -> Decision:
-    held = solved / networks >= LEARNS
-    return Decision(HOLDS if held else FAILS, {"all": {"learns": held}},
-                    f"{solved}/{networks} solved (>= {LEARNS:.0%} needed)", C1_RULE)
+    verdict, parts = settle(
+        lambda f: (HOLDS if f["learns"] else FAILS, {"all": {"learns": f["learns"]}}),
+        {"learns": rate_at_least(solved, networks, LEARNS)})
+    return Decision(verdict, parts, f"{solved}/{networks} solved (>= {LEARNS:.0%} needed)",
+                    C1_RULE)
 
 
 C2_RULE = ("the claim holds in a regime (without biases, with biases) if no seed solves "
@@ -75,7 +119,7 @@ C3_RULE = (f"holds if >= {LEARNS:.0%} of seeds solve and, in every regime tried,
            f"largest weights lie within a factor {C3_FACTOR:g} of {C3_WEIGHTS[0]:g} and "
            f"{C3_WEIGHTS[1]:g}; holds in part if they solve but the weights match the "
            "article's in some or none of the regimes (the regimes that match are listed in "
-           "the numbers); does not hold if they do not solve")
+           "the numbers); does not hold if they do not solve" + STRADDLE)
 
 
 def c3_near(weights: dict) -> bool:
@@ -87,10 +131,15 @@ def c3_near(weights: dict) -> bool:
 
 
 def c3_verdict(solved: int, networks: int, regimes: dict[str, dict]) -> Decision:
-    learns = solved / networks >= LEARNS
     near = {r: c3_near(w) for r, w in regimes.items()}
-    verdict = by_parts([learns, learns and all(near.values())])
-    return Decision(verdict, {r: {"learns": learns, "weights near": n} for r, n in near.items()},
+
+    def judge(f):
+        learns = f["learns"]
+        return (by_parts([learns, learns and all(near.values())]),
+                {r: {"learns": learns, "weights near": n} for r, n in near.items()})
+
+    verdict, parts = settle(judge, {"learns": rate_at_least(solved, networks, LEARNS)})
+    return Decision(verdict, parts,
                     f"{solved}/{networks} solved; weights near {C3_WEIGHTS[0]:g} and "
                     f"{C3_WEIGHTS[1]:g} in {sum(near.values())} of {len(near)} regimes", C3_RULE)
 
@@ -165,23 +214,30 @@ C12_SOLVES = 0.5  # share of seeds for "k units suffice"
 C12_RULE = (f"a regime reproduces the claim if >= {C12_SOLVES:.0%} of seeds solve with tanh "
             "k=2 and relu k=4 but not relu k=2 or 3. Holds if every regime tried reproduces "
             "it; in some regimes if some do; in part if none does but ReLU at least fails "
-            "where tanh succeeds at k=2; does not hold otherwise")
+            "where tanh succeeds at k=2; does not hold otherwise" + STRADDLE)
+C12_USED = (("tanh", 2), ("relu", 2), ("relu", 3), ("relu", 4))
 
 
-def c12_verdict(rates: dict[str, dict[tuple[str, int], float]]) -> Decision:
-    """rates: regime -> (activation, k) -> share of seeds solved."""
-    def ok(r, act, k):
-        return rates[r][(act, k)] >= C12_SOLVES
+def c12_verdict(rates: dict[str, dict[tuple[str, int], dict]]) -> Decision:
+    """rates: regime -> (activation, k) -> {"successes", "trials"} (rate_numbers)."""
+    def judge(ok):
+        reproduce = {r: ok[r, "tanh", 2] and not ok[r, "relu", 2] and not ok[r, "relu", 3]
+                     and ok[r, "relu", 4] for r in rates}
+        worse = {r: ok[r, "tanh", 2] and not ok[r, "relu", 2] for r in rates}
+        verdict = (by_regimes(reproduce.values()) if any(reproduce.values()) else
+                   IN_PART if any(worse.values()) else FAILS)
+        return verdict, {r: {"reproduces": reproduce[r], "relu worse at k=2": worse[r]}
+                         for r in rates}
 
-    reproduce = {r: ok(r, "tanh", 2) and not ok(r, "relu", 2) and not ok(r, "relu", 3)
-                 and ok(r, "relu", 4) for r in rates}
-    worse = {r: ok(r, "tanh", 2) and not ok(r, "relu", 2) for r in rates}
-    verdict = (by_regimes(reproduce.values()) if any(reproduce.values()) else
-               IN_PART if any(worse.values()) else FAILS)
-    return Decision(verdict, {r: {"reproduces": reproduce[r], "relu worse at k=2": worse[r]}
-                              for r in rates},
-                    f"regimes reproducing it: {sum(reproduce.values())} of {len(rates)}; "
-                    f"ReLU worse at k=2 in {sum(worse.values())}", C12_RULE)
+    verdict, parts = settle(judge, {
+        (r, a, k): rate_at_least(row[a, k]["successes"], row[a, k]["trials"], C12_SOLVES)
+        for r, row in rates.items() for a, k in C12_USED})
+    count = {p: sum(row[p] is True for row in parts.values())
+             for p in ("reproduces", "relu worse at k=2")}
+    return Decision(verdict, parts,
+                    f"regimes reproducing it: {count['reproduces']} of {len(rates)}; ReLU "
+                    f"worse at k=2 in {count['relu worse at k=2']}"
+                    + (" (some undecided)" if verdict == UNDECIDED else ""), C12_RULE)
 
 
 # ---- C6: softmax alone explodes, tanh alone stagnates, both work ---------------------------
@@ -283,16 +339,24 @@ def c15_verdict(regimes: dict[str, dict[tuple[str, int], dict]]) -> Decision:
 C8_BREAKS = 0.5  # "breaks most": fewer than this share of solved networks still solve
 C8_RULE = (f"holds if removing the weakest 20% of each layer breaks most solved networks "
            f"(fewer than {C8_BREAKS:.0%} still solve); holds in some regimes if it takes 50%; "
-           "otherwise does not hold")
+           "otherwise does not hold" + STRADDLE)
 
 
-def c8_verdict(still_solved: dict[float, float]) -> Decision:
-    """still_solved: fraction of weakest weights removed -> share still solving."""
-    at20, at50 = still_solved[0.2] < C8_BREAKS, still_solved[0.5] < C8_BREAKS
-    verdict = HOLDS if at20 else SOME_REGIMES if at50 else FAILS
-    return Decision(verdict, {"20% removed": {"breaks": at20}, "50% removed": {"breaks": at50}},
+def c8_verdict(still_solved: dict[float, float], tested: int) -> Decision:
+    """still_solved: fraction of weakest weights removed -> share of the `tested` solved
+    networks still solving."""
+    def breaks(f: float) -> bool | None:
+        held = rate_at_least(round(still_solved[f] * tested), tested, C8_BREAKS)
+        return None if held is None else not held
+
+    def judge(b):
+        return (HOLDS if b[0.2] else SOME_REGIMES if b[0.5] else FAILS,
+                {"20% removed": {"breaks": b[0.2]}, "50% removed": {"breaks": b[0.5]}})
+
+    verdict, parts = settle(judge, {0.2: breaks(0.2), 0.5: breaks(0.5)})
+    return Decision(verdict, parts,
                     f"still solving with 20% removed: {100 * still_solved[0.2]:.0f}%, with "
-                    f"50%: {100 * still_solved[0.5]:.0f}%", C8_RULE)
+                    f"50%: {100 * still_solved[0.5]:.0f}% (of {tested})", C8_RULE)
 
 
 C17_RULE = ("smallest b at which >= 50% of solved networks still solve after uniform b-bit "
@@ -520,14 +584,29 @@ C18_RULE = (
     + PARTS_REGIMES_RULE + "; " + UNDECIDED_RULE)
 
 
+def _parts_in_regimes(parts: Parts, rule: str) -> Decision:
+    """The verdict of parts in regimes, some of them undecided (None)."""
+    verdict, parts = settle(
+        lambda f: (by_parts_in_regimes(_unflat(f)), _unflat(f)),
+        {(r, p): v for r, row in parts.items() for p, v in row.items()})
+    return Decision(verdict, parts, _held(parts), rule)
+
+
+def _unflat(flags: dict) -> Parts:
+    table: Parts = {}
+    for (regime, part), value in flags.items():
+        table.setdefault(regime, {})[part] = value
+    return table
+
+
 def c18_verdict(rows: dict[str, dict]) -> Decision:
     """rows: activation ("tanh", "sinh", "arctan") -> {"solved", "median_solve_step",
     "meta_stable": quartiles}."""
     tanh = rows["tanh"]
-    parts = {f"vs {r}": {"trains better": trains_better(tanh, rows[r]),
-                         "dwells less": dwells_less(tanh["meta_stable"], rows[r]["meta_stable"])}
-             for r in C18_RIVALS if r in rows}
-    return Decision(by_parts_in_regimes_or_undecided(parts), parts, _held(parts), C18_RULE)
+    return _parts_in_regimes(
+        {f"vs {r}": {"trains better": trains_better(tanh, rows[r]),
+                     "dwells less": dwells_less(tanh["meta_stable"], rows[r]["meta_stable"])}
+         for r in C18_RIVALS if r in rows}, C18_RULE)
 
 
 C19_DEAD = 0.5  # a population whose networks lost this share of units has no paths left
@@ -544,7 +623,7 @@ C19_RULE = (
 def c19_verdict(tasks_: dict[str, dict]) -> Decision:
     """tasks_: task -> activation ("relu", "leaky_relu", "softplus") -> {"solved",
     "median_solve_step", "dead_units": median share}."""
-    parts: dict[str, dict[str, bool | None]] = {}
+    parts: Parts = {}
     for task, rows in tasks_.items():
         relu = rows["relu"]
         hurt = trains_better(rows["leaky_relu"], relu)
@@ -552,7 +631,7 @@ def c19_verdict(tasks_: dict[str, dict]) -> Decision:
         parts[task] = {
             "hard zeros do not hurt": None if hurt is None else not (hurt and paths),
             "softplus not better": _negate(trains_better(rows["softplus"], relu))}
-    return Decision(by_parts_in_regimes_or_undecided(parts), parts, _held(parts), C19_RULE)
+    return _parts_in_regimes(parts, C19_RULE)
 
 
 def _negate(flag: bool | None) -> bool | None:

@@ -59,7 +59,8 @@ def c8_measure(ctx) -> tuple[dict, object]:
 def c8_weak(ctx):
     numbers, pop = c8_measure(ctx)
     table = numbers["pruning"]
-    decision = c8_verdict({float(f): v["still_solved"] for f, v in table.items()})
+    decision = c8_verdict({float(f): v["still_solved"] for f, v in table.items()},
+                          numbers["networks_tested"])
     best = pop.network(pop.best())
     return claim_result(
         "C8", "; ".join(f"{100 * float(f):.0f}% removed: {100 * v['still_solved']:.0f}% still "
