@@ -232,12 +232,14 @@ def c12_verdict(rates: dict[str, dict[tuple[str, int], dict]]) -> Decision:
     verdict, parts = settle(judge, {
         (r, a, k): rate_at_least(row[a, k]["successes"], row[a, k]["trials"], C12_SOLVES)
         for r, row in rates.items() for a, k in C12_USED})
-    count = {p: sum(row[p] is True for row in parts.values())
-             for p in ("reproduces", "relu worse at k=2")}
+    def count(part: str) -> str:
+        yes = sum(row[part] is True for row in parts.values())
+        open_ = sum(row[part] is None for row in parts.values())
+        return f"{yes}" + (f" ({open_} undecided)" if open_ else "")
+
     return Decision(verdict, parts,
-                    f"regimes reproducing it: {count['reproduces']} of {len(rates)}; ReLU "
-                    f"worse at k=2 in {count['relu worse at k=2']}"
-                    + (" (some undecided)" if verdict == UNDECIDED else ""), C12_RULE)
+                    f"regimes reproducing it: {count('reproduces')} of {len(rates)}; ReLU "
+                    f"worse at k=2 in {count('relu worse at k=2')}", C12_RULE)
 
 
 # ---- C6: softmax alone explodes, tanh alone stagnates, both work ---------------------------
