@@ -135,7 +135,7 @@ def c19_measure(ctx) -> dict:
     """task -> activation -> solve rate, median step, hard zeros, dead units (medians)."""
     found = {}
     for label, task in (("shift 11", tasks.shift(11)),
-                        (f"skewed shift 11 ({C19_SKEW}:1)", skewed_task(C19_SKEW))):
+                        (f"skewed {C19_SKEW}:1", skewed_task(C19_SKEW))):
         rows = {}
         for act in C19_ACTS:
             pop = ctx.train(task, NetSpec(11, 11, (C19_K,), act))
@@ -157,11 +157,13 @@ def c19_hard_zeros(ctx):
             f"{a} solved {rate_text(r['solved']['successes'], r['solved']['trials'])}, "
             f"hard zeros {r['hard_zeros']:.2f}, dead units {r['dead_units']:.2f}"
             for a, r in rows.items()) for t, rows in found.items())
-    labels = [f"{t.split(' (')[0]}: {a}" for t, rows in found.items() for a in rows]
+    labels = [f"{t}: {a}" for t, rows in found.items() for a in rows]
     flat = [r for rows in found.values() for r in rows.values()]
     return claim_result(
         "C19", measured, decision,
-        {"tasks": list(found), "k": C19_K, "activations": list(C19_ACTS),
+        {"tasks": {"shift 11": "shift on 11 symbols", f"skewed {C19_SKEW}:1": "the same, "
+                   f"its first 5 pairs {C19_SKEW} times as frequent (C13's task)"},
+         "k": C19_K, "activations": list(C19_ACTS),
          "leaky_relu": "slope 0.01 below zero", "optimizer": "adam lr 0.05, no logit scale",
          "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
         {"tasks": found, "parts": decision.parts},
