@@ -145,13 +145,17 @@ def test_c12_regimes():
 
 # ---- C6, C11, C15 ------------------------------------------------------------------------
 
-def c6_stats(lin_w=10.0, lin_growth=2.0, diverged=0, tanh_rate=0.5, both_rate=1.0):
+def solved(successes, trials=64):
+    return {"successes": successes, "trials": trials, "rate": successes / trials}
+
+
+def c6_stats(lin_w=10.0, lin_growth=2.0, diverged=0, tanh_solved=16, both_solved=64):
     return {"softmax, linear hidden": {"max_weight_end": lin_w, "growth_second_half": lin_growth,
-                                       "diverged": diverged, "solved": {"rate": 1.0}},
+                                       "diverged": diverged, "solved": solved(64)},
             "tanh hidden, tanh output": {"max_weight_end": 3.0, "growth_second_half": 1.0,
-                                         "diverged": 0, "solved": {"rate": tanh_rate}},
+                                         "diverged": 0, "solved": solved(tanh_solved)},
             "tanh hidden, softmax": {"max_weight_end": 4.0, "growth_second_half": 1.1,
-                                     "diverged": 0, "solved": {"rate": both_rate}}}
+                                     "diverged": 0, "solved": solved(both_solved)}}
 
 
 def test_c6_parts_thresholds():
@@ -160,11 +164,16 @@ def test_c6_parts_thresholds():
     assert v.c6_parts(c6_stats(lin_w=v.C6_EXPLODE * 4.0 + 0.01))["explode"]
     assert not v.c6_parts(c6_stats(lin_growth=1.1))["explode"]
     assert v.c6_parts(c6_stats(lin_w=1.0, diverged=1))["explode"]
-    assert v.c6_parts(c6_stats(tanh_rate=1.0 - v.C6_STAGNATE - 0.01))["stagnate"]
-    assert not v.c6_parts(c6_stats(tanh_rate=1.0 - v.C6_STAGNATE + 0.01))["stagnate"]
-    assert not v.c6_parts(c6_stats(both_rate=v.C6_WORKS - 0.01, tanh_rate=0.0))["work"]
+    # 64/64 against 40/64: 38 points lower, its interval (24-50) wholly above 20 points
+    assert v.c6_parts(c6_stats(tanh_solved=40))["stagnate"] is True
+    assert v.c6_parts(c6_stats(tanh_solved=51))["stagnate"] is None  # 20 points, +-13
+    assert v.c6_parts(c6_stats(tanh_solved=62))["stagnate"] is False
+    assert v.c6_parts(c6_stats(both_solved=50, tanh_solved=0))["work"] is False
+    assert v.c6_parts(c6_stats(both_solved=16 * 4 - 4, tanh_solved=0))["work"] is None
     decision = v.c6_verdict({"adam": c6_stats(), "sgd": c6_stats(lin_w=1.0)})
     assert decision.verdict == SOME_REGIMES and "sgd: explode no" in decision.deciding
+    undecided = v.c6_verdict({"adam": c6_stats(tanh_solved=51)})
+    assert undecided.verdict == UNDECIDED and "stagnate undecided" in undecided.deciding
 
 
 @pytest.mark.parametrize(("relu", "verdict"), [(0.89, HOLDS), (0.9, FAILS)])
@@ -227,24 +236,33 @@ def test_c10_gaps(gap, slope_gap, verdict):
     assert v.c10_verdict(gaps, "slopes").verdict == verdict
 
 
-def c14_row(rate, step):
-    return {"solved": {"rate": rate}, "median_solve_step": step}
+def c14_row(successes, step, trials=1000):
+    return {"solved": solved(successes, trials), "median_solve_step": step}
 
 
 @pytest.mark.parametrize(("row", "helps"), [
-    (c14_row(0.61, 1000), True), (c14_row(0.6, 1000), False),  # rate up by > 10 points
-    (c14_row(0.46, 790), True), (c14_row(0.44, 790), False),  # faster, at most 5 lower
-    (c14_row(0.5, 800), False), (c14_row(0.5, None), False)])
+    (c14_row(900, 1000), True),  # 90% against 50%: up by far more than 10 points
+    (c14_row(500, 1000), False),  # the same rate, +-4.4: surely not up by 10
+    (c14_row(600, 1000), None),  # up 10 points, +-4.4: undecided
+    (c14_row(500, 790), True),  # faster, at a rate surely less than 5 points lower
+    (c14_row(300, 790), False),  # faster, but surely more than 5 points lower
+    (c14_row(480, 790), None),  # faster, 2 points lower +-4.4: undecided
+    (c14_row(500, 800), False), (c14_row(500, None), False),
+    # 64 seeds cannot tell 10 points: equal rates leave "raised by 10" open
+    (c14_row(32, 1000, trials=64), None)])
 def test_c14_a_sparsity_level_helps(row, helps):
-    assert v.c14_helps(row, c14_row(0.5, 1000)) is helps
+    dense = c14_row(500, 1000) if row["solved"]["trials"] == 1000 else c14_row(32, 1000, 64)
+    assert v.c14_helps(row, dense) is helps
 
 
 def test_c14_regimes():
-    dense = c14_row(0.5, 1000)
-    rows = {0.0: dense, 0.25: c14_row(0.9, 1000), 0.5: c14_row(0.5, 1000)}
+    dense = c14_row(500, 1000)
+    rows = {0.0: dense, 0.25: c14_row(900, 1000), 0.5: c14_row(500, 1000)}
     decision = v.c14_verdict(rows)
     assert decision.verdict == SOME_REGIMES and "helped: 25%" in decision.deciding
     assert v.c14_verdict({0.0: dense, 0.25: dense, 0.5: dense}).verdict == FAILS
+    decision = v.c14_verdict({0.0: dense, 0.25: c14_row(600, 1000), 0.5: dense})
+    assert decision.verdict == UNDECIDED and "undecided: 25%" in decision.deciding
 
 
 @pytest.mark.parametrize(("flags", "verdict"), [
@@ -275,9 +293,11 @@ def test_every_rule_uses_only_the_verdict_words():
 
 # ---- C9 ----------------------------------------------------------------------------------
 
-def c9_row(tanh=(50, 1.0), sigmoid=(500, 1.0), relu=(30, 1.0)) -> dict:
-    return {a: {"median_solve_step": m, "rate": r}
-            for a, (m, r) in {"tanh": tanh, "sigmoid": sigmoid, "relu": relu}.items()}
+def c9_row(tanh=(50, 64), sigmoid=(500, 64), relu=(30, 64), networks=64) -> dict:
+    """activation -> (median solve step, networks solved) -> c9's numbers."""
+    return {a: {"median_solve_step": m, "solve_steps": [m or 0] * k, "networks": networks,
+                "rate": k / networks}
+            for a, (m, k) in {"tanh": tanh, "sigmoid": sigmoid, "relu": relu}.items()}
 
 
 def test_c9_the_claimed_order_holds():
@@ -286,36 +306,48 @@ def test_c9_the_claimed_order_holds():
 
 
 @pytest.mark.parametrize(("sigmoid", "slow"), [
-    ((v.C9_SLOWER * 50, 1.0), True), ((v.C9_SLOWER * 50 - EPS, 1.0), False),
-    ((60, 1.0 - v.C9_RATE_GAP), True), ((60, 1.0 - v.C9_RATE_GAP + 0.01), False),
-    ((None, 0.0), True),  # never solved: its rate is far below
+    ((v.C9_SLOWER * 50, 64), True), ((v.C9_SLOWER * 50 - EPS, 64), False),
+    ((60, 32), True),  # half as many solve: surely 20 points below
+    ((60, 51), None),  # 20 points below, +-12: undecided
+    ((60, 62), False),
+    ((None, 0), True),  # never solved: its rate is far below
 ])
 def test_c9_sigmoid_slow_threshold(sigmoid, slow):
     assert v.c9_parts(c9_row(sigmoid=sigmoid))["sigmoid slow"] is slow
 
 
 @pytest.mark.parametrize(("relu", "fastest"), [
-    ((49, 1.0), True), ((50, 1.0), False),  # must be below tanh's median
-    ((None, 0.0), False),  # never solved
-    ((10, 1.0 - v.C9_RATE_GAP), False), ((10, 1.0 - v.C9_RATE_GAP + 0.01), True),
+    ((49, 64), True), ((50, 64), False),  # must be below tanh's median
+    ((None, 0), False),  # never solved
+    ((10, 32), False),  # surely more than 20 points below tanh
+    ((10, 51), None),  # 20 points below, +-12: undecided
+    ((10, 62), True),
 ])
 def test_c9_relu_fastest_threshold(relu, fastest):
     assert v.c9_parts(c9_row(relu=relu))["ReLU fastest"] is fastest
 
 
 def test_c9_relu_must_beat_sigmoid_too():
-    row = c9_row(tanh=(None, 0.0), sigmoid=(20, 1.0), relu=(30, 1.0))
+    row = c9_row(tanh=(None, 0), sigmoid=(20, 64), relu=(30, 64))
     assert not v.c9_parts(row)["ReLU fastest"]
 
 
 def test_c9_regimes_and_words():
-    good, bad = c9_row(), c9_row(relu=(80, 1.0), sigmoid=(60, 1.0))
+    good, bad = c9_row(), c9_row(relu=(80, 64), sigmoid=(60, 64))
     decision = v.c9_verdict({"sgd k=2": good, "adam k=2": bad})
     assert decision.verdict == SOME_REGIMES
     assert decision.parts["adam k=2"] == {"sigmoid slow": False, "ReLU fastest": False}
     assert "sgd k=2 50/500/30" in decision.deciding
     assert v.c9_verdict({"adam k=2": bad}).verdict == FAILS
     assert f"{v.C9_SLOWER:g}x tanh's" in v.C9_RULE and f"{v.C9_RATE_GAP:.0%}" in v.C9_RULE
+
+
+def test_a_difference_of_two_shares_against_a_gap():
+    assert v.difference_at_least((64, 64), (32, 64), 0.2) is True
+    assert v.difference_at_least((64, 64), (51, 64), 0.2) is None
+    assert v.difference_at_least((64, 64), (62, 64), 0.2) is False
+    assert v.difference_at_least((16, 16), (0, 16), 0.5) is True
+    assert v.difference_at_least((0, 0), (0, 0), 0.1) is None  # no trials: nothing known
 
 
 # ---- C13 ---------------------------------------------------------------------------------

@@ -61,6 +61,27 @@ def rate_at_least(successes: int, trials: int, threshold: float) -> bool | None:
     return None
 
 
+def difference_at_least(a: tuple[int, int], b: tuple[int, int], gap: float) -> bool | None:
+    """Whether share a (successes, trials) exceeds share b by at least `gap`: decided when
+    the 95% interval of the difference (Newcombe's, from the two Wilson intervals) lies
+    wholly at or above `gap` (yes) or below it (no); None when it straddles `gap`."""
+    pa, pb = a[0] / max(a[1], 1), b[0] / max(b[1], 1)
+    (la, ua), (lb, ub) = wilson_interval(*a), wilson_interval(*b)
+    d = pa - pb
+    lo = d - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2)
+    hi = d + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
+    if lo >= gap:
+        return True
+    if hi < gap:
+        return False
+    return None
+
+
+def _counts(row: dict) -> tuple[int, int]:
+    """(successes, trials) of a rate_numbers dict."""
+    return int(row["successes"]), int(row["trials"])
+
+
 Parts = dict[str, dict[str, bool | None]]
 
 
@@ -252,12 +273,12 @@ C6_RULE = (f"per regime, three parts: 'explode' if the linear network's largest 
            f"ends > {C6_EXPLODE:g}x the tanh+softmax one's and grows faster over the second "
            f"half, or any diverges; 'stagnate' if tanh-output networks solve at a rate "
            f">= {C6_STAGNATE * 100:g} points below tanh+softmax; 'work' if tanh+softmax "
-           f"solves >= {C6_WORKS:.0%}. " + PARTS_REGIMES_RULE)
+           f"solves >= {C6_WORKS:.0%}. " + PARTS_REGIMES_RULE + STRADDLE)
 
 
-def c6_parts(stats: dict) -> dict[str, bool]:
+def c6_parts(stats: dict) -> dict[str, bool | None]:
     """One regime. stats: design -> {"max_weight_end", "growth_second_half", "diverged",
-    "solved": {"rate"}} for "softmax, linear hidden", "tanh hidden, tanh output" and
+    "solved": rate_numbers} for "softmax, linear hidden", "tanh hidden, tanh output" and
     "tanh hidden, softmax"."""
     lin, tanh_only, both = (stats[k] for k in ("softmax, linear hidden",
                                                "tanh hidden, tanh output",
@@ -266,14 +287,14 @@ def c6_parts(stats: dict) -> dict[str, bool]:
         "explode": bool((lin["max_weight_end"] > C6_EXPLODE * both["max_weight_end"]
                          and lin["growth_second_half"] > both["growth_second_half"])
                         or lin["diverged"] > 0),
-        "stagnate": bool(tanh_only["solved"]["rate"] < both["solved"]["rate"] - C6_STAGNATE),
-        "work": bool(both["solved"]["rate"] >= C6_WORKS)}
+        "stagnate": difference_at_least(_counts(both["solved"]), _counts(tanh_only["solved"]),
+                                        C6_STAGNATE),
+        "work": rate_at_least(*_counts(both["solved"]), C6_WORKS)}
 
 
 def c6_verdict(stats: dict[str, dict]) -> Decision:
     """stats: regime -> design -> numbers (see c6_parts)."""
-    parts = {regime: c6_parts(s) for regime, s in stats.items()}
-    return Decision(by_parts_in_regimes(parts), parts, _held(parts), C6_RULE)
+    return _parts_in_regimes({regime: c6_parts(s) for regime, s in stats.items()}, C6_RULE)
 
 
 # ---- C11, C15: costs of activations, and depth --------------------------------------------
@@ -410,25 +431,30 @@ C14_RATE_LOSS = 0.05  # ... at a solve rate at most this much lower
 C14_RULE = (f"a sparsity level helps if it raises the solve rate by > {C14_RATE_GAIN * 100:g} "
             f"points, or solves >= {1 - C14_FASTER:.0%} faster at a rate no more than "
             f"{C14_RATE_LOSS * 100:g} points lower; the sparsity levels are the regimes: "
-            + REGIMES_RULE)
+            + REGIMES_RULE + STRADDLE)
 
 
-def c14_helps(row: dict, dense: dict) -> bool:
-    """row, dense: {"solved": {"rate"}, "median_solve_step"} with and without sparsity."""
+def c14_helps(row: dict, dense: dict) -> bool | None:
+    """row, dense: {"solved": rate_numbers, "median_solve_step"} with and without
+    sparsity; None when the rates cannot tell."""
     faster = (row["median_solve_step"] is not None and dense["median_solve_step"] is not None
               and row["median_solve_step"] < C14_FASTER * dense["median_solve_step"])
-    return row["solved"]["rate"] > dense["solved"]["rate"] + C14_RATE_GAIN or (
-        faster and row["solved"]["rate"] >= dense["solved"]["rate"] - C14_RATE_LOSS)
+    a, b = _counts(row["solved"]), _counts(dense["solved"])
+    gains = difference_at_least(a, b, C14_RATE_GAIN)
+    loses = difference_at_least(b, a, C14_RATE_LOSS)
+    return _or3(gains, _and3(faster, None if loses is None else not loses))
 
 
 def c14_verdict(rows: dict[float, dict]) -> Decision:
     """rows: share held at zero (0 = dense) -> numbers (see c14_helps)."""
     helped = {f: c14_helps(r, rows[0.0]) for f, r in rows.items() if f > 0}
-    return Decision(by_regimes(helped.values()),
-                    {f"{100 * f:.0f}% zero": {"helps": h} for f, h in helped.items()},
-                    "sparsity levels that helped: " + (
-                        ", ".join(f"{100 * f:.0f}%" for f, h in helped.items() if h) or "none"),
-                    C14_RULE)
+    verdict, parts = settle(
+        lambda h: (by_regimes(h.values()), {f"{100 * f:.0f}% zero": {"helps": v}
+                                             for f, v in h.items()}), helped)
+    return Decision(verdict, parts, "sparsity levels that helped: " + (
+        ", ".join(f"{100 * f:.0f}%" for f, h in helped.items() if h) or "none") + (
+        "; undecided: " + ", ".join(f"{100 * f:.0f}%" for f, h in helped.items() if h is None)
+        if None in helped.values() else ""), C14_RULE)
 
 
 # ---- C16: HELLO ----------------------------------------------------------------------------------
@@ -456,29 +482,48 @@ C9_RULE = (f"in each regime (optimizer x k), two parts: sigmoid is slow = its me
            f"step >= {C9_SLOWER:g}x tanh's, or its solve rate at least {C9_RATE_GAP:.0%} "
            f"below tanh's; ReLU is fastest = its median solve step below both tanh's and "
            f"sigmoid's, with a solve rate less than {C9_RATE_GAP:.0%} below tanh's. "
-           + PARTS_REGIMES_RULE)
+           + PARTS_REGIMES_RULE + STRADDLE)
 
 
-def c9_parts(row: dict) -> dict[str, bool]:
+def _or3(a: bool | None, b: bool | None) -> bool | None:
+    """a or b, where None is "undecided" (Kleene's logic)."""
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+def _and3(a: bool | None, b: bool | None) -> bool | None:
+    """a and b, where None is "undecided" (Kleene's logic)."""
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def c9_parts(row: dict) -> dict[str, bool | None]:
     """One regime. row: activation -> {"median_solve_step": float | None (no network
-    solved), "rate": share of seeds solved}."""
-    med = {a: row[a]["median_solve_step"] for a in ("tanh", "sigmoid", "relu")}
-    rate = {a: row[a]["rate"] for a in ("tanh", "sigmoid", "relu")}
-    sigmoid_slow = rate["sigmoid"] <= rate["tanh"] - C9_RATE_GAP or (
-        med["sigmoid"] is not None and med["tanh"] is not None
-        and med["sigmoid"] >= C9_SLOWER * med["tanh"])
-    relu_fastest = (med["relu"] is not None and rate["relu"] > rate["tanh"] - C9_RATE_GAP
-                    and all(med[a] is None or med["relu"] < med[a] for a in ("tanh", "sigmoid")))
+    solved), "solve_steps": [...] (one per network that solved), "networks"}."""
+    acts = ("tanh", "sigmoid", "relu")
+    med = {a: row[a]["median_solve_step"] for a in acts}
+    counts = {a: (len(row[a]["solve_steps"]), int(row[a]["networks"])) for a in acts}
+    slower = (med["sigmoid"] is not None and med["tanh"] is not None
+              and med["sigmoid"] >= C9_SLOWER * med["tanh"])
+    sigmoid_slow = _or3(difference_at_least(counts["tanh"], counts["sigmoid"], C9_RATE_GAP),
+                        slower)
+    fastest = (med["relu"] is not None
+               and all(med[a] is None or med["relu"] < med[a] for a in ("tanh", "sigmoid")))
+    lower = difference_at_least(counts["tanh"], counts["relu"], C9_RATE_GAP)
+    relu_fastest = _and3(fastest, None if lower is None else not lower)
     return {"sigmoid slow": sigmoid_slow, "ReLU fastest": relu_fastest}
 
 
 def c9_verdict(rows: dict[str, dict]) -> Decision:
     """rows: regime -> activation -> numbers (see c9_parts)."""
-    parts = {regime: c9_parts(row) for regime, row in rows.items()}
+    decision = _parts_in_regimes({regime: c9_parts(row) for regime, row in rows.items()},
+                                 C9_RULE)
     medians = "; ".join(f"{regime} " + "/".join(
         "-" if row[a]["median_solve_step"] is None else f"{row[a]['median_solve_step']:g}"
         for a in ("tanh", "sigmoid", "relu")) for regime, row in rows.items())
-    return Decision(by_parts_in_regimes(parts), parts,
+    return Decision(decision.verdict, decision.parts,
                     f"median solve step tanh/sigmoid/relu: {medians}", C9_RULE)
 
 
