@@ -113,12 +113,21 @@ def test_play_trains_shift5_and_a_link_reopens_it(server, browser, tmp_path: Pat
     page.click("#diagram circle[data-col='0'][data-index='1']")  # input 2: its walkthrough
     assert "the output with the largest sum wins" in page.inner_text("#walk")
 
-    page.wait_for_function("location.hash.includes('step=' + document.getElementById('status')"
-                           ".dataset.step)")
-    link = page.evaluate("location.href")
+    # The link, the step and the weights read at one moment (one evaluation: no frame can
+    # come between), once the address names the step shown; a frame still on its way
+    # when the pause was clicked may move both, so read again until they agree.
+    for _ in range(100):
+        page.wait_for_function("location.hash.includes('step=' + document.getElementById("
+                               "'status').dataset.step + '&') || location.hash.endsWith("
+                               "'step=' + document.getElementById('status').dataset.step)")
+        link, step, lines = page.evaluate(
+            "() => [location.href, document.getElementById('status').dataset.step, "
+            f"({LINES})()]")
+        if f"step={step}&" in link or link.endswith(f"step={step}"):
+            break
+        page.wait_for_timeout(100)
     other = open_page(browser, link, problems)
-    other.wait_for_function(f"document.getElementById('status').dataset.step === "
-                            f"'{page.evaluate('document.getElementById(`status`).dataset.step')}'")
+    other.wait_for_function(f"document.getElementById('status').dataset.step === '{step}'")
     assert other.evaluate(LINES) == lines
     assert other.input_value("#symbols") == "5" and other.input_value("#population") == "4"
 
