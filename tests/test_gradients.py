@@ -8,6 +8,7 @@ from scipy.special import erf, expit, log_softmax
 
 from bottlenet import activations, tasks
 from bottlenet import net as netlib
+from bottlenet.errors import SpecError
 from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
 from bottlenet.spec import HEADS, NetSpec
 
@@ -82,6 +83,15 @@ def test_softmax_loss_is_cross_entropy():
         expected = -log_softmax(logits, axis=1)[np.arange(4), task.targets].mean()
         got = float(evaluate(spec, params, task_arrays(task, dtype=jnp.float64)).loss)
         assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_leaky_relu_takes_other_slopes_by_name():
+    f = activations.get("leaky_relu:0.3").fn
+    assert float(f(-2.0)) == pytest.approx(-0.6) and float(f(2.0)) == 2.0
+    assert "leaky_relu:0.3" not in activations.names()  # made on demand, not registered
+    for bad in ("leaky_relu:1", "leaky_relu:0", "leaky_relu:x", "leaky_relu:0.30"):
+        with pytest.raises(SpecError):
+            activations.get(bad)
 
 
 @pytest.mark.parametrize("name", ["normcdf", "arctan"])

@@ -475,8 +475,12 @@ def test_c18_regimes():
     assert v.c18_verdict(rows).verdict == UNDECIDED
 
 
-def c19_rows(relu, leaky, softplus, dead=0.0):
+def c19_rows(relu, leaky, softplus, dead=0.0, softer=None):
+    """relu, leaky_relu (0.01), and the softer leaks (0.1, 0.3: as `softer`, else as relu)."""
+    softer = softer or relu
     return {"relu": {**relu, "dead_units": dead}, "leaky_relu": {**leaky, "dead_units": 0.0},
+            "leaky_relu:0.1": {**softer, "dead_units": 0.0},
+            "leaky_relu:0.3": {**softer, "dead_units": 0.0},
             "softplus": {**softplus, "dead_units": 0.0}}
 
 
@@ -491,6 +495,9 @@ def test_c19_refutes_the_hypothesis_only_where_relu_kept_its_paths():
     d = v.c19_verdict({"shift": c19_rows(good, good, good),
                        "skewed": c19_rows(bad, bad, good)})
     assert d.parts["skewed"]["softplus not better"] is False and d.verdict == SOME_REGIMES
+    # any degree of softening that trains better refutes it
+    d = v.c19_verdict({"shift": c19_rows(bad, bad, bad, softer=good)})
+    assert d.parts["shift"]["hard zeros do not hurt"] is False
 
 
 def c20_part(kept, solved):

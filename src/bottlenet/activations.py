@@ -6,6 +6,7 @@ check ("can output j ever win?") needs, and what pictures use to draw the hidden
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,25 @@ def _leaky_relu(x):
 
 
 LEAKY_SLOPE = 0.01
+LEAKY_PREFIX = "leaky_relu:"  # "leaky_relu:0.1": another slope below zero (0 < slope < 1)
+
+
+@functools.cache
+def _leaky(slope: float) -> Activation:
+    return Activation(f"{LEAKY_PREFIX}{slope:g}", lambda x: jax.nn.leaky_relu(x, slope),
+                      -math.inf, math.inf, f"max(x, {slope:g} x)")
+
+
+def _parametrised(name: str) -> Activation | None:
+    """"leaky_relu:S": ReLU with its zeros softened to slope S (the graded series of C19);
+    None for any other name, or a slope outside (0, 1)."""
+    if not name.startswith(LEAKY_PREFIX):
+        return None
+    try:
+        slope = float(name[len(LEAKY_PREFIX):])
+    except ValueError:
+        return None
+    return _leaky(slope) if 0 < slope < 1 and f"{LEAKY_PREFIX}{slope:g}" == name else None
 
 _REGISTRY: dict[str, Activation] = {}
 
@@ -76,12 +96,13 @@ register("leaky_relu", _leaky_relu, -math.inf, math.inf,
 
 
 def get(name: str) -> Activation:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise SpecError(
-            f"unknown activation {name!r}; choose one of: {', '.join(names())}"
-        ) from None
+    """The activation `name`: a registered one, or "leaky_relu:S" for a slope 0 < S < 1
+    below zero (written as Python's %g writes it: "leaky_relu:0.1")."""
+    found = _REGISTRY.get(name) or _parametrised(name)
+    if found is None:
+        raise SpecError(f"unknown activation {name!r}; choose one of: {', '.join(names())}, "
+                        f"or {LEAKY_PREFIX}S for another slope 0 < S < 1")
+    return found
 
 
 def names() -> list[str]:

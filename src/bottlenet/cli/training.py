@@ -47,7 +47,8 @@ def train(
     hidden: Annotated[str, typer.Option(
         help="Hidden units k; 0 = direct connections; '3,3' = two hidden layers.")] = "2",
     activation: Annotated[str, typer.Option(
-        help=f"Hidden activation: {', '.join(ACTIVATIONS)}.")] = "tanh",
+        help=f"Hidden activation: {', '.join(ACTIVATIONS)}; leaky_relu:S for "
+        "another slope S below zero (0 < S < 1).")] = "tanh",
     output: Annotated[str, typer.Option(
         help=f"Output head: {', '.join(HEADS)} (softmax = cross-entropy; tanh/sigmoid = "
         "squared error, the article's 'tanh alone').")] = "softmax",

@@ -116,7 +116,8 @@ def c18_sinh(ctx):
 
 # ---- C19: hard zeros (Glorot, Bordes and Bengio) --------------------------------------
 
-C19_ACTS = ("relu", "leaky_relu", "softplus")
+# hard zeros, the same zeros softened by degrees (slope below zero 0.01, 0.1, 0.3), none
+C19_ACTS = ("relu", "leaky_relu", "leaky_relu:0.1", "leaky_relu:0.3", "softplus")
 C19_K = 4  # the article: ReLU needed 4 units where tanh needed 2
 C19_SKEW = 100
 
@@ -164,11 +165,12 @@ def c19_hard_zeros(ctx):
         {"tasks": {"shift 11": "shift on 11 symbols", f"skewed {C19_SKEW}:1": "the same, "
                    f"its first 5 pairs {C19_SKEW} times as frequent (C13's task)"},
          "k": C19_K, "activations": list(C19_ACTS),
-         "leaky_relu": "slope 0.01 below zero", "optimizer": "adam lr 0.05, no logit scale",
+         "leaky_relu": "slope 0.01 below zero (leaky_relu:S: slope S)",
+         "optimizer": "adam lr 0.05, no logit scale",
          "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
         {"tasks": found, "parts": decision.parts},
-        [(f"Share of seeds solving, {C19_K} units: hard zeros (ReLU), softened (leaky "
-          "ReLU), none (softplus).",
+        [(f"Share of seeds solving, {C19_K} units: hard zeros (ReLU), softened by degrees "
+          "(leaky ReLU, slope 0.01, 0.1, 0.3 below zero), none (softplus).",
           png_base64(rate_bars(labels, [r["solved"]["successes"] for r in flat],
                                [r["solved"]["trials"] for r in flat], "hard zeros"))),
          ("Median share of hidden units that are off for every input (dead), per "

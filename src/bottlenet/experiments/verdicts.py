@@ -659,21 +659,24 @@ def c18_verdict(rows: dict[str, dict]) -> Decision:
 C19_DEAD = 0.5  # a population whose networks lost this share of units has no paths left
 C19_RULE = (
     "written before the run: on each task, the hypothesis (hard zeros do not hurt while "
-    "gradients still reach every network through some units) is refuted if leaky ReLU "
-    "(the same zeros softened to slope 0.01) trains better than ReLU while ReLU's networks "
-    f"keep most units alive (median share of dead units below {C19_DEAD:.0%}); its second "
-    "part (softplus, smooth everywhere, is not better than ReLU) is refuted if softplus "
-    "trains better than ReLU. " + TRAINS_BETTER_RULE + ". " + PARTS_REGIMES_RULE + "; "
-    + UNDECIDED_RULE)
+    "gradients still reach every network through some units) is refuted if any ReLU whose "
+    "zeros are softened (leaky, slope 0.01, 0.1 or 0.3 below zero) trains better than ReLU "
+    f"while ReLU's networks keep most units alive (median share of dead units below "
+    f"{C19_DEAD:.0%}); its second part (softplus, smooth everywhere, is not better than "
+    "ReLU) is refuted if softplus trains better than ReLU. " + TRAINS_BETTER_RULE + ". "
+    + PARTS_REGIMES_RULE + "; " + UNDECIDED_RULE)
 
 
 def c19_verdict(tasks_: dict[str, dict]) -> Decision:
-    """tasks_: task -> activation ("relu", "leaky_relu", "softplus") -> {"solved",
-    "median_solve_step", "dead_units": median share}."""
+    """tasks_: task -> activation ("relu", "softplus" and the softened ReLUs, whose names
+    start with "leaky_relu") -> {"solved", "median_solve_step", "dead_units": median share}."""
     parts: Parts = {}
     for task, rows in tasks_.items():
         relu = rows["relu"]
-        hurt = trains_better(rows["leaky_relu"], relu)
+        hurt: bool | None = False
+        for name, row in rows.items():
+            if name.startswith("leaky_relu"):
+                hurt = _or3(hurt, trains_better(row, relu))
         paths = relu["dead_units"] < C19_DEAD
         parts[task] = {
             "hard zeros do not hurt": None if hurt is None else not (hurt and paths),
