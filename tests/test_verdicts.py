@@ -512,3 +512,8 @@ def test_c20_parts(room, crowded, verdict):
             "k=3": {"room": c20_part(4, 4), "crowded": c20_part(4, 4)}}
     assert v.c20_verdict(rows).verdict == verdict
     assert f"{v.C20_KEEP:.0%}" in v.C20_RULE
+
+
+def test_dwells_less_without_networks_is_undecided():
+    empty = {"q1": None, "median": None, "q3": None}
+    assert v.dwells_less(empty, q(0.1, 0.2)) is None

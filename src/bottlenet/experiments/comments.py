@@ -53,10 +53,12 @@ def band_shares(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _quartiles(values: np.ndarray) -> dict:
+    """Lower quartile, median and upper quartile of the finite values (None without any:
+    the numbers are stored as JSON, which has no NaN)."""
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     if not v.size:
-        return {"q1": math.nan, "median": math.nan, "q3": math.nan}
+        return {"q1": None, "median": None, "q3": None}
     return {"q1": float(np.percentile(v, 25)), "median": float(np.median(v)),
             "q3": float(np.percentile(v, 75))}
 
@@ -86,6 +88,10 @@ def c18_measure(ctx) -> dict:
     return {"rows": rows, "snapshot_steps": list(marks)}
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def c18_sinh(ctx):
     numbers = c18_measure(ctx)
     rows, marks = numbers["rows"], numbers["snapshot_steps"]
@@ -93,8 +99,9 @@ def c18_sinh(ctx):
     measured = "; ".join(
         f"{a}: solved {rate_text(r['solved']['successes'], r['solved']['trials'])}, median "
         f"step {r['median_solve_step']}, diverged {r['diverged']}, in the meta-stable band "
-        f"{r['meta_stable']['median']:.2f} of the time (median network), largest |h| "
-        f"{r['largest_hidden_value']['median']:.3g}" for a, r in rows.items())
+        f"{_number(r['meta_stable']['median'], '.2f')} of the time (median network), "
+        f"largest |h| {_number(r['largest_hidden_value']['median'], '.3g')}"
+        for a, r in rows.items())
     return claim_result(
         "C18", measured, decision,
         {"task": "shift 11", "k": 2, "activations": list(C18_ACTS),

@@ -613,7 +613,10 @@ def dwells_less(a: dict, b: dict) -> bool | None:
     """Whether a's networks spend a smaller share of their hidden pre-activations in the
     meta-stable band than b's: every quartile apart (a's upper quartile below b's lower:
     yes; a's lower above b's upper: no); overlapping quartiles: undecided. a, b: {"q1",
-    "median", "q3"} of the per-network share averaged over training."""
+    "median", "q3"} of the per-network share averaged over training (None: no network to
+    measure, undecided)."""
+    if None in (a["q1"], a["q3"], b["q1"], b["q3"]):
+        return None
     if a["q3"] < b["q1"]:
         return True
     if a["q1"] > b["q3"]:
