@@ -27,8 +27,12 @@ def _finite_difference(f, params, eps=1e-6):
     return grad
 
 
-@pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("activation", activations.names())
+# Every activation under the softmax head, and every head under tanh and relu: the
+# head's gradient does not depend on the activation below it (the chain rule multiplies
+# them), so the full product of the two lists checks nothing more.
+@pytest.mark.parametrize(("activation", "head"), sorted(
+    {(a, "softmax") for a in activations.names()}
+    | {(a, h) for a in ("tanh", "relu") for h in HEADS}))
 def test_gradient_matches_central_differences(activation, head):
     import jax.flatten_util  # noqa: F401
 

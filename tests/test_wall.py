@@ -2,6 +2,7 @@
 own rule, minibatch steps reach solutions the check confirms, float64 stays in its run,
 and a search stopped by its budget says so."""
 
+import functools
 import json
 
 import jax
@@ -64,9 +65,14 @@ def test_chunked_and_float64_checks_equal_the_full_check_with_ties_and_ulp_leads
     assert check_network(spec, c.params, task).solved
 
 
-def _nearest_cases():
+@functools.cache
+def _nearest_cases() -> list:
     """(name, spec, params, task, dtype): networks whose pairs the nearest-code check
-    settles by its bound, by more neighbours, or only with every output."""
+    settles by its bound, by more neighbours, or only with every output (made once)."""
+    return list(_made_nearest_cases())
+
+
+def _made_nearest_cases():
     rng = np.random.default_rng(0)
     task, spec, params = _circle_with_ties(16)
     yield "ties and 1-ulp leads", spec, params, task, "float32"
@@ -75,10 +81,12 @@ def _nearest_cases():
             t = tasks.shift(300)
             yield method, NetSpec(300, 300, (2,)), construct.unit_weights(
                 t, 2, 0.9, method, dtype), t, dtype
-    for k in (1, 2, 3):  # trained codes
-        t = tasks.shift(12)
-        pop = train(t, NetSpec(12, 12, (k,)), TrainConfig(steps=400, seeds=1, lr=0.05))
-        yield f"trained k={k}", pop.spec, pop.network(0), t, "float32"
+    t = tasks.shift(12)  # a trained code
+    pop = train(t, NetSpec(12, 12, (2,)), TrainConfig(steps=400, seeds=1, lr=0.05))
+    yield "trained", pop.spec, pop.network(0), t, "float32"
+    yield "one unit", NetSpec(12, 12, (1,)), (  # a k-d tree of one dimension (plus lift)
+        {"w": rng.normal(size=(12, 1)), "b": rng.normal(size=1)},
+        {"w": rng.normal(size=(1, 12)) * 3, "b": rng.normal(size=12)}), t, "float32"
     t = tasks.shift(200)  # random weights, biases that follow no code: the bound rarely helps
     yield "random", NetSpec(200, 200, (3,)), (
         {"w": rng.normal(size=(200, 3)), "b": rng.normal(size=3)},
