@@ -222,7 +222,7 @@ COMPRESS = [
                                       "1-99999999999", "m,m", "mm"]))),
     opt("--table-bits", (st.sampled_from(["0", "10", "16"]),
                          st.sampled_from(["5", "29", "-1", str(2**64)]))),
-    opt("--lr-input", reals(1e-4, 1.0, ("0", "-1"))),
+    opt("--lr-input", reals(1e-4, 1.0, ("-1",))),  # 0 is valid: the rate chosen from the data
     opt("--lr-output", reals(1e-4, 1.0, ("0", "-1"))),
     opt("--lr-output-first", reals(1e-4, 1.0, ("0", "-1"))),
     opt("--boost", reals(0.0, 100.0, ("-1", "1e7"))),
