@@ -505,11 +505,12 @@ def c20_part(kept, solved):
 
 
 @pytest.mark.parametrize(("room", "crowded", "verdict"), [
-    ((2, 4), (2, 4), HOLDS), ((2, 4), (1, 4), IN_PART), ((1, 4), (1, 4), FAILS),
-    ((0, 0), (2, 4), IN_PART)])  # nothing solved: nothing to read, the part fails
+    ((16, 16), (16, 16), HOLDS), ((16, 16), (3, 16), IN_PART), ((3, 16), (3, 16), FAILS),
+    ((0, 0), (16, 16), IN_PART),  # nothing solved: nothing to read, the part fails
+    ((8, 16), (16, 16), UNDECIDED)])  # 8 of 16 (28-72%) straddles one half
 def test_c20_parts(room, crowded, verdict):
     rows = {"k=2": {"room": c20_part(*room), "crowded": c20_part(*crowded)},
-            "k=3": {"room": c20_part(4, 4), "crowded": c20_part(4, 4)}}
+            "k=3": {"room": c20_part(16, 16), "crowded": c20_part(16, 16)}}
     assert v.c20_verdict(rows).verdict == verdict
     assert f"{v.C20_KEEP:.0%}" in v.C20_RULE
 

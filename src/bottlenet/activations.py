@@ -47,13 +47,9 @@ def _arctan(x):
     return jnp.arctan(_HALF_PI * x) / _HALF_PI
 
 
-def _leaky_relu(x):
-    # ReLU whose zeros are softened: slope 0.01 below zero, so every unit passes some
-    # gradient for every input (the Glorot-Bordes-Bengio question, claim C19).
-    return jax.nn.leaky_relu(x, LEAKY_SLOPE)
-
-
-LEAKY_SLOPE = 0.01
+# ReLU whose zeros are softened: a slope below zero, so every unit passes some gradient
+# for every input (the Glorot-Bordes-Bengio question, claim C19).
+LEAKY_SLOPE = 0.01  # "leaky_relu"
 LEAKY_PREFIX = "leaky_relu:"  # "leaky_relu:0.1": another slope below zero (0 < slope < 1)
 
 
@@ -91,7 +87,7 @@ register("softplus", jax.nn.softplus, 0, math.inf, "log(1+e^x), a smooth relu")
 register("sinh", jnp.sinh, -math.inf, math.inf, "sinh(x): slope 1 at zero, no saturation "
          "(what tanh replaced, says a commenter)")
 register("arctan", _arctan, -1, 1, "(2/pi) arctan(pi x/2): arctan in tanh's range, slope 1 at 0")
-register("leaky_relu", _leaky_relu, -math.inf, math.inf,
+register("leaky_relu", _leaky(LEAKY_SLOPE).fn, -math.inf, math.inf,
          f"max(x, {LEAKY_SLOPE:g} x): relu with its zeros softened")
 
 

@@ -77,6 +77,35 @@ def difference_at_least(a: tuple[int, int], b: tuple[int, int], gap: float) -> b
     return None
 
 
+def _or3(a: bool | None, b: bool | None) -> bool | None:
+    """a or b, where None is "undecided" (Kleene's logic)."""
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+def _and3(a: bool | None, b: bool | None) -> bool | None:
+    """a and b, where None is "undecided" (Kleene's logic)."""
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def _negate(flag: bool | None) -> bool | None:
+    """not flag, where None is "undecided"."""
+    return None if flag is None else not flag
+
+
+def _positive_difference(a: tuple[int, int], b: tuple[int, int]) -> bool | None:
+    """Whether share a surely exceeds share b (True), b surely exceeds a (False), or
+    neither can be told (None), by the interval of their difference."""
+    if difference_at_least(a, b, 1e-12):
+        return True
+    if difference_at_least(b, a, 1e-12):
+        return False
+    return None
+
+
 def _counts(row: dict) -> tuple[int, int]:
     """(successes, trials) of a rate_numbers dict."""
     return int(row["successes"]), int(row["trials"])
@@ -253,6 +282,7 @@ def c12_verdict(rates: dict[str, dict[tuple[str, int], dict]]) -> Decision:
     verdict, parts = settle(judge, {
         (r, a, k): rate_at_least(row[a, k]["successes"], row[a, k]["trials"], C12_SOLVES)
         for r, row in rates.items() for a, k in C12_USED})
+
     def count(part: str) -> str:
         yes = sum(row[part] is True for row in parts.values())
         open_ = sum(row[part] is None for row in parts.values())
@@ -369,8 +399,7 @@ def c8_verdict(still_solved: dict[float, float], tested: int) -> Decision:
     """still_solved: fraction of weakest weights removed -> share of the `tested` solved
     networks still solving."""
     def breaks(f: float) -> bool | None:
-        held = rate_at_least(round(still_solved[f] * tested), tested, C8_BREAKS)
-        return None if held is None else not held
+        return _negate(rate_at_least(round(still_solved[f] * tested), tested, C8_BREAKS))
 
     def judge(b):
         return (HOLDS if b[0.2] else SOME_REGIMES if b[0.5] else FAILS,
@@ -442,7 +471,7 @@ def c14_helps(row: dict, dense: dict) -> bool | None:
     a, b = _counts(row["solved"]), _counts(dense["solved"])
     gains = difference_at_least(a, b, C14_RATE_GAIN)
     loses = difference_at_least(b, a, C14_RATE_LOSS)
-    return _or3(gains, _and3(faster, None if loses is None else not loses))
+    return _or3(gains, _and3(faster, _negate(loses)))
 
 
 def c14_verdict(rows: dict[float, dict]) -> Decision:
@@ -485,20 +514,6 @@ C9_RULE = (f"in each regime (optimizer x k), two parts: sigmoid is slow = its me
            + PARTS_REGIMES_RULE + STRADDLE)
 
 
-def _or3(a: bool | None, b: bool | None) -> bool | None:
-    """a or b, where None is "undecided" (Kleene's logic)."""
-    if a is True or b is True:
-        return True
-    return None if a is None or b is None else False
-
-
-def _and3(a: bool | None, b: bool | None) -> bool | None:
-    """a and b, where None is "undecided" (Kleene's logic)."""
-    if a is False or b is False:
-        return False
-    return None if a is None or b is None else True
-
-
 def c9_parts(row: dict) -> dict[str, bool | None]:
     """One regime. row: activation -> {"median_solve_step": float | None (no network
     solved), "solve_steps": [...] (one per network that solved), "networks"}."""
@@ -512,7 +527,7 @@ def c9_parts(row: dict) -> dict[str, bool | None]:
     fastest = (med["relu"] is not None
                and all(med[a] is None or med["relu"] < med[a] for a in ("tanh", "sigmoid")))
     lower = difference_at_least(counts["tanh"], counts["relu"], C9_RATE_GAP)
-    relu_fastest = _and3(fastest, None if lower is None else not lower)
+    relu_fastest = _and3(fastest, _negate(lower))
     return {"sigmoid slow": sigmoid_slow, "ReLU fastest": relu_fastest}
 
 
@@ -582,11 +597,11 @@ TRAINS_BETTER_SPEED = 1.5  # "faster": a median solve step at most 1/1.5 of the 
 TRAINS_BETTER_GAP = 0.2  # ... with a solve rate at most this much lower
 
 TRAINS_BETTER_RULE = (
-    "A trains better than B when A's solve rate's 95% interval lies wholly above B's, or "
-    f"when the intervals overlap, A's median solve step is at most 1/{TRAINS_BETTER_SPEED:g} "
-    f"of B's and A's rate at most {TRAINS_BETTER_GAP:.0%} below; it does not when B's "
-    "interval lies wholly above A's, or they overlap and A is neither faster nor solves "
-    "more; otherwise the comparison is undecided")
+    "A trains better than B when A surely solves more often (the 95% interval of the "
+    "difference of their solve rates lies above 0), or, when that interval contains 0, A's "
+    f"median solve step is at most 1/{TRAINS_BETTER_SPEED:g} of B's and A's rate at most "
+    f"{TRAINS_BETTER_GAP:.0%} below; it does not when B surely solves more often, or A is "
+    "neither faster nor solves more; otherwise the comparison is undecided")
 UNDECIDED_RULE = ("a verdict that undecided comparisons could still turn either way is "
                   "'undecided at this budget'")
 
@@ -594,11 +609,9 @@ UNDECIDED_RULE = ("a verdict that undecided comparisons could still turn either 
 def trains_better(a: dict, b: dict) -> bool | None:
     """Whether population a trains better than b (numbers as rate_numbers plus a
     "median_solve_step"); None when the numbers cannot tell (TRAINS_BETTER_RULE)."""
-    (a_lo, a_hi), (b_lo, b_hi) = a["solved"]["ci95"], b["solved"]["ci95"]
-    if a_lo > b_hi:
-        return True
-    if a_hi < b_lo:
-        return False
+    more = _positive_difference(_counts(a["solved"]), _counts(b["solved"]))
+    if more is not None:
+        return more
     ra, rb = a["solved"]["rate"], b["solved"]["rate"]
     sa, sb = a.get("median_solve_step"), b.get("median_solve_step")
     if sa is not None and sb is not None and ra >= rb - TRAINS_BETTER_GAP \
@@ -682,13 +695,9 @@ def c19_verdict(tasks_: dict[str, dict]) -> Decision:
                 hurt = _or3(hurt, trains_better(row, relu))
         paths = relu["dead_units"] < C19_DEAD
         parts[task] = {
-            "hard zeros do not hurt": None if hurt is None else not (hurt and paths),
+            "hard zeros do not hurt": _negate(_and3(hurt, paths)),
             "softplus not better": _negate(trains_better(rows["softplus"], relu))}
     return _parts_in_regimes(parts, C19_RULE)
-
-
-def _negate(flag: bool | None) -> bool | None:
-    return None if flag is None else not flag
 
 
 C20_KEEP = 0.5  # share of solved tanh networks that must still solve read through sign(h)
@@ -697,19 +706,27 @@ C20_RULE = (
     f"at least {C20_KEEP:.0%} of the tanh networks that solve still solve read through "
     "sign(h); and binary units carry what tanh units carry: where tanh networks solve n = "
     f"4 x 2^k symbols, at least {C20_KEEP:.0%} of them still solve read through sign(h). "
-    + PARTS_RULE)
+    + PARTS_RULE + STRADDLE)
 
 
 def c20_verdict(rows: dict[str, dict]) -> Decision:
     """rows: "k=2" ... -> {"room": {"kept": x, "solved": y}, "crowded": {...}}: of the y
     networks that solved, x still solve through sign(h) (y = 0: the part fails, there is
     nothing to read)."""
-    def kept(r: dict) -> bool:
-        return r["solved"] > 0 and r["kept"] / r["solved"] >= C20_KEEP
+    def kept(r: dict) -> bool | None:
+        return r["solved"] > 0 and rate_at_least(r["kept"], r["solved"], C20_KEEP)
 
-    parts = {"2^k symbols still solve": all(kept(r["room"]) for r in rows.values()),
-             "4 x 2^k symbols still solve": all(kept(r["crowded"]) for r in rows.values())}
-    return Decision(by_parts(parts.values()), {"all": parts},
+    def every(where: str) -> bool | None:
+        held: bool | None = True
+        for r in rows.values():
+            held = _and3(held, kept(r[where]))
+        return held
+
+    verdict, parts = settle(
+        lambda f: (by_parts(f.values()), {"all": dict(f)}),
+        {"2^k symbols still solve": every("room"),
+         "4 x 2^k symbols still solve": every("crowded")})
+    return Decision(verdict, parts,
                     "; ".join(f"{k}: {r['room']['kept']}/{r['room']['solved']} at 2^k, "
                               f"{r['crowded']['kept']}/{r['crowded']['solved']} at 4x2^k"
                               for k, r in rows.items()), C20_RULE)
