@@ -5,8 +5,10 @@
 
 Prints:
 1. the cost of one training step of one network, full batch (n x n logits) against a
-   minibatch of 256 pairs (256 x n logits, plus the solve check's share), and the ratio;
-2. what those steps buy: networks solved and time to solve at one n, both ways;
+   minibatch of 256 pairs (256 x n logits, plus the solve check's share) and against the
+   sampled softmax (n x 80 logits), and the ratios;
+2. what those steps buy: networks solved and time to solve at one n, all three ways,
+   and at a larger n (k = 3) full against sampled;
 3. `bottlenet check` of one k = 2 network (the hand-made circle) at n = 100,000 in
    float64, dense (n x n) against the nearest-code check, against the target of 60 s;
 4. the grid construction of two units checked exactly at 10^6 symbols (target: 10 min);
@@ -31,21 +33,27 @@ from bottlenet.evaluation import solve_rtol, task_arrays
 from bottlenet.memory import check_chunk
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train, with_logit_scale
+from bottlenet.trainer.sampled import first_candidates
 from bottlenet.trainer.step import State, check_solved, make_optimizer, one_step
 
 BATCH = 256
 
 
-def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3) -> float:
+def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3,
+                 sampled: bool = False) -> float:
     """Seconds of one step of one network (best of `repeats`, compiled beforehand); with a
-    minibatch, plus its share of the solve check that comes every check_stride steps."""
+    minibatch, plus its share of the solve check that comes every check_stride steps (the
+    sampled softmax checks only once its targets lead: none of that is counted)."""
     spec, data = NetSpec(n, n, (k,)), task_arrays(tasks.shift(n))
     cfg = TrainConfig(batch=batch, steps=20000)
     opt = make_optimizer(cfg)
     params = with_logit_scale(netlib.init(spec, jax.random.key(0)))
     state = State(params, opt.init(params), jax.random.key(1), jnp.int32(-1), jnp.float32(0),
-                  jnp.bool_(False), None, None)
-    step = jax.jit(lambda s, t: one_step(spec, opt, batch, range(n - 1), True, data, s, t)[0])
+                  jnp.bool_(False), None, None,
+                  first_candidates(data, n) if sampled else None,
+                  jnp.bool_(False) if sampled else None)
+    step = jax.jit(lambda s, t: one_step(spec, opt, batch, range(n - 1), True, data, s, t,
+                                         sampled)[0])
 
     def best(fn, *args):
         jax.block_until_ready(fn(*args))
@@ -65,14 +73,16 @@ def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3) -> float:
     return seconds
 
 
-def solve(n: int, batch: int | None, seeds: int, steps: int) -> tuple[int, float, int]:
-    """(networks solved, seconds, median solve step) for k = 2 at n: full batch at lr
-    0.01 (the capacity default); minibatches at lr 0.003 with a cosine decay (at a
-    constant lr their noise keeps them from a solution: see README, Capacity)."""
+def solve(n: int, batch: int | None, seeds: int, steps: int, softmax: str = "full",
+          k: int = 2) -> tuple[int, float, int]:
+    """(networks solved, seconds, median solve step) for k units at n: full batch or
+    sampled softmax at lr 0.01 (the capacity default); minibatches at lr 0.003 with a
+    cosine decay (at a constant lr their noise keeps them from a solution: see README,
+    Capacity)."""
     t0 = time.perf_counter()
     regime = {"lr": 0.01} if batch is None else {"lr": 0.003, "schedule": "cosine"}
-    pop = train(tasks.shift(n), NetSpec(n, n, (2,)),
-                TrainConfig(seeds=seeds, steps=steps, batch=batch, **regime))
+    pop = train(tasks.shift(n), NetSpec(n, n, (k,)),
+                TrainConfig(seeds=seeds, steps=steps, batch=batch, softmax=softmax, **regime))
     solved = pop.solve_step[pop.solved]
     return int(pop.solved.sum()), time.perf_counter() - t0, \
         int(np.median(solved)) if len(solved) else -1
@@ -85,20 +95,30 @@ def main() -> None:
     print(f"bottlenet capacity-wall benchmark ({jax.devices()[0].device_kind}, "
           f"{len(jax.local_devices())} XLA devices)\n")
 
-    print("1. one step of one network (k = 3): full batch vs minibatch of 256 pairs")
+    print("1. one step of one network (k = 3): full batch vs minibatch of 256 pairs vs "
+          "sampled softmax")
     sizes = (1024, 4096) if quick else (1024, 4096, 16384)
     for n in sizes:
         full, mini = step_seconds(n, 3, None), step_seconds(n, 3, BATCH)
+        sampled = step_seconds(n, 3, None, sampled=True)
         print(f"   n = {n:>6}: full {1e3 * full:9.2f} ms   minibatch {1e3 * mini:7.2f} ms "
-              f"(check's share included)   ratio {full / mini:6.1f}x")
+              f"(check's share included) {full / mini:6.1f}x   sampled {1e3 * sampled:7.2f} "
+              f"ms {full / sampled:6.1f}x")
 
-    print("\n2. what the steps buy: k = 2, shift task (full: lr 0.01; minibatch: lr 0.003, "
-          "cosine)")
-    n, seeds, steps, batch_size = (256, 4, 6000, 64) if quick else (1024, 4, 20000, BATCH)
-    for label, batch in (("full batch", None), (f"minibatch {batch_size}", batch_size)):
-        ok, seconds, median = solve(n, batch, seeds, steps)
-        print(f"   n = {n}, {label:<14}: {ok}/{seeds} solved in {seconds:6.1f} s "
+    print("\n2. what the steps buy: shift task (full and sampled: lr 0.01; minibatch: lr "
+          "0.003, cosine)")
+    n, seeds, steps, batch_size = (512, 2, 6000, 64) if quick else (1024, 4, 20000, BATCH)
+    for label, batch, softmax in (("full batch", None, "full"),
+                                  (f"minibatch {batch_size}", batch_size, "full"),
+                                  ("sampled", None, "sampled")):
+        ok, seconds, median = solve(n, batch, seeds, steps, softmax)
+        print(f"   k = 2, n = {n}, {label:<14}: {ok}/{seeds} solved in {seconds:6.1f} s "
               f"(median solve step {median}, budget {steps})")
+    n, seeds = (1024, 2) if quick else (4096, 2)
+    for softmax in ("full", "sampled"):
+        ok, seconds, median = solve(n, None, seeds, 20000, softmax, k=3)
+        print(f"   k = 3, n = {n}, {softmax:<14}: {ok}/{seeds} solved in {seconds:6.1f} s "
+              f"(median solve step {median}, budget 20000)")
 
     print("\n3. bottlenet check of one k = 2 network (the hand-made circle), float64: "
           "dense (n x n) against nearest codes")

@@ -237,7 +237,10 @@ def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
     task = tasks.shift(20000)
     with pytest.raises(ResourceError, match=r"needs about 11\.9 GiB.*1\.0 GiB"):
-        train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10))
+        train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10, softmax="full"))
+    # the sampled softmax (the default at this size) needs (pairs x 80) arrays, not n x n
+    sampled = TrainConfig(seeds=4, steps=10, softmax="sampled")
+    assert memory.estimate_bytes(NetSpec(20000, 20000, (2,)), 20000, sampled) < 2**30
 
 
 def test_a_large_population_on_a_cpu_trains_in_passes_with_the_same_outcome(

@@ -11,14 +11,16 @@ above it (tests/test_rooms.py reads this map and the imports, and fails otherwis
                           what to learn (pairs of symbols); the shape of a network; the
                           activation functions (a registry a spec consults)
     config                TrainConfig, CapacityConfig: how to train, how to sweep
+    softmax               which softmax a run computes, full or sampled, from its settings
     net                   the network as pure JAX functions
     evaluation, memory    a task as arrays, loss and the strict solve rule, seeded init;
                           memory before work: what a run needs, how many networks fit
     draw                  every picture (matplotlib): takes data, imports no feature room
     population            weights of P networks and their record (NumPy only)
     trainer               the population trainer, in rooms: parametrize (the logit scale),
-                          step (one step, segments, one rollback), run (plan, passes,
-                          compaction), live (the playground's Live population)
+                          step (one step, segments, one rollback), sampled (the sampled
+                          softmax), run (plan, passes, compaction), live (the playground's
+                          Live population)
     modelfile, store      populations on disk (.npz); capacity trials in SQLite
     check                 the strict solve rule recomputed in float64, in chunks, all cores
     construct             weights made by hand and their limits

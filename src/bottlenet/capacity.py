@@ -11,6 +11,7 @@ program serves every n in a bucket.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Generator
@@ -18,9 +19,10 @@ from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 
 from bottlenet import checks, tasks
-from bottlenet.config import CapacityConfig
+from bottlenet.config import CapacityConfig, TrainConfig, config_key
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import networks_per_pass
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, refusal
 from bottlenet.stats import wilson_interval
 from bottlenet.store import Store, TrialRecord
 from bottlenet.trainer import release_compiled, train
@@ -192,17 +194,54 @@ class CapacityResult:
         }
 
 
+def sampled_at(cfg: CapacityConfig, n: int) -> bool:
+    """Whether the trial at n trains with the sampled softmax: with "sampled", wherever
+    the network allows it (it needs a few hundred outputs: smaller trials use the full
+    softmax); with "auto", from SAMPLED_FROM symbols on (softmax.uses_sampled)."""
+    config = cfg.train_config(n)
+    if refusal(config, cfg.spec(n)) is not None or cfg.softmax == "full":
+        return False
+    return cfg.softmax == "sampled" or n >= SAMPLED_FROM
+
+
+def trial_config(cfg: CapacityConfig, n: int) -> TrainConfig:
+    """How the trial at n trains, its softmax decided."""
+    return replace(cfg.train_config(n), softmax="sampled" if sampled_at(cfg, n) else "full")
+
+
+def trial_key(cfg: CapacityConfig, n: int) -> str:
+    """The store's key of the trial at n: the configuration's (CapacityConfig.key), marked
+    "sampled" where the trial trains with the sampled softmax, so the full-softmax
+    trials stored before the sampled softmax existed keep their key and neither kind is
+    ever taken for the other."""
+    return _sampled_key(cfg) if sampled_at(cfg, n) else cfg.key()
+
+
+def _sampled_key(cfg: CapacityConfig) -> str:
+    return config_key({**json.loads(cfg.key()), "softmax": "sampled"})
+
+
+def curve_trials(cfg: CapacityConfig, store: Store) -> list[TrialRecord]:
+    """Every stored trial of the configuration, by n (each under its trial_key)."""
+    rows = store.trials_for(cfg.key()) + store.trials_for(_sampled_key(cfg))
+    return sorted((r for r in rows if r.config_key == trial_key(cfg, r.n)), key=lambda r: r.n)
+
+
+def padded_size(cfg: CapacityConfig, n: int) -> int:
+    """The size a trial at n trains in: its bucket, or n itself for minibatch and
+    sampled-softmax trials (their draws depend on the size)."""
+    return bucket(n) if not cfg.batch and not sampled_at(cfg, n) else n
+
+
 def run_trial(cfg: CapacityConfig, n: int,
               progress: Callable[[int, int], None] | None = None) -> TrialRecord:
     """Train cfg.seeds networks on n symbols (padded to its bucket) and count successes."""
     task = tasks.builtin(cfg.task, n, cfg.seed)
-    config = cfg.train_config(n)
-    # Minibatch trials are not padded: the batches drawn depend on the padded size.
-    size = bucket(n) if config.batch is None else n
+    size = padded_size(cfg, n)
     start = time.perf_counter()
-    pop = train(task, cfg.spec(n), config, progress=progress,
-                pad_to=(size, size, size) if config.batch is None else None)
-    return TrialRecord(cfg.key(), n, int(pop.solved.sum()), pop.size,
+    pop = train(task, cfg.spec(n), trial_config(cfg, n), progress=progress,
+                pad_to=(size, size, size) if size != n else None)
+    return TrialRecord(trial_key(cfg, n), n, int(pop.solved.sum()), pop.size,
                        tuple(int(s) for s in pop.solve_step), time.perf_counter() - start)
 
 
@@ -215,9 +254,17 @@ def versions() -> dict:
             "platform": jax.default_backend(), "device": jax.devices()[0].device_kind}
 
 
+# What a logit of the sampled softmax costs against one of the full softmax (gathers
+# and their scatter in the gradient; measured at n = 16,384, k = 3: 15 ns against 3 ns).
+SAMPLED_LOGIT_COST = 5.0
+
+
 def step_cost(cfg: CapacityConfig, n: int) -> float:
     """A step's relative cost at n symbols: n x n logits per network full batch; with
-    minibatches, batch x n plus the schedule's full checks (see TrainConfig.check_stride)."""
+    minibatches, batch x n plus the schedule's full checks (see TrainConfig.check_stride);
+    with the sampled softmax, n x (HARD + DRAWN) dearer logits."""
+    if sampled_at(cfg, n):
+        return SAMPLED_LOGIT_COST * n * (HARD + DRAWN)
     if not cfg.batch:
         return float(bucket(n)) ** 2
     return float(cfg.batch * n + n * n / max(1, cfg.train_config(n).check_stride(n)))
@@ -240,9 +287,9 @@ def estimate_seconds(cfg: CapacityConfig, n: int, done: list[TrialRecord]
 
 def trial_fits(cfg: CapacityConfig, n: int) -> bool:
     """Whether one network of a trial at n fits in memory (memory.networks_per_pass)."""
-    size = bucket(n) if not cfg.batch else n
+    size = padded_size(cfg, n)
     try:
-        networks_per_pass(cfg.spec(size), size, cfg.train_config(n))
+        networks_per_pass(cfg.spec(size), size, trial_config(cfg, n))
     except ResourceError:
         return False
     return True
@@ -262,17 +309,17 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
     then reported as censored by memory or budget at that n. `on_start(cfg, n,
     estimate)` is called before each new trial with its (likely, longest) time
     (estimate_seconds; None when nothing has been measured yet)."""
-    key, buckets, ran = cfg.key(), set(), 0
+    buckets, ran = set(), 0
     spent = 0.0
 
     def rate_at(n: int) -> tuple[int, int]:
         nonlocal ran, spent
-        record = store.get(key, n)
+        record = store.get(trial_key(cfg, n), n)
         cached = record is not None
         if record is None:
             if not trial_fits(cfg, n):
                 raise StopSearch("memory", n)
-            estimate = estimate_seconds(cfg, n, store.trials_for(key))
+            estimate = estimate_seconds(cfg, n, curve_trials(cfg, store))
             if time_budget is not None and estimate is not None \
                     and spent + estimate[0] > time_budget:
                 raise StopSearch("budget", n)
@@ -281,7 +328,7 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
             record = run_trial(cfg, n, progress)
             spent += record.wall_time
             store.put(record, versions())
-            buckets.add(bucket(n))
+            buckets.add(padded_size(cfg, n))
             ran += 1
         if on_trial:
             on_trial(cfg, record, cached)
@@ -289,7 +336,7 @@ def measure(cfg: CapacityConfig, store: Store, threshold: float = 0.5,
 
     frontier = frontier_search(rate_at, threshold, start, max_n or checks.SYMBOLS_MAX,
                                resolution=resolution)
-    return CapacityResult(cfg, threshold, frontier, store.trials_for(key),
+    return CapacityResult(cfg, threshold, frontier, curve_trials(cfg, store),
                           tuple(sorted(buckets)), ran)
 
 
@@ -331,10 +378,16 @@ class Sweep:
     @classmethod
     def grid(cls, hidden, activations, threshold: float = 0.5, max_symbols: int | None = None,
              time_budget: float | None = None, start: int = 4, **settings) -> Sweep:
-        """Every (activation, k) pair with the same other settings (CapacityConfig's)."""
-        return cls(tuple(CapacityConfig(hidden=k, activation=a, **settings)
-                         for a, k in product(activations, hidden)), threshold, max_symbols,
-                   time_budget, start)
+        """Every (activation, k) pair with the same other settings (CapacityConfig's).
+        SpecError when the sampled softmax is asked for a network it cannot train."""
+        configs = tuple(CapacityConfig(hidden=k, activation=a, **settings)
+                        for a, k in product(activations, hidden))
+        for c in configs:
+            large = max(SAMPLED_FROM, max_symbols or 0)
+            why = c.softmax == "sampled" and refusal(c.train_config(large), c.spec(large))
+            if why:
+                raise SpecError(f"{c.label()}: {why}")
+        return cls(configs, threshold, max_symbols, time_budget, start)
 
     def to_dict(self) -> dict:
         return {"configs": [asdict(c) for c in self.configs], "threshold": self.threshold,
@@ -343,8 +396,10 @@ class Sweep:
 
     @classmethod
     def from_dict(cls, d: dict) -> Sweep:
-        # sweeps recorded before the logit scale existed ran without it
-        return cls(tuple(CapacityConfig(**{"logit_scale": False, **c}) for c in d["configs"]),
+        # sweeps recorded before the logit scale existed ran without it; before the sampled
+        # softmax, with the full softmax at every n
+        return cls(tuple(CapacityConfig(**{"logit_scale": False, "softmax": "full", **c})
+                         for c in d["configs"]),
                    d["threshold"], d["max_symbols"], d.get("time_budget"), d.get("start", 4))
 
 

@@ -160,7 +160,13 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
     one CapacityResult per configuration, in the plan's order."""
     from dataclasses import asdict
 
-    from bottlenet.capacity import CapacityResult, bucket, frontier_steps
+    from bottlenet.capacity import (
+        CapacityResult,
+        curve_trials,
+        frontier_steps,
+        padded_size,
+        trial_key,
+    )
     from bottlenet.checks import SYMBOLS_MAX
 
     tally = Tally(cluster.slots)
@@ -173,7 +179,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
         """Feed the search its last answer; submit its next trial unless stored."""
         try:
             n = next(search) if first else search.send(reply)
-            while (record := store.get(cfg.key(), n)) is not None:
+            while (record := store.get(trial_key(cfg, n), n)) is not None:
                 if on_trial:
                     on_trial(cfg, record, True)
                 n = search.send((record.successes, record.trials))
@@ -196,7 +202,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
             cfg, search, n = pending.pop(future)
             record, versions, worker = cluster.get(future)
             store.put(record, versions)
-            buckets[cfg].add(bucket(n))
+            buckets[cfg].add(padded_size(cfg, n))
             ran[cfg] += 1
             tally.finished += 1
             tally.per_worker[worker] += 1
@@ -206,7 +212,7 @@ def sweep(cluster: Cluster, plan, store, on_config: Callable | None = None,
     except BaseException:
         cluster.cancel(pending)
         raise
-    return [CapacityResult(cfg, plan.threshold, frontiers[cfg], store.trials_for(cfg.key()),
+    return [CapacityResult(cfg, plan.threshold, frontiers[cfg], curve_trials(cfg, store),
                            tuple(sorted(buckets[cfg])), ran[cfg]) for cfg in plan.configs]
 
 

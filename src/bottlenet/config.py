@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from bottlenet import checks
-from bottlenet.choices import DTYPES, OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.choices import DTYPES, OPTIMIZERS, SCHEDULES, SOFTMAXES, STOPS, TASKS
 from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
 
@@ -34,6 +34,8 @@ class TrainConfig:
     chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
     logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
     dtype: str = "float32"  # see DTYPES; float64 runs in JAX's x64 mode (that run only)
+    # See SOFTMAXES. A trained population's config says which ran: "full" or "sampled".
+    softmax: str = "auto"
 
     def __post_init__(self):
         for s in self.snapshots:
@@ -48,6 +50,7 @@ class TrainConfig:
         if self.stop not in STOPS:
             raise SpecError(f"unknown stop rule {self.stop!r}; choose one of: {', '.join(STOPS)}")
         check_dtype(self.dtype)
+        check_softmax(self.softmax)
         checks.positive("learning rate (--lr)", self.lr)
         checks.whole("steps (--steps)", self.steps, 1, checks.STEPS_MAX)
         checks.whole("population size (--seeds)", self.seeds, 1, checks.POPULATION_MAX)
@@ -77,12 +80,15 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["snapshots"] = list(self.snapshots)
+        if d["softmax"] == "full":  # (model files of full-softmax runs stay readable by
+            del d["softmax"]  # the versions before the sampled softmax)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        # files from before the logit scale trained without; before dtype, in float32
-        d = {"logit_scale": False, "dtype": "float32", **d}
+        # files from before the logit scale trained without; before dtype, in float32;
+        # before the sampled softmax (and full-softmax runs since), with the full softmax
+        d = {"logit_scale": False, "dtype": "float32", "softmax": "full", **d}
         d["snapshots"] = tuple(d.get("snapshots", ()))
         return cls(**d)
 
@@ -109,11 +115,14 @@ class CapacityConfig:
     # Capacity: "Why full batch").
     batch: int = 0
     dtype: str = "float32"
+    # "auto": the sampled softmax from 4,096 symbols on (softmax.py; README, Capacity).
+    softmax: str = "auto"
 
     def __post_init__(self):
         checks.whole("hidden units", self.hidden, 0, checks.HIDDEN_MAX)
         checks.whole("batch (--batch)", self.batch, 0, checks.STEPS_MAX)
         check_dtype(self.dtype)
+        check_softmax(self.softmax)
         if self.task not in TASKS:
             raise SpecError(f"unknown task {self.task!r}; choose one of: {', '.join(TASKS)}")
         self.spec(4)  # raises on an unknown activation or head
@@ -132,12 +141,16 @@ class CapacityConfig:
                            seeds=self.seeds, seed=self.seed, schedule=self.schedule,
                            init_scale=self.init_scale, logit_scale=self.logit_scale,
                            stop="each", batch=min(self.batch, n - 1) or None,
-                           dtype=self.dtype)
+                           dtype=self.dtype, softmax=self.softmax)
 
     def key(self) -> str:
         """The results store's key. The batch and dtype are left out at their defaults,
-        so trials stored before they were settings (full batch, float32) keep their key."""
+        so trials stored before they were settings (full batch, float32) keep their key.
+        The softmax is left out too: it is part of a trial's key only where the trial
+        trains with the sampled softmax (capacity.trial_key), so "auto" and "full" share
+        every full-softmax trial."""
         d = asdict(self)
+        del d["softmax"]
         if d["batch"] == 0:
             del d["batch"]
         if d["dtype"] == "float32":
@@ -146,6 +159,11 @@ class CapacityConfig:
 
     def label(self) -> str:
         return f"k={self.hidden} {self.activation}"
+
+
+def check_softmax(softmax: str) -> None:
+    if softmax not in SOFTMAXES:
+        raise SpecError(f"unknown softmax {softmax!r}; choose one of: {', '.join(SOFTMAXES)}")
 
 
 def check_dtype(dtype: str) -> None:

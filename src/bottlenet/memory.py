@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError
+from bottlenet.softmax import DRAWN, HARD
 from bottlenet.spec import NetSpec
 
 
@@ -16,10 +17,17 @@ def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     """A generous estimate of the memory one training run needs (`spec` and `n_pairs` at
     the trained size, padding included). A full-batch step holds a few (pairs x outputs)
     arrays per network: logits, probabilities, their gradient; a minibatch step a few
-    (batch x outputs) ones, and its solve check (chunk x outputs) ones."""
-    rows = n_pairs if cfg.batch is None else check_chunk(n_pairs, spec.n_out)
+    (batch x outputs) ones, and its solve check (chunk x outputs) ones; a sampled-softmax
+    step a few (pairs x compared outputs x units) ones, and the same checks. (`cfg` with
+    its softmax decided: "auto" counts as full.)"""
+    sampled = cfg.softmax == "sampled"
+    rows = n_pairs if cfg.batch is None and not sampled else check_chunk(n_pairs, spec.n_out)
     m = cfg.batch or n_pairs
-    per_net = 6 * spec.n_params + 4 * (m + rows) * (spec.n_out + sum(spec.hidden))
+    if sampled:
+        compared = (HARD + DRAWN) * (max(spec.hidden, default=0) + 2)
+        per_net = 6 * spec.n_params + 4 * (m * compared + rows * spec.n_out)
+    else:
+        per_net = 6 * spec.n_params + 4 * (m + rows) * (spec.n_out + sum(spec.hidden))
     size = 8 if cfg.dtype == "float64" else 4
     return size * cfg.seeds * per_net + result_bytes(spec, cfg)
 
@@ -100,7 +108,10 @@ def cpu_pass_size(spec: NetSpec, n_pairs: int, cfg: TrainConfig, devices: int = 
     """How many networks a CPU pass should hold for speed (see CPU_PASS_BYTES): all of
     them, or the largest power of two whose (pairs x outputs) arrays fit, at least one
     per device."""
-    per_net = 4 * (cfg.batch or n_pairs) * spec.n_out
+    if cfg.softmax == "sampled":
+        per_net = 4 * n_pairs * (HARD + DRAWN) * (max(spec.hidden, default=0) + 1)
+    else:
+        per_net = 4 * (cfg.batch or n_pairs) * spec.n_out
     if cfg.seeds * per_net <= CPU_PASS_BYTES:
         return cfg.seeds
     fit = max(devices, 1 << max(0, (CPU_PASS_BYTES // per_net).bit_length() - 1))

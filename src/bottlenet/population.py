@@ -102,6 +102,7 @@ class Population:
             "connections": self.spec.n_connections,
             "training": None if self.config is None else self.config.to_dict(),
             "dtype": self.dtype,
+            "softmax": "full" if self.config is None else self.config.softmax,
             "networks": P,
             "solved": int(self.solved.sum()),
             "solved_rate": float(self.solved.mean()),

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bottlenet.choices import ACTIVATIONS, DTYPES, OPTIMIZERS, SCHEDULES, TASKS
+from bottlenet.choices import ACTIVATIONS, DTYPES, OPTIMIZERS, SCHEDULES, SOFTMAXES, TASKS
 from bottlenet.cli.console import (
     CLUSTER_HELP,
     NET_HELP,
@@ -34,7 +34,7 @@ app = command_group()
 # What defines a sweep; --resume takes all of them from the database instead.
 _SWEEP_SETTINGS = ("hidden", "activation", "task", "seeds", "steps", "threshold", "optimizer",
                    "lr", "schedule", "logit_scale", "bias", "seed", "max_symbols", "dtype",
-                   "batch", "time_budget", "start")
+                   "batch", "time_budget", "start", "softmax")
 
 
 @command(app)
@@ -79,6 +79,12 @@ def capacity(
     batch: Annotated[int, typer.Option(
         help="Pairs per step (0 = full batch, the default: see README, Capacity, for why)."
     )] = 0,
+    softmax: Annotated[str, typer.Option(
+        help=f"{', '.join(SOFTMAXES)}: 'full' = every pair against every output; "
+        "'sampled' = each pair against its 16 strongest competitors and 64 drawn outputs "
+        "(from 320 symbols on; every solve still checked against every output); 'auto' = "
+        "sampled from 4,096 symbols on (see `train --help`, README, Capacity)."
+    )] = CapacityConfig.softmax,
     db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
     = DEFAULT_DB,
     plot: Annotated[Path | None, typer.Option(
@@ -121,7 +127,7 @@ def capacity(
         parse_list(hidden, int, "--hidden", ranges=True),
         parse_list(activation, str, "--activation"), threshold, max_symbols, task=task,
         optimizer=optimizer, lr=lr, schedule=schedule, steps=steps, seeds=seeds, seed=seed,
-        bias=bias, logit_scale=logit_scale, dtype=dtype, batch=batch,
+        bias=bias, logit_scale=logit_scale, dtype=dtype, batch=batch, softmax=softmax,
         time_budget=time_budget, start=start)
     if cluster and (plan.time_budget if plan else None) is not None:
         raise SpecError("--time-budget is for sweeps on this machine (a cluster runs every "
@@ -130,7 +136,9 @@ def capacity(
     def on_config(cfg):
         err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
                   f"{cfg.steps} steps, {cfg.seeds} seeds, {cfg.dtype}"
-                  + (f", batch {cfg.batch}" if cfg.batch else ""))
+                  + (f", batch {cfg.batch}" if cfg.batch else "")
+                  + {"auto": ", sampled softmax from n = 4,096", "full": ", full softmax",
+                     "sampled": ", sampled softmax"}[cfg.softmax])
 
     def on_start(cfg, n, estimate):
         guess = ("time unknown (first trial)" if estimate is None

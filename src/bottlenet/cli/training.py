@@ -10,7 +10,16 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from bottlenet.choices import ACTIVATIONS, DTYPES, HEADS, OPTIMIZERS, SCHEDULES, STOPS, TASKS
+from bottlenet.choices import (
+    ACTIVATIONS,
+    DTYPES,
+    HEADS,
+    OPTIMIZERS,
+    SCHEDULES,
+    SOFTMAXES,
+    STOPS,
+    TASKS,
+)
 from bottlenet.cli.console import (
     NET_HELP,
     command,
@@ -70,6 +79,11 @@ def train(
         "batch x n instead of n x n; solves are then checked every few steps, in chunks); "
         "0 = full batch, which needs far fewer steps. Minibatches need a smaller, decaying "
         "rate to settle: --lr 0.003 --schedule cosine (README, Capacity).")] = 0,
+    softmax: Annotated[str, typer.Option(
+        help=f"{', '.join(SOFTMAXES)}: 'full' computes every pair against every output "
+        "(n x n a step); 'sampled' each pair against its 16 strongest competitors and 64 "
+        "outputs drawn at random (n x 80), solves still checked against every output; "
+        "'auto' = sampled from 4,096 outputs on (README, Capacity).")] = _TRAIN.softmax,
     dtype: Annotated[str, typer.Option(
         help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
         "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "
@@ -103,6 +117,7 @@ def train(
     more, --lr 0.01).
     """
     from bottlenet import memory, modelfile, tasks
+    from bottlenet.softmax import decided, refusal, uses_sampled
     from bottlenet.spec import NetSpec
     from bottlenet.trainer import train as run_training
 
@@ -114,7 +129,8 @@ def train(
     snaps = tuple(parse_list(snapshots, int, "--snapshots")) if snapshots.strip() else ()
     cfg = TrainConfig(optimizer=optimizer, lr=lr, steps=steps, seeds=seeds, seed=seed,
                       batch=batch or None, schedule=schedule, init_scale=init_scale,
-                      logit_scale=logit_scale, stop=stop, snapshots=snaps, dtype=dtype)
+                      logit_scale=logit_scale, stop=stop, snapshots=snaps, dtype=dtype,
+                      softmax=softmax)
     layers = parse_hidden(hidden)
     if save:
         check_output(save, "--save", replace=force)
@@ -122,18 +138,18 @@ def train(
         t = tasks.from_file(table)
     else:  # refuse a size that cannot fit before the task (n pairs) is built
         tasks.check_symbols(symbols)
-        memory.networks_per_pass(NetSpec(symbols, symbols, layers, activation, bias, output),
-                                 symbols, cfg)
+        before = NetSpec(symbols, symbols, layers, activation, bias, output)
+        memory.networks_per_pass(before, symbols, decided(cfg, before))
         t = tasks.builtin(task, symbols, task_seed)
     if cfg.batch is not None and cfg.batch > t.n_pairs:
         raise SpecError(f"a batch of {cfg.batch} pairs is larger than the task "
                         f"({t.n_pairs} pairs)")
-    if cfg.batch is None and t.n_pairs > FULL_BATCH_HINT:
-        err.print(f"note: full batch: every step computes {t.n_pairs:,} x {t.n_out:,} logits "
-                  "per network; --batch 256 --lr 0.003 --schedule cosine makes a step "
-                  "n/256 times cheaper, but a solution needs as many passes over the pairs "
-                  "either way: measured, no sooner (README, Capacity)")
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
+    sampled = uses_sampled(cfg, spec)  # (SpecError now, before any work, where it cannot)
+    if cfg.batch is None and not sampled and t.n_pairs > FULL_BATCH_HINT:
+        err.print(f"note: full softmax: every step computes {t.n_pairs:,} x {t.n_out:,} "
+                  "logits per network" + (f" ({refusal(cfg, spec)})" if refusal(cfg, spec)
+                                          else "; --softmax sampled computes 80 per pair"))
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg,
@@ -164,6 +180,9 @@ def print_summary(s: dict) -> None:
                 f"{s['symbols']['outputs']} outputs, {s['symbols']['pairs']} pairs")
     tab.add_row("network", f"hidden {hidden} {net['activation']}, {net['head']} output, "
                 f"{'with' if net['bias'] else 'no'} biases, {s['connections']} connections")
+    if s.get("softmax") == "sampled":
+        tab.add_row("softmax", "sampled (each pair against its strongest competitors and "
+                    "outputs drawn at random; every solve checked against every output)")
     tab.add_row("solved", f"{s['solved']} of {s['networks']} ({100 * s['solved_rate']:.0f}%, "
                 f"95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
     tab.add_row("solve step", _fmt_describe(s["solve_step"]))

@@ -26,6 +26,8 @@ from bottlenet.evaluation import (
 )
 from bottlenet.memory import check_chunk, cpu_pass_size, networks_per_pass
 from bottlenet.population import Population, concatenate
+from bottlenet.softmax import check_stride as sampled_check_stride
+from bottlenet.softmax import decided
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 from bottlenet.trainer.parametrize import (
@@ -33,6 +35,7 @@ from bottlenet.trainer.parametrize import (
     numpy_effective,
     numpy_max_abs,
 )
+from bottlenet.trainer.sampled import first_candidates
 from bottlenet.trainer.step import State, gather, make_optimizer, run_segment, start
 
 
@@ -215,7 +218,7 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     spec = spec or NetSpec(task.n_in, task.n_out)
     config = config or TrainConfig()
     if overrides:
-        config = TrainConfig(**{**config.to_dict(), **overrides})
+        config = replace(config, **overrides)
     if (spec.n_in, spec.n_out) != (task.n_in, task.n_out):
         raise SpecError(f"network is {spec.n_in}->{spec.n_out} but the task is "
                         f"{task.n_in}->{task.n_out}")
@@ -229,6 +232,9 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
         raise SpecError("a mask cannot be combined with padding")
     if pad_to and config.batch is not None:
         raise SpecError("padding serves full-batch training only")
+    padded = (pad_in, pad_out, pad_pairs) != (task.n_in, task.n_out, task.n_pairs)
+    # The population's config says which softmax ran (SpecError where "sampled" cannot).
+    config = decided(config, spec, padded, mask is not None)
     if config.dtype == "float64":
         # JAX's x64 mode for this run alone: nothing else in the process changes precision
         with jax.enable_x64(True):
@@ -267,8 +273,10 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     dtype = jnp.dtype(config.dtype)
     data = task_arrays(task, pad_pairs, pad_out, dtype, n_in=pad_in)
     input_range = consecutive_inputs(data)
-    # With minibatches, solve checks and the final evaluation go in chunks of pairs.
-    chunk = None if config.batch is None else check_chunk(pad_pairs, pad_out)
+    sampled = config.softmax == "sampled"
+    # With minibatches or the sampled softmax, solve checks and the final evaluation go
+    # in chunks of pairs.
+    chunk = None if config.batch is None and not sampled else check_chunk(pad_pairs, pad_out)
     real_spec, spec = spec, replace(spec, n_in=pad_in, n_out=pad_out)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
@@ -279,16 +287,19 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
     state = start(spec, opt, np.asarray(seeds, np.int32), config.init_scale, task.n_in,
-                  task.n_out, mask, config.logit_scale, dtype)
+                  task.n_out, mask, config.logit_scale, dtype,
+                  first_candidates(data, pad_out) if sampled else None)
     run = Run(config.seeds, state)
     snapshots = {0: run.params()} if 0 in config.snapshots else {}
     t = 0
     slots, first_at_size = config.seeds, True
-    for n_blocks, block in plan(config, config.check_stride(pad_pairs)):
+    stride = (sampled_check_stride(config, pad_out) if sampled
+              else config.check_stride(pad_pairs))
+    for n_blocks, block in plan(config, stride):
         segment_start = time.perf_counter()
         run.state, row = run_segment(spec, opt, config.batch, input_range,
                                      config.stop == "each", data, run.state, t, n_blocks, block,
-                                     chunk)
+                                     chunk, sampled)
         run.record(t + block * np.arange(n_blocks), *row)
         t += n_blocks * block
         if t in config.snapshots:

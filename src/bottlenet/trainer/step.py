@@ -29,6 +29,7 @@ from bottlenet.evaluation import (
     network_keys,
 )
 from bottlenet.spec import NetSpec
+from bottlenet.trainer import sampled as sampled_softmax
 from bottlenet.trainer.parametrize import (
     effective_params,
     max_abs,
@@ -71,6 +72,11 @@ class State(NamedTuple):
     # to date after each update, so the step's forward pass reads it like plain weights
     # (computing it inside the step cost a fifth of the step at n=100).
     scaled: dict | None = None
+    # With the sampled softmax (trainer.sampled): each pair's candidates (m, HARD), and
+    # whether at the last step every pair's solve target led all outputs it was compared
+    # with (the cue for a full check).
+    candidates: jax.Array | None = None
+    ahead: jax.Array | None = None
 
 
 def _masked(updates, mask):
@@ -80,7 +86,7 @@ def _masked(updates, mask):
 
 
 def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
-             keep_solved: bool, data: TaskArrays, state: State, t):
+             keep_solved: bool, data: TaskArrays, state: State, t, sampled: bool = False):
     """One update of one network; returns the new state and (loss, accuracy) at step t.
     `input_range`: the inputs as a range when they are consecutive (consecutive_inputs).
     With `keep_solved`, a network solved at step t keeps exactly the weights it was
@@ -89,11 +95,21 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     Full batch (`batch` None), the step's own evaluation of every pair decides whether
     the network is solved. With minibatches the step computes `batch` pairs against
     every output (batch x n_out, not n_in x n_out) and returns the batch's loss and a NaN
-    accuracy; whether it is solved is checked on a schedule (check_solved)."""
+    accuracy; whether it is solved is checked on a schedule (check_solved). With the
+    `sampled` softmax every pair is computed against its candidates and draws only
+    (trainer.sampled); the step returns the sampled loss and the share of pairs whose
+    target led all of those (an upper bound of the accuracy), and a full check runs
+    on a schedule once some network's targets all lead."""
     weights = (effective_params(state.params) if state.scaled is None
                else (*state.params[:-1], state.scaled))
     solve_step, solve_loss = state.solve_step, state.solve_loss
-    if batch is None:
+    candidates, ahead = state.candidates, state.ahead
+    if sampled:
+        key = jax.random.fold_in(state.key, t)
+        (loss, (candidates, ahead, accuracy)), grads = jax.value_and_grad(
+            sampled_softmax.loss_and_candidates, argnums=1, has_aux=True)(
+                spec, weights, data, input_range or data.inputs, state.candidates, key)
+    elif batch is None:
         def loss_fn(p):
             ev = evaluate(spec, p, data, input_range)
             return ev.loss, ev
@@ -115,7 +131,8 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     params = optax.apply_updates(state.params, updates)
     scaled = None if state.scaled is None else effective_params(params)[-1]
     return state._replace(params=params, opt_state=opt_state, solve_step=solve_step,
-                          solve_loss=solve_loss, scaled=scaled), (loss, accuracy)
+                          solve_loss=solve_loss, scaled=scaled, candidates=candidates,
+                          ahead=ahead), (loss, accuracy)
 
 
 def _first_solve(state: State, ev, t) -> tuple[jax.Array, jax.Array]:
@@ -160,27 +177,33 @@ def keep_finite(old: State, new: State, losses: jax.Array | None = None) -> Stat
 
 
 @partial(jax.jit, static_argnames=("spec", "opt", "batch", "input_range", "keep_solved",
-                                   "n_blocks", "block", "chunk"))
+                                   "n_blocks", "block", "chunk", "sampled"))
 def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_blocks, block,
-                chunk=None):
+                chunk=None, sampled=False):
     """n_blocks x block steps for the whole population; one history row per block.
 
     Shapes: state leaves (P, ...); returns rows of loss (n_blocks, P), accuracy
     (n_blocks, P) and largest weights (n_blocks, P, L), each taken at the block's start.
     With minibatches (`batch`), every network is checked at each block's start, in
-    chunks of `chunk` pairs (check_solved): the block is the check's schedule.
+    chunks of `chunk` pairs (check_solved): the block is the check's schedule. With the
+    `sampled` softmax the population is checked so at a block's start only when some
+    network still learning led on every pair at the step before (State.ahead).
     Divergence is checked at the end of each block (keep_finite): a network that diverged
     goes back to its state at the block's start, its last finite one at history
     resolution.
     """
-    pop_step = jax.vmap(partial(one_step, spec, opt, batch, input_range, keep_solved, data),
-                        in_axes=(0, None))
+    pop_step = jax.vmap(partial(one_step, spec, opt, batch, input_range, keep_solved, data,
+                                sampled=sampled), in_axes=(0, None))
 
     def block_fn(state, b):
         start = t0 + b * block
         maxw = jax.vmap(max_abs)(state.params)
         if batch is not None:
             state, row = check_solved(spec, data, chunk, state, start)
+        elif sampled:
+            cue = jnp.any(state.ahead & (state.solve_step < 0) & ~state.diverged)
+            state = jax.lax.cond(cue, lambda s: check_solved(spec, data, chunk, s, start)[0],
+                                 lambda s: s, state)
         new, (loss, acc) = jax.lax.scan(pop_step, state, start + jnp.arange(block))
         if batch is None:
             row = (loss[0], acc[0])
@@ -213,10 +236,11 @@ def release_compiled(keep: int = KEEP_COMPILED) -> None:
 
 @partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale", "dtype"))
 def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
-          dtype=jnp.float32) -> State:
+          dtype=jnp.float32, candidates=None) -> State:
     """The population's starting state in one compiled program (op-by-op it would be
     dozens of small compilations, more time than a short run takes), already split over
-    the devices (see _spread)."""
+    the devices (see _spread). `candidates` (m, HARD): every network's first candidates
+    of the sampled softmax, None without it."""
     params = init_population(spec, seeds, scale, n_in, n_out, dtype)
     if mask is not None:
         params = jax.tree.map(jnp.multiply, params, mask)
@@ -225,9 +249,12 @@ def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
     keys = network_keys(seeds)[1]
     P = seeds.shape[0]
     scaled = jax.vmap(effective_params)(params)[-1] if logit_scale else None
+    if candidates is not None:
+        candidates = jnp.broadcast_to(candidates, (P, *candidates.shape))
     return _spread(State(params, jax.vmap(opt.init)(params), keys,
                          jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), dtype),
-                         jnp.zeros((P,), bool), mask, scaled))
+                         jnp.zeros((P,), bool), mask, scaled, candidates,
+                         None if candidates is None else jnp.zeros((P,), bool)))
 
 
 def _spread(state: State) -> State:

@@ -1,0 +1,76 @@
+"""Which softmax a run computes, decided from its settings alone (JAX-free, so the
+command line and the results store can tell without starting the engine).
+
+"full": every pair against every output, n x n logits a step per network. "sampled"
+(trainer/sampled.py): each pair against its HARD strongest competitors and DRAWN outputs
+drawn at random, pairs x (HARD + DRAWN). "auto": sampled from SAMPLED_FROM outputs on,
+wherever the network allows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bottlenet.errors import SpecError
+
+if TYPE_CHECKING:
+    from bottlenet.config import TrainConfig
+    from bottlenet.spec import NetSpec
+
+HARD = 16  # candidates kept per pair
+DRAWN = 64  # outputs drawn per pair and step
+# "auto" chooses the sampled softmax from this many outputs on: the crossover measured by
+# benchmarks/capacity_wall.py (README, Capacity).
+SAMPLED_FROM = 4096
+# The fewest outputs the sampled softmax serves: with fewer, the draws and candidates
+# would cover most outputs, and a full step costs little anyway.
+SAMPLED_MIN_OUTPUTS = 4 * (HARD + DRAWN)
+
+
+def refusal(config: TrainConfig, spec: NetSpec, padded: bool = False,
+            masked: bool = False) -> str | None:
+    """Why the sampled softmax cannot train this network, or None when it can."""
+    if spec.head != "softmax":
+        return f"the sampled softmax needs the softmax head, not {spec.head}"
+    if not spec.hidden:
+        return "the sampled softmax needs at least one hidden layer"
+    if spec.n_out < SAMPLED_MIN_OUTPUTS:
+        return (f"the sampled softmax needs at least {SAMPLED_MIN_OUTPUTS} outputs "
+                f"(this task has {spec.n_out}); use the full softmax")
+    if config.batch is not None:
+        return "the sampled softmax takes every pair each step: leave --batch out"
+    if padded or masked:
+        return "the sampled softmax does not serve padded or masked training"
+    return None
+
+
+def uses_sampled(config: TrainConfig, spec: NetSpec, padded: bool = False,
+                 masked: bool = False) -> bool:
+    """Whether a run trains with the sampled softmax: when asked ("sampled"; SpecError
+    saying why when it cannot), or with "auto" from SAMPLED_FROM outputs on wherever it
+    can."""
+    why = refusal(config, spec, padded, masked)
+    if config.softmax == "sampled":
+        if why:
+            raise SpecError(why)
+        return True
+    return config.softmax == "auto" and why is None and spec.n_out >= SAMPLED_FROM
+
+
+def decided(config: TrainConfig, spec: NetSpec, padded: bool = False,
+            masked: bool = False) -> TrainConfig:
+    """`config` with its softmax decided: "full" or "sampled" (uses_sampled)."""
+    from dataclasses import replace
+
+    return replace(config, softmax="sampled" if uses_sampled(config, spec, padded, masked)
+                   else "full")
+
+
+def check_stride(config: TrainConfig, n_out: int) -> int:
+    """Steps between a sampled run's chances of a full check: a check costs about what
+    n_out / (HARD + DRAWN) sampled steps cost, so at most a fifth of the time goes to
+    checks while some network leads on every pair it was compared with but is not yet
+    solved."""
+    if config.log_every:
+        return config.stride
+    return max(config.stride, -(-4 * n_out // (HARD + DRAWN)))
