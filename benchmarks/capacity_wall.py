@@ -6,7 +6,7 @@
 Prints:
 1. the cost of one training step of one network, full batch (n x n logits) against a
    minibatch of 256 pairs (256 x n logits, plus the solve check's share) and against the
-   sampled softmax (n x 80 logits), and the ratios;
+   sampled softmax (n x (32 + 128) logits), and the ratios;
 2. what those steps buy: networks solved and time to solve at one n, all three ways,
    and at a larger n (k = 3) full against sampled;
 3. `bottlenet check` of one k = 2 network (the hand-made circle) at n = 100,000 in

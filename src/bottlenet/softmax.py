@@ -17,14 +17,14 @@ if TYPE_CHECKING:
     from bottlenet.config import TrainConfig
     from bottlenet.spec import NetSpec
 
-HARD = 16  # candidates kept per pair
-DRAWN = 64  # outputs drawn per pair and step
+HARD = 32  # candidates kept per pair
+DRAWN = 128  # outputs drawn per pair and step
 # "auto" chooses the sampled softmax from this many outputs on: the crossover measured by
 # benchmarks/capacity_wall.py (README, Capacity).
 SAMPLED_FROM = 4096
 # The fewest outputs the sampled softmax serves: with fewer, the draws and candidates
-# would cover most outputs, and a full step costs little anyway.
-SAMPLED_MIN_OUTPUTS = 4 * (HARD + DRAWN)
+# would cover more than half of them, and a full step costs little anyway.
+SAMPLED_MIN_OUTPUTS = 2 * (HARD + DRAWN)
 
 
 def refusal(config: TrainConfig, spec: NetSpec, padded: bool = False,

@@ -28,6 +28,7 @@ from bottlenet.cli.console import (
 from bottlenet.config import CapacityConfig, check_dtype
 from bottlenet.errors import SpecError
 from bottlenet.files import check_output
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, SAMPLED_MIN_OUTPUTS
 from bottlenet.store import DEFAULT_DB
 
 app = command_group()
@@ -81,9 +82,10 @@ def capacity(
     )] = 0,
     softmax: Annotated[str, typer.Option(
         help=f"{', '.join(SOFTMAXES)}: 'full' = every pair against every output; "
-        "'sampled' = each pair against its 16 strongest competitors and 64 drawn outputs "
-        "(from 320 symbols on; every solve still checked against every output); 'auto' = "
-        "sampled from 4,096 symbols on (see `train --help`, README, Capacity)."
+        f"'sampled' = each pair against its {HARD} strongest competitors and {DRAWN} drawn "
+        f"outputs (from {SAMPLED_MIN_OUTPUTS} symbols on; every solve still checked against "
+        f"every output); 'auto' = sampled from {SAMPLED_FROM:,} symbols on (see `train "
+        "--help`, README, Capacity)."
     )] = CapacityConfig.softmax,
     db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
     = DEFAULT_DB,
@@ -137,8 +139,8 @@ def capacity(
         err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
                   f"{cfg.steps} steps, {cfg.seeds} seeds, {cfg.dtype}"
                   + (f", batch {cfg.batch}" if cfg.batch else "")
-                  + {"auto": ", sampled softmax from n = 4,096", "full": ", full softmax",
-                     "sampled": ", sampled softmax"}[cfg.softmax])
+                  + {"auto": f", sampled softmax from n = {SAMPLED_FROM:,}",
+                     "full": ", full softmax", "sampled": ", sampled softmax"}[cfg.softmax])
 
     def on_start(cfg, n, estimate):
         guess = ("time unknown (first trial)" if estimate is None

@@ -36,6 +36,7 @@ from bottlenet.cli.console import (
 from bottlenet.config import TrainConfig
 from bottlenet.errors import SpecError
 from bottlenet.files import check_output
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM
 
 app = command_group()
 # Past this many pairs a full-batch run says what a step costs and names the cheap path.
@@ -81,9 +82,10 @@ def train(
         "rate to settle: --lr 0.003 --schedule cosine (README, Capacity).")] = 0,
     softmax: Annotated[str, typer.Option(
         help=f"{', '.join(SOFTMAXES)}: 'full' computes every pair against every output "
-        "(n x n a step); 'sampled' each pair against its 16 strongest competitors and 64 "
-        "outputs drawn at random (n x 80), solves still checked against every output; "
-        "'auto' = sampled from 4,096 outputs on (README, Capacity).")] = _TRAIN.softmax,
+        f"(n x n a step); 'sampled' each pair against its {HARD} strongest competitors and "
+        f"{DRAWN} outputs drawn at random (n x {HARD + DRAWN}), solves still checked against "
+        f"every output; 'auto' = sampled from {SAMPLED_FROM:,} outputs on (README, "
+        "Capacity).")] = _TRAIN.softmax,
     dtype: Annotated[str, typer.Option(
         help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
         "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "
@@ -149,7 +151,8 @@ def train(
     if cfg.batch is None and not sampled and t.n_pairs > FULL_BATCH_HINT:
         err.print(f"note: full softmax: every step computes {t.n_pairs:,} x {t.n_out:,} "
                   "logits per network" + (f" ({refusal(cfg, spec)})" if refusal(cfg, spec)
-                                          else "; --softmax sampled computes 80 per pair"))
+                                          else f"; --softmax sampled computes {HARD + DRAWN} "
+                                          "per pair"))
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg,
