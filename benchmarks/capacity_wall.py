@@ -50,8 +50,7 @@ def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3,
     params = with_logit_scale(netlib.init(spec, jax.random.key(0)))
     state = State(params, opt.init(params), jax.random.key(1), jnp.int32(-1), jnp.float32(0),
                   jnp.bool_(False), None, None,
-                  first_candidates(data, n) if sampled else None,
-                  jnp.bool_(False) if sampled else None)
+                  first_candidates(data, n) if sampled else None)
     step = jax.jit(lambda s, t: one_step(spec, opt, batch, range(n - 1), True, data, s, t,
                                          sampled)[0])
 

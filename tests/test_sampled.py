@@ -18,11 +18,17 @@ from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, SAMPLED_MIN_OUTPUTS, us
 from bottlenet.spec import NetSpec
 from bottlenet.store import Store
 from bottlenet.trainer import train
-from bottlenet.trainer.sampled import _draws, first_candidates, loss_and_candidates
+from bottlenet.trainer.sampled import (
+    _draws,
+    _repeats,
+    first_candidates,
+    leads,
+    loss_and_candidates,
+)
 
 N = 400  # a few outputs more than the draws and candidates cover
 _evaluate = jax.jit(evaluate, static_argnums=0)
-_sampled = jax.jit(loss_and_candidates, static_argnums=0)
+_leads = jax.jit(leads, static_argnums=0)
 
 
 def _network(n=N, k=2, seed=0, dtype=jnp.float32):
@@ -67,6 +73,19 @@ def test_the_draws_are_distinct_one_per_stratum_and_estimate_the_rest_without_bi
     assert np.mean(estimates) == pytest.approx(values.sum(), rel=0.03)
 
 
+@pytest.mark.parametrize("n", [N, 1000, 4097])
+def test_repeats_found_through_the_strata_are_every_draw_equal_to_a_candidate(n):
+    drawn = np.asarray(_draws(jax.random.key(n), 50, n, jnp.float32)[0])
+    rng = np.random.default_rng(n)
+    hard = rng.integers(0, n, (50, HARD))
+    hard[:, :5] = drawn[:, rng.integers(0, DRAWN, 5)]  # some candidates are drawn again
+    target = rng.integers(0, n, (50, 1))
+    target[:10, 0] = drawn[:10, 3]
+    expected = (drawn[:, :, None] == hard[:, None, :]).any(-1) | (drawn == target)
+    got = np.asarray(_repeats(jnp.asarray(drawn), jnp.asarray(hard), jnp.asarray(target), n))
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_the_loss_is_the_full_softmax_loss_when_the_candidates_hold_all_the_mass():
     """A network whose targets lead by far, with the strongest rivals among the
     candidates: the sampled loss and the full loss agree (the draws add only what the
@@ -86,7 +105,7 @@ def test_candidates_never_hold_the_target_or_an_output_twice_and_find_the_strong
     logits = np.asarray(netlib.forward(spec, params, data.inputs))
     targets = np.asarray(data.targets)
     step = jax.jit(lambda hard, t: loss_and_candidates(spec, params, data, data.inputs, hard,
-                                                        jax.random.key(t))[1][0])
+                                                        jax.random.key(t))[1])
     for t in range(300):
         hard = step(hard, t)
         h = np.asarray(hard)
@@ -111,13 +130,13 @@ def test_lead_on_every_compared_output_is_reported_and_lost_by_one_pair():
               {"w": jnp.asarray(w), "b": jnp.zeros(N, jnp.float32)})
     assert bool(_evaluate(spec, params, data).solved)
     hard = first_candidates(data, N)
-    _, (_, ahead, share) = _sampled(spec, params, data, data.inputs, hard, jax.random.key(0))
+    ahead, share = _leads(spec, params, data, data.inputs, hard, jax.random.key(0))
     assert bool(ahead) and float(share) == 1.0
     # pair 0's target loses to candidate 1 of pair 0
     w2 = np.array(w)
     w2[:, int(hard[0, 0])] = w[:, 1] * 1.01
     params = (params[0], {"w": jnp.asarray(w2), "b": params[1]["b"]})
-    _, (_, ahead, share) = _sampled(spec, params, data, data.inputs, hard, jax.random.key(0))
+    ahead, share = _leads(spec, params, data, data.inputs, hard, jax.random.key(0))
     assert not bool(ahead) and float(share) < 1.0
 
 

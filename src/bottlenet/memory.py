@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError
-from bottlenet.softmax import DRAWN, HARD
+from bottlenet.softmax import DRAWN, HARD, refusal
 from bottlenet.spec import NetSpec
 
 
@@ -86,10 +86,14 @@ def networks_per_pass(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
         import jax
 
         where = jax.devices()[0].device_kind if jax.default_backend() != "cpu" else "memory"
+        cheaper = (cfg.softmax != "sampled" and refusal(cfg, spec) is None
+                   and estimate_bytes(spec, n_pairs, replace(cfg, seeds=1, softmax="sampled"))
+                   <= have)
         raise ResourceError(
             f"one network of this size needs about {one / 2**30:.1f} GiB to train, but only "
-            f"{have / 0.7 / 2**30:.1f} GiB of {where} is free: use fewer symbols, or a "
-            "machine (GPU) with more memory")
+            f"{have / 0.7 / 2**30:.1f} GiB of {where} is free: use "
+            + ("the sampled softmax (--softmax sampled or auto), " if cheaper else "")
+            + "fewer symbols, or a machine (GPU) with more memory")
     return 1 << (int(have // one).bit_length() - 1)
 
 

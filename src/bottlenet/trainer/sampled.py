@@ -62,51 +62,73 @@ def _candidate_logits(h: jax.Array, last: dict, idx: jax.Array) -> jax.Array:
     return z + last["b"][idx] if "b" in last else z
 
 
-def loss_and_candidates(spec: NetSpec, params, data: TaskArrays, inputs, hard: jax.Array,
-                        key: jax.Array):
-    """The sampled loss of one network (weighted over pairs like the full loss), with
-    (new candidates (m, HARD), every real pair's solve target ahead of all outputs
-    compared, share of pairs so)."""
+def _stratum(outputs: jax.Array, n_out: int) -> jax.Array:
+    """The stratum of each output (the u with edges[u] <= j < edges[u + 1], see _draws)."""
+    return ((outputs + 1) * DRAWN + n_out - 1) // n_out - 1
+
+
+def _repeats(drawn: jax.Array, hard: jax.Array, target: jax.Array, n_out: int) -> jax.Array:
+    """(m, DRAWN): the draws that are one of the pair's candidates or its target. A
+    candidate can only be the draw of its own stratum, so one gather per candidate finds
+    it (comparing every draw with every candidate cost a sixth of the step)."""
+    stratum = _stratum(hard, n_out)
+    hit = jnp.take_along_axis(drawn, stratum, axis=1) == hard
+    rows = jnp.arange(drawn.shape[0])[:, None]
+    return jnp.zeros(drawn.shape, bool).at[rows, stratum].max(hit) | (drawn == target)
+
+
+def _compared(spec: NetSpec, params, data: TaskArrays, inputs, hard: jax.Array,
+              key: jax.Array):
+    """A pair's hidden state, and the logits of its target, its candidates and its draws
+    (a candidate equal to the target, and a draw counted elsewhere, at -inf), with the
+    draws and the log of their weights."""
     n_out = params[-1]["w"].shape[-1]
-    m = data.targets.shape[0]
-    states = netlib.hidden_states(spec, params, inputs)
-    h, last = states[-1], params[-1]
-    # The barrier makes the draws once: XLA would fuse the random numbers into the
-    # comparison with every candidate below and compute them HARD times over (measured:
-    # a third of the step).
-    drawn, log_size = jax.lax.optimization_barrier(_draws(key, m, n_out, h.dtype))
+    h = netlib.hidden_states(spec, params, inputs)[-1]
+    # The barrier makes the draws once: XLA would otherwise fuse the random numbers into
+    # each of their consumers and compute them again there.
+    drawn, log_size = jax.lax.optimization_barrier(
+        _draws(key, data.targets.shape[0], n_out, h.dtype))
     target = data.targets[:, None]
-    z = _candidate_logits(h, last, jnp.concatenate([target, hard, drawn], axis=1))
+    z = _candidate_logits(h, params[-1], jnp.concatenate([target, hard, drawn], axis=1))
     z_target, z_hard, z_drawn = z[:, 0], z[:, 1:HARD + 1], z[:, HARD + 1:]
     z_hard = jnp.where(hard == target, -jnp.inf, z_hard)
-    # A draw that is already a candidate (or the target) is counted there, not again.
-    repeat = jnp.any(drawn[:, :, None] == hard[:, None, :], axis=-1) | (drawn == target)
-    z_drawn = jnp.where(repeat, -jnp.inf, z_drawn)
+    z_drawn = jnp.where(_repeats(drawn, hard, target, n_out), -jnp.inf, z_drawn)
+    return h, z_target, z_hard, z_drawn, drawn, log_size
+
+
+def loss_and_candidates(spec: NetSpec, params, data: TaskArrays, inputs, hard: jax.Array,
+                        key: jax.Array):
+    """The sampled loss of one network (weighted over pairs like the full loss), and the
+    next candidates (m, HARD)."""
+    _, z_target, z_hard, z_drawn, drawn, log_size = _compared(spec, params, data, inputs,
+                                                              hard, key)
     every = jnp.concatenate([z_target[:, None], z_hard, z_drawn + log_size], axis=1)
-    losses = jax.nn.logsumexp(every, axis=1) - z_target
-    loss = jnp.sum(losses * data.weights)
+    loss = jnp.sum((jax.nn.logsumexp(every, axis=1) - z_target) * data.weights)
 
     # The next candidates: the strongest draw takes the place of the weakest candidate
     # when it leads it (a repeated or target draw is -inf, so no output is kept twice).
     # One exchange a step is plenty: a competitor is drawn about once in n / DRAWN steps;
     # and an argmin and an argmax cost far less than a top-k over all those compared.
-    z_hard_now, z_drawn_now = jax.lax.stop_gradient((z_hard, z_drawn))
-    weakest = jnp.argmin(z_hard_now, axis=1)
-    strongest = jnp.argmax(z_drawn_now, axis=1)
-    rows = jnp.arange(m)
-    better = z_drawn_now[rows, strongest] > z_hard_now[rows, weakest]
-    new_hard = hard.at[rows, weakest].set(
+    z_hard, z_drawn = jax.lax.stop_gradient((z_hard, z_drawn))
+    weakest = jnp.argmin(z_hard, axis=1)
+    strongest = jnp.argmax(z_drawn, axis=1)
+    rows = jnp.arange(hard.shape[0])
+    better = z_drawn[rows, strongest] > z_hard[rows, weakest]
+    return loss, hard.at[rows, weakest].set(
         jnp.where(better, drawn[rows, strongest], hard[rows, weakest]))
 
-    # Whether each pair's solve target leads everything it was compared with by the rule.
+
+def leads(spec: NetSpec, params, data: TaskArrays, inputs, hard: jax.Array, key: jax.Array
+          ) -> tuple[jax.Array, jax.Array]:
+    """(whether every real pair's solve target leads every output it is compared with,
+    by the strict rule; the share of real pairs whose target does): a necessary
+    condition of "solved", asked once per block (step.run_segment) rather than each step."""
+    h, _, z_hard, z_drawn, drawn, _ = _compared(spec, params, data, inputs, hard, key)
     solve = data.solve_targets[:, None]
-    z_solve = jax.lax.stop_gradient(_candidate_logits(h, last, solve)[:, 0])
+    z_solve = _candidate_logits(h, params[-1], solve)[:, 0]
     seen = jnp.concatenate([hard, drawn], axis=1)
-    z_seen = jnp.concatenate([z_hard_now, z_drawn_now], axis=1)
-    rivals = jnp.where(seen == solve, -jnp.inf, z_seen)
+    rivals = jnp.where(seen == solve, -jnp.inf, jnp.concatenate([z_hard, z_drawn], axis=1))
     tol = solve_rtol(h.dtype) * logit_magnitude(params, h, inputs)
-    ahead = jax.lax.stop_gradient(z_solve - tol) >= jnp.max(rivals, axis=1)
     real = data.weights > 0
-    ahead = ahead | ~real
-    share = jnp.sum(ahead & real) / jnp.maximum(jnp.sum(real), 1)
-    return loss, (new_hard, jnp.all(ahead), share)
+    ahead = (z_solve - tol >= jnp.max(rivals, axis=1)) | ~real
+    return jnp.all(ahead), jnp.sum(ahead & real) / jnp.maximum(jnp.sum(real), 1)

@@ -72,11 +72,8 @@ class State(NamedTuple):
     # to date after each update, so the step's forward pass reads it like plain weights
     # (computing it inside the step cost a fifth of the step at n=100).
     scaled: dict | None = None
-    # With the sampled softmax (trainer.sampled): each pair's candidates (m, HARD), and
-    # whether at the last step every pair's solve target led all outputs it was compared
-    # with (the cue for a full check).
+    # With the sampled softmax (trainer.sampled): each pair's candidates (m, HARD).
     candidates: jax.Array | None = None
-    ahead: jax.Array | None = None
 
 
 def _masked(updates, mask):
@@ -97,18 +94,18 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     every output (batch x n_out, not n_in x n_out) and returns the batch's loss and a NaN
     accuracy; whether it is solved is checked on a schedule (check_solved). With the
     `sampled` softmax every pair is computed against its candidates and draws only
-    (trainer.sampled); the step returns the sampled loss and the share of pairs whose
-    target led all of those (an upper bound of the accuracy), and a full check runs
-    on a schedule once some network's targets all lead."""
+    (trainer.sampled); the step returns the sampled loss and a NaN accuracy, and a full
+    check runs on a schedule once some network's targets all lead (run_segment)."""
     weights = (effective_params(state.params) if state.scaled is None
                else (*state.params[:-1], state.scaled))
     solve_step, solve_loss = state.solve_step, state.solve_loss
-    candidates, ahead = state.candidates, state.ahead
+    candidates = state.candidates
     if sampled:
         key = jax.random.fold_in(state.key, t)
-        (loss, (candidates, ahead, accuracy)), grads = jax.value_and_grad(
+        (loss, candidates), grads = jax.value_and_grad(
             sampled_softmax.loss_and_candidates, argnums=1, has_aux=True)(
                 spec, weights, data, input_range or data.inputs, state.candidates, key)
+        accuracy = jnp.full_like(loss, jnp.nan)
     elif batch is None:
         def loss_fn(p):
             ev = evaluate(spec, p, data, input_range)
@@ -131,8 +128,8 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     params = optax.apply_updates(state.params, updates)
     scaled = None if state.scaled is None else effective_params(params)[-1]
     return state._replace(params=params, opt_state=opt_state, solve_step=solve_step,
-                          solve_loss=solve_loss, scaled=scaled, candidates=candidates,
-                          ahead=ahead), (loss, accuracy)
+                          solve_loss=solve_loss, scaled=scaled, candidates=candidates
+                          ), (loss, accuracy)
 
 
 def _first_solve(state: State, ev, t) -> tuple[jax.Array, jax.Array]:
@@ -187,7 +184,8 @@ def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_b
     With minibatches (`batch`), every network is checked at each block's start, in
     chunks of `chunk` pairs (check_solved): the block is the check's schedule. With the
     `sampled` softmax the population is checked so at a block's start only when some
-    network still learning led on every pair at the step before (State.ahead).
+    network still learning leads on every pair against the outputs it is compared with
+    (sampled.leads, whose share of pairs is the block's accuracy row: an upper bound).
     Divergence is checked at the end of each block (keep_finite): a network that diverged
     goes back to its state at the block's start, its last finite one at history
     resolution.
@@ -201,12 +199,17 @@ def run_segment(spec, opt, batch, input_range, keep_solved, data, state, t0, n_b
         if batch is not None:
             state, row = check_solved(spec, data, chunk, state, start)
         elif sampled:
-            cue = jnp.any(state.ahead & (state.solve_step < 0) & ~state.diverged)
+            keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, start), 1))(
+                state.key)  # (apart from the draws of step `start`)
+            ahead, share = jax.vmap(lambda p, c, k: sampled_softmax.leads(
+                spec, p, data, input_range or data.inputs, c, k))(
+                    jax.vmap(effective_params)(state.params), state.candidates, keys)
+            cue = jnp.any(ahead & (state.solve_step < 0) & ~state.diverged)
             state = jax.lax.cond(cue, lambda s: check_solved(spec, data, chunk, s, start)[0],
                                  lambda s: s, state)
         new, (loss, acc) = jax.lax.scan(pop_step, state, start + jnp.arange(block))
         if batch is None:
-            row = (loss[0], acc[0])
+            row = (loss[0], share if sampled else acc[0])
         return keep_finite(state, new, loss), (*row, maxw)
 
     return jax.lax.scan(block_fn, state, jnp.arange(n_blocks))
@@ -253,8 +256,7 @@ def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
         candidates = jnp.broadcast_to(candidates, (P, *candidates.shape))
     return _spread(State(params, jax.vmap(opt.init)(params), keys,
                          jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), dtype),
-                         jnp.zeros((P,), bool), mask, scaled, candidates,
-                         None if candidates is None else jnp.zeros((P,), bool)))
+                         jnp.zeros((P,), bool), mask, scaled, candidates))
 
 
 def _spread(state: State) -> State:
