@@ -226,7 +226,7 @@ def test_capacity_atlas_is_drawn_for_several_k(tmp_path):
 
 
 def test_a_run_too_large_for_any_memory_is_refused_with_its_size():
-    r = run("train", "--symbols", 100000, "--seeds", 1, "--softmax", "full")
+    r = run("train", "--symbols", 100000, "--seeds", 1)
     assert r.exit_code == 2
     assert re.search(r"one network of this size needs about [\d.]+ GiB", r.stderr), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

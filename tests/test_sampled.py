@@ -14,7 +14,7 @@ from bottlenet.check import check_population
 from bottlenet.config import CapacityConfig, TrainConfig
 from bottlenet.errors import SpecError
 from bottlenet.evaluation import evaluate, task_arrays
-from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, SAMPLED_MIN_OUTPUTS, uses_sampled
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_MIN_OUTPUTS, uses_sampled
 from bottlenet.spec import NetSpec
 from bottlenet.store import Store
 from bottlenet.trainer import train
@@ -140,19 +140,16 @@ def test_lead_on_every_compared_output_is_reported_and_lost_by_one_pair():
     assert not bool(ahead) and float(share) < 1.0
 
 
-def test_auto_chooses_the_sampled_softmax_from_its_size_on_where_it_can():
-    big, small = NetSpec(SAMPLED_FROM, SAMPLED_FROM, (3,)), NetSpec(1024, 1024, (3,))
-    assert uses_sampled(TrainConfig(), big) and not uses_sampled(TrainConfig(), small)
-    assert not uses_sampled(TrainConfig(softmax="full"), big)
-    assert uses_sampled(TrainConfig(softmax="sampled"), small)
-    # where it cannot, auto takes the full softmax and "sampled" says why
+def test_the_sampled_softmax_is_used_when_asked_and_refused_where_it_cannot_serve():
+    big = NetSpec(4096, 4096, (3,))
+    assert not uses_sampled(TrainConfig(), big)  # full is the default at any size
+    assert uses_sampled(TrainConfig(softmax="sampled"), NetSpec(1024, 1024, (3,)))
     for spec, cfg, why in [
-        (NetSpec(SAMPLED_FROM, SAMPLED_FROM, (3,), head="tanh"), {}, "softmax head"),
-        (NetSpec(SAMPLED_FROM, SAMPLED_FROM, ()), {}, "hidden layer"),
+        (NetSpec(4096, 4096, (3,), head="tanh"), {}, "softmax head"),
+        (NetSpec(4096, 4096, ()), {}, "hidden layer"),
         (big, {"batch": 64}, "--batch"),
         (NetSpec(100, 100, (3,)), {}, f"at least {SAMPLED_MIN_OUTPUTS} outputs"),
     ]:
-        assert not uses_sampled(TrainConfig(**cfg), spec)
         with pytest.raises(SpecError, match=why):
             uses_sampled(TrainConfig(softmax="sampled", **cfg), spec)
 
@@ -173,21 +170,20 @@ def test_sampled_training_reaches_solutions_the_float64_check_confirms(tmp_path)
 
 
 def test_capacity_keys_keep_full_trials_and_mark_sampled_ones(tmp_path):
-    auto, full = CapacityConfig(hidden=2), CapacityConfig(hidden=2, softmax="full")
-    assert auto.key() == full.key()  # and the same as before the setting existed
-    assert "softmax" not in json.loads(auto.key())
-    assert capacity.trial_key(auto, 1024) == capacity.trial_key(full, SAMPLED_FROM) == auto.key()
-    marked = json.loads(capacity.trial_key(auto, SAMPLED_FROM))
-    assert marked["softmax"] == "sampled"
-    assert capacity.trial_key(CapacityConfig(hidden=2, softmax="sampled"), 512) \
-        == capacity.trial_key(auto, SAMPLED_FROM)
-    # "sampled" trains small trials with the full softmax (it needs a few hundred outputs)
-    assert capacity.trial_key(CapacityConfig(hidden=2, softmax="sampled"), 64) == auto.key()
+    full, sampled = CapacityConfig(hidden=2), CapacityConfig(hidden=2, softmax="sampled")
+    assert full.key() == sampled.key()  # and the same as before the setting existed
+    assert "softmax" not in json.loads(full.key())
+    big = 4096
+    assert capacity.trial_key(full, big) == full.key()
+    assert json.loads(capacity.trial_key(sampled, big))["softmax"] == "sampled"
+    # "sampled" trains small trials with the full softmax (it needs a few hundred outputs),
+    # and shares them with the full-softmax sweep
+    assert capacity.trial_key(sampled, 64) == full.key()
     # a stored sampled trial is never read as a full one
     with Store(tmp_path / "r.db") as store:
-        store.put(capacity.TrialRecord(capacity.trial_key(auto, SAMPLED_FROM), SAMPLED_FROM,
-                                       1, 2, (5, -1), 1.0), {})
-        assert [r.n for r in capacity.curve_trials(auto, store)] == [SAMPLED_FROM]
+        store.put(capacity.TrialRecord(capacity.trial_key(sampled, big), big, 1, 2, (5, -1),
+                                       1.0), {})
+        assert [r.n for r in capacity.curve_trials(sampled, store)] == [big]
         assert capacity.curve_trials(full, store) == []
     with pytest.raises(SpecError, match="softmax head"):
         capacity.Sweep.grid([2], ["tanh"], head="tanh", softmax="sampled")

@@ -238,7 +238,7 @@ def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
     task = tasks.shift(20000)
     with pytest.raises(ResourceError, match=r"needs about 11\.9 GiB.*1\.0 GiB"):
         train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10, softmax="full"))
-    # the sampled softmax (the default at this size) needs (pairs x 80) arrays, not n x n
+    # the sampled softmax needs (pairs x compared outputs) arrays, not n x n
     sampled = TrainConfig(seeds=4, steps=10, softmax="sampled")
     assert memory.estimate_bytes(NetSpec(20000, 20000, (2,)), 20000, sampled) < 2**30
 

@@ -22,7 +22,7 @@ from bottlenet import checks, tasks
 from bottlenet.config import CapacityConfig, TrainConfig, config_key
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import networks_per_pass
-from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, refusal
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_MIN_OUTPUTS, refusal
 from bottlenet.stats import wilson_interval
 from bottlenet.store import Store, TrialRecord
 from bottlenet.trainer import release_compiled, train
@@ -197,11 +197,8 @@ class CapacityResult:
 def sampled_at(cfg: CapacityConfig, n: int) -> bool:
     """Whether the trial at n trains with the sampled softmax: with "sampled", wherever
     the network allows it (it needs a few hundred outputs: smaller trials use the full
-    softmax); with "auto", from SAMPLED_FROM symbols on (softmax.uses_sampled)."""
-    config = cfg.train_config(n)
-    if refusal(config, cfg.spec(n)) is not None or cfg.softmax == "full":
-        return False
-    return cfg.softmax == "sampled" or n >= SAMPLED_FROM
+    softmax)."""
+    return cfg.softmax == "sampled" and refusal(cfg.train_config(n), cfg.spec(n)) is None
 
 
 def trial_config(cfg: CapacityConfig, n: int) -> TrainConfig:
@@ -383,7 +380,7 @@ class Sweep:
         configs = tuple(CapacityConfig(hidden=k, activation=a, **settings)
                         for a, k in product(activations, hidden))
         for c in configs:
-            large = max(SAMPLED_FROM, max_symbols or 0)
+            large = max(SAMPLED_MIN_OUTPUTS, max_symbols or 0)
             why = c.softmax == "sampled" and refusal(c.train_config(large), c.spec(large))
             if why:
                 raise SpecError(f"{c.label()}: {why}")

@@ -15,9 +15,8 @@ SCHEDULES = ("constant", "cosine")
 # the slowest network of the population). "never": every network runs every step.
 STOPS = ("each", "solved", "never")
 PICTURE_FORMATS = (".svg", ".png")  # by suffix; draw.save writes either
-# The loss each step computes: every output ("full"), each pair's hardest outputs and a
-# few drawn ("sampled", trainer/sampled.py), or "auto": sampled from 4,096 outputs on
-# where the network allows it.
-SOFTMAXES = ("auto", "full", "sampled")
+# The loss each step computes: every output ("full"), or each pair's strongest
+# competitors and a few outputs drawn ("sampled", trainer/sampled.py).
+SOFTMAXES = ("full", "sampled")
 DTYPES = ("float32", "float64")  # training precision (float64: JAX's x64 mode, that run only)
 TASKS = ("shift", "identity", "permutation", "random")  # built-in tasks

@@ -34,8 +34,7 @@ class TrainConfig:
     chunk: int = 200  # steps per compiled segment (progress / early-stop granularity)
     logit_scale: bool = True  # learn log s, the output layer is s * (w, b)
     dtype: str = "float32"  # see DTYPES; float64 runs in JAX's x64 mode (that run only)
-    # See SOFTMAXES. A trained population's config says which ran: "full" or "sampled".
-    softmax: str = "auto"
+    softmax: str = "full"  # see SOFTMAXES
 
     def __post_init__(self):
         for s in self.snapshots:
@@ -87,7 +86,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         # files from before the logit scale trained without; before dtype, in float32;
-        # before the sampled softmax (and full-softmax runs since), with the full softmax
+        # before the sampled softmax (and full-softmax runs since: to_dict), full softmax
         d = {"logit_scale": False, "dtype": "float32", "softmax": "full", **d}
         d["snapshots"] = tuple(d.get("snapshots", ()))
         return cls(**d)
@@ -115,8 +114,9 @@ class CapacityConfig:
     # Capacity: "Why full batch").
     batch: int = 0
     dtype: str = "float32"
-    # "auto": the sampled softmax from 4,096 symbols on (softmax.py; README, Capacity).
-    softmax: str = "auto"
+    # "sampled" trains trials of a few hundred symbols and more with the sampled softmax
+    # (capacity.sampled_at; README, Capacity: why full stays the default).
+    softmax: str = "full"
 
     def __post_init__(self):
         checks.whole("hidden units", self.hidden, 0, checks.HIDDEN_MAX)
@@ -147,8 +147,8 @@ class CapacityConfig:
         """The results store's key. The batch and dtype are left out at their defaults,
         so trials stored before they were settings (full batch, float32) keep their key.
         The softmax is left out too: it is part of a trial's key only where the trial
-        trains with the sampled softmax (capacity.trial_key), so "auto" and "full" share
-        every full-softmax trial."""
+        trains with the sampled softmax (capacity.trial_key), so a "sampled" sweep shares
+        the full-softmax trials of its small n."""
         d = asdict(self)
         del d["softmax"]
         if d["batch"] == 0:

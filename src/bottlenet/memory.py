@@ -18,8 +18,7 @@ def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     the trained size, padding included). A full-batch step holds a few (pairs x outputs)
     arrays per network: logits, probabilities, their gradient; a minibatch step a few
     (batch x outputs) ones, and its solve check (chunk x outputs) ones; a sampled-softmax
-    step a few (pairs x compared outputs x units) ones, and the same checks. (`cfg` with
-    its softmax decided: "auto" counts as full.)"""
+    step a few (pairs x compared outputs x units) ones, and the same checks."""
     sampled = cfg.softmax == "sampled"
     rows = n_pairs if cfg.batch is None and not sampled else check_chunk(n_pairs, spec.n_out)
     m = cfg.batch or n_pairs
@@ -92,7 +91,7 @@ def networks_per_pass(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
         raise ResourceError(
             f"one network of this size needs about {one / 2**30:.1f} GiB to train, but only "
             f"{have / 0.7 / 2**30:.1f} GiB of {where} is free: use "
-            + ("the sampled softmax (--softmax sampled or auto), " if cheaper else "")
+            + ("the sampled softmax (--softmax sampled), " if cheaper else "")
             + "fewer symbols, or a machine (GPU) with more memory")
     return 1 << (int(have // one).bit_length() - 1)
 

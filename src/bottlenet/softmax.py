@@ -1,10 +1,11 @@
 """Which softmax a run computes, decided from its settings alone (JAX-free, so the
 command line and the results store can tell without starting the engine).
 
-"full": every pair against every output, n x n logits a step per network. "sampled"
-(trainer/sampled.py): each pair against its HARD strongest competitors and DRAWN outputs
-drawn at random, pairs x (HARD + DRAWN). "auto": sampled from SAMPLED_FROM outputs on,
-wherever the network allows it.
+"full" (the default): every pair against every output, n x n logits a step per network.
+"sampled" (trainer/sampled.py): each pair against its HARD strongest competitors and
+DRAWN outputs drawn at random, pairs x (HARD + DRAWN). Why full stays the default: a
+sampled step is 10-40x cheaper at 16,384 symbols, but it needs so many more steps there
+that full batch reaches a solution sooner (README, Capacity, "The sampled softmax").
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 
 HARD = 32  # candidates kept per pair
 DRAWN = 128  # outputs drawn per pair and step
-# "auto" chooses the sampled softmax from this many outputs on: the crossover measured by
-# benchmarks/capacity_wall.py (README, Capacity).
-SAMPLED_FROM = 4096
 # The fewest outputs the sampled softmax serves: with fewer, the draws and candidates
 # would cover more than half of them, and a full step costs little anyway.
 SAMPLED_MIN_OUTPUTS = 2 * (HARD + DRAWN)
@@ -46,24 +44,14 @@ def refusal(config: TrainConfig, spec: NetSpec, padded: bool = False,
 
 def uses_sampled(config: TrainConfig, spec: NetSpec, padded: bool = False,
                  masked: bool = False) -> bool:
-    """Whether a run trains with the sampled softmax: when asked ("sampled"; SpecError
-    saying why when it cannot), or with "auto" from SAMPLED_FROM outputs on wherever it
-    can."""
+    """Whether a run trains with the sampled softmax: when asked; SpecError saying why
+    when it cannot."""
+    if config.softmax != "sampled":
+        return False
     why = refusal(config, spec, padded, masked)
-    if config.softmax == "sampled":
-        if why:
-            raise SpecError(why)
-        return True
-    return config.softmax == "auto" and why is None and spec.n_out >= SAMPLED_FROM
-
-
-def decided(config: TrainConfig, spec: NetSpec, padded: bool = False,
-            masked: bool = False) -> TrainConfig:
-    """`config` with its softmax decided: "full" or "sampled" (uses_sampled)."""
-    from dataclasses import replace
-
-    return replace(config, softmax="sampled" if uses_sampled(config, spec, padded, masked)
-                   else "full")
+    if why:
+        raise SpecError(why)
+    return True
 
 
 def check_stride(config: TrainConfig, n_out: int) -> int:

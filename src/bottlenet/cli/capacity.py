@@ -28,7 +28,7 @@ from bottlenet.cli.console import (
 from bottlenet.config import CapacityConfig, check_dtype
 from bottlenet.errors import SpecError
 from bottlenet.files import check_output
-from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM, SAMPLED_MIN_OUTPUTS
+from bottlenet.softmax import DRAWN, HARD, SAMPLED_MIN_OUTPUTS
 from bottlenet.store import DEFAULT_DB
 
 app = command_group()
@@ -84,8 +84,7 @@ def capacity(
         help=f"{', '.join(SOFTMAXES)}: 'full' = every pair against every output; "
         f"'sampled' = each pair against its {HARD} strongest competitors and {DRAWN} drawn "
         f"outputs (from {SAMPLED_MIN_OUTPUTS} symbols on; every solve still checked against "
-        f"every output); 'auto' = sampled from {SAMPLED_FROM:,} symbols on (see `train "
-        "--help`, README, Capacity)."
+        "every output). Full is the default: see `train --help`, README, Capacity."
     )] = CapacityConfig.softmax,
     db: Annotated[Path, typer.Option(help="Results database (SQLite).")]
     = DEFAULT_DB,
@@ -139,8 +138,7 @@ def capacity(
         err.print(f"[bold]{cfg.label()}[/]: {cfg.task}, {cfg.optimizer} lr {cfg.lr}, "
                   f"{cfg.steps} steps, {cfg.seeds} seeds, {cfg.dtype}"
                   + (f", batch {cfg.batch}" if cfg.batch else "")
-                  + {"auto": f", sampled softmax from n = {SAMPLED_FROM:,}",
-                     "full": ", full softmax", "sampled": ", sampled softmax"}[cfg.softmax])
+                  + (", sampled softmax" if cfg.softmax == "sampled" else ""))
 
     def on_start(cfg, n, estimate):
         guess = ("time unknown (first trial)" if estimate is None

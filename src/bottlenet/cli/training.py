@@ -36,7 +36,7 @@ from bottlenet.cli.console import (
 from bottlenet.config import TrainConfig
 from bottlenet.errors import SpecError
 from bottlenet.files import check_output
-from bottlenet.softmax import DRAWN, HARD, SAMPLED_FROM
+from bottlenet.softmax import DRAWN, HARD
 
 app = command_group()
 # Past this many pairs a full-batch run says what a step costs and names the cheap path.
@@ -84,8 +84,8 @@ def train(
         help=f"{', '.join(SOFTMAXES)}: 'full' computes every pair against every output "
         f"(n x n a step); 'sampled' each pair against its {HARD} strongest competitors and "
         f"{DRAWN} outputs drawn at random (n x {HARD + DRAWN}), solves still checked against "
-        f"every output; 'auto' = sampled from {SAMPLED_FROM:,} outputs on (README, "
-        "Capacity).")] = _TRAIN.softmax,
+        "every output. Full is the default at any n: the sampled steps are cheaper but "
+        "need more of them (README, Capacity).")] = _TRAIN.softmax,
     dtype: Annotated[str, typer.Option(
         help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
         "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "
@@ -119,7 +119,7 @@ def train(
     more, --lr 0.01).
     """
     from bottlenet import memory, modelfile, tasks
-    from bottlenet.softmax import decided, refusal, uses_sampled
+    from bottlenet.softmax import refusal, uses_sampled
     from bottlenet.spec import NetSpec
     from bottlenet.trainer import train as run_training
 
@@ -141,7 +141,7 @@ def train(
     else:  # refuse a size that cannot fit before the task (n pairs) is built
         tasks.check_symbols(symbols)
         before = NetSpec(symbols, symbols, layers, activation, bias, output)
-        memory.networks_per_pass(before, symbols, decided(cfg, before))
+        memory.networks_per_pass(before, symbols, cfg)
         t = tasks.builtin(task, symbols, task_seed)
     if cfg.batch is not None and cfg.batch > t.n_pairs:
         raise SpecError(f"a batch of {cfg.batch} pairs is larger than the task "
@@ -150,9 +150,9 @@ def train(
     sampled = uses_sampled(cfg, spec)  # (SpecError now, before any work, where it cannot)
     if cfg.batch is None and not sampled and t.n_pairs > FULL_BATCH_HINT:
         err.print(f"note: full softmax: every step computes {t.n_pairs:,} x {t.n_out:,} "
-                  "logits per network" + (f" ({refusal(cfg, spec)})" if refusal(cfg, spec)
-                                          else f"; --softmax sampled computes {HARD + DRAWN} "
-                                          "per pair"))
+                  "logits per network" + ("" if refusal(cfg, spec) else (
+                      f"; --softmax sampled computes {HARD + DRAWN} per pair, but needs more "
+                      "steps (README, Capacity)")))
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg,

@@ -27,7 +27,7 @@ from bottlenet.evaluation import (
 from bottlenet.memory import check_chunk, cpu_pass_size, networks_per_pass
 from bottlenet.population import Population, concatenate
 from bottlenet.softmax import check_stride as sampled_check_stride
-from bottlenet.softmax import decided
+from bottlenet.softmax import uses_sampled
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
 from bottlenet.trainer.parametrize import (
@@ -233,8 +233,7 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     if pad_to and config.batch is not None:
         raise SpecError("padding serves full-batch training only")
     padded = (pad_in, pad_out, pad_pairs) != (task.n_in, task.n_out, task.n_pairs)
-    # The population's config says which softmax ran (SpecError where "sampled" cannot).
-    config = decided(config, spec, padded, mask is not None)
+    uses_sampled(config, spec, padded, mask is not None)  # SpecError where it cannot
     if config.dtype == "float64":
         # JAX's x64 mode for this run alone: nothing else in the process changes precision
         with jax.enable_x64(True):
