@@ -4,8 +4,9 @@ command line and the results store can tell without starting the engine).
 "full" (the default): every pair against every output, n x n logits a step per network.
 "sampled" (trainer/sampled.py): each pair against its HARD strongest competitors and
 DRAWN outputs drawn at random, pairs x (HARD + DRAWN). Why full stays the default: a
-sampled step is 10-40x cheaper at 16,384 symbols, but it needs so many more steps there
-that full batch reaches a solution sooner (README, Capacity, "The sampled softmax").
+sampled step is 13x cheaper at 16,384 symbols (k = 3), but it needs so many more steps
+there that full batch reaches a solution sooner (README, Capacity, "The sampled
+softmax").
 """
 
 from __future__ import annotations

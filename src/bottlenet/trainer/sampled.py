@@ -17,11 +17,11 @@ outputs, one from each of DRAWN equal strata of the outputs (distinct by constru
 each output drawn with probability 1/w_j, w_j the size of its stratum): weighted by w_j
 they are an unbiased estimate of the sum over the outputs that are not candidates.
 
-The step also says whether every pair's solve target leads every output it was compared
-with, by the strict rule: a necessary condition of "solved" that costs nothing. Only
-when it holds for some network does the trainer run the full strict check (every pair
-against every output, in chunks: step.check_solved), on the weights it then keeps:
-every solve reported is a solve by the strict rule.
+Once per block, `leads` says whether every pair's solve target leads every output it is
+compared with, by the strict rule: a necessary condition of "solved", at the price of
+one sampled step. Only when it holds for some network does the trainer run the full
+strict check (every pair against every output, in chunks: step.check_solved), on the
+weights it then keeps: every solve reported is a solve by the strict rule.
 """
 
 from __future__ import annotations
