@@ -140,8 +140,8 @@ def train(
         t = tasks.from_file(table)
     else:  # refuse a size that cannot fit before the task (n pairs) is built
         tasks.check_symbols(symbols)
-        before = NetSpec(symbols, symbols, layers, activation, bias, output)
-        memory.networks_per_pass(before, symbols, cfg)
+        memory.networks_per_pass(NetSpec(symbols, symbols, layers, activation, bias, output),
+                                 symbols, cfg)
         t = tasks.builtin(task, symbols, task_seed)
     if cfg.batch is not None and cfg.batch > t.n_pairs:
         raise SpecError(f"a batch of {cfg.batch} pairs is larger than the task "
