@@ -86,10 +86,10 @@ def test_repeats_found_through_the_strata_are_every_draw_equal_to_a_candidate(n)
     np.testing.assert_array_equal(got, expected)
 
 
-def test_the_loss_is_the_full_softmax_loss_when_the_candidates_hold_all_the_mass():
-    """A network whose targets lead by far, with the strongest rivals among the
-    candidates: the sampled loss and the full loss agree (the draws add only what the
-    remaining outputs weigh)."""
+def test_the_sampled_loss_averaged_over_draws_is_the_full_loss():
+    """At the start, where no output stands out, the candidates hold little of the
+    softmax's sum and the draws estimate the rest: averaged over draws the sampled loss
+    is the full one (the sum's estimate is unbiased, its log nearly so)."""
     spec, params, data = _network()
     full = float(_evaluate(spec, params, data).loss)
     hard = first_candidates(data, N)
@@ -132,7 +132,7 @@ def test_lead_on_every_compared_output_is_reported_and_lost_by_one_pair():
     hard = first_candidates(data, N)
     ahead, share = _leads(spec, params, data, data.inputs, hard, jax.random.key(0))
     assert bool(ahead) and float(share) == 1.0
-    # pair 0's target loses to candidate 1 of pair 0
+    # pair 0's target loses to its first candidate
     w2 = np.array(w)
     w2[:, int(hard[0, 0])] = w[:, 1] * 1.01
     params = (params[0], {"w": jnp.asarray(w2), "b": params[1]["b"]})
