@@ -380,8 +380,8 @@ class Sweep:
         SpecError when the sampled softmax is asked for a network it cannot train."""
         configs = tuple(CapacityConfig(hidden=k, activation=a, **settings)
                         for a, k in product(activations, hidden))
+        large = max(SAMPLED_MIN_OUTPUTS, max_symbols or 0)  # a size it serves
         for c in configs:
-            large = max(SAMPLED_MIN_OUTPUTS, max_symbols or 0)
             why = c.softmax == "sampled" and refusal(c.train_config(large), c.spec(large))
             if why:
                 raise SpecError(f"{c.label()}: {why}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -149,10 +150,11 @@ def train(
     spec = NetSpec(t.n_in, t.n_out, layers, activation, bias, output)
     sampled = uses_sampled(cfg, spec)  # (SpecError now, before any work, where it cannot)
     if cfg.batch is None and not sampled and t.n_pairs > FULL_BATCH_HINT:
+        could = refusal(replace(cfg, softmax="sampled"), spec) is None
         err.print(f"note: full softmax: every step computes {t.n_pairs:,} x {t.n_out:,} "
-                  "logits per network" + ("" if refusal(cfg, spec) else (
-                      f"; --softmax sampled computes {HARD + DRAWN} per pair, but needs more "
-                      "steps (README, Capacity)")))
+                  "logits per network" + (f"; --softmax sampled computes {HARD + DRAWN} per "
+                                          "pair, but needs more steps (README, Capacity)"
+                                          if could else ""))
     with progress_bar() as bar:
         job = bar.add_task(f"training {seeds} networks", total=steps)
         pop = run_training(t, spec, cfg,
