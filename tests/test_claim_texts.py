@@ -55,17 +55,17 @@ def test_the_report_says_what_was_not_measured(tmp_path):
     assert "Not measured" not in index.read_text()
 
 
-def test_a_stored_result_is_shown_with_todays_words(tmp_path):
-    from bottlenet.experiments import Budget, Context, claim_key, run_claim
+def test_a_stored_measurement_is_shown_with_todays_words(tmp_path):
+    from bottlenet.experiments import Budget, Context, run_claim
     from bottlenet.store import Store
 
     with Store(tmp_path / "r.db") as store:
         ctx = Context(Budget.tiny(), store)
-        store.put_claim(claim_key("C7", ctx), _result(notes="old words").to_dict())
-        result, cached = run_claim("C7", ctx)
-    assert cached and result.measured == "measured"
-    assert result.title == TEXTS["C7"].title and result.notes == TEXTS["C7"].notes
-    assert result.out_of_reach == TEXTS["C7"].out_of_reach
+        run_claim("C1", ctx)
+        result, cached = run_claim("C1", ctx)
+    assert cached
+    assert result.title == TEXTS["C1"].title and result.notes == TEXTS["C1"].notes
+    assert result.quote == TEXTS["C1"].quote and result.out_of_reach == TEXTS["C1"].out_of_reach
 
 
 def _lines(fig) -> list:
@@ -80,8 +80,8 @@ def test_claim_charts_draw_the_numbers_they_are_given():
     assert list(_lines(fig)[0].get_ydata()) == [1, 2, 4]
     plt.close(fig)
 
-    pruning = {"0.0": {"still_solved": 1.0, "accuracy": 1.0},
-               "0.5": {"still_solved": 0.25, "accuracy": 0.6}}
+    pruning = [{"fraction": 0.5, "still_solved": 0.25, "accuracy": 0.6},
+               {"fraction": 0.0, "still_solved": 1.0, "accuracy": 1.0}]
     fig = charts.pruning_chart(pruning, 12)
     assert [list(line.get_ydata()) for line in _lines(fig)] == [[1.0, 0.25], [1.0, 0.6]]
     assert list(_lines(fig)[0].get_xdata()) == [0.0, 50.0]

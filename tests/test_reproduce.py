@@ -2,14 +2,17 @@
 a report that contains them all, and reuse of finished claims on a second run."""
 
 import base64
+import dataclasses
 import json
 import re
 
 import pytest
 
 from bottlenet import experiments
-from bottlenet.experiments import CLAIMS, Budget, Context, run_claim, select
-from bottlenet.experiments.base import VERDICTS
+from bottlenet.draw.claims import rate_bars
+from bottlenet.experiments import CLAIMS, Budget, Context, claim_key, run_claim, select
+from bottlenet.experiments.base import FAILS, VERDICTS
+from bottlenet.experiments.verdicts import Decision
 from bottlenet.report import write_report
 from bottlenet.store import Store
 from bottlenet.trainer import compiled_segments
@@ -79,20 +82,56 @@ def test_report_contains_every_claim_and_picture(tiny_run, tmp_path):
     assert all("png_base64" not in json.dumps(c) for c in data["claims"])
 
 
+def must_not_run(ctx):
+    raise AssertionError("a finished claim was measured again")
+
+
 def test_second_run_reuses_the_database(tiny_run, monkeypatch):
     folder = tiny_run[0]
     results = {c: tiny_run[1](c) for c in FAST_CLAIMS}
-
-    def must_not_run(ctx):
-        raise AssertionError("a finished claim was run again")
-
-    monkeypatch.setattr(experiments, "CLAIMS", dict.fromkeys(CLAIMS, must_not_run))
+    monkeypatch.setattr(experiments, "CLAIMS", {
+        c: dataclasses.replace(claim, measure=must_not_run) for c, claim in CLAIMS.items()})
     with Store(folder / "r.db") as store:
         ctx = Context(Budget.tiny(), store)
         for claim in FAST_CLAIMS:
             again, cached = run_claim(claim, ctx)
             assert cached
             assert again.to_dict() == results[claim].to_dict()
+
+
+def test_the_database_keeps_numbers_only(tiny_run):
+    tiny_run[1]("C1")
+    with Store(tiny_run[0] / "r.db") as store:
+        stored = store.get_claim(claim_key("C1", Context(Budget.tiny(), store)))
+    assert set(stored) == {"numbers", "seconds"}
+    text = json.dumps(stored)
+    assert "png" not in text.lower() and "verdict" not in text and "rule" not in text
+    assert stored["numbers"]["solved"]["trials"] == Budget.tiny().seeds
+
+
+def test_a_corrected_rule_or_chart_shows_without_measuring_again(tiny_run, monkeypatch):
+    """judge, describe and draw run at every report on the stored numbers."""
+    first = tiny_run[1]("C1")
+
+    def corrected(m):
+        return Decision(FAILS, {"all": {"new part": False}}, f"{m['connections']} connections",
+                        "a corrected rule")
+
+    def redrawn(m):
+        return [("a corrected chart", rate_bars(["a"], [m["solved"]["successes"]],
+                                                [m["solved"]["trials"]], "t"))]
+
+    monkeypatch.setitem(experiments.CLAIMS, "C1", dataclasses.replace(
+        CLAIMS["C1"], measure=must_not_run, judge=corrected, draw=redrawn,
+        describe=lambda m: "a corrected sentence"))
+    with Store(tiny_run[0] / "r.db") as store:
+        again, cached = run_claim("C1", Context(Budget.tiny(), store))
+    assert cached
+    assert (again.verdict, again.rule, again.deciding) == (FAILS, "a corrected rule",
+                                                           "25 connections")
+    assert again.measured == "a corrected sentence"
+    assert [c for c, _ in again.pictures] == ["a corrected chart"]
+    assert again.numbers["solved"] == first.numbers["solved"]
 
 
 def test_claim_selection():

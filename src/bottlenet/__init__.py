@@ -26,8 +26,10 @@ above it (tests/test_rooms.py reads this map and the imports, and fails otherwis
     construct             weights made by hand and their limits
     capacity              frontier searches
     compress              the lossless compressor built on the article's network (Cython)
-    experiments, report   the article's claims: per claim a measure (numbers), a verdict
-                          (a pure function in experiments/verdicts.py), words as data
+    experiments, report   the article's claims: each a Claim (experiments/claim.py) of
+                          measure (typed numbers, all the database keeps), judge (a
+                          pure rule in experiments/verdicts.py), describe and draw, the
+                          last three run at every report; words as data
                           (experiments/claims.toml); the HTML report
     cluster               sweeps and claims on a Ray cluster (extra `cluster`)
     serve                 the playground: a web app that trains live (extra `serve`)

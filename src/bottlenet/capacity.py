@@ -193,6 +193,19 @@ class CapacityResult:
             "trials_run_now": self.ran, "padded_sizes_compiled": list(self.buckets),
         }
 
+    @classmethod
+    def from_summary(cls, d: dict) -> CapacityResult:
+        """Back from `summary()` (JSON), as the charts read it: the configuration, the
+        frontier and the trials its search tested."""
+        cfg = CapacityConfig(**d["config"])
+        tested = tuple((t["n"], t["successes"], t["seeds"]) for t in d["trials"])
+        frontier = Frontier(d["frontier_n"], d["censored"], tested, d["stopped_by"] or "",
+                            d["stopped_at"] or 0)
+        trials = [TrialRecord(trial_key(cfg, n), n, s, t, (), 0.0)
+                  for n, s, t in sorted(tested)]
+        return cls(cfg, d["threshold"], frontier, trials, tuple(d["padded_sizes_compiled"]),
+                   d["trials_run_now"])
+
 
 def sampled_at(cfg: CapacityConfig, n: int) -> bool:
     """Whether the trial at n trains with the sampled softmax: with "sampled", wherever

@@ -105,6 +105,6 @@ measurement is also in <code>results.json</code> beside this file.</p>
 def write_report(results: list[ClaimResult], out_dir: str | Path, meta: dict) -> Path:
     out_dir = Path(out_dir)
     index = write_text(out_dir / "index.html", render_html(results, meta))
-    data = {"meta": meta, "claims": [r.to_dict(with_pictures=False) for r in results]}
+    data = {"meta": meta, "claims": [r.to_dict() for r in results]}
     write_text(out_dir / "results.json", json.dumps(data, indent=2))
     return index

@@ -29,7 +29,7 @@ from bottlenet.cli.console import (
 )
 from bottlenet.compress import codec, stats
 from bottlenet.compress.model import PROFILES, Settings, format_orders, parse_orders
-from bottlenet.errors import BottlenetError, SpecError
+from bottlenet.errors import SpecError
 from bottlenet.files import (
     STREAM,
     check_output,
@@ -131,6 +131,7 @@ def compress_command(
     target = Path(STREAM) if piped else check_output(
         output or file.with_name(file.name + ".bn"), "--output", replace=force)
     name = "standard input" if is_stream(file) else file.name
+    comparison = None
     if show_stats or plot:  # the comparisons and the picture need the whole input
         data = read_input(file)
         with _byte_bar(err) as bar:
@@ -138,8 +139,11 @@ def compress_command(
             result = codec.compress(data, settings, memory=cap,
                                     progress=lambda d, n: bar.update(job, completed=d))
         write_bytes(target, result.archive)
-        figures = (len(data), len(result.archive), float(result.bits.sum()), result.seconds,
-                   result.stored, result.settings)
+        with _byte_bar(err) as bar:
+            job = bar.add_task("checking the archive", total=len(data))
+            comparison = stats.compare(data, result.archive, result.bits,
+                                       lambda d, m: bar.update(job, completed=d))
+        done = result.report
     else:  # a block at a time: any length, in bounded memory
         with open_input(file) as (source, size), _byte_bar(err) as bar:
             job = bar.add_task(f"compressing {name}", total=size)
@@ -148,51 +152,31 @@ def compress_command(
                 progress=lambda d, n: bar.update(job, completed=d)))
         if streamed is None:  # the reader of standard output went away
             return
-        figures = (streamed.original_length, streamed.archive_length, streamed.model_bits,
-                   streamed.seconds, streamed.stored, streamed.settings)
-    n, archive_bytes, model_bits, seconds, stored, used = figures
-    report: dict[str, Any] = {
-        "file": str(file), "archive": str(target), "original_bytes": n,
-        "archive_bytes": archive_bytes, "bpc": round(8 * archive_bytes / max(n, 1), 4),
-        "model_bpc": round(model_bits / n, 4) if n else 0.0,
-        "ratio": round(n / archive_bytes, 4), "stored_raw": stored,
-        "compress_s": round(seconds, 3),
-        "compress_kb_per_s": round(n / 1e3 / max(seconds, 1e-9), 1),
-        "settings": used.to_json(),
-    }
-    if show_stats or plot:
-        t0 = time.perf_counter()
-        with _byte_bar(err) as bar:
-            job = bar.add_task("checking the archive", total=n)
-            back = codec.decompress(result.archive,
-                                    progress=lambda d, m: bar.update(job, completed=d))
-        seconds = time.perf_counter() - t0
-        if back != data:
-            raise BottlenetError("the archive did not decode to the original (a bug)")
-        others = stats.classic(data)
-        report["decompress_s"] = round(seconds, 3)
-        report["decompress_kb_per_s"] = round(n / 1e3 / max(seconds, 1e-9), 1)
-        report["verified"] = True
-        report["classic"] = [{"name": m.name, "bytes": m.size, "bpc": round(m.bpc(n), 4),
-                              "compress_s": round(m.compress_s, 4),
-                              "decompress_s": round(m.decompress_s, 4)} for m in others]
-        report["bits_by_class"] = stats.by_class(data, result.bits)
-        if plot:
-            from bottlenet.draw import bits_chart, save
+        done = streamed
+    report: dict[str, Any] = {"file": str(file), "archive": str(target), **done.figures(),
+                              **(comparison.figures() if comparison else {})}
+    if plot and comparison:
+        from bottlenet.draw import bits_chart, save
 
-            report["plot"] = str(save(bits_chart(
-                name, result.bits, stats.rolling_bpc(result.bits), report["bits_by_class"],
-                len(result.archive), others), plot))
+        report["plot"] = str(save(bits_chart(
+            name, result.bits, stats.rolling_bpc(result.bits), comparison.bits_by_class,
+            done.archive_length, comparison.classic), plot))
+    _render(report, done, piped, as_json)
+
+
+def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> None:
+    """compress's figures: as JSON, or as tables (on stderr when the archive is piped)."""
     if as_json:
         print(json.dumps(report, indent=2))
         return
     show = err if piped else out
     tab = key_value_table()
-    tab.add_row("archive", f"{'standard output' if piped else target}: {n:,} -> "
-                f"{archive_bytes:,} bytes")
+    n, used = done.original_length, done.settings
+    tab.add_row("archive", f"{'standard output' if piped else report['archive']}: {n:,} -> "
+                f"{done.archive_length:,} bytes")
     tab.add_row("bits per character", f"{report['bpc']:.3f} (model alone "
                 f"{report['model_bpc']:.3f}; ratio {report['ratio']:.2f})"
-                + ("; stored raw, the model did not help" if stored else ""))
+                + ("; stored raw, the model did not help" if done.stored else ""))
     tab.add_row("speed", f"{report['compress_kb_per_s']:,.0f} KB/s compress"
                 + (f", {report['decompress_kb_per_s']:,.0f} KB/s decompress (round trip "
                    "verified)" if "verified" in report else "")
@@ -207,8 +191,8 @@ def compress_command(
         t = Table(title="same file, same run")
         for col in ("compressor", "bytes", "bpc", "compress s", "decompress s"):
             t.add_column(col, justify="left" if col == "compressor" else "right")
-        t.add_row("bottlenet", f"{len(result.archive):,}", f"{result.bpc:.3f}",
-                  f"{result.seconds:.2f}", f"{report['decompress_s']:.2f}", style="bold")
+        t.add_row("bottlenet", f"{done.archive_length:,}", f"{done.bpc:.3f}",
+                  f"{done.seconds:.2f}", f"{report['decompress_s']:.2f}", style="bold")
         for m in report["classic"]:
             t.add_row(m["name"], f"{m['bytes']:,}", f"{m['bpc']:.3f}",
                       f"{m['compress_s']:.2f}", f"{m['decompress_s']:.2f}")
@@ -220,7 +204,7 @@ def compress_command(
             c.add_row(r["class"], f"{r['bytes']:,}", f"{r['bits_per_byte']:.2f}",
                       f"{100 * r['share_of_bits']:.1f}%")
         show.print(c)
-    if plot:
+    if "plot" in report:
         show.print(f"plot: {report['plot']}")
 
 

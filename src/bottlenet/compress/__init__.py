@@ -17,7 +17,7 @@ KERNELS_MISSING = (
     "--force-reinstall --no-deps .)")
 
 _WHERE = {
-    "Result": "codec", "Streamed": "codec", "compress": "codec", "compress_stream": "codec",
+    "Report": "codec", "Result": "codec", "compress": "codec", "compress_stream": "codec",
     "decompress": "codec", "decompress_stream": "codec", "fingerprint": "codec",
     "ArchiveError": "container",
     "WORD": "model", "Settings": "model", "format_orders": "model", "parse_orders": "model",

@@ -47,24 +47,9 @@ _PROBE = (b"Alice was beginning to get very tired of sitting by her sister on th
 
 
 @dataclasses.dataclass(frozen=True)
-class Result:
-    """What compress() returns: the archive and where its bits went."""
-
-    archive: bytes
-    settings: Settings
-    original_length: int
-    bits: np.ndarray          # ideal code length of every byte under the model, in bits
-    seconds: float
-    stored: bool              # the model beat the raw bytes in no block; all stored raw
-
-    @property
-    def bpc(self) -> float:
-        return 8.0 * len(self.archive) / max(1, self.original_length)
-
-
-@dataclasses.dataclass(frozen=True)
-class Streamed:
-    """What compress_stream() returns: the figures of an archive it wrote."""
+class Report:
+    """The figures of an archive written, whichever entry point wrote it
+    (compress_stream returns it, compress() carries it in its Result)."""
 
     settings: Settings
     original_length: int
@@ -73,6 +58,55 @@ class Streamed:
     seconds: float
     stored: bool              # every block was stored raw
     bits: np.ndarray | None   # per byte, when asked for (keep_bits)
+
+    @property
+    def bpc(self) -> float:
+        return 8.0 * self.archive_length / max(1, self.original_length)
+
+    def figures(self) -> dict:
+        """The figures as JSON (what `compress --json` prints of them)."""
+        n, size = self.original_length, self.archive_length
+        return {"original_bytes": n, "archive_bytes": size, "bpc": round(self.bpc, 4),
+                "model_bpc": round(self.model_bits / n, 4) if n else 0.0,
+                "ratio": round(n / size, 4), "stored_raw": self.stored,
+                "compress_s": round(self.seconds, 3),
+                "compress_kb_per_s": round(n / 1e3 / max(self.seconds, 1e-9), 1),
+                "settings": self.settings.to_json()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What compress() returns: the archive, and its Report with every byte's bits."""
+
+    archive: bytes
+    report: Report
+
+    @property
+    def settings(self) -> Settings:
+        return self.report.settings
+
+    @property
+    def original_length(self) -> int:
+        return self.report.original_length
+
+    @property
+    def bits(self) -> np.ndarray:
+        """Ideal code length of every byte under the model, in bits."""
+        assert self.report.bits is not None  # compress() keeps them
+        return self.report.bits
+
+    @property
+    def seconds(self) -> float:
+        return self.report.seconds
+
+    @property
+    def stored(self) -> bool:
+        """The model beat the raw bytes in no block: all stored raw."""
+        return self.report.stored
+
+    @property
+    def bpc(self) -> float:
+        return self.report.bpc
 
 
 def fingerprint(settings: Settings) -> int:
@@ -107,10 +141,9 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
              memory: int | None = None) -> Result:
     """Compress `data`; the context table is sized for it, within `memory` bytes if given."""
     sink = io.BytesIO()
-    r = compress_stream(io.BytesIO(data), sink, len(data), settings, progress, memory,
-                        keep_bits=True)
-    assert r.bits is not None
-    return Result(sink.getvalue(), r.settings, r.original_length, r.bits, r.seconds, r.stored)
+    report = compress_stream(io.BytesIO(data), sink, len(data), settings, progress, memory,
+                             keep_bits=True)
+    return Result(sink.getvalue(), report)
 
 
 def settings_for(size: int | None, settings: Settings | None = None,
@@ -125,7 +158,7 @@ def settings_for(size: int | None, settings: Settings | None = None,
 
 def compress_stream(source: Source, sink: Sink, size: int | None = None,
                     settings: Settings | None = None, progress: Progress = None,
-                    memory: int | None = None, keep_bits: bool = False) -> Streamed:
+                    memory: int | None = None, keep_bits: bool = False) -> Report:
     """Read `source` to its end and write the archive to `sink`, a block at a time.
     `size`, when known, sizes the tables (else they take the largest default) and the
     progress total."""
@@ -170,7 +203,7 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
         done += len(src)
     tail = container.end_of_blocks(done, crc)
     sink.write(tail)
-    return Streamed(settings, done, written + len(tail), model_bits,
+    return Report(settings, done, written + len(tail), model_bits,
                     time.perf_counter() - t0, all_stored and done > 0,
                     np.concatenate(bits) if keep_bits and bits else
                     (np.zeros(0) if keep_bits else None))

@@ -1,5 +1,6 @@
 """Where the bits go: the classic compressors measured in the same run, bits per byte
-class, and a picture of bits per character along the file."""
+class, rolling bits per character for the picture, and `compare`, which puts them
+together with a checked round trip (what `compress --stats` shows)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import dataclasses
 import gzip
 import lzma
 import time
+from collections.abc import Callable
 
 import numpy as np
+
+from bottlenet.errors import BottlenetError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,3 +82,37 @@ def rolling_bpc(bits: np.ndarray, points: int = 400) -> tuple[np.ndarray, np.nda
         return np.array([n / 2]), np.array([bits.mean() if n else 0.0])
     means = bits[: m * w].reshape(m, w).mean(axis=1)
     return (np.arange(m) + 0.5) * w, means
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """An archive checked and set beside the classic compressors (compress --stats)."""
+
+    original_length: int
+    decompress_s: float  # decoding the archive back, checked equal to the input
+    classic: list[Measured]
+    bits_by_class: list[dict]
+
+    def figures(self) -> dict:
+        n = self.original_length
+        return {"decompress_s": round(self.decompress_s, 3),
+                "decompress_kb_per_s": round(n / 1e3 / max(self.decompress_s, 1e-9), 1),
+                "verified": True,
+                "classic": [{"name": m.name, "bytes": m.size, "bpc": round(m.bpc(n), 4),
+                             "compress_s": round(m.compress_s, 4),
+                             "decompress_s": round(m.decompress_s, 4)} for m in self.classic],
+                "bits_by_class": self.bits_by_class}
+
+
+def compare(data: bytes, archive: bytes, bits: np.ndarray,
+            progress: Callable[[int, int | None], None] | None = None) -> Comparison:
+    """Decode `archive` (it must give `data` back: BottlenetError otherwise, a bug), time
+    it, then measure gzip, bzip2 and xz on `data` and where the model's `bits` went."""
+    from bottlenet.compress import codec
+
+    t0 = time.perf_counter()
+    back = codec.decompress(archive, progress=progress)
+    seconds = time.perf_counter() - t0
+    if back != data:
+        raise BottlenetError("the archive did not decode to the original (a bug)")
+    return Comparison(len(data), seconds, classic(data), by_class(data, bits))

@@ -4,6 +4,9 @@ Pictures of single networks are `draw.diagram` and `draw.walkthrough`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.special import expit, ndtr
@@ -30,7 +33,7 @@ def solve_steps_chart(rows: dict[str, dict], steps: int):
                        label=a if r == 0 else None)
             if row[a]["median_solve_step"] is not None:
                 ax.hlines(max(row[a]["median_solve_step"], 1), x - 0.4, x + 0.4, color="black")
-            unsolved = row[a]["networks"] - len(solved)
+            unsolved = row[a]["solved"]["trials"] - len(solved)
             if unsolved:
                 ax.text(x, steps * 1.6, f"{unsolved}\nnot", ha="center", va="bottom", fontsize=7)
         ax.text(r * (len(acts) + 1) + 1, 0.55, regime, ha="center", va="top", fontsize=8,
@@ -48,26 +51,28 @@ def solve_steps_chart(rows: dict[str, dict], steps: int):
     return fig
 
 
-def trample_chart(regimes: dict[str, dict], skews: list[int]):
+def trample_chart(regimes: dict[str, dict]):
     """C13: per regime (row), rare-pair accuracy and disturbance against the skew, for
-    each activation and update mode, with their intervals."""
+    each activation and update mode, with their intervals. regimes: "k=2" -> activation
+    -> mode -> runs ({"skew", "rare_accuracy": rate_numbers, "disturbances"})."""
     fig, axes = plt.subplots(len(regimes), 2, figsize=(10, 3.2 * len(regimes)), squeeze=False)
     styles = {"per-example": "-", "full batch": ":"}
     for row, (regime, runs) in zip(axes, regimes.items(), strict=True):
         for act in ("tanh", "relu"):
             for mode, style in styles.items():
                 label = f"{act}, {mode}"
-                acc = [runs[f"{act}/{mode}/{s}"]["rare_accuracy"] for s in skews]
-                mean = np.array([a["mean"] for a in acc])
+                by_skew = sorted(runs[act][mode], key=lambda r: r["skew"])
+                skews = [r["skew"] for r in by_skew]
+                acc = [r["rare_accuracy"] for r in by_skew]
+                mean = np.array([a["rate"] for a in acc])
                 err = np.array([[m - a["ci95"][0] for m, a in zip(mean, acc, strict=True)],
                                 [a["ci95"][1] - m for m, a in zip(mean, acc, strict=True)]])
                 row[0].errorbar(skews, mean, yerr=err, ls=style, marker="o", ms=3, capsize=2,
                                 color=ACTIVATION_COLOURS[act], label=label)
-                dist = [runs[f"{act}/{mode}/{s}"]["disturbance"] for s in skews]
-                med = np.array([d["median"] for d in dist])
-                derr = np.array([[m - d["q1"] for m, d in zip(med, dist, strict=True)],
-                                 [d["q3"] - m for m, d in zip(med, dist, strict=True)]])
-                row[1].errorbar(skews, med, yerr=derr, ls=style, marker="o", ms=3, capsize=2,
+                q1, med, q3 = np.array([np.percentile(r["disturbances"], [25, 50, 75])
+                                        for r in by_skew]).T
+                row[1].errorbar(skews, med, yerr=np.clip([med - q1, q3 - med], 0, None),
+                                ls=style, marker="o", ms=3, capsize=2,
                                 color=ACTIVATION_COLOURS[act], label=label)
         row[0].set_ylim(-0.05, 1.05)
         row[0].set_ylabel(f"{regime}\nrare-pair accuracy")
@@ -86,13 +91,14 @@ def trample_chart(regimes: dict[str, dict], skews: list[int]):
     return fig
 
 
-def depth_cost_chart(costs: dict[str, dict[str, float]]):
+def depth_cost_chart(costs: dict[str, dict[str, list[float]]]):
     """C15: training cost against depth for tanh and sigmoid, one line style per regime.
-    costs: regime -> "activation xdepth" -> cost (infinite: never solved, not drawn)."""
+    costs: regime -> activation -> cost at 1, 2 and 3 layers (infinite: never solved, not
+    drawn)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for regime, style in zip(costs, ("-", "--", ":", "-."), strict=False):
         for act in ("tanh", "sigmoid"):
-            ys = [costs[regime][f"{act} x{d}"] for d in (1, 2, 3)]
+            ys = costs[regime][act]
             ax.plot([1, 2, 3], [y if np.isfinite(y) else np.nan for y in ys], "o", ls=style,
                     color=ACTIVATION_COLOURS[act], label=f"{act}, {regime}")
     ax.set_xticks([1, 2, 3])
@@ -142,7 +148,7 @@ def value_bars(labels, values, ylabel: str, title: str, colours=None, log: bool 
     return fig
 
 
-def cost_and_capacity_chart(timings: list[dict], cost_slope: float,
+def cost_and_capacity_chart(timings: Sequence[Mapping[str, Any]], cost_slope: float,
                             frontiers: dict, capacity_slope: float):
     """C5: time per training example against connections (log-log, one line per k), and
     the capacity frontier against k beside a line linear in k. frontiers: k -> n, its
@@ -172,7 +178,7 @@ def cost_and_capacity_chart(timings: list[dict], cost_slope: float,
     return fig
 
 
-def heads_chart(curves: dict[str, dict[str, dict]]):
+def heads_chart(curves: Mapping[str, Mapping[str, Mapping[str, Any]]]):
     """C6: per regime (row), the median largest weight and the median accuracy over
     training of each design. curves: regime -> design -> {"step", "max_weight",
     "accuracy"} (lists of equal length)."""
@@ -192,16 +198,15 @@ def heads_chart(curves: dict[str, dict[str, dict]]):
     return fig
 
 
-def pruning_chart(pruning: dict[str, dict], networks: int):
+def pruning_chart(pruning: Sequence[Mapping[str, Any]], networks: int):
     """C8: share of solved networks still solving, and their median accuracy, against
-    the share of weakest weights removed. pruning: "fraction" -> {"still_solved",
-    "accuracy"}."""
-    fractions = sorted(pruning, key=float)
-    x = [100 * float(f) for f in fractions]
+    the share of weakest weights removed. pruning: [{"fraction", "still_solved",
+    "accuracy"}]."""
+    rows = sorted(pruning, key=lambda p: p["fraction"])
+    x = [100 * p["fraction"] for p in rows]
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(x, [pruning[f]["still_solved"] for f in fractions], "o-",
-            label="share of networks still solving")
-    ax.plot(x, [pruning[f]["accuracy"] for f in fractions], "s--", label="median accuracy")
+    ax.plot(x, [p["still_solved"] for p in rows], "o-", label="share of networks still solving")
+    ax.plot(x, [p["accuracy"] for p in rows], "s--", label="median accuracy")
     ax.set_xlabel("weakest weights removed, % of each layer")
     ax.set_ylim(-0.03, 1.03)
     ax.grid(alpha=0.3)

@@ -1,13 +1,16 @@
-"""Every claim of the article as an experiment: measured numbers, the article's figure,
-a verdict from a rule written in the code, and pictures. `CLAIMS` lists them in order;
-`run_claim` runs one, reusing a finished result from the results database."""
+"""Every claim of the article as an experiment (a `Claim`: measure, judge, describe,
+draw). `CLAIMS` lists them in order; `run_claim` gives one as the report shows it,
+measuring it only when the results database does not hold its measurement yet.
+
+The database keeps measurements only (typed numbers, JSON): verdicts, sentences and
+pictures are made from them at every report, so a corrected rule or chart needs no new
+measurement."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 
@@ -22,37 +25,16 @@ from bottlenet.experiments import (
     hello,
     weights,
 )
-from bottlenet.experiments.base import (
-    ARTICLE,
-    RULES_VERSION,
-    Budget,
-    ClaimResult,
-)
+from bottlenet.experiments.base import ARTICLE, Budget, ClaimResult
+from bottlenet.experiments.claim import Claim
 from bottlenet.experiments.context import Context
-from bottlenet.experiments.texts import TEXTS
 
-CLAIMS: dict[str, Callable[[Context], ClaimResult]] = {
-    "C1": basics.c1_direct,
-    "C2": basics.c2_one_unit,
-    "C3": basics.c3_two_units,
-    "C4": capacity_claims.c4_capacity,
-    "C5": capacity_claims.c5_cost,
-    "C6": dynamics.c6_heads,
-    "C7": capacity_claims.c7_permutations,
-    "C8": weights.c8_weak,
-    "C9": dynamics.c9_speed,
-    "C10": curves.c10_normcdf,
-    "C11": dynamics.c11_cost,
-    "C12": capacity_claims.c12_relu,
-    "C13": falsification.c13_trample,
-    "C14": falsification.c14_sparsity,
-    "C15": dynamics.c15_depth,
-    "C16": hello.c16_hello,
-    "C17": weights.c17_bits,
-    "C18": comments.c18_sinh,
-    "C19": comments.c19_hard_zeros,
-    "C20": comments.c20_binary,
-}
+_ALL: list[Claim[Any]] = [
+    basics.C1, basics.C2, basics.C3, capacity_claims.C4, capacity_claims.C5, dynamics.C6,
+    capacity_claims.C7, weights.C8, dynamics.C9, curves.C10, dynamics.C11,
+    capacity_claims.C12, falsification.C13, falsification.C14, dynamics.C15, hello.C16,
+    weights.C17, comments.C18, comments.C19, comments.C20]
+CLAIMS: dict[str, Claim[Any]] = {c.id: c for c in _ALL}
 
 
 def select(only: str | None) -> list[str]:
@@ -68,40 +50,41 @@ def select(only: str | None) -> list[str]:
 
 
 def claim_key(claim: str, ctx: Context) -> str:
-    from bottlenet import __version__
+    """The database key of a claim's measurement: what it was measured with (budget,
+    seed) and the version of its measurement (Claim.schema), nothing about its rule."""
+    return f"{claim}|{ctx.budget.name}|seed {ctx.seed}|measurement {CLAIMS[claim].schema}"
 
-    return (f"{claim}|{ctx.budget.name}|seed {ctx.seed}|bottlenet {__version__}"
-            f"|rules {RULES_VERSION}")
+
+def judge_claim(claim: str, stored: dict) -> ClaimResult:
+    """A stored measurement ({"numbers", "seconds"}) as the report shows it."""
+    return CLAIMS[claim].result(stored["numbers"], stored["seconds"])
 
 
 def run_claim(claim: str, ctx: Context, reuse: bool = True) -> tuple[ClaimResult, bool]:
-    """Run one claim's experiment, or take its finished result from the database.
-    Returns the result and whether it came from the database."""
+    """One claim as the report shows it, measured now or taken from the database.
+    Returns it and whether its measurement came from the database."""
     key = claim_key(claim, ctx)
-    if reuse:
-        cached = ctx.store.get_claim(key)
-        if cached is not None:
-            # The words are data: a stored result is shown with today's, so a corrected
-            # sentence needs no new measurement.
-            return ClaimResult.from_dict({**cached, **asdict(TEXTS[claim])}), True
-    data = measure_claim(claim, ctx)
-    ctx.store.put_claim(key, data)
-    return ClaimResult.from_dict(data), False
+    stored = ctx.store.get_claim(key) if reuse else None
+    cached = stored is not None
+    if stored is None:
+        stored = measure_claim(claim, ctx)
+        ctx.store.put_claim(key, stored)
+    return judge_claim(claim, stored), cached
 
 
 def measure_claim(claim: str, ctx: Context) -> dict:
-    """Run one claim's experiment; its result as plain JSON data (what the store keeps).
-    Through JSON once, so a fresh result and one read back from the database are equal
-    (integer keys become strings, numpy scalars plain numbers)."""
+    """Run one claim's experiment: {"numbers": its measurement, "seconds": its time}, as
+    the store keeps it. Through JSON once, so a fresh measurement and one read back from
+    the database are the same (numpy scalars become plain numbers)."""
     from bottlenet.trainer import release_compiled
 
     start = time.perf_counter()
     try:
-        result = CLAIMS[claim](ctx)
+        numbers = CLAIMS[claim].measure(ctx)
     finally:
         release_compiled()  # a long run must not pile programs up (see release_compiled)
-    result.seconds = round(time.perf_counter() - start, 2)
-    return json.loads(json.dumps(result.to_dict(), default=_plain))
+    stored = {"numbers": numbers, "seconds": round(time.perf_counter() - start, 2)}
+    return json.loads(json.dumps(stored, default=_plain))
 
 
 def _plain(value):
@@ -109,7 +92,8 @@ def _plain(value):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a claim result")
+    raise TypeError(f"cannot store {type(value).__name__} in a claim's measurement")
 
 
-__all__ = ["ARTICLE", "CLAIMS", "Budget", "ClaimResult", "Context", "run_claim", "select"]
+__all__ = ["ARTICLE", "CLAIMS", "Budget", "Claim", "ClaimResult", "Context", "claim_key",
+           "judge_claim", "measure_claim", "run_claim", "select"]

@@ -1,13 +1,14 @@
-"""What every claim's experiment shares: budgets, the result record, verdict words and
-small helpers for rates."""
+"""What every claim's experiment shares: budgets, the report's record of a claim, the
+verdict words, and the typed numbers that several claims measure (a rate, quartiles)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
 
-from bottlenet.experiments.texts import TEXTS
 from bottlenet.stats import wilson_interval
 
 # The verdict words. "In some regimes": every part of the claim holds, but only in some
@@ -21,7 +22,6 @@ FAILS = "does not hold"
 # turn it either way (more seeds, `--full`, may decide it).
 UNDECIDED = "undecided at this budget"
 VERDICTS = (HOLDS, SOME_REGIMES, IN_PART, FAILS, UNDECIDED)
-RULES_VERSION = 4  # in each claim's database key: results judged by older rules are not reused
 
 PARTS_RULE = "all parts: holds; some: holds in part; none: does not hold"
 REGIMES_RULE = ("in every regime tried: holds; in some: holds in some regimes; in none: "
@@ -43,7 +43,8 @@ def by_regimes(holds) -> str:
     holds = list(holds)
     return HOLDS if all(holds) else SOME_REGIMES if any(holds) else FAILS
 
-def by_parts_in_regimes(table: dict[str, dict[str, bool]]) -> str:
+
+def by_parts_in_regimes(table: Mapping[str, Mapping[str, bool | None]]) -> str:
     """The verdict of a claim made of parts, each measured in several regimes (table:
     regime -> part -> held): every part in every regime; every part in some regime; some
     part somewhere; nothing."""
@@ -62,7 +63,7 @@ PARTS_REGIMES_RULE = ("every part in every regime: holds; every part in some reg
 # The network as the article trained it: plain weights (no learned logit scale), Adam at
 # lr 0.05 (the regime earlier bottlenet versions defaulted to). Claims about the article's
 # dynamics and costs are measured in it; C4 adds the default regime beside it.
-ARTICLE_REGIME = {"lr": 0.05, "logit_scale": False}
+ARTICLE_REGIME: dict[str, Any] = {"lr": 0.05, "logit_scale": False}
 
 ARTICLE = ('Malte Skarupke, "Neural Networks Are Impressively Good At Compression", '
            "Probably Dance, 30 April 2016, and its comment thread")
@@ -102,6 +103,9 @@ class Budget:
 
 @dataclass
 class ClaimResult:
+    """One claim as the report shows it: made at every report from the stored
+    measurement (Claim.result), never stored itself."""
+
     id: str
     title: str
     quote: str  # the article's words (or the comment's)
@@ -111,7 +115,7 @@ class ClaimResult:
     verdict: str
     rule: str  # the rule that turned the numbers into the verdict
     regime: dict
-    numbers: dict = field(default_factory=dict)
+    numbers: dict = field(default_factory=dict)  # the measurement, and the verdict's parts
     pictures: list[tuple[str, str]] = field(default_factory=list)  # (caption, base64 PNG)
     notes: str = ""
     seconds: float = 0.0
@@ -122,27 +126,39 @@ class ClaimResult:
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}")
 
-    def to_dict(self, with_pictures: bool = True) -> dict:
+    def to_dict(self) -> dict:
+        """JSON-ready, pictures by caption only (the report's results.json)."""
         d = asdict(self)
-        d["pictures"] = [{"caption": c, "png_base64": p} for c, p in self.pictures] \
-            if with_pictures else [c for c, _ in self.pictures]
+        d["pictures"] = [c for c, _ in self.pictures]
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict) -> ClaimResult:
-        d = dict(d)
-        d["pictures"] = [(p["caption"], p["png_base64"]) for p in d["pictures"]]
-        return cls(**d)
+
+# ---- typed numbers: what a claim's `measure` returns is a TypedDict built of these ----------
+# JSON-ready on purpose (no tuples, no integer keys, no NaN where a verdict reads it): the
+# store keeps exactly this, and judge/describe/draw read it back the same way.
+
+class Measured(TypedDict):
+    """What every claim's measurement holds: how it was measured (the regime: seeds,
+    steps, optimizer...; free-form, shown with the numbers in the report)."""
+
+    regime: dict[str, Any]
 
 
-def claim_result(cid: str, measured: str, decision, regime: dict, numbers: dict,
-                 pictures: list[tuple[str, str]]) -> ClaimResult:
-    """A claim's result: its words from claims.toml, its numbers, and the verdict, rule and
-    deciding line of its verdict function's Decision."""
-    t = TEXTS[cid]
-    return ClaimResult(cid, t.title, t.quote, t.claim, t.article_figure, measured,
-                       decision.verdict, decision.rule, regime, numbers, pictures, t.notes,
-                       deciding=decision.deciding, out_of_reach=t.out_of_reach)
+class Rate(TypedDict):
+    """A share of seeds (rate_numbers)."""
+
+    successes: int
+    trials: int
+    rate: float
+    ci95: list[float]
+
+
+class Quartiles(TypedDict):
+    """Lower quartile, median and upper quartile (None where nothing was measured)."""
+
+    q1: float | None
+    median: float | None
+    q3: float | None
 
 
 def rate_text(successes: int, trials: int) -> str:
@@ -151,10 +167,20 @@ def rate_text(successes: int, trials: int) -> str:
            f"{100 * lo:.0f}-{100 * hi:.0f}%)"
 
 
-def rate_numbers(successes: int, trials: int) -> dict:
+def rate_numbers(successes: int, trials: int) -> Rate:
     lo, hi = wilson_interval(successes, trials)
     return {"successes": int(successes), "trials": int(trials),
             "rate": successes / max(trials, 1), "ci95": [lo, hi]}
+
+
+def quartiles(values) -> Quartiles:
+    """Quartiles of the finite values (None without any: JSON has no NaN)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return {"q1": None, "median": None, "q3": None}
+    return {"q1": float(np.percentile(v, 25)), "median": float(np.median(v)),
+            "q3": float(np.percentile(v, 75))}
 
 
 def median_or_none(values) -> float | None:

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import time
+from typing import Any, TypedDict
 
 import numpy as np
 
 from bottlenet import draw, tasks
-from bottlenet.capacity import measure, representable
+from bottlenet.capacity import CapacityResult, measure, representable
 from bottlenet.config import CapacityConfig, TrainConfig
 from bottlenet.draw.claims import cost_and_capacity_chart, rate_bars
-from bottlenet.draw.common import png_base64
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    claim_result,
+    Budget,
+    Measured,
+    Rate,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.claim import Claim, Picture
+from bottlenet.experiments.context import Context
 from bottlenet.experiments.verdicts import (
-    C4_ARTICLE,
-    C4_FACTOR,
+    Bracket,
+    Decision,
+    bracket,
     c4_verdict,
     c5_verdict,
-    c7_ratios,
     c7_verdict,
     c12_verdict,
 )
@@ -34,58 +38,101 @@ REGIMES = {"adam lr 0.05": {"optimizer": "adam", **ARTICLE_REGIME},
            # bottlenet's default regime: what training reaches when the weights may grow
            "adam lr 0.01, logit scale": {"optimizer": "adam", "lr": 0.01, "logit_scale": True}}
 
+# A capacity search as stored: CapacityResult.summary() (configuration, frontier, the
+# trials tested); CapacityResult.from_summary reads it back for the charts.
+Summary = dict[str, Any]
 
-def _sweep(ctx, ks, regime: dict, task: str = "shift", activation: str = "tanh"):
+
+def _sweep(ctx: Context, ks, regime: dict, task: str = "shift",
+           activation: str = "tanh") -> list[Summary]:
     b = ctx.budget
-    out = {}
+    out = []
     for k in ks:
         cfg = CapacityConfig(hidden=k, activation=activation, task=task, seeds=b.capacity_seeds,
                              steps=b.capacity_steps, seed=ctx.seed, **regime)
-        out[k] = measure(cfg, ctx.store, 0.5, b.capacity_max_n, resolution=b.resolution,
-                         on_trial=lambda c, r, cached: ctx.tell(
-                             f"capacity {c.label()} {c.optimizer} lr {c.lr:g}: n={r.n} "
-                             f"{r.successes}/{r.trials} solved"),
-                         progress=lambda d, n, k=k: ctx.tell(
-                             f"capacity k={k}: a trial at step {d:,} of {n:,}"))
+        def trial_ended(c, r, cached) -> None:
+            ctx.tell(f"capacity {c.label()} {c.optimizer} lr {c.lr:g}: n={r.n} "
+                     f"{r.successes}/{r.trials} solved")
+
+        def step(done: int, steps: int, k: int = k) -> None:
+            ctx.tell(f"capacity k={k}: a trial at step {done:,} of {steps:,}")
+
+        result = measure(cfg, ctx.store, 0.5, b.capacity_max_n, resolution=b.resolution,
+                         on_trial=trial_ended, progress=step)
+        out.append(result.summary())
     return out
 
 
-def c4_capacity(ctx):
-    sweeps = {name: _sweep(ctx, (1, 2, 3, 4), r) for name, r in REGIMES.items()}
-    fr = {name: {k: res.frontier.n for k, res in s.items()} for name, s in sweeps.items()}
-    decision = c4_verdict(fr)
-    conn = NetSpec(11, 11, (2,)).n_connections, NetSpec(11, 11, ()).n_connections
-    b = ctx.budget
-    measured = "; ".join(
-        f"{name}: " + ", ".join(f"k={k} {n}{'+' if sweeps[name][k].frontier.censored else ''}"
-                                for k, n in fr[name].items()) for name in fr)
-    measured += f"; connections for 11 symbols: {conn[1]} direct, {conn[0]} with 2 units"
-    pictures = [(f"Capacity with {name}: share of {b.capacity_seeds} seeds that solved within "
-                 f"{b.capacity_steps} steps, against n.",
-                 png_base64(draw.capacity_chart(list(s.values())))) for name, s in sweeps.items()]
-    pictures.append(_atlas(sweeps, b))
-    return claim_result(
-        "C4", measured, decision,
-        {"regimes": list(REGIMES), "seeds": b.capacity_seeds, "steps": b.capacity_steps,
-         "max_n": b.capacity_max_n, "task": "shift", "activation": "tanh"},
-        {"frontiers": fr, "article": C4_ARTICLE,
-         "regimes_reproducing": [name for name, p in decision.parts.items()
-                                 if p["reproduces"]],
-         "regimes_far_beyond_11": [name for name in fr
-                                   if fr[name][2] > C4_FACTOR * C4_ARTICLE[2]],
-         "connections_11": {"direct": conn[1], "two_units": conn[0]},
-         "sweeps": {name: [r.summary() for r in s.values()] for name, s in sweeps.items()}},
-        pictures)
+def frontier_bracket(s: Summary) -> Bracket:
+    """A stored search's frontier with its uncertainty (verdicts.Bracket)."""
+    return bracket(s["frontier_n"], [(t["n"], t["successes"], t["seeds"]) for t in s["trials"]],
+                   s["threshold"])
 
 
-def _atlas(sweeps: dict, b) -> tuple[str, str]:
-    ks = sorted({k for s in sweeps.values() for k in s})
-    fig = draw.capacity_atlas({name: list(s.values()) for name, s in sweeps.items()},
+def _frontier_text(s: Summary) -> str:
+    return f"{s['frontier_n']}{'+' if s['censored'] else ''}"
+
+
+def _results(sweep: list[Summary]) -> list[CapacityResult]:
+    return [CapacityResult.from_summary(s) for s in sweep]
+
+
+def _atlas(sweeps: dict[str, list[Summary]], max_n: int) -> Picture:
+    ks = sorted({s["config"]["hidden"] for sweep in sweeps.values() for s in sweep})
+    fig = draw.capacity_atlas({name: _results(s) for name, s in sweeps.items()},
                               representable(ks))
     return (f"Capacity atlas: the frontier of each regime against k (triangles: still solved "
-            f"at n = {b.capacity_max_n}, the largest tried) beside what k tanh units can "
+            f"at n = {max_n}, the largest tried) beside what k tanh units can "
             "represent in float32 with hand-made weights (codes on a circle, or on a grid).",
-            png_base64(fig))
+            fig)
+
+
+def _capacity_regime(b: Budget) -> dict[str, Any]:
+    return {"seeds": b.capacity_seeds, "steps": b.capacity_steps, "max_n": b.capacity_max_n}
+
+
+# ---- C4: how many symbols k units carry -------------------------------------------------
+
+
+class C4Numbers(Measured):
+    sweeps: dict[str, list[Summary]]  # regime -> one search per k (1..4)
+    connections_11: dict[str, int]  # "direct", "two_units": connections for 11 symbols
+
+
+def c4_measure(ctx: Context) -> C4Numbers:
+    conn = NetSpec(11, 11, (2,)).n_connections, NetSpec(11, 11, ()).n_connections
+    return {"regime": {"regimes": list(REGIMES), **_capacity_regime(ctx.budget),
+                       "task": "shift", "activation": "tanh"},
+            "sweeps": {name: _sweep(ctx, (1, 2, 3, 4), r) for name, r in REGIMES.items()},
+            "connections_11": {"direct": conn[1], "two_units": conn[0]}}
+
+
+def c4_judge(m: C4Numbers) -> Decision:
+    return c4_verdict({name: {s["config"]["hidden"]: frontier_bracket(s) for s in sweep}
+                       for name, sweep in m["sweeps"].items()})
+
+
+def c4_describe(m: C4Numbers) -> str:
+    conn = m["connections_11"]
+    return "; ".join(f"{name}: " + ", ".join(
+        f"k={s['config']['hidden']} {_frontier_text(s)}" for s in sweep)
+        for name, sweep in m["sweeps"].items()) + \
+        f"; connections for 11 symbols: {conn['direct']} direct, {conn['two_units']} with 2 units"
+
+
+def c4_draw(m: C4Numbers) -> list[Picture]:
+    r = m["regime"]
+    pictures: list[Picture] = [
+        (f"Capacity with {name}: share of {r['seeds']} seeds that solved within "
+         f"{r['steps']} steps, against n.", draw.capacity_chart(_results(s)))
+        for name, s in m["sweeps"].items()]
+    pictures.append(_atlas(m["sweeps"], r["max_n"]))
+    return pictures
+
+
+C4 = Claim("C4", c4_measure, c4_judge, c4_describe, c4_draw)
+
+# ---- C5: what it costs --------------------------------------------------------------------
 
 
 def _time_per_example(n: int, k: int, population: int, steps: int) -> float:
@@ -102,82 +149,141 @@ def _time_per_example(n: int, k: int, population: int, steps: int) -> float:
 C5_GRID = [(n, k) for k in (2, 4) for n in (32, 64, 128, 256)]
 
 
-def c5_measure(ctx) -> tuple[dict, dict]:
+class C5Timing(TypedDict):
+    n: int
+    k: int
+    connections: int
+    seconds_per_example: float
+
+
+class C5Numbers(Measured):
+    timings: list[C5Timing]
+    cost_slope: float  # log-log slope of time per example against connections
+    capacity_slope: float  # log-log slope of the frontier against k (2..4)
+    sweep: list[Summary]  # the article's regime, k = 2..4
+
+
+def c5_measure(ctx: Context) -> C5Numbers:
     """Time per training example over a grid of sizes, the log-log slope of time against
-    connections, the capacity frontiers for k = 2..4 and their log-log slope against k.
-    Returns the numbers and the capacity results (for the atlas)."""
+    connections, the capacity frontiers for k = 2..4 and their log-log slope against k."""
     population, steps = ctx.budget.timing_population, ctx.budget.timing_steps
-    rows = [{"n": n, "k": k, "connections": 2 * n * k,
-             "seconds_per_example": _time_per_example(n, k, population, steps)}
+    rows = [C5Timing(n=n, k=k, connections=2 * n * k,
+                     seconds_per_example=_time_per_example(n, k, population, steps))
             for n, k in C5_GRID]
     slope_cost = float(np.polyfit(np.log([r["connections"] for r in rows]),
                                   np.log([r["seconds_per_example"] for r in rows]), 1)[0])
-    cap = _sweep(ctx, (2, 3, 4), REGIMES["adam lr 0.05"])
-    ks = sorted(cap)
-    fr = {k: max(cap[k].frontier.n, 1) for k in ks}
-    slope_cap = float(np.polyfit(np.log(ks), np.log([fr[k] for k in ks]), 1)[0])
-    return {"timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap,
-            "frontiers": fr}, cap
+    sweep = _sweep(ctx, (2, 3, 4), REGIMES["adam lr 0.05"])
+    ks = [s["config"]["hidden"] for s in sweep]
+    slope_cap = float(np.polyfit(np.log(ks), np.log([max(s["frontier_n"], 1) for s in sweep]),
+                                 1)[0])
+    return {"regime": {"population": population, "timed_steps": steps,
+                       "device": "the machine running this", **_capacity_regime(ctx.budget)},
+            "timings": rows, "cost_slope": slope_cost, "capacity_slope": slope_cap,
+            "sweep": sweep}
 
 
-def c5_cost(ctx):
-    numbers, cap = c5_measure(ctx)
-    decision = c5_verdict(numbers["cost_slope"], numbers["capacity_slope"])
-    return claim_result(
-        "C5", f"time per training example against connections: log-log slope "
-        f"{numbers['cost_slope']:.2f}; capacity against k (k=2..4): log-log slope "
-        f"{numbers['capacity_slope']:.2f} (frontiers {numbers['frontiers']})", decision,
-        {"population": ctx.budget.timing_population, "timed_steps": ctx.budget.timing_steps,
-         "device": "the machine running this"}, numbers,
-        [("Left: time per training example against connections. Right: capacity against k.",
-          png_base64(cost_and_capacity_chart(numbers["timings"], numbers["cost_slope"],
-                                             numbers["frontiers"], numbers["capacity_slope"]))),
-         _atlas({"adam lr 0.05": cap}, ctx.budget)])
+def _c5_frontiers(m: C5Numbers) -> dict[int, int]:
+    return {s["config"]["hidden"]: max(s["frontier_n"], 1) for s in m["sweep"]}
 
 
-def c7_permutations(ctx):
-    results = {name: _sweep(ctx, (2,), REGIMES["adam lr 0.05"], task=name)[2]
-               for name in ("shift", "permutation", "identity")}
-    fr = {name: r.frontier.n for name, r in results.items()}
-    decision = c7_verdict(fr)
-    return claim_result(
-        "C7", ", ".join(f"{k}: frontier {v}" for k, v in fr.items()) + " (k=2)", decision,
-        {"k": 2, "seeds": ctx.budget.capacity_seeds, "steps": ctx.budget.capacity_steps},
-        {"frontiers": fr, "ratios": c7_ratios(fr)},
-        [("Success rate against n for the three mappings, 2 tanh units.",
-          png_base64(draw.capacity_chart(list(results.values()))))])
+def c5_judge(m: C5Numbers) -> Decision:
+    return c5_verdict(m["cost_slope"], m["capacity_slope"])
 
+
+def c5_describe(m: C5Numbers) -> str:
+    return (f"time per training example against connections: log-log slope "
+            f"{m['cost_slope']:.2f}; capacity against k (k=2..4): log-log slope "
+            f"{m['capacity_slope']:.2f} (frontiers {_c5_frontiers(m)})")
+
+
+def c5_draw(m: C5Numbers) -> list[Picture]:
+    return [("Left: time per training example against connections. Right: capacity "
+             "against k.", cost_and_capacity_chart(m["timings"], m["cost_slope"],
+                                                   _c5_frontiers(m), m["capacity_slope"])),
+            _atlas({"adam lr 0.05": m["sweep"]}, m["regime"]["max_n"])]
+
+
+C5 = Claim("C5", c5_measure, c5_judge, c5_describe, c5_draw)
+
+# ---- C7: a permutation or the identity is as hard as the shift ---------------------------
+
+C7_MAPPINGS = ("shift", "permutation", "identity")
+
+
+class C7Numbers(Measured):
+    searches: dict[str, Summary]  # mapping -> its search, k = 2
+
+
+def c7_measure(ctx: Context) -> C7Numbers:
+    return {"regime": {"k": 2, **_capacity_regime(ctx.budget)},
+            "searches": {name: _sweep(ctx, (2,), REGIMES["adam lr 0.05"], task=name)[0]
+                         for name in C7_MAPPINGS}}
+
+
+def c7_judge(m: C7Numbers) -> Decision:
+    return c7_verdict({name: frontier_bracket(s) for name, s in m["searches"].items()})
+
+
+def c7_describe(m: C7Numbers) -> str:
+    return ", ".join(f"{name}: frontier {s['frontier_n']}"
+                     for name, s in m["searches"].items()) + " (k=2)"
+
+
+def c7_draw(m: C7Numbers) -> list[Picture]:
+    return [("Success rate against n for the three mappings, 2 tanh units.",
+             draw.capacity_chart(_results(list(m["searches"].values()))))]
+
+
+C7 = Claim("C7", c7_measure, c7_judge, c7_describe, c7_draw)
+
+# ---- C12: ReLU needs more units than tanh --------------------------------------------------
 
 C12_GRID = [(regime, act, k) for regime in REGIMES for act in ("tanh", "relu")
             for k in (2, 3, 4)]
 
 
-def c12_measure(ctx) -> dict[str, dict]:
-    """"regime activation k=K" -> solve rate on shift 11, over C12_GRID (every regime of
-    C4, tanh and ReLU, k = 2..4)."""
+class C12Rate(TypedDict):
+    regime: str  # a key of REGIMES
+    activation: str
+    k: int
+    solved: Rate
+
+
+class C12Numbers(Measured):
+    rates: list[C12Rate]
+
+
+def c12_measure(ctx: Context) -> C12Numbers:
+    """Solve rates on shift 11 over C12_GRID (every regime of C4, tanh and ReLU, k=2..4)."""
     task = tasks.shift(11)
-    rates = {}
+    rates = []
     for regime, act, k in C12_GRID:
         pop = ctx.train(task, NetSpec(11, 11, (k,), act), **REGIMES[regime])
-        rates[f"{regime} {act} k={k}"] = rate_numbers(int(pop.solved.sum()), pop.size)
-    return rates
+        rates.append(C12Rate(regime=regime, activation=act, k=k,
+                             solved=rate_numbers(int(pop.solved.sum()), pop.size)))
+    return {"regime": {"n": 11, "regimes": list(REGIMES), "seeds": ctx.budget.seeds,
+                       "steps": ctx.budget.steps}, "rates": rates}
 
 
-def c12_relu(ctx):
-    rates = c12_measure(ctx)
-    decision = c12_verdict({r: {(a, k): rates[f"{r} {a} k={k}"]
-                                for r2, a, k in C12_GRID if r2 == r} for r in REGIMES})
-    return claim_result(
-        "C12", "; ".join(f"{key}: {rate_text(v['successes'], v['trials'])}"
-                         for key, v in rates.items()), decision,
-        {"n": 11, "regimes": list(REGIMES), "seeds": ctx.budget.seeds,
-         "steps": ctx.budget.steps},
-        {"rates": rates,
-         "regimes_reproducing": [r for r, p in decision.parts.items()
-                                 if p["reproduces"] is True],
-         "regimes_relu_worse_at_k2": [r for r, p in decision.parts.items()
-                                      if p["relu worse at k=2"] is True]},
-        [("Share of seeds solving 11 symbols, by regime, activation and k.",
-          png_base64(rate_bars([f"{r.split()[0]} {a} k={k}" for r, a, k in C12_GRID],
-                               [v["successes"] for v in rates.values()],
-                               [v["trials"] for v in rates.values()], "11 symbols")))])
+def c12_judge(m: C12Numbers) -> Decision:
+    table: dict[str, dict[tuple[str, int], dict]] = {}
+    for r in m["rates"]:
+        table.setdefault(r["regime"], {})[(r["activation"], r["k"])] = dict(r["solved"])
+    return c12_verdict(table)
+
+
+def c12_describe(m: C12Numbers) -> str:
+    return "; ".join(f"{r['regime']} {r['activation']} k={r['k']}: "
+                     f"{rate_text(r['solved']['successes'], r['solved']['trials'])}"
+                     for r in m["rates"])
+
+
+def c12_draw(m: C12Numbers) -> list[Picture]:
+    rates = m["rates"]
+    return [("Share of seeds solving 11 symbols, by regime, activation and k.",
+             rate_bars([f"{REGIMES[r['regime']]['optimizer']} {r['activation']} k={r['k']}"
+                        for r in rates], [r["solved"]["successes"] for r in rates],
+                       [r["solved"]["trials"] for r in rates], "11 symbols"))]
+
+
+C12 = Claim("C12", c12_measure, c12_judge, c12_describe, c12_draw)

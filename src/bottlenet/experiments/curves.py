@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numpy as np
 from scipy.special import expit, ndtr
 
 from bottlenet import tasks
 from bottlenet.draw.claims import logistic_chart
-from bottlenet.draw.common import png_base64
-from bottlenet.experiments.base import (
-    claim_result,
-    median_or_none,
-    rate_numbers,
-    rate_text,
-)
-from bottlenet.experiments.verdicts import C10_GAPS, c10_matching, c10_verdict
+from bottlenet.experiments.base import Measured, Rate, median_or_none, rate_numbers, rate_text
+from bottlenet.experiments.claim import Claim, Picture
+from bottlenet.experiments.context import Context
+from bottlenet.experiments.verdicts import Decision, c10_verdict
 from bottlenet.spec import NetSpec
 
 # Ways to lay the logistic curve over the normal CDF Phi(x): logistic(a x) for these a.
@@ -35,29 +32,42 @@ def max_gap(a: float) -> float:
     return float(np.max(np.abs(expit(a * x) - ndtr(x))))
 
 
-def c10_measure(ctx) -> dict:
+class Trained(TypedDict):
+    solved: Rate
+    median_solve_step: float | None
+
+
+class C10Numbers(Measured):
+    max_gap: dict[str, float]  # reading (a key of READINGS) -> largest |logistic - Phi|
+    training: dict[str, Trained]  # "tanh", "normcdf" on shift 11
+
+
+def c10_measure(ctx: Context) -> C10Numbers:
     """The largest gap of each reading, and how tanh and normcdf units train on shift 11."""
-    gaps = {name: max_gap(a) for name, a in READINGS.items()}
     task = tasks.shift(11)
     pops = {a: ctx.train(task, NetSpec(11, 11, (2,), a)) for a in ("tanh", "normcdf")}
-    return {"max_gap": gaps, "readings_matching_0.044": c10_matching(gaps),
-            "training": {a: {"solved": rate_numbers(int(p.solved.sum()), p.size),
-                             "median_solve_step": median_or_none(
-                                 p.solve_step[p.solve_step >= 0])}
+    return {"regime": {"training": {"n": 11, "k": 2, "optimizer": "adam",
+                                    "steps": ctx.budget.steps, "seeds": ctx.budget.seeds}},
+            "max_gap": {name: max_gap(a) for name, a in READINGS.items()},
+            "training": {a: Trained(solved=rate_numbers(int(p.solved.sum()), p.size),
+                                    median_solve_step=median_or_none(
+                                        p.solve_step[p.solve_step >= 0]))
                          for a, p in pops.items()}}
 
 
-def c10_normcdf(ctx):
-    numbers = c10_measure(ctx)
-    gaps = numbers["max_gap"]
-    decision = c10_verdict(gaps, SLOPE_MATCHED)
-    numbers["slope_matched_ok"] = decision.parts["all"][f"{C10_GAPS[1]:g}"]
-    measured = "; ".join(f"{k}: {v:.4f}" for k, v in gaps.items()) + "; training: " + "; ".join(
-        f"{a}: solved {rate_text(s['solved']['successes'], s['solved']['trials'])}, median "
-        f"step {s['median_solve_step']}" for a, s in numbers["training"].items())
-    return claim_result(
-        "C10", measured, decision,
-        {"training": {"n": 11, "k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
-                      "seeds": ctx.budget.seeds}}, numbers,
-        [("The curves and their differences under each reading.",
-          png_base64(logistic_chart(READINGS, gaps)))])
+def c10_judge(m: C10Numbers) -> Decision:
+    return c10_verdict(m["max_gap"], SLOPE_MATCHED)
+
+
+def c10_describe(m: C10Numbers) -> str:
+    return "; ".join(f"{k}: {v:.4f}" for k, v in m["max_gap"].items()) + "; training: " + \
+        "; ".join(f"{a}: solved {rate_text(s['solved']['successes'], s['solved']['trials'])}, "
+                  f"median step {s['median_solve_step']}" for a, s in m["training"].items())
+
+
+def c10_draw(m: C10Numbers) -> list[Picture]:
+    return [("The curves and their differences under each reading.",
+             logistic_chart(READINGS, m["max_gap"]))]
+
+
+C10 = Claim("C10", c10_measure, c10_judge, c10_describe, c10_draw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -13,16 +14,19 @@ from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.config import TrainConfig
 from bottlenet.draw.claims import depth_cost_chart, heads_chart, solve_steps_chart, value_bars
-from bottlenet.draw.common import png_base64
 from bottlenet.evaluation import init_population
 from bottlenet.experiments.base import (
     ARTICLE_REGIME,
-    claim_result,
+    Measured,
+    Rate,
     median_or_none,
     rate_numbers,
     rate_text,
 )
+from bottlenet.experiments.claim import Claim, Picture
+from bottlenet.experiments.context import Context
 from bottlenet.experiments.verdicts import (
+    Decision,
     c6_verdict,
     c9_verdict,
     c11_verdict,
@@ -43,48 +47,68 @@ C6_DESIGNS = {
 }
 
 
-def c6_measure(ctx) -> tuple[dict, dict]:
-    """regime -> design -> solve rate, divergences, the median largest weight at the end
-    and its growth over the second half, the median final loss; and, for the chart,
-    regime -> design -> median largest weight and accuracy over training."""
+class C6Design(TypedDict):
+    """One design in one regime: how it ends, and (for the chart) its median largest
+    weight and accuracy over training."""
+
+    solved: Rate
+    diverged: int
+    max_weight_end: float
+    growth_second_half: float
+    final_loss: float
+    step: list[int]
+    max_weight: list[float]
+    accuracy: list[float]
+
+
+class C6Numbers(Measured):
+    variants: dict[str, dict[str, C6Design]]  # regime -> design -> numbers
+
+
+def c6_measure(ctx: Context) -> C6Numbers:
     task = tasks.shift(11)
-    stats, curves = {}, {}
+    variants: dict[str, dict[str, C6Design]] = {}
     for regime, opt in C6_REGIMES.items():
-        stats[regime], curves[regime] = {}, {}
+        variants[regime] = {}
         for name, spec in C6_DESIGNS.items():
             pop = ctx.train(task, spec, stop="never", **opt)
             w = pop.history_max_weight.max(axis=2)  # (T, P): largest |w| of the network
             half = len(pop.history_step) // 2
-            stats[regime][name] = {
-                "solved": rate_numbers(int(pop.solved.sum()), pop.size),
-                "diverged": int(pop.diverged.sum()),
-                "max_weight_end": float(np.median(w[-1])),
-                "growth_second_half": float(np.median(w[-1] / w[half])),
-                "final_loss": float(np.median(pop.final_loss))}
-            curves[regime][name] = {
-                "step": [int(x) for x in pop.history_step],
-                "max_weight": np.nanmedian(w, 1).tolist(),
-                "accuracy": np.nanmedian(pop.history_accuracy, 1).tolist()}
-    return stats, curves
+            variants[regime][name] = C6Design(
+                solved=rate_numbers(int(pop.solved.sum()), pop.size),
+                diverged=int(pop.diverged.sum()),
+                max_weight_end=float(np.median(w[-1])),
+                growth_second_half=float(np.median(w[-1] / w[half])),
+                final_loss=float(np.median(pop.final_loss)),
+                step=[int(x) for x in pop.history_step],
+                max_weight=np.nanmedian(w, 1).tolist(),
+                accuracy=np.nanmedian(pop.history_accuracy, 1).tolist())
+    return {"regime": {"n": 11, "k": 2, "regimes": list(C6_REGIMES),
+                       "steps": ctx.budget.steps, "seeds": ctx.budget.seeds, "stop": "never"},
+            "variants": variants}
 
 
-def c6_heads(ctx):
-    stats, curves = c6_measure(ctx)
-    decision = c6_verdict(stats)
-    measured = " | ".join(
+def c6_judge(m: C6Numbers) -> Decision:
+    return c6_verdict(m["variants"])
+
+
+def c6_describe(m: C6Numbers) -> str:
+    return " | ".join(
         f"{regime}: " + "; ".join(
             f"{k}: solved {rate_text(v['solved']['successes'], v['solved']['trials'])}, "
             f"largest |w| {v['max_weight_end']:.1f} (x{v['growth_second_half']:.2f} over the "
             f"second half){', ' + str(v['diverged']) + ' diverged' if v['diverged'] else ''}"
-            for k, v in stats[regime].items()) for regime in C6_REGIMES)
-    return claim_result(
-        "C6", measured, decision,
-        {"n": 11, "k": 2, "regimes": list(C6_REGIMES), "steps": ctx.budget.steps,
-         "seeds": ctx.budget.seeds, "stop": "never"},
-        {"variants": stats, "curves": curves, "parts": decision.parts},
-        [("Largest weight and accuracy over training for the three designs, per regime.",
-          png_base64(heads_chart(curves)))])
+            for k, v in designs.items()) for regime, designs in m["variants"].items())
 
+
+def c6_draw(m: C6Numbers) -> list[Picture]:
+    return [("Largest weight and accuracy over training for the three designs, per regime.",
+             heads_chart(m["variants"]))]
+
+
+C6 = Claim("C6", c6_measure, c6_judge, c6_describe, c6_draw)
+
+# ---- C9: sigmoid slow, ReLU fastest -------------------------------------------------------
 
 # C9's regimes: the comment's (plain SGD, TensorFlow Playground's default) and the
 # article's (Adam), each at the article's k = 2 and at 4. SGD at lr 0.5: of the rates
@@ -93,48 +117,81 @@ def c6_heads(ctx):
 # for a softmax over 11 outputs in these budgets.
 C9_OPTIMIZERS = {"sgd": 0.5, "adam": ARTICLE_REGIME["lr"]}
 C9_HIDDEN = (2, 4)
+C9_ACTIVATIONS = ("tanh", "sigmoid", "relu")
 
 
-def c9_measure(ctx) -> dict[str, dict]:
-    """regime -> activation -> solve numbers, for shift 11."""
-    task, rows = tasks.shift(11), {}
+class Solves(TypedDict):
+    """How a population solved: its rate, median step to the first solve (None: none
+    solved) and every solving network's step."""
+
+    solved: Rate
+    median_solve_step: float | None
+    solve_steps: list[int]
+
+
+class C9Regime(TypedDict):
+    optimizer: str
+    k: int
+    activations: dict[str, Solves]
+
+
+class C9Numbers(Measured):
+    regimes: list[C9Regime]
+
+
+def solves(pop) -> Solves:
+    steps = pop.solve_step[pop.solve_step >= 0]
+    return {"solved": rate_numbers(int(pop.solved.sum()), pop.size),
+            "median_solve_step": median_or_none(steps), "solve_steps": [int(x) for x in steps]}
+
+
+def c9_measure(ctx: Context) -> C9Numbers:
+    task, regimes = tasks.shift(11), []
     for optimizer, lr in C9_OPTIMIZERS.items():
         for k in C9_HIDDEN:
-            row = {}
-            for a in ("tanh", "sigmoid", "relu"):
-                pop = ctx.train(task, NetSpec(11, 11, (k,), a), optimizer=optimizer, lr=lr)
-                steps = pop.solve_step[pop.solve_step >= 0]
-                row[a] = {"median_solve_step": median_or_none(steps),
-                          "rate": float(pop.solved.mean()), "networks": pop.size,
-                          "solve_steps": [int(x) for x in steps]}
-            rows[f"{optimizer} k={k}"] = row
-    return rows
+            acts = {a: solves(ctx.train(task, NetSpec(11, 11, (k,), a), optimizer=optimizer,
+                                        lr=lr)) for a in C9_ACTIVATIONS}
+            regimes.append(C9Regime(optimizer=optimizer, k=k, activations=acts))
+    return {"regime": {"n": 11, "k": list(C9_HIDDEN), "optimizers": C9_OPTIMIZERS,
+                       "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
+            "regimes": regimes}
 
 
-def c9_speed(ctx):
-    rows = c9_measure(ctx)
-    decision = c9_verdict(rows)
+def _c9_rows(m: C9Numbers) -> dict[str, dict]:
+    return {f"{r['optimizer']} k={r['k']}": dict(r["activations"]) for r in m["regimes"]}
 
+
+def c9_judge(m: C9Numbers) -> Decision:
+    return c9_verdict(_c9_rows(m))
+
+
+def c9_describe(m: C9Numbers) -> str:
     def median(r):
         return "-" if r["median_solve_step"] is None else f"{r['median_solve_step']:g}"
 
-    measured = "; ".join(
+    return "; ".join(
         f"{regime}: " + ", ".join(
-            f"{a} median {median(r)} ({rate_text(len(r['solve_steps']), r['networks'])} "
-            "solved)" for a, r in row.items()) for regime, row in rows.items())
-    return claim_result(
-        "C9", measured, decision,
-        {"n": 11, "k": list(C9_HIDDEN), "optimizers": C9_OPTIMIZERS,
-         "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
-        {"regimes": rows, "parts": decision.parts},
-        [("Steps to the first solve, per network, in each regime.",
-          png_base64(solve_steps_chart(rows, ctx.budget.steps)))])
+            f"{a} median {median(r)} ({rate_text(r['solved']['successes'], r['solved']['trials'])}"
+            " solved)" for a, r in row.items()) for regime, row in _c9_rows(m).items())
 
+
+def c9_draw(m: C9Numbers) -> list[Picture]:
+    return [("Steps to the first solve, per network, in each regime.",
+             solve_steps_chart(_c9_rows(m), m["regime"]["steps"]))]
+
+
+C9 = Claim("C9", c9_measure, c9_judge, c9_describe, c9_draw)
+
+# ---- C11: ReLU is cheaper per step ----------------------------------------------------------
 
 C11_ACTIVATIONS = ("relu", "tanh", "sigmoid", "normcdf", "softplus")
 
 
-def c11_measure(ctx) -> dict[str, float]:
+class C11Numbers(Measured):
+    seconds_per_step: dict[str, float]  # activation -> best of 3 timed runs
+
+
+def c11_measure(ctx: Context) -> C11Numbers:
     """Seconds per training step (best of 3 timed runs after a compile) by activation,
     shift 64, k = 4, the budget's timing population."""
     population, steps = ctx.budget.timing_population, ctx.budget.timing_steps
@@ -149,22 +206,30 @@ def c11_measure(ctx) -> dict[str, float]:
             start = time.perf_counter()
             train(task, spec, cfg)
             best = min(best, time.perf_counter() - start)
-        per_step[a] = best / steps
-    return per_step
+        per_step[a] = float(best / steps)
+    return {"regime": {"population": population, "n": 64, "k": 4, "timed_steps": steps},
+            "seconds_per_step": per_step}
 
 
-def c11_cost(ctx):
-    per_step = c11_measure(ctx)
-    population = ctx.budget.timing_population
-    return claim_result(
-        "C11", "; ".join(f"{a}: {1e3 * v:.2f} ms" for a, v in per_step.items()),
-        c11_verdict(per_step),
-        {"population": population, "n": 64, "k": 4, "timed_steps": ctx.budget.timing_steps},
-        {"seconds_per_step": per_step},
-        [(f"Wall time per training step of {population} networks, by hidden activation.",
-          png_base64(value_bars(per_step, [1e3 * v for v in per_step.values()],
-                                f"ms per training step ({population} networks)",
-                                "wall time per step by activation, shift 64, k=4, same run")))])
+def c11_judge(m: C11Numbers) -> Decision:
+    return c11_verdict(m["seconds_per_step"])
+
+
+def c11_describe(m: C11Numbers) -> str:
+    return "; ".join(f"{a}: {1e3 * v:.2f} ms" for a, v in m["seconds_per_step"].items())
+
+
+def c11_draw(m: C11Numbers) -> list[Picture]:
+    per_step, population = m["seconds_per_step"], m["regime"]["population"]
+    return [(f"Wall time per training step of {population} networks, by hidden activation.",
+             value_bars(list(per_step), [1e3 * v for v in per_step.values()],
+                        f"ms per training step ({population} networks)",
+                        "wall time per step by activation, shift 64, k=4, same run"))]
+
+
+C11 = Claim("C11", c11_measure, c11_judge, c11_describe, c11_draw)
+
+# ---- C15: depth, and activations centred or not ---------------------------------------------
 
 
 def _mean_activations(spec: NetSpec, params, task) -> jax.Array:
@@ -177,45 +242,70 @@ def _mean_activations(spec: NetSpec, params, task) -> jax.Array:
 # not rescaled away by the optimizer (the rate of C9's SGD regime).
 C15_REGIMES = {"adam": {"optimizer": "adam", "lr": ARTICLE_REGIME["lr"]},
                "sgd": {"optimizer": "sgd", "lr": 0.5}}
+C15_ACTIVATIONS = ("tanh", "sigmoid")
+C15_DEPTHS = (1, 2, 3)
 
 
-def c15_measure(ctx) -> dict[str, dict[tuple[str, int], dict]]:
-    """regime -> (activation, depth) -> solve numbers and the layers' mean activations at
-    initialisation (the same weights in every regime)."""
-    task, regimes = tasks.shift(11), {}
+class C15Row(TypedDict):
+    regime: str  # a key of C15_REGIMES
+    activation: str
+    depth: int
+    solved: Rate
+    median_solve_step: float | None
+    mean_activation_per_layer_at_init: list[float]  # the same weights in every regime
+
+
+class C15Numbers(Measured):
+    rows: list[C15Row]
+
+
+def c15_measure(ctx: Context) -> C15Numbers:
+    """Per regime, activation and depth: solve numbers and the layers' mean activations
+    at initialisation."""
+    task, rows = tasks.shift(11), []
     for regime, opt in C15_REGIMES.items():
-        rows = {}
-        for act in ("tanh", "sigmoid"):
-            for depth in (1, 2, 3):
+        for act in C15_ACTIVATIONS:
+            for depth in C15_DEPTHS:
                 spec = NetSpec(11, 11, (4,) * depth, act)
                 pop = ctx.train(task, spec, **opt)
                 init = init_population(spec, jnp.asarray(pop.network_seeds))  # as trained
                 means_init = np.asarray(jax.vmap(partial(_mean_activations, spec, task=task))(
                     init)).mean(axis=0)
-                rows[(act, depth)] = {
-                    "solved": rate_numbers(int(pop.solved.sum()), pop.size),
-                    "median_solve_step": median_or_none(pop.solve_step[pop.solve_step >= 0]),
-                    "mean_activation_per_layer_at_init": [float(m) for m in means_init]}
-        regimes[regime] = rows
-    return regimes
+                rows.append(C15Row(
+                    regime=regime, activation=act, depth=depth,
+                    solved=rate_numbers(int(pop.solved.sum()), pop.size),
+                    median_solve_step=median_or_none(pop.solve_step[pop.solve_step >= 0]),
+                    mean_activation_per_layer_at_init=[float(x) for x in means_init]))
+    return {"regime": {"n": 11, "units_per_layer": 4, "regimes": C15_REGIMES,
+                       "steps": ctx.budget.steps, "seeds": ctx.budget.seeds}, "rows": rows}
 
 
-def c15_depth(ctx):
-    regimes = c15_measure(ctx)
-    decision = c15_verdict(regimes)
-    costs = {r: {f"{a} x{d}": c15_cost(row) for (a, d), row in rows.items()}
-             for r, rows in regimes.items()}
-    measured = " | ".join(f"{regime}: " + "; ".join(
+def _c15_table(m: C15Numbers) -> dict[str, dict[tuple[str, int], dict]]:
+    table: dict[str, dict[tuple[str, int], dict]] = {}
+    for r in m["rows"]:
+        table.setdefault(r["regime"], {})[(r["activation"], r["depth"])] = dict(r)
+    return table
+
+
+def c15_judge(m: C15Numbers) -> Decision:
+    return c15_verdict(_c15_table(m))
+
+
+def c15_describe(m: C15Numbers) -> str:
+    table = _c15_table(m)
+    return " | ".join(f"{regime}: " + "; ".join(
         f"{a} x{d}: solved {rate_text(v['solved']['successes'], v['solved']['trials'])}"
         f", median step {v['median_solve_step']}" for (a, d), v in rows.items())
-        for regime, rows in regimes.items()) + "; mean activations at init: " + "; ".join(
-        f"{a} x{d} " + ", ".join(f"{m:+.2f}" for m in v["mean_activation_per_layer_at_init"])
-        for (a, d), v in next(iter(regimes.values())).items())
-    return claim_result(
-        "C15", measured, decision,
-        {"n": 11, "units_per_layer": 4, "regimes": C15_REGIMES, "steps": ctx.budget.steps,
-         "seeds": ctx.budget.seeds},
-        {"regimes": {r: {f"{a}_x{d}": v for (a, d), v in rows.items()}
-                     for r, rows in regimes.items()}, "cost": costs, "parts": decision.parts},
-        [("Training cost (median solve step divided by solve rate) against depth, per "
-          "regime.", png_base64(depth_cost_chart(costs)))])
+        for regime, rows in table.items()) + "; mean activations at init: " + "; ".join(
+        f"{a} x{d} " + ", ".join(f"{x:+.2f}" for x in v["mean_activation_per_layer_at_init"])
+        for (a, d), v in next(iter(table.values())).items())
+
+
+def c15_draw(m: C15Numbers) -> list[Picture]:
+    costs = {regime: {a: [c15_cost(rows[(a, d)]) for d in C15_DEPTHS] for a in C15_ACTIVATIONS}
+             for regime, rows in _c15_table(m).items()}
+    return [("Training cost (median solve step divided by solve rate) against depth, per "
+             "regime.", depth_cost_chart(costs))]
+
+
+C15 = Claim("C15", c15_measure, c15_judge, c15_describe, c15_draw)

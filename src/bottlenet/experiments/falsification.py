@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -10,17 +11,12 @@ import numpy as np
 
 from bottlenet import tasks
 from bottlenet.draw.claims import rate_bars, trample_chart
-from bottlenet.draw.common import png_base64
 from bottlenet.evaluation import batch_loss, evaluate, init_population, minibatch, task_arrays
-from bottlenet.experiments.base import (
-    claim_result,
-    median_or_none,
-    rate_numbers,
-    rate_text,
-)
-from bottlenet.experiments.verdicts import c13_verdict, c14_verdict
+from bottlenet.experiments.base import Measured, Rate, median_or_none, rate_numbers, rate_text
+from bottlenet.experiments.claim import Claim, Picture
+from bottlenet.experiments.context import Context
+from bottlenet.experiments.verdicts import Decision, c13_verdict, c14_verdict
 from bottlenet.spec import NetSpec
-from bottlenet.stats import wilson_interval
 
 N, COMMON = 11, 5  # shift 11; its first 5 pairs are the common ones
 C13_SKEWS = (1, 10, 100, 1000)  # how many times more frequent a common pair is
@@ -72,10 +68,32 @@ def _track(spec, params, keys, data, rare_out, rare_pair, lr, steps, batch):
     return jax.vmap(one)(params, keys)
 
 
-def c13_run(spec, task, seeds, steps, batch, lr, seed=0) -> dict:
-    """One population's rare-pair accuracy (mean, pooled 95% interval) and disturbance
-    (median and quartiles over networks). Network i starts from seed + i, as everywhere;
-    its minibatch draws come from its own stream (seed + i + 10,000)."""
+class C13Run(TypedDict):
+    """One population at one skew: its rare pairs predicted right, pooled over networks
+    (a Rate of pair predictions), each network's disturbance, and networks solved."""
+
+    skew: int
+    rare_accuracy: Rate
+    disturbances: list[float]  # per network (JSON keeps an infinite one as Infinity)
+    solved: Rate
+
+
+class C13Regime(TypedDict):
+    k: int
+    runs: dict[str, dict[str, list[C13Run]]]  # activation -> mode -> one run per skew
+
+
+class C13Numbers(Measured):
+    regimes: list[C13Regime]
+
+
+MODES = ("per-example", "full batch")
+
+
+def c13_run(spec, task, seeds, steps, batch, lr, skew: int, seed=0) -> C13Run:
+    """One population's rare-pair accuracy and disturbances. Network i starts from
+    seed + i, as everywhere; its minibatch draws come from its own stream (seed + i +
+    10,000)."""
     data = task_arrays(task)
     rare_pair = jnp.asarray(np.arange(task.n_pairs) >= COMMON)
     rare_out = jnp.asarray(np.isin(np.arange(N), np.asarray(task.targets)[COMMON:]))
@@ -85,70 +103,89 @@ def c13_run(spec, task, seeds, steps, batch, lr, seed=0) -> dict:
                                           steps, batch)
     ev = jax.vmap(evaluate, in_axes=(None, 0, None))(spec, params, data)
     correct = np.asarray(ev.logits).argmax(-1) == np.asarray(task.targets)
-    rare_correct = int(correct[:, COMMON:].sum())
-    rare_total = correct[:, COMMON:].size
     # Over the whole run: how far common pairs moved the rare outputs' weights, relative
     # to how far their own pairs moved them (a network whose rare pairs never came up
-    # in its draws has an infinite disturbance).
+    # in its draws has an enormous disturbance).
     disturbance = np.asarray(by_common).sum(1) / np.maximum(np.asarray(by_rare).sum(1), 1e-30)
-    return {"rare_accuracy": {"mean": rare_correct / rare_total,
-                              "ci95": list(wilson_interval(rare_correct, rare_total))},
-            "disturbance": {"median": float(np.median(disturbance)),
-                            "q1": float(np.percentile(disturbance, 25)),
-                            "q3": float(np.percentile(disturbance, 75))},
+    return {"skew": skew,
+            "rare_accuracy": rate_numbers(int(correct[:, COMMON:].sum()),
+                                          correct[:, COMMON:].size),
+            "disturbances": [float(d) for d in disturbance],
             "solved": rate_numbers(int(np.asarray(ev.solved).sum()), seeds)}
 
 
-def c13_measure(ctx) -> dict[str, dict]:
-    """regime ("k=2") -> "activation/mode/skew" -> c13_run's numbers."""
+def c13_measure(ctx: Context) -> C13Numbers:
     seeds, steps = ctx.budget.seeds, ctx.budget.steps
-    regimes = {}
+    regimes = []
     for k in C13_HIDDEN:
-        runs = {}
+        runs: dict[str, dict[str, list[C13Run]]] = {}
         for act in ("tanh", "relu"):
             spec = NetSpec(N, N, (k,), act)
+            by_mode: dict[str, list[C13Run]] = {m: [] for m in MODES}
             for skew in C13_SKEWS:
                 task = skewed_task(skew)
-                runs[f"{act}/per-example/{skew}"] = c13_run(
-                    spec, task, seeds, 4 * steps, 1, C13_LR["per-example"], ctx.seed)
-                runs[f"{act}/full batch/{skew}"] = c13_run(
-                    spec, task, seeds, steps, None, C13_LR["full batch"], ctx.seed)
-        regimes[f"k={k}"] = runs
-    return regimes
+                by_mode["per-example"].append(c13_run(
+                    spec, task, seeds, 4 * steps, 1, C13_LR["per-example"], skew, ctx.seed))
+                by_mode["full batch"].append(c13_run(
+                    spec, task, seeds, steps, None, C13_LR["full batch"], skew, ctx.seed))
+            runs[act] = by_mode
+        regimes.append(C13Regime(k=k, runs=runs))
+    return {"regime": {
+        "task": f"shift 11, first {COMMON} pairs {', '.join(map(str, C13_SKEWS))} times as "
+        "frequent", "k": list(C13_HIDDEN),
+        "optimizer": f"plain SGD (lr {C13_LR['per-example']:g} per example, "
+        f"{C13_LR['full batch']:g} full batch)",
+        "steps": {"full batch": steps, "per-example": 4 * steps}, "seeds": seeds},
+        "regimes": regimes}
 
 
-def c13_trample(ctx):
-    regimes = c13_measure(ctx)
-    decision = c13_verdict(regimes)
-    top = C13_SKEWS[-1]
-    measured = "; ".join(
-        f"{regime} at {top}:1: " + ", ".join(
-            f"{a} {m} rare accuracy {runs[f'{a}/{m}/{top}']['rare_accuracy']['mean']:.2f}"
-            f" disturbance {runs[f'{a}/{m}/{top}']['disturbance']['median']:.3g}"
-            for a in ("tanh", "relu") for m in ("per-example", "full batch"))
-        for regime, runs in regimes.items())
-    return claim_result(
-        "C13", measured, decision,
-        {"task": f"shift 11, first {COMMON} pairs {', '.join(map(str, C13_SKEWS))} times as "
-         "frequent", "k": list(C13_HIDDEN),
-         "optimizer": f"plain SGD (lr {C13_LR['per-example']:g} per example, "
-         f"{C13_LR['full batch']:g} full batch)",
-         "steps": {"full batch": ctx.budget.steps, "per-example": 4 * ctx.budget.steps},
-         "seeds": ctx.budget.seeds},
-        {"regimes": regimes, "skews": list(C13_SKEWS), "parts": decision.parts},
-        [("Rare-pair accuracy and disturbance against the skew, per regime.",
-          png_base64(trample_chart(regimes, list(C13_SKEWS))))])
+def _c13_table(m: C13Numbers) -> dict[str, dict]:
+    return {f"k={r['k']}": dict(r["runs"]) for r in m["regimes"]}
+
+
+def c13_judge(m: C13Numbers) -> Decision:
+    return c13_verdict(_c13_table(m))
+
+
+def c13_describe(m: C13Numbers) -> str:
+    def top(runs: list[C13Run]) -> C13Run:
+        return max(runs, key=lambda r: r["skew"])
+
+    return "; ".join(
+        f"k={r['k']} at {top(r['runs']['tanh']['per-example'])['skew']}:1: " + ", ".join(
+            f"{a} {mode} rare accuracy {top(r['runs'][a][mode])['rare_accuracy']['rate']:.2f}"
+            f" disturbance {np.median(top(r['runs'][a][mode])['disturbances']):.3g}"
+            for a in ("tanh", "relu") for mode in MODES)
+        for r in m["regimes"])
+
+
+def c13_draw(m: C13Numbers) -> list[Picture]:
+    return [("Rare-pair accuracy and disturbance against the skew, per regime.",
+             trample_chart(_c13_table(m)))]
+
+
+C13 = Claim("C13", c13_measure, c13_judge, c13_describe, c13_draw)
 
 
 C14_N, C14_K = 48, 4
 C14_ZEROED = (0.0, 0.25, 0.5)  # share of input->hidden connections held at zero
 
 
-def c14_measure(ctx) -> dict[float, dict]:
+class C14Row(TypedDict):
+    zeroed: float  # share of input->hidden connections held at zero (0: dense)
+    solved: Rate
+    median_solve_step: float | None
+
+
+class C14Numbers(Measured):
+    rows: list[C14Row]
+
+
+def c14_measure(ctx: Context) -> C14Numbers:
     """Share held at zero -> solve rate and median solve step, shift 48, 4 tanh units."""
     n, k, seeds = C14_N, C14_K, ctx.budget.seeds
     task, spec = tasks.shift(n), NetSpec(n, n, (k,), "tanh")
-    rows = {}
+    rows = []
     for frac in C14_ZEROED:
         # which connections go: drawn from --seed too (seed 0 keeps the draws of before)
         rng = np.random.default_rng(1000 + int(100 * frac) + 1000 * ctx.seed)
@@ -158,26 +195,33 @@ def c14_measure(ctx) -> dict[float, dict]:
         mask = ({"w": w1, "b": np.zeros((seeds, k), np.float32)},
                 {"w": np.ones((seeds, k, n), np.float32), "b": np.ones((seeds, n), np.float32)})
         pop = ctx.train(task, spec, mask=mask)
-        rows[frac] = {"solved": rate_numbers(int(pop.solved.sum()), pop.size),
-                      "median_solve_step": median_or_none(pop.solve_step[pop.solve_step >= 0])}
-    return rows
+        rows.append(C14Row(
+            zeroed=frac, solved=rate_numbers(int(pop.solved.sum()), pop.size),
+            median_solve_step=median_or_none(pop.solve_step[pop.solve_step >= 0])))
+    return {"regime": {"n": C14_N, "k": C14_K, "hidden_biases": "none", "optimizer": "adam",
+                       "steps": ctx.budget.steps, "seeds": ctx.budget.seeds}, "rows": rows}
 
 
-def c14_sparsity(ctx):
-    rows = c14_measure(ctx)
+def c14_judge(m: C14Numbers) -> Decision:
+    return c14_verdict({r["zeroed"]: dict(r) for r in m["rows"]})
+
+
+def c14_describe(m: C14Numbers) -> str:
+    rows = {r["zeroed"]: r for r in m["rows"]}
     dense, sparse = rows[0.0], rows[0.25]
-    return claim_result(
-        "C14", "; ".join(f"{100 * f:.0f}% of input->hidden connections held at zero: solved "
-                         f"{rate_text(r['solved']['successes'], r['solved']['trials'])}, "
-                         f"median step {r['median_solve_step']}" for f, r in rows.items())
-        + f" (sparse {sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} "
-        "at 25%)", c14_verdict(rows),
-        {"n": C14_N, "k": C14_K, "hidden_biases": "none", "optimizer": "adam",
-         "steps": ctx.budget.steps, "seeds": ctx.budget.seeds},
-        {f"zero_{f}": r for f, r in rows.items()},
-        [(f"Share of seeds solving {C14_N} symbols with {C14_K} tanh units, by share of "
-          "activations held at zero.",
-          png_base64(rate_bars([f"{100 * f:.0f}% zero" for f in rows],
-                               [r["solved"]["successes"] for r in rows.values()],
-                               [r["solved"]["trials"] for r in rows.values()],
-                               "sparsity forced on tanh")))])
+    return "; ".join(f"{100 * f:.0f}% of input->hidden connections held at zero: solved "
+                     f"{rate_text(r['solved']['successes'], r['solved']['trials'])}, "
+                     f"median step {r['median_solve_step']}" for f, r in rows.items()) + \
+        f" (sparse {sparse['solved']['rate']:.2f} vs dense {dense['solved']['rate']:.2f} at 25%)"
+
+
+def c14_draw(m: C14Numbers) -> list[Picture]:
+    rows = m["rows"]
+    return [(f"Share of seeds solving {C14_N} symbols with {C14_K} tanh units, by share of "
+             "activations held at zero.",
+             rate_bars([f"{100 * r['zeroed']:.0f}% zero" for r in rows],
+                       [r["solved"]["successes"] for r in rows],
+                       [r["solved"]["trials"] for r in rows], "sparsity forced on tanh"))]
+
+
+C14 = Claim("C14", c14_measure, c14_judge, c14_describe, c14_draw)

@@ -12,9 +12,10 @@ from bottlenet import net as netlib
 from bottlenet import tasks
 from bottlenet.compress.quantiser import TOTAL, quantise
 from bottlenet.draw.claims import word_probability_chart
-from bottlenet.draw.common import png_base64
-from bottlenet.experiments.base import claim_result
-from bottlenet.experiments.verdicts import c16_verdict
+from bottlenet.experiments.base import Measured
+from bottlenet.experiments.claim import Claim, Picture
+from bottlenet.experiments.context import Context
+from bottlenet.experiments.verdicts import Decision, c16_verdict
 from bottlenet.spec import NetSpec
 from bottlenet.stats import wilson_interval
 
@@ -84,14 +85,28 @@ WORDS = ("HELO", "HELLO", "HELLLO")
 SAMPLES = 20000
 
 
-def c16_measure(ctx) -> dict:
+class C16Numbers(Measured):
+    probabilities: dict[str, float]  # word -> probability of generating it, computed
+    sampled: dict[str, float]  # word -> share of SAMPLES generated words
+    sampled_counts: dict[str, int]
+    samples: int  # words generated
+    code: str  # HELLO's arithmetic code after the H, as bits
+    code_bits: int
+    code_width_bits: float  # -log2 of the code's interval
+    ideal_bits: float  # -log2 P(HELLO)
+    decoded: str
+    next_symbol: dict[str, list[float]]  # letter -> the network's next-letter distribution
+    names: list[str]  # the outputs, in order
+
+
+def c16_measure(ctx: Context) -> C16Numbers:
     """From the lowest-loss network on HELLO's pairs: each word's probability of being
     generated (computed, and sampled), and HELLO's arithmetic code and its decoding."""
     task = hello_task()
     spec = NetSpec(task.n_in, task.n_out, (2,))
     pop = ctx.train(task, spec, stop="never")
     dists = next_distributions(spec, task, pop.network(int(np.argmin(pop.final_loss))))
-    names = list(task.out_names)
+    names = list(task.out_names or ())
     exact = {w: sequence_probability(w, dists, names) for w in WORDS}
     rng = np.random.default_rng(ctx.seed)
     counts = dict.fromkeys(WORDS, 0)
@@ -106,28 +121,36 @@ def c16_measure(ctx) -> dict:
         if word in counts:
             counts[word] += 1
     code, width = encode("HELLO", dists, names)
-    return {"probabilities": exact, "sampled": {w: counts[w] / SAMPLES for w in WORDS},
-            "sampled_counts": counts, "code": code,
+    return {"regime": {"k": 2, "optimizer": "adam", "steps": ctx.budget.steps,
+                       "seeds": ctx.budget.seeds, "network": "the one with the lowest loss"},
+            "probabilities": exact, "sampled": {w: counts[w] / SAMPLES for w in WORDS},
+            "sampled_counts": counts, "samples": SAMPLES, "code": code,
             "code_bits": len(code), "code_width_bits": -math.log2(float(width)),
             "ideal_bits": -math.log2(exact["HELLO"]), "decoded": decode(code, "H", dists, names),
             "next_symbol": {k: v.tolist() for k, v in dists.items()}, "names": names}
 
 
-def c16_hello(ctx):
-    numbers = c16_measure(ctx)
-    exact, counts = numbers["probabilities"], numbers["sampled_counts"]
-    agree = all(wilson_interval(counts[w], SAMPLES)[0] - 0.01 <= exact[w] <=
-                wilson_interval(counts[w], SAMPLES)[1] + 0.01 for w in WORDS)
-    lossless = (numbers["decoded"] == "HELLO"
-                and numbers["code_bits"] <= numbers["code_width_bits"] + 2)
+def c16_judge(m: C16Numbers) -> Decision:
+    exact, counts = m["probabilities"], m["sampled_counts"]
+    n = m["samples"]
+    agree = all(wilson_interval(counts[w], n)[0] - 0.01 <= exact[w] <=
+                wilson_interval(counts[w], n)[1] + 0.01 for w in WORDS)
+    lossless = m["decoded"] == "HELLO" and m["code_bits"] <= m["code_width_bits"] + 2
     falling = exact["HELLO"] > exact["HELO"] and exact["HELLO"] > exact["HELLLO"]
-    return claim_result(
-        "C16", "; ".join(f"P({w}) = {exact[w]:.3f} computed, {numbers['sampled'][w]:.3f} "
-                         "sampled" for w in WORDS)
-        + f"; arithmetic code for HELLO after H: {numbers['code_bits']} bits "
-        f"('{numbers['code']}'), ideal {numbers['ideal_bits']:.2f} bits, decodes to "
-        f"{numbers['decoded']}", c16_verdict(lossless, agree, falling),
-        {"k": 2, "optimizer": "adam", "steps": ctx.budget.steps, "seeds": ctx.budget.seeds,
-         "network": "the one with the lowest loss"}, numbers,
-        [("Probability of generating each word: computed and sampled.",
-          png_base64(word_probability_chart(exact, numbers["sampled"], SAMPLES)))])
+    return c16_verdict(lossless, agree, falling)
+
+
+def c16_describe(m: C16Numbers) -> str:
+    exact = m["probabilities"]
+    return "; ".join(f"P({w}) = {exact[w]:.3f} computed, {m['sampled'][w]:.3f} sampled"
+                     for w in WORDS) + \
+        f"; arithmetic code for HELLO after H: {m['code_bits']} bits ('{m['code']}'), ideal " \
+        f"{m['ideal_bits']:.2f} bits, decodes to {m['decoded']}"
+
+
+def c16_draw(m: C16Numbers) -> list[Picture]:
+    return [("Probability of generating each word: computed and sampled.",
+             word_probability_chart(m["probabilities"], m["sampled"], m["samples"]))]
+
+
+C16 = Claim("C16", c16_measure, c16_judge, c16_describe, c16_draw)

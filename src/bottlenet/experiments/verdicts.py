@@ -9,9 +9,10 @@ be re-applied to a stored result without measuring again."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import product
+from typing import Any, NamedTuple
 
 from bottlenet.experiments.base import (
     FAILS,
@@ -26,7 +27,7 @@ from bottlenet.experiments.base import (
     by_parts_in_regimes,
     by_regimes,
 )
-from bottlenet.stats import wilson_interval
+from bottlenet.stats import median_interval, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def _yes(flag: bool | None) -> str:
     return "undecided" if flag is None else "yes" if flag else "no"
 
 
-def _held(parts: dict[str, dict[str, bool]]) -> str:
+def _held(parts: Mapping[str, Mapping[str, bool | None]]) -> str:
     """'sgd k=2: sigmoid slow yes, ReLU fastest no; ...' for the deciding line."""
     return "; ".join(f"{regime}: " + ", ".join(f"{p} {_yes(v)}" for p, v in row.items())
                      for regime, row in parts.items())
@@ -114,7 +115,7 @@ def _counts(row: dict) -> tuple[int, int]:
 Parts = dict[str, dict[str, bool | None]]
 
 
-def settle(judge: Callable[[dict], tuple[str, Parts]], flags: dict[Hashable, bool | None]
+def settle(judge: Callable[[dict], tuple[str, Parts]], flags: Mapping[Any, bool | None]
            ) -> tuple[str, Parts]:
     """judge(flags, each decided) -> (verdict, parts), over every way the undecided flags
     (None) could turn out: a verdict, or a part, that comes out the same every way is
@@ -199,25 +200,65 @@ def c3_verdict(solved: int, networks: int, regimes: dict[str, dict]) -> Decision
 C4_ARTICLE = {2: 11, 3: 30, 4: 100}  # k -> the article's capacity (k = 4: "more than")
 C4_FACTOR = 1.5  # "about": within this factor (the k = 4 figure is a lower bound)
 
-C4_RULE = (f"frontier = largest n solved by >= 50% of seeds. A regime reproduces the "
-           f"article if k=2 and k=3 are within a factor {C4_FACTOR:g} of "
-           f"{C4_ARTICLE[2]} and {C4_ARTICLE[3]} and k=4 reaches {C4_ARTICLE[4]}. "
-           + REGIMES_RULE)
+C4_RULE = (f"frontier = largest n solved by >= 50% of seeds; as the seeds tell it, it lies "
+           f"between the largest n tested whose share surely reaches 50% and the smallest "
+           f"n surely below (Wilson 95% intervals). A regime reproduces the article if k=2 "
+           f"and k=3 are within a factor {C4_FACTOR:g} of {C4_ARTICLE[2]} and "
+           f"{C4_ARTICLE[3]} and k=4 reaches {C4_ARTICLE[4]}; where the bracket straddles "
+           f"one of these bounds, undecided. " + REGIMES_RULE + "; " + "a verdict that "
+           "undecided regimes could still turn either way is 'undecided at this budget'")
 
 
-def c4_reproduces(frontiers: dict[int, int]) -> bool:
-    """A regime's frontiers (k -> n) against the article's figures."""
-    return all(1 / C4_FACTOR <= frontiers[k] / a <= C4_FACTOR if k < 4 else frontiers[k] >= a
-               for k, a in C4_ARTICLE.items())
+class Bracket(NamedTuple):
+    """A capacity frontier with its uncertainty: `n` as the search found it (the 50%
+    crossing), between `low` (the largest n tested whose share of seeds surely reaches
+    the threshold: its Wilson interval lies above; 0 if none) and `high` (the smallest n
+    tested whose share surely falls below, less one; infinite if none: censored)."""
+
+    n: int
+    low: int
+    high: float
 
 
-def c4_verdict(frontiers: dict[str, dict[int, int]]) -> Decision:
-    """frontiers: regime -> k -> frontier n."""
+def bracket(n: int, tested, threshold: float = 0.5) -> Bracket:
+    """The Bracket of a frontier at n from its trials `tested`: (n, successes, seeds)."""
+    passing = [m for m, s, t in tested if rate_at_least(s, t, threshold) is True]
+    failing = [m for m, s, t in tested if rate_at_least(s, t, threshold) is False]
+    low = min(max(passing, default=0), n)
+    high = max(min(failing, default=math.inf) - 1, n)
+    return Bracket(n, low, high)
+
+
+def _within(low: float, high: float, lo: float, hi: float) -> bool | None:
+    """Whether a number known to lie in [low, high] lies in [lo, hi]: yes when all of
+    [low, high] does, no when none of it does, None when it straddles a bound."""
+    if lo <= low and high <= hi:
+        return True
+    if high < lo or low > hi:
+        return False
+    return None
+
+
+def c4_reproduces(frontiers: dict[int, Bracket]) -> bool | None:
+    """A regime's frontiers (k -> Bracket) against the article's figures (None: the
+    brackets straddle a bound)."""
+    held: bool | None = True
+    for k, a in C4_ARTICLE.items():
+        b = frontiers[k]
+        held = _and3(held, _within(b.low, b.high, a / C4_FACTOR, a * C4_FACTOR) if k < 4
+                     else _within(b.low, b.high, a, math.inf))
+    return held
+
+
+def c4_verdict(frontiers: dict[str, dict[int, Bracket]]) -> Decision:
+    """frontiers: regime -> k -> Bracket."""
     held = {r: c4_reproduces(f) for r, f in frontiers.items()}
-    return Decision(by_regimes(held.values()), {r: {"reproduces": h} for r, h in held.items()},
-                    "frontiers k=1..4: " + "; ".join(
-                        f"{r} " + "/".join(str(f[k]) for k in sorted(f))
-                        for r, f in frontiers.items()), C4_RULE)
+    verdict, parts = settle(
+        lambda f: (by_regimes(f.values()), {r: {"reproduces": h} for r, h in f.items()}),
+        held)
+    return Decision(verdict, parts, "frontiers k=1..4 (as the article's?): " + "; ".join(
+        f"{r} " + "/".join(str(f[k].n) for k in sorted(f)) + f" ({_yes(held[r])})"
+        for r, f in frontiers.items()), C4_RULE)
 
 
 C5_COST_SLOPE = (0.6, 1.4)  # log-log slope of time per example against connections
@@ -242,19 +283,25 @@ def c5_verdict(cost_slope: float, capacity_slope: float) -> Decision:
 C7_RATIO = (0.75, 1.34)  # a mapping's frontier over the shift's: "the same"
 
 C7_RULE = (f"holds if the permutation and identity frontiers lie within "
-           f"{C7_RATIO[0]:g}-{C7_RATIO[1]:g}x the shift's")
+           f"{C7_RATIO[0]:g}-{C7_RATIO[1]:g}x the shift's; each frontier lies in its bracket "
+           "(see C4), and a ratio whose range from the brackets straddles a bound is "
+           "undecided, and so is the verdict when such a ratio could turn it")
 
 
-def c7_ratios(frontiers: dict[str, int]) -> dict[str, float]:
+def c7_ratios(frontiers: dict[str, Bracket]) -> dict[str, float]:
     """Each mapping's frontier over the shift's."""
-    return {m: n / max(frontiers["shift"], 1) for m, n in frontiers.items()}
+    return {m: b.n / max(frontiers["shift"].n, 1) for m, b in frontiers.items()}
 
 
-def c7_verdict(frontiers: dict[str, int]) -> Decision:
-    """frontiers: mapping ("shift", "permutation", "identity") -> frontier n."""
+def c7_verdict(frontiers: dict[str, Bracket]) -> Decision:
+    """frontiers: mapping ("shift", "permutation", "identity") -> its Bracket."""
+    shift = frontiers["shift"]
     ratios = c7_ratios(frontiers)
-    same = {m: C7_RATIO[0] <= r <= C7_RATIO[1] for m, r in ratios.items()}
-    return Decision(HOLDS if all(same.values()) else FAILS, {"all": same},
+    same = {m: _within(b.low / max(shift.high, 1), b.high / max(shift.low, 1), *C7_RATIO)
+            for m, b in frontiers.items() if m != "shift"}
+    verdict, parts = settle(
+        lambda f: (HOLDS if all(f.values()) else FAILS, {"all": dict(f)}), same)
+    return Decision(verdict, parts,
                     "frontier / shift's: " + ", ".join(f"{m} {r:.2f}" for m, r in ratios.items())
                     + f" ({C7_RATIO[0]:g}-{C7_RATIO[1]:g} needed)", C7_RULE)
 
@@ -306,7 +353,7 @@ C6_RULE = (f"per regime, three parts: 'explode' if the linear network's largest 
            f"solves >= {C6_WORKS:.0%}. " + PARTS_REGIMES_RULE + STRADDLE)
 
 
-def c6_parts(stats: dict) -> dict[str, bool | None]:
+def c6_parts(stats: Mapping[str, Mapping[str, Any]]) -> dict[str, bool | None]:
     """One regime. stats: design -> {"max_weight_end", "growth_second_half", "diverged",
     "solved": rate_numbers} for "softmax, linear hidden", "tanh hidden, tanh output" and
     "tanh hidden, softmax"."""
@@ -322,7 +369,7 @@ def c6_parts(stats: dict) -> dict[str, bool | None]:
         "work": rate_at_least(*_counts(both["solved"]), C6_WORKS)}
 
 
-def c6_verdict(stats: dict[str, dict]) -> Decision:
+def c6_verdict(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Decision:
     """stats: regime -> design -> numbers (see c6_parts)."""
     return _parts_in_regimes({regime: c6_parts(s) for regime, s in stats.items()}, C6_RULE)
 
@@ -360,7 +407,7 @@ def c15_cost(row: dict) -> float:
     return (row["median_solve_step"] or math.inf) / max(row["solved"]["rate"], 1e-3)
 
 
-def c15_parts(rows: dict[tuple[str, int], dict]) -> dict[str, bool]:
+def c15_parts(rows: dict[tuple[str, int], dict]) -> dict[str, bool | None]:
     """One regime. rows: (activation, depth 1..3) -> {"mean_activation_per_layer_at_init":
     [...], "median_solve_step", "solved": {"rate"}}."""
     def means(act):
@@ -515,11 +562,11 @@ C9_RULE = (f"in each regime (optimizer x k), two parts: sigmoid is slow = its me
 
 
 def c9_parts(row: dict) -> dict[str, bool | None]:
-    """One regime. row: activation -> {"median_solve_step": float | None (no network
-    solved), "solve_steps": [...] (one per network that solved), "networks"}."""
+    """One regime. row: activation -> {"solved": rate_numbers, "median_solve_step": float
+    | None (no network solved)}."""
     acts = ("tanh", "sigmoid", "relu")
     med = {a: row[a]["median_solve_step"] for a in acts}
-    counts = {a: (len(row[a]["solve_steps"]), int(row[a]["networks"])) for a in acts}
+    counts = {a: _counts(row[a]["solved"]) for a in acts}
     slower = (med["sigmoid"] is not None and med["tanh"] is not None
               and med["sigmoid"] >= C9_SLOWER * med["tanh"])
     sigmoid_slow = _or3(difference_at_least(counts["tanh"], counts["sigmoid"], C9_RATE_GAP),
@@ -551,44 +598,71 @@ C13_BATCH_GAIN = 0.05  # full-batch rare-pair accuracy above per-example by this
 
 C13_RULE = (
     "disturbance = how far the rare outputs' weights were moved by updates for common "
-    "pairs, over the whole run, divided by how far updates for rare pairs moved them "
-    "(median over seeds). In each regime (k), at the highest skew, three parts: common "
-    f"pairs trample rare ones = tanh's per-example disturbance > {C13_TRAMPLE:g} and its "
-    f"rare-pair accuracy at least {C13_ACCURACY_DROP:g} below its accuracy at 1:1; ReLU "
-    f"less so = ReLU's per-example disturbance < {C13_RELU_LESS:g}x tanh's; batches help = "
-    f"full-batch rare-pair accuracy on average at least {C13_BATCH_GAIN:g} above "
-    "per-example over the skews above 1:1 (at the highest skew alone both may be 0), for "
-    "tanh and ReLU alike. " + PARTS_REGIMES_RULE)
+    "pairs, over the whole run, divided by how far updates for rare pairs moved them; "
+    "its median over seeds is known to a 95% interval (order statistics). In each regime "
+    "(k), at the highest skew, three parts: tramples (common pairs trample rare ones) = "
+    "tanh's "
+    f"per-example disturbance > {C13_TRAMPLE:g} and its rare-pair accuracy at least "
+    f"{C13_ACCURACY_DROP:g} below its accuracy at 1:1; ReLU less so = ReLU's per-example "
+    f"disturbance < {C13_RELU_LESS:g}x tanh's; batches help = full-batch rare-pair "
+    f"accuracy on average at least {C13_BATCH_GAIN:g} above per-example over the skews "
+    "above 1:1 (at the highest skew alone both may be 0), for tanh and ReLU alike. A "
+    "comparison is decided when the intervals (of the medians; of the accuracies' "
+    "difference, Newcombe) lie on one side of its threshold, undecided otherwise. "
+    + PARTS_REGIMES_RULE + "; " + "a verdict that undecided parts could still turn either "
+    "way is 'undecided at this budget'")
 
 
-def c13_parts(runs: dict) -> dict[str, bool]:
-    """One regime. runs: "activation/mode/skew" -> {"rare_accuracy": {"mean": ...},
-    "disturbance": {"median": ...}} with mode "per-example" or "full batch" and skew an
-    integer (1 = even); the highest skew decides the first two parts."""
-    skews = sorted({int(key.split("/")[2]) for key in runs})
+def _above(values: list[float], threshold: float) -> bool | None:
+    """Whether the median of the population `values` come from exceeds `threshold`:
+    decided when its 95% interval lies above (yes) or at or below (no)."""
+    lo, hi = median_interval(values)
+    return True if lo > threshold else False if hi <= threshold else None
+
+
+def _median_below(a: list[float], b: list[float], factor: float) -> bool | None:
+    """Whether median(a) < factor x median(b), by the two medians' 95% intervals."""
+    (alo, ahi), (blo, bhi) = median_interval(a), median_interval(b)
+    if ahi < factor * blo:
+        return True
+    if alo >= factor * bhi:
+        return False
+    return None
+
+
+def c13_parts(runs: dict) -> dict[str, bool | None]:
+    """One regime. runs: activation ("tanh", "relu") -> mode ("per-example", "full
+    batch") -> one run per skew ({"skew", "rare_accuracy": rate_numbers of the rare
+    pairs' predictions, "disturbances": per network}); skew 1 is even, the highest skew
+    decides the first two parts."""
+    def at(act: str, mode: str) -> dict[int, dict]:
+        return {r["skew"]: r for r in runs[act][mode]}
+
+    skews = sorted(at("tanh", "per-example"))
     top, even = skews[-1], skews[0]
-
-    def get(act, mode, skew, what):
-        return runs[f"{act}/{mode}/{skew}"][what]
-
-    acc = {(a, m, s): get(a, m, s, "rare_accuracy")["mean"] for a in ("tanh", "relu")
-           for m in ("per-example", "full batch") for s in skews}
-    dist = {a: get(a, "per-example", top, "disturbance")["median"] for a in ("tanh", "relu")}
-    tramples = (dist["tanh"] > C13_TRAMPLE and acc[("tanh", "per-example", top)]
-                <= acc[("tanh", "per-example", even)] - C13_ACCURACY_DROP)
-    relu_less = dist["relu"] < C13_RELU_LESS * dist["tanh"]
+    tanh, relu = at("tanh", "per-example"), at("relu", "per-example")
+    dropped = difference_at_least(_counts(tanh[even]["rare_accuracy"]),
+                                  _counts(tanh[top]["rare_accuracy"]), C13_ACCURACY_DROP)
+    tramples = _and3(_above(tanh[top]["disturbances"], C13_TRAMPLE), dropped)
+    relu_less = _median_below(relu[top]["disturbances"], tanh[top]["disturbances"],
+                              C13_RELU_LESS)
     skewed = [s for s in skews if s > 1] or [top]
-    batches_help = all(
-        sum(acc[(a, "full batch", s)] - acc[(a, "per-example", s)] for s in skewed)
-        / len(skewed) >= C13_BATCH_GAIN for a in ("tanh", "relu"))
-    return {"common trample rare": tramples, "ReLU less": relu_less,
+    batches_help: bool | None = True
+    for act in ("tanh", "relu"):
+        # the same pairs and seeds at every skew: the pooled difference is the average one
+        full, per = at(act, "full batch"), at(act, "per-example")
+        pooled = [(sum(_counts(r[s]["rare_accuracy"])[0] for s in skewed),
+                   sum(_counts(r[s]["rare_accuracy"])[1] for s in skewed)) for r in (full, per)]
+        batches_help = _and3(batches_help, difference_at_least(pooled[0], pooled[1],
+                                                               C13_BATCH_GAIN))
+    return {"tramples": tramples, "ReLU less": relu_less,
             "batches help": batches_help}
 
 
 def c13_verdict(regimes: dict[str, dict]) -> Decision:
     """regimes: "k=2" ... -> runs (see c13_parts)."""
-    parts = {regime: c13_parts(runs) for regime, runs in regimes.items()}
-    return Decision(by_parts_in_regimes(parts), parts, _held(parts), C13_RULE)
+    return _parts_in_regimes({regime: c13_parts(runs) for regime, runs in regimes.items()},
+                             C13_RULE)
 
 
 # ---- C18-C20: the comment thread's remaining claims ----------------------------------------
