@@ -130,7 +130,14 @@ def test_archives_of_every_earlier_format_still_decode():
         default = (DATA / f"golden-v{version}-default.bn").read_bytes()
         assert decompress(default) == text
     head, _ = container.unpack((DATA / "golden-v1-default.bn").read_bytes())
-    assert "match_min" not in head.settings  # the old settings, read as they are
+    # the container brings format 1's settings to today's fields, with the values under
+    # which today's model does what format 1's did: one output rate, the whole input as
+    # history, no context biases, the float64 output layer learning every output
+    s = head.settings
+    assert s["lr_output_first"] == s["lr_output"] and s["window_bits"] == 0
+    assert s["bias_orders"] == [] and s["rates"] == [1.0] * len(s["orders"])
+    assert (s["output_bits"], s["skip"]) == (64, 0.0)
+    assert set(s) == {f.name for f in dataclasses.fields(Settings)}
 
 
 def test_the_match_model_finds_long_repeats():
@@ -157,7 +164,7 @@ def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
     (n,) = struct.unpack_from("<H", archive, 6)
     assert n <= 14  # deflated against the format's dictionary (330 bytes as plain JSON)
     settings, fp, blocks = head_of(archive)
-    assert Settings.from_json(settings, 4).orders == Settings().orders
+    assert Settings.from_json(settings).orders == Settings().orders
 
     def with_settings(raw: bytes) -> bytes:
         head = archive[:6] + struct.pack("<H", len(raw)) + raw + struct.pack("<I", fp)
@@ -180,7 +187,7 @@ def test_settings_travel_in_the_archive():
     r = compress(data, s)
     assert r.settings == dataclasses.replace(s, window_bits=r.settings.window_bits,
                                              bias_bits=r.settings.bias_bits).suited_to(data)
-    assert Settings.from_json(head_of(r.archive)[0], container.FORMAT_VERSION) == r.settings
+    assert Settings.from_json(head_of(r.archive)[0]) == r.settings
     assert decompress(r.archive) == data
 
 
@@ -271,26 +278,35 @@ def test_the_kernels_are_built_without_fused_multiply_add():
 
 def test_the_kernels_refuse_arrays_that_do_not_fit_together():
     # The compiled loops index the tables through the context array's shifts and the
-    # history through its mask: inconsistent arrays are refused, never read outside.
+    # history through its mask: inconsistent arrays are refused, when the Predictor is
+    # built and at every call (the context array may change in place), never read outside.
     from bottlenet.compress import kernels
     from bottlenet.compress.model import Model
 
-    m = Model(dataclasses.replace(SMALL, window_bits=17, bias_bits=8).suited_to(b""))
+    p = Model(dataclasses.replace(SMALL, window_bits=17, bias_bits=8).suited_to(b"")).predictor
     history, freq = np.zeros(1 << 17, np.uint8), np.zeros(256, np.int64)
-    kernels.learn_chunk(history, 0, 100, *m.arrays(), freq)
+    p.learn(history, 0, 100, freq)
+    names = ("E", "seen", "Wt", "c", "b", "orders", "lr", "ctx", "scratch", "idx", "mtab",
+             "mw", "B", "bias_orders")
+    arrays = {name: getattr(p, name) for name in names}
     for slot, value in ((kernels.CTX_SHIFT, 40), (kernels.CTX_SHIFT, 0), (kernels.CTX_MMIN, 9),
                         (kernels.CTX_BSHIFT, 50)):
-        arrays = list(m.arrays())
-        arrays[7] = arrays[7].copy()
-        arrays[7][slot] = value
+        ctx = p.ctx.copy()
+        ctx[slot] = value
         with pytest.raises(ValueError, match="does not match"):
-            kernels.learn_chunk(history, 0, 100, *arrays, freq)
+            kernels.Predictor(**{**arrays, "ctx": ctx})
+        kept = p.ctx[slot]
+        p.ctx[slot] = value  # changed in place after it was built
+        with pytest.raises(ValueError, match="does not match"):
+            p.learn(history, 0, 100, freq)
+        p.ctx[slot] = kept
     with pytest.raises(ValueError, match="outside the history"):
-        kernels.learn_chunk(history[:1000], 0, 2000, *m.arrays(), freq)
+        p.learn(history[:1000], 0, 2000, freq)
     with pytest.raises(ValueError, match="power of two"):
-        kernels.learn_chunk(np.zeros(3 << 16, np.uint8), 0, 100, *m.arrays(), freq)
-    arrays = list(m.arrays())
+        p.learn(np.zeros(3 << 16, np.uint8), 0, 100, freq)
     with pytest.raises(ValueError, match="inconsistent"):
-        kernels.learn_chunk(history, 0, 100, *arrays[:11], np.zeros(8), *arrays[12:], freq)
+        kernels.Predictor(**{**arrays, "mw": np.zeros(8)})
     with pytest.raises(ValueError, match="bias orders"):
-        kernels.learn_chunk(history, 0, 100, *arrays[:-1], np.array([2, 9]), freq)
+        kernels.Predictor(**{**arrays, "bias_orders": np.array([2, 9])})
+    with pytest.raises(AttributeError):
+        p.ctx = ctx  # the Predictor owns its arrays: they cannot be swapped under it

@@ -146,7 +146,7 @@ def test_the_skip_threshold_leaves_out_only_outputs_that_do_not_matter():
 
 def test_tables_start_on_a_cache_line():
     m = model_module.Model(settings_for(1 << 20, sample=ENGLISH))
-    for table in (m.E, m.B):           # (the tables of at least 2 MiB)
+    for table in (m.predictor.E, m.predictor.B):           # (the tables of at least 2 MiB)
         assert table.ctypes.data % 64 == 0 and not table.any()
 
 

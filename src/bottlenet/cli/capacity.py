@@ -110,10 +110,7 @@ def capacity(
     trial is stored in --db as soon as it ends: an interrupted sweep loses nothing and
     `--resume` continues it.
     """
-    from rich.table import Table
-
     from bottlenet import capacity as search
-    from bottlenet import draw as pictures
     from bottlenet.stats import wilson_interval
     from bottlenet.store import Store
 
@@ -170,6 +167,17 @@ def capacity(
             err.print(f"interrupted: {store.count()} finished trials are kept in {db}; "
                       "`bottlenet capacity --resume` continues")
             raise typer.Exit(130) from None
+    _show(results, plan.threshold, db, plot, atlas, as_json)
+
+
+def _show(results: list, threshold: float, db: Path, plot: Path | None, atlas: Path | None,
+          as_json: bool) -> None:
+    """A finished sweep: its charts written, its frontiers as a table (or JSON)."""
+    from rich.table import Table
+
+    from bottlenet import capacity as search
+    from bottlenet import draw as pictures
+
     plot_path = pictures.save(pictures.capacity_chart(results),
                               plot or db.parent / "capacity.png")
     atlas_path = None
@@ -181,7 +189,7 @@ def capacity(
         print(json.dumps(rows, indent=2))
         return
     c0 = results[0].config
-    tab = Table(title=f"capacity on {c0.task}: largest n solved by >= {plan.threshold:.0%} "
+    tab = Table(title=f"capacity on {c0.task}: largest n solved by >= {threshold:.0%} "
                 f"of {c0.seeds} seeds in {c0.steps} steps ({c0.optimizer}, lr {c0.lr}, "
                 f"{c0.schedule}{', learned logit scale' if c0.logit_scale else ''})")
     for col in ("k", "activation", "frontier n", "success at n", "95% CI", "connections",

@@ -21,7 +21,6 @@ import numpy as np
 
 from bottlenet.compress import coder, container
 from bottlenet.compress.container import ArchiveError
-from bottlenet.compress.kernels import decode_chunk, encode_chunk, learn_chunk, probe_hash
 from bottlenet.compress.model import Model, Settings, primer_bytes
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import host_bytes
@@ -114,7 +113,7 @@ def fingerprint(settings: Settings) -> int:
     table: equal on two machines exactly when they compute the same numbers."""
     m = Model(dataclasses.replace(settings, table_bits=10, bias_bits=8))
     probe = np.frombuffer(_PROBE, np.uint8)
-    return int(probe_hash(probe, *m.arrays(), np.zeros(256, np.int64)))
+    return int(m.predictor.probe_hash(probe, np.zeros(256, np.int64)))
 
 
 # The model never gives a byte more than (TOTAL - 255) / TOTAL, so each byte costs at
@@ -186,8 +185,7 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
             t = done + start
             at = t & wmask               # the ring is a whole number of chunks
             ring[at:at + len(chunk)] = chunk
-            encode_chunk(ring, t, t + len(chunk), *m.arrays(), state, out, coded_freq,
-                         freq, cum)
+            m.predictor.encode(ring, t, t + len(chunk), state, out, coded_freq, freq, cum)
             chunk_bits = coder.TOTAL_BITS - np.log2(coded_freq[:len(chunk)])
             model_bits += float(chunk_bits.sum())
             if keep_bits:
@@ -229,7 +227,7 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
         sink.write(data)
         return len(data)
     settings_json, fp = container.read_head(prefix, source.read)
-    settings = _settings(settings_json, version, fp)
+    settings = _settings(settings_json, fp)
     if not settings.window_bits:
         raise ArchiveError("archive settings are not valid for this bottlenet: a version "
                            f"{version} archive needs a history window")
@@ -255,9 +253,9 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
             at = t & wmask
             if stored:
                 ring[at:at + end - start] = raw[start:end]
-                learn_chunk(ring, t, done + end, *m.arrays(), freq)
+                m.predictor.learn(ring, t, done + end, freq)
             else:
-                decode_chunk(buf, t, done + end, *m.arrays(), state, ring, freq, cum)
+                m.predictor.decode(buf, t, done + end, state, ring, freq, cum)
                 # A stream we wrote is never read past its end (plus the flush bytes).
                 if state[coder.POS] > len(buf) + coder.FLUSH_BYTES:
                     raise ArchiveError(f"archive is damaged (block {number} ends before "
@@ -284,9 +282,9 @@ def peek(source: Source) -> bytes:
     return prefix
 
 
-def _settings(settings_json: dict, version: int, fp: int) -> Settings:
+def _settings(settings_json: dict, fp: int) -> Settings:
     try:
-        settings = Settings.from_json(settings_json, version)
+        settings = Settings.from_json(settings_json)
     except (TypeError, ValueError, SpecError) as e:
         raise ArchiveError(f"archive settings are not valid for this bottlenet: {e}") \
             from None
@@ -303,7 +301,7 @@ def _decompress_v2(archive: bytes, progress: Progress = None) -> bytes:
     if header.mode == container.STORED:
         data = payload
     else:
-        settings = _settings(header.settings, header.version, header.fingerprint)
+        settings = _settings(header.settings, header.fingerprint)
         if header.length > (len(payload) + 64) * _MAX_RATIO:
             raise ArchiveError(f"archive header claims {header.length:,} bytes, more than "
                                f"{len(payload):,} coded bytes can hold; it is damaged")
@@ -324,7 +322,7 @@ def _decode(payload: bytes, settings: Settings, n: int, progress: Progress) -> b
     coder.decoder_start(state, buf)
     for start in range(0, n, CHUNK):
         end = min(n, start + CHUNK)
-        decode_chunk(buf, start, end, *m.arrays(), state, out, freq, cum)
+        m.predictor.decode(buf, start, end, state, out, freq, cum)
         # A stream we wrote is never read past its end (plus the flush bytes).
         if state[coder.POS] > len(buf) + coder.FLUSH_BYTES:
             raise ArchiveError("archive payload ends before the data does; it is damaged")

@@ -289,4 +289,27 @@ def _read_settings(raw: bytes, version: int) -> dict:
         settings = json.loads(raw.decode())
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ArchiveError("archive settings are not readable JSON") from None
-    return settings
+    return upgrade_settings(settings, version)
+
+
+def upgrade_settings(d, version: int):
+    """The settings an archive of format `version` wrote, as the current format writes
+    them: each later format's new fields, with the values under which the later model
+    does exactly what the older one did (so every archive decodes as it was written).
+    Anything but a dict is returned as it is (model.Settings.from_json refuses it)."""
+    if not isinstance(d, dict):
+        return d
+    if version == 1:
+        # No match model (unused without 'm' in its orders: the values are the defaults
+        # of the day, any valid ones would do) and one output rate throughout
+        d = d | {"match_min": 6, "lr_match": 0.05, "lr_output_first": d.get("lr_output")}
+    if version <= 2:
+        d = d | {"window_bits": 0}   # the whole input was the match model's history
+    if version <= 3 and isinstance(d.get("orders"), list):
+        # No context biases, every context at the input rate
+        d = d | {"rates": [1.0] * len(d["orders"]), "bias_orders": [], "bias_bits": 0,
+                 "lr_bias": 1.0,   # (a rate of no biases: any)
+                 "primer": 0}
+    if version <= 4:
+        d = d | {"output_bits": 64, "skip": 0.0}   # float64, every output learnt
+    return d

@@ -21,6 +21,13 @@ WORDS: int
 MATCH: int
 COLUMN: int
 WORD_SKIP: int
+LR_INPUT: int
+LR_BOOST: int
+LR_OUTPUT: int
+LR_HIDDEN_BIAS: int
+LR_CLAMP: int
+LR_MATCH: int
+LR_OUTPUT_FIRST: int
 LR_BIAS: int
 LR_SKIP: int
 LR_RATES: int
@@ -54,7 +61,33 @@ def encoder_finish(state: np.ndarray, out: np.ndarray) -> int: ...
 def decoder_start(state: np.ndarray, buf: np.ndarray) -> None: ...
 def encode_all(symbols: np.ndarray, freqs: np.ndarray, out: np.ndarray) -> int: ...
 def decode_all(buf: np.ndarray, freqs: np.ndarray) -> np.ndarray: ...
-def encode_chunk(data: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
-def decode_chunk(buf: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
-def learn_chunk(data: np.ndarray, start: int, end: int, *arrays: np.ndarray) -> None: ...
-def probe_hash(data: np.ndarray, *arrays: np.ndarray) -> int: ...
+def rate_array(lr_input: float, boost: float, lr_output: float, lr_hidden_bias: float,
+               clamp: float, lr_match: float, lr_output_first: float, lr_bias: float,
+               skip: float, per_context: tuple[float, ...]) -> np.ndarray: ...
+
+class Predictor:
+    E: np.ndarray
+    seen: np.ndarray
+    Wt: np.ndarray
+    c: np.ndarray
+    b: np.ndarray
+    orders: np.ndarray
+    lr: np.ndarray
+    ctx: np.ndarray
+    scratch: np.ndarray
+    idx: np.ndarray
+    mtab: np.ndarray
+    mw: np.ndarray
+    B: np.ndarray
+    bias_orders: np.ndarray
+    def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
+                 b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
+                 scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
+                 B: np.ndarray, bias_orders: np.ndarray) -> None: ...
+    def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
+               out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
+               cum: np.ndarray) -> None: ...
+    def decode(self, buf: np.ndarray, start: int, end: int, state: np.ndarray,
+               out: np.ndarray, freq: np.ndarray, cum: np.ndarray) -> None: ...
+    def learn(self, data: np.ndarray, start: int, end: int, freq: np.ndarray) -> None: ...
+    def probe_hash(self, data: np.ndarray, freq: np.ndarray) -> int: ...

@@ -20,7 +20,7 @@ pinned archives in tests/data decode, and the fingerprint in every archive check
 The output layer's backward step, the hottest loop, is C with GCC/Clang vector types (in
 the verbatim block below): the compiler's own vectoriser kept its sums in memory.
 
-Model arrays (see model.Model): E (rows, k) float32 input codes; seen (rows,) uint8;
+Model arrays (model.Model makes them, a Predictor owns them): E (rows, k) float32 input codes; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory,
 and c (256,) output biases: float64 in formats 1-4, float32 in format 5 (half the
 memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,)
@@ -659,6 +659,13 @@ NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept wh
 # biases' rate, the skip threshold of format 5's output layer (see _learn; 0 before),
 # then one factor per context on the input rate (format 4; 1 before).
 cpdef enum:
+    LR_INPUT = 0
+    LR_BOOST = 1
+    LR_OUTPUT = 2
+    LR_HIDDEN_BIAS = 3
+    LR_CLAMP = 4
+    LR_MATCH = 5
+    LR_OUTPUT_FIRST = 6
     LR_BIAS = 7
     LR_SKIP = 8
     LR_RATES = 9
@@ -758,7 +765,7 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
     m.n_bias = n_bias
     m.k = k
     for i in range(256):
-        m.boosted[i] = 1.0 + lr[1] / (<double>i + 1.0)
+        m.boosted[i] = 1.0 + lr[LR_BOOST] / (<double>i + 1.0)
     return m
 
 
@@ -1037,11 +1044,12 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     cdef double* g = m.g
     cdef const double* lr = m.lr
     cdef uint64_t* ctx = m.ctx
-    cdef double lr_in = lr[0], lr_out = lr[2], lr_b = lr[3], clamp = lr[4]
-    # The output layer's rate starts at lr[6] and falls as 1 / position toward lr_out: the
+    cdef double lr_in = lr[LR_INPUT], lr_out = lr[LR_OUTPUT], lr_b = lr[LR_HIDDEN_BIAS]
+    cdef double clamp = lr[LR_CLAMP]
+    # The output layer's rate starts at lr[LR_OUTPUT_FIRST] and falls as 1 / position toward lr_out: the
     # first kilobytes are where a file's bits go fastest, and a rate that suits them
     # would keep the weights noisy for the rest of the file.
-    lr_out += (lr[6] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_STEPS])  # FIRST_BYTES
+    lr_out += (lr[LR_OUTPUT_FIRST] - lr_out) * 1024.0 / (1024.0 + <double>ctx[CTX_STEPS])  # FIRST_BYTES
     ctx[CTX_STEPS] += 1
     p[y] -= 1.0                      # d loss / d logits = p - onehot(y)
     # d loss / d h[j] = sum_i p[i] Wt[j, i], summed in interleaved partial sums: a single
@@ -1093,7 +1101,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             for i in range(256):
                 brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
     if length > 0:
-        m.mw[_match_bucket(length)] -= lr[5] * p[guess]
+        m.mw[_match_bucket(length)] -= lr[LR_MATCH] * p[guess]
     _match_find(m, history)
     _prefetch_rows(m, history, True)
     cdef int64_t r
@@ -1113,96 +1121,123 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             row[j] = <float>(v if v < clamp else clamp)
 
 
-# ---- coding loops --------------------------------------------------------------------
+# ---- the Predictor: the model's arrays and the coding loops ---------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
 # or the ring of formats 3-5). coded_freq[t - start]: the frequency each byte was coded
 # with.
 
-cdef Net _chunk_net(Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
-                    Py_ssize_t n_freq, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-                    mtab, mw, B, bias_orders) except *:
-    """The model's arrays as pointers, once the positions [start, end) are known to lie in
-    the history (read whole, or as a ring when its mask is shorter) and freq to hold 256."""
-    cdef Net m = _net(E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                      bias_orders)
-    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
-    if start < 0 or end < start or (end > n_history and mask >= n_history):
-        raise ValueError("positions outside the history")
-    if mask < n_history and n_history & (n_history - 1):
-        raise ValueError("a ring history's length must be a power of two")
-    if n_freq < 256:
-        raise ValueError("freq is shorter than 256")
-    return m
+def rate_array(double lr_input, double boost, double lr_output, double lr_hidden_bias,
+               double clamp, double lr_match, double lr_output_first, double lr_bias,
+               double skip, per_context) -> np.ndarray:
+    """The model's float64 rate array: each rate in its slot (LR_*), then one factor on
+    the input rate per context."""
+    lr = np.empty(LR_RATES + len(per_context), np.float64)
+    lr[LR_INPUT], lr[LR_BOOST], lr[LR_OUTPUT] = lr_input, boost, lr_output
+    lr[LR_HIDDEN_BIAS], lr[LR_CLAMP], lr[LR_MATCH] = lr_hidden_bias, clamp, lr_match
+    lr[LR_OUTPUT_FIRST], lr[LR_BIAS], lr[LR_SKIP] = lr_output_first, lr_bias, skip
+    lr[LR_RATES:] = per_context
+    return lr
 
 
-def encode_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
-                 int64_t[::1] state, uint8_t[::1] out, int32_t[::1] coded_freq, int64_t[::1] freq,
-                 int64_t[::1] cum) -> None:
-    cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
-    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
-    if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
-        raise ValueError("buffers too small for the chunk")
-    cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
-    cdef Py_ssize_t t
-    with nogil:
-        for t in range(start, end):
-            _predict(&m, d, &freq[0])
-            y = d[t & mask]
-            _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
-            coded_freq[t - start] = <int32_t>freq[y]
-            _learn(&m, d, y)
+cdef class Predictor:
+    """The byte model: its arrays, owned (see the module's docstring; model.Model makes
+    them and reads them by name), and the compiled steps over a chunk of positions:
+    predict a byte, code it (or decode it), learn from it. What lpaq1's Predictor is to
+    lpaq1. The arrays are checked to fit together when it is built and again at every
+    call (a caller may change the context array in place between calls), so the loops
+    never read outside them; a call names only the chunk and the coder's buffers."""
 
+    cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
+    cdef readonly object bias_orders
 
-def decode_chunk(const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                 b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
-                 int64_t[::1] state, uint8_t[::1] out, int64_t[::1] freq, int64_t[::1] cum) -> None:
-    cdef Net m = _chunk_net(start, end, out.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
-    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
-    if cum.shape[0] < 257:
-        raise ValueError("buffers too small for the chunk")
-    cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
-    cdef Py_ssize_t nbuf = buf.shape[0]
-    cdef uint8_t* o = &out[0] if out.shape[0] else NULL
-    cdef Py_ssize_t t
-    with nogil:
-        for t in range(start, end):
-            _predict(&m, o, &freq[0])
-            _cumulate(&freq[0], &cum[0], 256)
-            y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
-            o[t & mask] = <uint8_t>y
-            _learn(&m, o, y)
+    def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
+                 bias_orders):
+        self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
+        self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
+        self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
+        self._pointers()  # refused now when they do not fit together
 
+    cdef Net _pointers(self) except *:
+        return _net(self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr,
+                    self.ctx, self.scratch, self.idx, self.mtab, self.mw, self.B,
+                    self.bias_orders)
 
-def learn_chunk(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end, E, seen, Wt, c,
-                b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders,
-                int64_t[::1] freq) -> None:
-    """The model's steps over bytes that are not coded (a block stored raw): encoder and
-    decoder both take them, so the model stays the same on both sides."""
-    cdef Net m = _chunk_net(start, end, data.shape[0], freq.shape[0], E, seen, Wt, c, b,
-                            orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
-    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
-    cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
-    cdef Py_ssize_t t
-    with nogil:
-        for t in range(start, end):
-            _predict(&m, d, &freq[0])
-            _learn(&m, d, d[t & mask])
+    cdef Net _chunk(self, Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
+                    Py_ssize_t n_freq) except *:
+        """The arrays as pointers, once the positions [start, end) are known to lie in the
+        history (read whole, or as a ring when its mask is shorter) and freq to hold 256."""
+        cdef Net m = self._pointers()
+        cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
+        if start < 0 or end < start or (end > n_history and mask >= n_history):
+            raise ValueError("positions outside the history")
+        if mask < n_history and n_history & (n_history - 1):
+            raise ValueError("a ring history's length must be a power of two")
+        if n_freq < 256:
+            raise ValueError("freq is shorter than 256")
+        return m
 
+    def encode(self, const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end,
+               int64_t[::1] state, uint8_t[::1] out, int32_t[::1] coded_freq,
+               int64_t[::1] freq, int64_t[::1] cum) -> None:
+        """Code the bytes at positions [start, end) of `data` into `out` (the coder's
+        `state` carries over); coded_freq[t - start]: the frequency each was coded with."""
+        cdef Net m = self._chunk(start, end, data.shape[0], freq.shape[0])
+        cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
+        if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
+            raise ValueError("buffers too small for the chunk")
+        cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+        cdef Py_ssize_t t
+        with nogil:
+            for t in range(start, end):
+                _predict(&m, d, &freq[0])
+                y = d[t & mask]
+                _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
+                coded_freq[t - start] = <int32_t>freq[y]
+                _learn(&m, d, y)
 
-def probe_hash(const uint8_t[::1] data, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx,
-               mtab, mw, B, bias_orders, int64_t[::1] freq) -> int:
-    """FNV-1a over every prediction the model makes while it learns `data`."""
-    cdef Net m = _chunk_net(0, data.shape[0], data.shape[0], freq.shape[0], E, seen, Wt, c,
-                            b, orders, lr, ctx, scratch, idx, mtab, mw, B, bias_orders)
-    cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
-    cdef Py_ssize_t t, i
-    for t in range(data.shape[0]):
-        _predict(&m, &data[0], &freq[0])
-        for i in range(256):
-            h = (h ^ <uint64_t>freq[i]) * <uint64_t>0x100000001B3ULL
-        _learn(&m, &data[0], data[t])
-    return <int64_t>(h & <uint64_t>0xFFFFFFFF)
+    def decode(self, const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end,
+               int64_t[::1] state, uint8_t[::1] out, int64_t[::1] freq,
+               int64_t[::1] cum) -> None:
+        """Decode the bytes of positions [start, end) from `buf` into `out` (the history)."""
+        cdef Net m = self._chunk(start, end, out.shape[0], freq.shape[0])
+        cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
+        if cum.shape[0] < 257:
+            raise ValueError("buffers too small for the chunk")
+        cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
+        cdef Py_ssize_t nbuf = buf.shape[0]
+        cdef uint8_t* o = &out[0] if out.shape[0] else NULL
+        cdef Py_ssize_t t
+        with nogil:
+            for t in range(start, end):
+                _predict(&m, o, &freq[0])
+                _cumulate(&freq[0], &cum[0], 256)
+                y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
+                o[t & mask] = <uint8_t>y
+                _learn(&m, o, y)
+
+    def learn(self, const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end,
+              int64_t[::1] freq) -> None:
+        """The model's steps over bytes that are not coded (a block stored raw, the
+        primer): encoder and decoder both take them, so the model stays the same on both
+        sides."""
+        cdef Net m = self._chunk(start, end, data.shape[0], freq.shape[0])
+        cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
+        cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+        cdef Py_ssize_t t
+        with nogil:
+            for t in range(start, end):
+                _predict(&m, d, &freq[0])
+                _learn(&m, d, d[t & mask])
+
+    def probe_hash(self, const uint8_t[::1] data, int64_t[::1] freq) -> int:
+        """FNV-1a over every prediction the model makes while it learns `data`."""
+        cdef Net m = self._chunk(0, data.shape[0], data.shape[0], freq.shape[0])
+        cdef uint64_t h = <uint64_t>0xCBF29CE484222325ULL
+        cdef Py_ssize_t t, i
+        for t in range(data.shape[0]):
+            _predict(&m, &data[0], &freq[0])
+            for i in range(256):
+                h = (h ^ <uint64_t>freq[i]) * <uint64_t>0x100000001B3ULL
+            _learn(&m, &data[0], data[t])
+        return <int64_t>(h & <uint64_t>0xFFFFFFFF)

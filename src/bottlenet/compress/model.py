@@ -226,23 +226,10 @@ class Settings:
                                            "bias_orders": list(self.bias_orders or ())}
 
     @classmethod
-    def from_json(cls, d: dict, version: int) -> Settings:
-        """Settings as an archive of format `version` wrote them."""
+    def from_json(cls, d: dict) -> Settings:
+        """Settings as an archive wrote them, in the current format's fields (the
+        container brings an older format's to them: container.upgrade_settings)."""
         names = {f.name for f in dataclasses.fields(cls)}
-        if isinstance(d, dict) and version == 1:
-            # Format 1 had no match model (unused without 'm' in its orders) and one
-            # output rate throughout; its archives decode as they were written.
-            d = d | {"match_min": cls.match_min, "lr_match": cls.lr_match,
-                     "lr_output_first": d.get("lr_output")}
-        if isinstance(d, dict) and version <= 2:
-            d = d | {"window_bits": 0}   # the whole input was the match model's history
-        if isinstance(d, dict) and version <= 3 and isinstance(d.get("orders"), list):
-            # No context biases, every context at the input rate
-            d = d | {"rates": [1.0] * len(d["orders"]), "bias_orders": [], "bias_bits": 0,
-                     "lr_bias": 1.0,   # (a rate of no biases: any)
-                     "primer": 0}
-        if isinstance(d, dict) and version <= 4:
-            d = d | {"output_bits": 64, "skip": 0.0}   # float64, every output learnt
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
         for key in ("orders", "rates", "bias_orders"):
@@ -345,7 +332,9 @@ def format_orders(orders: tuple[int, ...]) -> str:
 
 
 class Model:
-    """Weights and scratch space of one model; the compiled functions take its arrays."""
+    """One model of the bytes: its settings and its compiled Predictor (kernels.pyx),
+    which owns the arrays made here (sizes from the settings, the large tables backed by
+    pages of their own, every rate in its named slot)."""
 
     def __init__(self, s: Settings):
         s.check()
@@ -354,43 +343,44 @@ class Model:
                             "(Settings.sized_for, suited_to) before building")
         k = s.hidden
         self.settings = s
-        self.E = _zeros((1 << s.table_bits, k), np.float32)   # pages on first touch
-        self.seen = _zeros((1 << s.table_bits,), np.uint8)
-        dtype = np.float32 if s.output_bits == 32 else np.float64
-        self.Wt = _init_output(k, s.init_scale, s.seed).astype(dtype)
-        self.c = np.zeros(256, dtype)
-        self.b = np.zeros(k)
-        self.orders = np.array(s.orders, np.int64)
-        # The kernel's rate slots (kernels.pyx: LR_*), then a factor per context; float64
-        # even when a setting came as a whole number
-        rates = [s.lr_input, s.boost, s.lr_output, s.lr_hidden_bias, s.clamp, s.lr_match,
-                 s.lr_output_first, s.lr_bias, s.skip]
-        assert len(rates) == kernels.LR_RATES and rates[kernels.LR_SKIP] == s.skip
-        self.lr = np.array([*rates, *s.rates], np.float64)
-        self.ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
-        self.ctx[kernels.CTX_SEED] = s.seed
-        self.ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
-        self.scratch = np.zeros((4, max(256, k)))             # a, h, p, grad
+        output = np.float32 if s.output_bits == 32 else np.float64
+        ctx = np.zeros(kernels.CTX_SIZE, np.uint64)
+        ctx[kernels.CTX_SEED] = s.seed
+        ctx[kernels.CTX_SHIFT] = 64 - s.table_bits
         bias_orders = s.bias_orders or ()
-        self.idx = np.zeros(len(s.orders) + len(bias_orders), np.int64)
         match_bits = s.match_bits(s.table_bits)
-        self.mtab = _zeros((1 << match_bits if match_bits else 1,), np.int64)
-        self.mw = np.zeros(32)
-        self.B = _zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32)
-        self.bias_orders = np.array(bias_orders, np.int64)
         if bias_orders:
-            self.ctx[kernels.CTX_BSHIFT] = 64 - s.bias_bits
+            ctx[kernels.CTX_BSHIFT] = 64 - s.bias_bits
         if match_bits:
-            self.ctx[kernels.CTX_MMIN] = s.match_min
-            self.ctx[kernels.CTX_MSHIFT] = 64 - match_bits
+            ctx[kernels.CTX_MMIN] = s.match_min
+            ctx[kernels.CTX_MSHIFT] = 64 - match_bits
         if s.window_bits:
             # The encoder holds up to a chunk of bytes ahead in the ring, so a match may
             # reach half the window back (its check reads MATCH_VERIFY bytes more).
-            self.ctx[kernels.CTX_WMASK] = (1 << s.window_bits) - 1
-            self.ctx[kernels.CTX_WDIST] = (1 << (s.window_bits - 1)) - kernels.MATCH_VERIFY
+            ctx[kernels.CTX_WMASK] = (1 << s.window_bits) - 1
+            ctx[kernels.CTX_WDIST] = (1 << (s.window_bits - 1)) - kernels.MATCH_VERIFY
         else:
-            self.ctx[kernels.CTX_WMASK] = kernels.NO_WINDOW
-            self.ctx[kernels.CTX_WDIST] = kernels.NO_WINDOW
+            ctx[kernels.CTX_WMASK] = kernels.NO_WINDOW
+            ctx[kernels.CTX_WDIST] = kernels.NO_WINDOW
+        self.predictor = kernels.Predictor(
+            E=_zeros((1 << s.table_bits, k), np.float32),   # pages on first touch
+            seen=_zeros((1 << s.table_bits,), np.uint8),
+            Wt=_init_output(k, s.init_scale, s.seed).astype(output),
+            c=np.zeros(256, output),
+            b=np.zeros(k),
+            orders=np.array(s.orders, np.int64),
+            lr=kernels.rate_array(
+                lr_input=s.lr_input, boost=s.boost, lr_output=s.lr_output,
+                lr_hidden_bias=s.lr_hidden_bias, clamp=s.clamp, lr_match=s.lr_match,
+                lr_output_first=s.lr_output_first, lr_bias=s.lr_bias, skip=s.skip,
+                per_context=s.rates),
+            ctx=ctx,
+            scratch=np.zeros((4, max(256, k))),             # a, h, p, grad
+            idx=np.zeros(len(s.orders) + len(bias_orders), np.int64),
+            mtab=_zeros((1 << match_bits if match_bits else 1,), np.int64),
+            mw=np.zeros(32),
+            B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
+            bias_orders=np.array(bias_orders, np.int64))
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
@@ -399,17 +389,14 @@ class Model:
         if not self.settings.primer:
             return
         text = np.frombuffer(primer_bytes(self.settings.primer), np.uint8)
-        kernels.learn_chunk(text, 0, len(text), *self.arrays(), np.zeros(256, np.int64))
+        p = self.predictor
+        p.learn(text, 0, len(text), np.zeros(256, np.int64))
         keep = [kernels.CTX_SEED, kernels.CTX_SHIFT, kernels.CTX_MMIN, kernels.CTX_MSHIFT,
                 kernels.CTX_WMASK, kernels.CTX_WDIST, kernels.CTX_BSHIFT, kernels.CTX_STEPS]
-        kept = self.ctx[keep]
-        self.ctx[:] = 0
-        self.ctx[keep] = kept
-        self.mtab[:] = 0
-
-    def arrays(self):
-        return (self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr, self.ctx,
-                self.scratch, self.idx, self.mtab, self.mw, self.B, self.bias_orders)
+        kept = p.ctx[keep]
+        p.ctx[:] = 0
+        p.ctx[keep] = kept
+        p.mtab[:] = 0
 
 
 def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
