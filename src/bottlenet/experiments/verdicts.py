@@ -1,10 +1,11 @@
 """Verdict rules as pure functions of measured numbers, each with its English statement
 built from the same thresholds (so the report cannot say one rule while the code applies
 another); tests/test_verdicts.py feeds each rule hand-made numbers on both sides of every
-threshold. The experiments measure, call these, and draw.
+threshold. Each claim's `judge` (experiments/claim.py) reads its stored measurement and
+calls one of these at every report, so a corrected rule needs no new measurement.
 
-Numbers come in as the experiments store them (plain dicts, JSON-ready), so a rule can
-be re-applied to a stored result without measuring again."""
+Numbers come in as the measurements hold them (JSON-ready dicts and lists, the claims'
+TypedDicts), or rearranged by the claim's judge (a table by regime, say)."""
 
 from __future__ import annotations
 
