@@ -209,6 +209,10 @@ def test_a_population_and_a_network_show_themselves_in_a_notebook(small):
     assert "network 1 of" in small.view(1)._repr_html_()
     with pytest.raises(IndexError, match="not in 0.."):
         small.view(small.size)
+    for odd in (1.5, True, "1"):  # refused when asked, not when the notebook draws it
+        with pytest.raises(TypeError, match="whole number"):
+            small.view(odd)
+    assert small.view(np.int64(1)).index == 1
 
 
 def draw_svg(pop, i):

@@ -146,3 +146,16 @@ def test_a_bad_table_is_said_in_the_page(server, browser):
     page.wait_for_selector("#error:not([hidden])")
     assert "every row must be input,output" in page.inner_text("#error")
     assert problems == []
+
+
+def test_the_first_click_after_a_change_plays_the_new_run(server, browser):
+    """Typing a new n and clicking play at once (the field's change fires just before the
+    click) plays the run with the new n: one click, not two."""
+    problems: list[str] = []
+    page = open_page(browser, server + "/" + SHIFT5, problems)
+    page.fill("#symbols", "7")
+    page.click("#play")  # blurs the field (its change) and clicks, as a hand does
+    page.wait_for_function("Number(document.getElementById('status').dataset.step) > 0",
+                           timeout=60_000)
+    assert page.evaluate("document.querySelectorAll('#diagram circle').length") == 7 + 2 + 7
+    assert problems == []

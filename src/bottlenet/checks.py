@@ -17,6 +17,7 @@ import numbers
 from bottlenet.errors import SpecError
 
 SEED_MAX = 2**32 - 1
+NETWORK_SEED_MAX = 2**31 - 1  # a network's seed is an int32 (JAX's PRNG key from it)
 STEPS_MAX = 2**31 - 1
 SYMBOLS_MAX = 10**7          # beyond this no network fits a 2-unit bottleneck in memory
 POPULATION_MAX = 2**20
@@ -55,10 +56,12 @@ def positive(name: str, value) -> float:
     return real(name, value, 0.0, above=True)
 
 
-def seeds(name: str, first, count: int = 1) -> int:
-    """A first seed such that first .. first + count - 1 are all valid seeds."""
-    first = whole(name, first, 0, SEED_MAX)
-    if first + count - 1 > SEED_MAX:
-        raise SpecError(f"{name} + population size must stay below 2^32: {first:,} + "
+def seeds(name: str, first, count: int = 1, limit: int = SEED_MAX) -> int:
+    """A first seed such that first .. first + count - 1 are all valid seeds (at most
+    `limit`: SEED_MAX, or NETWORK_SEED_MAX for networks' seeds)."""
+    first = whole(name, first, 0, limit)
+    if first + count - 1 > limit:
+        power = (limit + 1).bit_length() - 1
+        raise SpecError(f"{name} + population size must stay below 2^{power}: {first:,} + "
                         f"{count:,} networks is too far")
     return first

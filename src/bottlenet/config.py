@@ -53,7 +53,7 @@ class TrainConfig:
         checks.positive("learning rate (--lr)", self.lr)
         checks.whole("steps (--steps)", self.steps, 1, checks.STEPS_MAX)
         checks.whole("population size (--seeds)", self.seeds, 1, checks.POPULATION_MAX)
-        checks.seeds("seed (--seed)", self.seed, self.seeds)
+        checks.seeds("seed (--seed)", self.seed, self.seeds, checks.NETWORK_SEED_MAX)
         if self.batch is not None:
             checks.whole("batch (--batch)", self.batch, 1, checks.STEPS_MAX)
         checks.positive("init scale (--init-scale)", self.init_scale)

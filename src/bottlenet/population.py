@@ -74,6 +74,8 @@ class Population:
     def view(self, i: int | None = None) -> NetworkView:
         """Network i (default: the best) as an object that a notebook shows as its diagram."""
         i = self.best() if i is None else i
+        if isinstance(i, bool) or not isinstance(i, int | np.integer):
+            raise TypeError(f"a network is chosen by a whole number, got {i!r}")
         if not 0 <= i < self.size:
             raise IndexError(f"network {i} is not in 0..{self.size - 1}")
         return NetworkView(self, i)
@@ -117,7 +119,9 @@ class Population:
             "diverged": int(self.diverged.sum()),
             "steps_run": self.steps_run,
             "wall_time_s": round(self.wall_time, 3),
-            "network_steps_per_s": round(P * self.steps_run / max(self.wall_time, 1e-9)),
+            # (None where no training was timed: made by hand, or kept from the playground)
+            "network_steps_per_s": round(P * self.steps_run / self.wall_time)
+            if self.wall_time > 0 else None,
             "best_network": self.best(),
         }
 

@@ -55,7 +55,7 @@ def reproduce(
     from bottlenet.store import Store
 
     claims = select(only)
-    checks.seeds("--seed", seed, checks.POPULATION_MAX)
+    checks.seeds("--seed", seed, checks.POPULATION_MAX, checks.NETWORK_SEED_MAX)
     check_output_folder(out_dir, "--out")
     budget = Budget.full() if full else Budget.quick()
     results = []

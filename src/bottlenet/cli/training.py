@@ -190,13 +190,15 @@ def print_summary(s: dict) -> None:
                     "outputs drawn at random; every solve checked against every output)")
     tab.add_row("solved", f"{s['solved']} of {s['networks']} ({100 * s['solved_rate']:.0f}%, "
                 f"95% CI {100 * lo:.0f}-{100 * hi:.0f}%)")
-    tab.add_row("solve step", _fmt_describe(s["solve_step"]))
+    tab.add_row("solve step", _fmt_describe(s["solve_step"]) if s["solve_step"] or not s["solved"]
+                else "not recorded (the weights were made or kept, not trained by `train`)")
     tab.add_row("final loss", _fmt_describe(s["final_loss"], 4))
     for i, d in enumerate(s["max_weight_per_layer"]):
         tab.add_row(f"max |w| layer {i + 1}", _fmt_describe(d, 2))
     tab.add_row("diverged", str(s["diverged"]))
-    tab.add_row("steps run", f"{s['steps_run']} in {s['wall_time_s']:.1f}s "
-                f"({s['network_steps_per_s']:,} network-steps/s)")
+    tab.add_row("steps run", f"{s['steps_run']:,}" + (
+        f" in {s['wall_time_s']:.1f}s ({s['network_steps_per_s']:,} network-steps/s)"
+        if s["network_steps_per_s"] is not None else " (not timed)"))
     if "saved_to" in s:
         tab.add_row("saved", s["saved_to"])
     out.print(tab)

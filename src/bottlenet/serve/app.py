@@ -1,10 +1,15 @@
 """The playground's web app (Starlette): the static page, its settings, and one websocket
 per tab over which a run is controlled and its frames stream.
 
-A tab's run lives exactly as long as its websocket: closing the tab stops it. All work
-on a run (building, training, looking, editing, exporting) happens in that run's own
-worker thread, one call at a time, so the event loop stays free to hear "pause" while a
-frame trains, and the run's state is never touched by two threads at once.
+A tab's run lives exactly as long as its websocket: closing the tab stops it, and
+cancels its work (a link's replay too) within a fraction of a second. All JAX work of
+every tab (building, training, looking, editing, exporting) happens in one worker
+thread, one call at a time: the event loop stays free to hear "pause" while a frame
+trains, no state is ever touched by two threads at once, and no two computations run
+at once (two tabs training at once on the CPU's XLA devices deadlocked: each run's
+population is split over the devices, and their collective steps waited for each
+other's threads, "Expected 2 threads to join the rendezvous"). At most PLAYING_AT_ONCE
+runs play at a time; the others wait, and their page says so.
 
 Safety: the browser page is the only client that matters, so a websocket whose Origin
 is not the page's own address is refused (another site open in the same browser cannot
@@ -18,6 +23,7 @@ import base64
 import functools
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -46,6 +52,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 FRAME_S = 0.04  # at full speed each frame trains about this long (25 frames/s at most)
 MESSAGE_MAX = 64 * 1024  # a pasted table is capped well below this
 AT_CAP = f"this run reached the cap of {CAPS['steps']:,} steps; reset to train again"
+PLAYING_AT_ONCE = 4  # runs that play at a time; each gets a fair share of the worker
+
+# The one thread that runs every tab's JAX work (see the module's docstring)
+WORKER = ThreadPoolExecutor(1, thread_name_prefix="bottlenet-jax")
 
 
 @functools.cache
@@ -77,18 +87,26 @@ def origin_allowed(origin: str | None, host: str | None) -> bool:
 class Run:
     """One tab's run: its session, whether it plays, how fast, which network is shown."""
 
-    def __init__(self, ws: WebSocket):
+    def __init__(self, ws: WebSocket, slots: asyncio.Semaphore):
         self.ws = ws
+        self.slots = slots  # shared by every tab: PLAYING_AT_ONCE
         self.session: Session | None = None
         self.playing = asyncio.Event()
         self.speed = 0  # steps per second; 0 = as fast as it goes
         self.net = 0
         self.fast_steps = 8  # steps per frame at full speed, adapted to FRAME_S
         self.rate = 0.0  # steps per second measured
-        self.worker = ThreadPoolExecutor(1, thread_name_prefix="bottlenet-run")
+        self.closed = threading.Event()  # read by a replay in the worker: stop there
+        self.pending: set[asyncio.Future] = set()
 
     async def call(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
+        """fn(*args) in the worker, after every call queued before it (any tab's)."""
+        future = asyncio.get_running_loop().run_in_executor(WORKER, fn, *args)
+        self.pending.add(future)
+        try:
+            return await future
+        finally:
+            self.pending.discard(future)
 
     async def send(self, message: dict) -> None:
         await self.ws.send_text(json.dumps(message, separators=(",", ":")))
@@ -106,8 +124,12 @@ class Run:
                          "rate": round(self.rate), **frame})
 
     def stop(self) -> None:
+        """The tab closed: nothing more of this run is computed (calls not started are
+        dropped; a replay under way stops at its next chunk)."""
         self.playing.clear()
-        self.worker.shutdown(wait=False, cancel_futures=True)
+        self.closed.set()
+        for future in self.pending:
+            future.cancel()
 
     # ---- the client's messages ------------------------------------------------------
 
@@ -153,15 +175,34 @@ class Run:
         self.playing.clear()
         settings = Settings.from_json(msg.get("settings"))
 
+        loop = asyncio.get_running_loop()
+
+        def told(done: int, total: int) -> None:  # from the worker: the page shows it
+            if not self.closed.is_set():
+                asyncio.run_coroutine_threadsafe(self.send(
+                    {"type": "status", "message": f"replaying the link: step {done:,} of "
+                     f"{total:,}"}), loop)
+
         def build():
             from bottlenet.serve.engine import Session  # JAX: only once a run is asked for
 
+            if self.closed.is_set():
+                return None
             session = Session(settings)
-            session.replay(msg.get("step", 0), msg.get("edits", []))
+            session.replay(msg.get("step", 0), msg.get("edits", []), self.closed.is_set,
+                           told)
             return session
 
+        from bottlenet.serve.engine import Cancelled
+
         self.session = None
-        self.session = session = await self.call(build)
+        try:
+            session = await self.call(build)
+        except Cancelled:
+            return
+        if session is None:  # the tab closed before its turn came
+            return
+        self.session = session
         self.net = session.check_net(msg.get("net", 0))
         await self.send({"type": "ready", "settings": asdict(settings),
                          **await self.call(session.describe)})
@@ -170,15 +211,21 @@ class Run:
     # ---- playing --------------------------------------------------------------------
 
     async def play(self) -> None:
-        """While playing: train a frame's steps, send the frame, at the chosen speed."""
+        """While playing: train a frame's steps, send the frame, at the chosen speed; at
+        most PLAYING_AT_ONCE runs at a time (the others wait, and say so)."""
         while True:
             await self.playing.wait()
-            try:
-                await self._stretch()
-            except Exception as e:  # never a dead loop behind a page that shows "playing"
-                log.exception("playground: training failed")
-                self.playing.clear()
-                await self.error(f"training stopped: {e}")
+            if self.slots.locked():
+                await self.send({"type": "status", "message": (
+                    f"waiting: {PLAYING_AT_ONCE} other runs are playing; this one starts "
+                    "when one of them pauses or closes")})
+            async with self.slots:
+                try:
+                    await self._stretch()
+                except Exception as e:  # never a dead loop behind a page that says "playing"
+                    log.exception("playground: training failed")
+                    self.playing.clear()
+                    await self.error(f"training stopped: {e}")
 
     def _steps(self) -> int:
         return self.fast_steps if self.speed == 0 else max(1, round(self.speed * FRAME_S))
@@ -225,29 +272,43 @@ async def playground(ws: WebSocket) -> None:
         await ws.close(code=1008)  # policy violation: another site's page
         return
     await ws.accept()
-    run = Run(ws)
+    state = ws.app.state
+    if not hasattr(state, "slots"):  # made in the server's event loop, on first use
+        state.slots = asyncio.Semaphore(PLAYING_AT_ONCE)
+    run = Run(ws, state.slots)
+    messages: asyncio.Queue[str] = asyncio.Queue()
     player = asyncio.create_task(run.play())
+    handler = asyncio.create_task(_handle_all(run, messages))
     try:
+        # Received apart from handling, so a close is heard (and the run's work
+        # cancelled) even while a message's work, a link's replay say, is under way;
+        # messages are still handled one at a time, in order.
         while True:
-            text = await ws.receive_text()
-            try:
-                if len(text) > MESSAGE_MAX:
-                    raise SettingsError(f"a message may have at most {MESSAGE_MAX:,} characters")
-                try:
-                    msg = json.loads(text)
-                except json.JSONDecodeError:
-                    raise SettingsError("a message must be JSON") from None
-                await run.handle(msg)
-            except BottlenetError as e:  # a bad setting or table: said in the page
-                await run.error(str(e))
-            except Exception as e:  # a bug: said in the page and logged, the tab lives on
-                log.exception("playground: a message failed")
-                await run.error(f"internal error ({type(e).__name__}): {e}")
+            await messages.put(await ws.receive_text())
     except WebSocketDisconnect:
         pass
     finally:
-        player.cancel()
         run.stop()
+        player.cancel()
+        handler.cancel()
+
+
+async def _handle_all(run: Run, messages: asyncio.Queue) -> None:
+    while True:
+        text = await messages.get()
+        try:
+            if len(text) > MESSAGE_MAX:
+                raise SettingsError(f"a message may have at most {MESSAGE_MAX:,} characters")
+            try:
+                msg = json.loads(text)
+            except json.JSONDecodeError:
+                raise SettingsError("a message must be JSON") from None
+            await run.handle(msg)
+        except BottlenetError as e:  # a bad setting or table: said in the page
+            await run.error(str(e))
+        except Exception as e:  # a bug: said in the page and logged, the tab lives on
+            log.exception("playground: a message failed")
+            await run.error(f"internal error ({type(e).__name__}): {e}")
 
 
 async def index(request):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import math
 import tempfile
+import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -24,9 +25,14 @@ from bottlenet.config import TrainConfig
 from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
 from bottlenet.population import Population
 from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
-from bottlenet.trainer import Live
+from bottlenet.trainer import Live, release_live_programs
 
 EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
+REPLAY_CHUNK_S = 0.2  # a replay trains in chunks of about this long, checking for a close
+
+
+class Cancelled(Exception):
+    """The tab closed while its run was being built (a link's replay stopped)."""
 PICTURES = {"diagram.svg", "diagram.png", "space.svg", "space.png"}
 
 
@@ -76,6 +82,7 @@ class Session:
                                   logit_scale=settings.logit_scale)
         self.data = task_arrays(self.task)
         self.input_range = consecutive_inputs(self.data)
+        release_live_programs()  # compiled programs bounded: past a limit, all dropped
         # (it compiles its training program now, so that pressing play shows its first
         # frame without waiting for a compilation)
         self.live = Live(self.spec, self.config, self.data, self.task.n_in, self.task.n_out)
@@ -185,9 +192,11 @@ class Session:
         self.live.set_weights(op[1], tuple(layers))
         self.edits.append([self.step, *op])
 
-    def replay(self, step, edits) -> None:
+    def replay(self, step, edits, cancelled=lambda: False, progress=None) -> None:
         """From step 0 to `step`, applying `edits` ([step, op...] each, as `self.edits`
-        keeps them) at their steps: the state a shared link describes."""
+        keeps them) at their steps: the state a shared link describes. It trains in
+        chunks of about REPLAY_CHUNK_S: between them it stops (Cancelled) once
+        `cancelled()` says so, and tells `progress(step done, step)`."""
         step = _index("step", step, STEPS_MAX + 1)
         if not isinstance(edits, list) or len(edits) > EDIT_LIMIT:
             raise SettingsError("malformed edits")
@@ -195,9 +204,21 @@ class Session:
         for e in sorted(edits, key=lambda e: e[0] if isinstance(e, list) and e else -1):
             if not isinstance(e, list) or not e or not isinstance(e[0], int) or e[0] > step:
                 raise SettingsError("malformed edits")
-            self.advance(e[0] - self.step)
+            self._train_to(e[0], step, cancelled, progress)
             self.edit(e[1:])
-        self.advance(step - self.step)
+        self._train_to(step, step, cancelled, progress)
+
+    def _train_to(self, target: int, total: int, cancelled, progress) -> None:
+        chunk = 64
+        while self.step < target:
+            if cancelled():
+                raise Cancelled
+            start = time.perf_counter()
+            self.advance(min(chunk, target - self.step))
+            took = time.perf_counter() - start
+            if progress:
+                progress(self.step, total)
+            chunk = max(1, round(chunk * min(4.0, max(0.25, REPLAY_CHUNK_S / max(took, 1e-6)))))
 
     # ---- keeping -------------------------------------------------------------------
 
@@ -211,13 +232,17 @@ class Session:
         pop = Population.from_weights(self.spec, self.task, weights, solved & ~diverged, loss,
                                       acc, np.arange(self.config.seed,
                                                      self.config.seed + self.config.seeds))
+        # When each network first solved is not known here (frames look now and then)
         return replace(pop, config=replace(self.config, steps=max(self.step, 1)),
-                       steps_run=self.step, diverged=diverged)
+                       steps_run=self.step, diverged=diverged,
+                       solve_step=np.full(pop.size, -1))
 
     def export(self, what: str, net: int) -> tuple[str, bytes]:
         """A file's name and bytes: "model" (the population, .npz) or one of PICTURES
         (network `net`, drawn as `bottlenet draw` draws it)."""
         net = self.check_net(net)
+        if not isinstance(what, str) or (what != "model" and what not in PICTURES):
+            raise SettingsError(f"export takes \"model\" or one of {', '.join(sorted(PICTURES))}")
         stem = f"{self.task.name}-k{self.settings.hidden}-step{self.step}"
         with tempfile.TemporaryDirectory() as folder:
             if what == "model":

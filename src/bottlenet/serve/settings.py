@@ -79,9 +79,8 @@ class Settings:
         checks.whole("hidden units k", self.hidden, 0, HIDDEN_MAX)
         checks.real("learning rate", self.lr, 0, LR_MAX, above=True)
         checks.whole("population", self.population, 1, POPULATION_MAX)
-        checks.seeds("seed", self.seed, self.population)
-        if self.seed + self.population > 2**31:
-            raise SettingsError("seed + population must stay below 2^31")
+        # the same rule as `train --seed`
+        checks.seeds("seed", self.seed, self.population, checks.NETWORK_SEED_MAX)
 
     def build_task(self) -> tasks.Task:
         """The task, a pasted table parsed by the same code as `--table`."""

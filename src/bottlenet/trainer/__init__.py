@@ -10,10 +10,10 @@ loss. The rooms, each importing only those above it:
     live          a population advanced call by call and edited by hand (the playground)
 """
 
-from bottlenet.trainer.live import Live
+from bottlenet.trainer.live import Live, release_live_programs
 from bottlenet.trainer.parametrize import effective_params, with_logit_scale
 from bottlenet.trainer.run import train
 from bottlenet.trainer.step import compiled_segments, make_optimizer, release_compiled
 
 __all__ = ["Live", "compiled_segments", "effective_params", "make_optimizer",
-           "release_compiled", "train", "with_logit_scale"]
+           "release_compiled", "release_live_programs", "train", "with_logit_scale"]

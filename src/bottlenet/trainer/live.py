@@ -13,7 +13,14 @@ from bottlenet.config import TrainConfig
 from bottlenet.evaluation import TaskArrays, consecutive_inputs
 from bottlenet.spec import NetSpec
 from bottlenet.trainer.parametrize import effective_population
-from bottlenet.trainer.step import State, keep_finite, make_optimizer, one_step, start
+from bottlenet.trainer.step import (
+    State,
+    keep_finite,
+    one_step,
+    optimizer_with_rate_in_state,
+    start,
+    with_learning_rate,
+)
 
 
 @partial(jax.jit, static_argnames=("spec", "opt", "input_range"))
@@ -28,17 +35,37 @@ def _advance(spec, opt, input_range, data, state: State, t0, steps) -> State:
     return keep_finite(state, new)
 
 
+# Live training programs (one per shape: n, k, population, activation...) a process keeps
+# before release_live_programs drops every compiled program: each holds 13-24 MB and a
+# few hundred memory mappings for the life of the process (a playground that was given
+# 183 shapes reached Linux's 65,530 mappings and died).
+LIVE_KEEP = 16
+
+
+def release_live_programs(keep: int = LIVE_KEEP) -> bool:
+    """Drop every compiled program once more than `keep` live training programs are kept
+    (the next run of each shape compiles again); whether it did. Call it only when no
+    computation is under way (the playground's one worker, between runs)."""
+    if _advance._cache_size() > keep:  # type: ignore[attr-defined]  # jit's own count
+        jax.clear_caches()
+        return True
+    return False
+
+
 class Live:
     """`config.seeds` networks of `spec` learning `data`, started exactly as `train`
     starts them (the same seeds give the same initial weights, and the same steps as
-    `train` with stop "never")."""
+    `train` with stop "never"; a constant learning rate). The learning rate is held in
+    the optimizer's state, so runs that differ only in it share one compiled program."""
 
     def __init__(self, spec: NetSpec, config: TrainConfig, data: TaskArrays, n_in: int,
                  n_out: int):
         self.spec, self.config, self.data = spec, config, data
         self.n_in, self.n_out = n_in, n_out
         self.input_range = consecutive_inputs(data)
-        self.opt = make_optimizer(config)
+        if config.schedule != "constant":
+            raise ValueError("live training takes a constant learning rate")
+        self.opt = optimizer_with_rate_in_state(config.optimizer)
         self.reset()
         # Compile the training program now (zero steps: the trip count is traced), so the
         # first call of `advance` does not wait for a compilation.
@@ -47,9 +74,11 @@ class Live:
     def reset(self) -> None:
         """Back to the initial weights."""
         seeds = np.arange(self.config.seed, self.config.seed + self.config.seeds,
-                          dtype=np.int32)
-        self.state = start(self.spec, self.opt, seeds, self.config.init_scale, self.n_in,
-                           self.n_out, None, self.config.logit_scale)
+                          dtype=np.int64).astype(np.int32)  # as `train` makes them
+        state = start(self.spec, self.opt, seeds, self.config.init_scale, self.n_in,
+                      self.n_out, None, self.config.logit_scale)
+        self.state = state._replace(opt_state=with_learning_rate(state.opt_state,
+                                                                 self.config.lr))
 
     def advance(self, t0: int, steps: int) -> None:
         """`steps` updates of every network, the first being step t0."""

@@ -43,18 +43,38 @@ def make_optimizer(cfg: TrainConfig) -> optax.GradientTransformation:
     return _optimizer(cfg.optimizer, cfg.lr, cfg.schedule, steps)
 
 
+# Each optimizer by name, taking its learning rate (a number or a schedule)
+OPTIMIZERS = {
+    "adam": optax.adam,
+    "sgd": optax.sgd,
+    "momentum": functools.partial(optax.sgd, momentum=0.9),
+    "nesterov": functools.partial(optax.sgd, momentum=0.9, nesterov=True),
+    "rmsprop": optax.rmsprop,
+}
+
+
 @functools.lru_cache(maxsize=64)
 def _optimizer(name: str, lr: float, schedule: str, steps: int):
     # Cached: the optimizer is a static argument of the compiled segment, so equal
     # settings must give the same object or every run would compile anew.
     rate = lr if schedule == "constant" else optax.cosine_decay_schedule(lr, steps, alpha=0.01)
-    return {
-        "adam": lambda: optax.adam(rate),
-        "sgd": lambda: optax.sgd(rate),
-        "momentum": lambda: optax.sgd(rate, momentum=0.9),
-        "nesterov": lambda: optax.sgd(rate, momentum=0.9, nesterov=True),
-        "rmsprop": lambda: optax.rmsprop(rate),
-    }[name]()
+    return OPTIMIZERS[name](rate)
+
+
+@functools.cache
+def optimizer_with_rate_in_state(name: str) -> optax.GradientTransformation:
+    """The optimizer `name` with its learning rate held in its state (optax's
+    inject_hyperparams) instead of in the compiled program, so one program serves every
+    rate (the playground: each rate baked in compiled a new program, 13-24 MB and a few
+    hundred memory mappings each). Set the rate with `with_learning_rate`."""
+    return optax.inject_hyperparams(OPTIMIZERS[name])(learning_rate=0.0)
+
+
+def with_learning_rate(opt_state, lr: float):
+    """An optimizer_with_rate_in_state state (any leading population axes) at rate lr."""
+    rates = opt_state.hyperparams["learning_rate"]
+    return opt_state._replace(hyperparams={**opt_state.hyperparams,
+                                           "learning_rate": jnp.full_like(rates, lr)})
 
 
 class State(NamedTuple):

@@ -133,6 +133,8 @@ function receive(msg) {
     onFrame(msg);
   } else if (msg.type === "file") {
     download(msg.name, msg.data);
+  } else if (msg.type === "status") {
+    $("status").textContent = msg.message;  // a replay's progress, a wait for a slot
   }
 }
 
@@ -596,16 +598,34 @@ async function start() {
   $("speed").value = state.speed;
   state.net = initial.net;
   let timer = null;
+  const rebuild = () => { timer = null; state.step = 0; configure(); };
+  // A settings change waits a moment (typing) before the run is rebuilt; a button pressed
+  // meanwhile rebuilds at once and then acts on the new run (the server handles messages
+  // in order), so the first click after a change plays the new run. (Typing a number and
+  // clicking play fires the field's change just before the click.)
+  const flush = () => {
+    if (timer === null) return false;
+    clearTimeout(timer);
+    rebuild();
+    return true;
+  };
   for (const name of SETTINGS) {
     $(name).addEventListener("change", () => {
       writeControls({});
       clearTimeout(timer);
-      timer = setTimeout(() => { state.step = 0; configure(); }, 150);
+      timer = setTimeout(rebuild, 150);
     });
   }
-  $("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));
-  $("step").addEventListener("click", () => send({ type: "step" }));
-  $("reset").addEventListener("click", () => { state.history = []; send({ type: "reset" }); });
+  $("play").addEventListener("click", () => {
+    const rebuilt = flush();
+    send({ type: !rebuilt && state.playing ? "pause" : "play" });
+  });
+  $("step").addEventListener("click", () => { flush(); send({ type: "step" }); });
+  $("reset").addEventListener("click", () => {
+    if (flush()) return;  // a new run starts at step 0 anyway
+    state.history = [];
+    send({ type: "reset" });
+  });
   $("speed").addEventListener("change", () => {
     state.speed = Number($("speed").value);
     send({ type: "speed", steps_per_s: state.speed });
