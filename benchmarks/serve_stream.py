@@ -45,6 +45,8 @@ def stream(client, n: int, k: int, population: int, seconds: float) -> dict:
         def receive(kind):
             while True:
                 msg = json.loads(ws.receive_text())
+                if msg["type"] == "frame":  # drawn at once (the page acks once it drew it)
+                    ws.send_text(json.dumps({"type": "drawn"}))
                 if msg["type"] == kind:
                     return msg
                 if msg["type"] == "error":

@@ -159,3 +159,44 @@ def test_the_first_click_after_a_change_plays_the_new_run(server, browser):
                            timeout=60_000)
     assert page.evaluate("document.querySelectorAll('#diagram circle').length") == 7 + 2 + 7
     assert problems == []
+
+
+PAUSE_DELAY = """() => new Promise((resolve) => {
+  const start = performance.now();
+  document.getElementById('play').click();
+  const check = () => document.getElementById('status').textContent.includes('paused')
+    ? resolve(performance.now() - start) : requestAnimationFrame(check);
+  check();
+})"""
+
+
+@pytest.mark.slow
+def test_a_pause_shows_at_once_at_n_200(server, browser):
+    """At n = 200, k = 3, after 15 s at full speed, the page shows the pause within 0.3 s:
+    frames never queue up behind the page (it acks each one it has drawn)."""
+    problems: list[str] = []
+    page = open_page(browser, server + "/#symbols=200&hidden=3&speed=0", problems)
+    page.click("#play")
+    page.wait_for_function("Number(document.getElementById('status').dataset.step) > 0",
+                           timeout=60_000)
+    page.wait_for_timeout(15_000)
+    delay = page.evaluate(PAUSE_DELAY)
+    print(f"pause delay {delay:.0f} ms")
+    assert delay < 300, f"the pause showed after {delay:.0f} ms"
+    assert problems == []
+
+
+def test_a_restored_link_keeps_its_edits_in_its_address(server, browser):
+    """A link with edits reopens with them, and its tab's address still carries them (the
+    link works again from the restored tab)."""
+    import json
+    from urllib.parse import parse_qs, quote
+
+    problems: list[str] = []
+    edits = [[0, "b", 0, 1, 2, -0.25]]
+    page = open_page(browser, f"{server}/{SHIFT5}&step=0&edits={quote(json.dumps(edits))}",
+                     problems)
+    page.wait_for_function("location.hash.includes('edits=')", timeout=10_000)
+    kept = parse_qs(page.evaluate("location.hash.slice(1)"))["edits"][0]
+    assert json.loads(kept) == edits
+    assert problems == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import socket
 import sys
@@ -37,6 +38,8 @@ def receive(ws, kind: str, limit: int = 200) -> dict:
     """The next message of `kind`; errors of another kind fail the test."""
     for _ in range(limit):
         msg = json.loads(ws.receive_text())
+        if msg["type"] == "frame":  # as the page does once it has drawn one
+            ws.send_text(json.dumps({"type": "drawn"}))
         if msg["type"] == kind:
             return msg
         assert msg["type"] != "error", msg["message"]
@@ -148,9 +151,12 @@ def test_edits_take_effect_and_a_link_replays_them(client):
             ws.send_text(json.dumps({"type": "step"}))
             receive(ws, "frame")
         ops = [["w", 1, 0, 2, 1, 1.5], ["b", 1, 1, 3, -0.25], ["code", 1, 0, [0.5, -0.5]]]
+        kept = []
         for op in ops:
             ws.send_text(json.dumps({"type": "edit", "op": op}))
+            kept.append(receive(ws, "edited")["edit"])  # at the step the server applied it
             frame = receive(ws, "frame")
+        assert kept == [[3, *op] for op in ops]
         ws.send_text(json.dumps({"type": "select", "net": 1}))
         frame = receive(ws, "frame")
         layers = frame["net"]["layers"]
@@ -164,9 +170,10 @@ def test_edits_take_effect_and_a_link_replays_them(client):
         ws.send_text(json.dumps({"type": "configure", "settings": SMALL, "net": 1,
                                  "step": live["step"],
                                  "edits": [[3, *op] for op in ops]}))
-        receive(ws, "ready")
+        ready = receive(ws, "ready")
         again = receive(ws, "frame")
     assert again["net"]["layers"] == live["net"]["layers"] and again["step"] == live["step"]
+    assert ready["edits"] == kept  # a restored tab keeps its edits (in its address too)
 
 
 def test_export_gives_a_model_file_that_show_reads(client, tmp_path):
@@ -252,7 +259,9 @@ def test_many_tabs_share_one_worker_and_wait_their_turn(client):
                     assert msg["message"].startswith(f"waiting: {PLAYING_AT_ONCE} other")
                     waited.append(ws)
                     break
-                frames += msg["type"] == "frame"
+                if msg["type"] == "frame":
+                    frames += 1
+                    ws.send_text(json.dumps({"type": "drawn"}))
         assert len(waited) == 2
         stack.pop_all().close()
     assert worker_free_within(1.0)
@@ -326,3 +335,70 @@ def test_seeds_go_as_far_as_the_train_command_s():
             tasks.shift(5), steps=1, seeds=s["population"], seed=s["seed"])):
         with pytest.raises(BottlenetError, match="must stay below 2\\^31"):
             refused({**SMALL, "seed": seed + 1})
+
+
+@pytest.mark.parametrize("speed", [0, 30])
+def test_a_pause_ends_with_a_frame_that_says_paused(client, speed):
+    with client.websocket_connect("/ws") as ws:
+        configure(ws)
+        ws.send_text(json.dumps({"type": "speed", "steps_per_s": speed}))
+        ws.send_text(json.dumps({"type": "play"}))
+        for _ in range(3):
+            assert receive(ws, "frame")["playing"]
+        ws.send_text(json.dumps({"type": "pause"}))
+        for _ in range(20):
+            if not receive(ws, "frame")["playing"]:
+                break
+        else:
+            raise AssertionError("no frame said the run had paused")
+
+
+def test_frames_wait_for_the_page_to_draw_the_last_one(client):
+    """While playing, a page that has not said "drawn" gets no new frame (none queue up),
+    and the run trains on meanwhile."""
+    with client.websocket_connect("/ws") as ws:
+        configure(ws)
+        ws.send_text(json.dumps({"type": "play"}))
+        first = json.loads(ws.receive_text())
+        while first["type"] != "frame":
+            first = json.loads(ws.receive_text())
+        time.sleep(0.5)  # no "drawn": the server holds the next frame back
+        ws.send_text(json.dumps({"type": "drawn"}))
+        second = receive(ws, "frame")
+        # the next frame shows half a second of training, not the frame after the first
+        # (frames of 8 to a few hundred steps, had they been sent and queued)
+        assert second["step"] - first["step"] > 500, (first["step"], second["step"])
+        ws.send_text(json.dumps({"type": "pause"}))
+
+
+def test_24_tabs_playing_at_once_twice_and_the_server_lives(client, caplog):
+    """Two dozen tabs at once (about 20 killed the server before: a deadlock between runs
+    computing at once), twice; then a new tab still plays, and nothing was logged."""
+    from contextlib import ExitStack
+
+    for _ in range(2):
+        with ExitStack() as stack:
+            tabs = [stack.enter_context(client.websocket_connect("/ws")) for _ in range(24)]
+            for ws in tabs:
+                ws.send_text(json.dumps({"type": "configure", "settings": SMALL}))
+            for ws in tabs:
+                receive(ws, "ready")
+                ws.send_text(json.dumps({"type": "play"}))
+            for ws in tabs:
+                receive(ws, "frame")
+    with client.websocket_connect("/ws") as ws:
+        configure(ws)
+        ws.send_text(json.dumps({"type": "play"}))
+        receive(ws, "frame")
+        receive(ws, "frame")
+    assert worker_free_within(1.0)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_closing_a_tab_while_its_run_builds_logs_nothing(client, caplog):
+    for _ in range(3):
+        with client.websocket_connect("/ws") as ws:
+            ws.send_text(json.dumps({"type": "configure", "settings": {**SMALL, "symbols": 9}}))
+    assert worker_free_within(5.0)  # the builds asked for end (or never start)
+    time.sleep(0.2)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

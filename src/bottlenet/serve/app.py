@@ -97,6 +97,11 @@ class Run:
         self.fast_steps = 8  # steps per frame at full speed, adapted to FRAME_S
         self.rate = 0.0  # steps per second measured
         self.closed = threading.Event()  # read by a replay in the worker: stop there
+        # Flow control: the page says "drawn" once it has drawn a frame; while playing,
+        # the next frame is made and sent only then (training goes on meanwhile), so
+        # frames never queue up behind a slow page and a pause shows at once.
+        self.drawn = asyncio.Event()
+        self.drawn.set()
         self.pending: set[asyncio.Future] = set()
 
     async def call(self, fn, *args):
@@ -120,6 +125,7 @@ class Run:
             if self.session is None:
                 return
             frame = await self.call(self.session.frame, self.net)
+        self.drawn.clear()
         await self.send({"type": "frame", "playing": self.playing.is_set(),
                          "rate": round(self.rate), **frame})
 
@@ -138,6 +144,9 @@ class Run:
         if kind == "configure":
             await self.configure(msg)
             return
+        if kind == "drawn":  # the page drew the last frame: it may have the next
+            self.drawn.set()
+            return
         if kind == "speed":
             if msg.get("steps_per_s") not in SPEEDS:
                 raise SettingsError(f"speed must be one of {SPEEDS} steps/s (0: full speed)")
@@ -150,6 +159,9 @@ class Run:
                 raise SettingsError(AT_CAP)
             self.playing.set()
         elif kind == "pause":
+            if self.playing.is_set():  # the playing stretch ends with a frame of its own
+                self.playing.clear()
+                return
             self.playing.clear()
         elif kind == "step":
             self.playing.clear()
@@ -161,6 +173,9 @@ class Run:
             self.net = self.session.check_net(msg.get("net"))
         elif kind == "edit":
             await self.call(self.session.edit, msg.get("op") or [])
+            # the page keeps it for its link, at the step it was applied (a playing run
+            # is further along than the page's last frame)
+            await self.send({"type": "edited", "edit": self.session.edits[-1]})
         elif kind == "export":
             name, data = await self.call(self.session.export, msg.get("what"), self.net)
             await self.send({"type": "file", "name": name,
@@ -205,7 +220,7 @@ class Run:
         self.session = session
         self.net = session.check_net(msg.get("net", 0))
         await self.send({"type": "ready", "settings": asdict(settings),
-                         **await self.call(session.describe)})
+                         "edits": session.edits, **await self.call(session.describe)})
         await self.send_frame()
 
     # ---- playing --------------------------------------------------------------------
@@ -234,7 +249,7 @@ class Run:
         """Frames until paused or reconfigured. At full speed the next frame's steps start
         training in the worker before this frame is encoded and sent (XLA runs without
         the GIL), so streaming costs little training time."""
-        session, ahead = self.session, None
+        session, ahead, shown_stopped = self.session, None, False
         while self.playing.is_set() and session is not None and session is self.session:
             start = time.perf_counter()
             if ahead is None:
@@ -245,12 +260,16 @@ class Run:
                 self.fast_steps = max(1, min(100_000, round(steps * change)))
             if taken < steps:
                 self.playing.clear()
-            frame = await self.call(session.frame, self.net)
+            # a frame only for a page that has drawn the last one (or when this stretch ends)
+            show = self.drawn.is_set() or not self.playing.is_set()
+            frame = await self.call(session.frame, self.net) if show else None
             if self.playing.is_set() and self.speed == 0 and session is self.session:
                 ahead = asyncio.ensure_future(self.call(_timed_advance, session, self._steps()))
             if session is not self.session:
                 break
-            await self.send_frame(frame)
+            if frame is not None:
+                await self.send_frame(frame)
+                shown_stopped = not self.playing.is_set()
             if taken < steps:
                 await self.error(AT_CAP)
             if self.speed:
@@ -258,14 +277,16 @@ class Run:
             self.rate = taken / max(time.perf_counter() - start, 1e-9)
         if ahead is not None:  # paused while the next frame trained: show where it got
             await ahead
-            if session is self.session:
-                await self.send_frame()
+            shown_stopped = False
+        if not shown_stopped and session is not None and session is self.session:
+            await self.send_frame()  # where it stopped, marked as paused
 
 
 def _timed_advance(session, steps: int) -> tuple[int, int, float]:
     """Steps asked for, steps taken (fewer at the cap) and the seconds they took."""
     start = time.perf_counter()
     return steps, session.advance(steps), time.perf_counter() - start
+
 
 async def playground(ws: WebSocket) -> None:
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):

@@ -64,7 +64,8 @@ function parseHash() {
   }
   let edits = [];
   try { edits = JSON.parse(p.get("edits") || "[]"); } catch (e) { edits = []; }
-  return { settings: s, speed: Number(p.get("speed") || 0), net: Number(p.get("net") || 0),
+  return { settings: s, speed: p.has("speed") ? Number(p.get("speed")) : null,
+    net: Number(p.get("net") || 0),
     step: Number(p.get("step") || 0), edits };
 }
 
@@ -124,7 +125,7 @@ function receive(msg) {
   } else if (msg.type === "ready") {
     state.info = msg;
     state.history = [];
-    state.edits = [];
+    state.edits = msg.edits || [];  // a link's edits, as the server replayed them
     writeControls(msg.settings);
     setButtons(true);
     $("walk").hidden = true;
@@ -133,6 +134,9 @@ function receive(msg) {
     onFrame(msg);
   } else if (msg.type === "file") {
     download(msg.name, msg.data);
+  } else if (msg.type === "edited") {
+    state.edits.push(msg.edit);  // [the step the server applied it at, ...op]
+    writeHashSoon();
   } else if (msg.type === "status") {
     $("status").textContent = msg.message;  // a replay's progress, a wait for a slot
   }
@@ -180,6 +184,8 @@ function onFrame(f) {
   drawGrid(f);
   if (state.walk !== null) drawWalk(state.walk);
   writeHashSoon();
+  // Flow control: the server sends the next frame once this one is on the screen
+  requestAnimationFrame(() => send({ type: "drawn" }));
 }
 
 let hashTimer = null;
@@ -330,8 +336,7 @@ function applyEdit() {
 
 function sendEdit(op) {
   showError("");
-  state.edits.push([state.step, ...op]);
-  send({ type: "edit", op });
+  send({ type: "edit", op });  // kept for the link once the server says at which step
 }
 
 function openWalk(i) {
@@ -547,15 +552,24 @@ function drawGrid(f) {
   const cell = Math.max(1, Math.min(24, Math.floor(380 / Math.max(nIn, nOut))));
   canvas.width = cell * nOut;
   canvas.height = cell * nIn;
+  // One pixel a cell, then scaled up without smoothing: at n = 200, 40,000 cells drawn
+  // one by one took a third of a frame's drawing.
   const o = f.net.outputs;
+  const win = state.config.colours.win.match(/[0-9a-f]{2}/gi).map((h) => parseInt(h, 16));
+  const img = new ImageData(nOut, nIn);
   for (let i = 0; i < nIn; i++) {
     for (let j = 0; j < nOut; j++) {
-      const v = o[i][j];
-      const g = Math.round(255 - 170 * v);
-      ctx.fillStyle = f.net.wins[i] === j ? state.config.colours.win : `rgb(${g},${g},${g})`;
-      ctx.fillRect(j * cell, i * cell, cell, cell);
+      const g = Math.round(255 - 170 * o[i][j]);
+      const rgb = f.net.wins[i] === j ? win : [g, g, g];
+      img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * (i * nOut + j));
     }
   }
+  const cells = state.gridCells || (state.gridCells = document.createElement("canvas"));
+  cells.width = nOut;
+  cells.height = nIn;
+  cells.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = Math.max(1, cell / 10);
   state.info.task.inputs.forEach((i, p) => {
@@ -594,7 +608,9 @@ async function start() {
   $("table").maxLength = caps.table_chars;
   const initial = parseHash();
   writeControls({ ...state.config.defaults, ...initial.settings });
-  state.speed = c.speed.includes(initial.speed) ? initial.speed : 0;
+  // A first visit plays at a watchable 30 steps/s (at full speed 11 symbols are learnt
+  // before one sees anything); a link keeps its own speed.
+  state.speed = c.speed.includes(initial.speed) ? initial.speed : 30;
   $("speed").value = state.speed;
   state.net = initial.net;
   let timer = null;
