@@ -330,3 +330,28 @@ def test_task_seed_fixes_the_table_apart_from_the_networks(tmp_path):
     assert table(0, 3) == table(1, 3) != table(0, 4)
     r = run("train", "--task-seed", 3)
     assert r.exit_code == 2 and "--task-seed has no effect with --task shift" in r.stderr
+
+
+def test_draw_animate_plays_every_snapshot_and_the_end(tmp_path):
+    model = tmp_path / "m.npz"
+    assert run("train", "--symbols", 5, "--seeds", 2, "--steps", 60, "--stop", "never",
+               "--snapshots", "0,10,30", "--save", model).exit_code == 0
+    for extra, marker in (([], "network 0, step 10"), (["--space"], "<svg")):
+        page = tmp_path / "run.html"
+        r = run("draw", model, "--animate", "--net", 0, "--out", page, *extra)
+        assert r.exit_code == 0, r.output
+        text = page.read_text()
+        labels = json.loads(re.search(r"const labels = (\[.*?\]);", text).group(1))
+        assert labels == ["step 0", "step 10", "step 30", "step 60 (the end)"]
+        assert text.count("<svg") == 4 and marker in text
+        links = re.findall(r'(?:src|href)="([^"]+)"', text)
+        assert not [v for v in links if "://" in v]  # it plays offline: nothing fetched
+    for args, msg in ((["--out", tmp_path / "a.png"], "must end in .html"),
+                      (["--step", 10, "--out", tmp_path / "a.html"], "--step has no effect"),
+                      (["--training", "--out", tmp_path / "a.html"], "--animate plays")):
+        r = run("draw", model, "--animate", *args)
+        assert r.exit_code == 2 and msg in r.stderr, r.output
+    plain = tmp_path / "p.npz"
+    run("train", "--symbols", 5, "--seeds", 2, "--steps", 20, "--save", plain)
+    r = run("draw", plain, "--animate", "--out", tmp_path / "p.html")
+    assert r.exit_code == 2 and "--snapshots" in r.stderr

@@ -185,7 +185,7 @@ def test_export_gives_a_model_file_that_show_reads(client, tmp_path):
         svg = receive(ws, "file")
         for what in ("../../etc/passwd", ["model"], None, 3):
             ws.send_text(json.dumps({"type": "export", "what": what}))
-            assert receive(ws, "error")["message"].startswith("export takes \"model\" or")
+            assert receive(ws, "error")["message"].startswith("export takes \"model\",")
         ws.send_text(json.dumps({"type": "step"}))
         receive(ws, "frame")
     path = tmp_path / file["name"]
@@ -402,3 +402,21 @@ def test_closing_a_tab_while_its_run_builds_logs_nothing(client, caplog):
     assert worker_free_within(5.0)  # the builds asked for end (or never start)
     time.sleep(0.2)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_keep_an_animation_of_the_frames_shown(client):
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"type": "configure", "settings": {**SMALL, "hidden": 0}}))
+        receive(ws, "ready")
+        ws.send_text(json.dumps({"type": "export", "what": "animation.html"}))
+        assert "no hidden units" in receive(ws, "error")["message"]
+        configure(ws)
+        for _ in range(4):
+            ws.send_text(json.dumps({"type": "step"}))
+            receive(ws, "frame")
+        ws.send_text(json.dumps({"type": "export", "what": "animation.html"}))
+        file = receive(ws, "file")
+    page = base64.b64decode(file["data"]).decode()
+    assert file["name"].endswith("-animation.html")
+    assert page.count("<svg") == 5  # step 0 and four steps, as the page showed them
+    assert "step 4, network 0" in page

@@ -8,7 +8,8 @@ chart) does not import the renderers that need JAX."""
 from importlib import import_module
 
 _WHERE = {
-    "bits_chart": "bits", "capacity_atlas": "capacity", "capacity_chart": "capacity",
+    "animation_html": "animation", "bits_chart": "bits", "capacity_atlas": "capacity",
+    "capacity_chart": "capacity",
     "save": "common", "diagram": "network", "diagram_layout": "network",
     "hidden_space": "space", "training_charts": "training", "walkthrough": "walk",
     "walkthrough_terms": "walk",

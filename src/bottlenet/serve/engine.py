@@ -28,6 +28,7 @@ from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
 from bottlenet.trainer import Live, release_live_programs
 
 EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
+ANIMATION_FRAMES = 120  # frames kept for "animation.html"; past it, every other is dropped
 REPLAY_CHUNK_S = 0.2  # a replay trains in chunks of about this long, checking for a close
 
 
@@ -88,12 +89,14 @@ class Session:
         self.live = Live(self.spec, self.config, self.data, self.task.n_in, self.task.n_out)
         self.step = 0
         self.edits: list[list] = []
+        self.shown: list[tuple[int, int, np.ndarray]] = []  # (step, net, codes) of frames
 
     def reset(self) -> None:
         """Back to step 0: the same initial weights, the edits forgotten."""
         self.live.reset()
         self.step = 0
         self.edits = []
+        self.shown = []
 
     @property
     def steps_left(self) -> int:
@@ -127,6 +130,7 @@ class Session:
         loss, acc, solved, one, codes, probs = jax.device_get(
             _look(self.spec, weights, self.data, self.input_range, net))
         diverged = self.live.diverged()
+        self._keep_shown(net, codes)
         finite = np.isfinite(loss) & ~diverged
         fin = loss[finite] if finite.any() else np.array([np.nan])
         q = np.quantile(fin, [0.1, 0.5, 0.9])
@@ -145,6 +149,32 @@ class Session:
                                       1).tolist()},
             "edits": len(self.edits),
         }
+
+    def _keep_shown(self, net: int, codes) -> None:
+        """Keep the hidden codes a frame shows, for the animation (a step once; when more
+        than ANIMATION_FRAMES are kept, every other is dropped, so they stay spread over
+        the whole run)."""
+        if not self.spec.hidden or (self.shown and self.shown[-1][:2] == (self.step, net)):
+            return
+        self.shown.append((self.step, net, np.asarray(codes)))
+        if len(self.shown) > ANIMATION_FRAMES:
+            self.shown = [*self.shown[:-1:2], self.shown[-1]]
+
+    def animation(self) -> str:
+        """The hidden codes of the frames shown so far, as one HTML page that plays them
+        (draw.animation): how the codes moved while the page watched."""
+        from bottlenet.draw.animation import animation_html, codes_svg
+
+        if not self.spec.hidden:
+            raise SettingsError("an animation shows the hidden codes: this network has "
+                                "no hidden units")
+        if not self.shown:
+            raise SettingsError("no frames shown yet: play first")
+        frames = [(label := f"step {step:,}, network {net}", codes_svg(codes, label))
+                  for step, net, codes in self.shown]
+        return animation_html(frames, f"{self.task.name}, {self.settings.hidden} hidden "
+                              f"{self.spec.activation} units: the codes as they moved",
+                              frame_ms=150)
 
     def check_net(self, net) -> int:
         if isinstance(net, bool) or not isinstance(net, int) or not 0 <= net < self.config.seeds:
@@ -241,9 +271,13 @@ class Session:
         """A file's name and bytes: "model" (the population, .npz) or one of PICTURES
         (network `net`, drawn as `bottlenet draw` draws it)."""
         net = self.check_net(net)
-        if not isinstance(what, str) or (what != "model" and what not in PICTURES):
-            raise SettingsError(f"export takes \"model\" or one of {', '.join(sorted(PICTURES))}")
+        if not isinstance(what, str) or (what not in ("model", "animation.html")
+                                         and what not in PICTURES):
+            raise SettingsError("export takes \"model\", \"animation.html\" or one of "
+                                f"{', '.join(sorted(PICTURES))}")
         stem = f"{self.task.name}-k{self.settings.hidden}-step{self.step}"
+        if what == "animation.html":
+            return f"{stem}-animation.html", self.animation().encode("utf-8")
         with tempfile.TemporaryDirectory() as folder:
             if what == "model":
                 path = modelfile.save(self.population(), Path(folder) / f"{stem}.npz")
