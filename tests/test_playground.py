@@ -181,7 +181,6 @@ def test_a_pause_shows_at_once_at_n_200(server, browser):
                            timeout=60_000)
     page.wait_for_timeout(15_000)
     delay = page.evaluate(PAUSE_DELAY)
-    print(f"pause delay {delay:.0f} ms")
     assert delay < 300, f"the pause showed after {delay:.0f} ms"
     assert problems == []
 
@@ -199,4 +198,29 @@ def test_a_restored_link_keeps_its_edits_in_its_address(server, browser):
     page.wait_for_function("location.hash.includes('edits=')", timeout=10_000)
     kept = parse_qs(page.evaluate("location.hash.slice(1)"))["edits"][0]
     assert json.loads(kept) == edits
+    assert problems == []
+
+
+VIEWS = """() => ({scroll: document.documentElement.scrollWidth,
+  width: document.documentElement.clientWidth,
+  views: [...document.querySelectorAll('.view')].map((v) => {
+    const r = v.getBoundingClientRect(); return [r.right, r.bottom]; })})"""
+
+
+def test_one_screen_at_1400_and_no_sideways_scroll_at_800(server, browser):
+    """The controls across the top and the four views side by side: at n = 64 they all
+    fit 1,400 x 900 (a tall diagram scrolls inside its box), and at 800 px wide the page
+    never scrolls sideways."""
+    problems: list[str] = []
+    page = open_page(browser, server + "/#symbols=64&hidden=2", problems)
+    page.wait_for_function("document.getElementById('status').dataset.step !== undefined")
+    m = page.evaluate(VIEWS)
+    assert all(right <= 1400 and bottom <= 900 for right, bottom in m["views"]), m
+    assert "step 0" in page.inner_text("#step-count")
+    narrow = browser.new_page(viewport={"width": 800, "height": 900})
+    narrow.goto(server + "/#symbols=200&hidden=3")
+    narrow.wait_for_function("document.getElementById('status').dataset.step !== undefined",
+                             timeout=60_000)
+    m = narrow.evaluate(VIEWS)
+    assert m["scroll"] <= m["width"], m
     assert problems == []

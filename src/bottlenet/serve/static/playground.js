@@ -100,7 +100,9 @@ function configure(extra = {}) {
   showError("");
   state.info = null;
   setButtons(false);
-  $("status").textContent = "building the networks...";
+  $("status").textContent = state.started ? "building the networks..."
+    : "starting the engine: the first run compiles its programs (a few seconds)...";
+  state.started = true;
   send({ type: "configure", settings: readControls(), net: state.net, ...extra });
 }
 
@@ -175,6 +177,7 @@ function onFrame(f) {
     ` · solved ${p.solved}/${p.size}` + (p.diverged ? ` · diverged ${p.diverged}` : "") +
     ` · network ${f.net.index}: accuracy ${(100 * f.net.accuracy).toFixed(0)}%` +
     (f.net.solved ? " (solved)" : "");
+  $("step-count").textContent = `step ${f.step.toLocaleString()}`;
   $("status").dataset.accuracy = f.net.accuracy;
   $("status").dataset.step = f.step;
   drawNetworks(f);
@@ -246,7 +249,7 @@ function drawDiagram(f) {
   const H = Math.max(300, 13 * tallest + 40);
   const W = 560;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.style.height = `${H}px`;
+  svg.style.height = "auto";  // its width is the view's; the height follows the viewBox
   svg.innerHTML = "";
   const xs = sizes.map((_, c) => 110 + c * (W - 220) / (sizes.length - 1));
   const ys = sizes.map((size, c) => {
@@ -260,9 +263,11 @@ function drawDiagram(f) {
   layers.forEach((layer, li) => {
     layer.w.forEach((row, i) => row.forEach((w, j) => {
       const rel = Math.abs(w || 0) / scales[li];
+      // width by magnitude, at least about 0.75 px on screen: a weak line stays easy to
+      // hover and click (its pale colour says it is weak)
       const line = el("line", {
         x1: xs[li], y1: ys[li][i], x2: xs[li + 1], y2: ys[li + 1][j],
-        stroke: signedColour(w || 0, scales[li]), "stroke-width": 0.3 + 3.2 * rel,
+        stroke: signedColour(w || 0, scales[li]), "stroke-width": 1.0 + 3.0 * rel,
         "data-layer": li, "data-i": i, "data-j": j, "data-w": w, "data-scale": scales[li],
         "data-tip": `${nodeName(li, i)} → ${nodeName(li + 1, j)}: w = ${fmt(w, 4)}`,
       }, lines);
@@ -531,10 +536,28 @@ function drawChart(canvas, rows, get, band, log, label) {
   };
   line((r) => band(r)[1], "#4a90c2");
   line(get, "#222");
+  // axes: readable ticks (powers of ten on the log scale, 0/50/100% on the other; a few
+  // round steps along the bottom), faint grid lines under the curves' labels
+  ctx.font = "10px system-ui";
   ctx.fillStyle = "#555";
-  ctx.fillText(log ? `1e${hi.toFixed(1)}` : "100%", 0, 24);
-  ctx.fillText(log ? `1e${lo.toFixed(1)}` : "0%", 0, H - 14);
-  ctx.fillText(`step ${s1.toLocaleString()}`, W - 80, H - 2);
+  ctx.strokeStyle = "#e5e5e5";
+  ctx.lineWidth = 1;
+  const yTicks = log
+    ? Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, i) => Math.ceil(lo) + i)
+    : [0, 0.5, 1];
+  for (const t of (log && yTicks.length > 6 ? yTicks.filter((_, i) => i % 2 === 0) : yTicks)) {
+    const y = H - 14 - ((t - lo) / (hi - lo)) * (H - 30);
+    ctx.beginPath(); ctx.moveTo(30, y); ctx.lineTo(W - 6, y); ctx.stroke();
+    const text = log ? (t >= 0 ? String(10 ** t) : (10 ** t).toExponential(0).replace("e", "e"))
+      : `${100 * t}%`;
+    ctx.fillText(log && t < 0 && t >= -3 ? String(Number((10 ** t).toFixed(-t))) : text, 0, y + 3);
+  }
+  const span = s1 - s0;
+  const unit = 10 ** Math.floor(Math.log10(Math.max(span, 1)));
+  const every = [1, 2, 5, 10].map((m) => m * unit).find((e) => span / e <= 5) || 10 * unit;
+  for (let s = Math.ceil(s0 / every) * every; s <= s1; s += every) {
+    ctx.fillText(s.toLocaleString(), Math.min(X(s) - 4, W - 40), H - 2);
+  }
 }
 
 function drawCurves() {
