@@ -224,3 +224,14 @@ def test_one_screen_at_1400_and_no_sideways_scroll_at_800(server, browser):
     m = narrow.evaluate(VIEWS)
     assert m["scroll"] <= m["width"], m
     assert problems == []
+
+
+def test_a_link_with_two_hidden_layers(server, browser):
+    problems: list[str] = []
+    page = open_page(browser, server + "/#symbols=5&hidden=3,2&population=4", problems)
+    page.wait_for_function("document.getElementById('status').dataset.step !== undefined")
+    assert page.input_value("#hidden") == "3,2"
+    assert page.evaluate("document.querySelectorAll('#diagram circle').length") == 5 + 3 + 2 + 5
+    assert "last of 2 hidden layers" in page.inner_text("#space-note")
+    page.wait_for_function("location.hash.includes('hidden=3%2C2')")
+    assert problems == []

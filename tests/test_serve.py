@@ -420,3 +420,19 @@ def test_keep_an_animation_of_the_frames_shown(client):
     assert file["name"].endswith("-animation.html")
     assert page.count("<svg") == 5  # step 0 and four steps, as the page showed them
     assert "step 4, network 0" in page
+
+
+def test_several_hidden_layers(client):
+    """The page's k may name several hidden layers (as `--hidden 3,3`): the network
+    trains, its frame has every layer, and the codes are the last layer's."""
+    with client.websocket_connect("/ws") as ws:
+        ready, frame = configure(ws, hidden=[3, 2])
+        assert ready["spec"]["hidden"] == [3, 2]
+        assert len(frame["net"]["layers"]) == 3 and len(frame["net"]["codes"][0]) == 2
+        ws.send_text(json.dumps({"type": "edit", "op": ["code", 0, 0, [0.1, 0.2]]}))
+        assert "one hidden layer" in receive(ws, "error")["message"]
+        for bad, message in (([3, 0], "each layer"), ([2] * 5, "1 to 4"), ([], "1 to 4"),
+                             ("3,3", "hidden units k")):
+            ws.send_text(json.dumps({"type": "configure", "settings": {**SMALL,
+                                                                        "hidden": bad}}))
+            assert message in receive(ws, "error")["message"], bad

@@ -172,8 +172,9 @@ class Session:
             raise SettingsError("no frames shown yet: play first")
         frames = [(label := f"step {step:,}, network {net}", codes_svg(codes, label))
                   for step, net, codes in self.shown]
-        return animation_html(frames, f"{self.task.name}, {self.settings.hidden} hidden "
-                              f"{self.spec.activation} units: the codes as they moved",
+        return animation_html(frames, f"{self.task.name}, hidden "
+                              f"{'x'.join(map(str, self.spec.hidden))} {self.spec.activation}:"
+                              " the codes of the last hidden layer as they moved",
                               frame_ms=150)
 
     def check_net(self, net) -> int:
@@ -275,7 +276,7 @@ class Session:
                                          and what not in PICTURES):
             raise SettingsError("export takes \"model\", \"animation.html\" or one of "
                                 f"{', '.join(sorted(PICTURES))}")
-        stem = f"{self.task.name}-k{self.settings.hidden}-step{self.step}"
+        stem = f"{self.task.name}-k{'x'.join(map(str, self.spec.hidden)) or 0}-step{self.step}"
         if what == "animation.html":
             return f"{stem}-animation.html", self.animation().encode("utf-8")
         with tempfile.TemporaryDirectory() as folder:

@@ -15,6 +15,7 @@ from bottlenet.spec import NetSpec
 # command line has no such caps (see checks.py for its limits).
 SYMBOLS_MAX = 200
 HIDDEN_MAX = 8
+LAYERS_MAX = 4  # hidden layers
 POPULATION_MAX = 256
 STEPS_MAX = 200_000  # steps per run; reset to go on
 TABLE_MAX_CHARS = 20_000
@@ -33,7 +34,7 @@ class Settings:
     symbols: int = 11
     table: str = ""  # pasted pairs, CSV or JSON as for --table (task "table")
     task_seed: int = 0
-    hidden: int = 2
+    hidden: int | list[int] = 2  # units of one hidden layer, or of each ([3, 3])
     activation: str = "tanh"
     head: str = "softmax"
     bias: bool = True
@@ -76,7 +77,13 @@ class Settings:
         if self.task != "table":
             checks.whole("symbols n", self.symbols, 2, SYMBOLS_MAX)
         checks.whole("task seed", self.task_seed, 0, checks.SEED_MAX)
-        checks.whole("hidden units k", self.hidden, 0, HIDDEN_MAX)
+        if isinstance(self.hidden, list):
+            if not 1 <= len(self.hidden) <= LAYERS_MAX:
+                raise SettingsError(f"hidden layers: 1 to {LAYERS_MAX} (e.g. 3,3)")
+            for k in self.hidden:
+                checks.whole("hidden units k (each layer)", k, 1, HIDDEN_MAX)
+        else:
+            checks.whole("hidden units k", self.hidden, 0, HIDDEN_MAX)
         checks.real("learning rate", self.lr, 0, LR_MAX, above=True)
         checks.whole("population", self.population, 1, POPULATION_MAX)
         # the same rule as `train --seed`
@@ -95,9 +102,16 @@ class Settings:
                                 f"the playground takes at most {SYMBOLS_MAX}")
         return task
 
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The hidden layers' sizes (none for k = 0)."""
+        if isinstance(self.hidden, list):
+            return tuple(self.hidden)
+        return (self.hidden,) if self.hidden else ()
+
     def spec(self, task: tasks.Task) -> NetSpec:
-        return NetSpec(task.n_in, task.n_out, (self.hidden,) if self.hidden else (),
-                       self.activation, self.bias, self.head)
+        return NetSpec(task.n_in, task.n_out, self.layers, self.activation, self.bias,
+                       self.head)
 
 
 def choose(name: str, value, options) -> None:

@@ -35,9 +35,19 @@ function readControls() {
     const el = $(name);
     if (el.type === "checkbox") s[name] = el.checked;
     else if (el.type === "number") s[name] = el.value === "" ? null : Number(el.value);
+    else if (name === "hidden") s[name] = parseHidden(el.value);
     else s[name] = el.value;
   }
   return s;
+}
+
+// "2" -> 2 (one hidden layer), "3,3" -> [3, 3] (several); anything else goes to the
+// server as it is, which says what is wrong
+function parseHidden(text) {
+  const parts = String(text).split(",").map((t) => t.trim());
+  const nums = parts.map(Number);
+  if (parts.some((t) => t === "" || !Number.isInteger(Number(t)))) return text;
+  return nums.length === 1 ? nums[0] : nums;
 }
 
 function writeControls(s) {
@@ -45,7 +55,7 @@ function writeControls(s) {
     if (!(name in s)) continue;
     const el = $(name);
     if (el.type === "checkbox") el.checked = !!s[name];
-    else el.value = s[name];
+    else el.value = Array.isArray(s[name]) ? s[name].join(",") : s[name];
   }
   $("table-box").hidden = $("task").value !== "table";
   $("symbols").disabled = $("task").value === "table";
@@ -59,6 +69,7 @@ function parseHash() {
     if (!p.has(name)) continue;
     const v = p.get(name);
     if (typeof d[name] === "boolean") s[name] = v === "1" || v === "true";
+    else if (name === "hidden") s[name] = parseHidden(v);
     else if (typeof d[name] === "number") s[name] = Number(v);
     else s[name] = v;
   }
@@ -399,8 +410,9 @@ function drawSpace(f, moved) {
   const ctx = canvas.getContext("2d");
   const W = canvas.width;
   ctx.clearRect(0, 0, W, W);
-  const k = state.info.spec.hidden.length ? state.info.spec.hidden[0] : 0;
-  if (!k || state.info.spec.hidden.length !== 1) {
+  const layers = state.info.spec.hidden;
+  const k = layers.length ? layers[layers.length - 1] : 0;  // the plane the outputs read
+  if (!k) {
     $("space-note").textContent = "(no hidden units)";
     return;
   }
@@ -408,7 +420,7 @@ function drawSpace(f, moved) {
   if (moved) codes[moved.i] = moved.code;
   const [lo, hi] = spaceBounds(codes);
   const toPx = (v) => ((v - lo) / (hi - lo)) * W;
-  const out = f.net.layers[1];
+  const out = f.net.layers[f.net.layers.length - 1];  // the output layer reads this plane
   const n = state.info.spec.n_out;
   const y2 = (c) => (k >= 2 ? c[1] : 0);
   const where = new Map();  // output -> [sum x, sum y, cells] of its region, for its label
@@ -452,10 +464,12 @@ function drawSpace(f, moved) {
     ctx.beginPath(); ctx.arc(x, y, 4, 0, 2 * Math.PI); ctx.fill();
     ctx.fillText(state.info.task.in_names[i], x + 6, y - 4);
   });
-  $("space-note").textContent = k === 2
-    ? "input codes (h1, h2); background: the output that wins there. Drag a code."
-    : k === 1 ? "input codes on h1; background: the output that wins there. Drag a code."
-      : `input codes on h1, h2 of ${k} units (a projection). Drag a code.`;
+  const drag = layers.length === 1 ? " Drag a code." : "";
+  const layer = layers.length > 1 ? ` of the last of ${layers.length} hidden layers` : "";
+  $("space-note").textContent = (k === 2
+    ? `input codes (h1, h2)${layer}; background: the output that wins there.`
+    : k === 1 ? `input codes on h1${layer}; background: the output that wins there.`
+      : `input codes on h1, h2 of ${k} units${layer} (a projection).`) + drag;
   canvas._map = { lo, hi, W, k, codes };
 }
 
@@ -472,7 +486,7 @@ function setupSpaceDrag() {
   const canvas = $("space");
   canvas.addEventListener("mousedown", (ev) => {
     const m = canvas._map;
-    if (!m || !state.frame) return;
+    if (!m || !state.frame || state.info.spec.hidden.length !== 1) return;  // codes of one layer
     const p = spacePoint(ev);
     let best = -1;
     let dist = 10;
@@ -626,7 +640,7 @@ async function start() {
   fillSelect("speed", c.speed, (s) => (s === 0 ? "full" : `${s} steps/s`));
   const caps = state.config.caps;
   $("symbols").max = caps.symbols;
-  $("hidden").max = caps.hidden;
+  $("hidden").title += ` (at most ${caps.hidden} units a layer)`;
   $("population").max = caps.population;
   $("table").maxLength = caps.table_chars;
   const initial = parseHash();
