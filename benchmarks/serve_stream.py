@@ -8,6 +8,11 @@ measured in the same run).
 Goals (issue 16): >= 20 frames/s, < 20% of train's network-steps/s lost, and play to
 first frame under 2 s. The app runs in this process behind Starlette's test client, so
 the figures include JSON encoding and decoding of every frame but no browser drawing.
+
+Then, where Playwright and Chromium are installed (`uv sync --group browser-tests`), a
+real page: frames drawn per second at n = 200, k = 3 after 15 s at full speed, and how
+long a pause takes to show (issue 29: <= 0.3 s; the page acks each frame it has drawn,
+and before that a pause could take 12-27 s behind the frames queued for a slow page).
 """
 
 from __future__ import annotations
@@ -78,6 +83,64 @@ def stream(client, n: int, k: int, population: int, seconds: float) -> dict:
             "first_frame_s": to_first, "build_cold_s": cold, "build_warm_s": warm}
 
 
+PAGE_PROBE = """() => new Promise((resolve) => {
+  const seen = [];
+  const watch = () => {
+    seen.push([performance.now(), document.getElementById('status').dataset.step]);
+    if (seen.length < 10000) requestAnimationFrame(watch);
+  };
+  const t0 = performance.now(); const s0 = document.getElementById('status').dataset.step;
+  setTimeout(() => {
+    const drawn = new Set(seen.map((x) => x[1])).size;
+    const start = performance.now();
+    document.getElementById('play').click();
+    const check = () => document.getElementById('status').textContent.includes('paused')
+      ? resolve([drawn / ((start - t0) / 1000), performance.now() - start])
+      : requestAnimationFrame(check);
+    check();
+  }, 5000);
+  watch();
+})"""
+
+
+def page_figures(n: int = 200, k: int = 3, warmup_s: float = 15.0) -> tuple[float, float] | None:
+    """(frames drawn per second over 5 s, pause delay in ms) of a real page, or None
+    without Playwright and Chromium."""
+    import shutil
+    import socket
+    import threading
+
+    try:
+        import uvicorn
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return None
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/#symbols={n}&hidden={k}&speed=0"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            page.wait_for_function("!document.getElementById('play').disabled",
+                                   timeout=120_000)
+            page.click("#play")
+            page.wait_for_timeout(warmup_s * 1000)
+            rate, delay = page.evaluate(PAGE_PROBE)
+            browser.close()
+    finally:
+        server.should_exit = True
+    return rate, delay
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per size")
@@ -97,6 +160,12 @@ def main() -> None:
                   f"{s['build_cold_s']:5.1f}/{s['build_warm_s']:.1f} s")
     print("lost: training speed that streaming costs; build: the first and second configure of "
           "the process (the first compiles, or loads from the disk cache when warm)")
+    page = page_figures()
+    if page is None:
+        print("real page: skipped (needs `uv sync --group browser-tests` and Chromium)")
+    else:
+        print(f"real page, n=200 k=3, after 15 s at full speed: {page[0]:.1f} frames drawn/s, "
+              f"pause shown after {page[1]:.0f} ms (goal <= 300 ms)")
 
 
 if __name__ == "__main__":
