@@ -235,3 +235,20 @@ def test_a_link_with_two_hidden_layers(server, browser):
     assert "last of 2 hidden layers" in page.inner_text("#space-note")
     page.wait_for_function("location.hash.includes('hidden=3%2C2')")
     assert problems == []
+
+
+def test_the_winner_grid_is_labelled_and_each_output_has_its_heatmap(server, browser):
+    problems: list[str] = []
+    page = open_page(browser, server + "/" + SHIFT5, problems)
+    page.wait_for_function("document.getElementById('status').dataset.step !== undefined")
+    assert page.evaluate("document.getElementById('grid').width") > 5 * 24  # labels' room
+    page.click("#units-box summary")
+    page.wait_for_function("document.querySelectorAll('#units canvas').length === 5")
+    # each heatmap is drawn: not one colour (the output rises somewhere, falls elsewhere)
+    spread = page.evaluate("""() => [...document.querySelectorAll('#units canvas')].map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let lo = 255, hi = 0;
+        for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+        return hi - lo; })""")
+    assert all(s > 20 for s in spread), spread
+    assert problems == []

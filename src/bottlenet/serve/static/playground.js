@@ -471,6 +471,44 @@ function drawSpace(f, moved) {
     : k === 1 ? `input codes on h1${layer}; background: the output that wins there.`
       : `input codes on h1, h2 of ${k} units${layer} (a projection).`) + drag;
   canvas._map = { lo, hi, W, k, codes };
+  if ($("units-box").open) drawUnits(out, lo, hi, k);
+}
+
+const UNITS_SHOWN = 24;
+const UNIT_CELLS = 32;
+
+// Each output unit's softmax probability over the hidden plane (the last hidden layer,
+// its first two units), as small heatmaps: where each output rises and where it dies.
+function drawUnits(out, lo, hi, k) {
+  const n = state.info.spec.n_out;
+  const box = $("units");
+  const shown = Math.min(n, UNITS_SHOWN);
+  if (box.childElementCount !== shown) {
+    box.innerHTML = Array.from({ length: shown }, (_, j) =>
+      `<figure><canvas width="${UNIT_CELLS}" height="${UNIT_CELLS}"></canvas>` +
+      `<figcaption>${state.info.task.out_names[j]}</figcaption></figure>`).join("");
+  }
+  const canvases = box.querySelectorAll("canvas");
+  const images = Array.from({ length: shown }, () => new ImageData(UNIT_CELLS, UNIT_CELLS));
+  const sums = new Float64Array(n);
+  for (let b = 0; b < UNIT_CELLS; b++) {
+    for (let a = 0; a < UNIT_CELLS; a++) {
+      const x = lo + ((a + 0.5) / UNIT_CELLS) * (hi - lo);
+      const y = hi - ((b + 0.5) / UNIT_CELLS) * (hi - lo);
+      let top = -Infinity;
+      for (let j = 0; j < n; j++) {
+        sums[j] = out.w[0][j] * x + (k >= 2 ? out.w[1][j] * y : 0) + (out.b ? out.b[j] : 0);
+        top = Math.max(top, sums[j]);
+      }
+      let total = 0;
+      for (let j = 0; j < n; j++) total += Math.exp(sums[j] - top);
+      for (let j = 0; j < shown; j++) {
+        const g = Math.round(255 - 200 * Math.exp(sums[j] - top) / total);
+        images[j].data.set([g, g, 255, 255], 4 * (b * UNIT_CELLS + a));
+      }
+    }
+  }
+  images.forEach((img, j) => canvases[j].getContext("2d").putImageData(img, 0, 0));
 }
 
 function spacePoint(ev) {
@@ -586,9 +624,13 @@ function drawGrid(f) {
   const ctx = canvas.getContext("2d");
   const nIn = state.info.spec.n_in;
   const nOut = state.info.spec.n_out;
-  const cell = Math.max(1, Math.min(24, Math.floor(380 / Math.max(nIn, nOut))));
-  canvas.width = cell * nOut;
-  canvas.height = cell * nIn;
+  const task = state.info.task;
+  // room for the labels: inputs down the left, outputs along the top
+  const left = 28;
+  const top = 14;
+  const cell = Math.max(1, Math.min(24, Math.floor(352 / Math.max(nIn, nOut))));
+  canvas.width = left + cell * nOut;
+  canvas.height = top + cell * nIn;
   // One pixel a cell, then scaled up without smoothing: at n = 200, 40,000 cells drawn
   // one by one took a third of a frame's drawing.
   const o = f.net.outputs;
@@ -605,14 +647,29 @@ function drawGrid(f) {
   cells.width = nOut;
   cells.height = nIn;
   cells.getContext("2d").putImageData(img, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(cells, left, top, cell * nOut, cell * nIn);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = Math.max(1, cell / 10);
-  state.info.task.inputs.forEach((i, p) => {
-    const j = state.info.task.solve_targets[p];
-    ctx.strokeRect(j * cell + 0.5, i * cell + 0.5, cell - 1, cell - 1);
+  task.inputs.forEach((i, p) => {
+    const j = task.solve_targets[p];
+    ctx.strokeRect(left + j * cell + 0.5, top + i * cell + 0.5, cell - 1, cell - 1);
   });
+  // labels: every symbol while they fit, else every few (about 16 a side)
+  ctx.font = "9px system-ui";
+  ctx.fillStyle = "#444";
+  ctx.textAlign = "right";
+  const rowsEvery = Math.max(1, Math.ceil(11 / cell));
+  for (let i = 0; i < nIn; i += rowsEvery) {
+    ctx.fillText(task.in_names[i].slice(0, 5), left - 3, top + i * cell + Math.min(cell, 11) / 2 + 3);
+  }
+  ctx.textAlign = "center";
+  const colsEvery = Math.max(1, Math.ceil(16 / cell));
+  for (let j = 0; j < nOut; j += colsEvery) {
+    ctx.fillText(task.out_names[j].slice(0, 3), left + j * cell + cell / 2, top - 4);
+  }
+  ctx.textAlign = "left";
 }
 
 // ---- keeping ------------------------------------------------------------------------
@@ -685,6 +742,7 @@ async function start() {
     writeHash();
   });
   $("net").addEventListener("change", () => select(Number($("net").value)));
+  $("units-box").addEventListener("toggle", () => { if (state.frame) drawSpace(state.frame); });
   $("best").addEventListener("click", () => {
     const f = state.frame;
     if (!f) return;
