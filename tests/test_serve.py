@@ -304,18 +304,29 @@ def test_serve_command_errors_are_one_line(monkeypatch):
     assert r.exit_code == 2 and "uv sync --extra serve" in r.stderr
 
 
-def test_learning_rates_and_seeds_share_one_compiled_program():
+def test_learning_rates_seeds_and_sizes_of_a_bucket_share_one_compiled_program():
     """The learning rate and the seeds are inputs of the compiled programs, not constants
-    in them: a new rate or seed compiles nothing (each compilation held 13-24 MB and a few
+    in them, and n is padded to the trainer's size buckets (9 to 12 symbols train in the
+    shape of 12): none of these compiles anew (each compilation held 13-24 MB and a few
     hundred memory mappings for the life of the process)."""
-    from bottlenet.serve.engine import Session
-    from bottlenet.trainer import live
+    from jax import monitoring
 
-    Session(Settings.from_json({**SMALL, "lr": 0.05})).advance(2)
-    before = live._advance._cache_size()
-    for lr, seed in ((0.01, 0), (0.02, 7), (0.3, 123)):
-        Session(Settings.from_json({**SMALL, "lr": lr, "seed": seed})).advance(2)
-    assert live._advance._cache_size() == before
+    from bottlenet.serve.engine import Session
+
+    compiled: list[str] = []
+    monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **_: compiled.append(event) if "backend_compile" in event else None)
+    first = Session(Settings.from_json({**SMALL, "symbols": 12, "lr": 0.05}))
+    first.advance(2)
+    first.frame(0)
+    compiled.clear()
+    for n, lr, seed in ((9, 0.01, 0), (10, 0.02, 7), (11, 0.3, 123), (12, 0.1, 5)):
+        session = Session(Settings.from_json({**SMALL, "symbols": n, "lr": lr, "seed": seed}))
+        session.advance(2)
+        frame = session.frame(0)
+        assert len(frame["net"]["codes"]) == n and len(frame["net"]["wins"]) == n
+        assert np.asarray(frame["net"]["layers"][-1]["w"]).shape == (2, n)
+    assert compiled == []
 
 
 def test_seeds_go_as_far_as_the_train_command_s():
@@ -436,3 +447,14 @@ def test_several_hidden_layers(client):
             ws.send_text(json.dumps({"type": "configure", "settings": {**SMALL,
                                                                         "hidden": bad}}))
             assert message in receive(ws, "error")["message"], bad
+
+
+def test_compiled_programs_are_kept_least_recently_used_first_out():
+    from bottlenet.trainer.live import ProgramCache
+
+    cache = ProgramCache(lambda scale, x: x * scale, keep=2)
+    two, three = cache(2), cache(3)
+    assert cache(2) is two  # used again: now the most recent
+    cache(4)  # past the limit: 3, the least recently used, is dropped
+    assert set(cache.programs) == {(2,), (4,)} and cache.shapes == 3
+    assert cache(3) is not three and float(cache(3)(1.5)) == 4.5

@@ -12,7 +12,6 @@ import math
 import tempfile
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import jax
@@ -21,11 +20,13 @@ import numpy as np
 
 from bottlenet import activations, modelfile
 from bottlenet import net as netlib
+from bottlenet.capacity import bucket
 from bottlenet.config import TrainConfig
 from bottlenet.evaluation import consecutive_inputs, evaluate, task_arrays
 from bottlenet.population import Population
 from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
 from bottlenet.trainer import Live, release_live_programs
+from bottlenet.trainer.live import ProgramCache
 
 EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
 ANIMATION_FRAMES = 120  # frames kept for "animation.html"; past it, every other is dropped
@@ -37,17 +38,20 @@ class Cancelled(Exception):
 PICTURES = {"diagram.svg", "diagram.png", "space.svg", "space.png"}
 
 
-@partial(jax.jit, static_argnames=("spec", "input_range"))
-def _look(spec, params, data, input_range, net):
-    """Outcome of every network, and network `net`'s weights, hidden codes for every
-    input and head outputs (rows: inputs 0..n_in-1)."""
+def _look(spec, input_range, params, data, net):
+    """Outcome of every network, and network `net`'s hidden codes for every input and
+    head outputs (rows: inputs 0..n_in-1), at the compiled (padded) size: padded outputs
+    get nothing, and the caller slices rows and columns back to the task's size."""
     ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
     one = jax.tree.map(lambda x: x[net], params)
     inputs = range(spec.n_in)
     states = netlib.hidden_states(spec, one, inputs)
-    logits = netlib.output_logits(one, states, inputs)
+    logits = jnp.where(data.out_mask, netlib.output_logits(one, states, inputs), -jnp.inf)
     codes = states[-1] if states else jnp.zeros((spec.n_in, 0))
-    return ev.loss, ev.accuracy, ev.solved, one, codes, netlib.probabilities(spec, logits)
+    return ev.loss, ev.accuracy, ev.solved, codes, netlib.probabilities(spec, logits)
+
+
+look_program = ProgramCache(_look)  # (spec, input_range) -> program, the least used dropped
 
 
 def _numbers(a, digits: int = 4):
@@ -81,12 +85,19 @@ class Session:
                                   steps=STEPS_MAX, seeds=settings.population,
                                   seed=settings.seed, stop="never",
                                   logit_scale=settings.logit_scale)
-        self.data = task_arrays(self.task)
+        # Trained in the size bucket of the task (as capacity trials are): every n of a
+        # bucket shares one compiled program, and the networks train exactly as unpadded
+        t = self.task
+        self.padded_spec = replace(self.spec, n_in=bucket(t.n_in), n_out=bucket(t.n_out))
+        # (pairs padded like the inputs: a shift has n - 1 pairs, and 8 and 11 pairs must
+        # not split the bucket 9-12)
+        self.data = task_arrays(t, bucket(max(t.n_pairs, t.n_in)), self.padded_spec.n_out,
+                                n_in=self.padded_spec.n_in)
         self.input_range = consecutive_inputs(self.data)
         release_live_programs()  # compiled programs bounded: past a limit, all dropped
         # (it compiles its training program now, so that pressing play shows its first
         # frame without waiting for a compilation)
-        self.live = Live(self.spec, self.config, self.data, self.task.n_in, self.task.n_out)
+        self.live = Live(self.padded_spec, self.config, self.data, t.n_in, t.n_out)
         self.step = 0
         self.edits: list[list] = []
         self.shown: list[tuple[int, int, np.ndarray]] = []  # (step, net, codes) of frames
@@ -126,9 +137,12 @@ class Session:
     def frame(self, net: int) -> dict:
         """The numbers every view draws, for the population and network `net`."""
         net = self.check_net(net)
-        weights = self.live.weights()
-        loss, acc, solved, one, codes, probs = jax.device_get(
-            _look(self.spec, weights, self.data, self.input_range, net))
+        loss, acc, solved, codes, probs = jax.device_get(
+            look_program(self.padded_spec, self.input_range)(self.live.padded_weights(),
+                                                             self.data, net))
+        n_in, n_out = self.task.n_in, self.task.n_out
+        codes, probs = codes[:n_in], probs[:n_in, :n_out]
+        one = self.network(net)
         diverged = self.live.diverged()
         self._keep_shown(net, codes)
         finite = np.isfinite(loss) & ~diverged
@@ -184,7 +198,7 @@ class Session:
 
     def network(self, net: int) -> tuple:
         """Network `net`'s own weights, as numpy arrays."""
-        return jax.device_get(jax.tree.map(lambda x: x[net], self.live.weights()))
+        return tuple({k: v[net] for k, v in layer.items()} for layer in self.live.weights())
 
     # ---- hands on the weights ------------------------------------------------------
 
@@ -255,10 +269,10 @@ class Session:
 
     def population(self) -> Population:
         """The current population as `bottlenet show`/`draw` read it."""
-        weights = self.live.weights()
         loss, acc, solved, *_ = jax.device_get(
-            _look(self.spec, weights, self.data, self.input_range, 0))
-        weights = jax.device_get(weights)
+            look_program(self.padded_spec, self.input_range)(self.live.padded_weights(),
+                                                             self.data, 0))
+        weights = self.live.weights()
         diverged = self.live.diverged()
         pop = Population.from_weights(self.spec, self.task, weights, solved & ~diverged, loss,
                                       acc, np.arange(self.config.seed,

@@ -70,8 +70,9 @@ def plan(cfg: TrainConfig, stride: int | None = None) -> list[tuple[int, int]]:
     return segments
 
 
-def _unpad_params(params, n_in: int, n_out: int):
-    """Numpy slices back to the real size (no compiled program per size)."""
+def unpad_params(params, n_in: int, n_out: int):
+    """Weights of a population trained padded (population axis first), as numpy slices
+    back to the real size (no compiled program per size)."""
     layers = [{k: np.asarray(v) for k, v in layer.items()} for layer in params]
     layers[0]["w"] = layers[0]["w"][:, :n_in]
     layers[-1]["w"] = layers[-1]["w"][:, :, :n_out]
@@ -327,11 +328,11 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     kept = history[0] <= t
     return Population(
         spec=real_spec, task=task, config=config, network_seeds=seeds,
-        params=_unpad_params(params, task.n_in, task.n_out),
+        params=unpad_params(params, task.n_in, task.n_out),
         solved=solved, solve_step=solve_step, final_loss=loss, final_accuracy=acc,
         diverged=run.diverged, steps_run=t, wall_time=time.perf_counter() - started,
         history_step=history[0][kept], history_loss=history[1][kept],
         history_accuracy=history[2][kept], history_max_weight=history[3][kept],
-        snapshots={s: _unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
+        snapshots={s: unpad_params(p, task.n_in, task.n_out) for s, p in snapshots.items()},
         dtype=config.dtype,
     )
