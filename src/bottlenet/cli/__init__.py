@@ -25,7 +25,7 @@ COMMANDS = {
     "show": ("training", "Summarise a saved population and print one network's weights as "
              "tables."),
     "draw": ("pictures", "Draw a saved network: diagram (default), --walk, --space or "
-             "--training."),
+             "--training; or its training as an animation (--animate --out run.html)."),
     "capacity": ("capacity", "Measure capacity: the largest n that k units learn, with 95% "
                  "intervals."),
     "construct": ("capacity", "Build weights by hand that solve the task for any n, and "
