@@ -332,6 +332,7 @@ def test_task_seed_fixes_the_table_apart_from_the_networks(tmp_path):
     assert r.exit_code == 2 and "--task-seed has no effect with --task shift" in r.stderr
 
 
+@pytest.mark.slow  # 5 s; the animation page is tested in the default run through serve
 def test_draw_animate_plays_every_snapshot_and_the_end(tmp_path):
     model = tmp_path / "m.npz"
     assert run("train", "--symbols", 5, "--seeds", 2, "--steps", 60, "--stop", "never",

@@ -207,6 +207,7 @@ VIEWS = """() => ({scroll: document.documentElement.scrollWidth,
     const r = v.getBoundingClientRect(); return [r.right, r.bottom]; })})"""
 
 
+@pytest.mark.slow  # 6 s: a run at n = 200 is built for the narrow page
 def test_one_screen_at_1400_and_no_sideways_scroll_at_800(server, browser):
     """The controls across the top and the four views side by side: at n = 64 they all
     fit 1,400 x 900 (a tall diagram scrolls inside its box), and at 800 px wide the page

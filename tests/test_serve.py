@@ -458,3 +458,27 @@ def test_compiled_programs_are_kept_least_recently_used_first_out():
     cache(4)  # past the limit: 3, the least recently used, is dropped
     assert set(cache.programs) == {(2,), (4,)} and cache.shapes == 3
     assert cache(3) is not three and float(cache(3)(1.5)) == 4.5
+
+
+ODD_MESSAGES = [[], 3, "play", {"type": None}, {"type": "select"}, {"type": "select", "net": 1.5},
+                {"type": "edit"}, {"type": "edit", "op": 5}, {"type": "edit", "op": ["w"]},
+                {"type": "edit", "op": ["code", 0, 0, "x"]}, {"type": "speed"},
+                {"type": "speed", "steps_per_s": "fast"}, {"type": "export"},
+                {"type": "export", "what": {"a": 1}}, {"type": "configure"},
+                {"type": "configure", "settings": {"hidden": [1.5]}},
+                {"type": "configure", "settings": {"hidden": "x"}, "step": -1},
+                {"type": "configure", "settings": {}, "step": 1.5},
+                {"type": "configure", "settings": {}, "edits": [[0, "w", 0]]}]
+
+
+def test_every_odd_message_gets_a_clear_answer(client, caplog):
+    with client.websocket_connect("/ws") as ws:
+        configure(ws)
+        for msg in ODD_MESSAGES:
+            ws.send_text(json.dumps(msg))
+            answer = json.loads(ws.receive_text())
+            while answer["type"] == "frame":
+                answer = json.loads(ws.receive_text())
+            assert answer["type"] == "error", (msg, answer)
+            assert "internal error" not in answer["message"], (msg, answer)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -209,6 +209,9 @@ class Session:
         ["code", net, input, [h1, h2, ...]]: move an input's hidden code, by setting its
         first-layer weights so that the activations become those values (as near as the
         activation's range allows)."""
+        if not isinstance(op, list) or not op:
+            raise SettingsError('an edit is a list: ["w", net, layer, i, j, value], '
+                                '["b", net, layer, j, value] or ["code", net, input, [h...]]')
         if len(self.edits) >= EDIT_LIMIT:
             raise SettingsError(f"at most {EDIT_LIMIT} edits per run; reset to start again")
         weights = self.network(self.check_net(op[1] if len(op) > 1 else None))
