@@ -94,7 +94,9 @@ class Session:
         self.data = task_arrays(t, bucket(max(t.n_pairs, t.n_in)), self.padded_spec.n_out,
                                 n_in=self.padded_spec.n_in)
         self.input_range = consecutive_inputs(self.data)
-        release_live_programs()  # compiled programs bounded: past a limit, all dropped
+        # Compiled programs bounded: the training and look programs by an LRU of shapes,
+        # the small ones JAX keeps itself dropped after every 64 new shapes
+        release_live_programs()
         # (it compiles its training program now, so that pressing play shows its first
         # frame without waiting for a compilation)
         self.live = Live(self.padded_spec, self.config, self.data, t.n_in, t.n_out)

@@ -1,0 +1,83 @@
+"""The decoder under a coverage-guided fuzzer (atheris: libFuzzer for Python): every
+input must either decode or be refused with an ArchiveError (one line, exit code 2 in
+the CLI), never crash, hang or grow without bound.
+
+    uv sync --group fuzz-tests
+    uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
+    uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
+
+The fuzzer starts from real archives of every format (tests/data: formats 1-4; format 5
+made here: text, binary, stored, empty), mutates them, and keeps the inputs that reach
+new code (the container's parser and the codec's driver are instrumented; the compiled
+kernels are not, but every input reaches them through the driver). Limits per input:
+1 s (a hang) and 2 GiB (memory). It prints libFuzzer's figures and what it found; a
+finding is written to the artifact folder, and `--replay FILE` runs one again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports():
+    from bottlenet.compress import codec, container
+    from bottlenet.compress.model import Settings
+    from bottlenet.errors import BottlenetError
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+
+
+def one_input(data: bytes) -> None:
+    """Decode `data`; a refusal is an answer, anything else a finding."""
+    with contextlib.suppress(BottlenetError):
+        codec.decompress(data)
+
+
+def seeds(folder: Path) -> None:
+    """Real archives of every format, small enough to mutate quickly."""
+    for path in sorted(DATA.glob("golden-v*.bn")):
+        (folder / path.name).write_bytes(path.read_bytes())
+    small = Settings(hidden=4, table_bits=12)
+    made = {
+        "v5-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v5-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v5-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v5-empty.bn": codec.compress(b"", small),
+        "v5-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+    }
+    for name, result in made.items():
+        (folder / name).write_bytes(result.archive)
+    assert container.FORMAT_VERSION == 5  # a new format adds its seeds here
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1_000_000, help="inputs to try")
+    parser.add_argument("--seconds", type=int, default=0, help="stop after this long (0: no)")
+    parser.add_argument("--artifacts", type=Path, default=Path("fuzz-findings"),
+                        help="folder for findings (crashes, hangs)")
+    parser.add_argument("--replay", type=Path, help="run one input again and say what it does")
+    args = parser.parse_args()
+    if args.replay:
+        one_input(args.replay.read_bytes())
+        print(f"{args.replay}: decoded or refused cleanly")
+        return
+    args.artifacts.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as corpus:
+        seeds(Path(corpus))
+        flags = [sys.argv[0], corpus, f"-runs={args.runs}", "-timeout=1", "-rss_limit_mb=2048",
+                 "-max_len=16384", "-print_final_stats=1",
+                 f"-artifact_prefix={args.artifacts.resolve()}/"]
+        if args.seconds:
+            flags.append(f"-max_total_time={args.seconds}")
+        atheris.Setup(flags, one_input)
+        atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

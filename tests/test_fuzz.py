@@ -1,0 +1,41 @@
+"""A short run of the decoder's fuzz target (benchmarks/fuzz_decoder.py): from real
+archives of every format, mutated inputs must decode or be refused with an ArchiveError;
+a crash, a hang over 1 s or memory past 2 GiB fails. The long run (10^6 inputs) is the
+benchmark's."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import needs, needs_kernels
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_decoder.py"
+
+
+@pytest.mark.slow
+def test_a_short_fuzzing_run_finds_nothing(tmp_path):
+    needs("atheris", "fuzz-tests")
+    needs_kernels()
+    out = subprocess.run([sys.executable, str(SCRIPT), "--runs", "400", "--seconds", "90",
+                          "--artifacts", str(tmp_path / "findings")],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Done" in out.stderr and not list((tmp_path / "findings").iterdir())
+
+
+@pytest.mark.slow  # (it imports the instrumented codec into this process)
+def test_the_seeds_are_real_archives_of_every_format(tmp_path):
+    needs("atheris", "fuzz-tests")
+    needs_kernels()
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fuzz_decoder
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    fuzz_decoder.seeds(tmp_path)
+    versions = {p.read_bytes()[4] for p in tmp_path.iterdir()}
+    assert versions == {1, 2, 3, 4, 5}
+    for path in tmp_path.iterdir():
+        fuzz_decoder.one_input(path.read_bytes())  # each decodes
