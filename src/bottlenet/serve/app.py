@@ -159,10 +159,10 @@ class Run:
                 raise SettingsError(AT_CAP)
             self.playing.set()
         elif kind == "pause":
-            if self.playing.is_set():  # the playing stretch ends with a frame of its own
-                self.playing.clear()
-                return
+            playing = self.playing.is_set()
             self.playing.clear()
+            if playing:  # the playing stretch ends with a frame of its own
+                return
         elif kind == "step":
             self.playing.clear()
             await self.call(self.session.advance, 1)

@@ -27,6 +27,7 @@ from bottlenet.population import Population
 from bottlenet.serve.settings import STEPS_MAX, Settings, SettingsError
 from bottlenet.trainer import Live, release_live_programs
 from bottlenet.trainer.live import ProgramCache
+from bottlenet.trainer.run import unpad_params
 
 EDIT_LIMIT = 1000  # edits kept for the link; more make the link too long to share
 ANIMATION_FRAMES = 120  # frames kept for "animation.html"; past it, every other is dropped
@@ -39,16 +40,16 @@ PICTURES = {"diagram.svg", "diagram.png", "space.svg", "space.png"}
 
 
 def _look(spec, input_range, params, data, net):
-    """Outcome of every network, and network `net`'s hidden codes for every input and
-    head outputs (rows: inputs 0..n_in-1), at the compiled (padded) size: padded outputs
-    get nothing, and the caller slices rows and columns back to the task's size."""
+    """Outcome of every network, and network `net`'s weights, hidden codes for every
+    input and head outputs (rows: inputs 0..n_in-1), at the compiled (padded) size:
+    padded outputs get nothing, and the caller slices back to the task's size."""
     ev = jax.vmap(evaluate, in_axes=(None, 0, None, None))(spec, params, data, input_range)
     one = jax.tree.map(lambda x: x[net], params)
     inputs = range(spec.n_in)
     states = netlib.hidden_states(spec, one, inputs)
     logits = jnp.where(data.out_mask, netlib.output_logits(one, states, inputs), -jnp.inf)
     codes = states[-1] if states else jnp.zeros((spec.n_in, 0))
-    return ev.loss, ev.accuracy, ev.solved, codes, netlib.probabilities(spec, logits)
+    return ev.loss, ev.accuracy, ev.solved, one, codes, netlib.probabilities(spec, logits)
 
 
 look_program = ProgramCache(_look)  # (spec, input_range) -> program, the least used dropped
@@ -94,8 +95,8 @@ class Session:
         self.data = task_arrays(t, bucket(max(t.n_pairs, t.n_in)), self.padded_spec.n_out,
                                 n_in=self.padded_spec.n_in)
         self.input_range = consecutive_inputs(self.data)
-        # Compiled programs bounded: the training and look programs by an LRU of shapes,
-        # the small ones JAX keeps itself dropped after every 64 new shapes
+        # Compiled programs bounded: the training and look programs by an LRU of shapes
+        # (ProgramCache), the small ones JAX keeps itself dropped after 64 new shapes
         release_live_programs()
         # (it compiles its training program now, so that pressing play shows its first
         # frame without waiting for a compilation)
@@ -139,12 +140,14 @@ class Session:
     def frame(self, net: int) -> dict:
         """The numbers every view draws, for the population and network `net`."""
         net = self.check_net(net)
-        loss, acc, solved, codes, probs = jax.device_get(
+        loss, acc, solved, one, codes, probs = jax.device_get(
             look_program(self.padded_spec, self.input_range)(self.live.padded_weights(),
                                                              self.data, net))
         n_in, n_out = self.task.n_in, self.task.n_out
         codes, probs = codes[:n_in], probs[:n_in, :n_out]
-        one = self.network(net)
+        # the shown network only, back to the task's size (not the whole population)
+        one = [{k: v[0] for k, v in layer.items()} for layer in unpad_params(
+            jax.tree.map(lambda a: a[None], one), n_in, n_out)]
         diverged = self.live.diverged()
         self._keep_shown(net, codes)
         finite = np.isfinite(loss) & ~diverged

@@ -66,10 +66,11 @@ advance_program = ProgramCache(_advance)  # (spec, opt, input_range) -> program
 
 
 def release_live_programs(every: int = 4 * LIVE_KEEP) -> bool:
-    """The smaller programs each shape also compiles (its start, its look) are kept by
-    JAX's own caches: after every `every` new shapes, drop every compiled program (the
-    next run of each shape compiles again); whether it did. Call it only when no
-    computation is under way (the playground's one worker, between runs)."""
+    """The smaller programs each shape also compiles (its start, the logit scale folded
+    in) are kept by JAX's own caches, outside any ProgramCache: after every `every` new
+    shapes, drop every compiled program (the next run of each shape compiles again);
+    whether it did. Call it only when no computation is under way (the playground's one
+    worker, between runs)."""
     if advance_program.shapes >= every:
         jax.clear_caches()
         advance_program.programs.clear()
