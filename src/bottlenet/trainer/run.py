@@ -30,6 +30,7 @@ from bottlenet.softmax import check_stride as sampled_check_stride
 from bottlenet.softmax import uses_sampled
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
+from bottlenet.trainer import chunked
 from bottlenet.trainer.parametrize import (
     effective_params,
     numpy_effective,
@@ -274,10 +275,11 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     data = task_arrays(task, pad_pairs, pad_out, dtype, n_in=pad_in)
     input_range = consecutive_inputs(data)
     sampled = config.softmax == "sampled"
-    # With minibatches or the sampled softmax, solve checks and the final evaluation go
-    # in chunks of pairs.
-    chunk = None if config.batch is None and not sampled else check_chunk(pad_pairs, pad_out)
     real_spec, spec = spec, replace(spec, n_in=pad_in, n_out=pad_out)
+    # With minibatches, the sampled softmax or full-batch steps in chunks, solve checks
+    # and the final evaluation go in chunks of pairs (memory O(chunk x outputs)).
+    chunk = (check_chunk(pad_pairs, pad_out) if config.batch is not None or sampled
+             or chunked.applies(spec, pad_pairs) else None)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
     if seeds.max() >= 2**31:

@@ -29,6 +29,7 @@ from bottlenet.evaluation import (
     network_keys,
 )
 from bottlenet.spec import NetSpec
+from bottlenet.trainer import chunked
 from bottlenet.trainer import sampled as sampled_softmax
 from bottlenet.trainer.parametrize import (
     effective_params,
@@ -127,11 +128,14 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
                 spec, weights, data, input_range or data.inputs, state.candidates, key)
         accuracy = jnp.full_like(loss, jnp.nan)
     elif batch is None:
-        def loss_fn(p):
-            ev = evaluate(spec, p, data, input_range)
-            return ev.loss, ev
+        if chunked.applies(spec, data.inputs.shape[0]):
+            ev, grads = chunked.loss_and_grads(spec, weights, data, input_range)
+        else:
+            def loss_fn(p):
+                ev = evaluate(spec, p, data, input_range)
+                return ev.loss, ev
 
-        (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
+            (_, ev), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights)
         solve_step, solve_loss = _first_solve(state, ev, t)
         loss, accuracy = ev.loss, ev.accuracy
     else:

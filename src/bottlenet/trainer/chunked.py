@@ -1,0 +1,130 @@
+"""The full softmax's training step in chunks of pairs: one network's loss, outcome and
+gradients computed chunk by chunk, so that the pairs x outputs logits never exist whole.
+
+Why: past a few million logits (n of about 1,500 and more) a full-batch step's n x n
+arrays (the logits, their exponentials, the softmax's error) no longer fit in the caches,
+and the separate passes autodiff makes over them (forward, the softmax's reductions, two
+products backward) each stream them through memory: 58 ms a step at n = 4,096 and 870 ms
+at 16,384 (k = 3, one network). Here each chunk of about CHUNK_LOGITS logits is made,
+reduced and turned into gradients while it is in the cache, and the gradients of the
+last layer are written directly rather than derived:
+
+    G = w_i (softmax(z_i) - onehot(t_i))   (the loss's gradient in the logits, pair i)
+    dh = G W^T,  dW = h^T G,  db = sum_i G
+
+(3-3.5x faster at 4,096 and 16,384: benchmarks/capacity_wall.py), with memory O(chunk x
+n) instead of O(n x n). The layers below get their gradients from dh by autodiff. The
+outcome follows the solve rule of evaluation._pairs, with a margin 3/2 as large (STEP_TOL):
+a pair is won when no other output's logit comes within tol of its solve target's,
+counted here as "at most one output (the target itself) lies above best - tol" in the
+same pass as the softmax's maximum.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from bottlenet import net as netlib
+from bottlenet.evaluation import Evaluation, TaskArrays, logit_magnitude, solve_rtol
+from bottlenet.spec import NetSpec
+
+# The step's own rule asks for 3/2 of the solve rule's margin. Training stops a network at
+# its first solve, right at the rule's edge, and another computation of the same logits
+# (the final evaluation, which sums them in another order; `bottlenet check` in float64)
+# moves them by a few units of 2^-24 of their size, far less than the half tolerance
+# (2^-21) added here: every solve the step reports is confirmed by them. (Seen without it:
+# a network at 2,048 symbols stopped with a margin of 9.55e-7 against the rule's 9.54e-7,
+# and the final float32 evaluation found it 1 ulp short.)
+STEP_TOL = 1.5
+
+# Logits a chunk holds: 2 MB in float32, which stays in this machine's caches with the
+# few arrays of the same size a chunk makes (measured at n = 4,096 and 16,384: a quarter
+# or four times as many are both slower).
+CHUNK_LOGITS = 2**19
+# Below this many logits a step (m x n) is left to plain autodiff, whose arrays then fit
+# in the caches and which is as fast or faster there (k = 2: 0.8 against 1.1 ms at n =
+# 1,024, 3.7 against 4.1 at 2,000, equal at 2,040; at 2,048 it is 14 against 4.2 ms).
+MIN_LOGITS = 4_000_000
+
+
+def applies(spec: NetSpec, n_pairs: int) -> bool:
+    """Whether a full-batch step of n_pairs pairs goes by chunks: a softmax head above
+    a hidden layer, and enough logits for the chunks to pay."""
+    return (spec.head == "softmax" and bool(spec.hidden)
+            and n_pairs * spec.n_out >= MIN_LOGITS)
+
+
+def chunk_rows(n_pairs: int, n_out: int) -> int:
+    """Pairs per chunk: about CHUNK_LOGITS logits, at least 8 pairs, at most all."""
+    return max(8, min(n_pairs, 1 << (CHUNK_LOGITS // n_out).bit_length() - 1))
+
+
+def _split(a: jax.Array, chunks: int, rows: int) -> jax.Array:
+    """(m, ...) -> (chunks, rows, ...), padded at the end with zeros (pairs of weight 0)."""
+    pad = chunks * rows - a.shape[0]
+    return jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)).reshape(chunks, rows,
+                                                                      *a.shape[1:])
+
+
+def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows: int):
+    """Loss, pairs won and gradients of the last layer for last hidden states h (m, k).
+    Returns (loss, correct (m,), dh (m, k), dw (k, n), db (n,) or None)."""
+    m, k = h.shape
+    w, b = last["w"], last.get("b")
+    chunks = -(-m // rows)
+    xs = tuple(_split(a, chunks, rows) for a in (h, data.targets, data.solve_targets,
+                                                  data.weights, tol))
+    wt = w.T
+
+    def chunk(carry, x):
+        dw, db = carry
+        hc, target, solve, weight, tolc = x
+        z = hc @ w if b is None else hc @ w + b
+        z = jnp.where(data.out_mask, z, -jnp.inf)
+        # The solve target's and the target's logits by a gather (k products per pair),
+        # not by a pass over the row.
+        best = jnp.sum(hc * wt[solve], axis=1) + (0 if b is None else b[solve])
+        zt = jnp.sum(hc * wt[target], axis=1) + (0 if b is None else b[target])
+        shift = jnp.max(z, axis=1)
+        ahead = jnp.sum((z > (best - tolc)[:, None]).astype(jnp.int32), axis=1)
+        e = jnp.exp(z - shift[:, None])
+        total = jnp.sum(e, axis=1)
+        loss = jnp.sum((jnp.log(total) - (zt - shift)) * weight)
+        g = e * (weight / total)[:, None]  # G without its one-hot part, added below
+        dh = g @ wt - weight[:, None] * wt[target]
+        dw = (dw + hc.T @ g).at[:, target].add(-(hc * weight[:, None]).T)
+        if db is not None:
+            db = (db + jnp.sum(g, axis=0)).at[target].add(-weight)
+        # Won: no output but the target above best - tol (tol > 0 keeps the target's own
+        # logit, recomputed a few ulps apart, above it; with tol 0 a tie counts as won in
+        # evaluation._pairs too).
+        return (dw, db), (loss, ahead <= 1, dh)
+
+    start = (jnp.zeros_like(w), None if b is None else jnp.zeros_like(b))
+    (dw, db), (loss, correct, dh) = jax.lax.scan(chunk, start, xs)
+    return (jnp.sum(loss), correct.reshape(-1)[:m], dh.reshape(-1, k)[:m], dw, db)
+
+
+def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
+                   rows: int | None = None) -> tuple[Evaluation, tuple]:
+    """(Evaluation without logits, gradients of the loss in params) of one network on
+    the whole task, as jax.value_and_grad of evaluation.evaluate would give them (the
+    same rule for the outcome; sums taken in another order). `rows`: pairs per chunk
+    (chunk_rows by default)."""
+    pairs = data.inputs if inputs is None else inputs
+    states, pull = jax.vjp(lambda p: netlib.hidden_states(spec, p, pairs), params)
+    h = states[-1]
+    tol = jax.lax.stop_gradient(STEP_TOL * solve_rtol(h.dtype)
+                                * logit_magnitude(params, h, pairs))
+    rows = rows or chunk_rows(data.inputs.shape[0], spec.n_out)
+    loss, correct, dh, dw, db = last_layer(h, params[-1], data, tol, rows)
+    (grads,) = pull([jnp.zeros_like(s) for s in states[:-1]] + [dh])
+    last = {**grads[-1], "w": grads[-1]["w"] + dw}
+    if db is not None:
+        last["b"] = grads[-1]["b"] + db
+    real = data.weights > 0
+    won = correct | ~real
+    accuracy = jnp.sum(won & real) / jnp.maximum(jnp.sum(real), 1)
+    return (Evaluation(loss, accuracy, jnp.all(won), jnp.zeros((0, 0), loss.dtype)),
+            (*grads[:-1], last))
