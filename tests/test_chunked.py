@@ -8,11 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from bottlenet import construct, tasks
+from bottlenet import construct, softmax, tasks
 from bottlenet import net as netlib
 from bottlenet.check import check_population
 from bottlenet.config import TrainConfig
 from bottlenet.evaluation import evaluate, logit_magnitude, solve_rtol, task_arrays
+from bottlenet.softmax import full_in_chunks
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import chunked, train
 from bottlenet.trainer.parametrize import with_logit_scale
@@ -123,13 +124,13 @@ def test_the_step_asks_a_wider_margin_than_the_rule():
 
 def test_one_step_takes_the_chunked_path_where_it_applies(monkeypatch):
     spec = NetSpec(40, 40, (2,))
-    assert not chunked.applies(spec, 39)
-    assert chunked.applies(NetSpec(4096, 4096, (2,)), 4095)
-    assert not chunked.applies(NetSpec(4096, 4096, (2,), head="tanh"), 4095)
-    assert not chunked.applies(NetSpec(4096, 4096, ()), 4095)
+    assert not full_in_chunks(spec, 39)
+    assert full_in_chunks(NetSpec(4096, 4096, (2,)), 4095)
+    assert not full_in_chunks(NetSpec(4096, 4096, (2,), head="tanh"), 4095)
+    assert not full_in_chunks(NetSpec(4096, 4096, ()), 4095)
     calls = []
     real = chunked.loss_and_grads
-    monkeypatch.setattr(chunked, "MIN_LOGITS", 0)
+    monkeypatch.setattr(softmax, "MIN_LOGITS", 0)
     monkeypatch.setattr(chunked, "loss_and_grads",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     data = task_arrays(tasks.shift(40))
@@ -143,8 +144,8 @@ def test_one_step_takes_the_chunked_path_where_it_applies(monkeypatch):
 
 @pytest.mark.slow
 def test_training_in_chunks_reaches_solutions_that_the_check_confirms(monkeypatch):
-    monkeypatch.setattr(chunked, "MIN_LOGITS", 0)
-    monkeypatch.setattr(chunked, "CHUNK_LOGITS", 64 * 8)  # several chunks at n = 64
+    monkeypatch.setattr(softmax, "MIN_LOGITS", 0)
+    monkeypatch.setattr(softmax, "CHUNK_LOGITS", 64 * 8)  # several chunks at n = 64
     pop = train(tasks.shift(64), NetSpec(64, 64, (2,)), TrainConfig(seeds=4, steps=3000,
                                                                    lr=0.05))
     assert pop.solved.sum() >= 2

@@ -226,7 +226,8 @@ def test_capacity_atlas_is_drawn_for_several_k(tmp_path):
 
 
 def test_a_run_too_large_for_any_memory_is_refused_with_its_size():
-    r = run("train", "--symbols", 100000, "--seeds", 1)
+    # a minibatch of a million pairs against a million outputs: 4 TB of logits
+    r = run("train", "--symbols", 1000000, "--batch", 999999, "--seeds", 1)
     assert r.exit_code == 2
     assert re.search(r"one network of this size needs about [\d.]+ GiB", r.stderr), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

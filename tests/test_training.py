@@ -236,11 +236,15 @@ def test_a_population_too_large_for_memory_trains_in_passes(shift5, tanh2_spec, 
 def test_a_network_larger_than_memory_is_refused_with_its_size(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
     task = tasks.shift(20000)
-    with pytest.raises(ResourceError, match=r"needs about 11\.9 GiB.*1\.0 GiB"):
-        train(task, NetSpec(20000, 20000, (2,)), TrainConfig(seeds=4, steps=10, softmax="full"))
-    # the sampled softmax needs (pairs x compared outputs) arrays, not n x n
-    sampled = TrainConfig(seeds=4, steps=10, softmax="sampled")
-    assert memory.estimate_bytes(NetSpec(20000, 20000, (2,)), 20000, sampled) < 2**30
+    wide = NetSpec(20000, 20000, (2000,))  # 80 million weights, 6 copies of each
+    need = memory.estimate_bytes(wide, 20000, TrainConfig(seeds=1))
+    with pytest.raises(ResourceError, match=rf"needs about {need / 2**30:.1f} GiB.*1\.0 GiB"):
+        train(task, wide, TrainConfig(seeds=4, steps=10))
+    # full-batch steps this large go in chunks of pairs: a few (chunk x n) arrays, and the
+    # sampled softmax (pairs x compared outputs) ones, neither n x n
+    for softmax in ("full", "sampled"):
+        cfg = TrainConfig(seeds=4, steps=10, softmax=softmax)
+        assert memory.estimate_bytes(NetSpec(20000, 20000, (2,)), 20000, cfg) < 2**30
 
 
 def test_a_large_population_on_a_cpu_trains_in_passes_with_the_same_outcome(

@@ -9,20 +9,27 @@ from dataclasses import replace
 
 from bottlenet.config import TrainConfig
 from bottlenet.errors import ResourceError
-from bottlenet.softmax import DRAWN, HARD, refusal
+from bottlenet.softmax import DRAWN, HARD, full_chunk_rows, full_in_chunks, refusal
 from bottlenet.spec import NetSpec
 
 
 def estimate_bytes(spec: NetSpec, n_pairs: int, cfg: TrainConfig) -> int:
     """A generous estimate of the memory one training run needs (`spec` and `n_pairs` at
     the trained size, padding included). A full-batch step holds a few (pairs x outputs)
-    arrays per network: logits, probabilities, their gradient; a minibatch step a few
+    arrays per network: logits, probabilities, their gradient (past softmax.MIN_LOGITS,
+    a few (chunk x outputs) ones: trainer/chunked.py); a minibatch step a few
     (batch x outputs) ones, and its solve check (chunk x outputs) ones; a sampled-softmax
     step a few (pairs x compared outputs x units) ones, and the same checks."""
     sampled = cfg.softmax == "sampled"
-    rows = n_pairs if cfg.batch is None and not sampled else check_chunk(n_pairs, spec.n_out)
+    in_chunks = cfg.batch is None and not sampled and full_in_chunks(spec, n_pairs)
+    whole = cfg.batch is None and not sampled and not in_chunks
+    rows = n_pairs if whole else check_chunk(n_pairs, spec.n_out)
     m = cfg.batch or n_pairs
-    if sampled:
+    if in_chunks:  # a chunk's few (chunk x outputs) arrays, and the pairs' hidden states
+        chunk = full_chunk_rows(n_pairs, spec.n_out)
+        per_net = (6 * spec.n_params + 4 * (chunk + rows) * spec.n_out
+                   + 8 * n_pairs * (sum(spec.hidden) + 2))
+    elif sampled:
         compared = (HARD + DRAWN) * (max(spec.hidden, default=0) + 2)
         per_net = 6 * spec.n_params + 4 * (m * compared + rows * spec.n_out)
     else:

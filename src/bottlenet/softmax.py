@@ -1,7 +1,8 @@
 """Which softmax a run computes, decided from its settings alone (JAX-free, so the
 command line and the results store can tell without starting the engine).
 
-"full" (the default): every pair against every output, n x n logits a step per network.
+"full" (the default): every pair against every output, n x n logits a step per network;
+from about 2,000 outputs in chunks of pairs (full_in_chunks; trainer/chunked.py).
 "sampled" (trainer/sampled.py): each pair against its HARD strongest competitors and
 DRAWN outputs drawn at random, pairs x (HARD + DRAWN). Why full stays the default: a
 sampled step is 13x cheaper at 16,384 symbols (k = 3), but it needs so many more steps
@@ -24,6 +25,29 @@ DRAWN = 128  # outputs drawn per pair and step
 # The fewest outputs the sampled softmax serves: with fewer, the draws and candidates
 # would cover more than half of them, and a full step costs little anyway.
 SAMPLED_MIN_OUTPUTS = 2 * (HARD + DRAWN)
+
+
+# Logits a chunk holds: 2 MB in float32, which stays in this machine's caches with the
+# few arrays of the same size a chunk makes (measured at n = 4,096 and 16,384: a quarter
+# or four times as many are both slower).
+CHUNK_LOGITS = 2**19
+# Below this many logits a step (m x n) is left to plain autodiff, whose arrays then fit
+# in the caches and which is as fast or faster there (k = 2: 0.8 against 1.1 ms at n =
+# 1,024, 3.7 against 4.1 at 2,000, equal at 2,040; at 2,048 it is 14 against 4.2 ms).
+MIN_LOGITS = 4_000_000
+
+
+def full_in_chunks(spec: NetSpec, n_pairs: int) -> bool:
+    """Whether a full-batch step of n_pairs pairs goes by chunks of pairs
+    (trainer/chunked.py): a softmax head above a hidden layer, and enough logits for
+    the chunks to pay."""
+    return (spec.head == "softmax" and bool(spec.hidden)
+            and n_pairs * spec.n_out >= MIN_LOGITS)
+
+
+def full_chunk_rows(n_pairs: int, n_out: int) -> int:
+    """Pairs per chunk: about CHUNK_LOGITS logits, at least 8 pairs, at most all."""
+    return max(8, min(n_pairs, 1 << (CHUNK_LOGITS // n_out).bit_length() - 1))
 
 
 def refusal(config: TrainConfig, spec: NetSpec, padded: bool = False,

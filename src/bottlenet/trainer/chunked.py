@@ -5,7 +5,7 @@ Why: past a few million logits (n of about 1,500 and more) a full-batch step's n
 arrays (the logits, their exponentials, the softmax's error) no longer fit in the caches,
 and the separate passes autodiff makes over them (forward, the softmax's reductions, two
 products backward) each stream them through memory: 58 ms a step at n = 4,096 and 870 ms
-at 16,384 (k = 3, one network). Here each chunk of about CHUNK_LOGITS logits is made,
+at 16,384 (k = 3, one network). Here each chunk of about softmax.CHUNK_LOGITS logits is made,
 reduced and turned into gradients while it is in the cache, and the gradients of the
 last layer are written directly rather than derived:
 
@@ -30,6 +30,7 @@ import jax.numpy as jnp
 
 from bottlenet import net as netlib
 from bottlenet.evaluation import Evaluation, TaskArrays, logit_magnitude, solve_rtol
+from bottlenet.softmax import full_chunk_rows
 from bottlenet.spec import NetSpec
 
 # The step's own rule asks for 3/2 of the solve rule's margin. Training stops a network at
@@ -40,28 +41,6 @@ from bottlenet.spec import NetSpec
 # a network at 2,048 symbols stopped with a margin of 9.55e-7 against the rule's 9.54e-7,
 # and the final float32 evaluation found it 1 ulp short.)
 STEP_TOL = 1.5
-
-# Logits a chunk holds: 2 MB in float32, which stays in this machine's caches with the
-# few arrays of the same size a chunk makes (measured at n = 4,096 and 16,384: a quarter
-# or four times as many are both slower).
-CHUNK_LOGITS = 2**19
-# Below this many logits a step (m x n) is left to plain autodiff, whose arrays then fit
-# in the caches and which is as fast or faster there (k = 2: 0.8 against 1.1 ms at n =
-# 1,024, 3.7 against 4.1 at 2,000, equal at 2,040; at 2,048 it is 14 against 4.2 ms).
-MIN_LOGITS = 4_000_000
-
-
-def applies(spec: NetSpec, n_pairs: int) -> bool:
-    """Whether a full-batch step of n_pairs pairs goes by chunks: a softmax head above
-    a hidden layer, and enough logits for the chunks to pay."""
-    return (spec.head == "softmax" and bool(spec.hidden)
-            and n_pairs * spec.n_out >= MIN_LOGITS)
-
-
-def chunk_rows(n_pairs: int, n_out: int) -> int:
-    """Pairs per chunk: about CHUNK_LOGITS logits, at least 8 pairs, at most all."""
-    return max(8, min(n_pairs, 1 << (CHUNK_LOGITS // n_out).bit_length() - 1))
-
 
 def _split(a: jax.Array, chunks: int, rows: int) -> jax.Array:
     """(m, ...) -> (chunks, rows, ...), padded at the end with zeros (pairs of weight 0)."""
@@ -123,13 +102,13 @@ def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
     """(Evaluation without logits, gradients of the loss in params) of one network on
     the whole task, as jax.value_and_grad of evaluation.evaluate would give them (the
     same rule for the outcome; sums taken in another order). `rows`: pairs per chunk
-    (chunk_rows by default)."""
+    (softmax.full_chunk_rows by default)."""
     pairs = data.inputs if inputs is None else inputs
     states, pull = jax.vjp(lambda p: netlib.hidden_states(spec, p, pairs), params)
     h = states[-1]
     tol = jax.lax.stop_gradient(STEP_TOL * solve_rtol(h.dtype)
                                 * logit_magnitude(params, h, pairs))
-    rows = rows or chunk_rows(data.inputs.shape[0], spec.n_out)
+    rows = rows or full_chunk_rows(data.inputs.shape[0], spec.n_out)
     loss, correct, dh, dw, db = last_layer(h, params[-1], data, tol, rows)
     (grads,) = pull([jnp.zeros_like(s) for s in states[:-1]] + [dh])
     last = {**grads[-1], "w": grads[-1]["w"] + dw}

@@ -27,10 +27,9 @@ from bottlenet.evaluation import (
 from bottlenet.memory import check_chunk, cpu_pass_size, networks_per_pass
 from bottlenet.population import Population, concatenate
 from bottlenet.softmax import check_stride as sampled_check_stride
-from bottlenet.softmax import uses_sampled
+from bottlenet.softmax import full_in_chunks, uses_sampled
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
-from bottlenet.trainer import chunked
 from bottlenet.trainer.parametrize import (
     effective_params,
     numpy_effective,
@@ -279,7 +278,7 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
     # With minibatches, the sampled softmax or full-batch steps in chunks, solve checks
     # and the final evaluation go in chunks of pairs (memory O(chunk x outputs)).
     chunk = (check_chunk(pad_pairs, pad_out) if config.batch is not None or sampled
-             or chunked.applies(spec, pad_pairs) else None)
+             or full_in_chunks(spec, pad_pairs) else None)
     opt = make_optimizer(config)
     seeds = np.arange(config.seed, config.seed + config.seeds, dtype=np.int64)
     if seeds.max() >= 2**31:

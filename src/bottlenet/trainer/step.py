@@ -28,6 +28,7 @@ from bottlenet.evaluation import (
     minibatch,
     network_keys,
 )
+from bottlenet.softmax import full_in_chunks
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import chunked
 from bottlenet.trainer import sampled as sampled_softmax
@@ -128,7 +129,7 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
                 spec, weights, data, input_range or data.inputs, state.candidates, key)
         accuracy = jnp.full_like(loss, jnp.nan)
     elif batch is None:
-        if chunked.applies(spec, data.inputs.shape[0]):
+        if full_in_chunks(spec, data.inputs.shape[0]):
             ev, grads = chunked.loss_and_grads(spec, weights, data, input_range)
         else:
             def loss_fn(p):
