@@ -4,9 +4,10 @@
     uv run python benchmarks/capacity_wall.py --quick    # smaller sizes, a minute
 
 Prints:
-1. the cost of one training step of one network, full batch (n x n logits) against a
-   minibatch of 256 pairs (256 x n logits, plus the solve check's share) and against the
-   sampled softmax (n x (32 + 128) logits), and the ratios;
+1. the cost of one training step of one network: full batch as one n x n array by
+   autodiff (the baseline: the path before chunks), full batch in chunks of pairs (what
+   runs now from about 2,000 symbols), a minibatch of 256 pairs (256 x n logits, plus the
+   solve check's share) and the sampled softmax (n x (32 + 128) logits), and the ratios;
 2. what those steps buy: networks solved and time to solve at one n, all three ways,
    and at a larger n (k = 3) full against sampled;
 3. `bottlenet check` of one k = 2 network (the hand-made circle) at n = 100,000 in
@@ -19,6 +20,7 @@ Prints:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 import jax
@@ -27,10 +29,12 @@ import numpy as np
 
 from bottlenet import construct, tasks
 from bottlenet import net as netlib
+from bottlenet import softmax as softmax_rules
 from bottlenet.check import check_network
 from bottlenet.config import TrainConfig
 from bottlenet.evaluation import solve_rtol, task_arrays
 from bottlenet.memory import check_chunk
+from bottlenet.softmax import full_in_chunks
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import train, with_logit_scale
 from bottlenet.trainer.sampled import first_candidates
@@ -72,6 +76,17 @@ def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3,
     return seconds
 
 
+@contextlib.contextmanager
+def whole_steps():
+    """Full-batch steps as before the chunks: every step one n x n array, by autodiff."""
+    saved = softmax_rules.MIN_LOGITS
+    softmax_rules.MIN_LOGITS = 2**62
+    try:
+        yield
+    finally:
+        softmax_rules.MIN_LOGITS = saved
+
+
 def solve(n: int, batch: int | None, seeds: int, steps: int, softmax: str = "full",
           k: int = 2) -> tuple[int, float, int]:
     """(networks solved, seconds, median solve step) for k units at n: full batch or
@@ -94,15 +109,20 @@ def main() -> None:
     print(f"bottlenet capacity-wall benchmark ({jax.devices()[0].device_kind}, "
           f"{len(jax.local_devices())} XLA devices)\n")
 
-    print("1. one step of one network (k = 3): full batch vs minibatch of 256 pairs vs "
-          "sampled softmax")
+    print("1. one step of one network (k = 3): full batch as one n x n array by autodiff "
+          "(the path before chunks; the baseline) vs full batch in chunks of pairs vs "
+          "minibatch of 256 pairs vs sampled softmax")
     sizes = (1024, 4096) if quick else (1024, 4096, 16384)
     for n in sizes:
+        with whole_steps():
+            whole = step_seconds(n, 3, None)
         full, mini = step_seconds(n, 3, None), step_seconds(n, 3, BATCH)
         sampled = step_seconds(n, 3, None, sampled=True)
-        print(f"   n = {n:>6}: full {1e3 * full:9.2f} ms   minibatch {1e3 * mini:7.2f} ms "
-              f"(check's share included) {full / mini:6.1f}x   sampled {1e3 * sampled:7.2f} "
-              f"ms {full / sampled:6.1f}x")
+        chunks = "in chunks" if full_in_chunks(NetSpec(n, n, (3,)), n - 1) else "whole   "
+        print(f"   n = {n:>6}: whole {1e3 * whole:8.2f} ms   full ({chunks}) {1e3 * full:7.2f} "
+              f"ms {whole / full:5.1f}x   minibatch {1e3 * mini:6.2f} ms (check's share "
+              f"included) {whole / mini:5.1f}x   sampled {1e3 * sampled:6.2f} ms "
+              f"{whole / sampled:5.1f}x")
 
     print("\n2. what the steps buy: shift task (full and sampled: lr 0.01; minibatch: lr "
           "0.003, cosine)")
