@@ -47,7 +47,7 @@ def full_in_chunks(spec: NetSpec, n_pairs: int) -> bool:
 
 def full_chunk_rows(n_pairs: int, n_out: int) -> int:
     """Pairs per chunk: about CHUNK_LOGITS logits, at least 8 pairs, at most all."""
-    return max(8, min(n_pairs, 1 << (CHUNK_LOGITS // n_out).bit_length() - 1))
+    return min(n_pairs, max(8, 1 << max(0, (CHUNK_LOGITS // n_out).bit_length() - 1)))
 
 
 def refusal(config: TrainConfig, spec: NetSpec, padded: bool = False,
