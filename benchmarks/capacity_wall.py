@@ -43,7 +43,7 @@ from bottlenet.trainer.step import State, check_solved, make_optimizer, one_step
 BATCH = 256
 
 
-def step_seconds(n: int, k: int, batch: int | None, repeats: int = 3,
+def step_seconds(n: int, k: int, batch: int | None, repeats: int = 5,
                  sampled: bool = False) -> float:
     """Seconds of one step of one network (best of `repeats`, compiled beforehand); with a
     minibatch, plus its share of the solve check that comes every check_stride steps (the
