@@ -112,12 +112,14 @@ def one_step(spec: NetSpec, opt, batch: int | None, input_range: range | None,
     solved with: the update of step t and every later one is dropped.
 
     Full batch (`batch` None), the step's own evaluation of every pair decides whether
-    the network is solved. With minibatches the step computes `batch` pairs against
-    every output (batch x n_out, not n_in x n_out) and returns the batch's loss and a NaN
-    accuracy; whether it is solved is checked on a schedule (check_solved). With the
-    `sampled` softmax every pair is computed against its candidates and draws only
-    (trainer.sampled); the step returns the sampled loss and a NaN accuracy, and a full
-    check runs on a schedule once some network's targets all lead (run_segment)."""
+    the network is solved (from softmax.MIN_LOGITS logits on, computed in chunks of
+    pairs by trainer.chunked, whose rule asks for a margin 3/2 as wide). With
+    minibatches the step computes `batch` pairs against every output (batch x n_out, not
+    n_in x n_out) and returns the batch's loss and a NaN accuracy; whether it is solved
+    is checked on a schedule (check_solved). With the `sampled` softmax every pair is
+    computed against its candidates and draws only (trainer.sampled); the step returns
+    the sampled loss and a NaN accuracy, and a full check runs on a schedule once some
+    network's targets all lead (run_segment)."""
     weights = (effective_params(state.params) if state.scaled is None
                else (*state.params[:-1], state.scaled))
     solve_step, solve_loss = state.solve_step, state.solve_loss
