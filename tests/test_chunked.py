@@ -16,8 +16,6 @@ from bottlenet.evaluation import evaluate, logit_magnitude, solve_rtol, task_arr
 from bottlenet.softmax import full_in_chunks
 from bottlenet.spec import NetSpec
 from bottlenet.trainer import chunked, train
-from bottlenet.trainer.parametrize import with_logit_scale
-from bottlenet.trainer.step import State, make_optimizer, one_step
 from test_wall import _circle_with_ties
 
 
@@ -35,9 +33,10 @@ def _random(spec, seed=0, dtype=jnp.float32):
                  for i, layer in enumerate(params))
 
 
-@pytest.mark.parametrize("hidden", [(2,), (3,), (3, 2)])
-@pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("rows", [8, 16, 64])  # chunks that do and do not divide the pairs
+# one and two hidden layers, with and without biases, chunks that do and do not divide
+# the 37 pairs
+@pytest.mark.parametrize(("hidden", "bias", "rows"),
+                         [((2,), True, 8), ((3,), False, 16), ((3, 2), True, 64)])
 def test_loss_and_gradients_equal_autodiffs(hidden, bias, rows):
     task = tasks.permutation(37, seed=2)
     spec = NetSpec(37, 37, hidden, bias=bias)
@@ -122,32 +121,25 @@ def test_the_step_asks_a_wider_margin_than_the_rule():
     assert step == pytest.approx(rule - 1 / task.n_pairs)
 
 
-def test_one_step_takes_the_chunked_path_where_it_applies(monkeypatch):
-    spec = NetSpec(40, 40, (2,))
-    assert not full_in_chunks(spec, 39)
+def test_steps_go_in_chunks_where_they_pay():
+    assert not full_in_chunks(NetSpec(40, 40, (2,)), 39)
+    assert not full_in_chunks(NetSpec(1024, 1024, (2,)), 1023)
     assert full_in_chunks(NetSpec(4096, 4096, (2,)), 4095)
     assert not full_in_chunks(NetSpec(4096, 4096, (2,), head="tanh"), 4095)
     assert not full_in_chunks(NetSpec(4096, 4096, ()), 4095)
-    calls = []
-    real = chunked.loss_and_grads
-    monkeypatch.setattr(softmax, "MIN_LOGITS", 0)
-    monkeypatch.setattr(chunked, "loss_and_grads",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    data = task_arrays(tasks.shift(40))
-    opt = make_optimizer(TrainConfig())
-    params = with_logit_scale(netlib.init(spec, jax.random.key(0)))
-    state = State(params, opt.init(params), jax.random.key(1), jnp.int32(-1),
-                  jnp.float32(0), jnp.bool_(False))
-    one_step(spec, opt, None, range(39), True, data, state, 0)
-    assert calls
 
 
 @pytest.mark.slow
 def test_training_in_chunks_reaches_solutions_that_the_check_confirms(monkeypatch):
     monkeypatch.setattr(softmax, "MIN_LOGITS", 0)
     monkeypatch.setattr(softmax, "CHUNK_LOGITS", 64 * 8)  # several chunks at n = 64
+    calls = []
+    real = chunked.loss_and_grads
+    monkeypatch.setattr(chunked, "loss_and_grads",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     pop = train(tasks.shift(64), NetSpec(64, 64, (2,)), TrainConfig(seeds=4, steps=3000,
                                                                    lr=0.05))
+    assert calls  # (traced once per compiled segment: the steps went in chunks)
     assert pop.solved.sum() >= 2
     result = check_population(pop)
     assert [c.solved for c in result.networks] == pop.solved.tolist()
