@@ -5,9 +5,9 @@ command line and the results store can tell without starting the engine).
 from about 2,000 outputs in chunks of pairs (full_in_chunks; trainer/chunked.py).
 "sampled" (trainer/sampled.py): each pair against its HARD strongest competitors and
 DRAWN outputs drawn at random, pairs x (HARD + DRAWN). Why full stays the default: a
-sampled step is 13x cheaper at 16,384 symbols (k = 3), but it needs so many more steps
-there that full batch reaches a solution sooner (README, Capacity, "The sampled
-softmax").
+sampled step is 3x cheaper than a full one in chunks at 16,384 symbols (k = 3), but it
+needs so many more steps that full batch reaches a solution sooner, there and at 4,096
+(README, Capacity, "The sampled softmax").
 """
 
 from __future__ import annotations
