@@ -42,6 +42,7 @@ from bottlenet.spec import NetSpec
 # and the final float32 evaluation found it 1 ulp short.)
 STEP_TOL = 1.5
 
+
 def _split(a: jax.Array, chunks: int, rows: int) -> jax.Array:
     """(m, ...) -> (chunks, rows, ...), padded at the end with zeros (pairs of weight 0)."""
     pad = chunks * rows - a.shape[0]
@@ -101,9 +102,9 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows:
 def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
                    rows: int | None = None) -> tuple[Evaluation, tuple]:
     """(Evaluation without logits, gradients of the loss in params) of one network on
-    the whole task, as jax.value_and_grad of evaluation.evaluate would give them (the
-    same rule for the outcome; sums taken in another order). `rows`: pairs per chunk
-    (softmax.full_chunk_rows by default)."""
+    the whole task, as jax.value_and_grad of evaluation.evaluate would give them (sums
+    taken in another order; the outcome by the solve rule with the step's wider margin,
+    STEP_TOL). `rows`: pairs per chunk (softmax.full_chunk_rows by default)."""
     pairs = data.inputs if inputs is None else inputs
     states, pull = jax.vjp(lambda p: netlib.hidden_states(spec, p, pairs), params)
     h = states[-1]
