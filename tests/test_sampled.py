@@ -154,6 +154,7 @@ def test_the_sampled_softmax_is_used_when_asked_and_refused_where_it_cannot_serv
             uses_sampled(TrainConfig(softmax="sampled", **cfg), spec)
 
 
+@pytest.mark.slow  # (6 s: the default run stays under 3 minutes)
 def test_sampled_training_reaches_solutions_the_float64_check_confirms(tmp_path):
     task = tasks.shift(512)
     pop = train(task, NetSpec(512, 512, (3,)), seeds=2, steps=3000, lr=0.01,
