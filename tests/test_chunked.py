@@ -114,7 +114,6 @@ def test_the_step_asks_a_wider_margin_than_the_rule():
     w2, b2 = params[1]["w"].copy(), params[1]["b"].copy()
     b2[11] = b2[2] - (b2[2] - b2[11]) * 1.25 / leads
     params = (params[0], {"w": w2, "b": b2})
-    data = task_arrays(task)
     jparams = jax.tree.map(jnp.asarray, params)
     rule = float(evaluate(spec, jparams, data).accuracy)
     step = float(chunked.loss_and_grads(spec, jparams, data, rows=8)[0].accuracy)
@@ -137,8 +136,14 @@ def test_training_in_chunks_reaches_solutions_that_the_check_confirms(monkeypatc
     real = chunked.loss_and_grads
     monkeypatch.setattr(chunked, "loss_and_grads",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
-    pop = train(tasks.shift(64), NetSpec(64, 64, (2,)), TrainConfig(seeds=4, steps=3000,
-                                                                   lr=0.05))
+    # The thresholds are read when a program is traced: no program compiled before them
+    # (by another test, unchunked) may serve this run, nor this run's serve later ones.
+    jax.clear_caches()
+    try:
+        pop = train(tasks.shift(64), NetSpec(64, 64, (2,)),
+                    TrainConfig(seeds=4, steps=3000, lr=0.05))
+    finally:
+        jax.clear_caches()
     assert calls  # (traced once per compiled segment: the steps went in chunks)
     assert pop.solved.sum() >= 2
     result = check_population(pop)

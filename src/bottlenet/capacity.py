@@ -265,8 +265,11 @@ def versions() -> dict:
 
 
 # What a logit of the sampled softmax costs against one of the full softmax (gathers
-# and their scatter in the gradient; benchmarks/capacity_wall.py at n = 16,384, k = 3:
-# 66.7 ms for 16,384 x 160 against 873 ms for 16,384 x 16,384, 25 ns against 3.3 ns).
+# and their scatter in the gradient). It scales a sweep's first sampled trial from the
+# full trials below it (under 320 symbols, where a full logit costs about 2 ns:
+# benchmarks/capacity_wall.py, k = 3, 2.06 ms a step at 1,024); a sampled logit costs
+# 12 ns at 4,096 and 26 ns at 16,384 (7.9 and 68 ms a step), so 8 errs on the quick side
+# at large n. Later sampled trials scale from the nearest sampled one.
 SAMPLED_LOGIT_COST = 8.0
 
 
