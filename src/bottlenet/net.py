@@ -12,11 +12,13 @@ import jax
 import jax.numpy as jnp
 
 from bottlenet import activations
-from bottlenet.devices import use_all_cores
+from bottlenet.devices import use_all_cores, use_wide_vectors
 from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
 
 use_all_cores()  # before the first computation starts JAX's CPU backend (see devices.py)
+use_wide_vectors()
+
 
 def _normal_rows(key: jax.Array, rows: int, cols: int, dtype) -> jax.Array:
     """Standard normals (rows, cols) where row i comes from its own key fold_in(key, i):

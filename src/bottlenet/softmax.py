@@ -27,10 +27,10 @@ DRAWN = 128  # outputs drawn per pair and step
 SAMPLED_MIN_OUTPUTS = 2 * (HARD + DRAWN)
 
 
-# Logits a chunk holds: 2 MB in float32, which stays in this machine's caches with the
-# few arrays of the same size a chunk makes (measured at n = 4,096 and 16,384: a quarter
-# or four times as many are both slower).
-CHUNK_LOGITS = 2**19
+# Logits a chunk holds: 4 MB in float32 (measured, two cores busy: at n = 4,096, k = 2,
+# 2^19, 2^20 and 2^21 logits take 6.05, 5.94 and 8.17 ms a network-step; at 16,384, k = 3,
+# 92.8, 90.8 and 112.9 ms: past 2^20 a chunk's few arrays leave the caches).
+CHUNK_LOGITS = 2**20
 # Below this many logits a step (m x n) is left to plain autodiff, whose arrays then fit
 # in the caches and which is as fast or faster there (k = 2: 0.8 against 1.1 ms at n =
 # 1,024, 3.7 against 4.1 at 2,000, equal at 2,040; at 2,048 it is 14 against 4.2 ms).

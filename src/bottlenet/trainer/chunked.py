@@ -14,13 +14,16 @@ last layer are written directly rather than derived:
 
 with the softmax's normalization moved onto the small factors (e [W^T | 1] gives e W^T
 and the sums of e together; dW and db come from (h s)^T e and s^T e, s the pairs'
-weights over their sums), so that a chunk is passed over by two products, one maximum
-and one exponential. 3.5-4x faster at 4,096 and 16,384 (benchmarks/capacity_wall.py),
-with memory O(chunk x n) instead of O(n x n). The layers below get their gradients from
-dh by autodiff. The outcome follows the solve rule of evaluation._pairs, with a margin
-3/2 as large (STEP_TOL): a pair is won when no other output's logit comes within tol of
-its solve target's, counted here as "at most one output (the target itself) lies above
-best - tol" beside the softmax's maximum.
+weights over their sums), so that a chunk is passed over by three products (the logits,
+with the bias as one more row of W; e [W^T | 1]; (h s)^T e), one maximum and one
+exponential. 7-8x faster than autodiff through the whole array at 4,096 and 16,384
+(benchmarks/capacity_wall.py), with memory O(chunk x n) instead of O(n x n). The layers
+below get their gradients from dh by autodiff. The outcome follows the solve rule of
+evaluation._pairs, with a margin 3/2 as large (STEP_TOL): a pair is won when no other
+output's logit comes within tol of its solve target's. The solve target's logit is taken
+out of its row (its own term of the softmax put back by hand), so the row's one maximum
+is the strongest other output, which decides the rule and, with the target's logit,
+gives the softmax's shift.
 """
 
 from __future__ import annotations
@@ -59,44 +62,46 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows:
     xs = tuple(_split(a, chunks, rows) for a in (h, data.targets, data.solve_targets,
                                                   data.weights, tol))
     wt = w.T
+    bias = jnp.zeros_like(w[0]) if b is None else b
+    # The bias as one more row of W (and a one beside each h), padded outputs at -inf:
+    # one product makes the logits, with no pass of its own for the bias or the mask.
+    w1 = jnp.concatenate([w, jnp.where(data.out_mask, bias, -jnp.inf)[None]], axis=0)
     # e @ [W^T | 1] gives each pair's sum of exponentials beside e W^T, in one product
-    wt1 = jnp.concatenate([wt, jnp.ones_like(wt[:, :1])], axis=1)
+    wt1 = w1.T.at[:, k].set(1)
+    row = jnp.arange(rows)
 
     def chunk(carry, x):
-        dw, db = carry
+        dw1 = carry
         hc, target, solve, weight, tolc = x
-        z = hc @ w if b is None else hc @ w + b
-        z = jnp.where(data.out_mask, z, -jnp.inf)
+        hc1 = jnp.concatenate([hc, jnp.ones_like(hc[:, :1])], axis=1)
         # The solve target's and the target's logits by a gather (k products per pair),
         # not by a pass over the row.
-        best = jnp.sum(hc * wt[solve], axis=1) + (0 if b is None else b[solve])
-        zt = jnp.sum(hc * wt[target], axis=1) + (0 if b is None else b[target])
-        shift = jnp.max(z, axis=1)
-        # (counted in float32, exact to 2^24 outputs: faster than an int32 count)
-        ahead = jnp.sum((z > (best - tolc)[:, None]).astype(z.dtype), axis=1)
+        best = jnp.sum(hc * wt[solve], axis=1) + bias[solve]
+        zt = jnp.sum(hc * wt[target], axis=1) + bias[target]
+        # The solve target's logit taken out of its row: one maximum gives the strongest
+        # other output (the rule: won when it trails best by tol) and, with best, the
+        # softmax's shift. (A masked maximum, or a count beside the maximum, took a pass
+        # of their own: this step ran 2x slower with them at n = 4,096.)
+        z = (hc1 @ w1).at[row, solve].set(-jnp.inf)
+        other = jnp.max(z, axis=1)
+        shift = jnp.maximum(other, best)
         e = jnp.exp(z - shift[:, None])
-        ew = e @ wt1
+        es = jnp.exp(best - shift)  # the solve target's own term, put back by hand
+        ew = e @ wt1 + es[:, None] * wt1[solve]
         total = ew[:, k]
         loss = jnp.sum((jnp.log(total) - (zt - shift)) * weight)
         # G = e * s (s = weight / total per pair) less the one-hot part: s scales the
         # small factors, not e, so G itself is never made.
         s = weight / total
         dh = ew[:, :k] * s[:, None] - weight[:, None] * wt[target]
-        hs = hc * s[:, None]
-        if b is None:
-            dw = dw + hs.T @ e
-        else:
-            dwb = jnp.concatenate([hs, s[:, None]], axis=1).T @ e
-            dw, db = dw + dwb[:k], (db + dwb[k]).at[target].add(-weight)
-        dw = dw.at[:, target].add(-(hc * weight[:, None]).T)
-        # Won: no output but the target above best - tol (tol > 0 keeps the target's own
-        # logit, recomputed a few ulps apart, above it; with tol 0 a tie counts as won in
-        # evaluation._pairs too).
-        return (dw, db), (loss, ahead <= 1, dh)
+        hs1 = hc1 * s[:, None]
+        dw1 = (dw1 + hs1.T @ e).at[:, solve].add((hs1 * es[:, None]).T)
+        dw1 = dw1.at[:, target].add(-(hc1 * weight[:, None]).T)
+        return dw1, (loss, other <= best - tolc, dh)
 
-    start = (jnp.zeros_like(w), None if b is None else jnp.zeros_like(b))
-    (dw, db), (loss, correct, dh) = jax.lax.scan(chunk, start, xs)
-    return (jnp.sum(loss), correct.reshape(-1)[:m], dh.reshape(-1, k)[:m], dw, db)
+    dw1, (loss, correct, dh) = jax.lax.scan(chunk, jnp.zeros_like(w1), xs)
+    return (jnp.sum(loss), correct.reshape(-1)[:m], dh.reshape(-1, k)[:m], dw1[:k],
+            None if b is None else dw1[k])
 
 
 def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
