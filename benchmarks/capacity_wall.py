@@ -6,7 +6,7 @@
 Prints:
 1. the cost of one training step of one network: full batch as one n x n array by
    autodiff (the baseline: the path before chunks), full batch in chunks of pairs (what
-   runs now from about 2,000 symbols), a minibatch of 256 pairs (256 x n logits, plus the
+   runs now from about 1,200 symbols), a minibatch of 256 pairs (256 x n logits, plus the
    solve check's share) and the sampled softmax (n x (32 + 128) logits), and the ratios;
 2. what those steps buy: networks solved and time to solve at one n, all three ways,
    and at a larger n (k = 3) full against sampled;

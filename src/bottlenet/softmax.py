@@ -2,7 +2,7 @@
 command line and the results store can tell without starting the engine).
 
 "full" (the default): every pair against every output, n x n logits a step per network;
-from about 2,000 outputs in chunks of pairs (full_in_chunks; trainer/chunked.py).
+from about 1,200 outputs in chunks of pairs (full_in_chunks; trainer/chunked.py).
 "sampled" (trainer/sampled.py): each pair against its HARD strongest competitors and
 DRAWN outputs drawn at random, pairs x (HARD + DRAWN). Why full stays the default: a
 sampled step is 3x cheaper than a full one in chunks at 16,384 symbols (k = 3), but it
@@ -32,9 +32,11 @@ SAMPLED_MIN_OUTPUTS = 2 * (HARD + DRAWN)
 # 92.8, 90.8 and 112.9 ms: past 2^20 a chunk's few arrays leave the caches).
 CHUNK_LOGITS = 2**20
 # Below this many logits a step (m x n) is left to plain autodiff, whose arrays then fit
-# in the caches and which is as fast or faster there (k = 2: 0.8 against 1.1 ms at n =
-# 1,024, 3.7 against 4.1 at 2,000, equal at 2,040; at 2,048 it is 14 against 4.2 ms).
-MIN_LOGITS = 4_000_000
+# in the caches and which is as fast or faster there. Measured in the trainer (8 networks
+# on two cores, ms a network-step, whole array against chunks): k = 2 at n = 1,024 0.37
+# against 0.57; at 1,240 0.98 against 0.71; at 1,448 1.34 against 0.93; at 2,000 4.55
+# against 1.34; k = 3 at 1,024 0.55 against 0.58, at 1,448 1.69 against 0.95.
+MIN_LOGITS = 1_500_000
 
 
 def full_in_chunks(spec: NetSpec, n_pairs: int) -> bool:

@@ -84,7 +84,7 @@ def train(
         help=f"{', '.join(SOFTMAXES)}: 'full' computes every pair against every output "
         f"(n x n a step); 'sampled' each pair against its {HARD} strongest competitors and "
         f"{DRAWN} outputs drawn at random (n x {HARD + DRAWN}), solves still checked against "
-        "every output. Full is the default at any n (in chunks of pairs from about 2,000 "
+        "every output. Full is the default at any n (in chunks of pairs from about 1,200 "
         "symbols): by measurement it reaches solutions sooner (README, Capacity).")]
     = _TRAIN.softmax,
     dtype: Annotated[str, typer.Option(

@@ -16,7 +16,7 @@ with the softmax's normalization moved onto the small factors (e [W^T | 1] gives
 and the sums of e together; dW and db come from (h s)^T e and s^T e, s the pairs'
 weights over their sums), so that a chunk is passed over by three products (the logits,
 with the bias as one more row of W; e [W^T | 1]; (h s)^T e), one maximum and one
-exponential. 7-8x faster than autodiff through the whole array at 4,096 and 16,384
+exponential. 6.5x faster than autodiff through the whole array at 4,096 and 16,384
 (benchmarks/capacity_wall.py), with memory O(chunk x n) instead of O(n x n). The layers
 below get their gradients from dh by autodiff. The outcome follows the solve rule of
 evaluation._pairs, with a margin 3/2 as large (STEP_TOL): a pair is won when no other
