@@ -8,8 +8,9 @@ as it loads: importing `bottlenet` alone, or the command line's parsing, changes
 An XLA_FLAGS that already says how many devices wins; BOTTLENET_CPU_DEVICES=1 turns it off.
 
 On a CPU with AVX-512 it also asks XLA for 512-bit vectors (XLA's default there is 256):
-a full-batch step at n = 4,096 (k = 2, eight networks on two cores) takes 5.1 instead of
-5.9 ms a network (benchmarks/capacity_wall.py), the exponentials being most of it. An
+training 8 networks at n = 4,096 (k = 2, full batch in chunks, two cores) takes 5.1
+instead of 5.9 ms a network-step, the exponentials being most of it; small populations
+train as fast as with 256 (benchmarks/trainer_throughput.py, within its noise). An
 XLA_FLAGS that names a vector width wins.
 """
 

@@ -17,7 +17,7 @@ from bottlenet.errors import SpecError
 from bottlenet.spec import NetSpec
 
 use_all_cores()  # before the first computation starts JAX's CPU backend (see devices.py)
-use_wide_vectors()
+use_wide_vectors()  # 512-bit vectors where the CPU has AVX-512 (see devices.py)
 
 
 def _normal_rows(key: jax.Array, rows: int, cols: int, dtype) -> jax.Array:

@@ -80,8 +80,9 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows:
         zt = jnp.sum(hc * wt[target], axis=1) + bias[target]
         # The solve target's logit taken out of its row: one maximum gives the strongest
         # other output (the rule: won when it trails best by tol) and, with best, the
-        # softmax's shift. (A masked maximum, or a count beside the maximum, took a pass
-        # of their own: this step ran 2x slower with them at n = 4,096.)
+        # softmax's shift. (One network at n = 4,096, k = 2, chunks of 128 pairs: 13.7 ms
+        # with a count beside the maximum and the bias added apart, 9.7 with a masked
+        # maximum, 8.4 like this.)
         z = (hc1 @ w1).at[row, solve].set(-jnp.inf)
         other = jnp.max(z, axis=1)
         shift = jnp.maximum(other, best)
