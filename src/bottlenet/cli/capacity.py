@@ -75,8 +75,8 @@ def capacity(
         "left is not started, and the frontier is reported as censored by budget at that "
         "n.", show_default=False)] = None,
     dtype: Annotated[str, typer.Option(
-        help=f"Training precision: {', '.join(DTYPES)} (float64: JAX's x64 mode, about "
-        "twice the time; the solve rule's tolerance follows it).")] = "float32",
+        help=f"Training precision: {', '.join(DTYPES)} (float64: JAX's x64 mode, 3.5-4 "
+        "times the time; the solve rule's tolerance follows it).")] = "float32",
     batch: Annotated[int, typer.Option(
         help="Pairs per step (0 = full batch, the default: see README, Capacity, for why)."
     )] = 0,

@@ -89,7 +89,7 @@ def train(
     = _TRAIN.softmax,
     dtype: Annotated[str, typer.Option(
         help=f"Precision: {', '.join(DTYPES)}. float64 runs this training in JAX's x64 "
-        "mode (about twice the time) and its solve rule asks for a margin of 2^-49 of the "
+        "mode (3.5-4 times the time) and its solve rule asks for a margin of 2^-49 of the "
         "logits' size instead of 2^-20.")] = _TRAIN.dtype,
     init_scale: Annotated[float, typer.Option(help="Scale of the initial weights.")]
     = _TRAIN.init_scale,
