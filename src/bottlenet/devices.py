@@ -20,15 +20,19 @@ _FLAG = "xla_force_host_platform_device_count"
 _WIDTH = "xla_cpu_prefer_vector_width"
 
 
+def _ask_xla(flag: str, value: str) -> None:
+    """Add --flag=value to XLA_FLAGS unless the user's XLA_FLAGS names the flag."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if flag not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --{flag}={value}".strip()
+
+
 def use_all_cores() -> None:
     """Ask for one host device per core, unless the user said otherwise (no effect once
     JAX has started its CPU backend)."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if _FLAG in flags:
-        return
     devices = os.environ.get("BOTTLENET_CPU_DEVICES", str(os.cpu_count() or 1))
     if devices.isdigit() and int(devices) > 1:
-        os.environ["XLA_FLAGS"] = f"{flags} --{_FLAG}={devices}".strip()
+        _ask_xla(_FLAG, devices)
 
 
 def has_avx512(cpuinfo: str = "/proc/cpuinfo") -> bool:
@@ -43,6 +47,5 @@ def has_avx512(cpuinfo: str = "/proc/cpuinfo") -> bool:
 def use_wide_vectors() -> None:
     """Ask XLA for 512-bit vectors on a CPU with AVX-512, unless XLA_FLAGS names a width
     (no effect once JAX has started its CPU backend)."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if _WIDTH not in flags and has_avx512():
-        os.environ["XLA_FLAGS"] = f"{flags} --{_WIDTH}=512".strip()
+    if has_avx512():
+        _ask_xla(_WIDTH, "512")
