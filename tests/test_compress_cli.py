@@ -87,6 +87,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path):
         (["compress", src, "--hidden", 0], "hidden units"),
         (["compress", src, "--orders", "1,zz"], "--orders"),
         (["compress", src, "--orders", "9"], "orders"),
+        (["compress", src, "--level", "huge"], "unknown level 'huge'"),
         (["compress", src, "--plot", tmp_path / "x.gif"], ".svg or .png"),
         (["decompress", src, "-o", tmp_path / "o"], "not a bottlenet archive"),
         (["decompress", odd_name], "does not end in .bn"),
@@ -136,6 +137,21 @@ def test_round_trip_through_pipes_without_jax():
     back = subprocess.run([*cmd, "decompress", "-"], input=archive, capture_output=True,
                           check=True)
     assert back.stdout == TEXT and b"checksum verified" in back.stderr
+
+
+def test_levels_set_the_model_and_options_beside_them_win(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(TEXT)
+    for level, extra, hidden, skip in (("fast", [], 16, 2**-10), ("max", [], 64, 2**-12),
+                                       ("max", ["--hidden", 8], 8, 2**-12)):
+        archive = tmp_path / f"{level}{len(extra)}.bn"
+        r = run("compress", src, "--level", level, *extra, "--json", "-o", archive)
+        assert r.exit_code == 0, r.output
+        used = json.loads(r.stdout)["settings"]
+        assert (used["hidden"], used["skip"]) == (hidden, skip)
+        back = tmp_path / "back.txt"
+        assert run("decompress", archive, "-o", back, "--force").exit_code == 0
+        assert back.read_bytes() == TEXT
 
 
 def test_the_table_follows_memory(tmp_path):

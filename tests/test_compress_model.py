@@ -165,3 +165,15 @@ def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypa
     assert compress(text).archive == want
     assert decompress(want) == text
     assert bool(mapped) == (missing != "MAP_PRIVATE")  # which path the tables took
+
+
+def test_levels_change_only_units_skip_and_memory():
+    """`compress --level` relies on this: every other option's default is every level's."""
+    from bottlenet.compress.model import LEVELS
+
+    assert LEVELS["default"].settings == Settings() and LEVELS["default"].memory is None
+    for name, level in LEVELS.items():
+        changed = {f.name for f in dataclasses.fields(Settings)
+                   if getattr(level.settings, f.name) != getattr(Settings(), f.name)}
+        assert changed <= {"hidden", "skip"}, name
+        level.settings.check()

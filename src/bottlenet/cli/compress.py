@@ -3,6 +3,7 @@ when one of them runs; it never imports JAX (a test checks)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from bottlenet.cli.console import (
     parse_size,
 )
 from bottlenet.compress import codec, stats
-from bottlenet.compress.model import PROFILES, Settings, format_orders, parse_orders
+from bottlenet.compress.model import LEVELS, PROFILES, Settings, format_orders, parse_orders
 from bottlenet.errors import SpecError
 from bottlenet.files import (
     STREAM,
@@ -56,22 +57,28 @@ def compress_command(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Archive to write (default: FILE.bn; standard output when "
         "FILE is -); - writes standard output.")] = None,
-    hidden: Annotated[int, typer.Option(
-        help="k, the hidden units every prediction passes through.")] = _DEFAULT.hidden,
-    orders: Annotated[str, typer.Option(
+    level: Annotated[str, typer.Option(
+        help="Preset: " + "; ".join(f"{name}: {lv.about}" for name, lv in LEVELS.items())
+        + ". --hidden, --orders and --memory given beside it win; the decoder reads "
+        "the settings from the archive, so `decompress` needs no level.")] = "default",
+    hidden: Annotated[int | None, typer.Option(
+        help="k, the hidden units every prediction passes through (default: the "
+        "level's, 32 at the default level).")] = None,
+    orders: Annotated[str | None, typer.Option(
         help="Contexts: previous-byte orders (0-8), 'w' the current word, 'ww' the "
         "previous and current word, 'w2' the current word and the one two back, 'm' the "
         "match model (the byte that followed the last earlier occurrence of the recent "
-        "bytes), 'c' the column and the byte above it in the line before.")]
-    = format_orders(_DEFAULT.orders),
+        "bytes), 'c' the column and the byte above it in the line before. Default: "
+        f"{format_orders(_DEFAULT.orders)}.")] = None,
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size and --memory "
         "(at most 22: 512 MiB at k=32).")] = 0,
     memory: Annotated[str | None, typer.Option(
         help="Most memory for the context table and history, e.g. 64M or 1G (the "
         "process takes about 35 MB more). The table follows the file size up to this; "
-        "default 150M (at most 2^20 rows at k=32); 600M lets files over 0.5 MB have "
-        "2^22 rows, 0.1-0.3% smaller.")] = None,
+        "default 150M (at most 2^20 rows at k=32; --level max: 1200M, which decompressing "
+        "takes too); 600M lets files over 0.5 MB have 2^22 rows, 0.1-0.3% smaller.")]
+    = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "
         f"({PROFILES['text'].lr_input:g} for text, {PROFILES['other'].lr_input:g} for other "
@@ -110,16 +117,25 @@ def compress_command(
     output biases chosen by the last 2-3 bytes; the prediction drives a range coder, then
     the network learns from the byte. The learning rates suit text or other data, chosen
     from the first bytes; English prose is preceded by a built-in English text.
-    Decompression repeats the same steps, so no weights are stored. Example:
+    Decompression repeats the same steps, so no weights are stored. --level fast or max
+    trades speed for size. Example:
 
         bottlenet compress alice29.txt --stats --plot bits.png
+        bottlenet compress book1 --level max
         tar c folder | bottlenet compress - > folder.tar.bn
     """
-    settings = Settings(hidden=hidden, orders=parse_orders(orders), table_bits=table_bits,
-                        lr_input=lr_input, boost=boost, lr_output=lr_output,
-                        lr_output_first=lr_output_first, seed=seed,
-                        primer=_DEFAULT.primer if primer else 0).check()
-    cap = None if memory is None else parse_size(memory, "--memory")
+    if level not in LEVELS:
+        raise SpecError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
+    preset = LEVELS[level]
+    # The levels differ from the default settings in hidden, skip and memory only (a test
+    # holds them to it), so the other options' defaults are every level's.
+    settings = dataclasses.replace(
+        preset.settings, hidden=preset.settings.hidden if hidden is None else hidden,
+        orders=preset.settings.orders if orders is None else parse_orders(orders),
+        table_bits=table_bits, lr_input=lr_input, boost=boost, lr_output=lr_output,
+        lr_output_first=lr_output_first, seed=seed,
+        primer=_DEFAULT.primer if primer else 0).check()
+    cap = preset.memory if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
         output = Path(STREAM)

@@ -20,7 +20,8 @@ _WHERE = {
     "Report": "codec", "Result": "codec", "compress": "codec", "compress_stream": "codec",
     "decompress": "codec", "decompress_stream": "codec", "fingerprint": "codec",
     "ArchiveError": "container",
-    "WORD": "model", "Settings": "model", "format_orders": "model", "parse_orders": "model",
+    "LEVELS": "model", "WORD": "model", "Settings": "model", "format_orders": "model",
+    "parse_orders": "model",
 }
 __all__ = ["KERNELS_MISSING", "kernels_built", *sorted(_WHERE)]
 

@@ -261,6 +261,33 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
             "other": Profile(0.07, 0.25, {}, (1, 2, 3))}
 
 
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """A preset of `compress --level`: the settings it starts from and the memory the
+    context table may take (None: DEFAULT_MEMORY). Options given beside it win."""
+
+    settings: Settings
+    memory: int | None
+    about: str
+
+
+# Measured on the corpus (benchmarks/compress_ablation.py: the five texts and the five
+# mixed files, one warm process on the 2-core machine): fast 2.7% larger on the texts
+# (3.8% on the mixed files) at 1.3x the speed (16 units; most of a byte's arithmetic is
+# the 256 x k output layer, and its learning step skips blocks below 2^-10 instead of
+# 2^-12); max 1.1% smaller (0.6%) at 0.55x (64 units, and tables of 2^21-2^22 rows where
+# the file's contexts fill them: at k = 64 the default 150 MiB would hold only 2^19 rows,
+# and 96 units were no better than 64).
+LEVELS = {
+    "fast": Level(Settings(hidden=16, skip=2.0**-10), None,
+                  "16 units, about 1.3x the speed, 3% larger"),
+    "default": Level(Settings(), None, "32 units, 150 MiB"),
+    "max": Level(Settings(hidden=64), 1200 << 20,
+                 "64 units and up to 1.2 GB for the table (decompressing too), about 0.55x the "
+                 "speed, 1% smaller"),
+}
+
+
 def _first_bytes_counts(sample: bytes) -> np.ndarray:
     """How often each byte value occurs in the first 64 KiB (what the profile and the
     primer are chosen from)."""

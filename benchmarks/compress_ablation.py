@@ -1,0 +1,90 @@
+"""What each part of `bottlenet compress`'s model is worth: bytes and speed without it.
+
+Compresses the corpus (the five English texts and the five mixed files) with the default
+settings, then once with each part taken away (a context, the context biases, the
+primer, the fresh-row boost, the falling output rate, the output layer's skipping) and
+with each level (`--level fast|max`), and prints, per variant, the archives' total bytes
+per group, the change against the default in bytes and percent (variant minus default:
+what a part taken away saves when it is there), and the compress speed of the whole run
+(KB/s, one process, warm; a part's cost in speed is the variant's KB/s against the
+default's).
+Speeds come from one shared machine: read them as rough, the bytes as exact.
+
+    uv run python benchmarks/compress_ablation.py [--corpus ../shared/corpus] [--skip bible.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+from bottlenet.compress import Settings, compress
+from bottlenet.compress.model import LEVELS, format_orders
+
+GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.txt"],
+          "mixed": ["obj1", "sum", "progp", "trans", "bib"]}
+
+
+def variants() -> dict[str, tuple[Settings, int | None]]:
+    """name -> (settings, memory cap): the default, each part taken away, each level."""
+    base = Settings()
+    out: dict[str, tuple[Settings, int | None]] = {"default": (base, None)}
+    for o in base.orders:
+        out[f"without context {format_orders((o,))}"] = (dataclasses.replace(
+            base, orders=tuple(x for x in base.orders if x != o)), None)
+    out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)
+    out["without the primer"] = (dataclasses.replace(base, primer=0), None)
+    out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)
+    out["without the falling output rate"] = (dataclasses.replace(
+        base, lr_output_first=base.lr_output), None)
+    out["without skipping (every output learns)"] = (dataclasses.replace(base, skip=0.0),
+                                                     None)
+    for name, level in LEVELS.items():
+        if name != "default":
+            out[f"--level {name}"] = (level.settings, level.memory)
+    return out
+
+
+def _change(size: int, base: int) -> str:
+    return f"{size - base:+,} ({100 * (size - base) / base:+.2f}%)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path,
+                    default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    ap.add_argument("--skip", default="", help="comma-separated file names to leave out")
+    ap.add_argument("--only", default="", help="comma-separated variant names to run "
+                    "(the default always runs)")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    data = {g: [(args.corpus / f).read_bytes() for f in files
+                if f not in skip and (args.corpus / f).exists()]
+            for g, files in GROUPS.items()}
+    raw = sum(len(d) for ds in data.values() for d in ds)
+    compress(b"warm up the compiled loops " * 10)
+    only = set(filter(None, args.only.split(",")))
+    print(f"{raw:,} bytes: {', '.join(f'{g} {sum(map(len, ds)):,}' for g, ds in data.items())}"
+          f"; default contexts {format_orders(Settings().orders)}\n")
+    head = (f"{'variant':<42}" + "".join(f"{g + ' bytes':>14}{'change':>18}" for g in data)
+            + f"{'KB/s':>7}")
+    print(head + "\n" + "-" * len(head))
+    base: dict[str, int] = {}
+    for name, (settings, memory) in variants().items():
+        if only and name != "default" and name not in only:
+            continue
+        sizes, t = {}, time.perf_counter()
+        for g, ds in data.items():
+            sizes[g] = sum(len(compress(d, settings, memory=memory).archive) for d in ds)
+        speed = raw / 1e3 / (time.perf_counter() - t)
+        base = base or sizes
+        cells = "".join(
+            f"{sizes[g]:>14,}{_change(sizes[g], base[g]):>18}"
+            for g in data)
+        print(f"{name:<42}{cells}{speed:>7.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
