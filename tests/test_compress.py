@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "79cf45d65defac4d"
+GOLDEN_SHA = "25796566b86836a1"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -119,11 +119,11 @@ DATA = Path(__file__).parent / "data"
 def test_archives_of_every_earlier_format_still_decode():
     # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
     # memory), 3 (before the column and word-skip contexts, the context biases and the
-    # rates per context) and 4 (the output layer in float64; its pair is primed), kept
-    # as bytes: as xz and zstd decode every older version of their formats, so does
-    # bottlenet.
+    # rates per context), 4 (the output layer in float64; its pair is primed) and 5
+    # (before the sparse contexts), kept as bytes: as xz and zstd decode every older
+    # version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4):
+    for version in (1, 2, 3, 4, 5):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20

@@ -177,3 +177,19 @@ def test_levels_change_only_units_skip_and_memory():
                    if getattr(level.settings, f.name) != getattr(Settings(), f.name)}
         assert changed <= {"hidden", "skip"}, name
         level.settings.check()
+
+
+def test_other_data_gets_the_sparse_contexts_and_they_make_it_smaller():
+    from bottlenet.compress.model import DEFAULT_ORDERS
+
+    other = settings_for(len(BINARY), sample=BINARY)
+    assert other.orders == DEFAULT_ORDERS + PROFILES["other"].added_orders
+    assert len(other.rates) == len(other.orders)
+    assert settings_for(len(ENGLISH), sample=ENGLISH).orders == DEFAULT_ORDERS
+    mine = Settings(orders=(1, 2, 3, MATCH))
+    assert settings_for(len(BINARY), mine, sample=BINARY).orders == (1, 2, 3, MATCH)
+    with_sparse = compress(BINARY).archive
+    # rates given: the orders stay as given, the default contexts alone
+    without = compress(BINARY, Settings(rates=(1.0,) * len(DEFAULT_ORDERS))).archive
+    assert len(with_sparse) < len(without)
+    assert decompress(with_sparse) == BINARY

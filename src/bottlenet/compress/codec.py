@@ -1,7 +1,7 @@
 """compress / decompress: the model and the range coder in one compiled loop per chunk.
 
 Both directions run the same (predict, code, learn) step per byte. The Python driver
-reads and writes the archive block by block (formats 3-5, see container) and hands the
+reads and writes the archive block by block (formats 3-6, see container) and hands the
 compiled loop chunks of 64 KiB, so a progress bar can move and the memory stays bounded
 whatever the input's length: the model's tables, a ring of the last bytes for the match
 model, and one block. The model and coder state live in arrays and carry over.
@@ -216,7 +216,7 @@ def decompress(archive: bytes, progress: Progress = None) -> bytes:
 def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                       prefix: bytes = b"") -> int:
     """Decode the archive in `source` to `sink`; returns the original's length. Formats
-    3-5 are read and written a block at a time (a damaged block stops it there, with
+    3-6 are read and written a block at a time (a damaged block stops it there, with
     ArchiveError, after the blocks before it were written); formats 1-2 whole.
     `prefix`: the archive's first bytes when the caller has read them already (to refuse
     a foreign file before it starts anything; see peek)."""

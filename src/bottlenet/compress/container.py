@@ -1,14 +1,15 @@
-"""The archive format (.bn), version 5 (1-4 are read too). Integers little-endian.
+"""The archive format (.bn), version 6 (1-5 are read too). Integers little-endian.
 
-Versions 3-5 stream: they are written and read block by block, so neither side needs
+Versions 3-6 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4 and 5 have the same layout as 3; their models have more settings
+is known. Versions 4-6 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
-context; 5: the output layer in float32, learning only the outputs that matter).
+context; 5: the output layer in float32, learning only the outputs that matter; 6: the
+sparse contexts, which other data than text gets by default).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (5; 3-4)
+    4       1     format version (6; 3-5)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -50,13 +51,13 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 5
-READS = (1, 2, 3, 4, 5)  # every version ever written still decodes
+FORMAT_VERSION = 6
+READS = (1, 2, 3, 4, 5, 6)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
-BLOCK = 1 << 20       # original bytes per block (formats 3-5)
+BLOCK = 1 << 20       # original bytes per block (formats 3-6)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-# Versions 2-5 deflate the settings against the default settings of the day each
+# Versions 2-6 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
 SETTINGS_DICTIONARY = {
@@ -94,6 +95,19 @@ SETTINGS_DICTIONARY = {
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
+    # 6: as 5, other data with the sparse contexts
+    6: b'{"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
+       b'{"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
 _TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original
@@ -107,7 +121,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-5 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-6 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -144,7 +158,7 @@ def version_of(prefix: bytes) -> int:
 
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
-    """A version 5 archive's header."""
+    """A version 6 archive's header."""
     raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
@@ -152,7 +166,7 @@ def pack_head(settings: dict, fingerprint: int) -> bytes:
 
 
 def read_head(prefix: bytes, read) -> tuple[dict, int]:
-    """The settings and fingerprint of a version 3-5 archive whose first 8 bytes are
+    """The settings and fingerprint of a version 3-6 archive whose first 8 bytes are
     `prefix`; `read(n)` gives the bytes that follow."""
     if prefix[5] != CODED:
         raise ArchiveError(f"archive has unknown mode {prefix[5]}")
@@ -204,7 +218,7 @@ def _read_varint(read, where: str) -> int:
 
 
 def pack_block(raw_length: int, body: bytes, stored: bool) -> bytes:
-    """A version 3-5 block: its lengths, its CRC and its bytes."""
+    """A version 3-6 block: its lengths, its CRC and its bytes."""
     lengths = _varint(2 * raw_length + stored) + (b"" if stored else _varint(len(body)))
     return lengths + struct.pack("<I", zlib.crc32(body)) + body
 

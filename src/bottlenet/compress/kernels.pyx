@@ -24,7 +24,8 @@ Model arrays (model.Model makes them, a Predictor owns them): E (rows, k) float3
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory,
 and c (256,) output biases: float64 in formats 1-4, float32 in format 5 (half the
 memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,)
-hidden biases; orders (contexts: byte orders, WORD, WORDS, MATCH, COLUMN, WORD_SKIP);
+hidden biases; orders (contexts: byte orders, WORD, WORDS, MATCH, COLUMN, WORD_SKIP and,
+format 6, the sparse contexts);
 lr (float64, slots: input rate, boost, output rate, hidden-bias rate, clamp, match rate,
 output rate at byte 0, context-bias rate, the output layer's skip threshold, then a
 factor on the input rate per context); ctx (uint64, slots CTX_*); scratch (4, >=256)
@@ -623,6 +624,13 @@ cpdef enum:
     COLUMN = -4                   # the position in the line and the byte above it (the
                                   # byte at that position in the line before; format 4)
     WORD_SKIP = -5                # the current word and the word two back (format 4)
+    # Sparse contexts (format 6; other data's profile): the bytes 2 and 3 back without
+    # the last one, the last and the third back, the second back alone, and the last
+    # byte with the position mod 4 (records and instructions of 2 and 4 bytes)
+    SPARSE_23 = -6
+    SPARSE_13 = -7
+    SPARSE_2 = -8
+    ALIGN = -9
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -844,6 +852,15 @@ cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept
         return _column(m, history)
     if n == WORD_SKIP:
         return m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV2_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
+    # (each tagged in its top byte, as _column's key is)
+    if n == SPARSE_23:
+        return ((m.ctx[CTX_HIST] >> 8) & 0xFFFF) | (<uint64_t>0xC1 << 56)
+    if n == SPARSE_13:
+        return (m.ctx[CTX_HIST] & 0xFF00FF) | (<uint64_t>0xC2 << 56)
+    if n == ALIGN:
+        return (m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_POS] & 3) << 8) | (<uint64_t>0xC4 << 56)
+    if n == SPARSE_2:
+        return ((m.ctx[CTX_HIST] >> 8) & 0xFF) | (<uint64_t>0xC3 << 56)
     return _low_bytes(m.ctx[CTX_HIST], n)
 
 

@@ -41,7 +41,17 @@ import numpy as np
 
 from bottlenet import checks
 from bottlenet.compress import kernels
-from bottlenet.compress.kernels import COLUMN, MATCH, WORD, WORD_SKIP, WORDS
+from bottlenet.compress.kernels import (
+    ALIGN,
+    COLUMN,
+    MATCH,
+    SPARSE_2,
+    SPARSE_13,
+    SPARSE_23,
+    WORD,
+    WORD_SKIP,
+    WORDS,
+)
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
@@ -54,12 +64,15 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 DEFAULT_MEMORY = 150 << 20
 
 
+DEFAULT_ORDERS = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH, COLUMN, WORD_SKIP)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Model settings; all of them travel in the archive header."""
 
     hidden: int = 32                                   # k, the bottleneck
-    orders: tuple[int, ...] = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH, COLUMN, WORD_SKIP)
+    orders: tuple[int, ...] = DEFAULT_ORDERS                 # other data adds its profile's
     table_bits: int = 0                                # 0: chosen from the input size
     lr_input: float = 0.0                              # 0: chosen from the data (PROFILES)
     boost: float = 5.0
@@ -72,7 +85,7 @@ class Settings:
     match_min: int = 6                                 # bytes a match must share (MATCH)
     lr_match: float = 0.05                             # learning rate of the match weights
     window_bits: int = 0                               # the match model's history: a ring
-    #   of 2**window_bits bytes (formats 3-5, which stream); 0 = the whole input (1 and 2)
+    #   of 2**window_bits bytes (formats 3-6, which stream); 0 = the whole input (1 and 2)
     rates: tuple[float, ...] = ()                      # per context, a factor on lr_input;
     #   () = chosen from the data (PROFILES); archives of formats 1-3 read as all 1.0
     bias_orders: tuple[int, ...] | None = None         # output biases selected by these
@@ -82,18 +95,21 @@ class Settings:
     primer: int = -1                                   # text the model learns first: 0 none,
     #   1 PRIMERS[1]; -1: chosen from the data (1 for prose, else 0)
     output_bits: int = 32                              # the output layer's floats: 32
-    #   (format 5) or 64 (formats 1-4)
+    #   (formats 5-6) or 64 (formats 1-4)
     skip: float = 2.0**-12                             # the output layer learns only the
-    #   blocks of 16 outputs where some probability reaches this (format 5; 0 before)
+    #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
         `sample`: the text profile or the other one (PROFILES)."""
         profile = PROFILES["text" if looks_like_text(sample) else "other"]
-        rates = self.rates or tuple(profile.rates.get(o, 1.0) for o in self.orders)
+        # the profile's own contexts join the default ones (orders given otherwise stay)
+        orders = (self.orders + profile.added_orders if self.orders == DEFAULT_ORDERS
+                  and not self.rates else self.orders)
+        rates = self.rates or tuple(profile.rates.get(o, 1.0) for o in orders)
         primer = self.primer if self.primer >= 0 else int(looks_like_prose(sample))
         return dataclasses.replace(
-            self, lr_input=self.lr_input or profile.lr_input,
+            self, orders=orders, lr_input=self.lr_input or profile.lr_input,
             lr_bias=self.lr_bias or profile.lr_bias, rates=rates, primer=primer,
             bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders)
 
@@ -108,8 +124,8 @@ class Settings:
         for o in self.orders:
             if isinstance(o, bool) or not isinstance(o, int) or (
                     o not in _NAMES and not 0 <= o <= MAX_ORDER):
-                raise SpecError(f"context orders are 0..{MAX_ORDER}, 'w', 'ww', 'm', 'c' or "
-                                f"'w2', got {o!r}")
+                raise SpecError(f"context orders are 0..{MAX_ORDER} or one of "
+                                f"{', '.join(_NAMES.values())}, got {o!r}")
         if len(set(self.orders)) != len(self.orders):
             raise SpecError(f"context orders repeat: {format_orders(self.orders)}")
         if self.rates and len(self.rates) != len(self.orders):
@@ -239,7 +255,8 @@ class Settings:
                    ).check()
 
 
-_NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2"}
+_NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPARSE_2: "s2",
+          SPARSE_23: "s23", SPARSE_13: "s13", ALIGN: "a"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,14 +268,19 @@ class Profile:
     lr_bias: float
     rates: dict[int, float]          # a factor on lr_input per context kind; others 1
     bias_orders: tuple[int, ...]
+    added_orders: tuple[int, ...] = ()   # contexts added to the default ones (format 6)
 
 
 # Measured on the corpus (format 4). Text: slower input rows, but word rows 2-2.5x
 # faster and the match model's rows 4x slower, gentle context biases by the last 2 and
 # 3 bytes. Other data (binaries, transcripts with escape codes): the rates of format 3,
 # and context biases by the last 1-3 bytes that learn 5x faster (obj1 -2.4%, sum -2.8%).
+# Format 6 gives other data the sparse contexts: the mixed files' binaries 4.6% smaller
+# (obj1 9,450 -> 8,974 bytes, sum 10,334 -> 9,890), where on the texts each made
+# archives slightly larger (0.0-0.3%), so text does not get them.
 PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
-            "other": Profile(0.07, 0.25, {}, (1, 2, 3))}
+            "other": Profile(0.07, 0.25, {}, (1, 2, 3),
+                             (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,8 +370,8 @@ def parse_orders(text: str) -> tuple[int, ...]:
                 out.append(int(part))
         except ValueError:
             raise SpecError(
-                f"--orders takes numbers, ranges like 1-5, 'w', 'ww', 'm', 'c' and 'w2', got "
-                f"{text!r}"
+                f"--orders takes numbers, ranges like 1-5 and {', '.join(_NAMES.values())}, "
+                f"got {text!r}"
             ) from None
     return tuple(out)
 
