@@ -1,14 +1,14 @@
 """What each part of `bottlenet compress`'s model is worth: bytes and speed without it.
 
 Compresses the corpus (the five English texts and the five mixed files) with the default
-settings, then once with each part taken away (a context, the context biases, the
-primer, the fresh-row boost, the falling output rate, the output layer's skipping) and
-with each level (`--level fast|max`), and prints, per variant, the archives' total bytes
-per group, the change against the default in bytes and percent (variant minus default:
-what a part taken away saves when it is there), and the compress speed of the whole run
-(KB/s, one process, warm; a part's cost in speed is the variant's KB/s against the
-default's).
-Speeds come from one shared machine: read them as rough, the bytes as exact.
+settings, then once with each part taken away (a context, the sparse contexts of other
+data, the context biases, the primer, the fresh-row boost, the falling output rate, the
+output layer's skipping) and with each level (`--level fast|max`), and prints, per
+variant, the archives' total bytes per group, the change against the default in bytes
+and percent (variant minus default: what a part taken away saves when it is there), and
+the compress speed of the whole run (KB/s, one process, warm; a part's cost in speed is
+the variant's KB/s against the default's). Speeds come from one shared machine: read
+them as rough, the bytes as exact.
 
     uv run python benchmarks/compress_ablation.py [--corpus ../shared/corpus] [--skip bible.txt]
 """
@@ -18,22 +18,30 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bottlenet.compress import Settings, compress
-from bottlenet.compress.model import LEVELS, format_orders
+from bottlenet.compress.model import LEVELS, PROFILES, format_orders, looks_like_text
 
 GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.txt"],
           "mixed": ["obj1", "sum", "progp", "trans", "bib"]}
 
 
-def variants() -> dict[str, tuple[Settings, int | None]]:
-    """name -> (settings, memory cap): the default, each part taken away, each level."""
+def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | None]]:
+    """name -> (settings, or settings per file, and the memory cap): the default, each
+    part taken away, each level."""
     base = Settings()
-    out: dict[str, tuple[Settings, int | None]] = {"default": (base, None)}
+    out: dict = {"default": (base, None)}
     for o in base.orders:
         out[f"without context {format_orders((o,))}"] = (dataclasses.replace(
             base, orders=tuple(x for x in base.orders if x != o)), None)
+    # other data's own contexts (text never gets them): with its rates given, the orders
+    # stay as given
+    plain = dataclasses.replace(base, rates=tuple(
+        PROFILES["other"].rates.get(o, 1.0) for o in base.orders))
+    out["without the sparse contexts (other data)"] = (
+        lambda data: base if looks_like_text(data) else plain, None)
     out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)
     out["without the primer"] = (dataclasses.replace(base, primer=0), None)
     out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)
@@ -77,7 +85,8 @@ def main() -> None:
             continue
         sizes, t = {}, time.perf_counter()
         for g, ds in data.items():
-            sizes[g] = sum(len(compress(d, settings, memory=memory).archive) for d in ds)
+            sizes[g] = sum(len(compress(d, settings(d) if callable(settings) else settings,
+                                        memory=memory).archive) for d in ds)
         speed = raw / 1e3 / (time.perf_counter() - t)
         base = base or sizes
         cells = "".join(

@@ -68,8 +68,11 @@ def compress_command(
         help="Contexts: previous-byte orders (0-8), 'w' the current word, 'ww' the "
         "previous and current word, 'w2' the current word and the one two back, 'm' the "
         "match model (the byte that followed the last earlier occurrence of the recent "
-        "bytes), 'c' the column and the byte above it in the line before. Default: "
-        f"{format_orders(_DEFAULT.orders)}.")] = None,
+        "bytes), 'c' the column and the byte above it in the line before; sparse: 's2' "
+        "the second byte back, 's23' the second and third, 's13' the first and third, 'a' "
+        "the last byte and the position mod 4. Default: "
+        f"{format_orders(_DEFAULT.orders)}, and for other data than text also "
+        f"{format_orders(PROFILES['other'].added_orders)}.")] = None,
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size and --memory "
         "(at most 22: 512 MiB at k=32).")] = 0,
@@ -113,8 +116,9 @@ def compress_command(
 
     Each byte is predicted from hashed contexts (the previous 1..6 bytes, the current
     word with the previous one and with the one two back, the column and the byte above,
-    the match model's guess) through k tanh units into a softmax over 256 bytes, with
-    output biases chosen by the last 2-3 bytes; the prediction drives a range coder, then
+    the match model's guess; sparse contexts for other data than text) through k tanh
+    units into a softmax over 256 bytes, with output biases chosen by the last 2-3
+    bytes; the prediction drives a range coder, then
     the network learns from the byte. The learning rates suit text or other data, chosen
     from the first bytes; English prose is preceded by a built-in English text.
     Decompression repeats the same steps, so no weights are stored. --level fast or max
