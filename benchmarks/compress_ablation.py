@@ -28,14 +28,22 @@ GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.
           "mixed": ["obj1", "sum", "progp", "trans", "bib"]}
 
 
+def _without(context: int) -> Callable[[bytes], Settings]:
+    """The default settings less one context, for a file (other data keeps the sparse
+    contexts its profile adds to the default ones)."""
+    def settings(data: bytes) -> Settings:
+        added = () if looks_like_text(data) else PROFILES["other"].added_orders
+        return Settings(orders=tuple(o for o in Settings().orders + added if o != context))
+    return settings
+
+
 def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | None]]:
     """name -> (settings, or settings per file, and the memory cap): the default, each
     part taken away, each level."""
     base = Settings()
     out: dict = {"default": (base, None)}
-    for o in base.orders:
-        out[f"without context {format_orders((o,))}"] = (dataclasses.replace(
-            base, orders=tuple(x for x in base.orders if x != o)), None)
+    for o in base.orders + PROFILES["other"].added_orders:
+        out[f"without context {format_orders((o,))}"] = (_without(o), None)
     # other data's own contexts (text never gets them): with its rates given, the orders
     # stay as given
     plain = dataclasses.replace(base, rates=tuple(
