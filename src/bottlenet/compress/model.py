@@ -27,6 +27,10 @@ in float32, and its learning step leaves out the blocks of 16 outputs whose
 probabilities are all below `skip` (2^-12): with the kernels' other speed work, 2-2.5x
 the speed of format 4, archives 0.01% larger.
 
+Format 6 adds sparse contexts (bytes 2-3 back, 1 and 3, 2, the last byte with the
+position mod 4) to the default contexts of other data than text: the corpus's binaries
+about 5% smaller. LEVELS are the presets of `compress --level`.
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -72,7 +76,7 @@ class Settings:
     """Model settings; all of them travel in the archive header."""
 
     hidden: int = 32                                   # k, the bottleneck
-    orders: tuple[int, ...] = DEFAULT_ORDERS                 # other data adds its profile's
+    orders: tuple[int, ...] = DEFAULT_ORDERS           # other data adds its profile's
     table_bits: int = 0                                # 0: chosen from the input size
     lr_input: float = 0.0                              # 0: chosen from the data (PROFILES)
     boost: float = 5.0
@@ -275,9 +279,10 @@ class Profile:
 # faster and the match model's rows 4x slower, gentle context biases by the last 2 and
 # 3 bytes. Other data (binaries, transcripts with escape codes): the rates of format 3,
 # and context biases by the last 1-3 bytes that learn 5x faster (obj1 -2.4%, sum -2.8%).
-# Format 6 gives other data the sparse contexts: the mixed files' binaries 4.6% smaller
-# (obj1 9,450 -> 8,974 bytes, sum 10,334 -> 9,890), where on the texts each made
-# archives slightly larger (0.0-0.3%), so text does not get them.
+# Format 6 gives other data the sparse contexts (benchmarks/compress_corpus.py): obj1
+# 9,450 -> 8,960 bytes, sum 10,334 -> 9,878, trans (text with escape codes) 14,025 ->
+# 14,169; on the texts each of them made archives 0.0-0.3% larger, so text does not
+# get them.
 PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN))}
@@ -295,17 +300,17 @@ class Level:
 
 # Measured on the corpus (benchmarks/compress_ablation.py: the five texts and the five
 # mixed files, one warm process on the 2-core machine): fast 2.7% larger on the texts
-# (3.8% on the mixed files) at 1.3x the speed (16 units; most of a byte's arithmetic is
-# the 256 x k output layer, and its learning step skips blocks below 2^-10 instead of
-# 2^-12); max 1.1% smaller (0.6%) at 0.55x (64 units, and tables of 2^21-2^22 rows where
-# the file's contexts fill them: at k = 64 the default 150 MiB would hold only 2^19 rows,
-# and 96 units were no better than 64).
+# (3.8% on the mixed files) at 1.3-1.4x the speed (16 units; most of a byte's
+# arithmetic is the 256 x k output layer, and its learning step skips blocks below
+# 2^-10 instead of 2^-12); max 1.1% smaller (0.4-0.6%) at 0.55-0.6x (64 units, and
+# tables of 2^21-2^22 rows where the file's contexts fill them: at k = 64 the default
+# 150 MiB would hold only 2^19 rows, and 96 units were no better than 64).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10), None,
-                  "16 units, about 1.3x the speed, 3% larger"),
+                  "16 units, about 1.4x the speed, 3% larger"),
     "default": Level(Settings(), None, "32 units, 150 MiB"),
     "max": Level(Settings(hidden=64), 1200 << 20,
-                 "64 units and up to 1.2 GB for the table (decompressing too), about 0.55x the "
+                 "64 units and up to 1.2 GB for the table (decompressing too), about 0.6x the "
                  "speed, 1% smaller"),
 }
 
