@@ -21,6 +21,10 @@ WORDS: int
 MATCH: int
 COLUMN: int
 WORD_SKIP: int
+SPARSE_23: int
+SPARSE_13: int
+SPARSE_2: int
+ALIGN: int
 LR_INPUT: int
 LR_BOOST: int
 LR_OUTPUT: int
