@@ -78,9 +78,10 @@ def compress_command(
         "(at most 22: 512 MiB at k=32).")] = 0,
     memory: Annotated[str | None, typer.Option(
         help="Most memory for the context table and history, e.g. 64M or 1G (the "
-        "process takes about 35 MB more). The table follows the file size up to this; "
-        "default 150M (at most 2^20 rows at k=32; --level max: 1200M, which decompressing "
-        "takes too); 600M lets files over 0.5 MB have 2^22 rows, 0.1-0.3% smaller.")]
+        "process takes about 40 MB more, the APMs of format 6 included). The table "
+        "follows the file size up to this; default 150M (at most 2^20 rows at k=32; "
+        "--level max: 1200M, which decompressing takes too); 600M lets files over 0.5 MB "
+        "have 2^22 rows, 0.1-0.3% smaller.")]
     = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "

@@ -169,7 +169,7 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     wmask = len(ring) - 1
     state = np.zeros(coder.STATE_SIZE, np.int64)
     out = np.zeros(2 * container.BLOCK + 64, np.uint8)  # at most 2 bytes a byte (freq >= 1)
-    coded_freq = np.zeros(CHUNK, np.int32)
+    coded_freq = np.zeros(CHUNK, np.float64)
     freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
     head = container.pack_head(settings.to_json(), fingerprint(settings))
     sink.write(head)

@@ -4,8 +4,9 @@ Versions 3-6 stream: they are written and read block by block, so neither side n
 the whole input in memory, and an archive can be written to a pipe before the length
 is known. Versions 4-6 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
-context; 5: the output layer in float32, learning only the outputs that matter; 6: the
-sparse contexts, which other data than text gets by default).
+context; 5: the output layer in float32, learning only the outputs that matter; 6: each
+byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
+which other data than text gets by default).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
@@ -95,14 +96,14 @@ SETTINGS_DICTIONARY = {
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
-    # 6: as 5, other data with the sparse contexts
-    6: b'{"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+    # 6: as 5, with the APMs, other data with the sparse contexts
+    6: b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
-       b'{"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
+       b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
@@ -326,4 +327,6 @@ def upgrade_settings(d, version: int):
                  "primer": 0}
     if version <= 4:
         d = d | {"output_bits": 64, "skip": 0.0}   # float64, every output learnt
+    if version <= 5:
+        d = d | {"apm": 0}                          # bytes coded whole
     return d

@@ -46,7 +46,7 @@ Range coder state (int64 array, so a caller can stop after any chunk and continu
 """
 
 from libc.math cimport floor
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 import numpy as np
 
@@ -1138,6 +1138,162 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             row[j] = <float>(v if v < clamp else clamp)
 
 
+# ---- secondary estimation (format 6) ---------------------------------------------------
+#
+# With an APM table (Predictor.apm), a byte is coded as 8 binary decisions, from the top
+# bit down: each bit's probability comes from the network's (quantised) distribution,
+# as the share of the node's frequency that lies in its upper half, refined by two
+# adaptive probability maps (lpaq1's APMs: a probability, stretched, interpolated
+# between 24 learnt values chosen by a context; here the node with the last byte, and
+# the node with a hash of the last two bytes) and mixed with it 1:3. Integer arithmetic
+# only (stretch and squash from a table of 33 integers, as in paq8), so every machine
+# computes the same numbers. Measured on the corpus (format 6 against 5): see model.py.
+
+cpdef enum:
+    APM_STEPS = 24                # interpolation points per context
+    APM_CONTEXTS = 1 << 16        # contexts per map (node x last byte: 255 x 256 fit)
+    APM_SIZE = APM_STEPS * APM_CONTEXTS
+    APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
+
+cdef int16_t _STRETCH[4096]
+cdef int _SQUASH[33]
+_SQUASH_POINTS = (1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
+                  2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085,
+                  4089, 4092, 4093, 4094)
+
+
+cdef int _squash(int d) noexcept nogil:
+    """4096 / (1 + e^-d/256), in integers (paq8's table and interpolation)."""
+    cdef int w
+    cdef int* t = _SQUASH
+    if d > 2047:
+        return 4095
+    if d < -2047:
+        return 1
+    w = d & 127
+    d = (d >> 7) + 16
+    return (t[d] * (128 - w) + t[d + 1] * w + 64) >> 7
+
+
+def _make_stretch() -> None:
+    """_STRETCH[p] = the d whose squash first reaches p: squash's inverse."""
+    cdef int x, v, i, pi = 0
+    for i in range(33):
+        _SQUASH[i] = _SQUASH_POINTS[i]
+    for x in range(-2047, 2048):
+        v = _squash(x)
+        for i in range(pi, v + 1):
+            _STRETCH[i] = x
+        pi = v + 1
+    for i in range(pi, 4096):
+        _STRETCH[i] = 2047
+
+
+_make_stretch()
+
+
+def apm_table() -> np.ndarray:
+    """A fresh pair of APMs: every context starts as the identity map."""
+    row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
+                    for j in range(APM_STEPS)], np.uint16)
+    return np.tile(row, 2 * APM_CONTEXTS)
+
+
+cdef inline int64_t _apm(const uint16_t* t, int64_t p16, int64_t cx, int64_t* at) noexcept nogil:
+    """The map's refinement of probability p16 (of 65536) in context cx; *at: the entry
+    the update moves (the nearer of the two interpolated)."""
+    cdef int64_t pr = (<int64_t>_STRETCH[p16 >> 4] + 2048) * (APM_STEPS - 1)
+    cdef int64_t wt = pr & 0xFFF
+    cdef int64_t base = cx * APM_STEPS + (pr >> 12)
+    at[0] = base + (wt >> 11)
+    return (<int64_t>t[base] * (4096 - wt) + <int64_t>t[base + 1] * wt) >> 12
+
+
+cdef inline void _apm_update(uint16_t* t, int64_t at, int64_t bit) noexcept nogil:
+    cdef int64_t g = (bit << 16) + (bit << APM_RATE) - bit - bit
+    t[at] = <uint16_t>(t[at] + ((g - <int64_t>t[at]) >> APM_RATE))
+
+
+cdef inline int64_t _bit_p(Net* m, uint16_t* apm, const int64_t* cum, int64_t lo,
+                           int64_t size, int64_t node, int64_t* at) noexcept nogil:
+    """The probability (of 65536, 32..65504) that the next bit is 1, at tree node `node`
+    (1..255) whose bytes are [lo, lo + size)."""
+    cdef int64_t total = cum[lo + size] - cum[lo]
+    cdef int64_t p = ((cum[lo + size] - cum[lo + (size >> 1)]) << 16) // total
+    if p > 65535:
+        p = 65535
+    cdef uint64_t hist = m.ctx[CTX_HIST]
+    cdef int64_t a1 = _apm(apm, p, (node << 8) | <int64_t>(hist & 0xFF), &at[0])
+    cdef int64_t a2 = _apm(apm + APM_SIZE, p, <int64_t>(_mix(
+        (hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48), &at[1])
+    p = (2 * p + 3 * a1 + 3 * a2) >> 3
+    return 32 if p < 32 else (65504 if p > 65504 else p)
+
+
+cdef double _encode_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t y,
+                         int64_t* st, uint8_t* out) noexcept nogil:
+    """Code byte y as 8 bits; returns TOTAL times the probability it was coded with."""
+    cdef int64_t lo = 0, size = 256, node = 1, bit, p
+    cdef int64_t at[2]
+    cdef double eff = <double>TOTAL
+    cdef int b
+    for b in range(8):
+        p = _bit_p(m, apm, cum, lo, size, node, at)
+        bit = (y >> (7 - b)) & 1
+        if bit:
+            _encode(st, out, TOTAL - p, p)
+            eff *= p / <double>TOTAL
+        else:
+            _encode(st, out, 0, TOTAL - p)
+            eff *= (TOTAL - p) / <double>TOTAL
+        _apm_update(apm, at[0], bit)
+        _apm_update(apm + APM_SIZE, at[1], bit)
+        size >>= 1
+        lo += bit * size
+        node = 2 * node + bit
+    return eff
+
+
+cdef void _update_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t y) noexcept nogil:
+    """The APMs' steps of _encode_bits for byte y, without coding it (bytes that are
+    learnt, not coded: a block stored raw, the primer; both sides take them)."""
+    cdef int64_t lo = 0, size = 256, node = 1, bit
+    cdef int64_t at[2]
+    cdef int b
+    for b in range(8):
+        _bit_p(m, apm, cum, lo, size, node, at)
+        bit = (y >> (7 - b)) & 1
+        _apm_update(apm, at[0], bit)
+        _apm_update(apm + APM_SIZE, at[1], bit)
+        size >>= 1
+        lo += bit * size
+        node = 2 * node + bit
+
+
+cdef int64_t _decode_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t* st,
+                          const uint8_t* buf, Py_ssize_t n) noexcept nogil:
+    """Decode a byte coded by _encode_bits."""
+    cdef int64_t lo = 0, size = 256, node = 1, bit, p
+    cdef int64_t at[2]
+    cdef int64_t f[2]
+    cdef int64_t c[3]
+    cdef int b
+    for b in range(8):
+        p = _bit_p(m, apm, cum, lo, size, node, at)
+        f[0] = TOTAL - p
+        f[1] = p
+        c[0] = 0
+        c[1] = TOTAL - p
+        c[2] = TOTAL
+        bit = _decode(st, buf, n, f, c, 2)
+        _apm_update(apm, at[0], bit)
+        _apm_update(apm + APM_SIZE, at[1], bit)
+        size >>= 1
+        lo += bit * size
+        node = 2 * node + bit
+    return lo
+
+
 # ---- the Predictor: the model's arrays and the coding loops ---------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
@@ -1166,14 +1322,26 @@ cdef class Predictor:
     never read outside them; a call names only the chunk and the coder's buffers."""
 
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
-    cdef readonly object bias_orders
+    cdef readonly object bias_orders, apm
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders):
+                 bias_orders, apm=None):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
+        self.apm = apm  # None: bytes coded whole (formats 1-5); else apm_table()'s pair
         self._pointers()  # refused now when they do not fit together
+        self._apm()
+
+    cdef uint16_t* _apm(self) except? NULL:
+        """The APM pair's first entry (format 6), NULL without one."""
+        cdef uint16_t[::1] t
+        if self.apm is None:
+            return NULL
+        t = self.apm
+        if t.shape[0] != 2 * APM_SIZE:
+            raise ValueError("the APM table has the wrong size")
+        return &t[0]
 
     cdef Net _pointers(self) except *:
         return _net(self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr,
@@ -1195,22 +1363,29 @@ cdef class Predictor:
         return m
 
     def encode(self, const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end,
-               int64_t[::1] state, uint8_t[::1] out, int32_t[::1] coded_freq,
+               int64_t[::1] state, uint8_t[::1] out, double[::1] coded_freq,
                int64_t[::1] freq, int64_t[::1] cum) -> None:
         """Code the bytes at positions [start, end) of `data` into `out` (the coder's
-        `state` carries over); coded_freq[t - start]: the frequency each was coded with."""
+        `state` carries over); coded_freq[t - start]: the frequency each was coded with
+        (TOTAL times its probability: with the APMs, the product of its bits')."""
         cdef Net m = self._chunk(start, end, data.shape[0], freq.shape[0])
         cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
         if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
             raise ValueError("buffers too small for the chunk")
         cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+        cdef uint16_t* apm = self._apm()
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, d, &freq[0])
                 y = d[t & mask]
-                _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
-                coded_freq[t - start] = <int32_t>freq[y]
+                if apm != NULL:
+                    _cumulate(&freq[0], &cum[0], 256)
+                    coded_freq[t - start] = _encode_bits(&m, apm, &cum[0], y, &state[0],
+                                                         &out[0])
+                else:
+                    _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
+                    coded_freq[t - start] = <double>freq[y]
                 _learn(&m, d, y)
 
     def decode(self, const uint8_t[::1] buf, Py_ssize_t start, Py_ssize_t end,
@@ -1224,27 +1399,36 @@ cdef class Predictor:
         cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
         cdef Py_ssize_t nbuf = buf.shape[0]
         cdef uint8_t* o = &out[0] if out.shape[0] else NULL
+        cdef uint16_t* apm = self._apm()
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, o, &freq[0])
                 _cumulate(&freq[0], &cum[0], 256)
-                y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
+                if apm != NULL:
+                    y = _decode_bits(&m, apm, &cum[0], &state[0], bp, nbuf)
+                else:
+                    y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
                 o[t & mask] = <uint8_t>y
                 _learn(&m, o, y)
 
     def learn(self, const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end,
               int64_t[::1] freq) -> None:
         """The model's steps over bytes that are not coded (a block stored raw, the
-        primer): encoder and decoder both take them, so the model stays the same on both
-        sides."""
+        primer): encoder and decoder both take them, so the model (the APMs too) stays
+        the same on both sides."""
         cdef Net m = self._chunk(start, end, data.shape[0], freq.shape[0])
         cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
         cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
+        cdef uint16_t* apm = self._apm()
+        cdef int64_t cum[257]
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, d, &freq[0])
+                if apm != NULL:
+                    _cumulate(&freq[0], cum, 256)
+                    _update_bits(&m, apm, cum, d[t & mask])
                 _learn(&m, d, d[t & mask])
 
     def probe_hash(self, const uint8_t[::1] data, int64_t[::1] freq) -> int:

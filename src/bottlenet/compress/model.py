@@ -102,6 +102,8 @@ class Settings:
     #   (formats 5-6) or 64 (formats 1-4)
     skip: float = 2.0**-12                             # the output layer learns only the
     #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
+    apm: int = 1                                       # 1: bytes coded as 8 bits, each
+    #   refined by two adaptive probability maps (format 6); 0: coded whole (before)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -144,6 +146,8 @@ class Settings:
         if self.output_bits not in (32, 64) or isinstance(self.output_bits, bool):
             raise SpecError(f"output bits are 32 or 64, got {self.output_bits!r}")
         checks.real("skip threshold", self.skip, 0.0, 1.0)
+        if self.apm not in (0, 1) or isinstance(self.apm, bool):
+            raise SpecError(f"apm is 0 or 1, got {self.apm!r}")
         if self.output_bits == 64 and self.skip:
             raise SpecError("the float64 output layer (formats 1-4) learns every output: "
                             "give skip=0 with output_bits=64")
@@ -203,7 +207,8 @@ class Settings:
 
     def rows_memory(self, bits: int) -> int:
         """Bytes of a table of 2**bits rows (k float32 codes and a count per row), of
-        the match model's table beside it, and of the history window when there is one."""
+        the match model's table beside it, of the history window when there is one, and
+        of the context biases. (The APMs' 6 MiB, a fixed size, count with the process.)"""
         window = 1 << self.window_bits if self.window_bits else 0
         return ((1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
                 + self.bias_memory())
@@ -434,7 +439,8 @@ class Model:
             mtab=_zeros((1 << match_bits if match_bits else 1,), np.int64),
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
-            bias_orders=np.array(bias_orders, np.int64))
+            bias_orders=np.array(bias_orders, np.int64),
+            apm=kernels.apm_table() if s.apm else None)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
