@@ -2,7 +2,7 @@
 
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
-data, the context biases, the primer, the fresh-row boost, the falling output rate, the
+data, the APMs, the context biases, the primer, the fresh-row boost, the falling output rate, the
 output layer's skipping) and with each level (`--level fast|max`), and prints, per
 variant, the archives' total bytes per group, the change against the default in bytes
 and percent (variant minus default: what a part taken away saves when it is there), and
@@ -50,6 +50,7 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         PROFILES["other"].rates.get(o, 1.0) for o in base.orders))
     out["without the sparse contexts (other data)"] = (
         lambda data: base if looks_like_text(data) else plain, None)
+    out["without the APMs (bytes coded whole)"] = (dataclasses.replace(base, apm=0), None)
     out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)
     out["without the primer"] = (dataclasses.replace(base, primer=0), None)
     out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)

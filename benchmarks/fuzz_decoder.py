@@ -44,15 +44,16 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v5-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v5-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v5-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v5-empty.bn": codec.compress(b"", small),
-        "v5-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v6-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v6-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v6-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v6-empty.bn": codec.compress(b"", small),
+        "v6-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v6-whole.bn": codec.compress(bytes(range(256)) * 2, Settings(apm=0)),  # no APMs
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
-    assert container.FORMAT_VERSION == 5  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 6  # a new format adds its seeds here
 
 
 def main() -> None:

@@ -167,7 +167,7 @@ def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypa
     assert bool(mapped) == (missing != "MAP_PRIVATE")  # which path the tables took
 
 
-def test_levels_change_only_units_skip_and_memory():
+def test_levels_change_only_units_skip_apms_and_memory():
     """`compress --level` relies on this: every other option's default is every level's."""
     from bottlenet.compress.model import LEVELS
 
@@ -175,7 +175,7 @@ def test_levels_change_only_units_skip_and_memory():
     for name, level in LEVELS.items():
         changed = {f.name for f in dataclasses.fields(Settings)
                    if getattr(level.settings, f.name) != getattr(Settings(), f.name)}
-        assert changed <= {"hidden", "skip"}, name
+        assert changed <= {"hidden", "skip", "apm"}, name
         level.settings.check()
 
 
@@ -193,3 +193,22 @@ def test_other_data_gets_the_sparse_contexts_and_they_make_it_smaller():
     without = compress(BINARY, Settings(rates=(1.0,) * len(DEFAULT_ORDERS))).archive
     assert len(with_sparse) < len(without)
     assert decompress(with_sparse) == BINARY
+
+
+def test_the_apms_refine_the_bits_and_decode():
+    """Format 6 codes each byte as 8 bits through two adaptive probability maps (apm=1);
+    apm=0 codes it whole, as formats 1-5 did. Both decode, blocks stored raw included
+    (their bytes move the maps on both sides: test_compress_stream)."""
+    from bottlenet.compress import kernels
+
+    table = kernels.apm_table()
+    assert len(table) == 2 * kernels.APM_SIZE
+    first = table[:kernels.APM_STEPS].astype(int)
+    assert (np.diff(first) > 0).all() and 0 < first[0] < 64 and first[-1] > 65536 - 64
+    with_apm = compress(BINARY)
+    without = compress(BINARY, Settings(apm=0))
+    assert (with_apm.settings.apm, without.settings.apm) == (1, 0)
+    assert len(with_apm.archive) < len(without.archive)
+    assert decompress(with_apm.archive) == BINARY and decompress(without.archive) == BINARY
+    with pytest.raises(SpecError, match="apm is 0 or 1"):
+        Settings(apm=2).check()

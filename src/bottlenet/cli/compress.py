@@ -132,8 +132,8 @@ def compress_command(
     if level not in LEVELS:
         raise SpecError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
     preset = LEVELS[level]
-    # The levels differ from the default settings in hidden, skip and memory only (a test
-    # holds them to it), so the other options' defaults are every level's.
+    # The levels differ from the default settings in hidden, skip, apm and memory only (a
+    # test holds them to it), so the other options' defaults are every level's.
     settings = dataclasses.replace(
         preset.settings, hidden=preset.settings.hidden if hidden is None else hidden,
         orders=preset.settings.orders if orders is None else parse_orders(orders),

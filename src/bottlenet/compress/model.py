@@ -27,9 +27,11 @@ in float32, and its learning step leaves out the blocks of 16 outputs whose
 probabilities are all below `skip` (2^-12): with the kernels' other speed work, 2-2.5x
 the speed of format 4, archives 0.01% larger.
 
-Format 6 adds sparse contexts (bytes 2-3 back, 1 and 3, 2, the last byte with the
-position mod 4) to the default contexts of other data than text: the corpus's binaries
-about 5% smaller. LEVELS are the presets of `compress --level`.
+Format 6 codes each byte as 8 bits, the network's probability of each bit (from its
+distribution over the bytes) refined by two adaptive probability maps (secondary
+estimation, kernels.pyx: `apm`), and adds sparse contexts (bytes 2-3 back, 1 and 3, 2,
+the last byte with the position mod 4) to the default contexts of other data than
+text. LEVELS are the presets of `compress --level`.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
@@ -311,7 +313,7 @@ class Level:
 # tables of 2^21-2^22 rows where the file's contexts fill them: at k = 64 the default
 # 150 MiB would hold only 2^19 rows, and 96 units were no better than 64).
 LEVELS = {
-    "fast": Level(Settings(hidden=16, skip=2.0**-10), None,
+    "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0), None,
                   "16 units, about 1.4x the speed, 3% larger"),
     "default": Level(Settings(), None, "32 units, 150 MiB"),
     "max": Level(Settings(hidden=64), 1200 << 20,
