@@ -306,15 +306,15 @@ class Level:
 
 
 # Measured on the corpus (benchmarks/compress_ablation.py: the five texts and the five
-# mixed files, one warm process on the 2-core machine): fast 2.7% larger on the texts
-# (3.8% on the mixed files) at 1.3-1.4x the speed (16 units; most of a byte's
-# arithmetic is the 256 x k output layer, and its learning step skips blocks below
-# 2^-10 instead of 2^-12); max 1.1% smaller (0.4-0.6%) at 0.55-0.6x (64 units, and
-# tables of 2^21-2^22 rows where the file's contexts fill them: at k = 64 the default
-# 150 MiB would hold only 2^19 rows, and 96 units were no better than 64).
+# mixed files, one warm process on the 2-core machine, format 6): fast 3.0% larger on
+# the texts (4.5% on the mixed files) at 1.7x the speed (16 units, and bytes coded
+# whole: most of a byte's arithmetic is the 256 x k output layer, then the APMs; its
+# learning step skips blocks below 2^-10 instead of 2^-12); max 1.1% smaller (0.5%) at
+# 0.6x (64 units, and tables of 2^21-2^22 rows where the file's contexts fill them: at
+# k = 64 the default 150 MiB would hold only 2^19 rows, and 96 units were no better).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0), None,
-                  "16 units, about 1.4x the speed, 3% larger"),
+                  "16 units, bytes coded whole: about 1.7x the speed, 3-4% larger"),
     "default": Level(Settings(), None, "32 units, 150 MiB"),
     "max": Level(Settings(hidden=64), 1200 << 20,
                  "64 units and up to 1.2 GB for the table (decompressing too), about 0.6x the "
