@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "47c17a5e5c281e88"
+GOLDEN_SHA = "0b8a95f712949f64"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"

@@ -196,13 +196,14 @@ def test_other_data_gets_the_sparse_contexts_and_they_make_it_smaller():
 
 
 def test_the_apms_refine_the_bits_and_decode():
-    """Format 6 codes each byte as 8 bits through two adaptive probability maps (apm=1);
-    apm=0 codes it whole, as formats 1-5 did. Both decode, blocks stored raw included
+    """Format 6 codes each byte as 8 bits through three adaptive probability maps and a
+    mixer (apm=1); apm=0 codes it whole, as formats 1-5 did. Both decode, blocks stored raw included
     (their bytes move the maps on both sides: test_compress_stream)."""
     from bottlenet.compress import kernels
 
     table = kernels.apm_table()
-    assert len(table) == 2 * kernels.APM_SIZE
+    assert len(table) == kernels.APM_MAPS * kernels.APM_SIZE
+    assert len(kernels.mixer_table()) == kernels.MIX_SETS * kernels.MIX_INPUTS
     first = table[:kernels.APM_STEPS].astype(int)
     assert (np.diff(first) > 0).all() and 0 < first[0] < 64 and first[-1] > 65536 - 64
     with_apm = compress(BINARY)

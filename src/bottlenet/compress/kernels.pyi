@@ -29,6 +29,10 @@ APM_STEPS: int
 APM_CONTEXTS: int
 APM_SIZE: int
 APM_RATE: int
+APM_MAPS: int
+MIX_INPUTS: int
+MIX_SETS: int
+MIX_SHIFT: int
 LR_INPUT: int
 LR_BOOST: int
 LR_OUTPUT: int
@@ -70,6 +74,7 @@ def decoder_start(state: np.ndarray, buf: np.ndarray) -> None: ...
 def encode_all(symbols: np.ndarray, freqs: np.ndarray, out: np.ndarray) -> int: ...
 def decode_all(buf: np.ndarray, freqs: np.ndarray) -> np.ndarray: ...
 def apm_table() -> np.ndarray: ...
+def mixer_table() -> np.ndarray: ...
 def rate_array(lr_input: float, boost: float, lr_output: float, lr_hidden_bias: float,
                clamp: float, lr_match: float, lr_output_first: float, lr_bias: float,
                skip: float, per_context: tuple[float, ...]) -> np.ndarray: ...
@@ -90,11 +95,13 @@ class Predictor:
     B: np.ndarray
     bias_orders: np.ndarray
     apm: np.ndarray | None
+    mixer: np.ndarray | None
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
                  B: np.ndarray, bias_orders: np.ndarray,
-                 apm: np.ndarray | None = None) -> None: ...
+                 apm: np.ndarray | None = None,
+                 mixer: np.ndarray | None = None) -> None: ...
     def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
                out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
                cum: np.ndarray) -> None: ...

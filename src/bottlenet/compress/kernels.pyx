@@ -1140,19 +1140,25 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 
 # ---- secondary estimation (format 6) ---------------------------------------------------
 #
-# With an APM table (Predictor.apm), a byte is coded as 8 binary decisions, from the top
-# bit down: each bit's probability comes from the network's (quantised) distribution,
-# as the share of the node's frequency that lies in its upper half, refined by two
-# adaptive probability maps (lpaq1's APMs: a probability, stretched, interpolated
-# between 24 learnt values chosen by a context; here the node with the last byte, and
-# the node with a hash of the last two bytes) and mixed with it 1:3. Integer arithmetic
-# only (stretch and squash from a table of 33 integers, as in paq8), so every machine
-# computes the same numbers. Measured on the corpus (format 6 against 5): see model.py.
+# With maps (Predictor.apm), a byte is coded as 8 binary decisions, from the top bit
+# down: each bit's probability starts as the network's (the share of the node's
+# quantised frequency that lies in its upper half) and is refined by three adaptive
+# probability maps (lpaq1's APMs: the probability, stretched, interpolated between 24
+# learnt values chosen by a context: the node with the last byte, with a hash of the
+# last two bytes, and with the match model's expected bit and match length), then the
+# four are mixed by a small online mixer (lpaq1's, weights chosen by the bit and the
+# match expectation) and averaged with their plain mean. Integer arithmetic only
+# (stretch and squash from paq8's table of 33 integers), so every machine computes the
+# same numbers. Measured on the corpus: README (Compression, format 6).
 
 cpdef enum:
     APM_STEPS = 24                # interpolation points per context
     APM_CONTEXTS = 1 << 16        # contexts per map (node x last byte: 255 x 256 fit)
     APM_SIZE = APM_STEPS * APM_CONTEXTS
+    APM_MAPS = 3                  # node x last byte, node x last two, node x match
+    MIX_INPUTS = 5                # the network's and the maps' probabilities, a bias
+    MIX_SETS = 24                 # weight sets: 8 bits x 3 match expectations
+    MIX_SHIFT = 12                # the mixer's learning rate: err x input / 2^12
     APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
 
 cdef int16_t _STRETCH[4096]
@@ -1193,10 +1199,17 @@ _make_stretch()
 
 
 def apm_table() -> np.ndarray:
-    """A fresh pair of APMs: every context starts as the identity map."""
+    """Fresh maps: every context starts as the identity map."""
     row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
                     for j in range(APM_STEPS)], np.uint16)
-    return np.tile(row, 2 * APM_CONTEXTS)
+    return np.tile(row, APM_MAPS * APM_CONTEXTS)
+
+
+def mixer_table() -> np.ndarray:
+    """Fresh mixer weights: the mean of the four probabilities, stretched."""
+    w = np.zeros((MIX_SETS, MIX_INPUTS), np.int64)
+    w[:, :4] = 1 << 14
+    return w.reshape(-1)
 
 
 cdef inline int64_t _apm(const uint16_t* t, int64_t p16, int64_t cx, int64_t* at) noexcept nogil:
@@ -1214,31 +1227,78 @@ cdef inline void _apm_update(uint16_t* t, int64_t at, int64_t bit) noexcept nogi
     t[at] = <uint16_t>(t[at] + ((g - <int64_t>t[at]) >> APM_RATE))
 
 
-cdef inline int64_t _bit_p(Net* m, uint16_t* apm, const int64_t* cum, int64_t lo,
-                           int64_t size, int64_t node, int64_t* at) noexcept nogil:
-    """The probability (of 65536, 32..65504) that the next bit is 1, at tree node `node`
-    (1..255) whose bytes are [lo, lo + size)."""
+ctypedef struct Sse:
+    # The secondary estimation's state for one call: the maps and the mixer's weights
+    # (owned by the Predictor), and what the current bit's update needs.
+    uint16_t* maps                # APM_MAPS maps of APM_SIZE entries
+    int64_t* w                    # MIX_SETS sets of MIX_INPUTS weights (1.0 = 2^16)
+    int64_t at[APM_MAPS]          # the entry of each map the update moves
+    int64_t x[MIX_INPUTS]         # the mixer's inputs (stretched probabilities, a bias)
+    int64_t set                   # the weight set in use
+    int64_t pm                    # the mixer's probability (of 4096)
+
+
+cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64_t size,
+                           int64_t node, int64_t b, int64_t guess) noexcept nogil:
+    """The probability (of 65536, 32..65504) that bit b (0: the top one) is 1, at tree
+    node `node` (1..255) whose bytes are [lo, lo + size); `guess`: the match model's
+    byte, -1 without a match."""
     cdef int64_t total = cum[lo + size] - cum[lo]
     cdef int64_t p = ((cum[lo + size] - cum[lo + (size >> 1)]) << 16) // total
     if p > 65535:
         p = 65535
     cdef uint64_t hist = m.ctx[CTX_HIST]
-    cdef int64_t a1 = _apm(apm, p, (node << 8) | <int64_t>(hist & 0xFF), &at[0])
-    cdef int64_t a2 = _apm(apm + APM_SIZE, p, <int64_t>(_mix(
-        (hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48), &at[1])
-    p = (2 * p + 3 * a1 + 3 * a2) >> 3
+    # the match model's expectation here: its guess's bit where the guess's bits so far
+    # are the node's (0 or 1), else 2; with the match length (up to 15)
+    cdef int64_t expect = 2, length = 0
+    if guess >= 0 and (guess | 256) >> (8 - b) == node:
+        expect = (guess >> (7 - b)) & 1
+        length = min(<int64_t>m.ctx[CTX_MLEN], 15)
+    cdef int64_t a1 = _apm(e.maps, p, (node << 8) | <int64_t>(hist & 0xFF), &e.at[0])
+    cdef int64_t a2 = _apm(e.maps + APM_SIZE, p, <int64_t>(_mix(
+        (hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48), &e.at[1])
+    cdef int64_t a3 = _apm(e.maps + 2 * APM_SIZE, p, ((length * 3 + expect) << 8) | node,
+                           &e.at[2])
+    # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
+    # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
+    # bits of text cheaper than the mixer's 12).
+    e.x[0] = _STRETCH[p >> 4]
+    e.x[1] = _STRETCH[a1 >> 4]
+    e.x[2] = _STRETCH[a2 >> 4]
+    e.x[3] = _STRETCH[a3 >> 4]
+    e.x[4] = 256
+    e.set = b * 3 + expect
+    cdef int64_t dot = 0
+    cdef int i
+    for i in range(MIX_INPUTS):
+        dot += e.x[i] * e.w[e.set * MIX_INPUTS + i]
+    dot >>= 16
+    e.pm = _squash(<int>(2047 if dot > 2047 else (-2047 if dot < -2047 else dot)))
+    p = (3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3
     return 32 if p < 32 else (65504 if p > 65504 else p)
 
 
-cdef double _encode_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t y,
+cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
+    cdef int i
+    for i in range(APM_MAPS):
+        _apm_update(e.maps + i * APM_SIZE, e.at[i], bit)
+    cdef int64_t err = (bit << 12) - e.pm
+    for i in range(MIX_INPUTS):
+        e.w[e.set * MIX_INPUTS + i] += (e.x[i] * err) >> MIX_SHIFT
+
+
+cdef inline int64_t _match_guess(Net* m, const uint8_t* history) noexcept nogil:
+    return <int64_t>_guess(m, history) if m.ctx[CTX_MLEN] > 0 else -1
+
+
+cdef double _encode_bits(Net* m, Sse* e, const int64_t* cum, int64_t y, int64_t guess,
                          int64_t* st, uint8_t* out) noexcept nogil:
     """Code byte y as 8 bits; returns TOTAL times the probability it was coded with."""
     cdef int64_t lo = 0, size = 256, node = 1, bit, p
-    cdef int64_t at[2]
     cdef double eff = <double>TOTAL
     cdef int b
     for b in range(8):
-        p = _bit_p(m, apm, cum, lo, size, node, at)
+        p = _bit_p(m, e, cum, lo, size, node, b, guess)
         bit = (y >> (7 - b)) & 1
         if bit:
             _encode(st, out, TOTAL - p, p)
@@ -1246,48 +1306,44 @@ cdef double _encode_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t y,
         else:
             _encode(st, out, 0, TOTAL - p)
             eff *= (TOTAL - p) / <double>TOTAL
-        _apm_update(apm, at[0], bit)
-        _apm_update(apm + APM_SIZE, at[1], bit)
+        _sse_update(e, bit)
         size >>= 1
         lo += bit * size
         node = 2 * node + bit
     return eff
 
 
-cdef void _update_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t y) noexcept nogil:
-    """The APMs' steps of _encode_bits for byte y, without coding it (bytes that are
-    learnt, not coded: a block stored raw, the primer; both sides take them)."""
+cdef void _update_bits(Net* m, Sse* e, const int64_t* cum, int64_t y,
+                       int64_t guess) noexcept nogil:
+    """The steps of _encode_bits for byte y without coding it (bytes that are learnt,
+    not coded: a block stored raw, the primer; both sides take them)."""
     cdef int64_t lo = 0, size = 256, node = 1, bit
-    cdef int64_t at[2]
     cdef int b
     for b in range(8):
-        _bit_p(m, apm, cum, lo, size, node, at)
+        _bit_p(m, e, cum, lo, size, node, b, guess)
         bit = (y >> (7 - b)) & 1
-        _apm_update(apm, at[0], bit)
-        _apm_update(apm + APM_SIZE, at[1], bit)
+        _sse_update(e, bit)
         size >>= 1
         lo += bit * size
         node = 2 * node + bit
 
 
-cdef int64_t _decode_bits(Net* m, uint16_t* apm, const int64_t* cum, int64_t* st,
-                          const uint8_t* buf, Py_ssize_t n) noexcept nogil:
+cdef int64_t _decode_bits(Net* m, Sse* e, const int64_t* cum, int64_t guess,
+                          int64_t* st, const uint8_t* buf, Py_ssize_t n) noexcept nogil:
     """Decode a byte coded by _encode_bits."""
     cdef int64_t lo = 0, size = 256, node = 1, bit, p
-    cdef int64_t at[2]
     cdef int64_t f[2]
     cdef int64_t c[3]
     cdef int b
     for b in range(8):
-        p = _bit_p(m, apm, cum, lo, size, node, at)
+        p = _bit_p(m, e, cum, lo, size, node, b, guess)
         f[0] = TOTAL - p
         f[1] = p
         c[0] = 0
         c[1] = TOTAL - p
         c[2] = TOTAL
         bit = _decode(st, buf, n, f, c, 2)
-        _apm_update(apm, at[0], bit)
-        _apm_update(apm + APM_SIZE, at[1], bit)
+        _sse_update(e, bit)
         size >>= 1
         lo += bit * size
         node = 2 * node + bit
@@ -1322,26 +1378,37 @@ cdef class Predictor:
     never read outside them; a call names only the chunk and the coder's buffers."""
 
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
-    cdef readonly object bias_orders, apm
+    cdef readonly object bias_orders, apm, mixer
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders, apm=None):
+                 bias_orders, apm=None, mixer=None):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
-        self.apm = apm  # None: bytes coded whole (formats 1-5); else apm_table()'s pair
+        # secondary estimation (format 6): apm_table()'s maps and mixer_table()'s
+        # weights; both None: bytes coded whole (formats 1-5)
+        self.apm, self.mixer = apm, mixer
         self._pointers()  # refused now when they do not fit together
-        self._apm()
+        self._sse()
 
-    cdef uint16_t* _apm(self) except? NULL:
-        """The APM pair's first entry (format 6), NULL without one."""
+    cdef Sse _sse(self) except *:
+        """The secondary estimation's arrays as pointers (maps NULL without them)."""
+        cdef Sse e
         cdef uint16_t[::1] t
-        if self.apm is None:
-            return NULL
+        cdef int64_t[::1] w
+        e.maps = NULL
+        e.w = NULL
+        if self.apm is None and self.mixer is None:
+            return e
+        if self.apm is None or self.mixer is None:
+            raise ValueError("the APM maps and the mixer's weights go together")
         t = self.apm
-        if t.shape[0] != 2 * APM_SIZE:
-            raise ValueError("the APM table has the wrong size")
-        return &t[0]
+        w = self.mixer
+        if t.shape[0] != APM_MAPS * APM_SIZE or w.shape[0] != MIX_SETS * MIX_INPUTS:
+            raise ValueError("the APM maps or the mixer's weights have the wrong size")
+        e.maps = &t[0]
+        e.w = &w[0]
+        return e
 
     cdef Net _pointers(self) except *:
         return _net(self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr,
@@ -1373,15 +1440,16 @@ cdef class Predictor:
         if coded_freq.shape[0] < end - start or cum.shape[0] < 257:
             raise ValueError("buffers too small for the chunk")
         cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
-        cdef uint16_t* apm = self._apm()
+        cdef Sse e = self._sse()
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, d, &freq[0])
                 y = d[t & mask]
-                if apm != NULL:
+                if e.maps != NULL:
                     _cumulate(&freq[0], &cum[0], 256)
-                    coded_freq[t - start] = _encode_bits(&m, apm, &cum[0], y, &state[0],
+                    coded_freq[t - start] = _encode_bits(&m, &e, &cum[0], y,
+                                                         _match_guess(&m, d), &state[0],
                                                          &out[0])
                 else:
                     _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
@@ -1399,14 +1467,15 @@ cdef class Predictor:
         cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
         cdef Py_ssize_t nbuf = buf.shape[0]
         cdef uint8_t* o = &out[0] if out.shape[0] else NULL
-        cdef uint16_t* apm = self._apm()
+        cdef Sse e = self._sse()
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, o, &freq[0])
                 _cumulate(&freq[0], &cum[0], 256)
-                if apm != NULL:
-                    y = _decode_bits(&m, apm, &cum[0], &state[0], bp, nbuf)
+                if e.maps != NULL:
+                    y = _decode_bits(&m, &e, &cum[0], _match_guess(&m, o), &state[0],
+                                     bp, nbuf)
                 else:
                     y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
                 o[t & mask] = <uint8_t>y
@@ -1420,15 +1489,15 @@ cdef class Predictor:
         cdef Net m = self._chunk(start, end, data.shape[0], freq.shape[0])
         cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
         cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
-        cdef uint16_t* apm = self._apm()
+        cdef Sse e = self._sse()
         cdef int64_t cum[257]
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
                 _predict(&m, d, &freq[0])
-                if apm != NULL:
+                if e.maps != NULL:
                     _cumulate(&freq[0], cum, 256)
-                    _update_bits(&m, apm, cum, d[t & mask])
+                    _update_bits(&m, &e, cum, d[t & mask], _match_guess(&m, d))
                 _learn(&m, d, d[t & mask])
 
     def probe_hash(self, const uint8_t[::1] data, int64_t[::1] freq) -> int:

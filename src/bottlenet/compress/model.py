@@ -105,7 +105,7 @@ class Settings:
     skip: float = 2.0**-12                             # the output layer learns only the
     #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
     apm: int = 1                                       # 1: bytes coded as 8 bits, each
-    #   refined by two adaptive probability maps (format 6); 0: coded whole (before)
+    #   refined by three adaptive probability maps and a mixer (format 6); 0: whole
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -442,7 +442,8 @@ class Model:
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
-            apm=kernels.apm_table() if s.apm else None)
+            apm=kernels.apm_table() if s.apm else None,
+            mixer=kernels.mixer_table() if s.apm else None)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
