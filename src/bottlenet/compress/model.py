@@ -28,8 +28,8 @@ probabilities are all below `skip` (2^-12): with the kernels' other speed work, 
 the speed of format 4, archives 0.01% larger.
 
 Format 6 codes each byte as 8 bits, the network's probability of each bit (from its
-distribution over the bytes) refined by two adaptive probability maps (secondary
-estimation, kernels.pyx: `apm`), and adds sparse contexts (bytes 2-3 back, 1 and 3, 2,
+distribution over the bytes) refined by three adaptive probability maps and a mixer
+(secondary estimation, kernels.pyx: `apm`), and adds sparse contexts (bytes 2-3 back, 1 and 3, 2,
 the last byte with the position mod 4) to the default contexts of other data than
 text. LEVELS are the presets of `compress --level`.
 
@@ -63,7 +63,8 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
-# process stays under 200 MB (the process itself takes about 35 MB): 2**20 rows at k = 32
+# process stays near 200 MB (the process itself takes about 35 MB, format 6's maps 9
+# MiB; bible.txt peaks at 202 MB): 2**20 rows at k = 32
 # (129 MiB) with the history of a file up to 4 MiB, 2**19 rows beside the 32 MiB history
 # of a longer file or a pipe. Tables of 2**21-2**22 rows (--memory 300M-600M) make large
 # files 0.1-0.3% smaller.
@@ -210,7 +211,8 @@ class Settings:
     def rows_memory(self, bits: int) -> int:
         """Bytes of a table of 2**bits rows (k float32 codes and a count per row), of
         the match model's table beside it, of the history window when there is one, and
-        of the context biases. (The APMs' 6 MiB, a fixed size, count with the process.)"""
+        of the context biases. (The probability maps' 9 MiB, a fixed size, count with
+        the process.)"""
         window = 1 << self.window_bits if self.window_bits else 0
         return ((1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
                 + self.bias_memory())
@@ -306,15 +308,15 @@ class Level:
 
 
 # Measured on the corpus (benchmarks/compress_ablation.py: the five texts and the five
-# mixed files, one warm process on the 2-core machine, format 6): fast 3.0% larger on
-# the texts (4.5% on the mixed files) at 1.7x the speed (16 units, and bytes coded
-# whole: most of a byte's arithmetic is the 256 x k output layer, then the APMs; its
-# learning step skips blocks below 2^-10 instead of 2^-12); max 1.1% smaller (0.5%) at
+# mixed files, one warm process on the 2-core machine, format 6): fast 3.1% larger on
+# the texts (6.1% on the mixed files) at 1.9x the speed (16 units, and bytes coded
+# whole: most of a byte's arithmetic is the 256 x k output layer, then the maps; its
+# learning step skips blocks below 2^-10 instead of 2^-12); max 1.1% smaller (0.8%) at
 # 0.6x (64 units, and tables of 2^21-2^22 rows where the file's contexts fill them: at
 # k = 64 the default 150 MiB would hold only 2^19 rows, and 96 units were no better).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0), None,
-                  "16 units, bytes coded whole: about 1.7x the speed, 3-4% larger"),
+                  "16 units, bytes coded whole: about 1.9x the speed, 3-6% larger"),
     "default": Level(Settings(), None, "32 units, 150 MiB"),
     "max": Level(Settings(hidden=64), 1200 << 20,
                  "64 units and up to 1.2 GB for the table (decompressing too), about 0.6x the "
