@@ -1291,58 +1291,33 @@ cdef inline int64_t _match_guess(Net* m, const uint8_t* history) noexcept nogil:
     return <int64_t>_guess(m, history) if m.ctx[CTX_MLEN] > 0 else -1
 
 
-cdef double _encode_bits(Net* m, Sse* e, const int64_t* cum, int64_t y, int64_t guess,
-                         int64_t* st, uint8_t* out) noexcept nogil:
-    """Code byte y as 8 bits; returns TOTAL times the probability it was coded with."""
-    cdef int64_t lo = 0, size = 256, node = 1, bit, p
-    cdef double eff = <double>TOTAL
-    cdef int b
-    for b in range(8):
-        p = _bit_p(m, e, cum, lo, size, node, b, guess)
-        bit = (y >> (7 - b)) & 1
-        if bit:
-            _encode(st, out, TOTAL - p, p)
-            eff *= p / <double>TOTAL
-        else:
-            _encode(st, out, 0, TOTAL - p)
-            eff *= (TOTAL - p) / <double>TOTAL
-        _sse_update(e, bit)
-        size >>= 1
-        lo += bit * size
-        node = 2 * node + bit
-    return eff
-
-
-cdef void _update_bits(Net* m, Sse* e, const int64_t* cum, int64_t y,
-                       int64_t guess) noexcept nogil:
-    """The steps of _encode_bits for byte y without coding it (bytes that are learnt,
-    not coded: a block stored raw, the primer; both sides take them)."""
-    cdef int64_t lo = 0, size = 256, node = 1, bit
-    cdef int b
-    for b in range(8):
-        _bit_p(m, e, cum, lo, size, node, b, guess)
-        bit = (y >> (7 - b)) & 1
-        _sse_update(e, bit)
-        size >>= 1
-        lo += bit * size
-        node = 2 * node + bit
-
-
-cdef int64_t _decode_bits(Net* m, Sse* e, const int64_t* cum, int64_t guess,
-                          int64_t* st, const uint8_t* buf, Py_ssize_t n) noexcept nogil:
-    """Decode a byte coded by _encode_bits."""
+cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
+                   int64_t* st, uint8_t* out, const uint8_t* buf, Py_ssize_t n,
+                   double* eff) noexcept nogil:
+    """Walk a byte's 8 bits down the tree, top bit first, and let the maps and the mixer
+    learn each: code byte y's (out not NULL), decode a byte (buf not NULL; y unused), or
+    only learn y's (neither: bytes learnt and not coded, such as a block stored raw or
+    the primer, which both sides take). Returns the byte; *eff (eff not NULL): TOTAL
+    times the probability it was coded with."""
     cdef int64_t lo = 0, size = 256, node = 1, bit, p
     cdef int64_t f[2]
     cdef int64_t c[3]
     cdef int b
     for b in range(8):
         p = _bit_p(m, e, cum, lo, size, node, b, guess)
-        f[0] = TOTAL - p
-        f[1] = p
-        c[0] = 0
-        c[1] = TOTAL - p
-        c[2] = TOTAL
-        bit = _decode(st, buf, n, f, c, 2)
+        if buf != NULL:
+            f[0] = TOTAL - p
+            f[1] = p
+            c[0] = 0
+            c[1] = TOTAL - p
+            c[2] = TOTAL
+            bit = _decode(st, buf, n, f, c, 2)
+        else:
+            bit = (y >> (7 - b)) & 1
+            if out != NULL:
+                _encode(st, out, TOTAL - p if bit else 0, p if bit else TOTAL - p)
+        if eff != NULL:
+            eff[0] *= (p if bit else TOTAL - p) / <double>TOTAL
         _sse_update(e, bit)
         size >>= 1
         lo += bit * size
@@ -1441,6 +1416,7 @@ cdef class Predictor:
             raise ValueError("buffers too small for the chunk")
         cdef const uint8_t* d = &data[0] if data.shape[0] else NULL
         cdef Sse e = self._sse()
+        cdef double eff
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
@@ -1448,9 +1424,10 @@ cdef class Predictor:
                 y = d[t & mask]
                 if e.maps != NULL:
                     _cumulate(&freq[0], &cum[0], 256)
-                    coded_freq[t - start] = _encode_bits(&m, &e, &cum[0], y,
-                                                         _match_guess(&m, d), &state[0],
-                                                         &out[0])
+                    eff = <double>TOTAL
+                    _bits(&m, &e, &cum[0], _match_guess(&m, d), y, &state[0], &out[0],
+                          NULL, 0, &eff)
+                    coded_freq[t - start] = eff
                 else:
                     _encode(&state[0], &out[0], _sum_below(&freq[0], y), freq[y])
                     coded_freq[t - start] = <double>freq[y]
@@ -1474,8 +1451,8 @@ cdef class Predictor:
                 _predict(&m, o, &freq[0])
                 _cumulate(&freq[0], &cum[0], 256)
                 if e.maps != NULL:
-                    y = _decode_bits(&m, &e, &cum[0], _match_guess(&m, o), &state[0],
-                                     bp, nbuf)
+                    y = _bits(&m, &e, &cum[0], _match_guess(&m, o), 0, &state[0], NULL,
+                              bp, nbuf, NULL)
                 else:
                     y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
                 o[t & mask] = <uint8_t>y
@@ -1497,7 +1474,8 @@ cdef class Predictor:
                 _predict(&m, d, &freq[0])
                 if e.maps != NULL:
                     _cumulate(&freq[0], cum, 256)
-                    _update_bits(&m, &e, cum, d[t & mask], _match_guess(&m, d))
+                    _bits(&m, &e, cum, _match_guess(&m, d), d[t & mask], NULL, NULL,
+                          NULL, 0, NULL)
                 _learn(&m, d, d[t & mask])
 
     def probe_hash(self, const uint8_t[::1] data, int64_t[::1] freq) -> int:
