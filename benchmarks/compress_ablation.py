@@ -32,8 +32,8 @@ def _without(context: int) -> Callable[[bytes], Settings]:
     """The default settings less one context, for a file (other data keeps the sparse
     contexts its profile adds to the default ones)."""
     def settings(data: bytes) -> Settings:
-        added = () if looks_like_text(data) else PROFILES["other"].added_orders
-        return Settings(orders=tuple(o for o in Settings().orders + added if o != context))
+        chosen = Settings().suited_to(data[:1 << 16]).orders   # the profile's contexts too
+        return Settings(orders=tuple(o for o in chosen if o != context))
     return settings
 
 

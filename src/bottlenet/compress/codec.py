@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bottlenet.compress import coder, container
+from bottlenet.compress import coder, container, kernels
 from bottlenet.compress.container import ArchiveError
 from bottlenet.compress.model import Model, Settings, primer_bytes
 from bottlenet.errors import ResourceError, SpecError
@@ -168,11 +168,13 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     ring = np.zeros(1 << settings.window_bits, np.uint8)
     wmask = len(ring) - 1
     state = np.zeros(coder.STATE_SIZE, np.int64)
-    # Room for the worst a block can code to: a byte coded whole costs at most 16 bits
-    # (every frequency is at least 1 of 2^16), a byte coded as 8 bits (format 6's maps)
-    # at most 88 (each bit's probability is at least 32 of 2^16); zeroed pages are only
+    # Room for the worst a block can code to: a byte coded whole costs at most
+    # TOTAL_BITS (every frequency is at least 1 of TOTAL), a byte coded as 8 bits
+    # (format 6's maps) at most 8 x log2(TOTAL / P_LEAST) = 88; zeroed pages are only
     # given when written, so the room costs no memory until it is used.
-    out = np.zeros((11 if settings.apm else 2) * container.BLOCK + 64, np.uint8)
+    worst_bits = (8 * math.ceil(math.log2(coder.TOTAL / kernels.P_LEAST)) if settings.apm
+                  else coder.TOTAL_BITS)
+    out = np.zeros(-(-worst_bits // 8) * container.BLOCK + 64, np.uint8)
     coded_freq = np.zeros(CHUNK, np.float64)
     freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
     head = container.pack_head(settings.to_json(), fingerprint(settings))

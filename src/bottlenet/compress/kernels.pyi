@@ -29,6 +29,7 @@ APM_STEPS: int
 APM_CONTEXTS: int
 APM_SIZE: int
 APM_RATE: int
+P_LEAST: int
 APM_MAPS: int
 MIX_INPUTS: int
 MIX_SETS: int

@@ -1160,6 +1160,8 @@ cpdef enum:
     MIX_SETS = 24                 # weight sets: 8 bits x 3 match expectations
     MIX_SHIFT = 12                # the mixer's learning rate: err x input / 2^12
     APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
+    P_LEAST = 32                  # a coded bit's least probability (of TOTAL): a byte
+                                  # costs at most 8 x 11 bits
 
 cdef int16_t _STRETCH[4096]
 cdef int _SQUASH[33]
@@ -1212,10 +1214,10 @@ def mixer_table() -> np.ndarray:
     return w.reshape(-1)
 
 
-cdef inline int64_t _apm(const uint16_t* t, int64_t p16, int64_t cx, int64_t* at) noexcept nogil:
-    """The map's refinement of probability p16 (of 65536) in context cx; *at: the entry
-    the update moves (the nearer of the two interpolated)."""
-    cdef int64_t pr = (<int64_t>_STRETCH[p16 >> 4] + 2048) * (APM_STEPS - 1)
+cdef inline int64_t _apm(const uint16_t* t, int64_t st, int64_t cx, int64_t* at) noexcept nogil:
+    """The map's refinement (of 65536) of a probability whose stretch is st, in context
+    cx; *at: the entry the update moves (the nearer of the two interpolated)."""
+    cdef int64_t pr = (st + 2048) * (APM_STEPS - 1)
     cdef int64_t wt = pr & 0xFFF
     cdef int64_t base = cx * APM_STEPS + (pr >> 12)
     at[0] = base + (wt >> 11)
@@ -1240,9 +1242,9 @@ ctypedef struct Sse:
 
 cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64_t size,
                            int64_t node, int64_t b, int64_t guess) noexcept nogil:
-    """The probability (of 65536, 32..65504) that bit b (0: the top one) is 1, at tree
-    node `node` (1..255) whose bytes are [lo, lo + size); `guess`: the match model's
-    byte, -1 without a match."""
+    """The probability (of TOTAL, P_LEAST..TOTAL - P_LEAST) that bit b (0: the top one)
+    is 1, at tree node `node` (1..255) whose bytes are [lo, lo + size); `guess`: the
+    match model's byte, -1 without a match."""
     cdef int64_t total = cum[lo + size] - cum[lo]
     cdef int64_t p = ((cum[lo + size] - cum[lo + (size >> 1)]) << 16) // total
     if p > 65535:
@@ -1254,15 +1256,16 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     if guess >= 0 and (guess | 256) >> (8 - b) == node:
         expect = (guess >> (7 - b)) & 1
         length = min(<int64_t>m.ctx[CTX_MLEN], 15)
-    cdef int64_t a1 = _apm(e.maps, p, (node << 8) | <int64_t>(hist & 0xFF), &e.at[0])
-    cdef int64_t a2 = _apm(e.maps + APM_SIZE, p, <int64_t>(_mix(
+    # the network's probability stretched once, for the three maps and the mixer
+    e.x[0] = _STRETCH[p >> 4]
+    cdef int64_t a1 = _apm(e.maps, e.x[0], (node << 8) | <int64_t>(hist & 0xFF), &e.at[0])
+    cdef int64_t a2 = _apm(e.maps + APM_SIZE, e.x[0], <int64_t>(_mix(
         (hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48), &e.at[1])
-    cdef int64_t a3 = _apm(e.maps + 2 * APM_SIZE, p, ((length * 3 + expect) << 8) | node,
-                           &e.at[2])
+    cdef int64_t a3 = _apm(e.maps + 2 * APM_SIZE, e.x[0],
+                           ((length * 3 + expect) << 8) | node, &e.at[2])
     # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
     # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
     # bits of text cheaper than the mixer's 12).
-    e.x[0] = _STRETCH[p >> 4]
     e.x[1] = _STRETCH[a1 >> 4]
     e.x[2] = _STRETCH[a2 >> 4]
     e.x[3] = _STRETCH[a3 >> 4]
@@ -1275,7 +1278,7 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     dot >>= 16
     e.pm = _squash(<int>(2047 if dot > 2047 else (-2047 if dot < -2047 else dot)))
     p = (3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3
-    return 32 if p < 32 else (65504 if p > 65504 else p)
+    return P_LEAST if p < P_LEAST else (TOTAL - P_LEAST if p > TOTAL - P_LEAST else p)
 
 
 cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
