@@ -6,8 +6,8 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-4; format 5
-made here: text, binary, stored, empty), mutates them, and keeps the inputs that reach
+The fuzzer starts from real archives of every format (tests/data: formats 1-6; format 7
+made here: text, binary, stored, empty, without the maps or the bit models), mutates them, and keeps the inputs that reach
 new code (the container's parser and the codec's driver are instrumented; the compiled
 kernels are not, but every input reaches them through the driver). Limits per input:
 1 s (a hang) and 2 GiB (memory). It prints libFuzzer's figures and what it found; a
@@ -37,9 +37,9 @@ with atheris.instrument_imports():
 import numpy as np
 
 # The arrays a Predictor learns into; copied whole after priming.
-_LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer")
-_CACHE_MODELS = 16              # settings remembered (a bounded cache: no memory growth)
-_CACHE_BYTES = 32 << 20         # models larger than this are primed every time
+_LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
+_CACHE_MODELS = 4               # settings remembered (a bounded cache: no memory growth)
+_CACHE_BYTES = 64 << 20         # models larger than this are primed every time
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 
@@ -78,16 +78,19 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v6-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v6-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v6-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v6-empty.bn": codec.compress(b"", small),
-        "v6-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v6-whole.bn": codec.compress(bytes(range(256)) * 2, Settings(apm=0)),  # no APMs
+        "v7-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v7-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v7-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v7-empty.bn": codec.compress(b"", small),
+        "v7-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v7-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+                                              Settings(cm_bits=0)),
+        "v7-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+                                      Settings(apm=0, cm_bits=0)),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
-    assert container.FORMAT_VERSION == 6  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 7  # a new format adds its seeds here
 
 
 def main() -> None:

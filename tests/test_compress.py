@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "0b8a95f712949f64"
+GOLDEN_SHA = "3ba2c31831531772"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -119,11 +119,11 @@ DATA = Path(__file__).parent / "data"
 def test_archives_of_every_earlier_format_still_decode():
     # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
     # memory), 3 (before the column and word-skip contexts, the context biases and the
-    # rates per context), 4 (the output layer in float64; its pair is primed) and 5
-    # (before the sparse contexts), kept as bytes: as xz and zstd decode every older
-    # version of their formats, so does bottlenet.
+    # rates per context), 4 (the output layer in float64; its pair is primed), 5
+    # (before the sparse contexts) and 6 (before the bit models), kept as bytes: as xz
+    # and zstd decode every older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5):
+    for version in (1, 2, 3, 4, 5, 6):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -137,7 +137,11 @@ def test_archives_of_every_earlier_format_still_decode():
     assert s["lr_output_first"] == s["lr_output"] and s["window_bits"] == 0
     assert s["bias_orders"] == [] and s["rates"] == [1.0] * len(s["orders"])
     assert (s["output_bits"], s["skip"]) == (64, 0.0)
+    assert (s["apm"], s["cm_bits"]) == (0, 0)
     assert set(s) == {f.name for f in dataclasses.fields(Settings)}
+    six = io.BytesIO((DATA / "golden-v6-default.bn").read_bytes())
+    settings, _ = container.read_head(six.read(8), six.read)
+    assert (settings["apm"], settings["cm_bits"]) == (1, 0)
 
 
 def test_the_match_model_finds_long_repeats():

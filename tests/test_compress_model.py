@@ -167,7 +167,7 @@ def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypa
     assert bool(mapped) == (missing != "MAP_PRIVATE")  # which path the tables took
 
 
-def test_levels_change_only_units_skip_apms_and_memory():
+def test_levels_change_only_units_skip_apms_bit_models_and_memory():
     """`compress --level` relies on this: every other option's default is every level's."""
     from bottlenet.compress.model import LEVELS
 
@@ -175,7 +175,7 @@ def test_levels_change_only_units_skip_apms_and_memory():
     for name, level in LEVELS.items():
         changed = {f.name for f in dataclasses.fields(Settings)
                    if getattr(level.settings, f.name) != getattr(Settings(), f.name)}
-        assert changed <= {"hidden", "skip", "apm"}, name
+        assert changed <= {"hidden", "skip", "apm", "cm_bits"}, name
         level.settings.check()
 
 
@@ -207,9 +207,30 @@ def test_the_apms_refine_the_bits_and_decode():
     first = table[:kernels.APM_STEPS].astype(int)
     assert (np.diff(first) > 0).all() and 0 < first[0] < 64 and first[-1] > 65536 - 64
     with_apm = compress(BINARY)
-    without = compress(BINARY, Settings(apm=0))
+    without = compress(BINARY, Settings(apm=0, cm_bits=0))
     assert (with_apm.settings.apm, without.settings.apm) == (1, 0)
     assert len(with_apm.archive) < len(without.archive)
     assert decompress(with_apm.archive) == BINARY and decompress(without.archive) == BINARY
     with pytest.raises(SpecError, match="apm is 0 or 1"):
         Settings(apm=2).check()
+
+
+def test_the_bit_models_join_the_mixer_and_decode():
+    """Format 7 adds bit models (cm_bits: counters in hashed buckets, one per context and
+    nibble) as the mixer's inputs; cm_bits=0 is format 6's model exactly. Both decode,
+    the bit models make text and other data smaller, and they need the maps."""
+    from bottlenet.compress import kernels
+
+    for data in (ENGLISH, BINARY):
+        with_cm = compress(data)
+        without = compress(data, Settings(cm_bits=0))
+        assert (with_cm.settings.cm_bits, without.settings.cm_bits) == (16, 0)
+        assert len(with_cm.archive) < len(without.archive)
+        assert decompress(with_cm.archive) == data and decompress(without.archive) == data
+    assert kernels.cm_entries(10) == kernels.CM_ORDERS * kernels.CM_BUCKET << 10
+    assert Settings().bit_models_memory() == 32 << 20
+    assert Settings(cm_bits=0).bit_models_memory() == 0
+    with pytest.raises(SpecError, match="bit model bits"):
+        Settings(apm=0).check()           # the bit models feed the maps' mixer
+    with pytest.raises(SpecError, match="bit model bits"):
+        Settings(cm_bits=5).check()

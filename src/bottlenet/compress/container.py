@@ -52,13 +52,13 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 6
-READS = (1, 2, 3, 4, 5, 6)  # every version ever written still decodes
+FORMAT_VERSION = 7
+READS = (1, 2, 3, 4, 5, 6, 7)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
-BLOCK = 1 << 20       # original bytes per block (formats 3-6)
+BLOCK = 1 << 20       # original bytes per block (formats 3-7)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-# Versions 2-6 deflate the settings against the default settings of the day each
+# Versions 2-7 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
 SETTINGS_DICTIONARY = {
@@ -109,6 +109,21 @@ SETTINGS_DICTIONARY = {
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
+    # 7: as 6, with the bit models
+    7: b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+       b'"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
+       b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+       b'"hidden":32,'
+       b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
+       b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
 _TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original
@@ -122,7 +137,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-6 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-7 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -167,7 +182,7 @@ def pack_head(settings: dict, fingerprint: int) -> bytes:
 
 
 def read_head(prefix: bytes, read) -> tuple[dict, int]:
-    """The settings and fingerprint of a version 3-6 archive whose first 8 bytes are
+    """The settings and fingerprint of a version 3-7 archive whose first 8 bytes are
     `prefix`; `read(n)` gives the bytes that follow."""
     if prefix[5] != CODED:
         raise ArchiveError(f"archive has unknown mode {prefix[5]}")
@@ -329,4 +344,6 @@ def upgrade_settings(d, version: int):
         d = d | {"output_bits": 64, "skip": 0.0}   # float64, every output learnt
     if version <= 5:
         d = d | {"apm": 0}                          # bytes coded whole
+    if version <= 6:
+        d = d | {"cm_bits": 0}                      # no bit models
     return d

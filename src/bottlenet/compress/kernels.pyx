@@ -46,7 +46,7 @@ Range coder state (int64 array, so a caller can stop after any chunk and continu
 """
 
 from libc.math cimport floor
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 import numpy as np
 
@@ -1138,7 +1138,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
             row[j] = <float>(v if v < clamp else clamp)
 
 
-# ---- secondary estimation (format 6) ---------------------------------------------------
+# ---- secondary estimation (format 6) and the bit models (format 7) ---------------------
 #
 # With maps (Predictor.apm), a byte is coded as 8 binary decisions, from the top bit
 # down: each bit's probability starts as the network's (the share of the node's
@@ -1150,6 +1150,18 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # match expectation) and averaged with their plain mean. Integer arithmetic only
 # (stretch and squash from paq8's table of 33 integers), so every machine computes the
 # same numbers. Measured on the corpus: README (Compression, format 6).
+#
+# Format 7 adds bit models (Predictor.cm): for each of 8 contexts, a counter per tree
+# node that learns the bit's probability by counting (its rate 1/(n + 1.5) after n bits,
+# lpaq1's StateMap without the bit histories), kept in buckets of 64 bytes (a cache
+# line: a check and one nibble's 15 counters; two buckets a byte, the second chosen by
+# the first nibble). Their stretched probabilities join the network's and the maps' as
+# the inputs of two mixers, one with weights chosen by how many of the 8 contexts were
+# seen before, the match expectation and the bit, the other by the tree node (paq8's
+# mixers by context); the mean of the two is refined by a final map (node x a hash of
+# the last two bytes) and averaged with it. The network is one model among several, as
+# in paq8 each model is: where its softmax is sure the mixers follow it, where a context
+# was seen a few times the counters, which learn from one occurrence, speak first.
 
 cpdef enum:
     APM_STEPS = 24                # interpolation points per context
@@ -1162,12 +1174,24 @@ cpdef enum:
     APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
     P_LEAST = 32                  # a coded bit's least probability (of TOTAL): a byte
                                   # costs at most 8 x 11 bits
+    CM_ORDERS = 8                 # the bit models' contexts: the last 1, 2, 3, 4 and 6
+                                  # bytes, the current word (and the last byte), the
+                                  # last two words, the bytes 2 and 3 back
+    CM_BUCKET = 16                # a bucket: its check, then a nibble's 15 counters
+    CM_LIMIT = 1023               # a counter's rate stops falling after this many bits
+    MIX_WIDE = MIX_INPUTS + CM_ORDERS   # the mixers' inputs with the bit models
+    MIX_KNOWN_SETS = 168          # the first mixer's weight sets: 7 counts of contexts
+                                  # seen x 3 match expectations x 8 bits
+    MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
+    APM_WIDE_MAPS = APM_MAPS + 1  # the maps with the final one
 
 cdef int16_t _STRETCH[4096]
 cdef int _SQUASH[33]
 _SQUASH_POINTS = (1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
                   2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085,
                   4089, 4092, 4093, 4094)
+# A counter's rate (of 2^16) after n bits: 1 / (n + 1.5), from 2/3 down to 1/1024.5.
+cdef int32_t _CM_RATE[CM_LIMIT + 1]
 
 
 cdef int _squash(int d) noexcept nogil:
@@ -1183,8 +1207,9 @@ cdef int _squash(int d) noexcept nogil:
     return (t[d] * (128 - w) + t[d + 1] * w + 64) >> 7
 
 
-def _make_stretch() -> None:
-    """_STRETCH[p] = the d whose squash first reaches p: squash's inverse."""
+def _make_tables() -> None:
+    """_STRETCH[p] = the d whose squash first reaches p: squash's inverse; the
+    counters' rates."""
     cdef int x, v, i, pi = 0
     for i in range(33):
         _SQUASH[i] = _SQUASH_POINTS[i]
@@ -1195,23 +1220,34 @@ def _make_stretch() -> None:
         pi = v + 1
     for i in range(pi, 4096):
         _STRETCH[i] = 2047
+    for i in range(CM_LIMIT + 1):
+        _CM_RATE[i] = 131072 // (2 * i + 3)
 
 
-_make_stretch()
+_make_tables()
 
 
-def apm_table() -> np.ndarray:
-    """Fresh maps: every context starts as the identity map."""
+def apm_table(bit_models: bool = False) -> np.ndarray:
+    """Fresh maps (the final one too, with the bit models): every context starts as
+    the identity map."""
     row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
                     for j in range(APM_STEPS)], np.uint16)
-    return np.tile(row, APM_MAPS * APM_CONTEXTS)
+    return np.tile(row, (APM_WIDE_MAPS if bit_models else APM_MAPS) * APM_CONTEXTS)
 
 
-def mixer_table() -> np.ndarray:
-    """Fresh mixer weights: the mean of the four probabilities, stretched."""
-    w = np.zeros((MIX_SETS, MIX_INPUTS), np.int64)
+def mixer_table(bit_models: bool = False) -> np.ndarray:
+    """Fresh mixer weights: the mean of the four probabilities, stretched (the bit
+    models' inputs, with them, start at 0)."""
+    w = np.zeros((MIX_WIDE_SETS, MIX_WIDE) if bit_models else (MIX_SETS, MIX_INPUTS),
+                 np.int64)
     w[:, :4] = 1 << 14
     return w.reshape(-1)
+
+
+def cm_entries(bits: int) -> int:
+    """The bit models' uint32 counters and checks: CM_ORDERS tables of 2**bits buckets
+    (64 bytes each); zero (a bucket whose check is 0) is a bucket never used."""
+    return CM_ORDERS * CM_BUCKET << bits
 
 
 cdef inline int64_t _apm(const uint16_t* t, int64_t st, int64_t cx, int64_t* at) noexcept nogil:
@@ -1232,12 +1268,109 @@ cdef inline void _apm_update(uint16_t* t, int64_t at, int64_t bit) noexcept nogi
 ctypedef struct Sse:
     # The secondary estimation's state for one call: the maps and the mixer's weights
     # (owned by the Predictor), and what the current bit's update needs.
-    uint16_t* maps                # APM_MAPS maps of APM_SIZE entries
-    int64_t* w                    # MIX_SETS sets of MIX_INPUTS weights (1.0 = 2^16)
+    uint16_t* maps                # APM_MAPS maps of APM_SIZE entries (APM_WIDE_MAPS)
+    int64_t* w                    # MIX_SETS sets of MIX_INPUTS weights (1.0 = 2^16), or
+                                  # MIX_WIDE_SETS of MIX_WIDE with the bit models
     int64_t at[APM_MAPS]          # the entry of each map the update moves
-    int64_t x[MIX_INPUTS]         # the mixer's inputs (stretched probabilities, a bias)
+    int64_t x[MIX_WIDE]           # the mixer's inputs (stretched probabilities, a bias)
     int64_t set                   # the weight set in use
     int64_t pm                    # the mixer's probability (of 4096)
+    # format 7's bit models (cm NULL without them)
+    uint32_t* cm                  # CM_ORDERS tables of buckets of CM_BUCKET entries
+    uint64_t cm_mask              # buckets per table - 1
+    uint64_t cmh[CM_ORDERS]       # the byte's context hash for each
+    uint32_t* slot[CM_ORDERS]     # the current nibble's bucket of each
+    int64_t nib                   # the current bit's counter in the buckets (1..15)
+    int64_t set2                  # the second mixer's weight set
+    int64_t pm2                   # its probability (of 4096)
+    int64_t at_final              # the final map's entry the update moves
+    int64_t blk[3]                # the nibble's block of 16 contexts in the first two
+                                  # maps and the final one
+
+
+cdef inline uint32_t* _cm_bucket(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
+    """Table i's bucket for hash h, emptied first when it held another context (its
+    check, the hash's top 32 bits, differs): counters at 1/2, no bit seen."""
+    cdef uint32_t* s = e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (h & e.cm_mask)) << 4)
+    cdef uint32_t check = <uint32_t>(h >> 32) | 1
+    cdef int j
+    if s[0] != check:
+        s[0] = check
+        for j in range(1, CM_BUCKET):
+            s[j] = <uint32_t>1 << 31
+    return s
+
+
+cdef inline void _cm_hashes(Net* m, Sse* e) noexcept nogil:
+    """Each bit model's context hash for the next byte, and a request for its first
+    bucket (called before the network's prediction, which gives the memory time to
+    come)."""
+    cdef uint64_t hist = m.ctx[CTX_HIST]
+    e.cmh[0] = _mix(_low_bytes(hist, 1), <uint64_t>0xB1)
+    e.cmh[1] = _mix(_low_bytes(hist, 2), <uint64_t>0xB2)
+    e.cmh[2] = _mix(_low_bytes(hist, 3), <uint64_t>0xB3)
+    e.cmh[3] = _mix(_low_bytes(hist, 4), <uint64_t>0xB4)
+    e.cmh[4] = _mix(_low_bytes(hist, 6), <uint64_t>0xB6)
+    e.cmh[5] = _mix(m.ctx[CTX_WORD] ^ ((hist & 0xFF) << 56), <uint64_t>0xB7)
+    e.cmh[6] = _mix(m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV_WORD] * <uint64_t>0x2545F4914F6CDD1DULL),
+                    <uint64_t>0xB8)
+    e.cmh[7] = _mix((hist >> 8) & 0xFFFF, <uint64_t>0xB9)
+    cdef int i
+    for i in range(CM_ORDERS):
+        _prefetch(e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (e.cmh[i] & e.cm_mask)) << 4))
+    _map_blocks(e, hist, 0)
+
+
+cdef inline void _map_blocks(Sse* e, uint64_t hist, int64_t high) noexcept nogil:
+    """With the bit models, the maps' contexts (but the match map's) are the nibble's:
+    a block of 16 (a hash of the last byte, of the last two, with the nibble `high`,
+    as in _cm_nibble), and the node within the nibble. A nibble's 4 bits then read 768
+    bytes side by side, asked for here at once (with the node's hash, every bit's read
+    was a cache miss: a third of the time of format 7's first version)."""
+    cdef uint64_t h = <uint64_t>high << 16
+    e.blk[0] = <int64_t>(_mix((hist & 0xFF) | h, <uint64_t>0xA8) >> 52) << 4
+    e.blk[1] = <int64_t>(_mix((hist & 0xFFFF) | h, <uint64_t>0xA9) >> 52) << 4
+    e.blk[2] = <int64_t>(_mix((hist & 0xFFFF) | h, <uint64_t>0xAB) >> 52) << 4
+    cdef int j, k
+    for j in range(3):
+        for k in range(0, 16 * APM_STEPS * 2, 64):
+            _prefetch(<const char*>(e.maps + (j if j < 2 else APM_MAPS) * APM_SIZE
+                                    + e.blk[j] * APM_STEPS) + k)
+
+
+cdef inline void _cm_nibble(Sse* e, int64_t high, uint64_t hist) noexcept nogil:
+    """A nibble's buckets: the byte's first (high 0), or its second, chosen by the
+    first nibble (high = 16 + its value)."""
+    cdef int i
+    if high:
+        _map_blocks(e, hist, high)
+    for i in range(CM_ORDERS):
+        e.slot[i] = _cm_bucket(e, i, e.cmh[i] if high == 0 else
+                               _mix(e.cmh[i], <uint64_t>(high - 15)))
+    e.nib = 1
+
+
+cdef inline void _cm_ask(Sse* e, int64_t high) noexcept nogil:
+    """Ask for the second nibble's buckets should the first be `high` (16 + its value):
+    at the first nibble's last bit, for both of its values."""
+    cdef int i
+    for i in range(CM_ORDERS):
+        _prefetch(e.cm + ((<uint64_t>i * (e.cm_mask + 1)
+                           + (_mix(e.cmh[i], <uint64_t>(high - 15)) & e.cm_mask)) << 4))
+
+
+cdef inline int64_t _dot(const int64_t* x, const int64_t* w, int64_t n) noexcept nogil:
+    """A mixer's probability (of 4096): squash of the weighted sum of its inputs."""
+    cdef int64_t dot = 0
+    cdef int i
+    for i in range(n):
+        dot += x[i] * w[i]
+    dot >>= 16
+    return _squash(<int>(2047 if dot > 2047 else (-2047 if dot < -2047 else dot)))
+
+
+cdef inline int64_t _clamp(int64_t p) noexcept nogil:
+    return P_LEAST if p < P_LEAST else (TOTAL - P_LEAST if p > TOTAL - P_LEAST else p)
 
 
 cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64_t size,
@@ -1258,36 +1391,78 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
         length = min(<int64_t>m.ctx[CTX_MLEN], 15)
     # the network's probability stretched once, for the three maps and the mixer
     e.x[0] = _STRETCH[p >> 4]
-    cdef int64_t a1 = _apm(e.maps, e.x[0], (node << 8) | <int64_t>(hist & 0xFF), &e.at[0])
-    cdef int64_t a2 = _apm(e.maps + APM_SIZE, e.x[0], <int64_t>(_mix(
-        (hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48), &e.at[1])
+    cdef int64_t c1, c2
+    if e.cm != NULL:
+        c1 = e.blk[0] | e.nib
+        c2 = e.blk[1] | e.nib
+    else:
+        c1 = (node << 8) | <int64_t>(hist & 0xFF)
+        c2 = <int64_t>(_mix((hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48)
+    cdef int64_t a1 = _apm(e.maps, e.x[0], c1, &e.at[0])
+    cdef int64_t a2 = _apm(e.maps + APM_SIZE, e.x[0], c2, &e.at[1])
     cdef int64_t a3 = _apm(e.maps + 2 * APM_SIZE, e.x[0],
                            ((length * 3 + expect) << 8) | node, &e.at[2])
-    # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
-    # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
-    # bits of text cheaper than the mixer's 12).
     e.x[1] = _STRETCH[a1 >> 4]
     e.x[2] = _STRETCH[a2 >> 4]
     e.x[3] = _STRETCH[a3 >> 4]
     e.x[4] = 256
+    if e.cm != NULL:
+        return _wide_p(e, node, b, expect, hist)
+    # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
+    # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
+    # bits of text cheaper than the mixer's 12).
     e.set = b * 3 + expect
-    cdef int64_t dot = 0
+    e.pm = _dot(e.x, e.w + e.set * MIX_INPUTS, MIX_INPUTS)
+    return _clamp((3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3)
+
+
+cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect,
+                            uint64_t hist) noexcept nogil:
+    """Format 7's bit probability: the bit models' counters join the four as inputs of
+    the two mixers; their mean, refined by the final map, averaged with it."""
     cdef int i
-    for i in range(MIX_INPUTS):
-        dot += e.x[i] * e.w[e.set * MIX_INPUTS + i]
-    dot >>= 16
-    e.pm = _squash(<int>(2047 if dot > 2047 else (-2047 if dot < -2047 else dot)))
-    p = (3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3
-    return P_LEAST if p < P_LEAST else (TOTAL - P_LEAST if p > TOTAL - P_LEAST else p)
+    cdef int64_t seen = 0
+    cdef uint32_t v
+    for i in range(CM_ORDERS):
+        v = e.slot[i][e.nib]
+        e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
+        seen += (v & 1023) != 0
+    e.set = (min(seen, 6) * 3 + expect) * 8 + b
+    e.set2 = MIX_KNOWN_SETS + node
+    e.pm = _dot(e.x, e.w + e.set * MIX_WIDE, MIX_WIDE)
+    e.pm2 = _dot(e.x, e.w + e.set2 * MIX_WIDE, MIX_WIDE)
+    cdef int64_t p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
+    cdef int64_t f = _apm(e.maps + APM_MAPS * APM_SIZE, _STRETCH[p >> 4], e.blk[2] | e.nib,
+                          &e.at_final)
+    return _clamp((p + f) >> 1)
 
 
 cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     cdef int i
     for i in range(APM_MAPS):
         _apm_update(e.maps + i * APM_SIZE, e.at[i], bit)
-    cdef int64_t err = (bit << 12) - e.pm
-    for i in range(MIX_INPUTS):
-        e.w[e.set * MIX_INPUTS + i] += (e.x[i] * err) >> MIX_SHIFT
+    if e.cm == NULL:
+        _mixer_update(e.x, e.w + e.set * MIX_INPUTS, MIX_INPUTS, (bit << 12) - e.pm)
+        return
+    _mixer_update(e.x, e.w + e.set * MIX_WIDE, MIX_WIDE, (bit << 12) - e.pm)
+    _mixer_update(e.x, e.w + e.set2 * MIX_WIDE, MIX_WIDE, (bit << 12) - e.pm2)
+    _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
+    cdef uint32_t v
+    cdef int64_t n, p
+    for i in range(CM_ORDERS):
+        v = e.slot[i][e.nib]
+        n = v & 1023
+        p = v >> 10
+        p += (((bit << 22) - p) * _CM_RATE[n]) >> 16
+        e.slot[i][e.nib] = <uint32_t>((p << 10) | (n + 1 if n < CM_LIMIT else n))
+    e.nib = 2 * e.nib + bit
+
+
+cdef inline void _mixer_update(const int64_t* x, int64_t* w, int64_t n,
+                               int64_t err) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        w[i] += (x[i] * err) >> MIX_SHIFT
 
 
 cdef inline int64_t _match_guess(Net* m, const uint8_t* history) noexcept nogil:
@@ -1307,6 +1482,11 @@ cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
     cdef int64_t c[3]
     cdef int b
     for b in range(8):
+        if e.cm != NULL and (b == 0 or b == 4):
+            _cm_nibble(e, 0 if b == 0 else node, m.ctx[CTX_HIST])
+        elif e.cm != NULL and b == 3:
+            _cm_ask(e, 2 * node)
+            _cm_ask(e, 2 * node + 1)
         p = _bit_p(m, e, cum, lo, size, node, b, guess)
         if buf != NULL:
             f[0] = TOTAL - p
@@ -1356,16 +1536,19 @@ cdef class Predictor:
     never read outside them; a call names only the chunk and the coder's buffers."""
 
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
-    cdef readonly object bias_orders, apm, mixer
+    cdef readonly object bias_orders, apm, mixer, cm
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders, apm=None, mixer=None):
+                 bias_orders, apm=None, mixer=None, cm=None):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
         # secondary estimation (format 6): apm_table()'s maps and mixer_table()'s
         # weights; both None: bytes coded whole (formats 1-5)
         self.apm, self.mixer = apm, mixer
+        # format 7's bit models: cm_entries(bits) uint32 zeros (None: without them),
+        # with apm_table(True) and mixer_table(True)
+        self.cm = cm
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1374,16 +1557,32 @@ cdef class Predictor:
         cdef Sse e
         cdef uint16_t[::1] t
         cdef int64_t[::1] w
+        cdef uint32_t[::1] cm
+        cdef Py_ssize_t buckets
         e.maps = NULL
         e.w = NULL
-        if self.apm is None and self.mixer is None:
+        e.cm = NULL
+        if self.apm is None and self.mixer is None and self.cm is None:
             return e
         if self.apm is None or self.mixer is None:
             raise ValueError("the APM maps and the mixer's weights go together")
+        if self.cm is not None:
+            cm = self.cm
+            buckets = cm.shape[0] // (CM_ORDERS * CM_BUCKET)
+            if buckets < 1 or buckets & (buckets - 1) or cm.shape[0] != (
+                    buckets * CM_ORDERS * CM_BUCKET):
+                raise ValueError("the bit models' table has the wrong size")
+            e.cm = &cm[0]
+            e.cm_mask = <uint64_t>(buckets - 1)
         t = self.apm
         w = self.mixer
-        if t.shape[0] != APM_MAPS * APM_SIZE or w.shape[0] != MIX_SETS * MIX_INPUTS:
+        if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
+                             or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
+        if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE
+                             or w.shape[0] != MIX_WIDE_SETS * MIX_WIDE):
+            raise ValueError("with the bit models, the APM maps or the mixer's weights "
+                             "have the wrong size")
         e.maps = &t[0]
         e.w = &w[0]
         return e
@@ -1423,6 +1622,8 @@ cdef class Predictor:
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
+                if e.cm != NULL:
+                    _cm_hashes(&m, &e)
                 _predict(&m, d, &freq[0])
                 y = d[t & mask]
                 if e.maps != NULL:
@@ -1451,6 +1652,8 @@ cdef class Predictor:
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
+                if e.cm != NULL:
+                    _cm_hashes(&m, &e)
                 _predict(&m, o, &freq[0])
                 _cumulate(&freq[0], &cum[0], 256)
                 if e.maps != NULL:
@@ -1474,6 +1677,8 @@ cdef class Predictor:
         cdef Py_ssize_t t
         with nogil:
             for t in range(start, end):
+                if e.cm != NULL:
+                    _cm_hashes(&m, &e)
                 _predict(&m, d, &freq[0])
                 if e.maps != NULL:
                     _cumulate(&freq[0], cum, 256)

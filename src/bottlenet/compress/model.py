@@ -68,7 +68,7 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 # (129 MiB) with the history of a file up to 4 MiB, 2**19 rows beside the 32 MiB history
 # of a longer file or a pipe. Tables of 2**21-2**22 rows (--memory 300M-600M) make large
 # files 0.1-0.3% smaller.
-DEFAULT_MEMORY = 150 << 20
+DEFAULT_MEMORY = 182 << 20
 
 
 DEFAULT_ORDERS = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH, COLUMN, WORD_SKIP)
@@ -107,6 +107,8 @@ class Settings:
     #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
     apm: int = 1                                       # 1: bytes coded as 8 bits, each
     #   refined by three adaptive probability maps and a mixer (format 6); 0: whole
+    cm_bits: int = 16                                  # bit models (format 7; with apm
+    #   only): 2**cm_bits buckets of 64 bytes for each of their 8 contexts; 0: none
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -151,6 +153,10 @@ class Settings:
         checks.real("skip threshold", self.skip, 0.0, 1.0)
         if self.apm not in (0, 1) or isinstance(self.apm, bool):
             raise SpecError(f"apm is 0 or 1, got {self.apm!r}")
+        checks.whole("bit model bits (cm_bits)", self.cm_bits, 0, 24)
+        if self.cm_bits and (self.cm_bits < 10 or not self.apm):
+            raise SpecError(f"bit model bits are 0 or 10..24, with apm=1; got "
+                            f"cm_bits={self.cm_bits}, apm={self.apm}")
         if self.output_bits == 64 and self.skip:
             raise SpecError("the float64 output layer (formats 1-4) learns every output: "
                             "give skip=0 with output_bits=64")
@@ -183,10 +189,16 @@ class Settings:
         (--memory; DEFAULT_MEMORY when None). A table size given explicitly must fit in
         `memory` when it is given. The history window (when streaming, see window_for)
         is counted in the memory. The context biases' table (bias_bits 0: chosen here)
-        takes at most a sixteenth of the memory, 2**8 to 2**12 rows of 1 KiB."""
+        takes at most a sixteenth of the memory, 2**8 to 2**12 rows of 1 KiB; the bit
+        models at most a quarter (fewer buckets when cm_bits asks for more, none when
+        the fewest do not fit)."""
         budget = DEFAULT_MEMORY if memory is None else memory
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
+        if self.bit_models_memory() > budget // 4:
+            return dataclasses.replace(
+                self, cm_bits=self.cm_bits - 1 if self.cm_bits > 10 else 0).sized_for(
+                n_bytes, memory)
         if self.has_biases() and not self.bias_bits:
             bits = (budget // 16 // 1024).bit_length() - 1
             return dataclasses.replace(self, bias_bits=min(12, max(8, bits))).sized_for(
@@ -210,12 +222,12 @@ class Settings:
 
     def rows_memory(self, bits: int) -> int:
         """Bytes of a table of 2**bits rows (k float32 codes and a count per row), of
-        the match model's table beside it, of the history window when there is one, and
-        of the context biases. (The probability maps' 9 MiB, a fixed size, count with
-        the process.)"""
+        the match model's table beside it, of the history window when there is one, of
+        the context biases and of the bit models. (The probability maps' 12 MiB, a fixed
+        size, count with the process.)"""
         window = 1 << self.window_bits if self.window_bits else 0
         return ((1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
-                + self.bias_memory())
+                + self.bias_memory() + self.bit_models_memory())
 
     def bias_memory(self) -> int:
         return 4 * 256 << self.bias_bits if self.has_biases() else 0
@@ -248,6 +260,11 @@ class Settings:
 
     def memory_bytes(self) -> int:
         return self.rows_memory(self.table_bits)
+
+    def bit_models_memory(self) -> int:
+        if not (self.apm and self.cm_bits):
+            return 0
+        return 4 * kernels.cm_entries(self.cm_bits)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self) | {"orders": list(self.orders),
@@ -315,10 +332,10 @@ class Level:
 # 0.6x (64 units, and tables of 2^21-2^22 rows where the file's contexts fill them: at
 # k = 64 the default 150 MiB would hold only 2^19 rows, and 96 units were no better).
 LEVELS = {
-    "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0), None,
+    "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 1.9x the speed, 3-6% larger"),
-    "default": Level(Settings(), None, "32 units, 150 MiB"),
-    "max": Level(Settings(hidden=64), 1200 << 20,
+    "default": Level(Settings(), None, "32 units, 182 MiB"),
+    "max": Level(Settings(hidden=64, cm_bits=18), 1330 << 20,
                  "64 units and up to 1.2 GB for the table (decompressing too), about 0.6x the "
                  "speed, 1% smaller"),
 }
@@ -444,8 +461,10 @@ class Model:
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
-            apm=kernels.apm_table() if s.apm else None,
-            mixer=kernels.mixer_table() if s.apm else None)
+            apm=kernels.apm_table(bool(s.cm_bits)) if s.apm else None,
+            mixer=kernels.mixer_table(bool(s.cm_bits)) if s.apm else None,
+            cm=_zeros((kernels.cm_entries(s.cm_bits),), np.uint32)
+            if s.apm and s.cm_bits else None)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
