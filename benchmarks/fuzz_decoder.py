@@ -7,9 +7,10 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
 The fuzzer starts from real archives of every format (tests/data: formats 1-6; format 7
-made here: text, binary, stored, empty, without the maps or the bit models), mutates them, and keeps the inputs that reach
-new code (the container's parser and the codec's driver are instrumented; the compiled
-kernels are not, but every input reaches them through the driver). Limits per input:
+made here: text, binary, stored, empty, without the maps or the bit models), mutates
+them, and keeps the inputs that reach new code (the container's parser and the codec's
+driver are instrumented; the compiled kernels are not, but every input reaches them
+through the driver). Limits per input:
 1 s (a hang) and 2 GiB (memory). It prints libFuzzer's figures and what it found; a
 finding is written to the artifact folder, and `--replay FILE` runs one again.
 
