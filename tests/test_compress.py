@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "3ba2c31831531772"
+GOLDEN_SHA = "120a9b4238d5e444"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"

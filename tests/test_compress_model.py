@@ -59,13 +59,17 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
     binary = settings_for(len(BINARY), sample=BINARY)
     assert (binary.lr_input, binary.primer) == (other.lr_input, 0)
     assert set(binary.rates) == {1.0} and binary.bias_orders == other.bias_orders
+    assert (prose.cm_orders, binary.cm_orders) == (text.cm_orders, other.cm_orders)
     # what a caller sets is kept
     mine = Settings(lr_input=0.1, lr_bias=0.2, primer=0, bias_orders=(4,),
                     rates=(2.0,) * len(Settings().orders))
     chosen = settings_for(len(ENGLISH), mine, sample=ENGLISH)
     assert chosen == dataclasses.replace(mine, table_bits=chosen.table_bits,
                                          window_bits=chosen.window_bits,
-                                         bias_bits=chosen.bias_bits)
+                                         bias_bits=chosen.bias_bits,
+                                         cm_orders=text.cm_orders)
+    assert settings_for(100, Settings(cm_orders=(1, 2, 3, 4, 5, 6, 7, 8))).cm_orders == (
+        1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def test_the_primer_makes_short_english_smaller_and_decodes():
@@ -89,16 +93,18 @@ def test_the_column_context_learns_a_table():
     names = ["alpha", "beta ", "gamma", "delta"]
     table = "".join(f"{i:05d} {rng.uniform(-9, 9):+7.3f} {names[rng.integers(4)]} "
                     f"{rng.integers(1000):03d}\n" for i in range(2500)).encode()
-    with_column = compress(table, Settings(orders=parse_orders("1-4,c"), primer=0))
-    without = compress(table, Settings(orders=parse_orders("1-4"), primer=0))
+    # (the network's column context alone: the bit models have one too, format 7)
+    with_column = compress(table, Settings(orders=parse_orders("1-4,c"), primer=0, cm_bits=0))
+    without = compress(table, Settings(orders=parse_orders("1-4"), primer=0, cm_bits=0))
     assert COLUMN in with_column.settings.orders
     assert len(with_column.archive) < 0.95 * len(without.archive)
     assert decompress(with_column.archive) == table
 
 
 def test_context_biases_make_binary_data_smaller():
-    with_biases = compress(BINARY)
-    without = compress(BINARY, Settings(bias_orders=()))
+    # (without the bit models, which learn some of what the biases do: 2% then, 1% with)
+    with_biases = compress(BINARY, Settings(cm_bits=0))
+    without = compress(BINARY, Settings(bias_orders=(), cm_bits=0))
     assert with_biases.settings.bias_orders and not without.settings.bias_orders
     assert len(with_biases.archive) < 0.99 * len(without.archive)
     assert decompress(with_biases.archive) == BINARY
@@ -234,3 +240,6 @@ def test_the_bit_models_join_the_mixer_and_decode():
         Settings(apm=0).check()           # the bit models feed the maps' mixer
     with pytest.raises(SpecError, match="bit model bits"):
         Settings(cm_bits=5).check()
+    for wrong in ((1, 2, 3), (1,) * 8, (1, 2, 3, 4, 5, 6, 7, 99)):
+        with pytest.raises(SpecError, match="8 different contexts"):
+            Settings(cm_orders=wrong).check()

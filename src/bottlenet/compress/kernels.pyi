@@ -106,13 +106,15 @@ class Predictor:
     apm: np.ndarray | None
     mixer: np.ndarray | None
     cm: np.ndarray | None
+    cm_orders: np.ndarray | None
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
                  B: np.ndarray, bias_orders: np.ndarray,
                  apm: np.ndarray | None = None,
                  mixer: np.ndarray | None = None,
-                 cm: np.ndarray | None = None) -> None: ...
+                 cm: np.ndarray | None = None,
+                 cm_orders: np.ndarray | None = None) -> None: ...
     def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
                out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
                cum: np.ndarray) -> None: ...

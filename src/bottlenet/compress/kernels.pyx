@@ -835,7 +835,12 @@ cdef inline uint64_t _column(Net* m, const uint8_t* history) noexcept nogil:
 
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
     """The key of context number o (in m.orders) at the current position."""
-    cdef int64_t n = m.orders[o], length
+    return _key_of(m, history, m.orders[o])
+
+
+cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept nogil:
+    """The key of the context whose code (a byte order, WORD, ...) is n, here."""
+    cdef int64_t length
     if n == WORD:
         return m.ctx[CTX_WORD]
     if n == WORDS:
@@ -1278,6 +1283,7 @@ ctypedef struct Sse:
     # format 7's bit models (cm NULL without them)
     uint32_t* cm                  # CM_ORDERS tables of buckets of CM_BUCKET entries
     uint64_t cm_mask              # buckets per table - 1
+    const int64_t* cm_orders      # the code of each one's context (as in orders)
     uint64_t cmh[CM_ORDERS]       # the byte's context hash for each
     uint32_t* slot[CM_ORDERS]     # the current nibble's bucket of each
     int64_t nib                   # the current bit's counter in the buckets (1..15)
@@ -1301,22 +1307,14 @@ cdef inline uint32_t* _cm_bucket(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogi
     return s
 
 
-cdef inline void _cm_hashes(Net* m, Sse* e) noexcept nogil:
+cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nogil:
     """Each bit model's context hash for the next byte, and a request for its first
     bucket (called before the network's prediction, which gives the memory time to
     come)."""
     cdef uint64_t hist = m.ctx[CTX_HIST]
-    e.cmh[0] = _mix(_low_bytes(hist, 1), <uint64_t>0xB1)
-    e.cmh[1] = _mix(_low_bytes(hist, 2), <uint64_t>0xB2)
-    e.cmh[2] = _mix(_low_bytes(hist, 3), <uint64_t>0xB3)
-    e.cmh[3] = _mix(_low_bytes(hist, 4), <uint64_t>0xB4)
-    e.cmh[4] = _mix(_low_bytes(hist, 6), <uint64_t>0xB6)
-    e.cmh[5] = _mix(m.ctx[CTX_WORD] ^ ((hist & 0xFF) << 56), <uint64_t>0xB7)
-    e.cmh[6] = _mix(m.ctx[CTX_WORD] ^ (m.ctx[CTX_PREV_WORD] * <uint64_t>0x2545F4914F6CDD1DULL),
-                    <uint64_t>0xB8)
-    e.cmh[7] = _mix((hist >> 8) & 0xFFFF, <uint64_t>0xB9)
     cdef int i
     for i in range(CM_ORDERS):
+        e.cmh[i] = _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
         _prefetch(e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (e.cmh[i] & e.cm_mask)) << 4))
     _map_blocks(e, hist, 0)
 
@@ -1536,10 +1534,10 @@ cdef class Predictor:
     never read outside them; a call names only the chunk and the coder's buffers."""
 
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
-    cdef readonly object bias_orders, apm, mixer, cm
+    cdef readonly object bias_orders, apm, mixer, cm, cm_orders
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders, apm=None, mixer=None, cm=None):
+                 bias_orders, apm=None, mixer=None, cm=None, cm_orders=None):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
@@ -1547,8 +1545,8 @@ cdef class Predictor:
         # weights; both None: bytes coded whole (formats 1-5)
         self.apm, self.mixer = apm, mixer
         # format 7's bit models: cm_entries(bits) uint32 zeros (None: without them),
-        # with apm_table(True) and mixer_table(True)
-        self.cm = cm
+        # with apm_table(True) and mixer_table(True), and cm_orders: CM_ORDERS codes
+        self.cm, self.cm_orders = cm, cm_orders
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1558,6 +1556,7 @@ cdef class Predictor:
         cdef uint16_t[::1] t
         cdef int64_t[::1] w
         cdef uint32_t[::1] cm
+        cdef const int64_t[::1] codes
         cdef Py_ssize_t buckets
         e.maps = NULL
         e.w = NULL
@@ -1572,8 +1571,12 @@ cdef class Predictor:
             if buckets < 1 or buckets & (buckets - 1) or cm.shape[0] != (
                     buckets * CM_ORDERS * CM_BUCKET):
                 raise ValueError("the bit models' table has the wrong size")
+            codes = self.cm_orders
+            if codes is None or codes.shape[0] != CM_ORDERS:
+                raise ValueError(f"the bit models need {CM_ORDERS} context codes")
             e.cm = &cm[0]
             e.cm_mask = <uint64_t>(buckets - 1)
+            e.cm_orders = &codes[0]
         t = self.apm
         w = self.mixer
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
@@ -1623,7 +1626,7 @@ cdef class Predictor:
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:
-                    _cm_hashes(&m, &e)
+                    _cm_hashes(&m, &e, d)
                 _predict(&m, d, &freq[0])
                 y = d[t & mask]
                 if e.maps != NULL:
@@ -1653,7 +1656,7 @@ cdef class Predictor:
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:
-                    _cm_hashes(&m, &e)
+                    _cm_hashes(&m, &e, o)
                 _predict(&m, o, &freq[0])
                 _cumulate(&freq[0], &cum[0], 256)
                 if e.maps != NULL:
@@ -1678,7 +1681,7 @@ cdef class Predictor:
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:
-                    _cm_hashes(&m, &e)
+                    _cm_hashes(&m, &e, d)
                 _predict(&m, d, &freq[0])
                 if e.maps != NULL:
                     _cumulate(&freq[0], cum, 256)

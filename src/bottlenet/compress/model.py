@@ -109,6 +109,8 @@ class Settings:
     #   refined by three adaptive probability maps and a mixer (format 6); 0: whole
     cm_bits: int = 16                                  # bit models (format 7; with apm
     #   only): 2**cm_bits buckets of 64 bytes for each of their 8 contexts; 0: none
+    cm_orders: tuple[int, ...] = ()                    # the bit models' 8 contexts (codes
+    #   as in orders); () = chosen from the data (PROFILES)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -122,11 +124,16 @@ class Settings:
         return dataclasses.replace(
             self, orders=orders, lr_input=self.lr_input or profile.lr_input,
             lr_bias=self.lr_bias or profile.lr_bias, rates=rates, primer=primer,
-            bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders)
+            bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders,
+            cm_orders=(self.cm_orders or profile.cm_orders) if self.cm_bits else ())
 
     def suited(self) -> bool:
         return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
-                    and self.bias_orders is not None)
+                    and self.bias_orders is not None
+                    and (self.cm_orders or not self.has_bit_models()))
+
+    def has_bit_models(self) -> bool:
+        return bool(self.apm and self.cm_bits)
 
     def check(self) -> Settings:
         checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
@@ -157,6 +164,14 @@ class Settings:
         if self.cm_bits and (self.cm_bits < 10 or not self.apm):
             raise SpecError(f"bit model bits are 0 or 10..24, with apm=1; got "
                             f"cm_bits={self.cm_bits}, apm={self.apm}")
+        if self.cm_orders and (
+                len(self.cm_orders) != kernels.CM_ORDERS or not self.cm_bits
+                or len(set(self.cm_orders)) != len(self.cm_orders)
+                or any(isinstance(o, bool) or not isinstance(o, int)
+                       or (o not in _NAMES and not 0 <= o <= MAX_ORDER)
+                       for o in self.cm_orders)):
+            raise SpecError(f"the bit models take {kernels.CM_ORDERS} different contexts "
+                            f"(codes as in orders), with cm_bits; got {self.cm_orders!r}")
         if self.output_bits == 64 and self.skip:
             raise SpecError("the float64 output layer (formats 1-4) learns every output: "
                             "give skip=0 with output_bits=64")
@@ -196,8 +211,9 @@ class Settings:
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
         if self.bit_models_memory() > budget // 4:
+            fewer = self.cm_bits - 1 if self.cm_bits > 10 else 0
             return dataclasses.replace(
-                self, cm_bits=self.cm_bits - 1 if self.cm_bits > 10 else 0).sized_for(
+                self, cm_bits=fewer, cm_orders=self.cm_orders if fewer else ()).sized_for(
                 n_bytes, memory)
         if self.has_biases() and not self.bias_bits:
             bits = (budget // 16 // 1024).bit_length() - 1
@@ -262,14 +278,13 @@ class Settings:
         return self.rows_memory(self.table_bits)
 
     def bit_models_memory(self) -> int:
-        if not (self.apm and self.cm_bits):
+        if not self.has_bit_models():
             return 0
         return 4 * kernels.cm_entries(self.cm_bits)
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self) | {"orders": list(self.orders),
-                                           "rates": list(self.rates),
-                                           "bias_orders": list(self.bias_orders or ())}
+        return dataclasses.asdict(self) | {key: list(getattr(self, key) or ())
+                                           for key in _LISTS}
 
     @classmethod
     def from_json(cls, d: dict) -> Settings:
@@ -278,11 +293,13 @@ class Settings:
         names = {f.name for f in dataclasses.fields(cls)}
         if not isinstance(d, dict) or set(d) != names:
             raise ValueError("settings fields do not match this version")
-        for key in ("orders", "rates", "bias_orders"):
+        for key in _LISTS:
             if not isinstance(d[key], list):
                 raise ValueError(f"{key} are not a list")
-        return cls(**(d | {key: tuple(d[key]) for key in ("orders", "rates", "bias_orders")})
-                   ).check()
+        return cls(**(d | {key: tuple(d[key]) for key in _LISTS})).check()
+
+
+_LISTS = ("orders", "rates", "bias_orders", "cm_orders")   # the fields JSON keeps as lists
 
 
 _NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPARSE_2: "s2",
@@ -299,6 +316,7 @@ class Profile:
     rates: dict[int, float]          # a factor on lr_input per context kind; others 1
     bias_orders: tuple[int, ...]
     added_orders: tuple[int, ...] = ()   # contexts added to the default ones (format 6)
+    cm_orders: tuple[int, ...] = ()      # the bit models' contexts (format 7)
 
 
 # Measured on the corpus (format 4). Text: slower input rows, but word rows 2-2.5x
@@ -309,9 +327,11 @@ class Profile:
 # 9,450 -> 8,960 bytes, sum 10,334 -> 9,878, trans (text with escape codes) 14,025 ->
 # 14,169; on the texts each of them made archives 0.0-0.3% larger, so text does not
 # get them.
-PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3)),
+PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3),
+                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN)),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
-                             (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN))}
+                             (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
+                             cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -464,7 +484,8 @@ class Model:
             apm=kernels.apm_table(bool(s.cm_bits)) if s.apm else None,
             mixer=kernels.mixer_table(bool(s.cm_bits)) if s.apm else None,
             cm=_zeros((kernels.cm_entries(s.cm_bits),), np.uint32)
-            if s.apm and s.cm_bits else None)
+            if s.has_bit_models() else None,
+            cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
