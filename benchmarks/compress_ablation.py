@@ -2,10 +2,10 @@
 
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
-data, the probability maps and their mixer, the context biases, the primer, the
-fresh-row boost, the falling output rate, the output layer's skipping) and with each
-level (`--level fast|max`), and prints, per variant, the archives' total bytes per
-group, the change against the default in bytes and percent (variant minus default: what
+data, the bit models, the probability maps and their mixer, the context biases, the
+primer, the fresh-row boost, the falling output rate, the output layer's skipping) and
+with each level (`--level fast|max`), and prints, per variant, the archives' total
+bytes per group, the change against the default in bytes and percent (variant minus default: what
 a part taken away saves when it is there), and the compress speed of the whole run
 (KB/s, one process, warm; a part's cost in speed is the variant's KB/s against the
 default's). Speeds come from one shared machine: read them as rough, the bytes as exact.
@@ -50,7 +50,9 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         PROFILES["other"].rates.get(o, 1.0) for o in base.orders))
     out["without the sparse contexts (other data)"] = (
         lambda data: base if looks_like_text(data) else plain, None)
-    out["without the maps and mixer (whole bytes)"] = (dataclasses.replace(base, apm=0), None)
+    out["without the bit models (format 6)"] = (dataclasses.replace(base, cm_bits=0), None)
+    out["without bit models, maps, mixer (whole)"] = (
+        dataclasses.replace(base, apm=0, cm_bits=0), None)
     out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)
     out["without the primer"] = (dataclasses.replace(base, primer=0), None)
     out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)

@@ -77,11 +77,12 @@ def compress_command(
         help="log2 of the context table's rows; 0 = from the file size and --memory "
         "(at most 22: 512 MiB at k=32).")] = 0,
     memory: Annotated[str | None, typer.Option(
-        help="Most memory for the context table and history, e.g. 64M or 1G (the "
-        "process takes about 40 MB more, the APMs of format 6 included). The table "
-        "follows the file size up to this; default 150M (at most 2^20 rows at k=32; "
-        "--level max: 1200M, which decompressing takes too); 600M lets files over 0.5 MB "
-        "have 2^22 rows, 0.1-0.3% smaller.")]
+        help="Most memory for the model's tables and history, e.g. 64M or 1G (the "
+        "process takes about 45 MB more, the maps included). The context table follows "
+        "the file size up to this; the bit models take at most a quarter (32 MiB by "
+        "default); default 182M (at most 2^20 rows at k=32; --level max: 1330M, which "
+        "decompressing takes too); 600M lets files over 0.5 MB have 2^22 rows, 0.1-0.3% "
+        "smaller.")]
     = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "

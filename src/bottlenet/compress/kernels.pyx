@@ -1163,10 +1163,12 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # the first nibble). Their stretched probabilities join the network's and the maps' as
 # the inputs of two mixers, one with weights chosen by how many of the 8 contexts were
 # seen before, the match expectation and the bit, the other by the tree node (paq8's
-# mixers by context); the mean of the two is refined by a final map (node x a hash of
-# the last two bytes) and averaged with it. The network is one model among several, as
-# in paq8 each model is: where its softmax is sure the mixers follow it, where a context
-# was seen a few times the counters, which learn from one occurrence, speak first.
+# mixers by context); the mean of the two is refined by a final map (the last two bytes
+# and the node) and averaged with it. The maps' contexts are laid out by nibble then
+# (_map_blocks), so that a nibble's bits read neighbouring memory. The network is one
+# model among several, as in paq8 each model is: where its softmax is sure the mixers
+# follow it; where a context was seen only a few times, the counters, which learn from
+# one occurrence, speak first. Measured on the corpus: README (Compression, format 7).
 
 cpdef enum:
     APM_STEPS = 24                # interpolation points per context
@@ -1405,7 +1407,7 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     e.x[3] = _STRETCH[a3 >> 4]
     e.x[4] = 256
     if e.cm != NULL:
-        return _wide_p(e, node, b, expect, hist)
+        return _wide_p(e, node, b, expect)
     # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
     # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
     # bits of text cheaper than the mixer's 12).
@@ -1414,8 +1416,7 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     return _clamp((3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3)
 
 
-cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect,
-                            uint64_t hist) noexcept nogil:
+cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noexcept nogil:
     """Format 7's bit probability: the bit models' counters join the four as inputs of
     the two mixers; their mean, refined by the final map, averaged with it."""
     cdef int i

@@ -33,6 +33,11 @@ distribution over the bytes) refined by three adaptive probability maps and a mi
 the last byte with the position mod 4) to the default contexts of other data than
 text. LEVELS are the presets of `compress --level`.
 
+Format 7 makes the network one model among several, as paq8's models are: bit models
+(kernels.pyx: counters per context and tree node, 8 contexts chosen per profile,
+`cm_orders`) join the network's and the maps' probabilities as the inputs of two mixers,
+and a final map refines their mean.
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -63,10 +68,11 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
-# process stays near 200 MB (the process itself takes about 35 MB, format 6's maps 9
-# MiB; bible.txt peaks at 202 MB): 2**20 rows at k = 32
-# (129 MiB) with the history of a file up to 4 MiB, 2**19 rows beside the 32 MiB history
-# of a longer file or a pipe. Tables of 2**21-2**22 rows (--memory 300M-600M) make large
+# process stays under 250 MB (the process itself takes about 35 MB, the maps 12 MiB;
+# bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
+# up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
+# bit models' 32 MiB (format 7: 2**16 buckets for each of 8 contexts; they take at most
+# a quarter of the memory). Tables of 2**21-2**22 rows (--memory 300M-600M) make large
 # files 0.1-0.3% smaller.
 DEFAULT_MEMORY = 182 << 20
 
