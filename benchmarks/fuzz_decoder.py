@@ -39,7 +39,7 @@ import numpy as np
 
 # The arrays a Predictor learns into; copied whole after priming.
 _LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
-_CACHE_MODELS = 4               # settings remembered (a bounded cache: no memory growth)
+_CACHE_MODELS = 12              # settings remembered (a bounded cache: no memory growth)
 _CACHE_BYTES = 64 << 20         # models larger than this are primed every time
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
