@@ -1,16 +1,16 @@
-"""The archive format (.bn), version 6 (1-5 are read too). Integers little-endian.
+"""The archive format (.bn), version 7 (1-6 are read too). Integers little-endian.
 
-Versions 3-6 stream: they are written and read block by block, so neither side needs
+Versions 3-7 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4-6 have the same layout as 3; their models have more settings
+is known. Versions 4-7 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
 context; 5: the output layer in float32, learning only the outputs that matter; 6: each
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
-which other data than text gets by default).
+which other data than text gets by default; 7: bit models mixed with the network).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (6; 3-5)
+    4       1     format version (7; 3-6)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -174,7 +174,7 @@ def version_of(prefix: bytes) -> int:
 
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
-    """A version 6 archive's header."""
+    """A version 3-7 archive's header."""
     raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
