@@ -1181,9 +1181,8 @@ cpdef enum:
     APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
     P_LEAST = 32                  # a coded bit's least probability (of TOTAL): a byte
                                   # costs at most 8 x 11 bits
-    CM_ORDERS = 8                 # the bit models' contexts: the last 1, 2, 3, 4 and 6
-                                  # bytes, the current word (and the last byte), the
-                                  # last two words, the bytes 2 and 3 back
+    CM_ORDERS = 8                 # the bit models' contexts (Settings.cm_orders: codes
+                                  # as in orders, chosen per profile)
     CM_BUCKET = 16                # a bucket: its check, then a nibble's 15 counters
     CM_LIMIT = 1023               # a counter's rate stops falling after this many bits
     MIX_WIDE = MIX_INPUTS + CM_ORDERS   # the mixers' inputs with the bit models
@@ -1296,10 +1295,20 @@ ctypedef struct Sse:
                                   # maps and the final one
 
 
+cdef inline uint32_t* _cm_at(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
+    """Where table i keeps the bucket of hash h."""
+    return e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (h & e.cm_mask)) << 4)
+
+
+cdef inline uint64_t _second_nibble(uint64_t h, int64_t high) noexcept nogil:
+    """The hash of a context with the byte's first nibble (high = 16 + its value)."""
+    return _mix(h, <uint64_t>(high - 15))
+
+
 cdef inline uint32_t* _cm_bucket(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
     """Table i's bucket for hash h, emptied first when it held another context (its
     check, the hash's top 32 bits, differs): counters at 1/2, no bit seen."""
-    cdef uint32_t* s = e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (h & e.cm_mask)) << 4)
+    cdef uint32_t* s = _cm_at(e, i, h)
     cdef uint32_t check = <uint32_t>(h >> 32) | 1
     cdef int j
     if s[0] != check:
@@ -1317,7 +1326,7 @@ cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nog
     cdef int i
     for i in range(CM_ORDERS):
         e.cmh[i] = _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
-        _prefetch(e.cm + ((<uint64_t>i * (e.cm_mask + 1) + (e.cmh[i] & e.cm_mask)) << 4))
+        _prefetch(_cm_at(e, i, e.cmh[i]))
     _map_blocks(e, hist, 0)
 
 
@@ -1346,7 +1355,7 @@ cdef inline void _cm_nibble(Sse* e, int64_t high, uint64_t hist) noexcept nogil:
         _map_blocks(e, hist, high)
     for i in range(CM_ORDERS):
         e.slot[i] = _cm_bucket(e, i, e.cmh[i] if high == 0 else
-                               _mix(e.cmh[i], <uint64_t>(high - 15)))
+                               _second_nibble(e.cmh[i], high))
     e.nib = 1
 
 
@@ -1355,8 +1364,7 @@ cdef inline void _cm_ask(Sse* e, int64_t high) noexcept nogil:
     at the first nibble's last bit, for both of its values."""
     cdef int i
     for i in range(CM_ORDERS):
-        _prefetch(e.cm + ((<uint64_t>i * (e.cm_mask + 1)
-                           + (_mix(e.cmh[i], <uint64_t>(high - 15)) & e.cm_mask)) << 4))
+        _prefetch(_cm_at(e, i, _second_nibble(e.cmh[i], high)))
 
 
 cdef inline int64_t _dot(const int64_t* x, const int64_t* w, int64_t n) noexcept nogil:
