@@ -488,8 +488,8 @@ class Model:
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
-            apm=kernels.apm_table(bool(s.cm_bits)) if s.apm else None,
-            mixer=kernels.mixer_table(bool(s.cm_bits)) if s.apm else None,
+            apm=kernels.apm_table(s.has_bit_models()) if s.apm else None,
+            mixer=kernels.mixer_table(s.has_bit_models()) if s.apm else None,
             cm=_zeros((kernels.cm_entries(s.cm_bits),), np.uint32)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None)
