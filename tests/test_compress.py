@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "120a9b4238d5e444"
+GOLDEN_SHA = "1376e1b24750eb61"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -120,10 +120,11 @@ def test_archives_of_every_earlier_format_still_decode():
     # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
     # memory), 3 (before the column and word-skip contexts, the context biases and the
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
-    # (before the sparse contexts) and 6 (before the bit models), kept as bytes: as xz
-    # and zstd decode every older version of their formats, so does bottlenet.
+    # (before the sparse contexts), 6 (before the bit models) and 7 (before the record
+    # contexts), kept as bytes: as xz and zstd decode every older version of their
+    # formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6):
+    for version in (1, 2, 3, 4, 5, 6, 7):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -142,6 +143,16 @@ def test_archives_of_every_earlier_format_still_decode():
     six = io.BytesIO((DATA / "golden-v6-default.bn").read_bytes())
     settings, _ = container.read_head(six.read(8), six.read)
     assert (settings["apm"], settings["cm_bits"]) == (1, 0)
+    # other data's profile in format 7: 8 bit models' contexts (10 from format 8)
+    seven = (DATA / "golden-v7-other.bn").read_bytes()
+    assert seven[4] == 7 and decompress(seven) == RECORDS
+    settings, _, _ = head_of(seven)
+    assert len(settings["cm_orders"]) == 8
+
+
+# fixed-length records (10 bytes: a count, a 16-bit code, a float): format 7's pinned
+# archive of other data holds them
+RECORDS = b"".join(struct.pack("<IHf", i, i * 7919 % 65536, i / 3) for i in range(2000))
 
 
 def test_the_match_model_finds_long_repeats():

@@ -25,6 +25,10 @@ SPARSE_23: int
 SPARSE_13: int
 SPARSE_2: int
 ALIGN: int
+RECORD: int
+RECORD_LEFT: int
+RECORD_COL: int
+RECORD_IMAGE: int
 APM_STEPS: int
 APM_CONTEXTS: int
 APM_SIZE: int
@@ -33,7 +37,7 @@ P_LEAST: int
 APM_MAPS: int
 MIX_INPUTS: int
 MIX_SETS: int
-CM_ORDERS: int
+CM_MAX: int
 CM_BUCKET: int
 CM_LIMIT: int
 MIX_WIDE: int
@@ -68,7 +72,14 @@ CTX_PREV_LINE: int
 CTX_PREV2_WORD: int
 CTX_BSHIFT: int
 CTX_STEPS: int
+CTX_RLEN: int
+CTX_RLEN1: int
+CTX_RCOUNT1: int
+CTX_RLEN2: int
+CTX_RCOUNT2: int
+CTX_CPOS: int
 CTX_SIZE: int
+RECORD_MAX: int
 MATCH_VERIFY: int
 MATCH_LONGEST: int
 
@@ -82,8 +93,9 @@ def decoder_start(state: np.ndarray, buf: np.ndarray) -> None: ...
 def encode_all(symbols: np.ndarray, freqs: np.ndarray, out: np.ndarray) -> int: ...
 def decode_all(buf: np.ndarray, freqs: np.ndarray) -> np.ndarray: ...
 def apm_table(bit_models: bool = False) -> np.ndarray: ...
-def mixer_table(bit_models: bool = False) -> np.ndarray: ...
-def cm_entries(bits: int) -> int: ...
+def mixer_table(bit_models: int = 0) -> np.ndarray: ...
+def cm_entries(bits: int, contexts: int) -> int: ...
+def record_length(data: bytes | np.ndarray) -> int: ...
 def rate_array(lr_input: float, boost: float, lr_output: float, lr_hidden_bias: float,
                clamp: float, lr_match: float, lr_output_first: float, lr_bias: float,
                skip: float, per_context: tuple[float, ...]) -> np.ndarray: ...

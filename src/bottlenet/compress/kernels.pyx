@@ -631,6 +631,14 @@ cpdef enum:
     SPARSE_13 = -7
     SPARSE_2 = -8
     ALIGN = -9
+    # Record contexts (format 8; other data's profile): with the record length found in
+    # the data (_records), the bytes above (one and two records back), the byte above
+    # with the last one, the position in the record with the byte above, and the three
+    # bytes around the one above with the last one (raster images)
+    RECORD = -10
+    RECORD_LEFT = -11
+    RECORD_COL = -12
+    RECORD_IMAGE = -13
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -658,7 +666,14 @@ cpdef enum:
     CTX_PREV2_WORD = 14
     CTX_BSHIFT = 15
     CTX_STEPS = 16
-    CTX_SIZE = 17
+    CTX_RLEN = 17                 # the record length in use (0: none found)
+    CTX_RLEN1 = 18                # two candidate lengths and how often each was seen
+    CTX_RCOUNT1 = 19
+    CTX_RLEN2 = 20
+    CTX_RCOUNT2 = 21
+    CTX_CPOS = 22                 # each byte value's last 4 positions (+ 1), 4 x 256
+    CTX_SIZE = CTX_CPOS + 1024
+    RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
 NO_WINDOW = 2**63 - 1             # CTX_WMASK and CTX_WDIST of a history kept whole
@@ -833,6 +848,82 @@ cdef inline uint64_t _column(Net* m, const uint8_t* history) noexcept nogil:
     return <uint64_t>min(col, 255) | (byte << 8) | (<uint64_t>0xC0 << 56)
 
 
+cdef inline uint64_t _back(Net* m, const uint8_t* history, int64_t d) noexcept nogil:
+    """The byte d back from the next one (+ 1), 0 where that lies before the input or
+    beyond the history."""
+    cdef int64_t pos = <int64_t>m.ctx[CTX_POS]
+    if d < 1 or d > pos or d > <int64_t>m.ctx[CTX_WDIST]:
+        return 0
+    return <uint64_t>history[(pos - d) & <int64_t>m.ctx[CTX_WMASK]] + 1
+
+
+cdef inline uint64_t _record_key(Net* m, const uint8_t* history, int64_t n) noexcept nogil:
+    """The key of record context n (RECORD...): tagged, and without a record length
+    the tag alone."""
+    cdef int64_t r = <int64_t>m.ctx[CTX_RLEN]
+    cdef uint64_t tag = <uint64_t>(0xC5 - 10 - n) << 56, rr = <uint64_t>r << 40
+    if r == 0:
+        return tag
+    if n == RECORD:
+        return tag | rr | _back(m, history, r) | (_back(m, history, 2 * r) << 9)
+    if n == RECORD_LEFT:
+        return tag | rr | _back(m, history, r) | ((m.ctx[CTX_HIST] & 0xFF) << 9)
+    if n == RECORD_COL:
+        return tag | rr | _back(m, history, r) | (<uint64_t>(m.ctx[CTX_POS] % <uint64_t>r) << 9)
+    return (tag | rr | _back(m, history, r + 1) | (_back(m, history, r) << 9)
+            | (_back(m, history, r - 1) << 18) | ((m.ctx[CTX_HIST] & 0xFF) << 27))
+
+
+cdef inline void _records(uint64_t* ctx, const uint8_t* history, int64_t y) noexcept nogil:
+    """After byte y: the record length, found as paq8's record model finds it: a byte
+    value whose last occurrences lie r apart 4 times in a row (6 for r < 16) votes for
+    r; one of two candidates that collects 16 votes becomes the length in use."""
+    cdef int64_t t = <int64_t>ctx[CTX_POS]       # y's position + 1
+    cdef uint64_t* cp = ctx + CTX_CPOS + 4 * y
+    cdef int64_t r = t - <int64_t>cp[0], mask = <int64_t>ctx[CTX_WMASK]
+    if (cp[3] and 1 < r <= RECORD_MAX and r == <int64_t>(cp[0] - cp[1])
+            and r == <int64_t>(cp[1] - cp[2]) and r == <int64_t>(cp[2] - cp[3])
+            and (r >= 16 or (t > 6 * r and 6 * r <= <int64_t>ctx[CTX_WDIST]
+                             and history[(t - 1 - 5 * r) & mask] == y
+                             and history[(t - 1 - 6 * r) & mask] == y))):
+        if r == <int64_t>ctx[CTX_RLEN1]:
+            ctx[CTX_RCOUNT1] += 1
+        elif r == <int64_t>ctx[CTX_RLEN2]:
+            ctx[CTX_RCOUNT2] += 1
+        elif ctx[CTX_RCOUNT1] > ctx[CTX_RCOUNT2]:
+            ctx[CTX_RLEN2] = <uint64_t>r
+            ctx[CTX_RCOUNT2] = 1
+        else:
+            ctx[CTX_RLEN1] = <uint64_t>r
+            ctx[CTX_RCOUNT1] = 1
+    if ctx[CTX_RCOUNT1] > 15 and ctx[CTX_RLEN] != ctx[CTX_RLEN1]:
+        ctx[CTX_RLEN] = ctx[CTX_RLEN1]
+        ctx[CTX_RCOUNT1] = 0
+        ctx[CTX_RCOUNT2] = 0
+    if ctx[CTX_RCOUNT2] > 15 and ctx[CTX_RLEN] != ctx[CTX_RLEN2]:
+        ctx[CTX_RLEN] = ctx[CTX_RLEN2]
+        ctx[CTX_RCOUNT1] = 0
+        ctx[CTX_RCOUNT2] = 0
+    cp[3] = cp[2]
+    cp[2] = cp[1]
+    cp[1] = cp[0]
+    cp[0] = <uint64_t>t
+
+
+def record_length(const uint8_t[::1] data) -> int:
+    """The record length the model uses after `data` (0: none found), as `_records`
+    finds it: for tests and for a look at what the model sees in a file."""
+    ctx = np.zeros(CTX_SIZE, np.uint64)
+    cdef uint64_t[::1] c = ctx
+    c[CTX_WMASK] = NO_WINDOW
+    c[CTX_WDIST] = NO_WINDOW
+    cdef Py_ssize_t t
+    for t in range(data.shape[0]):
+        c[CTX_POS] += 1
+        _records(&c[0], &data[0], data[t])
+    return int(c[CTX_RLEN])
+
+
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
     """The key of context number o (in m.orders) at the current position."""
     return _key_of(m, history, m.orders[o])
@@ -866,6 +957,8 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
         return (m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_POS] & 3) << 8) | (<uint64_t>0xC4 << 56)
     if n == SPARSE_2:
         return ((m.ctx[CTX_HIST] >> 8) & 0xFF) | (<uint64_t>0xC3 << 56)
+    if n <= RECORD:
+        return _record_key(m, history, n)
     return _low_bytes(m.ctx[CTX_HIST], n)
 
 
@@ -1015,6 +1108,7 @@ cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept no
         ctx[CTX_WORD] = 0
     cdef int64_t pos = <int64_t>ctx[CTX_POS] + 1
     ctx[CTX_POS] = <uint64_t>pos
+    _records(ctx, history, y)
     cdef int64_t length = <int64_t>ctx[CTX_MLEN], ptr
     if length > 0:
         ptr = <int64_t>ctx[CTX_MPTR]
@@ -1181,11 +1275,12 @@ cpdef enum:
     APM_RATE = 6                  # an entry moves 1/64 of the way to each coded bit
     P_LEAST = 32                  # a coded bit's least probability (of TOTAL): a byte
                                   # costs at most 8 x 11 bits
-    CM_ORDERS = 8                 # the bit models' contexts (Settings.cm_orders: codes
-                                  # as in orders, chosen per profile)
+    CM_MAX = 12                   # the most bit models' contexts (Settings.cm_orders:
+                                  # codes as in orders, chosen per profile; format 7:
+                                  # always 8)
     CM_BUCKET = 16                # a bucket: its check, then a nibble's 15 counters
     CM_LIMIT = 1023               # a counter's rate stops falling after this many bits
-    MIX_WIDE = MIX_INPUTS + CM_ORDERS   # the mixers' inputs with the bit models
+    MIX_WIDE = MIX_INPUTS + CM_MAX   # the mixers' most inputs with the bit models
     MIX_KNOWN_SETS = 168          # the first mixer's weight sets: 7 counts of contexts
                                   # seen x 3 match expectations x 8 bits
     MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
@@ -1241,19 +1336,21 @@ def apm_table(bit_models: bool = False) -> np.ndarray:
     return np.tile(row, (APM_WIDE_MAPS if bit_models else APM_MAPS) * APM_CONTEXTS)
 
 
-def mixer_table(bit_models: bool = False) -> np.ndarray:
-    """Fresh mixer weights: the mean of the four probabilities, stretched (the bit
-    models' inputs, with them, start at 0)."""
-    w = np.zeros((MIX_WIDE_SETS, MIX_WIDE) if bit_models else (MIX_SETS, MIX_INPUTS),
-                 np.int64)
+def mixer_table(bit_models: int = 0) -> np.ndarray:
+    """Fresh mixer weights: the mean of the four probabilities, stretched (the inputs of
+    the bit models' contexts, `bit_models` of them, start at 0)."""
+    if not 0 <= bit_models <= CM_MAX:
+        raise ValueError(f"the bit models have 1 to {CM_MAX} contexts")
+    w = np.zeros((MIX_WIDE_SETS, MIX_INPUTS + bit_models) if bit_models
+                 else (MIX_SETS, MIX_INPUTS), np.int64)
     w[:, :4] = 1 << 14
     return w.reshape(-1)
 
 
-def cm_entries(bits: int) -> int:
-    """The bit models' uint32 counters and checks: CM_ORDERS tables of 2**bits buckets
-    (64 bytes each); zero (a bucket whose check is 0) is a bucket never used."""
-    return CM_ORDERS * CM_BUCKET << bits
+def cm_entries(bits: int, contexts: int) -> int:
+    """The bit models' uint32 counters and checks: a table of 2**bits buckets (64 bytes
+    each) per context; zero (a bucket whose check is 0) is a bucket never used."""
+    return contexts * CM_BUCKET << bits
 
 
 cdef inline int64_t _apm(const uint16_t* t, int64_t st, int64_t cx, int64_t* at) noexcept nogil:
@@ -1282,11 +1379,13 @@ ctypedef struct Sse:
     int64_t set                   # the weight set in use
     int64_t pm                    # the mixer's probability (of 4096)
     # format 7's bit models (cm NULL without them)
-    uint32_t* cm                  # CM_ORDERS tables of buckets of CM_BUCKET entries
+    uint32_t* cm                  # n_cm tables of buckets of CM_BUCKET entries
     uint64_t cm_mask              # buckets per table - 1
     const int64_t* cm_orders      # the code of each one's context (as in orders)
-    uint64_t cmh[CM_ORDERS]       # the byte's context hash for each
-    uint32_t* slot[CM_ORDERS]     # the current nibble's bucket of each
+    Py_ssize_t n_cm               # how many (1..CM_MAX)
+    Py_ssize_t wide               # the mixers' inputs: MIX_INPUTS + n_cm
+    uint64_t cmh[CM_MAX]          # the byte's context hash for each
+    uint32_t* slot[CM_MAX]        # the current nibble's bucket of each
     int64_t nib                   # the current bit's counter in the buckets (1..15)
     int64_t set2                  # the second mixer's weight set
     int64_t pm2                   # its probability (of 4096)
@@ -1324,7 +1423,7 @@ cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nog
     come)."""
     cdef uint64_t hist = m.ctx[CTX_HIST]
     cdef int i
-    for i in range(CM_ORDERS):
+    for i in range(e.n_cm):
         e.cmh[i] = _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
         _prefetch(_cm_at(e, i, e.cmh[i]))
     _map_blocks(e, hist, 0)
@@ -1353,7 +1452,7 @@ cdef inline void _cm_nibble(Sse* e, int64_t high, uint64_t hist) noexcept nogil:
     cdef int i
     if high:
         _map_blocks(e, hist, high)
-    for i in range(CM_ORDERS):
+    for i in range(e.n_cm):
         e.slot[i] = _cm_bucket(e, i, e.cmh[i] if high == 0 else
                                _second_nibble(e.cmh[i], high))
     e.nib = 1
@@ -1363,7 +1462,7 @@ cdef inline void _cm_ask(Sse* e, int64_t high) noexcept nogil:
     """Ask for the second nibble's buckets should the first be `high` (16 + its value):
     at the first nibble's last bit, for both of its values."""
     cdef int i
-    for i in range(CM_ORDERS):
+    for i in range(e.n_cm):
         _prefetch(_cm_at(e, i, _second_nibble(e.cmh[i], high)))
 
 
@@ -1430,14 +1529,14 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     cdef int i
     cdef int64_t seen = 0
     cdef uint32_t v
-    for i in range(CM_ORDERS):
+    for i in range(e.n_cm):
         v = e.slot[i][e.nib]
         e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
         seen += (v & 1023) != 0
     e.set = (min(seen, 6) * 3 + expect) * 8 + b
     e.set2 = MIX_KNOWN_SETS + node
-    e.pm = _dot(e.x, e.w + e.set * MIX_WIDE, MIX_WIDE)
-    e.pm2 = _dot(e.x, e.w + e.set2 * MIX_WIDE, MIX_WIDE)
+    e.pm = _dot(e.x, e.w + e.set * e.wide, e.wide)
+    e.pm2 = _dot(e.x, e.w + e.set2 * e.wide, e.wide)
     cdef int64_t p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
     cdef int64_t f = _apm(e.maps + APM_MAPS * APM_SIZE, _STRETCH[p >> 4], e.blk[2] | e.nib,
                           &e.at_final)
@@ -1451,12 +1550,12 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     if e.cm == NULL:
         _mixer_update(e.x, e.w + e.set * MIX_INPUTS, MIX_INPUTS, (bit << 12) - e.pm)
         return
-    _mixer_update(e.x, e.w + e.set * MIX_WIDE, MIX_WIDE, (bit << 12) - e.pm)
-    _mixer_update(e.x, e.w + e.set2 * MIX_WIDE, MIX_WIDE, (bit << 12) - e.pm2)
+    _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
+    _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
     _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
     cdef uint32_t v
     cdef int64_t n, p
-    for i in range(CM_ORDERS):
+    for i in range(e.n_cm):
         v = e.slot[i][e.nib]
         n = v & 1023
         p = v >> 10
@@ -1553,8 +1652,9 @@ cdef class Predictor:
         # secondary estimation (format 6): apm_table()'s maps and mixer_table()'s
         # weights; both None: bytes coded whole (formats 1-5)
         self.apm, self.mixer = apm, mixer
-        # format 7's bit models: cm_entries(bits) uint32 zeros (None: without them),
-        # with apm_table(True) and mixer_table(True), and cm_orders: CM_ORDERS codes
+        # format 7's bit models: cm_entries(bits, n) uint32 zeros (None: without them),
+        # with apm_table(True) and mixer_table(n), and cm_orders: their n codes (1..CM_MAX;
+        # 8 in format 7)
         self.cm, self.cm_orders = cm, cm_orders
         self._pointers()  # refused now when they do not fit together
         self._sse()
@@ -1566,7 +1666,7 @@ cdef class Predictor:
         cdef int64_t[::1] w
         cdef uint32_t[::1] cm
         cdef const int64_t[::1] codes
-        cdef Py_ssize_t buckets
+        cdef Py_ssize_t buckets, n_cm = 0
         e.maps = NULL
         e.w = NULL
         e.cm = NULL
@@ -1575,24 +1675,27 @@ cdef class Predictor:
         if self.apm is None or self.mixer is None:
             raise ValueError("the APM maps and the mixer's weights go together")
         if self.cm is not None:
-            cm = self.cm
-            buckets = cm.shape[0] // (CM_ORDERS * CM_BUCKET)
-            if buckets < 1 or buckets & (buckets - 1) or cm.shape[0] != (
-                    buckets * CM_ORDERS * CM_BUCKET):
-                raise ValueError("the bit models' table has the wrong size")
             codes = self.cm_orders
-            if codes is None or codes.shape[0] != CM_ORDERS:
-                raise ValueError(f"the bit models need {CM_ORDERS} context codes")
+            if codes is None or not 1 <= codes.shape[0] <= CM_MAX:
+                raise ValueError(f"the bit models need 1 to {CM_MAX} context codes")
+            n_cm = codes.shape[0]
+            cm = self.cm
+            buckets = cm.shape[0] // (n_cm * CM_BUCKET)
+            if buckets < 1 or buckets & (buckets - 1) or cm.shape[0] != (
+                    buckets * n_cm * CM_BUCKET):
+                raise ValueError("the bit models' table has the wrong size")
             e.cm = &cm[0]
             e.cm_mask = <uint64_t>(buckets - 1)
             e.cm_orders = &codes[0]
+            e.n_cm = n_cm
+            e.wide = MIX_INPUTS + n_cm
         t = self.apm
         w = self.mixer
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
                              or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
         if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE
-                             or w.shape[0] != MIX_WIDE_SETS * MIX_WIDE):
+                             or w.shape[0] != MIX_WIDE_SETS * e.wide):
             raise ValueError("with the bit models, the APM maps or the mixer's weights "
                              "have the wrong size")
         e.maps = &t[0]

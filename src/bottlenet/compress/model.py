@@ -56,6 +56,10 @@ from bottlenet.compress.kernels import (
     ALIGN,
     COLUMN,
     MATCH,
+    RECORD,
+    RECORD_COL,
+    RECORD_IMAGE,
+    RECORD_LEFT,
     SPARSE_2,
     SPARSE_13,
     SPARSE_23,
@@ -115,8 +119,8 @@ class Settings:
     #   refined by three adaptive probability maps and a mixer (format 6); 0: whole
     cm_bits: int = 16                                  # bit models (format 7; with apm
     #   only): 2**cm_bits buckets of 64 bytes for each of their 8 contexts; 0: none
-    cm_orders: tuple[int, ...] = ()                    # the bit models' 8 contexts (codes
-    #   as in orders); () = chosen from the data (PROFILES)
+    cm_orders: tuple[int, ...] = ()                    # the bit models' contexts, 1 to
+    #   CM_MAX (codes as in orders; 8 in format 7); () = chosen from the data (PROFILES)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -171,12 +175,12 @@ class Settings:
             raise SpecError(f"bit model bits are 0 or 10..24, with apm=1; got "
                             f"cm_bits={self.cm_bits}, apm={self.apm}")
         if self.cm_orders and (
-                len(self.cm_orders) != kernels.CM_ORDERS or not self.cm_bits
+                len(self.cm_orders) > kernels.CM_MAX or not self.cm_bits
                 or len(set(self.cm_orders)) != len(self.cm_orders)
                 or any(isinstance(o, bool) or not isinstance(o, int)
                        or (o not in _NAMES and not 0 <= o <= MAX_ORDER)
                        for o in self.cm_orders)):
-            raise SpecError(f"the bit models take {kernels.CM_ORDERS} different contexts "
+            raise SpecError(f"the bit models take 1 to {kernels.CM_MAX} different contexts "
                             f"(codes as in orders), with cm_bits; got {self.cm_orders!r}")
         if self.output_bits == 64 and self.skip:
             raise SpecError("the float64 output layer (formats 1-4) learns every output: "
@@ -286,7 +290,12 @@ class Settings:
     def bit_models_memory(self) -> int:
         if not self.has_bit_models():
             return 0
-        return 4 * kernels.cm_entries(self.cm_bits)
+        return 4 * kernels.cm_entries(self.cm_bits, self.cm_contexts())
+
+    def cm_contexts(self) -> int:
+        """How many contexts the bit models have (before the profile chooses them: as
+        many as the text profile's)."""
+        return len(self.cm_orders or PROFILES["text"].cm_orders)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self) | {key: list(getattr(self, key) or ())
@@ -309,7 +318,8 @@ _LISTS = ("orders", "rates", "bias_orders", "cm_orders")   # the fields JSON kee
 
 
 _NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPARSE_2: "s2",
-          SPARSE_23: "s23", SPARSE_13: "s13", ALIGN: "a"}
+          SPARSE_23: "s23", SPARSE_13: "s13", ALIGN: "a", RECORD: "r", RECORD_LEFT: "rl",
+          RECORD_COL: "rc", RECORD_IMAGE: "ri"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,7 +347,8 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
                             cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN)),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
-                             cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN))}
+                             cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN,
+                                        RECORD, RECORD_LEFT))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -489,8 +500,9 @@ class Model:
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
             apm=kernels.apm_table(s.has_bit_models()) if s.apm else None,
-            mixer=kernels.mixer_table(s.has_bit_models()) if s.apm else None,
-            cm=_zeros((kernels.cm_entries(s.cm_bits),), np.uint32)
+            mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0)
+            if s.apm else None,
+            cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None)
 
