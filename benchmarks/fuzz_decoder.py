@@ -6,8 +6,9 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-6; format 7
-made here: text, binary, stored, empty, without the maps or the bit models), mutates
+The fuzzer starts from real archives of every format (tests/data: formats 1-7; format 8
+made here: text, binary, records, stored, empty, without the count maps, the bit models
+or the maps), mutates
 them, and keeps the inputs that reach new code (the container's parser and the codec's
 driver are instrumented; the compiled kernels are not, but every input reaches them
 through the driver). Limits per input:
@@ -79,19 +80,24 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v7-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v7-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v7-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v7-empty.bn": codec.compress(b"", small),
-        "v7-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v7-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+        "v8-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v8-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v8-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v8-empty.bn": codec.compress(b"", small),
+        "v8-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v8-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
                                               Settings(cm_bits=0)),
-        "v7-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+        "v8-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
                                       Settings(apm=0, cm_bits=0)),
+        # fixed-length records: the record contexts at work
+        "v8-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
+                                                 for i in range(240))),
+        "v8-no-count-maps.bn": codec.compress(b"It was the epoch of belief. " * 8,
+                                              Settings(cm_map=0)),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
-    assert container.FORMAT_VERSION == 7  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 8  # a new format adds its seeds here
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ MIX_WIDE: int
 MIX_KNOWN_SETS: int
 MIX_WIDE_SETS: int
 APM_WIDE_MAPS: int
+CM_CLASSES: int
+CM_MAPS_SIZE: int
+CM_MAP_RATE: int
 MIX_SHIFT: int
 LR_INPUT: int
 LR_BOOST: int
@@ -119,6 +122,7 @@ class Predictor:
     mixer: np.ndarray | None
     cm: np.ndarray | None
     cm_orders: np.ndarray | None
+    cm_map: bool
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
@@ -126,7 +130,7 @@ class Predictor:
                  apm: np.ndarray | None = None,
                  mixer: np.ndarray | None = None,
                  cm: np.ndarray | None = None,
-                 cm_orders: np.ndarray | None = None) -> None: ...
+                 cm_orders: np.ndarray | None = None, cm_map: bool = False) -> None: ...
     def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
                out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
                cum: np.ndarray) -> None: ...

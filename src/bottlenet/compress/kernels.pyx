@@ -1285,14 +1285,20 @@ cpdef enum:
                                   # seen x 3 match expectations x 8 bits
     MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
     APM_WIDE_MAPS = APM_MAPS + 1  # the maps with the final one
+    CM_CLASSES = 16               # format 8's count maps: a counter's bits seen, in
+                                  # classes (0, 1, 2, 3, 4-7, 8-15, ..., 512-1023) ...
+    CM_MAPS_SIZE = CM_MAX * CM_CLASSES * APM_STEPS   # ... a map per context and class
+    CM_MAP_RATE = 7               # an entry moves 1/128 of the way to each coded bit
 
 cdef int16_t _STRETCH[4096]
 cdef int _SQUASH[33]
 _SQUASH_POINTS = (1, 2, 3, 6, 10, 16, 27, 45, 73, 120, 194, 310, 488, 747, 1101, 1546, 2047,
                   2549, 2994, 3348, 3607, 3785, 3901, 3975, 4024, 4050, 4068, 4079, 4085,
                   4089, 4092, 4093, 4094)
-# A counter's rate (of 2^16) after n bits: 1 / (n + 1.5), from 2/3 down to 1/1024.5.
+# A counter's rate (of 2^16) after n bits: 1 / (n + 1.5), from 2/3 down to 1/1024.5;
+# and its class in the count maps.
 cdef int32_t _CM_RATE[CM_LIMIT + 1]
+cdef uint8_t _CM_CLASS[CM_LIMIT + 1]
 
 
 cdef int _squash(int d) noexcept nogil:
@@ -1323,17 +1329,20 @@ def _make_tables() -> None:
         _STRETCH[i] = 2047
     for i in range(CM_LIMIT + 1):
         _CM_RATE[i] = 131072 // (2 * i + 3)
+        _CM_CLASS[i] = i if i < 4 else int(i).bit_length() + 1
 
 
 _make_tables()
 
 
 def apm_table(bit_models: bool = False) -> np.ndarray:
-    """Fresh maps (the final one too, with the bit models): every context starts as
-    the identity map."""
+    """Fresh maps (the final one and the count maps too, with the bit models): every
+    context starts as the identity map."""
     row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
                     for j in range(APM_STEPS)], np.uint16)
-    return np.tile(row, (APM_WIDE_MAPS if bit_models else APM_MAPS) * APM_CONTEXTS)
+    if not bit_models:
+        return np.tile(row, APM_MAPS * APM_CONTEXTS)
+    return np.tile(row, APM_WIDE_MAPS * APM_CONTEXTS + CM_MAX * CM_CLASSES)
 
 
 def mixer_table(bit_models: int = 0) -> np.ndarray:
@@ -1364,8 +1373,13 @@ cdef inline int64_t _apm(const uint16_t* t, int64_t st, int64_t cx, int64_t* at)
 
 
 cdef inline void _apm_update(uint16_t* t, int64_t at, int64_t bit) noexcept nogil:
-    cdef int64_t g = (bit << 16) + (bit << APM_RATE) - bit - bit
-    t[at] = <uint16_t>(t[at] + ((g - <int64_t>t[at]) >> APM_RATE))
+    _apm_move(t, at, bit, APM_RATE)
+
+
+cdef inline void _apm_move(uint16_t* t, int64_t at, int64_t bit, int rate) noexcept nogil:
+    """Move a map's entry 1/2^rate of the way towards the coded bit."""
+    cdef int64_t g = (bit << 16) + (bit << rate) - bit - bit
+    t[at] = <uint16_t>(t[at] + ((g - <int64_t>t[at]) >> rate))
 
 
 ctypedef struct Sse:
@@ -1392,6 +1406,8 @@ ctypedef struct Sse:
     int64_t at_final              # the final map's entry the update moves
     int64_t blk[3]                # the nibble's block of 16 contexts in the first two
                                   # maps and the final one
+    uint16_t* cmap                # format 8's count maps (NULL: counters read as they
+    int64_t cat[CM_MAX]           # are); the entry of each the update moves
 
 
 cdef inline uint32_t* _cm_at(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
@@ -1531,7 +1547,14 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     cdef uint32_t v
     for i in range(e.n_cm):
         v = e.slot[i][e.nib]
-        e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
+        if e.cmap == NULL:
+            e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
+        else:
+            # what the counter's probability, after so many bits, has been worth
+            # (paq8's maps of bit histories learn it for young contexts alike)
+            e.x[MIX_INPUTS + i] = _STRETCH[_apm(
+                e.cmap, _STRETCH[v >> 20], i * CM_CLASSES + _CM_CLASS[v & 1023],
+                &e.cat[i]) >> 4]
         seen += (v & 1023) != 0
     e.set = (min(seen, 6) * 3 + expect) * 8 + b
     e.set2 = MIX_KNOWN_SETS + node
@@ -1553,6 +1576,9 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
     _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
     _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
+    if e.cmap != NULL:
+        for i in range(e.n_cm):
+            _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
     cdef uint32_t v
     cdef int64_t n, p
     for i in range(e.n_cm):
@@ -1643,9 +1669,10 @@ cdef class Predictor:
 
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
     cdef readonly object bias_orders, apm, mixer, cm, cm_orders
+    cdef readonly bint cm_map
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders, apm=None, mixer=None, cm=None, cm_orders=None):
+                 bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
@@ -1656,6 +1683,8 @@ cdef class Predictor:
         # with apm_table(True) and mixer_table(n), and cm_orders: their n codes (1..CM_MAX;
         # 8 in format 7)
         self.cm, self.cm_orders = cm, cm_orders
+        # format 8: the counters read through the count maps (in apm_table(True))
+        self.cm_map = cm_map
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1670,6 +1699,7 @@ cdef class Predictor:
         e.maps = NULL
         e.w = NULL
         e.cm = NULL
+        e.cmap = NULL
         if self.apm is None and self.mixer is None and self.cm is None:
             return e
         if self.apm is None or self.mixer is None:
@@ -1694,11 +1724,15 @@ cdef class Predictor:
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
                              or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
-        if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE
+        if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE + CM_MAPS_SIZE
                              or w.shape[0] != MIX_WIDE_SETS * e.wide):
             raise ValueError("with the bit models, the APM maps or the mixer's weights "
                              "have the wrong size")
+        if self.cm_map and e.cm == NULL:
+            raise ValueError("the count maps go with the bit models")
         e.maps = &t[0]
+        if self.cm_map:
+            e.cmap = e.maps + APM_WIDE_MAPS * APM_SIZE
         e.w = &w[0]
         return e
 

@@ -121,6 +121,8 @@ class Settings:
     #   only): 2**cm_bits buckets of 64 bytes for each of their 8 contexts; 0: none
     cm_orders: tuple[int, ...] = ()                    # the bit models' contexts, 1 to
     #   CM_MAX (codes as in orders; 8 in format 7); () = chosen from the data (PROFILES)
+    cm_map: int = 1                                    # 1: each counter read through a
+    #   map by context and count (format 8); 0: as it is (format 7)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -174,6 +176,8 @@ class Settings:
         if self.cm_bits and (self.cm_bits < 10 or not self.apm):
             raise SpecError(f"bit model bits are 0 or 10..24, with apm=1; got "
                             f"cm_bits={self.cm_bits}, apm={self.apm}")
+        if self.cm_map not in (0, 1) or isinstance(self.cm_map, bool):
+            raise SpecError(f"cm_map is 0 or 1, got {self.cm_map!r}")
         if self.cm_orders and (
                 len(self.cm_orders) > kernels.CM_MAX or not self.cm_bits
                 or len(set(self.cm_orders)) != len(self.cm_orders)
@@ -504,7 +508,8 @@ class Model:
             if s.apm else None,
             cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
             if s.has_bit_models() else None,
-            cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None)
+            cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None,
+            cm_map=bool(s.cm_map) and s.has_bit_models())
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
