@@ -93,7 +93,7 @@ def seeds(folder: Path) -> None:
         "v8-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
                                                  for i in range(240))),
         "v8-no-count-maps.bn": codec.compress(b"It was the epoch of belief. " * 8,
-                                              Settings(cm_map=0)),
+                                              Settings(cm_map=0, cm_ways=1)),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)

@@ -285,4 +285,20 @@ def test_count_maps_refine_the_counters():
         assert decompress(mapped.archive) == data and decompress(plain.archive) == data
     with pytest.raises(SpecError, match="cm_map is 0 or 1"):
         Settings(cm_map=2).check()
+
+
+def test_buckets_of_four_places_keep_the_contexts_seen_often():
+    """Format 8: a context's bucket may take 4 places, the least used replaced; format
+    7's one place lets contexts seen once evict those seen often. In small tables
+    (cm_bits 10: 1024 buckets a context) the four places make English smaller."""
+    path = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "alice29.txt"
+    if not path.exists():
+        pytest.skip(f"corpus text {path} not present in this checkout")
+    text = path.read_bytes()[:100_000]
+    four, one = (compress(text, Settings(cm_bits=10, cm_ways=w)) for w in (4, 1))
+    assert (four.settings.cm_ways, one.settings.cm_ways) == (4, 1)
+    assert len(four.archive) < len(one.archive)
+    assert decompress(four.archive) == text and decompress(one.archive) == text
+    with pytest.raises(SpecError, match="cm_ways is 1, 2 or 4"):
+        Settings(cm_ways=3).check()
     assert Settings(cm_bits=0).suited_to(ENGLISH).has_bit_models() is False

@@ -123,6 +123,7 @@ class Predictor:
     cm: np.ndarray | None
     cm_orders: np.ndarray | None
     cm_map: bool
+    cm_ways: int
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
@@ -130,7 +131,8 @@ class Predictor:
                  apm: np.ndarray | None = None,
                  mixer: np.ndarray | None = None,
                  cm: np.ndarray | None = None,
-                 cm_orders: np.ndarray | None = None, cm_map: bool = False) -> None: ...
+                 cm_orders: np.ndarray | None = None, cm_map: bool = False,
+                 cm_ways: int = 1) -> None: ...
     def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
                out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
                cum: np.ndarray) -> None: ...

@@ -1408,6 +1408,7 @@ ctypedef struct Sse:
                                   # maps and the final one
     uint16_t* cmap                # format 8's count maps (NULL: counters read as they
     int64_t cat[CM_MAX]           # are); the entry of each the update moves
+    int64_t ways                  # the places a context's bucket may take (format 8: 4)
 
 
 cdef inline uint32_t* _cm_at(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
@@ -1420,17 +1421,37 @@ cdef inline uint64_t _second_nibble(uint64_t h, int64_t high) noexcept nogil:
     return _mix(h, <uint64_t>(high - 15))
 
 
+cdef inline void _cm_prefetch(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
+    """Ask for the buckets where table i may keep hash h (e.ways side by side)."""
+    cdef uint32_t* s = _cm_at(e, i, h & ~<uint64_t>(e.ways - 1))
+    cdef int k
+    for k in range(e.ways):
+        _prefetch(s + CM_BUCKET * k)
+
+
 cdef inline uint32_t* _cm_bucket(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
-    """Table i's bucket for hash h, emptied first when it held another context (its
-    check, the hash's top 32 bits, differs): counters at 1/2, no bit seen."""
+    """Table i's bucket for hash h: the one of its e.ways places (neighbours in one
+    group of buckets) that holds it (its check, the hash's top 32 bits, is there), else
+    the one least used (fewest bits seen at its first node; format 7 has one place),
+    emptied: counters at 1/2, no bit seen. As paq8's hash tables, contexts seen often
+    are kept when many seen once pass by."""
     cdef uint32_t* s = _cm_at(e, i, h)
     cdef uint32_t check = <uint32_t>(h >> 32) | 1
+    cdef uint32_t* t
+    cdef uint32_t* least = s
     cdef int j
-    if s[0] != check:
-        s[0] = check
-        for j in range(1, CM_BUCKET):
-            s[j] = <uint32_t>1 << 31
-    return s
+    if s[0] == check:
+        return s
+    for j in range(1, e.ways):
+        t = _cm_at(e, i, h ^ <uint64_t>j)
+        if t[0] == check:
+            return t
+        if (t[1] & 1023) < (least[1] & 1023):
+            least = t
+    least[0] = check
+    for j in range(1, CM_BUCKET):
+        least[j] = <uint32_t>1 << 31
+    return least
 
 
 cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nogil:
@@ -1441,7 +1462,7 @@ cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nog
     cdef int i
     for i in range(e.n_cm):
         e.cmh[i] = _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
-        _prefetch(_cm_at(e, i, e.cmh[i]))
+        _cm_prefetch(e, i, e.cmh[i])
     _map_blocks(e, hist, 0)
 
 
@@ -1479,7 +1500,7 @@ cdef inline void _cm_ask(Sse* e, int64_t high) noexcept nogil:
     at the first nibble's last bit, for both of its values."""
     cdef int i
     for i in range(e.n_cm):
-        _prefetch(_cm_at(e, i, _second_nibble(e.cmh[i], high)))
+        _cm_prefetch(e, i, _second_nibble(e.cmh[i], high))
 
 
 cdef inline int64_t _dot(const int64_t* x, const int64_t* w, int64_t n) noexcept nogil:
@@ -1670,9 +1691,11 @@ cdef class Predictor:
     cdef readonly object E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B
     cdef readonly object bias_orders, apm, mixer, cm, cm_orders
     cdef readonly bint cm_map
+    cdef readonly int cm_ways
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
-                 bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False):
+                 bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False,
+                 cm_ways=1):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
@@ -1684,7 +1707,7 @@ cdef class Predictor:
         # 8 in format 7)
         self.cm, self.cm_orders = cm, cm_orders
         # format 8: the counters read through the count maps (in apm_table(True))
-        self.cm_map = cm_map
+        self.cm_map, self.cm_ways = cm_map, cm_ways
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1719,6 +1742,9 @@ cdef class Predictor:
             e.cm_orders = &codes[0]
             e.n_cm = n_cm
             e.wide = MIX_INPUTS + n_cm
+            if self.cm_ways not in (1, 2, 4) or buckets < self.cm_ways:
+                raise ValueError("a bucket has 1, 2 or 4 places")
+            e.ways = self.cm_ways
         t = self.apm
         w = self.mixer
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE

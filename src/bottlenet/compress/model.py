@@ -123,6 +123,8 @@ class Settings:
     #   CM_MAX (codes as in orders; 8 in format 7); () = chosen from the data (PROFILES)
     cm_map: int = 1                                    # 1: each counter read through a
     #   map by context and count (format 8); 0: as it is (format 7)
+    cm_ways: int = 4                                   # the places a context's bucket
+    #   may take, the least used replaced (format 8: 4; format 7: 1)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -178,6 +180,8 @@ class Settings:
                             f"cm_bits={self.cm_bits}, apm={self.apm}")
         if self.cm_map not in (0, 1) or isinstance(self.cm_map, bool):
             raise SpecError(f"cm_map is 0 or 1, got {self.cm_map!r}")
+        if self.cm_ways not in (1, 2, 4) or isinstance(self.cm_ways, bool):
+            raise SpecError(f"cm_ways is 1, 2 or 4, got {self.cm_ways!r}")
         if self.cm_orders and (
                 len(self.cm_orders) > kernels.CM_MAX or not self.cm_bits
                 or len(set(self.cm_orders)) != len(self.cm_orders)
@@ -509,7 +513,7 @@ class Model:
             cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None,
-            cm_map=bool(s.cm_map) and s.has_bit_models())
+            cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
