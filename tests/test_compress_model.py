@@ -301,4 +301,22 @@ def test_buckets_of_four_places_keep_the_contexts_seen_often():
     assert decompress(four.archive) == text and decompress(one.archive) == text
     with pytest.raises(SpecError, match="cm_ways is 1, 2 or 4"):
         Settings(cm_ways=3).check()
+
+
+def test_a_final_mixer_of_three_mixers():
+    """Format 8 adds a third mixer (weights by the last byte) and mixes the three by a
+    final mixer (weights by match expectation and bit) in place of format 7's mean of
+    two. Other data gets smaller; both decode; it needs the bit models."""
+    from bottlenet.compress import kernels
+
+    final, mean = compress(BINARY), compress(BINARY, Settings(final_mixer=0))
+    assert (final.settings.final_mixer, mean.settings.final_mixer) == (1, 0)
+    assert len(final.archive) < len(mean.archive)
+    assert decompress(final.archive) == BINARY and decompress(mean.archive) == BINARY
+    assert len(kernels.mixer_table(8, True)) == (
+        kernels.MIX_WIDE_SETS + kernels.MIX_BYTE_SETS + kernels.MIX_FINAL_SETS) * 13
+    with pytest.raises(ValueError, match="final mixer"):
+        kernels.mixer_table(0, True)
+    with pytest.raises(SpecError, match="final_mixer is 0 or 1"):
+        Settings(final_mixer=2).check()
     assert Settings(cm_bits=0).suited_to(ENGLISH).has_bit_models() is False

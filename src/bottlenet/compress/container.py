@@ -125,17 +125,19 @@ SETTINGS_DICTIONARY = {
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
-    # 8: as 7, with the count maps and 4 places a bucket, other data's bit models with
-    # the record contexts
+    # 8: as 7, with the count maps, 4 places a bucket and the final mixer, other data's
+    # bit models with the record contexts
     8: b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
-       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11],"cm_ways":4,"hidden":32,'
+       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11],"cm_ways":4,"final_mixer":1,'
+       b'"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
        b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
-       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4],"cm_ways":4,"hidden":32,'
+       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4],"cm_ways":4,"final_mixer":1,'
+       b'"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
@@ -364,6 +366,6 @@ def upgrade_settings(d, version: int):
     if version <= 6:
         d = d | {"cm_bits": 0, "cm_orders": []}     # no bit models
     if version <= 7:
-        d = d | {"cm_map": 0, "cm_ways": 1}         # counters read as they are, in
-        #                                             buckets of one place
+        # counters read as they are, in buckets of one place; two mixers' mean
+        d = d | {"cm_map": 0, "cm_ways": 1, "final_mixer": 0}
     return d

@@ -1284,6 +1284,10 @@ cpdef enum:
     MIX_KNOWN_SETS = 168          # the first mixer's weight sets: 7 counts of contexts
                                   # seen x 3 match expectations x 8 bits
     MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
+    MIX_BYTE_SETS = 256           # format 8: a third mixer's, one per last byte, ...
+    MIX_FINAL_SETS = 24           # ... and the final mixer's: 3 match expectations x 8
+                                  # bits (rows of MIX_WIDE_SETS's width, 3 inputs used)
+    MIX_FINAL_RATE = 6            # the final mixer learns at 6/16 of the others' rate
     APM_WIDE_MAPS = APM_MAPS + 1  # the maps with the final one
     CM_CLASSES = 16               # format 8's count maps: a counter's bits seen, in
                                   # classes (0, 1, 2, 3, 4-7, 8-15, ..., 512-1023) ...
@@ -1345,15 +1349,25 @@ def apm_table(bit_models: bool = False) -> np.ndarray:
     return np.tile(row, APM_WIDE_MAPS * APM_CONTEXTS + CM_MAX * CM_CLASSES)
 
 
-def mixer_table(bit_models: int = 0) -> np.ndarray:
+def mixer_table(bit_models: int = 0, final: bool = False) -> np.ndarray:
     """Fresh mixer weights: the mean of the four probabilities, stretched (the inputs of
-    the bit models' contexts, `bit_models` of them, start at 0)."""
-    if not 0 <= bit_models <= CM_MAX:
-        raise ValueError(f"the bit models have 1 to {CM_MAX} contexts")
-    w = np.zeros((MIX_WIDE_SETS, MIX_INPUTS + bit_models) if bit_models
-                 else (MIX_SETS, MIX_INPUTS), np.int64)
+    the bit models' contexts, `bit_models` of them, start at 0); with the `final` mixer
+    (format 8), the third mixer's sets and the final one's, the mean of its three."""
+    if not 0 <= bit_models <= CM_MAX or (final and not bit_models):
+        raise ValueError(f"the bit models have 1 to {CM_MAX} contexts; the final mixer "
+                         "goes with them")
+    if not bit_models:
+        w = np.zeros((MIX_SETS, MIX_INPUTS), np.int64)
+        w[:, :4] = 1 << 14
+        return w.reshape(-1)
+    w = np.zeros((_mixer_rows(final), MIX_INPUTS + bit_models), np.int64)
     w[:, :4] = 1 << 14
+    w[MIX_WIDE_SETS + MIX_BYTE_SETS:, :3] = 65536 // 3
     return w.reshape(-1)
+
+
+cdef inline Py_ssize_t _mixer_rows(bint final) noexcept:
+    return MIX_WIDE_SETS + (MIX_BYTE_SETS + MIX_FINAL_SETS if final else 0)
 
 
 def cm_entries(bits: int, contexts: int) -> int:
@@ -1408,6 +1422,13 @@ ctypedef struct Sse:
                                   # maps and the final one
     uint16_t* cmap                # format 8's count maps (NULL: counters read as they
     int64_t cat[CM_MAX]           # are); the entry of each the update moves
+    bint final                    # format 8: a third mixer (weights by the last byte)
+    int64_t c1                    # and a final one of the three; the last byte, the
+    int64_t set3                  # third's set and probability, the final's set,
+    int64_t pm3                   # probability and inputs
+    int64_t setf
+    int64_t pf
+    int64_t xf[3]
     int64_t ways                  # the places a context's bucket may take (format 8: 4)
 
 
@@ -1551,6 +1572,7 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     e.x[3] = _STRETCH[a3 >> 4]
     e.x[4] = 256
     if e.cm != NULL:
+        e.c1 = <int64_t>(hist & 0xFF)
         return _wide_p(e, node, b, expect)
     # A mixer (lpaq1's, in integers) of the four, stretched, with weights by bit and
     # expectation, averaged 5:3 with their plain mean (whose 16 bits keep the near-sure
@@ -1581,7 +1603,19 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     e.set2 = MIX_KNOWN_SETS + node
     e.pm = _dot(e.x, e.w + e.set * e.wide, e.wide)
     e.pm2 = _dot(e.x, e.w + e.set2 * e.wide, e.wide)
-    cdef int64_t p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
+    cdef int64_t p
+    if e.final:
+        # paq8's second layer: a mixer of the mixers, in place of their mean
+        e.set3 = MIX_WIDE_SETS + e.c1
+        e.pm3 = _dot(e.x, e.w + e.set3 * e.wide, e.wide)
+        e.xf[0] = _STRETCH[e.pm]
+        e.xf[1] = _STRETCH[e.pm2]
+        e.xf[2] = _STRETCH[e.pm3]
+        e.setf = MIX_WIDE_SETS + MIX_BYTE_SETS + expect * 8 + b
+        e.pf = _dot(e.xf, e.w + e.setf * e.wide, 3)
+        p = _clamp(e.pf << 4)
+    else:
+        p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
     cdef int64_t f = _apm(e.maps + APM_MAPS * APM_SIZE, _STRETCH[p >> 4], e.blk[2] | e.nib,
                           &e.at_final)
     return _clamp((p + f) >> 1)
@@ -1596,6 +1630,10 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
         return
     _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
     _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
+    if e.final:
+        _mixer_update(e.x, e.w + e.set3 * e.wide, e.wide, (bit << 12) - e.pm3)
+        _mixer_update(e.xf, e.w + e.setf * e.wide, 3,
+                      (((bit << 12) - e.pf) * MIX_FINAL_RATE) >> 4)
     _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
     if e.cmap != NULL:
         for i in range(e.n_cm):
@@ -1692,10 +1730,11 @@ cdef class Predictor:
     cdef readonly object bias_orders, apm, mixer, cm, cm_orders
     cdef readonly bint cm_map
     cdef readonly int cm_ways
+    cdef readonly bint final_mixer
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
                  bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False,
-                 cm_ways=1):
+                 cm_ways=1, final_mixer=False):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
@@ -1708,6 +1747,8 @@ cdef class Predictor:
         self.cm, self.cm_orders = cm, cm_orders
         # format 8: the counters read through the count maps (in apm_table(True))
         self.cm_map, self.cm_ways = cm_map, cm_ways
+        # format 8: the third mixer and the final one (their rows in mixer_table(n, True))
+        self.final_mixer = final_mixer
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1723,6 +1764,7 @@ cdef class Predictor:
         e.w = NULL
         e.cm = NULL
         e.cmap = NULL
+        e.final = False
         if self.apm is None and self.mixer is None and self.cm is None:
             return e
         if self.apm is None or self.mixer is None:
@@ -1751,11 +1793,12 @@ cdef class Predictor:
                              or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
         if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE + CM_MAPS_SIZE
-                             or w.shape[0] != MIX_WIDE_SETS * e.wide):
+                             or w.shape[0] != _mixer_rows(self.final_mixer) * e.wide):
             raise ValueError("with the bit models, the APM maps or the mixer's weights "
                              "have the wrong size")
-        if self.cm_map and e.cm == NULL:
-            raise ValueError("the count maps go with the bit models")
+        if (self.cm_map or self.final_mixer) and e.cm == NULL:
+            raise ValueError("the count maps and the final mixer go with the bit models")
+        e.final = self.final_mixer
         e.maps = &t[0]
         if self.cm_map:
             e.cmap = e.maps + APM_WIDE_MAPS * APM_SIZE

@@ -125,6 +125,8 @@ class Settings:
     #   map by context and count (format 8); 0: as it is (format 7)
     cm_ways: int = 4                                   # the places a context's bucket
     #   may take, the least used replaced (format 8: 4; format 7: 1)
+    final_mixer: int = 1                               # 1: a third mixer (weights by the
+    #   last byte) and a final mixer of the three (format 8); 0: the mean of two
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -180,6 +182,8 @@ class Settings:
                             f"cm_bits={self.cm_bits}, apm={self.apm}")
         if self.cm_map not in (0, 1) or isinstance(self.cm_map, bool):
             raise SpecError(f"cm_map is 0 or 1, got {self.cm_map!r}")
+        if self.final_mixer not in (0, 1) or isinstance(self.final_mixer, bool):
+            raise SpecError(f"final_mixer is 0 or 1, got {self.final_mixer!r}")
         if self.cm_ways not in (1, 2, 4) or isinstance(self.cm_ways, bool):
             raise SpecError(f"cm_ways is 1, 2 or 4, got {self.cm_ways!r}")
         if self.cm_orders and (
@@ -508,12 +512,14 @@ class Model:
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
             apm=kernels.apm_table(s.has_bit_models()) if s.apm else None,
-            mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0)
+            mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0,
+                                      s.has_bit_models() and bool(s.final_mixer))
             if s.apm else None,
             cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None,
-            cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways)
+            cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways,
+            final_mixer=bool(s.final_mixer) and s.has_bit_models())
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
