@@ -1582,6 +1582,7 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     return _clamp((3 * ((p + a1 + a2 + a3) >> 2) + 5 * (e.pm << 4)) >> 3)
 
 
+DEF KC = 8
 cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noexcept nogil:
     """Format 7's bit probability: the bit models' counters join the four as inputs of
     the two mixers; their mean, refined by the final map, averaged with it."""
@@ -1590,8 +1591,9 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     cdef uint32_t v
     for i in range(e.n_cm):
         v = e.slot[i][e.nib]
-        if e.cmap == NULL:
+        if e.cmap == NULL or _CM_CLASS[v & 1023] >= KC:
             e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
+            e.cat[i] = -1
         else:
             # what the counter's probability, after so many bits, has been worth
             # (paq8's maps of bit histories learn it for young contexts alike)
@@ -1621,6 +1623,7 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     return _clamp((p + f) >> 1)
 
 
+DEF QT = 64
 cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     cdef int i
     for i in range(APM_MAPS):
@@ -1628,16 +1631,27 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     if e.cm == NULL:
         _mixer_update(e.x, e.w + e.set * MIX_INPUTS, MIX_INPUTS, (bit << 12) - e.pm)
         return
-    _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
-    _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
+    cdef int64_t err
     if e.final:
-        _mixer_update(e.x, e.w + e.set3 * e.wide, e.wide, (bit << 12) - e.pm3)
+        err = (bit << 12) - e.pm
+        if err > QT or err < -QT:
+            _mixer_update(e.x, e.w + e.set * e.wide, e.wide, err)
+        err = (bit << 12) - e.pm2
+        if err > QT or err < -QT:
+            _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, err)
+        err = (bit << 12) - e.pm3
+        if err > QT or err < -QT:
+            _mixer_update(e.x, e.w + e.set3 * e.wide, e.wide, err)
         _mixer_update(e.xf, e.w + e.setf * e.wide, 3,
                       (((bit << 12) - e.pf) * MIX_FINAL_RATE) >> 4)
+    else:
+        _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
+        _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
     _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
     if e.cmap != NULL:
         for i in range(e.n_cm):
-            _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
+            if e.cat[i] >= 0:
+                _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
     cdef uint32_t v
     cdef int64_t n, p
     for i in range(e.n_cm):
