@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bottlenet.compress import Settings, compress
+from bottlenet.compress.kernels import RECORD, RECORD_LEFT
 from bottlenet.compress.model import LEVELS, PROFILES, format_orders, looks_like_text
 
 GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.txt"],
@@ -51,6 +52,19 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     out["without the sparse contexts (other data)"] = (
         lambda data: base if looks_like_text(data) else plain, None)
     out["without the bit models (format 6)"] = (dataclasses.replace(base, cm_bits=0), None)
+    # format 8's parts of the bit models, each taken away
+    no_records = tuple(o for o in PROFILES["other"].cm_orders if o not in (RECORD, RECORD_LEFT))
+    out["without the record contexts (other data)"] = (
+        lambda data: base if looks_like_text(data) else
+        dataclasses.replace(base, cm_orders=no_records), None)
+    out["without the count maps"] = (dataclasses.replace(base, cm_map=0), None)
+    out["without 4 places a bucket (1)"] = (dataclasses.replace(base, cm_ways=1), None)
+    out["without the final mixer (mean of 2)"] = (
+        dataclasses.replace(base, final_mixer=0), None)
+    out["as format 7 (all four above)"] = (
+        lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
+                                         cm_orders=() if looks_like_text(data) else no_records),
+        None)
     out["without bit models, maps, mixer (whole)"] = (
         dataclasses.replace(base, apm=0, cm_bits=0), None)
     out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)

@@ -110,7 +110,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "3db7777568911e6a"
+GOLDEN_SHA = "a18105edd12e7aca"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"

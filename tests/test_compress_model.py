@@ -60,6 +60,9 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
     assert (binary.lr_input, binary.primer) == (other.lr_input, 0)
     assert set(binary.rates) == {1.0} and binary.bias_orders == other.bias_orders
     assert (prose.cm_orders, binary.cm_orders) == (text.cm_orders, other.cm_orders)
+    # the mixers' boost: none after the primer (its bytes taught them), else MIXER_BOOST
+    assert (prose.mixer_boost, code.mixer_boost, binary.mixer_boost) == (
+        0, model_module.MIXER_BOOST, model_module.MIXER_BOOST)
     # what a caller sets is kept
     mine = Settings(lr_input=0.1, lr_bias=0.2, primer=0, bias_orders=(4,),
                     rates=(2.0,) * len(Settings().orders))
@@ -67,7 +70,8 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
     assert chosen == dataclasses.replace(mine, table_bits=chosen.table_bits,
                                          window_bits=chosen.window_bits,
                                          bias_bits=chosen.bias_bits,
-                                         cm_orders=text.cm_orders)
+                                         cm_orders=text.cm_orders,
+                                         mixer_boost=model_module.MIXER_BOOST)
     assert settings_for(100, Settings(cm_orders=(1, 2, 3, 4, 5, 6, 7, 8))).cm_orders == (
         1, 2, 3, 4, 5, 6, 7, 8)
 
@@ -142,9 +146,10 @@ def test_the_output_layer_in_float32_codes_as_well_as_in_float64():
 
 def test_the_skip_threshold_leaves_out_only_outputs_that_do_not_matter():
     # A threshold above every probability freezes the output layer (it must cost a lot);
-    # the default one must cost next to nothing against learning every output.
+    # the default one must cost next to nothing against learning every output. (The
+    # network alone: the bit models would make up for much of a frozen output layer.)
     data = ENGLISH + BINARY[:8000] + CODE
-    default, every, frozen = (compress(data, Settings(skip=skip)).bits.sum()
+    default, every, frozen = (compress(data, Settings(skip=skip, cm_bits=0)).bits.sum()
                               for skip in (Settings.skip, 0.0, 1.0))
     assert frozen > 1.1 * every
     assert default < 1.005 * every
@@ -319,4 +324,11 @@ def test_a_final_mixer_of_three_mixers():
         kernels.mixer_table(0, True)
     with pytest.raises(SpecError, match="final_mixer is 0 or 1"):
         Settings(final_mixer=2).check()
+    # the first mixers learn faster at the start (other data: MIXER_BOOST)
+    steady = compress(BINARY, Settings(mixer_boost=0))
+    assert final.settings.mixer_boost == model_module.MIXER_BOOST > 0
+    assert len(final.archive) < len(steady.archive)
+    assert decompress(steady.archive) == BINARY
+    with pytest.raises(SpecError, match="mixer_boost"):
+        Settings(mixer_boost=256).check()
     assert Settings(cm_bits=0).suited_to(ENGLISH).has_bit_models() is False

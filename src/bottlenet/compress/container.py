@@ -132,7 +132,8 @@ SETTINGS_DICTIONARY = {
        b'"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
-       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
+       b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,'
+       b'"primer":0,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
        b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
@@ -140,7 +141,7 @@ SETTINGS_DICTIONARY = {
        b'"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
-       b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
+       b'"mixer_boost":0,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
@@ -367,5 +368,5 @@ def upgrade_settings(d, version: int):
         d = d | {"cm_bits": 0, "cm_orders": []}     # no bit models
     if version <= 7:
         # counters read as they are, in buckets of one place; two mixers' mean
-        d = d | {"cm_map": 0, "cm_ways": 1, "final_mixer": 0}
+        d = d | {"cm_map": 0, "cm_ways": 1, "final_mixer": 0, "mixer_boost": 0}
     return d

@@ -50,6 +50,8 @@ APM_WIDE_MAPS: int
 CM_CLASSES: int
 CM_MAPS_SIZE: int
 CM_MAP_RATE: int
+CM_MAPPED: int
+MIX_QUIET: int
 MIX_SHIFT: int
 LR_INPUT: int
 LR_BOOST: int
@@ -128,6 +130,7 @@ class Predictor:
     cm_map: bool
     cm_ways: int
     final_mixer: bool
+    mixer_boost: int
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,
@@ -136,7 +139,8 @@ class Predictor:
                  mixer: np.ndarray | None = None,
                  cm: np.ndarray | None = None,
                  cm_orders: np.ndarray | None = None, cm_map: bool = False,
-                 cm_ways: int = 1, final_mixer: bool = False) -> None: ...
+                 cm_ways: int = 1, final_mixer: bool = False,
+                 mixer_boost: int = 0) -> None: ...
     def encode(self, data: np.ndarray, start: int, end: int, state: np.ndarray,
                out: np.ndarray, coded_freq: np.ndarray, freq: np.ndarray,
                cum: np.ndarray) -> None: ...
