@@ -1285,8 +1285,8 @@ cpdef enum:
                                   # seen x 3 match expectations x 8 bits
     MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
     MIX_BYTE_SETS = 256           # format 8: a third mixer's, one per last byte, ...
-    MIX_FINAL_SETS = 24           # ... and the final mixer's: 3 match expectations x 8
-                                  # bits (rows of MIX_WIDE_SETS's width, 3 inputs used)
+    MIX_FINAL_SETS = 168          # ... and the final mixer's, as the first's (rows of
+                                  # MIX_WIDE_SETS's width, 3 inputs used)
     MIX_FINAL_RATE = 6            # the final mixer learns at 6/16 of the others' rate
     APM_WIDE_MAPS = APM_MAPS + 1  # the maps with the final one
     CM_CLASSES = 16               # format 8's count maps: a counter's bits seen, in
@@ -1622,7 +1622,7 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
         e.xf[0] = _STRETCH[e.pm]
         e.xf[1] = _STRETCH[e.pm2]
         e.xf[2] = _STRETCH[e.pm3]
-        e.setf = MIX_WIDE_SETS + MIX_BYTE_SETS + expect * 8 + b
+        e.setf = MIX_WIDE_SETS + MIX_BYTE_SETS + e.set
         e.pf = _dot(e.xf, e.w + e.setf * e.wide, 3)
         p = _clamp(e.pf << 4)
     else:
