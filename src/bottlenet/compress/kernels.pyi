@@ -50,7 +50,6 @@ APM_WIDE_MAPS: int
 CM_CLASSES: int
 CM_MAPS_SIZE: int
 CM_MAP_RATE: int
-CM_MAPPED: int
 MIX_QUIET: int
 MIX_SHIFT: int
 LR_INPUT: int

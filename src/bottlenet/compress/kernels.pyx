@@ -1291,10 +1291,9 @@ cpdef enum:
     APM_WIDE_MAPS = APM_MAPS + 1  # the maps with the final one
     CM_CLASSES = 16               # format 8's count maps: a counter's bits seen, in
                                   # classes (0, 1, 2, 3, 4-7, 8-15, ..., 512-1023) ...
-    CM_MAPS_SIZE = CM_MAX * CM_CLASSES * APM_STEPS   # ... a map per context and class
+    CM_MAPS_SIZE = CM_MAX * CM_CLASSES * 2 * APM_STEPS   # ... a map per context, class
+                                  # and last bit seen (kept in the counter's lowest bit)
     CM_MAP_RATE = 7               # an entry moves 1/128 of the way to each coded bit
-    CM_MAPPED = 8                 # counters of 64 bits or more are read as they are
-                                  # (mapping them too saved 0.01% for the time it took)
     MIX_QUIET = 64                # format 8's first mixers learn only from errors above
                                   # 64/4096 (most bits of text are near sure: fewer
                                   # updates, and 0.06% smaller than learning from all)
@@ -1351,7 +1350,7 @@ def apm_table(bit_models: bool = False) -> np.ndarray:
                     for j in range(APM_STEPS)], np.uint16)
     if not bit_models:
         return np.tile(row, APM_MAPS * APM_CONTEXTS)
-    return np.tile(row, APM_WIDE_MAPS * APM_CONTEXTS + CM_MAX * CM_CLASSES)
+    return np.tile(row, APM_WIDE_MAPS * APM_CONTEXTS + CM_MAX * CM_CLASSES * 2)
 
 
 def mixer_table(bit_models: int = 0, final: bool = False) -> np.ndarray:
@@ -1600,14 +1599,14 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     cdef uint32_t v
     for i in range(e.n_cm):
         v = e.slot[i][e.nib]
-        if e.cmap == NULL or _CM_CLASS[v & 1023] >= CM_MAPPED:
+        if e.cmap == NULL:
             e.x[MIX_INPUTS + i] = _STRETCH[v >> 20]
-            e.cat[i] = -1
         else:
-            # what the counter's probability, after so many bits, has been worth
-            # (paq8's maps of bit histories learn it for young contexts alike)
+            # what the counter's probability, after so many bits and with this last
+            # bit, has been worth (paq8 maps bit histories so, young contexts alike)
             e.x[MIX_INPUTS + i] = _STRETCH[_apm(
-                e.cmap, _STRETCH[v >> 20], i * CM_CLASSES + _CM_CLASS[v & 1023],
+                e.cmap, _STRETCH[v >> 20],
+                (i * CM_CLASSES + _CM_CLASS[v & 1023]) * 2 + ((v >> 10) & 1),
                 &e.cat[i]) >> 4]
         seen += (v & 1023) != 0
     e.set = (min(seen, 6) * 3 + expect) * 8 + b
@@ -1658,8 +1657,7 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
     if e.cmap != NULL:
         for i in range(e.n_cm):
-            if e.cat[i] >= 0:
-                _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
+            _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
     cdef uint32_t v
     cdef int64_t n, p
     for i in range(e.n_cm):
@@ -1667,6 +1665,8 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
         n = v & 1023
         p = v >> 10
         p += (((bit << 22) - p) * _CM_RATE[n]) >> 16
+        if e.cmap != NULL:
+            p = (p & ~1) | bit    # format 8: the last bit in the probability's lowest
         e.slot[i][e.nib] = <uint32_t>((p << 10) | (n + 1 if n < CM_LIMIT else n))
     e.nib = 2 * e.nib + bit
 
