@@ -281,7 +281,8 @@ def test_records_are_found_and_their_contexts_pay():
 
 def test_count_maps_refine_the_counters():
     """Format 8 reads each bit model's counter through a map by context and count (what
-    a probability after so many bits has been worth); cm_map=0 is format 7's reading.
+    a probability after so many bits, and after this last bit, has been worth); cm_map=0
+    is format 7's reading.
     The maps make text and other data smaller; both decode; they need the bit models."""
     for data in (ENGLISH, BINARY):
         mapped, plain = compress(data), compress(data, Settings(cm_map=0))
@@ -310,8 +311,8 @@ def test_buckets_of_four_places_keep_the_contexts_seen_often():
 
 def test_a_final_mixer_of_three_mixers():
     """Format 8 adds a third mixer (weights by the last byte) and mixes the three by a
-    final mixer (weights by match expectation and bit) in place of format 7's mean of
-    two. Other data gets smaller; both decode; it needs the bit models."""
+    final mixer (weights chosen as the first's) in place of format 7's mean of two.
+    Other data gets smaller; both decode; it needs the bit models."""
     from bottlenet.compress import kernels
 
     final, mean = compress(BINARY), compress(BINARY, Settings(final_mixer=0))

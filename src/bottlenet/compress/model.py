@@ -38,6 +38,14 @@ Format 7 makes the network one model among several, as paq8's models are: bit mo
 `cm_orders`) join the network's and the maps' probabilities as the inputs of two mixers,
 and a final map refines their mean.
 
+Format 8 reads each counter through a map by its context, count and last bit
+(`cm_map`), lets a context's bucket take one of 4 places (`cm_ways`), mixes three
+mixers (the third's weights by the last byte) by a final one (`final_mixer`), lets the
+first mixers learn faster at the start of an input no primer came before
+(`mixer_boost`), and finds fixed-length records in the data (kernels.pyx: `_records`):
+other data's bit models read the bytes one and two records back and the byte above with
+the last one (RECORD, RECORD_LEFT), 10 contexts.
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -75,8 +83,8 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 # process stays under 250 MB (the process itself takes about 35 MB, the maps 12 MiB;
 # bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
 # up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
-# bit models' 32 MiB (format 7: 2**16 buckets for each of 8 contexts; they take at most
-# a quarter of the memory). Tables of 2**21-2**22 rows (--memory 300M-600M) make large
+# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's 10 take
+# 40 MiB; they take at most a quarter of the memory). Tables of 2**21-2**22 rows (--memory 300M-600M) make large
 # files 0.1-0.3% smaller.
 DEFAULT_MEMORY = 182 << 20
 
@@ -127,7 +135,7 @@ class Settings:
     cm_orders: tuple[int, ...] = ()                    # the bit models' contexts, 1 to
     #   CM_MAX (codes as in orders; 8 in format 7); () = chosen from the data (PROFILES)
     cm_map: int = 1                                    # 1: each counter read through a
-    #   map by context and count (format 8); 0: as it is (format 7)
+    #   map by context, count and last bit (format 8); 0: as it is (format 7)
     cm_ways: int = 4                                   # the places a context's bucket
     #   may take, the least used replaced (format 8: 4; format 7: 1)
     final_mixer: int = 1                               # 1: a third mixer (weights by the
