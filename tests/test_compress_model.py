@@ -311,8 +311,9 @@ def test_buckets_of_four_places_keep_the_contexts_seen_often():
 
 def test_a_final_mixer_of_three_mixers():
     """Format 8 adds a third mixer (weights by the last byte) and mixes the three by a
-    final mixer (weights chosen as the first's) in place of format 7's mean of two.
-    Other data gets smaller; both decode; it needs the bit models."""
+    final mixer (weights chosen as the first's) in place of format 7's mean of two, and
+    leaves out the two maps of the network's probability by the last bytes. Other data
+    gets smaller; both decode; it needs the bit models."""
     from bottlenet.compress import kernels
 
     final, mean = compress(BINARY), compress(BINARY, Settings(final_mixer=0))
@@ -323,6 +324,12 @@ def test_a_final_mixer_of_three_mixers():
         kernels.MIX_WIDE_SETS + kernels.MIX_BYTE_SETS + kernels.MIX_FINAL_SETS) * 13
     with pytest.raises(ValueError, match="final mixer"):
         kernels.mixer_table(0, True)
+    # beside it, the network's probability goes through the match map alone (the maps by
+    # the last bytes are not made: 6 MiB)
+    assert len(kernels.apm_table(True, True)) == (2 * kernels.APM_SIZE
+                                                   + kernels.CM_MAPS_SIZE)
+    assert len(kernels.apm_table(True)) == (kernels.APM_WIDE_MAPS * kernels.APM_SIZE
+                                            + kernels.CM_MAPS_SIZE)
     with pytest.raises(SpecError, match="final_mixer is 0 or 1"):
         Settings(final_mixer=2).check()
     # the first mixers learn faster at the start (other data: MIXER_BOOST)

@@ -1343,14 +1343,19 @@ def _make_tables() -> None:
 _make_tables()
 
 
-def apm_table(bit_models: bool = False) -> np.ndarray:
-    """Fresh maps (the final one and the count maps too, with the bit models): every
-    context starts as the identity map."""
+def apm_table(bit_models: bool = False, final: bool = False) -> np.ndarray:
+    """Fresh maps (the final one and the count maps too, with the bit models; with the
+    `final` mixer, format 8, the match map and the final one alone): every context
+    starts as the identity map."""
     row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
                     for j in range(APM_STEPS)], np.uint16)
+    return np.tile(row, _apm_size(bit_models, final) // APM_STEPS)
+
+
+cdef inline Py_ssize_t _apm_size(bint bit_models, bint final) noexcept:
     if not bit_models:
-        return np.tile(row, APM_MAPS * APM_CONTEXTS)
-    return np.tile(row, APM_WIDE_MAPS * APM_CONTEXTS + CM_MAX * CM_CLASSES * 2)
+        return APM_MAPS * APM_SIZE
+    return (2 if final else APM_WIDE_MAPS) * APM_SIZE + CM_MAPS_SIZE
 
 
 def mixer_table(bit_models: int = 0, final: bool = False) -> np.ndarray:
@@ -1404,6 +1409,8 @@ ctypedef struct Sse:
     # The secondary estimation's state for one call: the maps and the mixer's weights
     # (owned by the Predictor), and what the current bit's update needs.
     uint16_t* maps                # APM_MAPS maps of APM_SIZE entries (APM_WIDE_MAPS)
+    uint16_t* map[APM_WIDE_MAPS]  # each map (format 8 keeps the match map and the
+                                  # final one only: NULL for the others)
     int64_t* w                    # MIX_SETS sets of MIX_INPUTS weights (1.0 = 2^16), or
                                   # MIX_WIDE_SETS of MIX_WIDE with the bit models
     int64_t at[APM_MAPS]          # the entry of each map the update moves
@@ -1504,9 +1511,9 @@ cdef inline void _map_blocks(Sse* e, uint64_t hist, int64_t high) noexcept nogil
     e.blk[1] = <int64_t>(_mix((hist & 0xFFFF) | h, <uint64_t>0xA9) >> 52) << 4
     e.blk[2] = <int64_t>(_mix((hist & 0xFFFF) | h, <uint64_t>0xAB) >> 52) << 4
     cdef int j, k
-    for j in range(3):
+    for j in range(0 if e.map[0] != NULL else 2, 3):   # (format 8: the final map's alone)
         for k in range(0, 16 * APM_STEPS * 2, 64):
-            _prefetch(<const char*>(e.maps + (j if j < 2 else APM_MAPS) * APM_SIZE
+            _prefetch(<const char*>(e.map[j if j < 2 else APM_MAPS]
                                     + e.blk[j] * APM_STEPS) + k)
 
 
@@ -1569,12 +1576,14 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
     else:
         c1 = (node << 8) | <int64_t>(hist & 0xFF)
         c2 = <int64_t>(_mix((hist & 0xFFFF) | (<uint64_t>node << 16), <uint64_t>0xA9) >> 48)
-    cdef int64_t a1 = _apm(e.maps, e.x[0], c1, &e.at[0])
-    cdef int64_t a2 = _apm(e.maps + APM_SIZE, e.x[0], c2, &e.at[1])
-    cdef int64_t a3 = _apm(e.maps + 2 * APM_SIZE, e.x[0],
+    cdef int64_t a1 = 0, a2 = 0
+    if e.map[0] != NULL:
+        a1 = _apm(e.map[0], e.x[0], c1, &e.at[0])
+        a2 = _apm(e.map[1], e.x[0], c2, &e.at[1])
+    cdef int64_t a3 = _apm(e.map[2], e.x[0],
                            ((length * 3 + expect) << 8) | node, &e.at[2])
-    e.x[1] = _STRETCH[a1 >> 4]
-    e.x[2] = _STRETCH[a2 >> 4]
+    e.x[1] = _STRETCH[a1 >> 4] if e.map[0] != NULL else 0
+    e.x[2] = _STRETCH[a2 >> 4] if e.map[0] != NULL else 0
     e.x[3] = _STRETCH[a3 >> 4]
     e.x[4] = 256
     if e.cm != NULL:
@@ -1626,7 +1635,7 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
         p = _clamp(e.pf << 4)
     else:
         p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
-    cdef int64_t f = _apm(e.maps + APM_MAPS * APM_SIZE, _STRETCH[p >> 4], e.blk[2] | e.nib,
+    cdef int64_t f = _apm(e.map[APM_MAPS], _STRETCH[p >> 4], e.blk[2] | e.nib,
                           &e.at_final)
     return _clamp((p + f) >> 1)
 
@@ -1634,7 +1643,8 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
 cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     cdef int i
     for i in range(APM_MAPS):
-        _apm_update(e.maps + i * APM_SIZE, e.at[i], bit)
+        if e.map[i] != NULL:
+            _apm_update(e.map[i], e.at[i], bit)
     if e.cm == NULL:
         _mixer_update(e.x, e.w + e.set * MIX_INPUTS, MIX_INPUTS, (bit << 12) - e.pm)
         return
@@ -1654,7 +1664,7 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
     else:
         _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
         _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
-    _apm_update(e.maps + APM_MAPS * APM_SIZE, e.at_final, bit)
+    _apm_update(e.map[APM_MAPS], e.at_final, bit)
     if e.cmap != NULL:
         for i in range(e.n_cm):
             _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
@@ -1784,6 +1794,7 @@ cdef class Predictor:
         cdef uint32_t[::1] cm
         cdef const int64_t[::1] codes
         cdef Py_ssize_t buckets, n_cm = 0
+        cdef int i
         e.maps = NULL
         e.w = NULL
         e.cm = NULL
@@ -1816,7 +1827,7 @@ cdef class Predictor:
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
                              or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
-        if e.cm != NULL and (t.shape[0] != APM_WIDE_MAPS * APM_SIZE + CM_MAPS_SIZE
+        if e.cm != NULL and (t.shape[0] != _apm_size(True, self.final_mixer)
                              or w.shape[0] != _mixer_rows(self.final_mixer) * e.wide):
             raise ValueError("with the bit models, the APM maps or the mixer's weights "
                              "have the wrong size")
@@ -1827,8 +1838,17 @@ cdef class Predictor:
             raise ValueError("the mixers' boost is 0..255")
         e.mix_boost = self.mixer_boost
         e.maps = &t[0]
+        for i in range(APM_WIDE_MAPS):
+            e.map[i] = e.maps + i * APM_SIZE if e.cm != NULL or i < APM_MAPS else NULL
+        if self.final_mixer:
+            # format 8 reads the network's probability through the match map alone (the
+            # two by the last bytes made the archives larger beside the final mixer)
+            e.map[0] = NULL
+            e.map[1] = NULL
+            e.map[2] = e.maps
+            e.map[APM_MAPS] = e.maps + APM_SIZE
         if self.cm_map:
-            e.cmap = e.maps + APM_WIDE_MAPS * APM_SIZE
+            e.cmap = e.maps + _apm_size(True, self.final_mixer) - CM_MAPS_SIZE
         e.w = &w[0]
         return e
 

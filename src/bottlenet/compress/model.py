@@ -84,8 +84,8 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 # bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
 # up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
 # bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's 10 take
-# 40 MiB; they take at most a quarter of the memory). Tables of 2**21-2**22 rows (--memory 300M-600M) make large
-# files 0.1-0.3% smaller.
+# 40 MiB; they take at most a quarter of the memory). Tables of 2**21-2**22 rows
+# (--memory 300M-600M) make large files 0.1-0.3% smaller.
 DEFAULT_MEMORY = 182 << 20
 
 
@@ -531,7 +531,9 @@ class Model:
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
-            apm=kernels.apm_table(s.has_bit_models()) if s.apm else None,
+            apm=kernels.apm_table(s.has_bit_models(),
+                                  s.has_bit_models() and bool(s.final_mixer))
+            if s.apm else None,
             mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0,
                                       s.has_bit_models() and bool(s.final_mixer))
             if s.apm else None,
