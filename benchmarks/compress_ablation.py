@@ -2,8 +2,9 @@
 
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
-data, the bit models, the probability maps and their mixer, the context biases, the
-primer, the fresh-row boost, the falling output rate, the output layer's skipping) and
+data, format 8's record contexts, count maps, buckets of four places and final mixer, the
+bit models, the probability maps and their mixer, the context biases, the primer, the
+fresh-row boost, the falling output rate, the output layer's skipping) and
 with each level (`--level fast|max`), and prints, per variant, the archives' total
 bytes per group, the change against the default in bytes and percent (variant minus default: what
 a part taken away saves when it is there), and the compress speed of the whole run
