@@ -393,21 +393,21 @@ class Level:
     about: str
 
 
-# Measured on the corpus (benchmarks/compress_ablation.py: the five texts and the five
-# mixed files, one warm process on the 2-core machine, format 7): fast 4.3% larger on
-# the texts (9.8% on the mixed files) at 2.6x the speed (16 units, and bytes coded
-# whole: most of a byte's arithmetic is the 256 x k output layer, then the bit models
-# and the maps; its learning step skips blocks below 2^-10 instead of 2^-12); max 1.2%
-# smaller (0.65%) at 0.75x (64 units, tables of 2^21-2^22 rows where the file's contexts
-# fill them: at k = 64 the default memory would hold only 2^19 rows, and 96 units were
-# no better; bit models of 2^18 buckets).
+# Measured on the corpus (benchmarks/compress_ablation.py: the texts and the mixed
+# files, one warm process on the 2-core machine; format 8, without bible.txt): fast 7.1%
+# larger on the texts (13.7% on the mixed files) at 2.1x the speed (16 units, and bytes
+# coded whole: most of a byte's arithmetic is the 256 x k output layer, then the bit
+# models and the maps; its learning step skips blocks below 2^-10 instead of 2^-12); max
+# 0.6% smaller (0.4%; format 7 with bible.txt: 1.2%) at 0.6x (64 units, tables of
+# 2^21-2^22 rows where the file's contexts fill them: at k = 64 the default memory would
+# hold only 2^19 rows, and 96 units were no better; bit models of 2^18 buckets).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
-                  "16 units, bytes coded whole: about 2.6x the speed, 4-10% larger"),
+                  "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
     "default": Level(Settings(), None, "32 units, 182 MiB"),
     "max": Level(Settings(hidden=64, cm_bits=18), 1330 << 20,
-                 "64 units and up to 1.3 GB for the tables (decompressing too), about 0.75x "
-                 "the speed, 1% smaller"),
+                 "64 units and up to 1.3 GB for the tables (decompressing too), about "
+                 "0.6-0.75x the speed, 0.4-1.2% smaller"),
 }
 
 
