@@ -81,8 +81,8 @@ def compress_command(
         "process takes about 45 MB more, the maps included). The context table follows "
         "the file size up to this; the bit models take at most a quarter (32 MiB by "
         "default, 40 MiB for other data than text); default 182M (at most 2^20 rows "
-        "at k=32; --level max: 1330M, which decompressing takes too); 600M lets files over 0.5 MB have 2^22 rows, 0.1-0.3% "
-        "smaller.")]
+        "at k=32; --level max: 1330M, which decompressing takes too); 600M lets files "
+        "over 0.5 MB have 2^22 rows, 0.1-0.3% smaller.")]
     = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "
