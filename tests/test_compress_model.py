@@ -217,11 +217,7 @@ def test_the_apms_refine_the_bits_and_decode():
     assert len(kernels.mixer_table()) == kernels.MIX_SETS * kernels.MIX_INPUTS
     first = table[:kernels.APM_STEPS].astype(int)
     assert (np.diff(first) > 0).all() and 0 < first[0] < 64 and first[-1] > 65536 - 64
-    with_apm = compress(BINARY)
-    without = compress(BINARY, Settings(apm=0, cm_bits=0))
-    assert (with_apm.settings.apm, without.settings.apm) == (1, 0)
-    assert len(with_apm.archive) < len(without.archive)
-    assert decompress(with_apm.archive) == BINARY and decompress(without.archive) == BINARY
+    part_pays(BINARY, Settings(), Settings(apm=0, cm_bits=0), "apm")
     with pytest.raises(SpecError, match="apm is 0 or 1"):
         Settings(apm=2).check()
 
@@ -233,11 +229,7 @@ def test_the_bit_models_join_the_mixer_and_decode():
     from bottlenet.compress import kernels
 
     for data in (ENGLISH, BINARY):
-        with_cm = compress(data)
-        without = compress(data, Settings(cm_bits=0))
-        assert (with_cm.settings.cm_bits, without.settings.cm_bits) == (16, 0)
-        assert len(with_cm.archive) < len(without.archive)
-        assert decompress(with_cm.archive) == data and decompress(without.archive) == data
+        part_pays(data, Settings(), Settings(cm_bits=0), "cm_bits", values=(16, 0))
     assert kernels.cm_entries(10, 8) == 8 * kernels.CM_BUCKET << 10
     assert Settings().bit_models_memory() == 32 << 20    # the text profile's 8 contexts
     assert Settings(cm_orders=(1, 2, 3)).bit_models_memory() == 12 << 20
@@ -279,16 +271,23 @@ def test_records_are_found_and_their_contexts_pay():
         assert decompress(now.archive) == data
 
 
+def part_pays(data: bytes, on: Settings, off: Settings, field: str,
+              values: tuple[int, int] = (1, 0)) -> None:
+    """A part of the model (the settings' `field`, at values[0] in `on`, values[1] in
+    `off`) makes `data` smaller, and both archives decode."""
+    with_part, without = compress(data, on), compress(data, off)
+    assert (getattr(with_part.settings, field), getattr(without.settings, field)) == values
+    assert len(with_part.archive) < len(without.archive)
+    assert decompress(with_part.archive) == data and decompress(without.archive) == data
+
+
 def test_count_maps_refine_the_counters():
     """Format 8 reads each bit model's counter through a map by context and count (what
     a probability after so many bits, and after this last bit, has been worth); cm_map=0
     is format 7's reading.
     The maps make text and other data smaller; both decode; they need the bit models."""
     for data in (ENGLISH, BINARY):
-        mapped, plain = compress(data), compress(data, Settings(cm_map=0))
-        assert (mapped.settings.cm_map, plain.settings.cm_map) == (1, 0)
-        assert len(mapped.archive) < len(plain.archive)
-        assert decompress(mapped.archive) == data and decompress(plain.archive) == data
+        part_pays(data, Settings(), Settings(cm_map=0), "cm_map")
     with pytest.raises(SpecError, match="cm_map is 0 or 1"):
         Settings(cm_map=2).check()
 
@@ -301,10 +300,8 @@ def test_buckets_of_four_places_keep_the_contexts_seen_often():
     if not path.exists():
         pytest.skip(f"corpus text {path} not present in this checkout")
     text = path.read_bytes()[:100_000]
-    four, one = (compress(text, Settings(cm_bits=10, cm_ways=w)) for w in (4, 1))
-    assert (four.settings.cm_ways, one.settings.cm_ways) == (4, 1)
-    assert len(four.archive) < len(one.archive)
-    assert decompress(four.archive) == text and decompress(one.archive) == text
+    part_pays(text, Settings(cm_bits=10), Settings(cm_bits=10, cm_ways=1), "cm_ways",
+              values=(4, 1))
     with pytest.raises(SpecError, match="cm_ways is 1, 2 or 4"):
         Settings(cm_ways=3).check()
 
@@ -316,10 +313,7 @@ def test_a_final_mixer_of_three_mixers():
     gets smaller; both decode; it needs the bit models."""
     from bottlenet.compress import kernels
 
-    final, mean = compress(BINARY), compress(BINARY, Settings(final_mixer=0))
-    assert (final.settings.final_mixer, mean.settings.final_mixer) == (1, 0)
-    assert len(final.archive) < len(mean.archive)
-    assert decompress(final.archive) == BINARY and decompress(mean.archive) == BINARY
+    part_pays(BINARY, Settings(), Settings(final_mixer=0), "final_mixer")
     assert len(kernels.mixer_table(8, True)) == (
         kernels.MIX_WIDE_SETS + kernels.MIX_BYTE_SETS + kernels.MIX_FINAL_SETS) * 13
     with pytest.raises(ValueError, match="final mixer"):
@@ -333,10 +327,7 @@ def test_a_final_mixer_of_three_mixers():
     with pytest.raises(SpecError, match="final_mixer is 0 or 1"):
         Settings(final_mixer=2).check()
     # the first mixers learn faster at the start (other data: MIXER_BOOST)
-    steady = compress(BINARY, Settings(mixer_boost=0))
-    assert final.settings.mixer_boost == model_module.MIXER_BOOST > 0
-    assert len(final.archive) < len(steady.archive)
-    assert decompress(steady.archive) == BINARY
+    part_pays(BINARY, Settings(), Settings(mixer_boost=0), "mixer_boost",
+              values=(model_module.MIXER_BOOST, 0))
     with pytest.raises(SpecError, match="mixer_boost"):
         Settings(mixer_boost=256).check()
-    assert Settings(cm_bits=0).suited_to(ENGLISH).has_bit_models() is False
