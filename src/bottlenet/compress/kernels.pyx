@@ -1263,6 +1263,13 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
 # model among several, as in paq8 each model is: where its softmax is sure the mixers
 # follow it; where a context was seen only a few times, the counters, which learn from
 # one occurrence, speak first. Measured on the corpus: README (Compression, format 7).
+#
+# Format 8 (README: format 8): each counter is read through a count map (its context,
+# its count class and its last bit); a bucket may take 4 places (the least used is
+# replaced); a third mixer (weights by the last byte) joins the two and a final mixer
+# of the three replaces their mean; the first mixers learn faster at the input's start
+# and only from errors above MIX_QUIET; the network's probability goes through the
+# match map alone; and other data's bit models read the record contexts (_records).
 
 cpdef enum:
     APM_STEPS = 24                # interpolation points per context
@@ -1601,8 +1608,9 @@ cdef inline int64_t _bit_p(Net* m, Sse* e, const int64_t* cum, int64_t lo, int64
 
 
 cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noexcept nogil:
-    """Format 7's bit probability: the bit models' counters join the four as inputs of
-    the two mixers; their mean, refined by the final map, averaged with it."""
+    """The bit probability with the bit models: their counters (format 8: through the
+    count maps) join the four as inputs of the mixers; the mean of two (format 7) or the
+    final mixer of three (format 8), refined by the final map, averaged with it."""
     cdef int i
     cdef int64_t seen = 0
     cdef uint32_t v
