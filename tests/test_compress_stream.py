@@ -1,6 +1,7 @@
 """Formats 3-4 stream: blocks, a bounded history window, and readers and writers that
 never hold the whole input."""
 
+import base64
 import io
 
 import numpy as np
@@ -10,7 +11,7 @@ from conftest import needs_kernels
 
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
-from bottlenet.compress import ArchiveError, Settings, codec, container, decompress
+from bottlenet.compress import ArchiveError, Settings, codec, coder, container, decompress
 from bottlenet.compress.model import DEFAULT_MEMORY, WORD
 
 SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
@@ -127,3 +128,31 @@ def test_damaged_blocks_and_lengths_are_refused(small_blocks):
     short = container.pack_block(100, TEXT[:100], True)  # then a block after a short one
     with pytest.raises(ArchiveError, match="block 2 follows a block that is not full"):
         decompress(archive[:head_end] + short + short)
+
+
+def test_a_block_that_claims_more_than_its_coded_bytes_hold_is_refused_before_decoding():
+    # Found by the fuzzer (format 8's seeds): a format 7 header, then a block claiming
+    # 740,896 bytes from no coded bytes at all. The coder reads zeros past a stream's
+    # end, on which the confident model decoded 700 KB (2 s) before the trailer check.
+    found = base64.b64decode("Qk5aGgcBDgCrHs2mwymbWqLHsHktAHeELWRLhloKwLhaAAAAAAAALQmq"
+                             "PAn4syZhLA==")
+    with pytest.raises(ArchiveError, match="claims 740,896 bytes, more than its 0 coded"):
+        decompress(found)
+    # Zeros, about the most a coded byte ever holds (some 760 bytes), stay inside the
+    # bound (1,423 bytes a coded byte, from the least probability a byte can have)
+    zeros = bytes(300_000)
+    archive = codec.compress(zeros).archive
+    assert decompress(archive) == zeros
+    assert len(zeros) <= codec._most_held(len(archive) - 30) / 1.5
+
+
+def test_the_decoder_stops_as_soon_as_it_reads_past_its_stream():
+    m = codec._build(codec.settings_for(len(TEXT), SMALL, sample=TEXT))
+    state = np.zeros(coder.STATE_SIZE, np.int64)
+    empty = np.zeros(0, np.uint8)
+    coder.decoder_start(state, empty)
+    out = np.zeros(1 << 16, np.uint8)
+    freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
+    m.predictor.decode(empty, 0, len(out), state, out, freq, cum)
+    # it stopped at the first byte past the flush bytes, not at the chunk's end
+    assert state[coder.POS] == coder.FLUSH_BYTES + 1

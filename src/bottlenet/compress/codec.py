@@ -119,6 +119,13 @@ def fingerprint(settings: Settings) -> int:
 # The model never gives a byte more than (TOTAL - 255) / TOTAL, so each byte costs at
 # least this many bits: an archive cannot claim more than this many bytes per payload byte.
 _MAX_RATIO = math.ceil(8 / -math.log2(1 - 255 / coder.TOTAL))
+# (A byte coded as 8 bits, each at most (TOTAL - P_LEAST) / TOTAL, costs a little more.)
+
+
+def _most_held(coded: int) -> int:
+    """The most bytes `coded` bytes of one range-coded stream can hold (the coder's
+    last 4 bytes of state, flushed at the end, are the slack)."""
+    return (coded + 8) * _MAX_RATIO
 
 
 def _build(settings: Settings, extra: int = 0) -> Model:
@@ -251,6 +258,10 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
         if stored:
             raw = np.frombuffer(body, np.uint8)
         else:
+            if length > _most_held(len(body)):
+                raise ArchiveError(f"archive is damaged (block {number} claims "
+                                   f"{length:,} bytes, more than its {len(body):,} coded "
+                                   "bytes can hold)")
             buf = np.frombuffer(body, np.uint8)
             coder.decoder_start(state, buf)
         for start in range(0, length, CHUNK):
@@ -308,7 +319,7 @@ def _decompress_v2(archive: bytes, progress: Progress = None) -> bytes:
         data = payload
     else:
         settings = _settings(header.settings, header.fingerprint)
-        if header.length > (len(payload) + 64) * _MAX_RATIO:
+        if header.length > _most_held(len(payload)):
             raise ArchiveError(f"archive header claims {header.length:,} bytes, more than "
                                f"{len(payload):,} coded bytes can hold; it is damaged")
         data = _decode(payload, settings, header.length, progress)

@@ -1918,7 +1918,11 @@ cdef class Predictor:
         cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y
         if cum.shape[0] < 257:
             raise ValueError("buffers too small for the chunk")
-        cdef const uint8_t* bp = &buf[0] if buf.shape[0] else NULL
+        # Never NULL, even for an empty stream: _bits takes a NULL buf to mean "learn,
+        # do not decode" (a damaged archive's empty coded block once decoded 700 KB
+        # of zeros that way without reading a byte)
+        cdef uint8_t nothing = 0
+        cdef const uint8_t* bp = &buf[0] if buf.shape[0] else &nothing
         cdef Py_ssize_t nbuf = buf.shape[0]
         cdef uint8_t* o = &out[0] if out.shape[0] else NULL
         cdef Sse e = self._sse()
@@ -1936,6 +1940,11 @@ cdef class Predictor:
                     y = _decode(&state[0], bp, nbuf, &freq[0], &cum[0], 256)
                 o[t & mask] = <uint8_t>y
                 _learn(&m, o, y)
+                # Past the stream's end (and the flush bytes) the coder reads zeros, on
+                # which a confident model can go on for a long time: stop here and let
+                # the caller refuse the archive at once.
+                if state[POS] > nbuf + FLUSH_BYTES:
+                    break
 
     def learn(self, const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end,
               int64_t[::1] freq) -> None:
