@@ -120,11 +120,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # Written by bottlenet's formats 1 (before the match model), 2 (the whole input in
     # memory), 3 (before the column and word-skip contexts, the context biases and the
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
-    # (before the sparse contexts), 6 (before the bit models) and 7 (before the record
-    # contexts), kept as bytes: as xz and zstd decode every older version of their
-    # formats, so does bottlenet.
+    # (before the sparse contexts), 6 (before the bit models), 7 (before the record
+    # contexts) and 8 (pinned while it is still the one written, so that whatever
+    # changes next is held to it), kept as bytes: as xz and zstd decode every older
+    # version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -148,10 +149,14 @@ def test_archives_of_every_earlier_format_still_decode():
     assert seven[4] == 7 and decompress(seven) == RECORDS
     settings, _, _ = head_of(seven)
     assert len(settings["cm_orders"]) == 8
+    eight = (DATA / "golden-v8-other.bn").read_bytes()
+    assert eight[4] == 8 and decompress(eight) == RECORDS
+    settings, _, _ = head_of(eight)
+    assert len(settings["cm_orders"]) == 10 and settings["final_mixer"] == 1
 
 
-# fixed-length records (10 bytes: a count, a 16-bit code, a float): format 7's pinned
-# archive of other data holds them
+# fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives
+# of other data (formats 7 and 8) hold them
 RECORDS = b"".join(struct.pack("<IHf", i, i * 7919 % 65536, i / 3) for i in range(2000))
 
 
