@@ -35,12 +35,20 @@ def test_the_seeds_are_real_archives_of_every_format(tmp_path, monkeypatch):
     finally:
         sys.path.remove(str(SCRIPT.parent))
     from bottlenet.compress import container
+    from bottlenet.compress.codec import decompress as codec_decompress
 
     fuzz_decoder.seeds(tmp_path)
     versions = {p.read_bytes()[4] for p in tmp_path.iterdir()}
     assert versions == set(range(1, container.FORMAT_VERSION + 1)) == {1, 2, 3, 4, 5, 6, 7, 8}
     for path in tmp_path.iterdir():
-        fuzz_decoder.one_input(path.read_bytes())  # each decodes
+        fuzz_decoder.one_input(path.read_bytes())  # each decodes, or is refused cleanly
+    # (earlier findings: damaged archives, refused)
+    findings = [p for p in tmp_path.iterdir() if p.name.startswith("finding-")]
+    assert len(findings) == len(fuzz_decoder.FINDINGS)
+    for path in findings:
+        with pytest.raises(container.ArchiveError):
+            codec_decompress(path.read_bytes())
+        path.unlink()
     # The harness's primed models (copied arrays, fuzz_decoder._LEARNT) decode every seed
     # as priming each model does: a learnt array missing from the copy would show here.
     from bottlenet.compress import codec
