@@ -1,9 +1,11 @@
-"""Builds the compressor's compiled kernels (src/bottlenet/compress/kernels.pyx, Cython);
+"""Builds the compiled kernels (Cython): the compressor's (src/bottlenet/compress/
+kernels.pyx) and the trainer's fused last layer (src/bottlenet/trainer/fused_kernel.pyx);
 everything else about the package is in pyproject.toml.
 
-The kernels are optional: only `compress` and `decompress` use them. Where no C compiler
-is found the build warns and goes on, and those two commands then say how to get them
-(BOTTLENET_KERNELS_REQUIRED=1 makes a failed build an error instead: CI sets it).
+Both are optional. Where no C compiler is found the build warns and goes on: `compress`
+and `decompress` then say how to get their kernels, and the trainer takes its XLA step
+(the same numbers to float32's rounding, slower). BOTTLENET_KERNELS_REQUIRED=1 makes a
+failed build an error instead: CI sets it.
 
 Which instructions they use:
 - an editable install (`uv sync`, `uv run`, `pip install -e .`: a clone used on the
@@ -47,9 +49,15 @@ if native_build() and platform.machine().lower() in ("x86_64", "amd64"):
     FLAGS.append("-march=native")
     MACROS.append(("BN_NATIVE", "1"))
 
+# The trainer's kernel need not be bit-exact anywhere (training is not decoding): FMAs are
+# welcome, and GCC's vector extensions give 16 lanes where the machine has them.
+TRAINER_FLAGS = ["-O3", "-Wno-psabi"] + [f for f in FLAGS if f == "-march=native"]
+
 EXTENSIONS = cythonize(
     [Extension("bottlenet.compress.kernels", ["src/bottlenet/compress/kernels.pyx"],
-               extra_compile_args=FLAGS, define_macros=MACROS)],
+               extra_compile_args=FLAGS, define_macros=MACROS),
+     Extension("bottlenet.trainer.fused_kernel", ["src/bottlenet/trainer/fused_kernel.pyx"],
+               extra_compile_args=TRAINER_FLAGS)],
     compiler_directives={"language_level": "3"},
 )
 for extension in EXTENSIONS:  # set after cythonize, which does not carry `optional` over

@@ -35,6 +35,7 @@ from bottlenet import net as netlib
 from bottlenet.evaluation import Evaluation, TaskArrays, logit_magnitude, solve_rtol
 from bottlenet.softmax import full_chunk_rows
 from bottlenet.spec import NetSpec
+from bottlenet.trainer import fused
 
 # The step's own rule asks for 3/2 of the solve rule's margin. Training stops a network at
 # its first solve, right at the rule's edge, and another computation of the same logits
@@ -112,14 +113,18 @@ def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
     """(Evaluation without logits, gradients of the loss in params) of one network on
     the whole task, as jax.value_and_grad of evaluation.evaluate would give them (sums
     taken in another order; the outcome by the solve rule with the step's wider margin,
-    STEP_TOL). `rows`: pairs per chunk (softmax.full_chunk_rows by default)."""
+    STEP_TOL). `rows`: pairs per chunk (softmax.full_chunk_rows by default); without
+    it, float32 networks take the compiled fused kernel where it was built (fused.py)."""
     pairs = data.inputs if inputs is None else inputs
     states, pull = jax.vjp(lambda p: netlib.hidden_states(spec, p, pairs), params)
     h = states[-1]
     tol = jax.lax.stop_gradient(STEP_TOL * solve_rtol(h.dtype)
                                 * logit_magnitude(params, h, pairs))
-    rows = rows or full_chunk_rows(data.inputs.shape[0], spec.n_out)
-    loss, correct, dh, dw, db = last_layer(h, params[-1], data, tol, rows)
+    if fused.applies(h) and rows is None:   # the compiled kernel, where it was built
+        loss, correct, dh, dw, db = fused.last_layer(h, params[-1], data, tol)
+    else:
+        rows = rows or full_chunk_rows(data.inputs.shape[0], spec.n_out)
+        loss, correct, dh, dw, db = last_layer(h, params[-1], data, tol, rows)
     (grads,) = pull([jnp.zeros_like(s) for s in states[:-1]] + [dh])
     last = {**grads[-1], "w": grads[-1]["w"] + dw}
     if db is not None:

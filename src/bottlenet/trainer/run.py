@@ -30,6 +30,7 @@ from bottlenet.softmax import check_stride as sampled_check_stride
 from bottlenet.softmax import full_in_chunks, uses_sampled
 from bottlenet.spec import NetSpec
 from bottlenet.tasks import Task
+from bottlenet.trainer import fused
 from bottlenet.trainer.parametrize import (
     effective_params,
     numpy_effective,
@@ -100,8 +101,8 @@ class Run:
     a filler (a copy of a stopped network, to round the size up).
     """
 
-    def __init__(self, size: int, state: State):
-        self.size, self.state = size, state
+    def __init__(self, size: int, state: State, spread: bool = True):
+        self.size, self.state, self.spread = size, state, spread
         self.owner = np.arange(size)
         self.rows: list[tuple] = []
         self.aside = np.zeros(size, bool)  # put aside: the values in `kept` are final
@@ -173,7 +174,7 @@ class Run:
         fill = np.full(size - len(learning), np.flatnonzero(finished)[0])
         self.owner = np.concatenate([self.owner[learning], np.full(len(fill), -1)])
         slots = jnp.asarray(np.concatenate([learning, fill]))
-        self.state = gather(self.state, slots)
+        self.state = gather(self.state, slots, self.spread)
 
     def params(self) -> tuple:
         """Every network's own weights now (numpy, population axis in network order)."""
@@ -287,10 +288,13 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         shapes = jax.eval_shape(init_population, spec, jnp.zeros(config.seeds, jnp.int32))
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
+    # The fused kernel's steps keep the population on one device (fused.py)
+    spread = not (config.batch is None and not sampled and full_in_chunks(spec, pad_pairs)
+                  and fused.takes(dtype, spec.hidden[-1]))
     state = start(spec, opt, np.asarray(seeds, np.int32), config.init_scale, task.n_in,
                   task.n_out, mask, config.logit_scale, dtype,
-                  first_candidates(data, pad_out) if sampled else None)
-    run = Run(config.seeds, state)
+                  first_candidates(data, pad_out) if sampled else None, spread)
+    run = Run(config.seeds, state, spread)
     snapshots = {0: run.params()} if 0 in config.snapshots else {}
     t = 0
     slots, first_at_size = config.seeds, True

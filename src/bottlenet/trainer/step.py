@@ -264,13 +264,13 @@ def release_compiled(keep: int = KEEP_COMPILED) -> None:
         jax.clear_caches()
 
 
-@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale", "dtype"))
+@partial(jax.jit, static_argnames=("spec", "opt", "scale", "logit_scale", "dtype", "spread"))
 def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
-          dtype=jnp.float32, candidates=None) -> State:
+          dtype=jnp.float32, candidates=None, spread=True) -> State:
     """The population's starting state in one compiled program (op-by-op it would be
     dozens of small compilations, more time than a short run takes), already split over
-    the devices (see _spread). `candidates` (m, HARD): every network's first candidates
-    of the sampled softmax, None without it."""
+    the devices (see _spread; not with `spread` False). `candidates` (m, HARD): every
+    network's first candidates of the sampled softmax, None without it."""
     params = init_population(spec, seeds, scale, n_in, n_out, dtype)
     if mask is not None:
         params = jax.tree.map(jnp.multiply, params, mask)
@@ -281,9 +281,9 @@ def start(spec, opt, seeds, scale, n_in, n_out, mask, logit_scale=False,
     scaled = jax.vmap(effective_params)(params)[-1] if logit_scale else None
     if candidates is not None:
         candidates = jnp.broadcast_to(candidates, (P, *candidates.shape))
-    return _spread(State(params, jax.vmap(opt.init)(params), keys,
-                         jnp.full((P,), -1, jnp.int32), jnp.zeros((P,), dtype),
-                         jnp.zeros((P,), bool), mask, scaled, candidates))
+    state = State(params, jax.vmap(opt.init)(params), keys, jnp.full((P,), -1, jnp.int32),
+                  jnp.zeros((P,), dtype), jnp.zeros((P,), bool), mask, scaled, candidates)
+    return _spread(state) if spread else state
 
 
 def _spread(state: State) -> State:
@@ -300,8 +300,9 @@ def _spread(state: State) -> State:
     return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), state)
 
 
-@jax.jit
-def gather(state: State, slots: jax.Array) -> State:
-    """The networks in `slots`, in that order, split over the devices (one compiled
-    program per pair of sizes)."""
-    return _spread(jax.tree.map(lambda x: x[slots], state))
+@partial(jax.jit, static_argnames=("spread",))
+def gather(state: State, slots: jax.Array, spread: bool = True) -> State:
+    """The networks in `slots`, in that order, split over the devices unless `spread` is
+    False (one compiled program per pair of sizes)."""
+    state = jax.tree.map(lambda x: x[slots], state)
+    return _spread(state) if spread else state
