@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from types import ModuleType
 
 import jax
 import jax.numpy as jnp
@@ -25,12 +26,18 @@ import numpy as np
 
 from bottlenet.evaluation import TaskArrays
 
+fused_kernel: ModuleType | None
 try:
-    from bottlenet.trainer import fused_kernel
+    import bottlenet.trainer.fused_kernel as fused_kernel
 except ImportError:  # built without a C compiler: the XLA step serves
     fused_kernel = None
 
 HALVES = 2  # pair ranges a network is cut into (fixed: the sums' order never changes)
+
+
+def _kernel() -> ModuleType:
+    assert fused_kernel is not None, "the fused kernel was not built"
+    return fused_kernel
 
 
 def built() -> bool:
@@ -43,7 +50,7 @@ def takes(dtype, units: int) -> bool:
     layer has `units` units: built with 512-bit vectors, not turned off, float32 on a
     CPU, 1 to KMAX units."""
     return (built() and os.environ.get("BOTTLENET_FUSED", "1") != "0"
-            and jnp.dtype(dtype) == jnp.float32 and 1 <= units <= fused_kernel.KMAX
+            and jnp.dtype(dtype) == jnp.float32 and 1 <= units <= _kernel().KMAX
             and jax.default_backend() == "cpu")
 
 
@@ -74,7 +81,7 @@ def _host(h, w1, target, solve, weight, tol):
     cuts = [m * i // HALVES for i in range(HALVES + 1)]
 
     def task(p: int, half: int) -> float:
-        return fused_kernel.last_layer_range(
+        return _kernel().last_layer_range(
             h[p], w1[p], target[p], solve[p], weight[p], tol[p], cuts[half], cuts[half + 1],
             correct[p], dh[p], parts[p, half])
 
@@ -95,7 +102,7 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array):
     m, k = h.shape
     w, b = last["w"], last.get("b")
     n = w.shape[1]
-    lanes = fused_kernel.LANES
+    lanes = _kernel().LANES
     wide = -(-n // lanes) * lanes
     bias = jnp.zeros_like(w[0]) if b is None else b
     # the bias as W's last row, padded outputs (the task's and the lanes') at -inf there
