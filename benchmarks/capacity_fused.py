@@ -32,7 +32,7 @@ from bottlenet.spec import NetSpec
 from bottlenet.trainer import train
 n, k, seeds, steps = (int(x) for x in sys.argv[1:5])
 task, spec = tasks.shift(n), NetSpec(n, n, (k,))
-train(task, spec, steps=20, seeds=seeds, lr=0.01, stop="never")   # compiles
+train(task, spec, steps=steps, seeds=seeds, lr=0.01, stop="never")   # compiles its programs
 t = time.perf_counter()
 train(task, spec, steps=steps, seeds=seeds, lr=0.01, stop="never")
 print((time.perf_counter() - t) / steps / seeds)

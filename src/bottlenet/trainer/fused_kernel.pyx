@@ -51,11 +51,24 @@ cdef extern from *:
     #endif
 
     static inline v16 vexp_neg(v16 x) {
-        /* e^x = 2^n 2^f, n = x log2(e) rounded to the nearest integer (by adding 1.5 x 2^23:
-           n sits in the sum's low mantissa bits), f in [-1/2, 1/2], 2^f by a polynomial of
-           degree 5 (relative error below 2e-7); x below -87 taken as -87 (2^-125.5) */
+        /* e^x = 2^n 2^f, n = x log2(e) rounded to the nearest integer (AVX-512: by
+           vrndscaleps, 2^n p by vscalefps; else by adding 1.5 x 2^23, which leaves n in the
+           sum's low mantissa bits, and 2^n from the exponent bits), f in [-1/2, 1/2], 2^f
+           by a polynomial of degree 5 (relative error below 2e-7); x below -87 taken as
+           -87 (2^-125.5) */
         x = vmax(x, splat(-87.0f));
         v16 t = x * splat(1.44269504088896341f);
+    #if BN_AVX512
+        v16 n = (v16)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v16 f = t - n;
+        v16 p = splat(1.3333558146428443e-3f);
+        p = p * f + splat(9.6181291076284772e-3f);
+        p = p * f + splat(5.5504108664821580e-2f);
+        p = p * f + splat(2.4022650695910071e-1f);
+        p = p * f + splat(6.9314718055994531e-1f);
+        p = p * f + splat(1.0f);
+        return (v16)_mm512_scalef_ps((__m512)p, (__m512)n);
+    #else
         v16 r = t + splat(12582912.0f);
         v16 n = r - splat(12582912.0f);
         v16 f = t - n;
@@ -69,6 +82,7 @@ cdef extern from *:
         bits = (bits - (0x4B400000 - 127)) << 23;
         v16 scale; memcpy(&scale, &bits, 64);
         return p * scale;
+    #endif
     }
 
     /* n a multiple of 16 here (outputs padded by the caller with the bias at BN_NEG) */
@@ -114,8 +128,9 @@ cdef extern from *:
                 row[so] = BN_NEG;
                 float other = hmax(vmax(m0, m1));
                 if (keep >= other) {   /* the maximum may have been the solve target's */
-                    other = BN_NEG;
-                    for (int q = 0; q < n; q += BN_L) other = hmax(vmax(splat(other), vld(row + q)));
+                    m0 = splat(BN_NEG);
+                    for (int q = 0; q < n; q += BN_L) m0 = vmax(m0, vld(row + q));
+                    other = hmax(m0);
                 }
                 row[so] = keep;
                 float shift = other > best ? other : best;

@@ -243,13 +243,23 @@ def train(task: Task, spec: NetSpec | None = None, config: TrainConfig | None = 
     return _train(task, spec, config, progress, (pad_in, pad_out, pad_pairs), mask)
 
 
+def _fused_step(spec: NetSpec, n_pairs: int, config: TrainConfig) -> bool:
+    """Whether full-batch steps go through the compiled fused kernel (trainer/fused.py).
+    Its population stays whole, on one device: its memory is O(n) a network, not the n x
+    n arrays that passes of a few networks keep in the caches (memory.cpu_pass_size),
+    and its threads give the cores their work."""
+    return (config.batch is None and config.softmax != "sampled"
+            and full_in_chunks(spec, n_pairs) and fused.takes(config.dtype, spec.hidden[-1]))
+
+
 def _train(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to, mask
            ) -> Population:
     """train, in passes when the population does not fit at once."""
     pad_in, pad_out, pad_pairs = pad_to
     padded = replace(spec, n_in=pad_in, n_out=pad_out)
     group = networks_per_pass(padded, pad_pairs, config)
-    if mask is None and jax.default_backend() == "cpu":
+    if mask is None and jax.default_backend() == "cpu" and not _fused_step(padded, pad_pairs,
+                                                                          config):
         group = min(group, cpu_pass_size(padded, pad_pairs, config, len(jax.local_devices())))
     if group < config.seeds:
         if mask is not None:
@@ -288,9 +298,7 @@ def _train_pass(task: Task, spec: NetSpec, config: TrainConfig, progress, pad_to
         shapes = jax.eval_shape(init_population, spec, jnp.zeros(config.seeds, jnp.int32))
         mask = jax.tree.map(lambda m, p: jnp.broadcast_to(jnp.asarray(m, p.dtype), p.shape),
                             tuple(dict(layer) for layer in mask), shapes)
-    # The fused kernel's steps keep the population on one device (fused.py)
-    spread = not (config.batch is None and not sampled and full_in_chunks(spec, pad_pairs)
-                  and fused.takes(dtype, spec.hidden[-1]))
+    spread = not _fused_step(spec, pad_pairs, config)
     state = start(spec, opt, np.asarray(seeds, np.int32), config.init_scale, task.n_in,
                   task.n_out, mask, config.logit_scale, dtype,
                   first_candidates(data, pad_out) if sampled else None, spread)
