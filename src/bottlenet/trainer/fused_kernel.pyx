@@ -50,34 +50,30 @@ cdef extern from *:
     static inline v16 vmax(v16 a, v16 b) { v16i k = a > b; return (v16)(((v16i)a & k) | ((v16i)b & ~k)); }
     #endif
 
+    static inline v16 exp2_fraction(v16 f) {
+        /* 2^f for f in [-1/2, 1/2]: a polynomial of degree 5, relative error below 2e-7 */
+        v16 p = splat(1.3333558146428443e-3f);
+        p = p * f + splat(9.6181291076284772e-3f);
+        p = p * f + splat(5.5504108664821580e-2f);
+        p = p * f + splat(2.4022650695910071e-1f);
+        p = p * f + splat(6.9314718055994531e-1f);
+        return p * f + splat(1.0f);
+    }
+
     static inline v16 vexp_neg(v16 x) {
         /* e^x = 2^n 2^f, n = x log2(e) rounded to the nearest integer (AVX-512: by
            vrndscaleps, 2^n p by vscalefps; else by adding 1.5 x 2^23, which leaves n in the
-           sum's low mantissa bits, and 2^n from the exponent bits), f in [-1/2, 1/2], 2^f
-           by a polynomial of degree 5 (relative error below 2e-7); x below -87 taken as
-           -87 (2^-125.5) */
+           sum's low mantissa bits, and 2^n from the exponent bits), f in [-1/2, 1/2]; x
+           below -87 taken as -87 (2^-125.5) */
         x = vmax(x, splat(-87.0f));
         v16 t = x * splat(1.44269504088896341f);
     #if BN_AVX512
         v16 n = (v16)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        v16 f = t - n;
-        v16 p = splat(1.3333558146428443e-3f);
-        p = p * f + splat(9.6181291076284772e-3f);
-        p = p * f + splat(5.5504108664821580e-2f);
-        p = p * f + splat(2.4022650695910071e-1f);
-        p = p * f + splat(6.9314718055994531e-1f);
-        p = p * f + splat(1.0f);
-        return (v16)_mm512_scalef_ps((__m512)p, (__m512)n);
+        return (v16)_mm512_scalef_ps((__m512)exp2_fraction(t - n), (__m512)n);
     #else
         v16 r = t + splat(12582912.0f);
         v16 n = r - splat(12582912.0f);
-        v16 f = t - n;
-        v16 p = splat(1.3333558146428443e-3f);
-        p = p * f + splat(9.6181291076284772e-3f);
-        p = p * f + splat(5.5504108664821580e-2f);
-        p = p * f + splat(2.4022650695910071e-1f);
-        p = p * f + splat(6.9314718055994531e-1f);
-        p = p * f + splat(1.0f);
+        v16 p = exp2_fraction(t - n);
         v16i bits; memcpy(&bits, &r, 64);
         bits = (bits - (0x4B400000 - 127)) << 23;
         v16 scale; memcpy(&scale, &bits, 64);
@@ -85,7 +81,7 @@ cdef extern from *:
     #endif
     }
 
-    /* n a multiple of 16 here (outputs padded by the caller with the bias at BN_NEG) */
+    /* n a multiple of 16 here (outputs padded by the caller: bias -inf, weights 0) */
     static inline __attribute__((always_inline)) double
     last_layer_k(int m, int n, const int k, const float* restrict h, const float* restrict w1,
                  const int32_t* restrict target, const int32_t* restrict solve,
