@@ -35,9 +35,12 @@ def kernel_taken(monkeypatch):
 
 # 1 to 8 units (the kernel's cases and its general one), biases or none, outputs that are
 # and are not a multiple of the 16 lanes, pairs that fill 8-pair blocks and halves or not
+# (half of them among the slow tests: each compiles three programs)
 @pytest.mark.parametrize(("n", "hidden", "bias"),
-                         [(37, (1,), True), (48, (2,), True), (50, (3,), False),
-                          (33, (4,), True), (21, (2, 6), True), (40, (8,), False)])
+                         [(48, (2,), True), (50, (3,), False), (21, (2, 6), True),
+                          pytest.param(37, (1,), True, marks=pytest.mark.slow),
+                          pytest.param(33, (4,), True, marks=pytest.mark.slow),
+                          pytest.param(40, (8,), False, marks=pytest.mark.slow)])
 def test_loss_and_gradients_equal_autodiffs_and_the_xla_step(n, hidden, bias):
     task = tasks.permutation(n, seed=2)
     spec = NetSpec(n, n, hidden, bias=bias)
