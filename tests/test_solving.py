@@ -105,8 +105,8 @@ def test_stopped_networks_leave_the_population_without_changing_any_outcome(monk
     monkeypatch.setattr(run, "COMPACT_AFTER_S", 0.0)
     sizes = []
     gather = run.gather
-    monkeypatch.setattr(run, "gather", lambda state, slots: sizes.append(len(slots))
-                        or gather(state, slots))
+    monkeypatch.setattr(run, "gather", lambda state, slots, *spread: sizes.append(len(slots))
+                        or gather(state, slots, *spread))
     task, spec = tasks.shift(11), NetSpec(11, 11, (2,))
     cfg = {"seeds": 64, "steps": 2000, "chunk": 100, "log_every": 20, "lr": 0.05,
            "logit_scale": False}
