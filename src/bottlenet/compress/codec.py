@@ -123,8 +123,9 @@ _MAX_RATIO = math.ceil(8 / -math.log2(1 - 255 / coder.TOTAL))
 
 
 def _most_held(coded: int) -> int:
-    """The most bytes `coded` bytes of one range-coded stream can hold (the coder's
-    last 4 bytes of state, flushed at the end, are the slack)."""
+    """The most bytes `coded` bytes of one range-coded stream can hold (8 bytes of
+    slack: the coder's state flushed at the end, FLUSH_BYTES, and what the decoder reads
+    ahead)."""
     return (coded + 8) * _MAX_RATIO
 
 

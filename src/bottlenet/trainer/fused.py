@@ -87,12 +87,8 @@ def _host(h, w1, target, solve, weight, tol):
 
     jobs = [(p, half) for p in range(pop) for half in range(HALVES)]
     losses = np.array(list(_pool().map(lambda j: task(*j), jobs))).reshape(pop, HALVES)
-    loss = losses[:, 0].copy()
-    dw1 = parts[:, 0].copy()
-    for half in range(1, HALVES):
-        loss += losses[:, half]
-        dw1 += parts[:, half]
-    out = (loss.astype(np.float32), correct, dh, dw1)
+    # (numpy adds the halves in one fixed order, whatever the threads' order was)
+    out = (losses.sum(axis=1).astype(np.float32), correct, dh, parts.sum(axis=1))
     return tuple(a[0] for a in out) if single else out
 
 
