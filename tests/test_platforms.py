@@ -50,3 +50,57 @@ def test_wide_vectors_only_where_the_cpu_has_them(monkeypatch, tmp_path):
     monkeypatch.delenv("XLA_FLAGS")
     devices.use_wide_vectors()
     assert "XLA_FLAGS" not in os.environ
+
+
+def _dot_precisions(jaxpr) -> list:
+    """The precision of every matrix product in a jaxpr, sub-jaxprs (scan, custom
+    derivatives, jit) included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            found.append(eqn.params["precision"])
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    found += _dot_precisions(inner)
+    return found
+
+
+def test_every_matrix_product_of_training_asks_full_precision():
+    """On GPUs JAX computes float32 products in TensorFloat-32 unless told otherwise (an
+    H100 lost a quarter of two units' frontier to it, README "Large n, and GPUs"): the
+    full-batch step (wide layers as products), its chunks, the sampled softmax and the
+    solve rule's logit bound all ask for full precision. A CPU cannot show the
+    difference, so the programs' own requests are checked."""
+    import jax
+    import jax.numpy as jnp
+
+    from bottlenet import net as netlib
+    from bottlenet import tasks
+    from bottlenet.evaluation import evaluate, logit_magnitude, task_arrays
+    from bottlenet.spec import NetSpec
+    from bottlenet.trainer import chunked, sampled
+
+    wide = NetSpec(37, 37, (netlib.UNROLL_FAN_IN + 4, 3))  # a layer past the unrolled sums
+    data = task_arrays(tasks.permutation(37, seed=2))
+    params = netlib.init(wide, jax.random.key(0))
+
+    def full(p):
+        return evaluate(wide, p, data).loss
+
+    programs = {
+        "full batch": jax.make_jaxpr(jax.value_and_grad(full))(params),
+        "chunks": jax.make_jaxpr(lambda p: chunked.loss_and_grads(wide, p, data, rows=8))(
+            params),
+        "sampled": jax.make_jaxpr(jax.grad(lambda p: sampled.loss_and_candidates(
+            wide, p, data, data.inputs, sampled.first_candidates(data, 37),
+            jax.random.key(1))[0]))(params),
+        "logit bound": jax.make_jaxpr(lambda p: logit_magnitude(
+            p, jnp.ones((37, 3)), data.inputs))(params),
+    }
+    highest = (jax.lax.Precision.HIGHEST,) * 2
+    for name, program in programs.items():
+        precisions = _dot_precisions(program.jaxpr)
+        assert precisions, name
+        assert all(p == highest for p in precisions), (name, precisions)

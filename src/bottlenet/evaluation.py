@@ -89,7 +89,7 @@ def logit_magnitude(params, last_hidden: jax.Array | None, inputs) -> jax.Array:
         m = len(inputs) if isinstance(inputs, range) else inputs.shape[0]
         return jnp.full((m,), jnp.max(jnp.abs(last["w"])) + bias)
     wmax = jnp.max(jnp.abs(last["w"]), axis=1)  # (k,)
-    return bias + (jnp.abs(last_hidden) + 0.0625) @ wmax
+    return bias + netlib.matmul(jnp.abs(last_hidden) + 0.0625, wmax)
 
 
 def solve_rtol(dtype) -> float:

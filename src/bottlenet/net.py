@@ -63,6 +63,20 @@ def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     return tuple(layers)
 
 
+# Every matrix product of the numeric core is computed in full precision. On NVIDIA GPUs
+# since Ampere JAX's default for float32 products is TensorFloat-32 (inputs rounded to
+# 10-bit mantissas, errors near 2^-11 of a logit's size): measured on an H100, the
+# chunked step's strongest other logit then missed the solve rule's 2^-20 and two tanh
+# units learned 1,816 symbols in place of 2,472 (README, "Large n, and GPUs"). On a
+# CPU the setting changes nothing (its products are float32 already).
+PRECISION = jax.lax.Precision.HIGHEST
+
+
+def matmul(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a @ b in full precision (see PRECISION)."""
+    return jnp.matmul(a, b, precision=PRECISION)
+
+
 # Layers with at most this many inputs are computed as a sum of broadcast products rather
 # than a matrix product. XLA fuses such a sum into whatever consumes it (the softmax), while
 # a batched matrix product k units wide runs as a kernel of its own at a fraction of the
@@ -76,7 +90,7 @@ def _affine(h: jax.Array, w: jax.Array, b: jax.Array | None) -> jax.Array:
         for j in range(1, w.shape[0]):
             z = z + h[:, j:j + 1] * w[j]
     else:
-        z = h @ w
+        z = matmul(h, w)
     return z if b is None else z + b
 
 
@@ -84,11 +98,11 @@ def _affine_grads(h: jax.Array, w: jax.Array, dz: jax.Array, bias: bool):
     """Gradients of h @ w (+ b) as matrix products: the backward pass must reduce over the
     long axes (pairs for dw, outputs for dh), which the unrolled form would do in k separate
     passes. The bias gradient rides along as a row of ones under h, in the same product."""
-    dh = dz @ w.T
+    dh = matmul(dz, w.T)
     ht = h.T
     if bias:
         ht = jnp.concatenate([ht, jnp.ones_like(ht[:1])])
-    dwb = ht @ dz
+    dwb = matmul(ht, dz)
     return (dh, dwb[:-1], dwb[-1]) if bias else (dh, dwb)
 
 

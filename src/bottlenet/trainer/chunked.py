@@ -86,12 +86,12 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows:
         # softmax's shift. (One network at n = 4,096, k = 2, chunks of 128 pairs: 13.7 ms
         # with a count beside the maximum and the bias added apart, 9.7 with a masked
         # maximum, 8.4 like this.)
-        z = (hc1 @ w1).at[row, solve].set(-jnp.inf)
+        z = netlib.matmul(hc1, w1).at[row, solve].set(-jnp.inf)
         other = jnp.max(z, axis=1)
         shift = jnp.maximum(other, best)
         e = jnp.exp(z - shift[:, None])
         es = jnp.exp(best - shift)  # the solve target's own term, put back by hand
-        ew = e @ wt1 + es[:, None] * w_solve.at[:, k].set(1)
+        ew = netlib.matmul(e, wt1) + es[:, None] * w_solve.at[:, k].set(1)
         total = ew[:, k]
         loss = jnp.sum((jnp.log(total) - (zt - shift)) * weight)
         # G = e * s (s = weight / total per pair) less the one-hot part: s scales the
@@ -99,7 +99,7 @@ def last_layer(h: jax.Array, last: dict, data: TaskArrays, tol: jax.Array, rows:
         s = weight / total
         dh = ew[:, :k] * s[:, None] - weight[:, None] * w_target[:, :k]
         hs1 = hc1 * s[:, None]
-        dw1 = (dw1 + hs1.T @ e).at[:, solve].add((hs1 * es[:, None]).T)
+        dw1 = (dw1 + netlib.matmul(hs1.T, e)).at[:, solve].add((hs1 * es[:, None]).T)
         dw1 = dw1.at[:, target].add(-(hc1 * weight[:, None]).T)
         return dw1, (loss, other <= best - tolc, dh)
 

@@ -58,7 +58,7 @@ def _candidate_logits(h: jax.Array, last: dict, idx: jax.Array) -> jax.Array:
     if h.shape[1] <= netlib.UNROLL_FAN_IN:
         z = sum(h[:, u, None] * columns[:, :, u] for u in range(h.shape[1]))
     else:
-        z = jnp.einsum("mk,mck->mc", h, columns)
+        z = jnp.einsum("mk,mck->mc", h, columns, precision=netlib.PRECISION)
     return z + last["b"][idx] if "b" in last else z
 
 
