@@ -268,6 +268,21 @@ def test_help_and_import_start_nothing_heavy():
     assert out.strip() == "[] None"
 
 
+def test_python_dash_m_bottlenet_is_the_command():
+    # `python -m bottlenet` runs the command from a checkout's src/ where the package is
+    # not installed (benchmarks/atlas_device.sh on a bare GPU machine)
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "bottlenet", "capacity", "--help"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "--time-budget" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "bottlenet", "train", "--dtype", "float16"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "float16" in r.stderr
+
+
 # A fresh interpreter in which the compiled kernels cannot be imported, as on an install
 # made without a C compiler.
 WITHOUT_KERNELS = """

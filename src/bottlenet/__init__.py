@@ -33,7 +33,8 @@ above it (tests/test_rooms.py reads this map and the imports, and fails otherwis
                           (experiments/claims.toml); the HTML report
     cluster               sweeps and claims on a Ray cluster (extra `cluster`)
     serve                 the playground: a web app that trains live (extra `serve`)
-    cli                   the `bottlenet` command: parses, calls the rooms above, prints
+    cli, __main__         the `bottlenet` command: parses, calls the rooms above, prints
+                          (`python -m bottlenet` runs it from a checkout's src/)
 
 Importing `bottlenet` loads nothing heavy: the names below load their room on first use.
 """
