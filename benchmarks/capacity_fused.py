@@ -7,7 +7,9 @@ chunks (trainer/chunked.py, the path before it), measured in the same run.
 Prints:
 1. the last layer of one network (loss, outcome and gradients of all n x n logits),
    XLA's chunks against the fused kernel, on all cores, at n = 4,096 (k = 2) and 16,384
-   (k = 3): medians of interleaved repeats, and the ratio;
+   (k = 3), with mild weights (as at the start of training) and spread ones (as in a
+   trained network, where the kernel leaves out most blocks): medians of interleaved
+   repeats, and the ratio;
 2. a whole training step of 8 networks at n = 4,096, k = 2 (ms a network-step), each
    path in a process of its own (BOTTLENET_FUSED=0 turns the kernel off), and the ratio;
 3. with --trial: `bottlenet train --symbols 4096 --hidden 2 --lr 0.01 --steps 10000
@@ -39,8 +41,9 @@ print((time.perf_counter() - t) / steps / seeds)
 """
 
 
-def last_layer(n: int, k: int, repeats: int) -> tuple[float, float]:
-    """Median seconds of one network's last layer: XLA's chunks, the fused kernel."""
+def last_layer(n: int, k: int, repeats: int, scale: float) -> tuple[float, float]:
+    """Median seconds of one network's last layer: XLA's chunks, the fused kernel; last
+    layer's weights N(0, scale^2)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -54,7 +57,7 @@ def last_layer(n: int, k: int, repeats: int) -> tuple[float, float]:
     m = data.inputs.shape[0]
     rng = np.random.default_rng(0)
     h = jnp.asarray(np.tanh(rng.normal(size=(m, k)) * 2), jnp.float32)
-    last = {"w": jnp.asarray(rng.normal(size=(k, n)) * 3, jnp.float32),
+    last = {"w": jnp.asarray(rng.normal(size=(k, n)) * scale, jnp.float32),
             "b": jnp.asarray(rng.normal(size=n), jnp.float32)}
     tol = jnp.full((m,), 1e-5, jnp.float32)
     rows = full_chunk_rows(m, n)
@@ -91,11 +94,13 @@ def main() -> None:
         sys.exit("the fused kernel was not built for 512-bit vectors here (no C compiler, a "
                  "portable build or a CPU without AVX-512): the trainer uses XLA's step")
     print("1. one network's last layer (all n x n logits), all cores; median of "
-          f"{args.repeats}")
+          f"{args.repeats}; weights N(0, 3^2) (no block far from the maximum, as early in "
+          "training) and N(0, 1000^2) (most blocks far, as in a trained network)")
     for n, k in ((4096, 2), (16384, 3)):
-        xla, ours = last_layer(n, k, args.repeats)
-        print(f"   n = {n:6,d}, k = {k}: XLA chunks {xla * 1e3:7.1f} ms, fused "
-              f"{ours * 1e3:7.1f} ms: {xla / ours:.2f}x")
+        for scale in (3.0, 1000.0):
+            xla, ours = last_layer(n, k, args.repeats, scale)
+            print(f"   n = {n:6,d}, k = {k}, scale {scale:6g}: XLA chunks {xla * 1e3:7.1f} "
+                  f"ms, fused {ours * 1e3:7.1f} ms: {xla / ours:.2f}x")
     print("2. a training step, 8 networks at n = 4,096, k = 2 (a process each)")
     base = network_step(4096, 2, 8, 100, fused=False)
     ours = network_step(4096, 2, 8, 100, fused=True)

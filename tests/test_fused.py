@@ -59,6 +59,34 @@ def test_loss_and_gradients_equal_autodiffs_and_the_xla_step(n, hidden, bias):
     assert jax.tree.structure(grads) == jax.tree.structure(ref_grads)
 
 
+@pytest.mark.parametrize("hidden", [(2,), (3,)])
+def test_blocks_far_below_the_strongest_output_change_nothing(hidden):
+    """A trained network's logits spread over hundreds: most blocks of 16 outputs (in the
+    kernel's order of their weights) trail the strongest by more than 87 and are left out
+    of the sums and of dW. Loss, outcome and gradients stay autodiff's and XLA's."""
+    n = 300
+    task = tasks.permutation(n, seed=4)
+    spec = NetSpec(n, n, hidden)
+    data = task_arrays(task)
+    params = _random(spec, 5)
+    params = (params[0], {"w": params[1]["w"] * 150, "b": params[1]["b"] * 40})
+    h = np.tanh(np.asarray(params[0]["w"] + params[0]["b"]))
+    z = h @ np.asarray(params[1]["w"]) + np.asarray(params[1]["b"])
+    assert (z < z.max(axis=1, keepdims=True) - 87).mean() > 0.8   # mostly far
+    ev, grads = chunked.loss_and_grads(spec, params, data)               # fused
+    xla, xla_grads = chunked.loss_and_grads(spec, params, data, rows=8)  # XLA, in chunks
+    ref, ref_grads = _reference(spec, params, data)
+    np.testing.assert_allclose(float(ev.loss), float(ref.loss), rtol=2e-6)
+    for ours, theirs, x in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads),
+                               jax.tree.leaves(xla_grads), strict=True):
+        scale = float(np.abs(np.asarray(theirs)).max())
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=2e-5,
+                                   atol=1e-6 * scale)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(x), rtol=2e-5,
+                                   atol=1e-6 * scale)
+    assert float(ev.accuracy) == float(ref.accuracy) == float(xla.accuracy)
+
+
 def test_padding_a_population_and_the_solve_rule():
     """Padded pairs (weight 0) and outputs (masked) take no part; under vmap each network
     gets its own numbers, equal to its own call's; a solved network is reported solved

@@ -1,6 +1,7 @@
 """The full-batch step's last layer by the compiled fused kernel (fused_kernel.pyx), where
 it was built: the same loss, outcome and gradients as chunked.last_layer (to float32's
-rounding), about 2x faster on a CPU. JAX calls it from inside the compiled step
+rounding), 2-4x faster on a CPU (most on trained networks, whose far blocks of outputs it
+leaves out: see fused_kernel.pyx). JAX calls it from inside the compiled step
 (jax.pure_callback); each network's pairs go in two halves to a pool of threads, one per
 core (the kernel runs without the GIL), and the halves' gradients are added in a fixed
 order, so a network's numbers depend neither on its population nor on the core count.

@@ -1,18 +1,24 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """The softmax's last layer of the full-batch step, fused: for each pair its logits, their
-maximum, exponentials and both gradient products in one sweep over the outputs, in the
+maximum, exponentials and both gradient products in two sweeps over the outputs, in the
 caches (optional: trainer/fused.py uses it where it was built, trainer/chunked.py's XLA
 version everywhere else).
 
 Why: XLA's chunked step (trainer/chunked.py) writes each chunk's logits and their
-exponentials to memory and reads them back for the maximum, the sums and two products;
-here a pair's logits are made twice (for the maximum, then for the exponentials, whose
-row stays in the L1 cache for the gradients) and never leave the caches, with an
-exponential of its own (2^n by the exponent bits, 2^f by a polynomial of degree 5,
-relative error below 2e-7: the step needs gradients, not the last ulp) on 16 lanes at a
-time (GCC's vector extensions: AVX-512 registers where the machine has them), and the
-last layer's gradient rows are written once per 8 pairs. One network at n = 4,096, k = 2 on one core:
-about 2x faster than the XLA chunk (benchmarks/capacity_fused.py).
+exponentials to memory and reads them back for the maximum, the sums and two products.
+Here the outputs are first put in the order of their weights (a Morton key, bn_order),
+so that the 16 outputs of a block have like logits for every pair; then pairs go 2-4 at
+a time through two sweeps, each block's weights loaded once for all of them: the
+logits' maximum, then the logits again and, for the blocks not far below the maximum
+(BN_FAR: in a trained network 80-90% of the blocks are far, and their exponentials are
+below what a float sum can hold), the exponentials (its own: 2^n by the exponent bits,
+2^f by a polynomial of degree 5, relative error below 2e-7: the step needs gradients,
+not the last ulp), their sums and e W^T, keeping the exponentials for the last layer's
+gradient, added once per 8 pairs. 16 lanes at a time (GCC's vector extensions: AVX-512
+registers where the machine has them). One network at n = 4,096, k = 2, on one core of
+the 2-core machine: 4-5 ms on trained weights, against 10 ms for the first version (a
+pair at a time, every block) and about 20 for the XLA chunk
+(benchmarks/capacity_fused.py).
 
 The loss, outcome and gradients are the XLA version's (trainer/chunked.last_layer: the
 solve target's logit out of its row for the maximum, the rule `other <= best - tol`,
@@ -35,6 +41,14 @@ cdef extern from *:
     #define BN_P 8
     #define BN_KMAX 8
     #define BN_L 16
+    #define BN_FAR 87.0f
+    #define BN_QMAX 4
+    #if defined(__SSE__)
+    #define BN_FTZ 1
+    #include <xmmintrin.h>
+    #else
+    #define BN_FTZ 0
+    #endif
 
     static inline v16 vld(const float* p) { v16 v; memcpy(&v, p, 64); return v; }
     static inline void vst(float* p, v16 v) { memcpy(p, &v, 64); }
@@ -45,9 +59,11 @@ cdef extern from *:
     #define BN_AVX512 1
     #include <immintrin.h>
     static inline v16 vmax(v16 a, v16 b) { return (v16)_mm512_max_ps((__m512)a, (__m512)b); }
+    static inline int any_at_least(v16 a, v16 b) { return _mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_GE_OQ) != 0; }
     #else
     #define BN_AVX512 0
     static inline v16 vmax(v16 a, v16 b) { v16i k = a > b; return (v16)(((v16i)a & k) | ((v16i)b & ~k)); }
+    static inline int any_at_least(v16 a, v16 b) { v16i k = a >= b; int32_t m = 0; for (int i = 0; i < BN_L; i++) m |= k[i]; return m != 0; }
     #endif
 
     static inline v16 exp2_fraction(v16 f) {
@@ -81,117 +97,210 @@ cdef extern from *:
     #endif
     }
 
-    /* n a multiple of 16 here (outputs padded by the caller: bias -inf, weights 0) */
+    /* n a multiple of 16 here (outputs padded by the caller: bias -inf, weights 0).
+       Pairs go in groups of BN_P (the rows buffer, one dW pass a group), and within a
+       group Q at a time through two sweeps over the outputs, each block of 16 outputs'
+       weights loaded once for the Q pairs (the weights stream from L2 once per Q pairs,
+       not per pair: the first version, a pair at a time with its logits stored, spent
+       two thirds of its time moving them). Sweep 1: each pair's strongest output but its
+       solve target (that lane set to -inf in its block). Sweep 2: the logits again, and
+       the exponentials, sums and e W^T of every block not far (BN_FAR) below the shift,
+       stored for the dW pass with a flag. */
     static inline __attribute__((always_inline)) double
     last_layer_k(int m, int n, const int k, const float* restrict h, const float* restrict w1,
                  const int32_t* restrict target, const int32_t* restrict solve,
                  const float* restrict weight, const float* restrict tol,
                  uint8_t* restrict correct, float* restrict dh, float* restrict dw1,
-                 float* restrict rows) {
-        const int K = k + 1;
+                 float* restrict rows, uint8_t* restrict flags) {
+        const int K = k + 1, NB = n / BN_L;
+        const int Q = k <= 2 ? BN_QMAX : BN_QMAX / 2;   /* fewer at a time where more registers go to h */
         double loss = 0;
         memset(dw1, 0, sizeof(float) * K * n);
-        const float* bias = w1 + k * n;
+        const float* bias = w1 + (size_t)k * n;
         for (int i0 = 0; i0 < m; i0 += BN_P) {
             float hs[BN_P][BN_KMAX + 1];
             memset(hs, 0, sizeof hs);
+            memset(flags, 0, (size_t)BN_P * NB);
             int np = m - i0 < BN_P ? m - i0 : BN_P;
-            for (int p = 0; p < np; p++) {
-                int i = i0 + p;
-                float* row = rows + p * n;
-                v16 hv[BN_KMAX];
-                float hc[BN_KMAX];
-                for (int c = 0; c < k; c++) { hc[c] = h[i * k + c]; hv[c] = splat(hc[c]); }
-                int so = solve[i], ta = target[i];
-                float best = bias[so], zt = bias[ta];
-                for (int c = 0; c < k; c++) { best += hc[c] * w1[c * n + so]; zt += hc[c] * w1[c * n + ta]; }
-                v16 m0 = splat(BN_NEG), m1 = splat(BN_NEG);
-                int j = 0;
-                for (; j + 2 * BN_L <= n; j += 2 * BN_L) {
-                    v16 z0 = vld(bias + j), z1 = vld(bias + j + BN_L);
-                    for (int c = 0; c < k; c++) { z0 += hv[c] * vld(w1 + c * n + j); z1 += hv[c] * vld(w1 + c * n + j + BN_L); }
-                    vst(row + j, z0); vst(row + j + BN_L, z1);
-                    m0 = vmax(m0, z0); m1 = vmax(m1, z1);
+            for (int q0 = 0; q0 < np; q0 += Q) {
+                int nq = np - q0 < Q ? np - q0 : Q;
+                v16 hv[BN_QMAX][BN_KMAX];
+                float hc[BN_QMAX][BN_KMAX], best[BN_QMAX], zt[BN_QMAX];
+                int so[BN_QMAX], sob[BN_QMAX];
+                for (int q = 0; q < Q; q++) {
+                    int i = i0 + q0 + (q < nq ? q : nq - 1);   /* past the end: a copy, dropped */
+                    so[q] = solve[i];
+                    sob[q] = so[q] / BN_L;
+                    best[q] = bias[so[q]];
+                    zt[q] = bias[target[i]];
+                    for (int c = 0; c < k; c++) {
+                        hc[q][c] = h[(size_t)i * k + c];
+                        hv[q][c] = splat(hc[q][c]);
+                        best[q] += hc[q][c] * w1[(size_t)c * n + so[q]];
+                        zt[q] += hc[q][c] * w1[(size_t)c * n + target[i]];
+                    }
                 }
-                for (; j < n; j += BN_L) {
-                    v16 z0 = vld(bias + j);
-                    for (int c = 0; c < k; c++) z0 += hv[c] * vld(w1 + c * n + j);
-                    vst(row + j, z0);
-                    m0 = vmax(m0, z0);
+                v16 mx[BN_QMAX];
+                for (int q = 0; q < Q; q++) mx[q] = splat(BN_NEG);
+                for (int b = 0; b < NB; b++) {
+                    const int j = b * BN_L;
+                    v16 bv = vld(bias + j), wv[BN_KMAX];
+                    for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
+                    for (int q = 0; q < Q; q++) {
+                        v16 z = bv;
+                        for (int c = 0; c < k; c++) z += hv[q][c] * wv[c];
+                        if (b == sob[q]) z[so[q] - j] = BN_NEG;
+                        mx[q] = vmax(mx[q], z);
+                    }
                 }
-                /* the strongest output but the solve target */
-                float keep = row[so];
-                row[so] = BN_NEG;
-                float other = hmax(vmax(m0, m1));
-                if (keep >= other) {   /* the maximum may have been the solve target's */
-                    m0 = splat(BN_NEG);
-                    for (int q = 0; q < n; q += BN_L) m0 = vmax(m0, vld(row + q));
-                    other = hmax(m0);
+                float other[BN_QMAX];
+                v16 sh[BN_QMAX], far[BN_QMAX], t[BN_QMAX], a[BN_QMAX][BN_KMAX];
+                for (int q = 0; q < Q; q++) {
+                    other[q] = hmax(mx[q]);
+                    float shift = other[q] > best[q] ? other[q] : best[q];
+                    sh[q] = splat(shift);
+                    /* a block whose logits all trail the shift by more than BN_FAR has
+                       exponentials below 2^-125.5 (e^-87), nothing a float sum holds
+                       beside the e^0 = 1 of the strongest output: left out of the sums
+                       and of dW. With outputs in the order of their weights (bn_order)
+                       most blocks of a trained network are (80-90% at n = 4,096, k = 2). */
+                    far[q] = splat(shift - BN_FAR);
+                    t[q] = splat(0);
+                    for (int c = 0; c < k; c++) a[q][c] = splat(0);
                 }
-                row[so] = keep;
-                float shift = other > best ? other : best;
-                v16 sh = splat(shift);
-                v16 t0 = splat(0), t1 = splat(0);
-                v16 a0[BN_KMAX], a1[BN_KMAX];
-                for (int c = 0; c < k; c++) { a0[c] = splat(0); a1[c] = splat(0); }
-                for (j = 0; j + 2 * BN_L <= n; j += 2 * BN_L) {
-                    v16 e0 = vexp_neg(vld(row + j) - sh), e1 = vexp_neg(vld(row + j + BN_L) - sh);
-                    vst(row + j, e0); vst(row + j + BN_L, e1);
-                    t0 += e0; t1 += e1;
-                    for (int c = 0; c < k; c++) { a0[c] += e0 * vld(w1 + c * n + j); a1[c] += e1 * vld(w1 + c * n + j + BN_L); }
+                for (int b = 0; b < NB; b++) {
+                    const int j = b * BN_L;
+                    v16 bv = vld(bias + j), wv[BN_KMAX];
+                    for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
+                    for (int q = 0; q < Q; q++) {
+                        v16 z = bv;
+                        for (int c = 0; c < k; c++) z += hv[q][c] * wv[c];
+                        /* (at least: where shift - BN_FAR rounds to the shift itself, at
+                           logits past 10^9, the strongest output's block still counts) */
+                        if (!any_at_least(z, far[q])) continue;
+                        flags[(size_t)(q0 + q) * NB + b] = 1;
+                        v16 e = vexp_neg(z - sh[q]);
+                        vst(rows + (size_t)(q0 + q) * n + j, e);
+                        t[q] += e;
+                        for (int c = 0; c < k; c++) a[q][c] += e * wv[c];
+                    }
                 }
-                for (; j < n; j += BN_L) {
-                    v16 e0 = vexp_neg(vld(row + j) - sh);
-                    vst(row + j, e0);
-                    t0 += e0;
-                    for (int c = 0; c < k; c++) a0[c] += e0 * vld(w1 + c * n + j);
+                for (int q = nq; q < Q; q++) memset(flags + (size_t)(q0 + q) * NB, 0, NB);
+                for (int q = 0; q < nq; q++) {
+                    int i = i0 + q0 + q, p = q0 + q, ta = target[i];
+                    float tot = hsum(t[q]);
+                    float wi = weight[i];
+                    float shift = sh[q][0];
+                    loss += (log((double)tot) - (double)(zt[q] - shift)) * wi;
+                    float s = wi / tot;
+                    for (int c = 0; c < k; c++) {
+                        float ew = hsum(a[q][c]);
+                        dh[(size_t)i * k + c] = ew * s - wi * w1[(size_t)c * n + ta];
+                        hs[p][c] = hc[q][c] * s;
+                        dw1[(size_t)c * n + ta] -= hc[q][c] * wi;
+                    }
+                    hs[p][k] = s;
+                    dw1[(size_t)k * n + ta] -= wi;
+                    correct[i] = other[q] <= best[q] - tol[i];
                 }
-                float tot = hsum(t0 + t1);
-                float wi = weight[i];
-                loss += (log((double)tot) - (double)(zt - shift)) * wi;
-                float s = wi / tot;
-                for (int c = 0; c < k; c++) {
-                    float ew = hsum(a0[c] + a1[c]);
-                    dh[i * k + c] = ew * s - wi * w1[c * n + ta];
-                    hs[p][c] = hc[c] * s;
-                    dw1[c * n + ta] -= hc[c] * wi;
-                }
-                hs[p][k] = s;
-                dw1[k * n + ta] -= wi;
-                correct[i] = other <= best - tol[i];
             }
-            for (int p = np; p < BN_P; p++) memset(rows + p * n, 0, sizeof(float) * n);
             v16 a[BN_P][BN_KMAX + 1];
             for (int p = 0; p < BN_P; p++) for (int c = 0; c < K; c++) a[p][c] = splat(hs[p][c]);
-            for (int j = 0; j < n; j += BN_L) {
+            for (int b = 0; b < NB; b++) {
+                const int j = b * BN_L;
+                int any = 0;
+                for (int p = 0; p < BN_P; p++) any |= flags[(size_t)p * NB + b];
+                if (!any) continue;
                 v16 d[BN_KMAX + 1];
-                for (int c = 0; c < K; c++) d[c] = vld(dw1 + c * n + j);
+                for (int c = 0; c < K; c++) d[c] = vld(dw1 + (size_t)c * n + j);
                 for (int p = 0; p < BN_P; p++) {
-                    v16 r = vld(rows + p * n + j);
+                    if (!flags[(size_t)p * NB + b]) continue;
+                    v16 r = vld(rows + (size_t)p * n + j);
                     for (int c = 0; c < K; c++) d[c] += a[p][c] * r;
                 }
-                for (int c = 0; c < K; c++) vst(dw1 + c * n + j, d[c]);
+                for (int c = 0; c < K; c++) vst(dw1 + (size_t)c * n + j, d[c]);
             }
         }
         return loss;
     }
 
+    /* The outputs in the order of a Morton (Z-order) key of their weight columns, so that
+       outputs with like weights, whose logits are alike for every pair, share blocks of 16
+       (and a far block is far in all its lanes). Each of the k rows scaled to
+       32 / k bits (at most 16), the bits interleaved; a stable radix sort of the keys. */
+    static void bn_order(int n, int k, const float* w1, int32_t* order, uint32_t* key,
+                         uint32_t* key2, int32_t* order2) {
+        int bits = 32 / k;
+        if (bits > 16) bits = 16;
+        float top = (float)((1u << bits) - 1);
+        for (int j = 0; j < n; j++) key[j] = 0;
+        for (int c = 0; c < k; c++) {
+            const float* w = w1 + (size_t)c * n;
+            float lo = INFINITY, hi = -INFINITY;
+            for (int j = 0; j < n; j++) { if (w[j] < lo) lo = w[j]; if (w[j] > hi) hi = w[j]; }
+            float scale = hi > lo && isfinite(hi - lo) ? top / (hi - lo) : 0.0f;
+            for (int j = 0; j < n; j++) {
+                float v = (w[j] - lo) * scale;
+                uint32_t q = v > 0 ? (v < top ? (uint32_t)v : (uint32_t)top) : 0u;
+                for (int b = 0; b < bits; b++) key[j] |= ((q >> b) & 1u) << (b * k + c);
+            }
+        }
+        for (int j = 0; j < n; j++) order[j] = j;
+        for (int shift = 0; shift < 32; shift += 8) {
+            int count[257] = {0};
+            for (int j = 0; j < n; j++) count[((key[j] >> shift) & 255u) + 1]++;
+            for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+            for (int j = 0; j < n; j++) {
+                int at = count[(key[j] >> shift) & 255u]++;
+                key2[at] = key[j];
+                order2[at] = order[j];
+            }
+            memcpy(key, key2, sizeof(uint32_t) * n);
+            memcpy(order, order2, sizeof(int32_t) * n);
+        }
+    }
+
+    /* ints: 5n + 2m int32 (order, inverse, two keys, order2, targets, solve targets);
+       floats: 2 (k + 1) n (the weights and dW in that order); flags: BN_P n / BN_L */
     static double bn_last_layer(int m, int n, int k, const float* h, const float* w1,
                       const int32_t* target, const int32_t* solve, const float* weight,
-                      const float* tol, uint8_t* correct, float* dh, float* dw1, float* rows) {
+                      const float* tol, uint8_t* correct, float* dh, float* dw1, float* rows,
+                      int32_t* ints, float* floats, uint8_t* flags) {
+        const int K = k + 1;
+        int32_t *order = ints, *inv = ints + n, *order2 = ints + 2 * n;
+        uint32_t *key = (uint32_t*)(ints + 3 * n), *key2 = (uint32_t*)(ints + 4 * n);
+        int32_t *tp = ints + 5 * n, *sp = ints + 5 * n + m;
+        float *w1p = floats, *dwp = floats + (size_t)K * n;
+        bn_order(n, k, w1, order, key, key2, order2);
+        for (int c = 0; c < K; c++)
+            for (int j = 0; j < n; j++) w1p[(size_t)c * n + j] = w1[(size_t)c * n + order[j]];
+        for (int j = 0; j < n; j++) inv[order[j]] = j;
+        for (int i = 0; i < m; i++) { tp[i] = inv[target[i]]; sp[i] = inv[solve[i]]; }
+        double loss;
+    #if BN_FTZ
+        /* no denormals: tiny exponentials times small factors (as XLA's own threads do) */
+        unsigned int csr = _mm_getcsr();
+        _mm_setcsr(csr | 0x8040);
+    #endif
         switch (k) {
-        case 1: return last_layer_k(m, n, 1, h, w1, target, solve, weight, tol, correct, dh, dw1, rows);
-        case 2: return last_layer_k(m, n, 2, h, w1, target, solve, weight, tol, correct, dh, dw1, rows);
-        case 3: return last_layer_k(m, n, 3, h, w1, target, solve, weight, tol, correct, dh, dw1, rows);
-        case 4: return last_layer_k(m, n, 4, h, w1, target, solve, weight, tol, correct, dh, dw1, rows);
-        default: return last_layer_k(m, n, k, h, w1, target, solve, weight, tol, correct, dh, dw1, rows);
+        case 1: loss = last_layer_k(m, n, 1, h, w1p, tp, sp, weight, tol, correct, dh, dwp, rows, flags); break;
+        case 2: loss = last_layer_k(m, n, 2, h, w1p, tp, sp, weight, tol, correct, dh, dwp, rows, flags); break;
+        case 3: loss = last_layer_k(m, n, 3, h, w1p, tp, sp, weight, tol, correct, dh, dwp, rows, flags); break;
+        case 4: loss = last_layer_k(m, n, 4, h, w1p, tp, sp, weight, tol, correct, dh, dwp, rows, flags); break;
+        default: loss = last_layer_k(m, n, k, h, w1p, tp, sp, weight, tol, correct, dh, dwp, rows, flags);
         }
+    #if BN_FTZ
+        _mm_setcsr(csr);
+    #endif
+        for (int c = 0; c < K; c++)
+            for (int j = 0; j < n; j++) dw1[(size_t)c * n + order[j]] = dwp[(size_t)c * n + j];
+        return loss;
     }
     """
     double bn_last_layer(int m, int n, int k, const float* h, const float* w1,
                          const int32_t* target, const int32_t* solve, const float* weight,
                          const float* tol, uint8_t* correct, float* dh, float* dw1,
-                         float* rows) nogil
+                         float* rows, int32_t* ints, float* floats, uint8_t* flags) nogil
     int BN_AVX512
 
 # Whether this build has 512-bit vectors (an editable install on an AVX-512 machine). On
@@ -221,9 +330,12 @@ def last_layer_range(const float[:, ::1] h, const float[:, ::1] w1,
         dw1[:, :] = 0
         return 0.0
     cdef float[::1] rows = np.empty(PAIRS_A_BLOCK * n, np.float32)
+    cdef int32_t[::1] ints = np.empty(5 * n + 2 * (hi - lo), np.int32)
+    cdef float[::1] floats = np.empty(2 * (k + 1) * n, np.float32)
+    cdef uint8_t[::1] flags = np.empty(PAIRS_A_BLOCK * (n // LANES), np.uint8)
     cdef double loss
     with nogil:
         loss = bn_last_layer(<int>(hi - lo), n, k, &h[lo, 0], &w1[0, 0], &target[lo],
                              &solve[lo], &weight[lo], &tol[lo], &correct[lo], &dh[lo, 0],
-                             &dw1[0, 0], &rows[0])
+                             &dw1[0, 0], &rows[0], &ints[0], &floats[0], &flags[0])
     return loss
