@@ -33,6 +33,22 @@ def kernel_taken(monkeypatch):
     monkeypatch.setattr(fused.fused_kernel, "AVX512", True)
 
 
+def _fused_matches_autodiff_and_xla(spec, params, data, relative_atol=False):
+    """Loss, outcome and gradients of the fused kernel equal autodiff's and XLA's chunks'
+    (atol 1e-6, or 1e-6 of each gradient's largest entry)."""
+    ev, grads = chunked.loss_and_grads(spec, params, data)               # fused
+    xla, xla_grads = chunked.loss_and_grads(spec, params, data, rows=8)  # XLA, in chunks
+    ref, ref_grads = _reference(spec, params, data)
+    np.testing.assert_allclose(float(ev.loss), float(ref.loss), rtol=2e-6)
+    for ours, theirs, x in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads),
+                               jax.tree.leaves(xla_grads), strict=True):
+        atol = 1e-6 * (float(np.abs(np.asarray(theirs)).max()) if relative_atol else 1)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=2e-5, atol=atol)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(x), rtol=2e-5, atol=atol)
+    assert float(ev.accuracy) == float(ref.accuracy) == float(xla.accuracy)
+    assert jax.tree.structure(grads) == jax.tree.structure(ref_grads)
+
+
 # 1 to 8 units (the kernel's cases and its general one), biases or none, outputs that are
 # and are not a multiple of the 16 lanes, pairs that fill 8-pair blocks and halves or not
 # (half of them among the slow tests: each compiles three programs)
@@ -47,16 +63,7 @@ def test_loss_and_gradients_equal_autodiffs_and_the_xla_step(n, hidden, bias):
     data = task_arrays(task)
     params = _random(spec)
     assert fused.applies(jnp.zeros((1, hidden[-1]), jnp.float32))
-    ev, grads = chunked.loss_and_grads(spec, params, data)               # fused
-    xla, xla_grads = chunked.loss_and_grads(spec, params, data, rows=8)  # XLA, in chunks
-    ref, ref_grads = _reference(spec, params, data)
-    np.testing.assert_allclose(float(ev.loss), float(ref.loss), rtol=2e-6)
-    for ours, theirs, x in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads),
-                               jax.tree.leaves(xla_grads), strict=True):
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=2e-5, atol=1e-6)
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(x), rtol=2e-5, atol=1e-6)
-    assert float(ev.accuracy) == float(ref.accuracy) == float(xla.accuracy)
-    assert jax.tree.structure(grads) == jax.tree.structure(ref_grads)
+    _fused_matches_autodiff_and_xla(spec, params, data)
 
 
 @pytest.mark.parametrize("hidden", [(2,), (3,)])
@@ -73,18 +80,7 @@ def test_blocks_far_below_the_strongest_output_change_nothing(hidden):
     h = np.tanh(np.asarray(params[0]["w"] + params[0]["b"]))
     z = h @ np.asarray(params[1]["w"]) + np.asarray(params[1]["b"])
     assert (z < z.max(axis=1, keepdims=True) - 87).mean() > 0.8   # mostly far
-    ev, grads = chunked.loss_and_grads(spec, params, data)               # fused
-    xla, xla_grads = chunked.loss_and_grads(spec, params, data, rows=8)  # XLA, in chunks
-    ref, ref_grads = _reference(spec, params, data)
-    np.testing.assert_allclose(float(ev.loss), float(ref.loss), rtol=2e-6)
-    for ours, theirs, x in zip(jax.tree.leaves(grads), jax.tree.leaves(ref_grads),
-                               jax.tree.leaves(xla_grads), strict=True):
-        scale = float(np.abs(np.asarray(theirs)).max())
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=2e-5,
-                                   atol=1e-6 * scale)
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(x), rtol=2e-5,
-                                   atol=1e-6 * scale)
-    assert float(ev.accuracy) == float(ref.accuracy) == float(xla.accuracy)
+    _fused_matches_autodiff_and_xla(spec, params, data, relative_atol=True)
 
 
 def test_padding_a_population_and_the_solve_rule():

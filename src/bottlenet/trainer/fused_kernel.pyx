@@ -97,6 +97,15 @@ cdef extern from *:
     #endif
     }
 
+    /* a block's logits for one pair: its biases plus the pair's k units times the block's
+       weight rows */
+    static inline __attribute__((always_inline)) v16
+    block_logits(v16 bv, const v16* wv, const v16* hv, const int k) {
+        v16 z = bv;
+        for (int c = 0; c < k; c++) z += hv[c] * wv[c];
+        return z;
+    }
+
     /* n a multiple of 16 here (outputs padded by the caller: bias -inf, weights 0).
        Pairs go in groups of BN_P (the rows buffer, one dW pass a group), and within a
        group Q at a time through two sweeps over the outputs, each block of 16 outputs'
@@ -147,8 +156,7 @@ cdef extern from *:
                     v16 bv = vld(bias + j), wv[BN_KMAX];
                     for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
                     for (int q = 0; q < Q; q++) {
-                        v16 z = bv;
-                        for (int c = 0; c < k; c++) z += hv[q][c] * wv[c];
+                        v16 z = block_logits(bv, wv, hv[q], k);
                         if (b == sob[q]) z[so[q] - j] = BN_NEG;
                         mx[q] = vmax(mx[q], z);
                     }
@@ -173,8 +181,7 @@ cdef extern from *:
                     v16 bv = vld(bias + j), wv[BN_KMAX];
                     for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
                     for (int q = 0; q < Q; q++) {
-                        v16 z = bv;
-                        for (int c = 0; c < k; c++) z += hv[q][c] * wv[c];
+                        v16 z = block_logits(bv, wv, hv[q], k);
                         /* (at least: where shift - BN_FAR rounds to the shift itself, at
                            logits past 10^9, the strongest output's block still counts) */
                         if (!any_at_least(z, far[q])) continue;
