@@ -97,6 +97,14 @@ cdef extern from *:
     #endif
     }
 
+    /* a block's biases (returned) and its k weight rows (into wv), loaded once for the
+       pairs a sweep takes together */
+    static inline __attribute__((always_inline)) v16
+    load_block(const float* bias, const float* w1, int n, int j, v16* wv, const int k) {
+        for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
+        return vld(bias + j);
+    }
+
     /* a block's logits for one pair: its biases plus the pair's k units times the block's
        weight rows */
     static inline __attribute__((always_inline)) v16
@@ -153,8 +161,7 @@ cdef extern from *:
                 for (int q = 0; q < Q; q++) mx[q] = splat(BN_NEG);
                 for (int b = 0; b < NB; b++) {
                     const int j = b * BN_L;
-                    v16 bv = vld(bias + j), wv[BN_KMAX];
-                    for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
+                    v16 wv[BN_KMAX], bv = load_block(bias, w1, n, j, wv, k);
                     for (int q = 0; q < Q; q++) {
                         v16 z = block_logits(bv, wv, hv[q], k);
                         if (b == sob[q]) z[so[q] - j] = BN_NEG;
@@ -178,8 +185,7 @@ cdef extern from *:
                 }
                 for (int b = 0; b < NB; b++) {
                     const int j = b * BN_L;
-                    v16 bv = vld(bias + j), wv[BN_KMAX];
-                    for (int c = 0; c < k; c++) wv[c] = vld(w1 + (size_t)c * n + j);
+                    v16 wv[BN_KMAX], bv = load_block(bias, w1, n, j, wv, k);
                     for (int q = 0; q < Q; q++) {
                         v16 z = block_logits(bv, wv, hv[q], k);
                         /* (at least: where shift - BN_FAR rounds to the shift itself, at
