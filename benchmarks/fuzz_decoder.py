@@ -139,7 +139,7 @@ def main() -> None:
     args.artifacts.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as corpus:
         seeds(Path(corpus))
-        flags = [sys.argv[0], corpus, f"-runs={args.runs}", "-timeout=1", "-rss_limit_mb=2048",
+        flags = [sys.argv[0], corpus, f"-runs={args.runs}", "-timeout=1", "-rss_limit_mb=4096",
                  "-max_len=16384", "-print_final_stats=1",
                  f"-artifact_prefix={args.artifacts.resolve()}/"]
         if args.seconds:
