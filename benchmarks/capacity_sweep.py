@@ -83,6 +83,8 @@ def main():
                 print(f"{k:>2} {name:>8} {cfg.steps:>8,} {frontier:>9} "
                       f"{r['trials']:>7} {r['sizes']:>6} {r['programs']:>9} {r['compile']:>10.1f} "
                       f"{r['wall']:>8.1f} {r['lost']:>6.1%}", flush=True)
+                if f.censored:  # a bare "+" explains nothing
+                    print(f"   k={k} {name}: {f.describe()}")
             if "plain" in found and found["plain"]:
                 ratio = found["default"] / found["plain"]
                 print(f"   k={k}: frontier default / plain = {ratio:.1f}x")

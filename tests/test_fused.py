@@ -51,9 +51,11 @@ def _fused_matches_autodiff_and_xla(spec, params, data, relative_atol=False):
 
 # 1 to 8 units (the kernel's cases and its general one), biases or none, outputs that are
 # and are not a multiple of the 16 lanes, pairs that fill 8-pair blocks and halves or not
-# (half of them among the slow tests: each compiles three programs)
+# (all but the two-unit case among the slow tests: each compiles three programs)
 @pytest.mark.parametrize(("n", "hidden", "bias"),
-                         [(48, (2,), True), (50, (3,), False), (21, (2, 6), True),
+                         [(48, (2,), True),
+                          pytest.param(50, (3,), False, marks=pytest.mark.slow),
+                          pytest.param(21, (2, 6), True, marks=pytest.mark.slow),
                           pytest.param(37, (1,), True, marks=pytest.mark.slow),
                           pytest.param(33, (4,), True, marks=pytest.mark.slow),
                           pytest.param(40, (8,), False, marks=pytest.mark.slow)])

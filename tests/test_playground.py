@@ -227,6 +227,7 @@ def test_one_screen_at_1400_and_no_sideways_scroll_at_800(server, browser):
     assert problems == []
 
 
+@pytest.mark.slow  # (links are tested by the first browser test; this one adds a layer)
 def test_a_link_with_two_hidden_layers(server, browser):
     problems: list[str] = []
     page = open_page(browser, server + "/#symbols=5&hidden=3,2&population=4", problems)

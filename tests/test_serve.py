@@ -415,6 +415,7 @@ def test_closing_a_tab_while_its_run_builds_logs_nothing(client, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+@pytest.mark.slow  # (the default run stays under 3 minutes: frames are tested above)
 def test_keep_an_animation_of_the_frames_shown(client):
     with client.websocket_connect("/ws") as ws:
         ws.send_text(json.dumps({"type": "configure", "settings": {**SMALL, "hidden": 0}}))

@@ -217,6 +217,7 @@ def test_divergence_inside_a_history_block_restores_the_block_start(shift5):
     assert pop.solved[~gone].all() and np.isfinite(pop.history_loss[:, ~gone]).all()
 
 
+@pytest.mark.slow  # (passes are tested by the next test; this one adds the memory rule)
 def test_a_population_too_large_for_memory_trains_in_passes(shift5, tanh2_spec, monkeypatch):
     cfg = TrainConfig(seeds=8, steps=400, stop="never")  # (shared: one set of compilations)
     whole = train(shift5, tanh2_spec, cfg)
