@@ -1,17 +1,21 @@
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 # JAX's persistent compilation cache for the tests (before JAX is imported): most of a
 # cold run is XLA compiling small programs, ~40 ms each on these CPUs even for one
 # addition, so the second run takes about half as long. Kept in .pytest_cache (ignored by
-# git), at most 1 GiB; BOTTLENET_TEST_CACHE=off times a cold run. CLI subprocesses that
-# the tests start inherit it (the `bottlenet` command's own cache is in ~/.cache).
+# git) and emptied past 1 GiB here, once per run (JAX's own size limit rescans the folder
+# at every write, thousands of files each time); BOTTLENET_TEST_CACHE=off times a cold
+# run. CLI subprocesses that the tests start inherit it (the command's own is ~/.cache).
+_JAX_CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax"
 if os.environ.get("BOTTLENET_TEST_CACHE", "").lower() not in ("off", "0", "no"):
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                          str(Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax"))
+    if "PYTEST_XDIST_WORKER" not in os.environ and _JAX_CACHE.is_dir() and sum(
+            f.stat().st_size for f in _JAX_CACHE.iterdir()) > 1 << 30:
+        shutil.rmtree(_JAX_CACHE, ignore_errors=True)
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_JAX_CACHE))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(1 << 30))
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
