@@ -10,9 +10,10 @@ from pathlib import Path
 # at every write, thousands of files each time); BOTTLENET_TEST_CACHE=off times a cold
 # run. CLI subprocesses that the tests start inherit it (the command's own is ~/.cache).
 _JAX_CACHE = Path(__file__).resolve().parent.parent / ".pytest_cache" / "jax"
+_JAX_CACHE_MAX_BYTES = 1 << 30
 if os.environ.get("BOTTLENET_TEST_CACHE", "").lower() not in ("off", "0", "no"):
     if "PYTEST_XDIST_WORKER" not in os.environ and _JAX_CACHE.is_dir() and sum(
-            f.stat().st_size for f in _JAX_CACHE.iterdir()) > 1 << 30:
+            f.stat().st_size for f in _JAX_CACHE.iterdir()) > _JAX_CACHE_MAX_BYTES:
         shutil.rmtree(_JAX_CACHE, ignore_errors=True)
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_JAX_CACHE))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
