@@ -137,7 +137,16 @@ def _pairs(spec: NetSpec, params, rows, targets, solve_targets, weights, out_mas
 def evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None = None
              ) -> Evaluation:
     """Loss and outcome of one network on the whole task. `inputs` may replace
-    data.inputs by the same indices as a range (see consecutive_inputs)."""
+    data.inputs by the same indices as a range (see consecutive_inputs).
+
+    Compiled as one program (inside a caller's jit it is inlined as before): run
+    eagerly, each of its operations and of their gradients would be compiled on its
+    own, about 40 ms each on a CPU, seconds for a first call."""
+    return _evaluate(spec, params, data, inputs)
+
+
+@partial(jax.jit, static_argnames=("spec", "inputs"))
+def _evaluate(spec: NetSpec, params, data: TaskArrays, inputs: range | None) -> Evaluation:
     rows = data.inputs if inputs is None else inputs
     p = _pairs(spec, params, rows, data.targets, data.solve_targets, data.weights,
                data.out_mask)

@@ -8,6 +8,8 @@ lookup, which is what the first layer does.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -44,11 +46,13 @@ def _normal_by_index(key: jax.Array, shape: tuple[int, int], first: bool, last: 
     return jax.random.normal(key, shape, dtype)
 
 
+@partial(jax.jit, static_argnames=("spec", "scale", "dtype"))
 def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     """Gaussian weights with std scale/sqrt(fan_in), biases zero.
 
     The first layer sees a one-hot vector, so its effective fan-in is 1 whatever n is:
-    its rows start with std `scale`, as large as the codes they must become.
+    its rows start with std `scale`, as large as the codes they must become. (One
+    compiled program: op by op, the random draws alone compile for a second.)
     """
     sizes = spec.sizes
     keys = jax.random.split(key, len(sizes) - 1)

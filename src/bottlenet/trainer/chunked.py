@@ -28,6 +28,8 @@ gives the softmax's shift.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -114,16 +116,35 @@ def loss_and_grads(spec: NetSpec, params, data: TaskArrays, inputs=None,
     the whole task, as jax.value_and_grad of evaluation.evaluate would give them (sums
     taken in another order; the outcome by the solve rule with the step's wider margin,
     STEP_TOL). `rows`: pairs per chunk (softmax.full_chunk_rows by default); without
-    it, float32 networks take the compiled fused kernel where it was built (fused.py)."""
-    pairs = data.inputs if inputs is None else inputs
+    it, float32 networks take the compiled fused kernel where it was built (fused.py).
+    `inputs`: data.inputs by default, or the same indices as a range.
+
+    One compiled program (inlined into a caller's jit): op by op, a first call would
+    compile each operation of the forward and backward passes alone (seconds on a CPU).
+    What the program depends on beyond its arguments (the margin, the kernel's use, the
+    chunk) is read here, at each call, and is part of its compilation key."""
+    dtype = jax.tree.leaves(params)[0].dtype
+    kernel = rows is None and fused.takes(dtype, spec.hidden[-1])
+    rows = rows or full_chunk_rows(data.inputs.shape[0], spec.n_out)
+    input_range = inputs if isinstance(inputs, range) else None
+    pairs = None if input_range is not None else inputs
+    return _loss_and_grads(spec, params, data, pairs, input_range, rows, kernel, STEP_TOL)
+
+
+@partial(jax.jit, static_argnames=("spec", "input_range", "rows", "kernel", "step_tol"))
+def _loss_and_grads(spec: NetSpec, params, data: TaskArrays, pairs, input_range, rows,
+                    kernel, step_tol) -> tuple[Evaluation, tuple]:
+    if input_range is not None:
+        pairs = input_range
+    elif pairs is None:
+        pairs = data.inputs
     states, pull = jax.vjp(lambda p: netlib.hidden_states(spec, p, pairs), params)
     h = states[-1]
-    tol = jax.lax.stop_gradient(STEP_TOL * solve_rtol(h.dtype)
+    tol = jax.lax.stop_gradient(step_tol * solve_rtol(h.dtype)
                                 * logit_magnitude(params, h, pairs))
-    if fused.applies(h) and rows is None:   # the compiled kernel, where it was built
+    if kernel:   # the compiled kernel, where it was built
         loss, correct, dh, dw, db = fused.last_layer(h, params[-1], data, tol)
     else:
-        rows = rows or full_chunk_rows(data.inputs.shape[0], spec.n_out)
         loss, correct, dh, dw, db = last_layer(h, params[-1], data, tol, rows)
     (grads,) = pull([jnp.zeros_like(s) for s in states[:-1]] + [dh])
     last = {**grads[-1], "w": grads[-1]["w"] + dw}
