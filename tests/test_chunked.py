@@ -36,7 +36,8 @@ def _random(spec, seed=0, dtype=jnp.float32):
 # one and two hidden layers, with and without biases, chunks that do and do not divide
 # the 37 pairs
 @pytest.mark.parametrize(("hidden", "bias", "rows"),
-                         [((2,), True, 8), pytest.param((3,), False, 16, marks=pytest.mark.slow),
+                         [pytest.param((2,), True, 8, marks=pytest.mark.slow),  # (test_fused)
+                          pytest.param((3,), False, 16, marks=pytest.mark.slow),
                           ((3, 2), True, 64)])
 def test_loss_and_gradients_equal_autodiffs(hidden, bias, rows):
     task = tasks.permutation(37, seed=2)

@@ -298,6 +298,7 @@ sys.meta_path.insert(0, NoKernels())
 """
 
 
+@pytest.mark.slow  # 8 s: three fresh interpreters
 def test_without_the_kernels_only_the_compressor_stops_and_says_how_to_get_them(tmp_path):
     import subprocess
     import sys
@@ -333,6 +334,7 @@ def test_the_jax_free_names_match_the_engine():
         TrainConfig(optimizer=name)  # every listed optimizer is accepted
 
 
+@pytest.mark.slow  # 5 s; tables from files are trained in the default run
 def test_task_seed_fixes_the_table_apart_from_the_networks(tmp_path):
     from bottlenet import modelfile
 

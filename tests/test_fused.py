@@ -68,7 +68,9 @@ def test_loss_and_gradients_equal_autodiffs_and_the_xla_step(n, hidden, bias):
     _fused_matches_autodiff_and_xla(spec, params, data)
 
 
-@pytest.mark.parametrize("hidden", [(2,), pytest.param((3,), marks=pytest.mark.slow)])
+# (5 s each: the default run stays under 3 minutes)
+@pytest.mark.parametrize("hidden", [pytest.param((2,), marks=pytest.mark.slow),
+                                    pytest.param((3,), marks=pytest.mark.slow)])
 def test_blocks_far_below_the_strongest_output_change_nothing(hidden):
     """A trained network's logits spread over hundreds: most blocks of 16 outputs (in the
     kernel's order of their weights) trail the strongest by more than 87 and are left out

@@ -31,6 +31,7 @@ def test_round_trip_keeps_everything(pop, tmp_path):
     assert back.summary() == pop.summary()
 
 
+@pytest.mark.slow  # 5 s; the round trip with biases stays
 def test_no_bias_round_trip(tmp_path):
     p = train(tasks.shift(4), NetSpec(4, 4, (2,), bias=False), TrainConfig(seeds=2, steps=10))
     back = load(save(p, tmp_path / "nb.npz"))

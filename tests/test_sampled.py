@@ -26,6 +26,11 @@ from bottlenet.trainer.sampled import (
     loss_and_candidates,
 )
 
+# compiled whole (the trainer calls them inside its step): op by op, each size would
+# compile every operation on its own
+_draws = jax.jit(_draws, static_argnums=(1, 2, 3))
+_repeats = jax.jit(_repeats, static_argnums=3)
+
 N = 400  # a few outputs more than the draws and candidates cover
 _evaluate = jax.jit(evaluate, static_argnums=0)
 _leads = jax.jit(leads, static_argnums=0)

@@ -221,6 +221,7 @@ def test_a_closed_tab_stops_its_run(client):
     assert WORKER._work_queue.empty()  # nothing of the closed run is queued
 
 
+@pytest.mark.slow  # 8 s; a closed tab stopping its run is tested above
 def test_closing_a_tab_stops_a_links_replay_within_a_second(client):
     """A link at a late step replays in chunks, shows its progress, and stops at the next
     chunk when its tab closes (a replay of 200,000 steps would hold the worker for
@@ -434,6 +435,7 @@ def test_keep_an_animation_of_the_frames_shown(client):
     assert "step 4, network 0" in page
 
 
+@pytest.mark.slow  # 7 s; one hidden layer trains through the page above
 def test_several_hidden_layers(client):
     """The page's k may name several hidden layers (as `--hidden 3,3`): the network
     trains, its frame has every layer, and the codes are the last layer's."""

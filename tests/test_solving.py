@@ -75,6 +75,7 @@ def test_solved_weights_win_strictly_in_float64():
         assert _float64_margins(spec, pop.network(i), task).min() > 0
 
 
+@pytest.mark.slow  # 8 s; solved weights are confirmed in float64 just above
 def test_a_network_keeps_the_weights_it_solved_with():
     # Plain SGD at lr 3 on linear units: some networks solve and then blow up. Run to the
     # end, they are lost (diverged or unsolved); with stop "each" every network that ever

@@ -99,7 +99,9 @@ def _made_nearest_cases():
         {"w": rng.normal(size=(200, 2))}, {"w": w2}), t, "float32"
 
 
-@pytest.mark.parametrize("neighbours", [(2,), (2, 5), (64,)])
+# (the default run takes two candidate lists; one alone among the slow tests)
+@pytest.mark.parametrize("neighbours", [pytest.param((2,), marks=pytest.mark.slow), (2, 5),
+                                        (64,)])
 def test_the_nearest_code_check_equals_the_dense_one(monkeypatch, neighbours):
     from bottlenet import check
 
@@ -124,6 +126,7 @@ def test_check_chooses_the_nearest_code_check_for_many_outputs():
     assert not check.nearest_applies(NetSpec(5000, 5000, (16,)), ({}, {}))
 
 
+@pytest.mark.slow  # 8 s; the exact check is tested against the dense one above
 def test_construct_measures_its_limit_by_the_exact_check():
     from typer.testing import CliRunner
 

@@ -182,6 +182,14 @@ def _logits_of(h: np.ndarray, points: np.ndarray, bias: np.ndarray, idx: np.ndar
     return acc + bias[idx]
 
 
+@partial(jax.jit, static_argnames=("spec",))
+def _codes_and_sizes(spec: NetSpec, params, inputs):
+    """The last hidden states (m, k) and the logits' magnitudes (m,) of the pairs, in one
+    compiled program (op by op, each operation would compile on its own: seconds)."""
+    h = netlib.hidden_states(spec, params, inputs)[-1]
+    return h, logit_magnitude(params, h, inputs)
+
+
 def _check_nearest(spec, params, task, rtol, progress) -> NetworkCheck:
     from scipy.spatial import cKDTree
 
@@ -190,9 +198,7 @@ def _check_nearest(spec, params, task, rtol, progress) -> NetworkCheck:
     targets = np.asarray(task.solve_targets(), np.int64)
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda x: jnp.asarray(np.asarray(x, np.float64)), params)
-        states = netlib.hidden_states(spec, p64, jnp.asarray(inputs))
-        h = np.asarray(states[-1])
-        size = np.asarray(logit_magnitude(p64, states[-1], inputs))
+        h, size = map(np.asarray, _codes_and_sizes(spec, p64, jnp.asarray(inputs)))
     last = params[-1]
     points = np.ascontiguousarray(np.asarray(last["w"], np.float64).T)  # (n_out, k)
     bias = np.asarray(last["b"], np.float64) if "b" in last else np.zeros(len(points))

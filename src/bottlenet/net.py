@@ -46,22 +46,26 @@ def _normal_by_index(key: jax.Array, shape: tuple[int, int], first: bool, last: 
     return jax.random.normal(key, shape, dtype)
 
 
-@partial(jax.jit, static_argnames=("spec", "scale", "dtype"))
 def init(spec: NetSpec, key: jax.Array, scale: float = 1.0, dtype=jnp.float32):
     """Gaussian weights with std scale/sqrt(fan_in), biases zero.
 
     The first layer sees a one-hot vector, so its effective fan-in is 1 whatever n is:
-    its rows start with std `scale`, as large as the codes they must become. (One
-    compiled program: op by op, the random draws alone compile for a second.)
+    its rows start with std `scale`, as large as the codes they must become.
     """
-    sizes = spec.sizes
+    return _init(spec.sizes, spec.bias, key, scale, dtype)
+
+
+# One compiled program per shape (op by op, the random draws alone compile for about a
+# second on a CPU), shared by networks that differ only in activation or head.
+@partial(jax.jit, static_argnames=("sizes", "bias", "scale", "dtype"))
+def _init(sizes: tuple[int, ...], bias: bool, key: jax.Array, scale: float, dtype):
     keys = jax.random.split(key, len(sizes) - 1)
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         std = scale / (1.0 if i == 0 else fan_in) ** 0.5
         w = _normal_by_index(keys[i], (fan_in, fan_out), i == 0, i == len(sizes) - 2, dtype)
         layer = {"w": std * w}
-        if spec.bias:
+        if bias:
             layer["b"] = jnp.zeros((fan_out,), dtype)
         layers.append(layer)
     return tuple(layers)
