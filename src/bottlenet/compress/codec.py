@@ -10,6 +10,7 @@ model, and one block. The model and coder state live in arrays and carry over.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 import time
@@ -108,9 +109,13 @@ class Result:
         return self.report.bpc
 
 
+@functools.lru_cache(maxsize=64)
 def fingerprint(settings: Settings) -> int:
     """Hash of the model's predictions on a fixed probe, with these settings and a small
-    table: equal on two machines exactly when they compute the same numbers."""
+    table: equal on two machines exactly when they compute the same numbers. (A pure
+    function of the settings, kept for the last 64: building and probing its model takes
+    ~10 ms, once per archive written or read, which a process coding many files, the
+    corpus benchmark or the fuzzer, would otherwise pay every time.)"""
     m = Model(dataclasses.replace(settings, table_bits=10, bias_bits=8))
     probe = np.frombuffer(_PROBE, np.uint8)
     return int(m.predictor.probe_hash(probe, np.zeros(256, np.int64)))
