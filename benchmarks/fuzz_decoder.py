@@ -43,8 +43,10 @@ with atheris.instrument_imports(include=["bottlenet"]):
 
 # The arrays a Predictor learns into; copied whole after priming.
 _LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
-_CACHE_MODELS = 12              # settings remembered (a bounded cache: no memory growth)
-_CACHE_BYTES = 64 << 20         # models larger than this are primed every time
+# Primed arrays kept, oldest dropped first: a bounded cache (no memory growth) large
+# enough for the seeds' default models (69-115 MB each, formats 3-8): with a limit of 64 MB
+# a model, they were primed for every input made from them (54 ms each).
+_CACHE_BYTES = 640 << 20
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # What earlier runs found (each refused cleanly now; tests/test_compress_stream.py holds
@@ -66,8 +68,10 @@ def cache_priming() -> None:
                 np.copyto(a, kept[name])
             return
         prime(model)
-        if model.settings.primer and sum(a.nbytes for a in arrays.values()) <= _CACHE_BYTES:
-            if len(primed) >= _CACHE_MODELS:
+        size = sum(a.nbytes for a in arrays.values())
+        if model.settings.primer and size <= _CACHE_BYTES:
+            while primed and size + sum(a.nbytes for kept in primed.values()
+                                        for a in kept.values()) > _CACHE_BYTES:
                 primed.pop(next(iter(primed)))
             primed[model.settings] = {name: a.copy() for name, a in arrays.items()}
 
