@@ -47,7 +47,7 @@ with atheris.instrument_imports(include=["bottlenet"]):
 # The arrays a Predictor learns into; copied whole after priming.
 _LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
 # Primed arrays kept, oldest dropped first: a bounded cache (no memory growth) large
-# enough for the seeds' default models (69-115 MB each, formats 3-8): with a limit of 64 MB
+# enough for the seeds' default models (69-115 MB each, formats 3-9): with a limit of 64 MB
 # a model, they were primed for every input made from them (54 ms each).
 _CACHE_BYTES = 640 << 20
 
@@ -93,26 +93,29 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v8-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v8-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v8-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v8-empty.bn": codec.compress(b"", small),
-        "v8-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v8-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+        "v9-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v9-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v9-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v9-empty.bn": codec.compress(b"", small),
+        "v9-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v9-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
                                               Settings(cm_bits=0)),
-        "v8-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+        "v9-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
                                       Settings(apm=0, cm_bits=0)),
         # fixed-length records: the record contexts at work
-        "v8-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
+        "v9-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
                                                  for i in range(240))),
-        "v8-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
+        "v9-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
                                             Settings(cm_map=0, cm_ways=1, final_mixer=0)),
+        # markup: the markup contexts at work (format 9)
+        "v9-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
+                                                b'Light.</item>\n' % i for i in range(20))),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
     for i, found in enumerate(FINDINGS):
         (folder / f"finding-{i}.bn").write_bytes(base64.b64decode(found))
-    assert container.FORMAT_VERSION == 8  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 9  # a new format adds its seeds here
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ from conftest import needs_kernels
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
 from bottlenet.compress import ArchiveError, Settings, compress, container, decompress, fingerprint
+from bottlenet.compress.kernels import MARKUP as MARKUP_CONTEXT
+from bottlenet.compress.kernels import MARKUP_WORD
 from bottlenet.compress.model import MATCH, WORD, WORDS, format_orders, parse_orders
 from bottlenet.errors import SpecError
 
@@ -110,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "8d9677ad9e4c7171"
+GOLDEN_SHA = "bc51151e33e5da9d"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -121,11 +123,11 @@ def test_archives_of_every_earlier_format_still_decode():
     # memory), 3 (before the column and word-skip contexts, the context biases and the
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
-    # contexts) and 8 (pinned while it is still the one written, so that whatever
-    # changes next is held to it), kept as bytes: as xz and zstd decode every older
-    # version of their formats, so does bottlenet.
+    # contexts), 8 (before the markup contexts) and 9 (pinned while it is still the one
+    # written, so that whatever changes next is held to it), kept as bytes: as xz and
+    # zstd decode every older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -153,11 +155,19 @@ def test_archives_of_every_earlier_format_still_decode():
     assert eight[4] == 8 and decompress(eight) == RECORDS
     settings, _, _ = head_of(eight)
     assert len(settings["cm_orders"]) == 10 and settings["final_mixer"] == 1
+    nine = (DATA / "golden-v9-markup.bn").read_bytes()
+    assert nine[4] == 9 and decompress(nine) == MARKUP
+    settings, _, _ = head_of(nine)
+    assert {MARKUP_CONTEXT, MARKUP_WORD} <= set(settings["cm_orders"])
+    assert MARKUP_CONTEXT in settings["orders"]
 
 
 # fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives
 # of other data (formats 7 and 8) hold them
 RECORDS = b"".join(struct.pack("<IHf", i, i * 7919 % 65536, i / 3) for i in range(2000))
+# markup (format 9's pinned archive holds it): the markup contexts at work
+MARKUP = b"".join(b'<language code="%03d" name="Language %d" scope="I"/>\n' % (i * 37 % 1000, i)
+                  for i in range(60))
 
 
 def test_the_match_model_finds_long_repeats():
@@ -281,7 +291,7 @@ def test_bad_settings_are_spec_errors():
     with pytest.raises(SpecError):
         compress(b"abc", Settings(orders=(1, 1)))
     with pytest.raises(SpecError):
-        parse_orders("1,x")
+        parse_orders("1,q")
     assert parse_orders("1-3,w,ww") == (1, 2, 3, WORD, WORDS)
     assert parse_orders("2,m") == (2, MATCH)
     assert format_orders((1, WORD, MATCH)) == "1,w,m"

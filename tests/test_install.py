@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 UV = os.environ.get("UV") or shutil.which("uv")
 # a file the compressor's archive is compared on, across builds
 SAMPLE = ROOT / "README.md"
-# what the builds must write the same archives for: text, and other data (an archive's
-# bytes), which the sparse contexts of format 6 model
-SAMPLES = (SAMPLE, ROOT / "tests" / "data" / "golden-v4-default.bn")
+# what the builds must write the same archives for: text, other data (an archive's
+# bytes), which the sparse contexts of format 6 model, and markup (the playground's page),
+# which format 9's markup contexts model
+SAMPLES = (SAMPLE, ROOT / "tests" / "data" / "golden-v4-default.bn",
+           ROOT / "src" / "bottlenet" / "serve" / "static" / "index.html")
 
 
 def clone(dest: Path) -> Path:

@@ -70,9 +70,13 @@ def compress_command(
         "match model (the byte that followed the last earlier occurrence of the recent "
         "bytes), 'c' the column and the byte above it in the line before; sparse: 's2' "
         "the second byte back, 's23' the second and third, 's13' the first and third, 'a' "
-        "the last byte and the position mod 4. Default: "
+        "the last byte and the position mod 4; records: 'r' the bytes one and two "
+        "records back, 'rl' the byte above with the last one; markup: 'x' the last tag's "
+        "name, where in the markup, and the last byte, 'xw' the same with the current "
+        "word. Default: "
         f"{format_orders(_DEFAULT.orders)}, and for other data than text also "
-        f"{format_orders(PROFILES['other'].added_orders)}.")] = None,
+        f"{format_orders(PROFILES['other'].added_orders)}, for markup (XML, HTML) "
+        f"{format_orders(PROFILES['markup'].added_orders)}.")] = None,
     table_bits: Annotated[int, typer.Option(
         help="log2 of the context table's rows; 0 = from the file size and --memory "
         "(at most 22: 512 MiB at k=32).")] = 0,
@@ -80,7 +84,8 @@ def compress_command(
         help="Most memory for the model's tables and history, e.g. 64M or 1G (the "
         "process takes about 45 MB more, the maps included). The context table follows "
         "the file size up to this; the bit models take at most a quarter (32 MiB by "
-        "default, 40 MiB for other data than text); default 182M (at most 2^20 rows "
+        "default, 40 MiB for other data than text and for markup); default 182M (at "
+        "most 2^20 rows "
         "at k=32; --level max: 1330M, which decompressing takes too); 600M lets files "
         "over 0.5 MB have 2^22 rows, 0.1-0.3% smaller.")]
     = None,

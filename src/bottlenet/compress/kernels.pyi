@@ -29,6 +29,8 @@ RECORD: int
 RECORD_LEFT: int
 RECORD_COL: int
 RECORD_IMAGE: int
+MARKUP: int
+MARKUP_WORD: int
 APM_STEPS: int
 APM_CONTEXTS: int
 APM_SIZE: int
@@ -85,6 +87,12 @@ CTX_RCOUNT1: int
 CTX_RLEN2: int
 CTX_RCOUNT2: int
 CTX_CPOS: int
+CTX_TAG: int
+CTX_MARKUP: int
+MARKUP_CONTENT: int
+MARKUP_NAME: int
+MARKUP_TAG: int
+MARKUP_VALUE: int
 CTX_SIZE: int
 RECORD_MAX: int
 MATCH_VERIFY: int
@@ -103,6 +111,7 @@ def apm_table(bit_models: bool = False, final: bool = False) -> np.ndarray: ...
 def mixer_table(bit_models: int = 0, final: bool = False) -> np.ndarray: ...
 def cm_entries(bits: int, contexts: int) -> int: ...
 def record_length(data: bytes | np.ndarray) -> int: ...
+def markup_state(data: bytes | np.ndarray) -> tuple[int, int]: ...
 def rate_array(lr_input: float, boost: float, lr_output: float, lr_hidden_bias: float,
                clamp: float, lr_match: float, lr_output_first: float, lr_bias: float,
                skip: float, per_context: tuple[float, ...]) -> np.ndarray: ...

@@ -639,6 +639,12 @@ cpdef enum:
     RECORD_LEFT = -11
     RECORD_COL = -12
     RECORD_IMAGE = -13
+    # Markup contexts (format 9; the markup profile): the name of the tag the input is
+    # in or last left, and where it is (_markup), with the last byte (MARKUP) or with
+    # the current word (MARKUP_WORD): an element's content, its attributes and its
+    # values each read as their own text
+    MARKUP = -14
+    MARKUP_WORD = -15
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -672,7 +678,9 @@ cpdef enum:
     CTX_RLEN2 = 20
     CTX_RCOUNT2 = 21
     CTX_CPOS = 22                 # each byte value's last 4 positions (+ 1), 4 x 256
-    CTX_SIZE = CTX_CPOS + 1024
+    CTX_TAG = CTX_CPOS + 1024     # format 9: a hash of the last tag's name ('/' of a
+    CTX_MARKUP = CTX_TAG + 1      # closing tag in it), and where the input is (MARKUP_*)
+    CTX_SIZE = CTX_MARKUP + 1
     RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
@@ -924,6 +932,55 @@ def record_length(const uint8_t[::1] data) -> int:
     return int(c[CTX_RLEN])
 
 
+cpdef enum:
+    MARKUP_CONTENT = 0            # outside tags (an element's content, or no markup)
+    MARKUP_NAME = 1               # after '<': the tag's name
+    MARKUP_TAG = 2                # in a tag after its name (its attributes)
+    MARKUP_VALUE = 3              # in a quoted attribute value
+
+
+cdef inline bint _name_byte(int64_t y) noexcept nogil:
+    """A byte of a tag's name: letters, digits and / : - _ ! ? (closing tags, namespaces,
+    comments, declarations)."""
+    return ((48 <= y <= 58) or (65 <= y <= 90) or (97 <= y <= 122) or y == 47 or y == 45
+            or y == 95 or y == 33 or y == 63)
+
+
+cdef inline void _markup(uint64_t* ctx, int64_t y) noexcept nogil:
+    """Byte y moves the markup state (format 9): '<' starts a tag's name, its first other
+    byte ends it, '>' leaves the tag, double quotes open and close a value. The name stays
+    after '>', so content reads with the tag it follows (a tokenizer's view, not a parser's:
+    any input gives some state, never an error)."""
+    cdef uint64_t state = ctx[CTX_MARKUP]
+    if y == 60:                                  # '<'
+        ctx[CTX_MARKUP] = MARKUP_NAME
+        ctx[CTX_TAG] = 0
+    elif state == MARKUP_NAME:
+        if _name_byte(y):
+            ctx[CTX_TAG] = (ctx[CTX_TAG] + <uint64_t>y + 1) * <uint64_t>0x100000001B3ULL
+        else:
+            ctx[CTX_MARKUP] = MARKUP_CONTENT if y == 62 else MARKUP_TAG
+    elif state == MARKUP_TAG:
+        if y == 62:                              # '>'
+            ctx[CTX_MARKUP] = MARKUP_CONTENT
+        elif y == 34:                            # '"'
+            ctx[CTX_MARKUP] = MARKUP_VALUE
+    elif state == MARKUP_VALUE and y == 34:
+        ctx[CTX_MARKUP] = MARKUP_TAG
+
+
+def markup_state(const uint8_t[::1] data) -> tuple[int, int]:
+    """The markup state after `data` (MARKUP_*) and the hash of the last tag's name, as
+    `_markup` finds them: for tests and for a look at what the model sees."""
+    cdef uint64_t ctx[CTX_SIZE]
+    ctx[CTX_TAG] = 0
+    ctx[CTX_MARKUP] = MARKUP_CONTENT
+    cdef Py_ssize_t t
+    for t in range(data.shape[0]):
+        _markup(ctx, data[t])
+    return int(ctx[CTX_MARKUP]), int(ctx[CTX_TAG])
+
+
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
     """The key of context number o (in m.orders) at the current position."""
     return _key_of(m, history, m.orders[o])
@@ -957,6 +1014,12 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
         return (m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_POS] & 3) << 8) | (<uint64_t>0xC4 << 56)
     if n == SPARSE_2:
         return ((m.ctx[CTX_HIST] >> 8) & 0xFF) | (<uint64_t>0xC3 << 56)
+    if n == MARKUP:
+        return ((m.ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (m.ctx[CTX_MARKUP] << 8)
+                ^ (m.ctx[CTX_HIST] & 0xFF))
+    if n == MARKUP_WORD:
+        return ((m.ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (m.ctx[CTX_MARKUP] << 8)
+                ^ (m.ctx[CTX_WORD] * <uint64_t>0x2545F4914F6CDD1DULL) ^ <uint64_t>0xC6)
     if n <= RECORD:
         return _record_key(m, history, n)
     return _low_bytes(m.ctx[CTX_HIST], n)
@@ -1095,6 +1158,7 @@ cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept no
     match table is read later, in `_match_find` (its slot is a likely cache miss, asked
     for here)."""
     cdef uint64_t* ctx = m.ctx
+    _markup(ctx, y)
     ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
     if y == 10:                      # a new line starts after this byte
         ctx[CTX_PREV_LINE] = ctx[CTX_LINE]

@@ -46,6 +46,11 @@ first mixers learn faster at the start of an input no primer came before
 other data's bit models read the bytes one and two records back and the byte above with
 the last one (RECORD, RECORD_LEFT), 10 contexts.
 
+Format 9 gives markup (XML, HTML: PROFILES["markup"], chosen by `looks_like_markup`) the
+markup contexts: the last tag's name and whether the input is in an element's content,
+a tag or an attribute's value (kernels.pyx: `_markup`), with the last byte (a context of
+the network and of the bit models) and with the current word (a bit model's).
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -63,6 +68,8 @@ from bottlenet.compress import kernels
 from bottlenet.compress.kernels import (
     ALIGN,
     COLUMN,
+    MARKUP,
+    MARKUP_WORD,
     MATCH,
     RECORD,
     RECORD_COL,
@@ -147,7 +154,7 @@ class Settings:
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
         `sample`: the text profile or the other one (PROFILES)."""
-        profile = PROFILES["text" if looks_like_text(sample) else "other"]
+        profile = PROFILES[profile_of(sample)]
         # the profile's own contexts join the default ones (orders given otherwise stay)
         orders = (self.orders + profile.added_orders if self.orders == DEFAULT_ORDERS
                   and not self.rates else self.orders)
@@ -351,7 +358,7 @@ _LISTS = ("orders", "rates", "bias_orders", "cm_orders")   # the fields JSON kee
 
 _NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPARSE_2: "s2",
           SPARSE_23: "s23", SPARSE_13: "s13", ALIGN: "a", RECORD: "r", RECORD_LEFT: "rl",
-          RECORD_COL: "rc", RECORD_IMAGE: "ri"}
+          RECORD_COL: "rc", RECORD_IMAGE: "ri", MARKUP: "x", MARKUP_WORD: "xw"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -381,6 +388,15 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
                              cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN,
                                         RECORD, RECORD_LEFT))}
+# Format 9: markup is text with the markup contexts. On markup files of this machine
+# (not tuned on: the XML specification in XML, an X keyboard database, a table of
+# languages, the Rust book as one HTML page; 2.2 MB) 2.2% smaller, with the tag and the
+# last byte alone 1.6%; a freedesktop MIME database kept apart 4.4%. On the corpus's
+# texts the same contexts made the archives 0.17% larger, so text without markup does
+# not get them.
+PROFILES["markup"] = dataclasses.replace(
+    PROFILES["text"], added_orders=(MARKUP,),
+    cm_orders=PROFILES["text"].cm_orders + (MARKUP, MARKUP_WORD))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -444,6 +460,21 @@ def primer_bytes(number: int) -> bytes:
         raise SpecError(f"the primer {name} of this installation is not the one the format "
                         "defines (its SHA-256 differs); reinstall bottlenet")
     return data
+
+
+def looks_like_markup(sample: bytes) -> bool:
+    """Text with at least one '<' and one '>' in 300 bytes of the first 64 KiB (XML and
+    HTML have 0.8-5% of each; the corpus's texts and programs at most 0.2%)."""
+    counts = _first_bytes_counts(sample)
+    return bool(min(counts[60], counts[62]) * 300 >= counts.sum() > 0) and looks_like_text(
+        sample)
+
+
+def profile_of(sample: bytes) -> str:
+    """The profile (PROFILES) of data that starts with `sample`."""
+    if not looks_like_text(sample):
+        return "other"
+    return "markup" if looks_like_markup(sample) else "text"
 
 
 def looks_like_text(sample: bytes) -> bool:
