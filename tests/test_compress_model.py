@@ -272,7 +272,7 @@ def test_records_are_found_and_their_contexts_pay():
 
 
 def test_markup_is_found_and_its_contexts_pay():
-    """Format 9: text with a '<' and a '>' in every 300 bytes is markup; the markup
+    """Format 9: text (UTF-8 too) with a '<' and a '>' in every 300 bytes is markup; the markup
     contexts (the last tag's name and where the input is in the markup, with the last
     byte and with the current word) make XML smaller than the text profile's contexts;
     prose and code stay text. The state follows tags, attributes and their values."""
@@ -296,6 +296,9 @@ def test_markup_is_found_and_its_contexts_pay():
     assert model_module.profile_of(xml) == "markup"
     assert model_module.profile_of(ENGLISH) == model_module.profile_of(CODE) == "text"
     assert model_module.profile_of(BINARY) == "other"
+    assert model_module.profile_of(np.random.default_rng(0).bytes(1 << 16)) == "other"
+    # markup in other languages than English: UTF-8 beside the tags
+    assert model_module.profile_of(xml.replace(b"river", "rivière".encode())) == "markup"
     now = compress(xml)
     assert kernels.MARKUP in now.settings.orders
     assert {kernels.MARKUP, kernels.MARKUP_WORD} <= set(now.settings.cm_orders)
