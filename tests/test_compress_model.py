@@ -312,6 +312,22 @@ def test_markup_is_found_and_its_contexts_pay():
     assert parse_orders("1,x,xw") == (1, kernels.MARKUP, kernels.MARKUP_WORD)
 
 
+def test_the_indirect_context_pays_on_other_data():
+    """Format 9: other data's bit models (and markup's) read the last byte with the two
+    bytes that followed it the last times (paq8's indirect context): machine code
+    shrinks; English (the text profile) does not get it."""
+    from bottlenet.compress import kernels
+
+    now = compress(BINARY)
+    assert kernels.INDIRECT_1 in now.settings.cm_orders
+    assert kernels.INDIRECT_1 not in compress(ENGLISH).settings.cm_orders
+    without = compress(BINARY, Settings(cm_orders=tuple(
+        o for o in now.settings.cm_orders if o != kernels.INDIRECT_1)))
+    assert len(now.archive) < len(without.archive)
+    assert decompress(now.archive) == BINARY and decompress(without.archive) == BINARY
+    assert parse_orders("i1,i2") == (kernels.INDIRECT_1, kernels.INDIRECT_2)
+
+
 def part_pays(data: bytes, on: Settings, off: Settings, field: str,
               values: tuple[int, int] = (1, 0)) -> None:
     """A part of the model (the settings' `field`, at values[0] in `on`, values[1] in

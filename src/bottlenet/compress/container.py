@@ -145,15 +145,24 @@ SETTINGS_DICTIONARY = {
        b'"mixer_boost":0,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,'
        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
-    # 9: as 8, with the markup profile's settings before the others
+    # 9: the markup profile's settings and other data's (with the indirect context),
+    # before format 8's
     9: b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
-       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4,-14,-15],"cm_ways":4,"final_mixer":1,'
+       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4,-14,-15,-16],"cm_ways":4,'
+       b'"final_mixer":1,'
        b'"hidden":32,'
        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
        b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-14],"output_bits":32,'
        b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0,1.0],"seed":1,'
-       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
+       b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
+       b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+       b'"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11,-16],"cm_ways":4,"final_mixer":1,'
+       b'"hidden":32,"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
+       b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+       b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,'
+       b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],'
+       b'"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 SETTINGS_DICTIONARY[9] += SETTINGS_DICTIONARY[8]
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)

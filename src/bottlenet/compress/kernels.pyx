@@ -645,6 +645,12 @@ cpdef enum:
     # values each read as their own text
     MARKUP = -14
     MARKUP_WORD = -15
+    # Indirect contexts (format 9; other data's and markup's bit models), as paq8's
+    # indirect model: the last byte with the two bytes that followed it the last two
+    # times (INDIRECT_1), the last two bytes with the two that followed them
+    # (INDIRECT_2): what came next here before, whatever the bytes in between
+    INDIRECT_1 = -16
+    INDIRECT_2 = -17
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -680,7 +686,11 @@ cpdef enum:
     CTX_CPOS = 22                 # each byte value's last 4 positions (+ 1), 4 x 256
     CTX_TAG = CTX_CPOS + 1024     # format 9: a hash of the last tag's name ('/' of a
     CTX_MARKUP = CTX_TAG + 1      # closing tag in it), and where the input is (MARKUP_*)
-    CTX_SIZE = CTX_MARKUP + 1
+    CTX_IND1 = CTX_MARKUP + 1     # format 9: after each byte value, the last 3 bytes
+                                  # that followed it, 256 slots (INDIRECT_1) ...
+    CTX_IND2 = CTX_IND1 + 256     # ... and after each pair, the last 2, 16 bits each,
+                                  # 4 pairs a slot (INDIRECT_2)
+    CTX_SIZE = CTX_IND2 + 16384
     RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
@@ -981,6 +991,26 @@ def markup_state(const uint8_t[::1] data) -> tuple[int, int]:
     return int(ctx[CTX_MARKUP]), int(ctx[CTX_TAG])
 
 
+cdef inline uint64_t _ind2(const uint64_t* ctx) noexcept nogil:
+    """The two bytes that followed the last two bytes the last two times."""
+    cdef uint64_t pair = ctx[CTX_HIST] & 0xFFFF
+    return (ctx[CTX_IND2 + (pair >> 2)] >> ((pair & 3) << 4)) & 0xFFFF
+
+
+cdef inline void _indirect(uint64_t* ctx, int64_t y) noexcept nogil:
+    """Before byte y is shifted into the context: y followed the last byte and the
+    last two (the indirect contexts' tables)."""
+    cdef uint64_t hist = ctx[CTX_HIST]
+    cdef uint64_t* t = ctx + CTX_IND1 + (hist & 0xFF)
+    t[0] = ((t[0] << 8) | <uint64_t>y) & 0xFFFFFF
+    cdef uint64_t pair = hist & 0xFFFF
+    cdef int shift = <int>((pair & 3) << 4)
+    t = ctx + CTX_IND2 + (pair >> 2)
+    cdef uint64_t old = (t[0] >> shift) & 0xFFFF
+    t[0] = (t[0] & ~(<uint64_t>0xFFFF << shift)) | ((((old << 8) | <uint64_t>y) & 0xFFFF)
+                                                     << shift)
+
+
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
     """The key of context number o (in m.orders) at the current position."""
     return _key_of(m, history, m.orders[o])
@@ -1014,6 +1044,12 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
         return (m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_POS] & 3) << 8) | (<uint64_t>0xC4 << 56)
     if n == SPARSE_2:
         return ((m.ctx[CTX_HIST] >> 8) & 0xFF) | (<uint64_t>0xC3 << 56)
+    if n == INDIRECT_1:
+        return ((m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_IND1 + (m.ctx[CTX_HIST] & 0xFF)]
+                                              & 0xFFFF) << 8) | (<uint64_t>0xC8 << 56))
+    if n == INDIRECT_2:
+        return ((m.ctx[CTX_HIST] & 0xFFFF) | (<uint64_t>_ind2(m.ctx) << 16)
+                | (<uint64_t>0xC9 << 56))
     if n == MARKUP:
         return ((m.ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (m.ctx[CTX_MARKUP] << 8)
                 ^ (m.ctx[CTX_HIST] & 0xFF))
@@ -1159,6 +1195,7 @@ cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept no
     for here)."""
     cdef uint64_t* ctx = m.ctx
     _markup(ctx, y)
+    _indirect(ctx, y)
     ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
     if y == 10:                      # a new line starts after this byte
         ctx[CTX_PREV_LINE] = ctx[CTX_LINE]
