@@ -2,9 +2,10 @@
 
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
-data, format 8's record contexts, count maps, buckets of four places and final mixer, the
-bit models, the probability maps and their mixer, the context biases, the primer, the
-fresh-row boost, the falling output rate, the output layer's skipping) and
+data, format 8's record contexts, count maps, buckets of four places and final mixer,
+format 9's indirect context of other data, the bit models, the probability maps and
+their mixer, the context biases, the primer, the fresh-row boost, the falling output
+rate, the output layer's skipping) and
 with each level (`--level fast|max`), and prints, per variant, the archives' total
 bytes per group, the change against the default in bytes and percent (variant minus default: what
 a part taken away saves when it is there), and the compress speed of the whole run
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bottlenet.compress import Settings, compress
-from bottlenet.compress.kernels import RECORD, RECORD_LEFT
+from bottlenet.compress.kernels import INDIRECT_1, RECORD, RECORD_LEFT
 from bottlenet.compress.model import LEVELS, PROFILES, format_orders, looks_like_text
 
 GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.txt"],
@@ -53,18 +54,23 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     out["without the sparse contexts (other data)"] = (
         lambda data: base if looks_like_text(data) else plain, None)
     out["without the bit models (format 6)"] = (dataclasses.replace(base, cm_bits=0), None)
-    # format 8's parts of the bit models, each taken away
+    # format 8's parts of the bit models, each taken away, and format 9's indirect context
     no_records = tuple(o for o in PROFILES["other"].cm_orders if o not in (RECORD, RECORD_LEFT))
     out["without the record contexts (other data)"] = (
         lambda data: base if looks_like_text(data) else
         dataclasses.replace(base, cm_orders=no_records), None)
+    no_indirect = tuple(o for o in PROFILES["other"].cm_orders if o != INDIRECT_1)
+    out["without the indirect context (other data)"] = (
+        lambda data: base if looks_like_text(data) else
+        dataclasses.replace(base, cm_orders=no_indirect), None)
+    format7 = tuple(o for o in no_records if o != INDIRECT_1)
     out["without the count maps"] = (dataclasses.replace(base, cm_map=0), None)
     out["without 4 places a bucket (1)"] = (dataclasses.replace(base, cm_ways=1), None)
     out["without the final mixer (mean of 2)"] = (
         dataclasses.replace(base, final_mixer=0), None)
     out["as format 7 (all four above)"] = (
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
-                                         cm_orders=() if looks_like_text(data) else no_records),
+                                         cm_orders=() if looks_like_text(data) else format7),
         None)
     out["without bit models, maps, mixer (whole)"] = (
         dataclasses.replace(base, apm=0, cm_bits=0), None)
