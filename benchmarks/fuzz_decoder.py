@@ -6,9 +6,9 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-8; more of
-format 8 made here: text, binary, records, stored, empty, with format 7's bit models,
-without the bit models or the maps) and its earlier findings, mutates
+The fuzzer starts from real archives of every format (tests/data: formats 1-9; more of
+format 9 made here: text, binary, records, markup, stored, empty, with format 7's bit
+models, without the bit models or the maps) and its earlier findings, mutates
 them, and keeps the inputs that reach new code (the container's parser and the codec's
 driver are instrumented; the compiled kernels are not, but every input reaches them
 through the driver). Limits per input: 1 s (a hang) and 4 GiB (the process's memory:
