@@ -84,7 +84,7 @@ def compress_command(
         help="Most memory for the model's tables and history, e.g. 64M or 1G (the "
         "process takes about 45 MB more, the maps included). The context table follows "
         "the file size up to this; the bit models take at most a quarter (32 MiB by "
-        "default, 40 MiB for other data than text and for markup); default 182M (at "
+        "default, 44 MiB for other data than text and for markup); default 184M (at "
         "most 2^20 rows "
         "at k=32; --level max: 1330M, which decompressing takes too); 600M lets files "
         "over 0.5 MB have 2^22 rows, 0.1-0.3% smaller.")]

@@ -92,10 +92,12 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 # process stays under 250 MB (the process itself takes about 35 MB, the maps 12 MiB;
 # bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
 # up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
-# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's 10 take
-# 40 MiB; they take at most a quarter of the memory). Tables of 2**21-2**22 rows
-# (--memory 300M-600M) make large files 0.1-0.3% smaller.
-DEFAULT_MEMORY = 182 << 20
+# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's and
+# markup's 11 take 44 MiB; they take at most a quarter of the memory). Tables of
+# 2**21-2**22 rows (--memory 300M-600M) make large files 0.1-0.3% smaller. (184 MiB
+# from format 9, 182 before: with format 9's eleventh bit model, other data of 1-4 MiB
+# keeps its 2**20 rows.)
+DEFAULT_MEMORY = 184 << 20
 
 
 DEFAULT_ORDERS = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH, COLUMN, WORD_SKIP)
@@ -428,7 +430,7 @@ class Level:
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
-    "default": Level(Settings(), None, "32 units, 182 MiB"),
+    "default": Level(Settings(), None, "32 units, 184 MiB"),
     "max": Level(Settings(hidden=64, cm_bits=18), 1330 << 20,
                  "64 units and up to 1.3 GB for the tables (decompressing too), about "
                  "0.6-0.75x the speed, 0.4-1.2% smaller"),
