@@ -982,13 +982,12 @@ cdef inline void _markup(uint64_t* ctx, int64_t y) noexcept nogil:
 def markup_state(const uint8_t[::1] data) -> tuple[int, int]:
     """The markup state after `data` (MARKUP_*) and the hash of the last tag's name, as
     `_markup` finds them: for tests and for a look at what the model sees."""
-    cdef uint64_t ctx[CTX_SIZE]
-    ctx[CTX_TAG] = 0
-    ctx[CTX_MARKUP] = MARKUP_CONTENT
+    ctx = np.zeros(CTX_SIZE, np.uint64)      # (MARKUP_CONTENT, no tag yet)
+    cdef uint64_t[::1] c = ctx
     cdef Py_ssize_t t
     for t in range(data.shape[0]):
-        _markup(ctx, data[t])
-    return int(ctx[CTX_MARKUP]), int(ctx[CTX_TAG])
+        _markup(&c[0], data[t])
+    return int(c[CTX_MARKUP]), int(c[CTX_TAG])
 
 
 cdef inline uint64_t _ind2(const uint64_t* ctx) noexcept nogil:
