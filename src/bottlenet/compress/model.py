@@ -46,10 +46,12 @@ first mixers learn faster at the start of an input no primer came before
 other data's bit models read the bytes one and two records back and the byte above with
 the last one (RECORD, RECORD_LEFT), 10 contexts.
 
-Format 9 gives markup (XML, HTML: PROFILES["markup"], chosen by `looks_like_markup`) the
+Format 9 gives markup (XML, HTML: PROFILES["markup"], chosen by `profile_of`) the
 markup contexts: the last tag's name and whether the input is in an element's content,
 a tag or an attribute's value (kernels.pyx: `_markup`), with the last byte (a context of
-the network and of the bit models) and with the current word (a bit model's).
+the network and of the bit models) and with the current word (a bit model's); other
+data's and markup's bit models read paq8's first indirect context (INDIRECT_1: the last
+byte with the two bytes that followed it the last times).
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
