@@ -159,7 +159,7 @@ class Settings:
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
-        `sample`: the text profile or the other one (PROFILES)."""
+        `sample`: the text profile, markup's or other data's (PROFILES, profile_of)."""
         profile = PROFILES[profile_of(sample)]
         # the profile's own contexts join the default ones (orders given otherwise stay)
         orders = (self.orders + profile.added_orders if self.orders == DEFAULT_ORDERS
