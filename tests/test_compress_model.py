@@ -310,6 +310,10 @@ def test_markup_is_found_and_its_contexts_pay():
     assert len(now.archive) < 0.99 * len(as_text.archive)   # 897 against 913 bytes
     assert decompress(now.archive) == xml and decompress(as_text.archive) == xml
     assert parse_orders("1,x,xw") == (1, kernels.MARKUP, kernels.MARKUP_WORD)
+    # the state is kept whenever a context reads it: the network's alone too
+    net_only = Settings(orders=(1, 2, 3, WORD), cm_bits=0)
+    with_x = dataclasses.replace(net_only, orders=net_only.orders + (kernels.MARKUP,))
+    part_pays(xml, with_x, net_only, "orders", (with_x.orders, net_only.orders))
 
 
 def test_the_indirect_context_pays_on_other_data():
@@ -326,6 +330,9 @@ def test_the_indirect_context_pays_on_other_data():
     assert len(now.archive) < len(without.archive)
     assert decompress(now.archive) == BINARY and decompress(without.archive) == BINARY
     assert parse_orders("i1,i2") == (kernels.INDIRECT_1, kernels.INDIRECT_2)
+    net_only = Settings(orders=(1, 2, 3, WORD), cm_bits=0)
+    with_i2 = dataclasses.replace(net_only, orders=net_only.orders + (kernels.INDIRECT_2,))
+    part_pays(BINARY, with_i2, net_only, "orders", (with_i2.orders, net_only.orders))
 
 
 def part_pays(data: bytes, on: Settings, off: Settings, field: str,

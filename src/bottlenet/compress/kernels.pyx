@@ -739,6 +739,8 @@ ctypedef struct Net:
     Py_ssize_t k
     double boosted[256]           # 1 + boost / (n + 1): an input row's rate factor when
                                   # it has been seen n times (divided once, not per row)
+    int64_t tracks                # what _advance keeps up beside the bytes (TRACK_*):
+                                  # only what some context of the model reads
 
 
 cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
@@ -807,7 +809,27 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
     m.k = k
     for i in range(256):
         m.boosted[i] = 1.0 + lr[LR_BOOST] / (<double>i + 1.0)
+    m.tracks = _tracks(orders)
     return m
+
+
+cpdef enum:
+    TRACK_MARKUP = 1              # the markup state (MARKUP, MARKUP_WORD)
+    TRACK_INDIRECT = 2            # the indirect contexts' tables (INDIRECT_1, INDIRECT_2)
+
+
+cdef int64_t _tracks(codes) except -1:
+    """The state (TRACK_*) that contexts `codes` (None: none) read. A state no context
+    reads is not kept: it costs every byte a few operations and, for the indirect tables,
+    a write into 128 KiB."""
+    cdef int64_t t = 0
+    if codes is not None:
+        for o in codes:
+            if o == MARKUP or o == MARKUP_WORD:
+                t |= TRACK_MARKUP
+            elif o == INDIRECT_1 or o == INDIRECT_2:
+                t |= TRACK_INDIRECT
+    return t
 
 
 cdef inline uint64_t _mix(uint64_t key, uint64_t salt) noexcept nogil:
@@ -1193,8 +1215,10 @@ cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept no
     match table is read later, in `_match_find` (its slot is a likely cache miss, asked
     for here)."""
     cdef uint64_t* ctx = m.ctx
-    _markup(ctx, y)
-    _indirect(ctx, y)
+    if m.tracks & TRACK_MARKUP:
+        _markup(ctx, y)
+    if m.tracks & TRACK_INDIRECT:
+        _indirect(ctx, y)
     ctx[CTX_HIST] = (ctx[CTX_HIST] << 8) | <uint64_t>y
     if y == 10:                      # a new line starts after this byte
         ctx[CTX_PREV_LINE] = ctx[CTX_LINE]
@@ -1961,9 +1985,12 @@ cdef class Predictor:
         return e
 
     cdef Net _pointers(self) except *:
-        return _net(self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr,
-                    self.ctx, self.scratch, self.idx, self.mtab, self.mw, self.B,
-                    self.bias_orders)
+        cdef Net m = _net(self.E, self.seen, self.Wt, self.c, self.b, self.orders, self.lr,
+                          self.ctx, self.scratch, self.idx, self.mtab, self.mw, self.B,
+                          self.bias_orders)
+        if self.cm is not None:          # the bit models' contexts read the state too
+            m.tracks |= _tracks(self.cm_orders)
+        return m
 
     cdef Net _chunk(self, Py_ssize_t start, Py_ssize_t end, Py_ssize_t n_history,
                     Py_ssize_t n_freq) except *:
