@@ -25,7 +25,14 @@ from pathlib import Path
 
 from bottlenet.compress import Settings, compress
 from bottlenet.compress.kernels import INDIRECT_1, RECORD, RECORD_LEFT
-from bottlenet.compress.model import LEVELS, PROFILES, format_orders, looks_like_text
+from bottlenet.compress.model import LEVELS, PROFILES, format_orders, profile_of
+
+
+def _is_other(data: bytes) -> bool:
+    """Whether the encoder gives `data` other data's profile (sparse, record and
+    indirect contexts), as it chooses: from its first bytes."""
+    return profile_of(data[:1 << 16]) == "other"
+
 
 GROUPS = {"text": ["alice29.txt", "asyoulik.txt", "lcet10.txt", "book1", "bible.txt"],
           "mixed": ["obj1", "sum", "progp", "trans", "bib"]}
@@ -52,25 +59,26 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     plain = dataclasses.replace(base, rates=tuple(
         PROFILES["other"].rates.get(o, 1.0) for o in base.orders))
     out["without the sparse contexts (other data)"] = (
-        lambda data: base if looks_like_text(data) else plain, None)
+        lambda data: plain if _is_other(data) else base, None)
     out["without the bit models (format 6)"] = (dataclasses.replace(base, cm_bits=0), None)
     # format 8's parts of the bit models, each taken away, and format 9's indirect context
     no_records = tuple(o for o in PROFILES["other"].cm_orders if o not in (RECORD, RECORD_LEFT))
     out["without the record contexts (other data)"] = (
-        lambda data: base if looks_like_text(data) else
-        dataclasses.replace(base, cm_orders=no_records), None)
+        lambda data: dataclasses.replace(base, cm_orders=no_records) if _is_other(data)
+        else base, None)
     no_indirect = tuple(o for o in PROFILES["other"].cm_orders if o != INDIRECT_1)
     out["without the indirect context (other data)"] = (
-        lambda data: base if looks_like_text(data) else
-        dataclasses.replace(base, cm_orders=no_indirect), None)
+        lambda data: dataclasses.replace(base, cm_orders=no_indirect) if _is_other(data)
+        else base, None)
     format7 = tuple(o for o in no_records if o != INDIRECT_1)
     out["without the count maps"] = (dataclasses.replace(base, cm_map=0), None)
     out["without 4 places a bucket (1)"] = (dataclasses.replace(base, cm_ways=1), None)
     out["without the final mixer (mean of 2)"] = (
         dataclasses.replace(base, final_mixer=0), None)
-    out["as format 7 (all four above)"] = (
+    out["as format 7 (the five above)"] = (
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
-                                         cm_orders=() if looks_like_text(data) else format7),
+                                         cm_orders=format7 if _is_other(data)
+                                         else PROFILES["text"].cm_orders),
         None)
     out["without bit models, maps, mixer (whole)"] = (
         dataclasses.replace(base, apm=0, cm_bits=0), None)

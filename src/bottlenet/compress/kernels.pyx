@@ -686,7 +686,7 @@ cpdef enum:
     CTX_CPOS = 22                 # each byte value's last 4 positions (+ 1), 4 x 256
     CTX_TAG = CTX_CPOS + 1024     # format 9: a hash of the last tag's name ('/' of a
     CTX_MARKUP = CTX_TAG + 1      # closing tag in it), and where the input is (MARKUP_*)
-    CTX_IND1 = CTX_MARKUP + 1     # format 9: after each byte value, the last 3 bytes
+    CTX_IND1 = CTX_MARKUP + 1     # format 9: after each byte value, the last 2 bytes
                                   # that followed it, 256 slots (INDIRECT_1) ...
     CTX_IND2 = CTX_IND1 + 256     # ... and after each pair, the last 2, 16 bits each,
                                   # 4 pairs a slot (INDIRECT_2)
@@ -1012,6 +1012,11 @@ def markup_state(const uint8_t[::1] data) -> tuple[int, int]:
     return int(c[CTX_MARKUP]), int(c[CTX_TAG])
 
 
+cdef inline uint64_t _tag_key(const uint64_t* ctx) noexcept nogil:
+    """The markup contexts' common part: the last tag's name and where the input is."""
+    return (ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (ctx[CTX_MARKUP] << 8)
+
+
 cdef inline uint64_t _ind2(const uint64_t* ctx) noexcept nogil:
     """The two bytes that followed the last two bytes the last two times."""
     cdef uint64_t pair = ctx[CTX_HIST] & 0xFFFF
@@ -1023,7 +1028,7 @@ cdef inline void _indirect(uint64_t* ctx, int64_t y) noexcept nogil:
     last two (the indirect contexts' tables)."""
     cdef uint64_t hist = ctx[CTX_HIST]
     cdef uint64_t* t = ctx + CTX_IND1 + (hist & 0xFF)
-    t[0] = ((t[0] << 8) | <uint64_t>y) & 0xFFFFFF
+    t[0] = ((t[0] << 8) | <uint64_t>y) & 0xFFFF
     cdef uint64_t pair = hist & 0xFFFF
     cdef int shift = <int>((pair & 3) << 4)
     t = ctx + CTX_IND2 + (pair >> 2)
@@ -1066,17 +1071,16 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
     if n == SPARSE_2:
         return ((m.ctx[CTX_HIST] >> 8) & 0xFF) | (<uint64_t>0xC3 << 56)
     if n == INDIRECT_1:
-        return ((m.ctx[CTX_HIST] & 0xFF) | ((m.ctx[CTX_IND1 + (m.ctx[CTX_HIST] & 0xFF)]
-                                              & 0xFFFF) << 8) | (<uint64_t>0xC8 << 56))
+        return ((m.ctx[CTX_HIST] & 0xFF) | (m.ctx[CTX_IND1 + (m.ctx[CTX_HIST] & 0xFF)] << 8)
+                | (<uint64_t>0xC8 << 56))
     if n == INDIRECT_2:
         return ((m.ctx[CTX_HIST] & 0xFFFF) | (<uint64_t>_ind2(m.ctx) << 16)
                 | (<uint64_t>0xC9 << 56))
     if n == MARKUP:
-        return ((m.ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (m.ctx[CTX_MARKUP] << 8)
-                ^ (m.ctx[CTX_HIST] & 0xFF))
+        return _tag_key(m.ctx) ^ (m.ctx[CTX_HIST] & 0xFF)
     if n == MARKUP_WORD:
-        return ((m.ctx[CTX_TAG] * <uint64_t>0x9E3779B97F4A7C15ULL) ^ (m.ctx[CTX_MARKUP] << 8)
-                ^ (m.ctx[CTX_WORD] * <uint64_t>0x2545F4914F6CDD1DULL) ^ <uint64_t>0xC6)
+        return (_tag_key(m.ctx) ^ (m.ctx[CTX_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
+                ^ <uint64_t>0xC6)
     if n <= RECORD:
         return _record_key(m, history, n)
     return _low_bytes(m.ctx[CTX_HIST], n)

@@ -445,6 +445,11 @@ def _first_bytes_counts(sample: bytes) -> np.ndarray:
     return np.bincount(np.frombuffer(sample[:1 << 16], np.uint8), minlength=256)
 
 
+def _ascii_text(counts: np.ndarray) -> int:
+    """Of byte counts, the printable ASCII, tabs and line ends."""
+    return int(counts[32:127].sum() + counts[[9, 10, 13]].sum())
+
+
 def looks_like_prose(sample: bytes) -> bool:
     """At least 85% of the first 64 KiB letters and spaces (English prose has 90-96%;
     program source, tables and markup 50-80%)."""
@@ -481,7 +486,7 @@ def looks_like_markup(sample: bytes) -> bool:
     encodings of the languages in it: a freedesktop MIME database has 8% of them) 95%.
     (Random bytes have 0.4% of each of '<' and '>', but 37% ASCII text.)"""
     counts = _first_bytes_counts(sample)
-    ascii_text = counts[32:127].sum() + counts[[9, 10, 13]].sum()
+    ascii_text = _ascii_text(counts)
     return bool(min(counts[60], counts[62]) * 300 >= counts.sum() > 0
                 and ascii_text >= 0.75 * counts.sum()
                 and ascii_text + counts[128:].sum() >= 0.95 * counts.sum())
@@ -498,7 +503,7 @@ def looks_like_text(sample: bytes) -> bool:
     """At least 95% of the first 64 KiB printable ASCII, tabs and line ends (an empty
     input counts as text)."""
     counts = _first_bytes_counts(sample)
-    return bool(counts[32:127].sum() + counts[[9, 10, 13]].sum() >= 0.95 * counts.sum())
+    return bool(_ascii_text(counts) >= 0.95 * counts.sum())
 
 
 def parse_orders(text: str) -> tuple[int, ...]:
