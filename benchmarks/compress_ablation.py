@@ -3,7 +3,8 @@
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
 data, format 8's record contexts, count maps, buckets of four places and final mixer,
-format 9's indirect context of other data, the bit models, the probability maps and
+format 9's indirect context of other data, format 10's confidence inputs and second
+final map, the bit models, the probability maps and
 their mixer, the context biases, the primer, the fresh-row boost, the falling output
 rate, the output layer's skipping) and
 with each level (`--level fast|max`), and prints, per variant, the archives' total
@@ -75,8 +76,15 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     out["without 4 places a bucket (1)"] = (dataclasses.replace(base, cm_ways=1), None)
     out["without the final mixer (mean of 2)"] = (
         dataclasses.replace(base, final_mixer=0), None)
-    out["as format 7 (the five above)"] = (
+    out["without the confidence inputs (format 10)"] = (
+        dataclasses.replace(base, cm_confidence=0), None)
+    out["without the second final map (format 10)"] = (
+        dataclasses.replace(base, final_maps=1), None)
+    out["as format 9 (the two above)"] = (
+        dataclasses.replace(base, cm_confidence=0, final_maps=1), None)
+    out["as format 7 (the seven parts above)"] = (
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
+                                         cm_confidence=0, final_maps=1,
                                          cm_orders=format7 if _is_other(data)
                                          else PROFILES["text"].cm_orders),
         None)

@@ -6,9 +6,9 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-9; more of
-format 9 made here: text, binary, records, markup, stored, empty, with format 7's bit
-models, without the bit models or the maps) and its earlier findings, mutates
+The fuzzer starts from real archives of every format (tests/data: formats 1-10; more of
+format 10 made here: text, binary, records, markup, stored, empty, with format 7's and
+format 9's bit models, without the bit models or the maps) and its earlier findings, mutates
 them, and keeps the inputs that reach new code (the container's parser and the codec's
 driver are instrumented; the compiled kernels are not, but every input reaches them
 through the driver). Limits per input: 1 s (a hang) and 4 GiB (the process's memory:
@@ -47,7 +47,7 @@ with atheris.instrument_imports(include=["bottlenet"]):
 # The arrays a Predictor learns into; copied whole after priming.
 _LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
 # Primed arrays kept, oldest dropped first: a bounded cache (no memory growth) large
-# enough for the seeds' default models (69-115 MB each, formats 3-9): with a limit of 64 MB
+# enough for the seeds' default models (69-115 MB each, formats 3-10): with a limit of 64 MB
 # a model, they were primed for every input made from them (54 ms each).
 _CACHE_BYTES = 640 << 20
 
@@ -93,29 +93,33 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v9-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v9-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v9-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v9-empty.bn": codec.compress(b"", small),
-        "v9-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v9-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
-                                              Settings(cm_bits=0)),
-        "v9-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
-                                      Settings(apm=0, cm_bits=0)),
+        "v10-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v10-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v10-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v10-empty.bn": codec.compress(b"", small),
+        "v10-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v10-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+                                               Settings(cm_bits=0)),
+        "v10-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+                                       Settings(apm=0, cm_bits=0)),
         # fixed-length records: the record contexts at work
-        "v9-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
-                                                 for i in range(240))),
-        "v9-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
-                                            Settings(cm_map=0, cm_ways=1, final_mixer=0)),
+        "v10-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
+                                                  for i in range(240))),
+        # format 9's model (no confidence inputs, one final map) in format 10
+        "v10-as-format-9.bn": codec.compress(b"It was the spring of hope. " * 8,
+                                             Settings(cm_confidence=0, final_maps=1)),
+        "v10-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
+                                             Settings(cm_map=0, cm_ways=1, final_mixer=0,
+                                                      cm_confidence=0, final_maps=1)),
         # markup: the markup contexts at work (format 9)
-        "v9-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
-                                                b'Light.</item>\n' % i for i in range(20))),
+        "v10-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
+                                                 b'Light.</item>\n' % i for i in range(20))),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
     for i, found in enumerate(FINDINGS):
         (folder / f"finding-{i}.bn").write_bytes(base64.b64decode(found))
-    assert container.FORMAT_VERSION == 9  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 10  # a new format adds its seeds here
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "bc51151e33e5da9d"
+GOLDEN_SHA = "ed8fe8ba7cc91ce5"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -123,11 +123,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # memory), 3 (before the column and word-skip contexts, the context biases and the
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
-    # contexts), 8 (before the markup contexts) and 9 (pinned while it is still the one
-    # written, so that whatever changes next is held to it), kept as bytes: as xz and
-    # zstd decode every older version of their formats, so does bottlenet.
+    # contexts), 8 (before the markup contexts), 9 (before the confidence inputs and
+    # the second final map) and 10 (pinned while it is still the one written, so that
+    # whatever changes next is held to it), kept as bytes: as xz and zstd decode every
+    # older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -160,6 +161,10 @@ def test_archives_of_every_earlier_format_still_decode():
     settings, _, _ = head_of(nine)
     assert {MARKUP_CONTEXT, MARKUP_WORD} <= set(settings["cm_orders"])
     assert MARKUP_CONTEXT in settings["orders"]
+    assert (settings["cm_confidence"], settings["final_maps"]) == (0, 1)
+    ten = io.BytesIO((DATA / "golden-v10-default.bn").read_bytes())
+    settings, _ = container.read_head(ten.read(8), ten.read)
+    assert (settings["cm_confidence"], settings["final_maps"]) == (1, 2)
 
 
 # fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives
@@ -194,7 +199,7 @@ def head_of(archive: bytes) -> tuple[dict, int, bytes]:
 def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
     archive = compress(ARCHIVE_TEXT).archive
     (n,) = struct.unpack_from("<H", archive, 6)
-    assert n <= 14  # deflated against the format's dictionary (330 bytes as plain JSON)
+    assert n <= 16  # deflated against the format's dictionary (541 bytes as plain JSON)
     settings, fp, blocks = head_of(archive)
     assert Settings.from_json(settings).orders == Settings().orders
 

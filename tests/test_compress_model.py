@@ -395,3 +395,31 @@ def test_a_final_mixer_of_three_mixers():
               values=(model_module.MIXER_BOOST, 0))
     with pytest.raises(SpecError, match="mixer_boost"):
         Settings(mixer_boost=256).check()
+
+
+def test_confidence_inputs_and_a_second_final_map():
+    """Format 10 gives the mixers a second input per bit model's context, its first
+    scaled by how many bits the context has seen (kernels.CM_TRUST: the mixer learns how
+    far to trust a context by its age), and refines the final probability by a second
+    map, by the last byte and the tree node. Each makes text and other data smaller;
+    every archive decodes; the tables have their sizes; both need the bit models."""
+    from bottlenet.compress import kernels
+
+    for data in (ENGLISH, BINARY):
+        part_pays(data, Settings(), Settings(cm_confidence=0), "cm_confidence")
+        part_pays(data, Settings(), Settings(final_maps=1), "final_maps", values=(2, 1))
+    wide = kernels.MIX_WIDE_SETS + kernels.MIX_BYTE_SETS + kernels.MIX_FINAL_SETS
+    assert len(kernels.mixer_table(8, True, True)) == wide * (kernels.MIX_INPUTS + 16)
+    assert len(kernels.apm_table(True, True, 2)) == (3 * kernels.APM_SIZE
+                                                      + kernels.CM_MAPS_SIZE)
+    with pytest.raises(ValueError, match="confidence inputs go with"):
+        kernels.mixer_table(0, False, True)
+    with pytest.raises(ValueError, match="final mixer"):
+        kernels.apm_table(True, False, 2)
+    with pytest.raises(SpecError, match="cm_confidence is 0 or 1"):
+        Settings(cm_confidence=2).check()
+    with pytest.raises(SpecError, match="final_maps is 1 or 2"):
+        Settings(final_maps=3).check()
+    # without the bit models (--level fast) neither is made, whatever the settings say
+    fast = compress(ENGLISH, Settings(cm_bits=0))
+    assert decompress(fast.archive) == ENGLISH

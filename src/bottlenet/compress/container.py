@@ -1,18 +1,18 @@
-"""The archive format (.bn), version 9 (1-8 are read too). Integers little-endian.
+"""The archive format (.bn), version 10 (1-9 are read too). Integers little-endian.
 
-Versions 3-9 stream: they are written and read block by block, so neither side needs
+Versions 3-10 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4-9 have the same layout as 3; their models have more settings
+is known. Versions 4-10 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
 context; 5: the output layer in float32, learning only the outputs that matter; 6: each
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
 which other data than text gets by default; 7: bit models mixed with the network; 8:
 record contexts, and other data's bit models with two of them; 9: markup contexts, which
-markup gets).
+markup gets; 10: a second mixer input per bit model's context and a second final map).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (9; 3-8)
+    4       1     format version (10; 3-9)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -54,13 +54,13 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 9
-READS = (1, 2, 3, 4, 5, 6, 7, 8, 9)  # every version ever written still decodes
+FORMAT_VERSION = 10
+READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
-BLOCK = 1 << 20       # original bytes per block (formats 3-9)
+BLOCK = 1 << 20       # original bytes per block (formats 3-10)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
-# Versions 2-8 deflate the settings against the default settings of the day each
+# Versions 2-10 deflate the settings against the default settings of the day each
 # was made (fixed for ever, whatever the defaults become): default settings cost about
 # 6 bytes instead of 220, which small files feel (1-3% of a 10-50 KB archive).
 SETTINGS_DICTIONARY = {
@@ -163,6 +163,31 @@ SETTINGS_DICTIONARY = {
        b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,'
        b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],'
        b'"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}',
+    # 10: the three profiles' settings with format 10's fields (markup's, other data's,
+    # text's: the last costs least)
+    10: b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+        b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4,-14,-15,-16],'
+        b'"cm_ways":4,"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,'
+        b'"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,'
+        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":64,"orders":[1,'
+        b'2,3,4,5,6,-1,-2,-3,-4,-5,-14],"output_bits":32,"primer":0,"rates":[1.0,1.0,1.0,1.0,'
+        b'1.0,1.0,2.5,2.0,0.25,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,'
+        b'"window_bits":18}'
+        b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+        b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11,-16],'
+        b'"cm_ways":4,"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,'
+        b'"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,"lr_match":0.05,'
+        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":64,"orders":[1,'
+        b'2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,"rates":[1.0,1.0,'
+        b'1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,'
+        b'"table_bits":17,"window_bits":18}'
+        b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+        b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4],"cm_ways":4,'
+        b'"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,"lr_bias":0.03,'
+        b'"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,"lr_output":0.003,'
+        b'"lr_output_first":0.33,"match_min":6,"mixer_boost":0,"orders":[1,2,3,4,5,6,-1,-2,-3,'
+        b'-4,-5],"output_bits":32,"primer":1,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,'
+        b'1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 SETTINGS_DICTIONARY[9] += SETTINGS_DICTIONARY[8]
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
@@ -177,7 +202,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-9 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-10 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -214,7 +239,7 @@ def version_of(prefix: bytes) -> int:
 
 
 def pack_head(settings: dict, fingerprint: int) -> bytes:
-    """A version 3-9 archive's header."""
+    """A version 3-10 archive's header."""
     raw = _deflated(settings)
     head = (MAGIC + bytes([FORMAT_VERSION, CODED]) + struct.pack("<H", len(raw)) + raw
             + _HEAD3.pack(fingerprint))
@@ -222,7 +247,7 @@ def pack_head(settings: dict, fingerprint: int) -> bytes:
 
 
 def read_head(prefix: bytes, read) -> tuple[dict, int]:
-    """The settings and fingerprint of a version 3-9 archive whose first 8 bytes are
+    """The settings and fingerprint of a version 3-10 archive whose first 8 bytes are
     `prefix`; `read(n)` gives the bytes that follow."""
     if prefix[5] != CODED:
         raise ArchiveError(f"archive has unknown mode {prefix[5]}")
@@ -389,4 +414,6 @@ def upgrade_settings(d, version: int):
     if version <= 7:
         # counters read as they are, in buckets of one place; two mixers' mean
         d = d | {"cm_map": 0, "cm_ways": 1, "final_mixer": 0, "mixer_boost": 0}
+    if version <= 9:
+        d = d | {"cm_confidence": 0, "final_maps": 1}   # one input a context, one final map
     return d

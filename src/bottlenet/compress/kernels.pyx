@@ -1415,7 +1415,8 @@ cpdef enum:
                                   # always 8)
     CM_BUCKET = 16                # a bucket: its check, then a nibble's 15 counters
     CM_LIMIT = 1023               # a counter's rate stops falling after this many bits
-    MIX_WIDE = MIX_INPUTS + CM_MAX   # the mixers' most inputs with the bit models
+    MIX_WIDE = MIX_INPUTS + 2 * CM_MAX   # the mixers' most inputs with the bit models
+                                  # (format 10: two a context)
     MIX_KNOWN_SETS = 168          # the first mixer's weight sets: 7 counts of contexts
                                   # seen x 3 match expectations x 8 bits
     MIX_WIDE_SETS = MIX_KNOWN_SETS + 256   # ... and the second's, one per tree node
@@ -1429,6 +1430,11 @@ cpdef enum:
     CM_MAPS_SIZE = CM_MAX * CM_CLASSES * 2 * APM_STEPS   # ... a map per context, class
                                   # and last bit seen (kept in the counter's lowest bit)
     CM_MAP_RATE = 7               # an entry moves 1/128 of the way to each coded bit
+    CM_TRUST = 6                  # format 10: a context's second input is its first
+                                  # times (count class - CM_TRUST) / 8: against it while
+                                  # the context is young (fewer than 16 bits seen),
+                                  # for it after (the mixer learns one weight for both)
+    FINAL_RATE_O1 = 7             # format 10: the final map by the last byte moves 1/128
     MIX_QUIET = 64                # format 8's first mixers learn only from errors above
                                   # 64/4096 (most bits of text are near sure: fewer
                                   # updates, and 0.06% smaller than learning from all)
@@ -1478,33 +1484,38 @@ def _make_tables() -> None:
 _make_tables()
 
 
-def apm_table(bit_models: bool = False, final: bool = False) -> np.ndarray:
+def apm_table(bit_models: bool = False, final: bool = False,
+              final_maps: int = 1) -> np.ndarray:
     """Fresh maps (the final one and the count maps too, with the bit models; with the
-    `final` mixer, format 8, the match map and the final one alone): every context
-    starts as the identity map."""
+    `final` mixer, format 8, the match map and the final one alone; format 10's second
+    final map with `final_maps` 2): every context starts as the identity map."""
+    if final_maps not in (1, 2) or (final_maps == 2 and not final):
+        raise ValueError("one or two final maps; the second goes with the final mixer")
     row = np.array([_squash((j * 4096) // (APM_STEPS - 1) - 2048) * 16
                     for j in range(APM_STEPS)], np.uint16)
-    return np.tile(row, _apm_size(bit_models, final) // APM_STEPS)
+    return np.tile(row, _apm_size(bit_models, final, final_maps == 2) // APM_STEPS)
 
 
-cdef inline Py_ssize_t _apm_size(bint bit_models, bint final) noexcept:
+cdef inline Py_ssize_t _apm_size(bint bit_models, bint final, bint order1) noexcept:
     if not bit_models:
         return APM_MAPS * APM_SIZE
-    return (2 if final else APM_WIDE_MAPS) * APM_SIZE + CM_MAPS_SIZE
+    return ((2 + order1) if final else APM_WIDE_MAPS) * APM_SIZE + CM_MAPS_SIZE
 
 
-def mixer_table(bit_models: int = 0, final: bool = False) -> np.ndarray:
+def mixer_table(bit_models: int = 0, final: bool = False,
+                confidence: bool = False) -> np.ndarray:
     """Fresh mixer weights: the mean of the four probabilities, stretched (the inputs of
-    the bit models' contexts, `bit_models` of them, start at 0); with the `final` mixer
-    (format 8), the third mixer's sets and the final one's, the mean of its three."""
-    if not 0 <= bit_models <= CM_MAX or (final and not bit_models):
+    the bit models' contexts, `bit_models` of them, two each with `confidence`, format
+    10, start at 0); with the `final` mixer (format 8), the third mixer's sets and the
+    final one's, the mean of its three."""
+    if not 0 <= bit_models <= CM_MAX or ((final or confidence) and not bit_models):
         raise ValueError(f"the bit models have 1 to {CM_MAX} contexts; the final mixer "
-                         "goes with them")
+                         "and the confidence inputs go with them")
     if not bit_models:
         w = np.zeros((MIX_SETS, MIX_INPUTS), np.int64)
         w[:, :4] = 1 << 14
         return w.reshape(-1)
-    w = np.zeros((_mixer_rows(final), MIX_INPUTS + bit_models), np.int64)
+    w = np.zeros((_mixer_rows(final), MIX_INPUTS + bit_models * (1 + confidence)), np.int64)
     w[:, :4] = 1 << 14
     w[MIX_WIDE_SETS + MIX_BYTE_SETS:, :3] = 65536 // 3
     return w.reshape(-1)
@@ -1578,6 +1589,9 @@ ctypedef struct Sse:
     int64_t pf
     int64_t xf[3]
     int64_t ways                  # the places a context's bucket may take (format 8: 4)
+    bint confidence               # format 10: a second input per context (CM_TRUST)
+    uint16_t* map_o1              # format 10: the final map by the last byte and the
+    int64_t at_o1                 # node (NULL without it); the entry the update moves
 
 
 cdef inline uint32_t* _cm_at(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogil:
@@ -1742,6 +1756,7 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
     cdef int i
     cdef int64_t seen = 0
     cdef uint32_t v
+    cdef int64_t* trust = e.x + MIX_INPUTS + e.n_cm
     for i in range(e.n_cm):
         v = e.slot[i][e.nib]
         if e.cmap == NULL:
@@ -1753,6 +1768,10 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
                 e.cmap, _STRETCH[v >> 20],
                 (i * CM_CLASSES + _CM_CLASS[v & 1023]) * 2 + ((v >> 10) & 1),
                 &e.cat[i]) >> 4]
+        if e.confidence:
+            # how far to trust the context grows with the bits it has seen: the mixer's
+            # weights for this input and the first make one weight per count class
+            trust[i] = (e.x[MIX_INPUTS + i] * (<int64_t>_CM_CLASS[v & 1023] - CM_TRUST)) >> 3
         seen += (v & 1023) != 0
     e.set = (min(seen, 6) * 3 + expect) * 8 + b
     e.set2 = MIX_KNOWN_SETS + node
@@ -1773,6 +1792,12 @@ cdef inline int64_t _wide_p(Sse* e, int64_t node, int64_t b, int64_t expect) noe
         p = _clamp(((e.pm + e.pm2 + 1) >> 1) << 4)
     cdef int64_t f = _apm(e.map[APM_MAPS], _STRETCH[p >> 4], e.blk[2] | e.nib,
                           &e.at_final)
+    cdef int64_t g
+    if e.map_o1 != NULL:
+        # format 10: a second final map, by the last byte and the node (exact: 65536
+        # contexts), weighed in as paq8 chains its APMs: 4:6:6 with the mixer and the first
+        g = _apm(e.map_o1, _STRETCH[p >> 4], (e.c1 << 8) | node, &e.at_o1)
+        return _clamp((4 * p + 6 * f + 6 * g) >> 4)
     return _clamp((p + f) >> 1)
 
 
@@ -1801,6 +1826,8 @@ cdef inline void _sse_update(Sse* e, int64_t bit) noexcept nogil:
         _mixer_update(e.x, e.w + e.set * e.wide, e.wide, (bit << 12) - e.pm)
         _mixer_update(e.x, e.w + e.set2 * e.wide, e.wide, (bit << 12) - e.pm2)
     _apm_update(e.map[APM_MAPS], e.at_final, bit)
+    if e.map_o1 != NULL:
+        _apm_move(e.map_o1, e.at_o1, bit, FINAL_RATE_O1)
     if e.cmap != NULL:
         for i in range(e.n_cm):
             _apm_move(e.cmap, e.cat[i], bit, CM_MAP_RATE)
@@ -1900,10 +1927,13 @@ cdef class Predictor:
     cdef readonly int cm_ways
     cdef readonly bint final_mixer
     cdef readonly int mixer_boost
+    cdef readonly bint cm_confidence
+    cdef readonly int final_maps
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
                  bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False,
-                 cm_ways=1, final_mixer=False, mixer_boost=0):
+                 cm_ways=1, final_mixer=False, mixer_boost=0, cm_confidence=False,
+                 final_maps=1):
         self.E, self.seen, self.Wt, self.c, self.b = E, seen, Wt, c, b
         self.orders, self.lr, self.ctx, self.scratch, self.idx = orders, lr, ctx, scratch, idx
         self.mtab, self.mw, self.B, self.bias_orders = mtab, mw, B, bias_orders
@@ -1919,6 +1949,9 @@ cdef class Predictor:
         # format 8: the third mixer and the final one (their rows in mixer_table(n, True))
         self.final_mixer = final_mixer
         self.mixer_boost = mixer_boost   # with the final mixer: see _bit_p
+        # format 10: a second input per bit model's context (CM_TRUST; its rows in
+        # mixer_table(n, True, True)), a second final map (in apm_table(True, True, 2))
+        self.cm_confidence, self.final_maps = cm_confidence, final_maps
         self._pointers()  # refused now when they do not fit together
         self._sse()
 
@@ -1936,6 +1969,8 @@ cdef class Predictor:
         e.cm = NULL
         e.cmap = NULL
         e.final = False
+        e.confidence = False
+        e.map_o1 = NULL
         if self.apm is None and self.mixer is None and self.cm is None:
             return e
         if self.apm is None or self.mixer is None:
@@ -1954,7 +1989,8 @@ cdef class Predictor:
             e.cm_mask = <uint64_t>(buckets - 1)
             e.cm_orders = &codes[0]
             e.n_cm = n_cm
-            e.wide = MIX_INPUTS + n_cm
+            e.confidence = self.cm_confidence
+            e.wide = MIX_INPUTS + n_cm * (2 if e.confidence else 1)
             if self.cm_ways not in (1, 2, 4) or buckets < self.cm_ways:
                 raise ValueError("a bucket has 1, 2 or 4 places")
             e.ways = self.cm_ways
@@ -1963,12 +1999,16 @@ cdef class Predictor:
         if e.cm == NULL and (t.shape[0] != APM_MAPS * APM_SIZE
                              or w.shape[0] != MIX_SETS * MIX_INPUTS):
             raise ValueError("the APM maps or the mixer's weights have the wrong size")
-        if e.cm != NULL and (t.shape[0] != _apm_size(True, self.final_mixer)
+        if self.final_maps not in (1, 2) or (self.final_maps == 2 and not self.final_mixer):
+            raise ValueError("one or two final maps; the second goes with the final mixer")
+        if e.cm != NULL and (t.shape[0] != _apm_size(True, self.final_mixer,
+                                                     self.final_maps == 2)
                              or w.shape[0] != _mixer_rows(self.final_mixer) * e.wide):
             raise ValueError("with the bit models, the APM maps or the mixer's weights "
                              "have the wrong size")
-        if (self.cm_map or self.final_mixer) and e.cm == NULL:
-            raise ValueError("the count maps and the final mixer go with the bit models")
+        if (self.cm_map or self.final_mixer or self.cm_confidence) and e.cm == NULL:
+            raise ValueError("the count maps, the final mixer and the confidence inputs go "
+                             "with the bit models")
         e.final = self.final_mixer
         if not 0 <= self.mixer_boost <= 255:
             raise ValueError("the mixers' boost is 0..255")
@@ -1983,8 +2023,11 @@ cdef class Predictor:
             e.map[1] = NULL
             e.map[2] = e.maps
             e.map[APM_MAPS] = e.maps + APM_SIZE
+            if self.final_maps == 2:
+                e.map_o1 = e.maps + 2 * APM_SIZE
         if self.cm_map:
-            e.cmap = e.maps + _apm_size(True, self.final_mixer) - CM_MAPS_SIZE
+            e.cmap = e.maps + _apm_size(True, self.final_mixer,
+                                        self.final_maps == 2) - CM_MAPS_SIZE
         e.w = &w[0]
         return e
 

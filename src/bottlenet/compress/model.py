@@ -53,6 +53,12 @@ the network and of the bit models) and with the current word (a bit model's); ot
 data's and markup's bit models read paq8's first indirect context (INDIRECT_1: the last
 byte with the two bytes that followed it the last times).
 
+Format 10 gives the mixers a second input per bit model's context, the first scaled by
+how many bits the context has seen (`cm_confidence`: the mixers learn how far to trust a
+context by its age, as paq8's context maps give several inputs a context), and refines
+the final probability by a second map, by the last byte and the tree node, beside the
+one by the last two bytes (`final_maps`, paq8's chain of APMs).
+
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
 """
@@ -91,7 +97,7 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
-# process stays under 250 MB (the process itself takes about 35 MB, the maps 12 MiB;
+# process stays under 250 MB (the process itself takes about 35 MB, the maps 9 MiB;
 # bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
 # up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
 # bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's and
@@ -156,6 +162,12 @@ class Settings:
     mixer_boost: int = -1                              # with the final mixer, the first
     #   mixers learn (16 + mixer_boost - KiB / 4) / 16 times faster at the input's start;
     #   -1: chosen (MIXER_BOOST: none after a primer, whose bytes the mixers learnt)
+    cm_confidence: int = 1                             # 1: each bit model's context gives
+    #   the mixers a second input, its first scaled by the bits it has seen (format 10);
+    #   0: one input (formats 7-9)
+    final_maps: int = 2                                # with the final mixer: 2, the final
+    #   probability refined by a map by the last two bytes and one by the last byte
+    #   (format 10); 1: the first alone (formats 7-9)
 
     def suited_to(self, sample: bytes) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data that starts with
@@ -217,6 +229,10 @@ class Settings:
         if self.final_mixer not in (0, 1) or isinstance(self.final_mixer, bool):
             raise SpecError(f"final_mixer is 0 or 1, got {self.final_mixer!r}")
         checks.whole("mixer boost (mixer_boost)", self.mixer_boost, -1, 255)
+        if self.cm_confidence not in (0, 1) or isinstance(self.cm_confidence, bool):
+            raise SpecError(f"cm_confidence is 0 or 1, got {self.cm_confidence!r}")
+        if self.final_maps not in (1, 2) or isinstance(self.final_maps, bool):
+            raise SpecError(f"final_maps is 1 or 2, got {self.final_maps!r}")
         if self.cm_ways not in (1, 2, 4) or isinstance(self.cm_ways, bool):
             raise SpecError(f"cm_ways is 1, 2 or 4, got {self.cm_ways!r}")
         if self.cm_orders and (
@@ -565,6 +581,10 @@ class Model:
         else:
             ctx[kernels.CTX_WMASK] = kernels.NO_WINDOW
             ctx[kernels.CTX_WDIST] = kernels.NO_WINDOW
+        # the parts that go with the bit models (formats 8 and 10), off without them
+        final = s.has_bit_models() and bool(s.final_mixer)
+        confidence = s.has_bit_models() and bool(s.cm_confidence)
+        final_maps = s.final_maps if final else 1
         self.predictor = kernels.Predictor(
             E=_zeros((1 << s.table_bits, k), np.float32),   # pages on first touch
             seen=_zeros((1 << s.table_bits,), np.uint8),
@@ -584,18 +604,17 @@ class Model:
             mw=np.zeros(32),
             B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
             bias_orders=np.array(bias_orders, np.int64),
-            apm=kernels.apm_table(s.has_bit_models(),
-                                  s.has_bit_models() and bool(s.final_mixer))
+            apm=kernels.apm_table(s.has_bit_models(), final, final_maps)
             if s.apm else None,
             mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0,
-                                      s.has_bit_models() and bool(s.final_mixer))
+                                      final, confidence)
             if s.apm else None,
             cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None,
             cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways,
-            final_mixer=bool(s.final_mixer) and s.has_bit_models(),
-            mixer_boost=s.mixer_boost)
+            final_mixer=final, mixer_boost=s.mixer_boost, cm_confidence=confidence,
+            final_maps=final_maps)
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
