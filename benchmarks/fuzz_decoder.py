@@ -8,8 +8,8 @@ the CLI), never crash, hang or grow without bound.
 
 The fuzzer starts from real archives of every format (tests/data: formats 1-10; more of
 format 10 made here: text, binary, records, markup, stored, empty, with format 7's and
-format 9's bit models, without the bit models or the maps) and its earlier findings, mutates
-them, and keeps the inputs that reach new code (the container's parser and the codec's
+format 9's bit models, with x86 code, without the bit models or the maps) and its
+earlier findings, mutates them, and keeps the inputs that reach new code (the container's parser and the codec's
 driver are instrumented; the compiled kernels are not, but every input reaches them
 through the driver). Limits per input: 1 s (a hang) and 4 GiB (the process's memory:
 see the flags below). It prints libFuzzer's figures and what it found; a finding is
@@ -111,6 +111,10 @@ def seeds(folder: Path) -> None:
         "v10-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
                                              Settings(cm_map=0, cm_ways=1, final_mixer=0,
                                                       cm_confidence=0, final_maps=1)),
+        # x86 calls made absolute in the ranges the settings name (format 10)
+        "v10-code.bn": codec.compress(b"".join(b"\x48\x89\xe8" + (i * 40).to_bytes(4, "little")
+                                               for i in range(100)),
+                                      Settings(code_ranges=(0, 300, 400, 700))),
         # markup: the markup contexts at work (format 9)
         "v10-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
                                                  b'Light.</item>\n' % i for i in range(20))),

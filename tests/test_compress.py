@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "ed8fe8ba7cc91ce5"
+GOLDEN_SHA = "0f79875bd00c1630"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"

@@ -163,7 +163,7 @@ def settings_for(size: int | None, settings: Settings | None = None,
     """The settings an archive of an input of `size` bytes (None: not known) that starts
     with `sample` is written with: the history window and the table sized for it, within
     `memory` bytes, and the rates for its kind of data."""
-    s = (settings or Settings()).check().suited_to(sample).window_for(size, memory)
+    s = (settings or Settings()).check().suited_to(sample, size).window_for(size, memory)
     primer = len(primer_bytes(s.primer)) if s.primer and size is not None else 0
     return s.sized_for(None if size is None else size + primer, memory)
 
@@ -194,10 +194,14 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     sink.write(head)
     written, done, crc, model_bits, all_stored = len(head), 0, 0, 0.0, True
     bits: list[np.ndarray] = []
+    code = np.array(settings.code_ranges or (), np.int64)
     while block := first or container.read_up_to(source.read, container.BLOCK):
         first = b""
         crc = zlib.crc32(block, crc)
         src = np.frombuffer(block, np.uint8)
+        if len(code):   # the model reads (and a stored block keeps) the filtered bytes
+            src = _filtered(src, done, code, encode=True)
+            block = src.tobytes()
         coder.encoder_start(state)
         for start in range(0, len(src), CHUNK):
             chunk = src[start:start + CHUNK]
@@ -255,6 +259,7 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
     wmask = len(ring) - 1
     state = np.zeros(coder.STATE_SIZE, np.int64)
     freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
+    code = np.array(settings.code_ranges or (), np.int64)
     done, crc, number = 0, 0, 1
     while (block := container.read_block(source.read, number, container.BLOCK)) is not None:
         if done % container.BLOCK:   # every block but the last is full (so chunks line up
@@ -284,6 +289,9 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                     raise ArchiveError(f"archive is damaged (block {number} ends before "
                                        "its data does)")
             piece = ring[at:at + end - start].tobytes()
+            if len(code):
+                piece = _filtered(np.frombuffer(piece, np.uint8), t, code,
+                                  encode=False).tobytes()
             crc = zlib.crc32(piece, crc)
             sink.write(piece)
             if progress:
@@ -295,6 +303,16 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
         raise ArchiveError("decoded bytes do not match the original's length and checksum; "
                            "the archive is damaged")
     return done
+
+
+def _filtered(data: np.ndarray, offset: int, code: np.ndarray, encode: bool) -> np.ndarray:
+    """A copy of `data` (the input's bytes from `offset`, a whole number of chunks
+    from the block's start) with x86 calls' targets in the code ranges made absolute
+    (encode) or relative again: per chunk, as the decoder undoes it chunk by chunk."""
+    out = data.copy()
+    for start in range(0, len(out), CHUNK):
+        kernels.code_filter(out[start:start + CHUNK], offset + start, code, encode)
+    return out
 
 
 def peek(source: Source) -> bytes:

@@ -8,7 +8,8 @@ context; 5: the output layer in float32, learning only the outputs that matter; 
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
 which other data than text gets by default; 7: bit models mixed with the network; 8:
 record contexts, and other data's bit models with two of them; 9: markup contexts, which
-markup gets; 10: a second mixer input per bit model's context and a second final map).
+markup gets; 10: a second mixer input per bit model's context, a second final map, and
+x86 calls made absolute in the code ranges its settings name).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
@@ -167,27 +168,28 @@ SETTINGS_DICTIONARY = {
     # text's: the last costs least)
     10: b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
         b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4,-14,-15,-16],'
-        b'"cm_ways":4,"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,'
-        b'"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,'
-        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":64,"orders":[1,'
-        b'2,3,4,5,6,-1,-2,-3,-4,-5,-14],"output_bits":32,"primer":0,"rates":[1.0,1.0,1.0,1.0,'
-        b'1.0,1.0,2.5,2.0,0.25,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,'
-        b'"window_bits":18}'
+        b'"cm_ways":4,"code_ranges":[],"final_maps":2,"final_mixer":1,"hidden":32,'
+        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
+        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+        b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-14],"output_bits":32,'
+        b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0,1.0],"seed":1,'
+        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}'
         b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
         b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11,-16],'
-        b'"cm_ways":4,"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,'
-        b'"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,"lr_match":0.05,'
-        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":64,"orders":[1,'
-        b'2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,"rates":[1.0,1.0,'
-        b'1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,'
-        b'"table_bits":17,"window_bits":18}'
+        b'"cm_ways":4,"code_ranges":[],"final_maps":2,"final_mixer":1,"hidden":32,'
+        b'"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,'
+        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+        b'"mixer_boost":64,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,'
+        b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],'
+        b'"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}'
         b'{"apm":1,"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
         b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4],"cm_ways":4,'
-        b'"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,"lr_bias":0.03,'
-        b'"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,"lr_output":0.003,'
-        b'"lr_output_first":0.33,"match_min":6,"mixer_boost":0,"orders":[1,2,3,4,5,6,-1,-2,-3,'
-        b'-4,-5],"output_bits":32,"primer":1,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,'
-        b'1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}',
+        b'"code_ranges":[],"final_maps":2,"final_mixer":1,"hidden":32,"init_scale":0.5,'
+        b'"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,'
+        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":0,"orders":[1,'
+        b'2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,"rates":[1.0,1.0,1.0,1.0,1.0,'
+        b'1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,'
+        b'"window_bits":18}',
 }
 SETTINGS_DICTIONARY[9] += SETTINGS_DICTIONARY[8]
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
@@ -415,5 +417,6 @@ def upgrade_settings(d, version: int):
         # counters read as they are, in buckets of one place; two mixers' mean
         d = d | {"cm_map": 0, "cm_ways": 1, "final_mixer": 0, "mixer_boost": 0}
     if version <= 9:
-        d = d | {"cm_confidence": 0, "final_maps": 1}   # one input a context, one final map
+        # one input a context, one final map, no call filter
+        d = d | {"cm_confidence": 0, "final_maps": 1, "code_ranges": []}
     return d

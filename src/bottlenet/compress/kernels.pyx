@@ -950,6 +950,44 @@ cdef inline void _records(uint64_t* ctx, const uint8_t* history, int64_t y) noex
     cp[0] = <uint64_t>t
 
 
+def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
+                bint encode) -> None:
+    """Format 10's x86 call filter, in place on `buf`, the input's bytes from `offset`:
+    within the flat [start, end) pairs of `ranges` (file offsets; see code.py), each
+    E8 or E9 byte (call, jump) is followed by 4 bytes, and when their top byte is 00 or
+    FF (a target within 16 MiB: a call, most likely) they are the target relative to
+    the next instruction; `encode` makes it absolute (mod 2^25, the top byte kept 00 or
+    FF, as 7-Zip's BCJ filter does), else back. Both directions skip the same bytes (an
+    E8 or E9 always takes its 4), so decoding undoes encoding exactly, whatever the
+    bytes; windows never cross the ends of `buf`, which the codec calls per chunk."""
+    cdef Py_ssize_t n = buf.shape[0], k, i, lo, hi
+    cdef int64_t pos
+    cdef uint32_t v
+    if ranges.shape[0] % 2:
+        raise ValueError("code ranges come in pairs")
+    for k in range(0, ranges.shape[0], 2):
+        lo = <Py_ssize_t>max(ranges[k] - offset, 0)
+        hi = <Py_ssize_t>min(ranges[k + 1] - offset, <int64_t>n)
+        i = lo
+        while i + 5 <= hi:
+            if buf[i] == 0xE8 or buf[i] == 0xE9:
+                if buf[i + 4] == 0 or buf[i + 4] == 0xFF:
+                    v = (<uint32_t>buf[i + 1] | (<uint32_t>buf[i + 2] << 8)
+                         | (<uint32_t>buf[i + 3] << 16) | (<uint32_t>buf[i + 4] << 24))
+                    pos = offset + i + 5
+                    v = <uint32_t>((<int64_t>v + pos if encode else <int64_t>v - pos)
+                                   & 0x1FFFFFF)
+                    if v & 0x1000000:
+                        v |= 0xFE000000
+                    buf[i + 1] = v & 0xFF
+                    buf[i + 2] = (v >> 8) & 0xFF
+                    buf[i + 3] = (v >> 16) & 0xFF
+                    buf[i + 4] = v >> 24
+                i += 5
+            else:
+                i += 1
+
+
 def record_length(const uint8_t[::1] data) -> int:
     """The record length the model uses after `data` (0: none found), as `_records`
     finds it: for tests and for a look at what the model sees in a file."""

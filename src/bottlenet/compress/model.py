@@ -72,7 +72,7 @@ import mmap
 import numpy as np
 
 from bottlenet import checks
-from bottlenet.compress import kernels
+from bottlenet.compress import code, kernels
 from bottlenet.compress.kernels import (
     ALIGN,
     COLUMN,
@@ -168,10 +168,14 @@ class Settings:
     final_maps: int = 2                                # with the final mixer: 2, the final
     #   probability refined by a map by the last two bytes and one by the last byte
     #   (format 10); 1: the first alone (formats 7-9)
+    code_ranges: tuple[int, ...] | None = None         # x86 code's file offsets, flat
+    #   [start, end) pairs, whose call targets are made absolute (format 10, code.py);
+    #   None: from the input's own header (ELF, PE, COFF); (): none
 
-    def suited_to(self, sample: bytes) -> Settings:
-        """The rates left at 0 (or rates left empty) chosen for data that starts with
-        `sample`: the text profile, markup's or other data's (PROFILES, profile_of)."""
+    def suited_to(self, sample: bytes, size: int | None = None) -> Settings:
+        """The rates left at 0 (or rates left empty) chosen for data of `size` bytes
+        (None: not known) that starts with `sample`: the text profile, markup's or other
+        data's (PROFILES, profile_of); and where it holds x86 code (code.py)."""
         profile = PROFILES[profile_of(sample)]
         # the profile's own contexts join the default ones (orders given otherwise stay)
         orders = (self.orders + profile.added_orders if self.orders == DEFAULT_ORDERS
@@ -184,12 +188,14 @@ class Settings:
             lr_bias=self.lr_bias or profile.lr_bias, rates=rates, primer=primer,
             mixer_boost=boost,
             bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders,
-            cm_orders=(self.cm_orders or profile.cm_orders) if self.cm_bits else ())
+            cm_orders=(self.cm_orders or profile.cm_orders) if self.cm_bits else (),
+            code_ranges=(code.code_ranges(sample, size) if self.code_ranges is None
+                         else self.code_ranges))
 
     def suited(self) -> bool:
         return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
                     and self.mixer_boost >= 0
-                    and self.bias_orders is not None
+                    and self.bias_orders is not None and self.code_ranges is not None
                     and (self.cm_orders or not self.has_bit_models()))
 
     def has_bit_models(self) -> bool:
@@ -233,6 +239,10 @@ class Settings:
             raise SpecError(f"cm_confidence is 0 or 1, got {self.cm_confidence!r}")
         if self.final_maps not in (1, 2) or isinstance(self.final_maps, bool):
             raise SpecError(f"final_maps is 1 or 2, got {self.final_maps!r}")
+        if self.code_ranges is not None and not _ranges_ok(self.code_ranges):
+            raise SpecError(f"code ranges are up to {code.MAX_RANGES} sorted, apart "
+                            f"[start, end) pairs of offsets below 2^60, flat; got "
+                            f"{self.code_ranges!r}")
         if self.cm_ways not in (1, 2, 4) or isinstance(self.cm_ways, bool):
             raise SpecError(f"cm_ways is 1, 2 or 4, got {self.cm_ways!r}")
         if self.cm_orders and (
@@ -375,7 +385,14 @@ class Settings:
         return cls(**(d | {key: tuple(d[key]) for key in _LISTS})).check()
 
 
-_LISTS = ("orders", "rates", "bias_orders", "cm_orders")   # the fields JSON keeps as lists
+_LISTS = ("orders", "rates", "bias_orders", "cm_orders", "code_ranges")   # JSON's lists
+
+
+def _ranges_ok(r: tuple[int, ...]) -> bool:
+    return (len(r) % 2 == 0 and len(r) <= 2 * code.MAX_RANGES
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+            and all(0 <= a < b for a, b in zip(r, r[1:], strict=False))
+            and (not r or r[-1] < 2**60))
 
 
 _NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPARSE_2: "s2",
