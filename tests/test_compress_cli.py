@@ -60,6 +60,27 @@ def test_the_primer_is_read_for_prose_unless_told_not_to(tmp_path):
     assert "primed with English prose" in words and "primer included" in words
 
 
+def test_x86_code_is_filtered_unless_told_not_to(tmp_path):
+    from test_compress_code import elf64, x86_like
+
+    src = tmp_path / "program"
+    src.write_bytes(elf64(x86_like(20_000), [(1, 6, 4096, 20_000)]))
+    r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8)
+    assert r.exit_code == 0, r.output
+    assert "20,000 bytes in 1 range, calls" in " ".join(r.stdout.split())
+    sizes = {}
+    for flag in ("--code-filter", "--no-code-filter"):
+        archive = tmp_path / f"{flag}.bn"
+        r = run("compress", src, "-o", archive, flag, "--hidden", 8, "--json")
+        assert r.exit_code == 0, r.output
+        sizes[flag] = json.loads(r.stdout)["archive_bytes"]
+        ranges = json.loads(r.stdout)["settings"]["code_ranges"]
+        assert ranges == ([4096, 24_096] if flag == "--code-filter" else [])
+        assert run("decompress", archive, "-o", tmp_path / f"{flag}.out").exit_code == 0
+        assert (tmp_path / f"{flag}.out").read_bytes() == src.read_bytes()
+    assert sizes["--code-filter"] < sizes["--no-code-filter"]
+
+
 def test_stats_and_plot(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)

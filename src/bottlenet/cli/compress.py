@@ -109,6 +109,10 @@ def compress_command(
         help="Let the model read a built-in English text (35 KB) first when the file "
         "looks like English prose: 1-2% smaller, about 0.3 s longer both ways. "
         "--no-primer never does.")] = True,
+    code_filter: Annotated[bool, typer.Option(
+        help="In x86 programs and libraries (ELF, PE, COFF), make call and jump targets "
+        "absolute in the code their header names, so that calls to one function repeat "
+        "(3-9% smaller on x86-64 libraries). --no-code-filter never does.")] = True,
     show_stats: Annotated[bool, typer.Option(
         "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
         "check it, and show bits per byte class.")] = False,
@@ -127,7 +131,8 @@ def compress_command(
     units into a softmax over 256 bytes, with output biases chosen by the last 2-3
     bytes; the prediction drives a range coder, then
     the network learns from the byte. The learning rates suit text or other data, chosen
-    from the first bytes; English prose is preceded by a built-in English text.
+    from the first bytes; English prose is preceded by a built-in English text; x86
+    programs have their calls' targets made absolute where their header says code is.
     Decompression repeats the same steps, so no weights are stored. --level fast or max
     trades speed for size. Example:
 
@@ -145,7 +150,8 @@ def compress_command(
         orders=preset.settings.orders if orders is None else parse_orders(orders),
         table_bits=table_bits, lr_input=lr_input, boost=boost, lr_output=lr_output,
         lr_output_first=lr_output_first, seed=seed,
-        primer=_DEFAULT.primer if primer else 0).check()
+        primer=_DEFAULT.primer if primer else 0,
+        code_ranges=_DEFAULT.code_ranges if code_filter else ()).check()
     cap = preset.memory if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
@@ -212,6 +218,10 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
                 f"softmax 256; table 2^{used.table_bits} rows; history 2^{used.window_bits} "
                 f"bytes; input rate {used.lr_input:g}"
                 + ("; primed with English prose" if used.primer else ""))
+    if used.code_ranges:
+        spans, k = used.code_ranges, len(used.code_ranges) // 2
+        tab.add_row("x86 code", f"{sum(spans[1::2]) - sum(spans[::2]):,} bytes in {k} "
+                    f"range{'s' if k > 1 else ''}, calls' targets made absolute")
     show.print(tab)
     if "classic" in report:
         from rich.table import Table
