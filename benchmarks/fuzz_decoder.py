@@ -10,10 +10,11 @@ The fuzzer starts from real archives of every format (tests/data: formats 1-10; 
 format 10 made here: text, binary, records, markup, stored, empty, with format 7's and
 format 9's bit models, with x86 code, without the bit models or the maps) and its
 earlier findings, mutates them, and keeps the inputs that reach new code (the
-container's parser and the codec's driver are instrumented; the compiled kernels are not, but every input reaches them
-through the driver). Limits per input: 1 s (a hang) and 4 GiB (the process's memory:
-see the flags below). It prints libFuzzer's figures and what it found; a finding is
-written to the artifact folder, and `--replay FILE` runs one again.
+container's parser and the codec's driver are instrumented; the compiled kernels are
+not, but every input reaches them through the driver). Limits per input: 1 s (a hang)
+and 4 GiB (the process's memory: see the flags below). It prints libFuzzer's figures
+and what it found; a finding is written to the artifact folder, and `--replay FILE` runs
+one again.
 
 The primer (35 KB learnt before every default archive's first byte: ~0.1 s) depends
 only on the settings an archive names, never on the rest of its bytes, so the fuzzer
