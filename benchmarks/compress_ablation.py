@@ -3,8 +3,8 @@
 Compresses the corpus (the five English texts and the five mixed files) with the default
 settings, then once with each part taken away (a context, the sparse contexts of other
 data, format 8's record contexts, count maps, buckets of four places and final mixer,
-format 9's indirect context of other data, format 10's confidence inputs and second
-final map, the bit models, the probability maps and
+format 9's indirect context of other data, format 10's confidence inputs, second final
+map and call filter, the bit models, the probability maps and
 their mixer, the context biases, the primer, the fresh-row boost, the falling output
 rate, the output layer's skipping) and
 with each level (`--level fast|max`), and prints, per variant, the archives' total
@@ -82,9 +82,11 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         dataclasses.replace(base, final_maps=1), None)
     out["as format 9 (the two above)"] = (
         dataclasses.replace(base, cm_confidence=0, final_maps=1), None)
-    out["as format 7 (the seven parts above)"] = (
+    out["without the call filter (x86 code)"] = (
+        dataclasses.replace(base, code_ranges=()), None)
+    out["as format 7 (the parts above)"] = (
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
-                                         cm_confidence=0, final_maps=1,
+                                         cm_confidence=0, final_maps=1, code_ranges=(),
                                          cm_orders=format7 if _is_other(data)
                                          else PROFILES["text"].cm_orders),
         None)
