@@ -57,7 +57,9 @@ Format 10 gives the mixers a second input per bit model's context, the first sca
 how many bits the context has seen (`cm_confidence`: the mixers learn how far to trust a
 context by its age, as paq8's context maps give several inputs a context), and refines
 the final probability by a second map, by the last byte and the tree node, beside the
-one by the last two bytes (`final_maps`, paq8's chain of APMs).
+one by the last two bytes (`final_maps`, paq8's chain of APMs); and x86 code, where an
+ELF, PE or COFF header names it, has its calls' targets made absolute before the model
+reads it (`code_ranges`, code.py; the codec filters and unfilters).
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
