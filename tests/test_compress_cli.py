@@ -42,19 +42,26 @@ def test_compress_decompress_round_trip(tmp_path):
     assert src.read_bytes() == TEXT
 
 
+def with_and_without(tmp_path, src, flag: str) -> dict[str, dict]:
+    """`compress --FLAG` and `--no-FLAG` on src (8 units, JSON): each archive decodes
+    to src; their reports, by flag."""
+    reports = {}
+    for f in (f"--{flag}", f"--no-{flag}"):
+        archive = tmp_path / f"{f}.bn"
+        r = run("compress", src, "-o", archive, f, "--hidden", 8, "--json")
+        assert r.exit_code == 0, r.output
+        reports[f] = json.loads(r.stdout)
+        assert run("decompress", archive, "-o", tmp_path / f"{f}.out").exit_code == 0
+        assert (tmp_path / f"{f}.out").read_bytes() == src.read_bytes()
+    return reports
+
+
 def test_the_primer_is_read_for_prose_unless_told_not_to(tmp_path):
     src = tmp_path / "alice.txt"
     src.write_bytes(TEXT)
-    sizes = {}
-    for flag in ("--primer", "--no-primer"):
-        archive = tmp_path / f"{flag}.bn"
-        r = run("compress", src, "-o", archive, flag, "--hidden", 8, "--json")
-        assert r.exit_code == 0, r.output
-        sizes[flag] = json.loads(r.stdout)["archive_bytes"]
-        assert json.loads(r.stdout)["settings"]["primer"] == (flag == "--primer")
-        assert run("decompress", archive, "-o", tmp_path / f"{flag}.txt").exit_code == 0
-        assert (tmp_path / f"{flag}.txt").read_bytes() == TEXT
-    assert sizes["--primer"] < sizes["--no-primer"]
+    on, off = with_and_without(tmp_path, src, "primer").values()
+    assert (on["settings"]["primer"], off["settings"]["primer"]) == (1, 0)
+    assert on["archive_bytes"] < off["archive_bytes"]
     r = run("compress", src, "-o", tmp_path / "x.bn")
     words = " ".join(r.stdout.split())  # the table wraps its cells
     assert "primed with English prose" in words and "primer included" in words
@@ -68,17 +75,9 @@ def test_x86_code_is_filtered_unless_told_not_to(tmp_path):
     r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8)
     assert r.exit_code == 0, r.output
     assert "8,000 bytes in 1 range, calls" in " ".join(r.stdout.split())
-    sizes = {}
-    for flag in ("--code-filter", "--no-code-filter"):
-        archive = tmp_path / f"{flag}.bn"
-        r = run("compress", src, "-o", archive, flag, "--hidden", 8, "--json")
-        assert r.exit_code == 0, r.output
-        sizes[flag] = json.loads(r.stdout)["archive_bytes"]
-        ranges = json.loads(r.stdout)["settings"]["code_ranges"]
-        assert ranges == ([4096, 12_096] if flag == "--code-filter" else [])
-        assert run("decompress", archive, "-o", tmp_path / f"{flag}.out").exit_code == 0
-        assert (tmp_path / f"{flag}.out").read_bytes() == src.read_bytes()
-    assert sizes["--code-filter"] < sizes["--no-code-filter"]
+    on, off = with_and_without(tmp_path, src, "code-filter").values()
+    assert (on["settings"]["code_ranges"], off["settings"]["code_ranges"]) == ([4096, 12_096], [])
+    assert on["archive_bytes"] < off["archive_bytes"]
 
 
 def test_stats_and_plot(tmp_path):

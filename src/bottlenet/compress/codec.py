@@ -288,10 +288,9 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                 if state[coder.POS] > len(buf) + coder.FLUSH_BYTES:
                     raise ArchiveError(f"archive is damaged (block {number} ends before "
                                        "its data does)")
-            piece = ring[at:at + end - start].tobytes()
-            if len(code):
-                piece = _filtered(np.frombuffer(piece, np.uint8), t, code,
-                                  encode=False).tobytes()
+            decoded = ring[at:at + end - start]   # as the model read them: filtered
+            piece = (_filtered(decoded, t, code, encode=False) if len(code)
+                     else decoded).tobytes()
             crc = zlib.crc32(piece, crc)
             sink.write(piece)
             if progress:
