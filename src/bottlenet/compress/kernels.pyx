@@ -143,230 +143,224 @@ cdef extern from *:
     #define BN_PREFETCH(p) ((void)(p))
     #endif
 
-    /* The output layer's backward step on rows of Wt (256 outputs each): for each row
-       j, g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), the sum in 8 lanes (lane t adds the
-       products of outputs i = t mod 8 in order, then the lanes are added pairwise), and
-       w[j, i] -= (lr h[j]) p[i], each weight read for the sum before it is updated.
-       Written with GCC/Clang vector types: each vector holds the 8 lanes, so the sums
-       stay in registers (the compiler's own vectoriser kept them in memory); four rows
-       at a time, so four chains of additions run side by side. The arithmetic per lane
-       is plain IEEE multiply then add, as in scalar code. */
+    /* Vector kernels, written with GCC/Clang vector types so that running sums stay in
+       registers (the compiler's own vectoriser kept them in memory). Each works in the
+       machine's own width, BN_W floats (BN_W / 2 doubles) a vector: a vector type wider
+       than the registers is kept in memory, every operation a load and a store (the
+       64-byte vectors these kernels had ran 3-4x slower on AVX2 than on AVX-512). Where a
+       sum is defined in 16 lanes (8 for doubles), those lanes are held in as many vectors
+       as it takes, so every width makes the same additions in the same order: the
+       arithmetic per lane is plain IEEE multiply then add, as in scalar code, and every
+       build writes the same archives. */
     #include <stdint.h>
     #include <string.h>
-    typedef double bn_v8 __attribute__((vector_size(64)));
-    static inline bn_v8 bn_load(const double* p) { bn_v8 v; memcpy(&v, p, 64); return v; }
-    static inline void bn_store(double* p, bn_v8 v) { memcpy(p, &v, 64); }
-    static inline double bn_lanes(bn_v8 a) {
+    #if defined(__AVX512F__)
+    #define BN_W 16
+    #elif defined(__AVX__)
+    #define BN_W 8
+    #else
+    #define BN_W 4
+    #endif
+    #define BN_D (BN_W / 2)       /* doubles a vector */
+    #define BN_P (16 / BN_W)      /* vectors to 16 float lanes */
+    #define BN_Q (8 / BN_D)       /* vectors to 8 double lanes */
+    typedef float bn_fv __attribute__((vector_size(BN_W * 4)));
+    typedef int32_t bn_iv __attribute__((vector_size(BN_W * 4)));
+    typedef double bn_dv __attribute__((vector_size(BN_W * 4)));
+    typedef long long bn_lv __attribute__((vector_size(BN_W * 4)));
+    static inline bn_fv bn_ldf(const float* p) { bn_fv v; memcpy(&v, p, sizeof v); return v; }
+    static inline void bn_stf(float* p, bn_fv v) { memcpy(p, &v, sizeof v); }
+    static inline bn_dv bn_ldd(const double* p) { bn_dv v; memcpy(&v, p, sizeof v); return v; }
+    static inline void bn_std(double* p, bn_dv v) { memcpy(p, &v, sizeof v); }
+    /* 8 double lanes added pairwise; 16 float lanes folded in halves (lane t + lane
+       t + 8, then t + t + 4, then t + t + 2, then 0 + 1: the order a vector unit folds
+       in). */
+    static inline double bn_fold8(const double* a) {
         return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
     }
-    static inline void bn_out_step4(double* w, const double* p, double lr,
-                                    const double* h, double* g) {
-        bn_v8 a = {0}, b = {0}, c = {0}, d = {0};
-        double* w1 = w + 256; double* w2 = w + 512; double* w3 = w + 768;
-        double s0 = lr * h[0], s1 = lr * h[1], s2 = lr * h[2], s3 = lr * h[3];
-        for (int i = 0; i < 256; i += 8) {
-            bn_v8 pi = bn_load(p + i);
-            bn_v8 x0 = bn_load(w + i), x1 = bn_load(w1 + i);
-            bn_v8 x2 = bn_load(w2 + i), x3 = bn_load(w3 + i);
-            a += pi * x0; b += pi * x1; c += pi * x2; d += pi * x3;
-            bn_store(w + i, x0 - s0 * pi); bn_store(w1 + i, x1 - s1 * pi);
-            bn_store(w2 + i, x2 - s2 * pi); bn_store(w3 + i, x3 - s3 * pi);
-        }
-        g[0] = bn_lanes(a) * (1.0 - h[0] * h[0]);
-        g[1] = bn_lanes(b) * (1.0 - h[1] * h[1]);
-        g[2] = bn_lanes(c) * (1.0 - h[2] * h[2]);
-        g[3] = bn_lanes(d) * (1.0 - h[3] * h[3]);
-    }
-    static inline void bn_out_step1(double* w, const double* p, double lr,
-                                    const double* h, double* g) {
-        bn_v8 a = {0};
-        double s0 = lr * h[0];
-        for (int i = 0; i < 256; i += 8) {
-            bn_v8 pi = bn_load(p + i), x0 = bn_load(w + i);
-            a += pi * x0;
-            bn_store(w + i, x0 - s0 * pi);
-        }
-        g[0] = bn_lanes(a) * (1.0 - h[0] * h[0]);
-    }
-
-    /* Format 5's output layer in float32, 16 lanes a vector. The logits: for each output
-       i, c[i] + sum_j w[j, i] h[j], summed over j in order (128 outputs at a time, so
-       eight vectors of sums stay in registers across the k units). */
-    typedef float bn_f16 __attribute__((vector_size(64)));
-    static inline bn_f16 bn_loadf(const float* p) { bn_f16 v; memcpy(&v, p, 64); return v; }
-    static inline void bn_storef(float* p, bn_f16 v) { memcpy(p, &v, 64); }
-    /* The sum of 16 lanes, folded in halves: lane t + lane t + 8, then t + t + 4, then
-       t + t + 2, then 0 + 1 (the order a vector unit folds in). */
-    static inline float bn_lanesf(bn_f16 a) {
+    static inline float bn_fold16(const float* a) {
         float h[8], q[4];
         for (int t = 0; t < 8; t++) h[t] = a[t] + a[t + 8];
         for (int t = 0; t < 4; t++) q[t] = h[t] + h[t + 4];
         return (q[0] + q[2]) + (q[1] + q[3]);
     }
-    /* bn_lanesf of four vectors at once, in the same order, with whole-vector adds
-       (GCC 12+ and Clang; otherwise lane by lane, the same numbers). */
-    static inline void bn_lanesf4(bn_f16 a, bn_f16 b, bn_f16 c, bn_f16 d, float* out) {
-    #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-        /* lanes 0-7: a[t] + a[t + 8], lanes 8-15: the same of b (and of c, d) */
-        bn_f16 ab = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7,
-                                            16, 17, 18, 19, 20, 21, 22, 23)
-                  + __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15,
-                                            24, 25, 26, 27, 28, 29, 30, 31);
-        bn_f16 cd = __builtin_shufflevector(c, d, 0, 1, 2, 3, 4, 5, 6, 7,
-                                            16, 17, 18, 19, 20, 21, 22, 23)
-                  + __builtin_shufflevector(c, d, 8, 9, 10, 11, 12, 13, 14, 15,
-                                            24, 25, 26, 27, 28, 29, 30, 31);
-        /* q[t] = h[t] + h[t + 4]: lanes 0-3 a, 4-7 b, 8-11 c, 12-15 d */
-        bn_f16 q = __builtin_shufflevector(ab, cd, 0, 1, 2, 3, 8, 9, 10, 11,
-                                           16, 17, 18, 19, 24, 25, 26, 27)
-                 + __builtin_shufflevector(ab, cd, 4, 5, 6, 7, 12, 13, 14, 15,
-                                           20, 21, 22, 23, 28, 29, 30, 31);
-        for (int r = 0; r < 4; r++)
-            out[r] = (q[4 * r] + q[4 * r + 2]) + (q[4 * r + 1] + q[4 * r + 3]);
-    #else
-        out[0] = bn_lanesf(a); out[1] = bn_lanesf(b);
-        out[2] = bn_lanesf(c); out[3] = bn_lanesf(d);
-    #endif
+
+    /* The output layer's backward step on `rows` rows of Wt (256 outputs each; rows is
+       4 or 1, so four chains of additions run side by side): for each row j, g[j] =
+       (sum_i p[i] w[j, i]) (1 - h[j]^2), the sum in 8 lanes (lane t adds the products of
+       outputs i = t mod 8 in order, then the lanes are added pairwise), and w[j, i] -=
+       (lr h[j]) p[i], each weight read for the sum before it is updated. */
+    static inline void bn_out_step(double* w, const double* p, double lr, const double* h,
+                                   double* g, const int rows) {
+        bn_dv acc[4][BN_Q];
+        memset(acc, 0, sizeof acc);
+        double s[4];
+        for (int r = 0; r < rows; r++) s[r] = lr * h[r];
+        for (int i = 0; i < 256; i += 8) {
+            for (int u = 0; u < BN_Q; u++) {
+                bn_dv pi = bn_ldd(p + i + u * BN_D);
+                for (int r = 0; r < rows; r++) {
+                    double* wr = w + 256 * r + i + u * BN_D;
+                    bn_dv x = bn_ldd(wr);
+                    acc[r][u] += pi * x;
+                    bn_std(wr, x - s[r] * pi);
+                }
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            double lanes[8];
+            memcpy(lanes, acc[r], sizeof lanes);
+            g[r] = bn_fold8(lanes) * (1.0 - h[r] * h[r]);
+        }
     }
+    static inline void bn_out_step4(double* w, const double* p, double lr,
+                                    const double* h, double* g) {
+        bn_out_step(w, p, lr, h, g, 4);
+    }
+    static inline void bn_out_step1(double* w, const double* p, double lr,
+                                    const double* h, double* g) {
+        bn_out_step(w, p, lr, h, g, 1);
+    }
+
+    /* Format 5's output layer in float32. The logits: for each output i, c[i] +
+       sum_j w[j, i] h[j], summed over j in order; BN_ACC vectors of outputs at a time,
+       so their sums stay in registers across the k units. */
+    #define BN_ACC 8
     static inline void bn_logits_f32(const float* w, const float* c, const double* h,
                                      long k, float* z) {
-        for (int ib = 0; ib < 256; ib += 128) {
-            bn_f16 a0 = bn_loadf(c + ib), a1 = bn_loadf(c + ib + 16);
-            bn_f16 a2 = bn_loadf(c + ib + 32), a3 = bn_loadf(c + ib + 48);
-            bn_f16 a4 = bn_loadf(c + ib + 64), a5 = bn_loadf(c + ib + 80);
-            bn_f16 a6 = bn_loadf(c + ib + 96), a7 = bn_loadf(c + ib + 112);
+        for (int ib = 0; ib < 256; ib += BN_ACC * BN_W) {
+            bn_fv a[BN_ACC];
+            for (int q = 0; q < BN_ACC; q++) a[q] = bn_ldf(c + ib + q * BN_W);
             for (long j = 0; j < k; j++) {
                 const float* r = w + j * 256 + ib;
                 float hj = (float)h[j];
-                a0 += bn_loadf(r) * hj; a1 += bn_loadf(r + 16) * hj;
-                a2 += bn_loadf(r + 32) * hj; a3 += bn_loadf(r + 48) * hj;
-                a4 += bn_loadf(r + 64) * hj; a5 += bn_loadf(r + 80) * hj;
-                a6 += bn_loadf(r + 96) * hj; a7 += bn_loadf(r + 112) * hj;
+                for (int q = 0; q < BN_ACC; q++) a[q] += bn_ldf(r + q * BN_W) * hj;
             }
-            bn_storef(z + ib, a0); bn_storef(z + ib + 16, a1);
-            bn_storef(z + ib + 32, a2); bn_storef(z + ib + 48, a3);
-            bn_storef(z + ib + 64, a4); bn_storef(z + ib + 80, a5);
-            bn_storef(z + ib + 96, a6); bn_storef(z + ib + 112, a7);
+            for (int q = 0; q < BN_ACC; q++) bn_stf(z + ib + q * BN_W, a[q]);
         }
     }
-    /* Its backward step on rows j..j+3 of w, over the listed blocks of 16 outputs only
-       (the blocks where some |p| reaches the skip threshold; the others would barely
-       move): g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), lane t adding the products of
-       outputs 16 b + t over the blocks b in order, then the lanes folded (bn_lanesf); and
-       w[j, i] -= (float)(lr h[j]) p[i], each weight read for the sum before it is
-       updated. */
-    static inline void bn_out_f32_4(float* w, const float* p, double lr, const double* h,
-                                    double* g, const int* blocks, int nb) {
-        bn_f16 a = {0}, b = {0}, c = {0}, d = {0};
-        float* w1 = w + 256; float* w2 = w + 512; float* w3 = w + 768;
-        float s0 = (float)(lr * h[0]), s1 = (float)(lr * h[1]);
-        float s2 = (float)(lr * h[2]), s3 = (float)(lr * h[3]);
+    /* Its backward step on `rows` rows (4 or 1) of w, over the listed blocks of 16
+       outputs only (the blocks where some |p| reaches the skip threshold; the others
+       would barely move): g[j] = (sum_i p[i] w[j, i]) (1 - h[j]^2), lane t adding the
+       products of outputs 16 b + t over the blocks b in order, then the lanes folded
+       (bn_fold16); and w[j, i] -= (float)(lr h[j]) p[i], each weight read for the sum
+       before it is updated. */
+    static inline void bn_out_f32(float* w, const float* p, double lr, const double* h,
+                                  double* g, const int* blocks, int nb, const int rows) {
+        bn_fv acc[4][BN_P];
+        memset(acc, 0, sizeof acc);
+        float s[4];
+        for (int r = 0; r < rows; r++) s[r] = (float)(lr * h[r]);
         for (int q = 0; q < nb; q++) {
             int i = blocks[q] * 16;
-            bn_f16 pi = bn_loadf(p + i);
-            bn_f16 x0 = bn_loadf(w + i), x1 = bn_loadf(w1 + i);
-            bn_f16 x2 = bn_loadf(w2 + i), x3 = bn_loadf(w3 + i);
-            a += pi * x0; b += pi * x1; c += pi * x2; d += pi * x3;
-            bn_storef(w + i, x0 - s0 * pi); bn_storef(w1 + i, x1 - s1 * pi);
-            bn_storef(w2 + i, x2 - s2 * pi); bn_storef(w3 + i, x3 - s3 * pi);
+            for (int u = 0; u < BN_P; u++) {
+                bn_fv pi = bn_ldf(p + i + u * BN_W);
+                for (int r = 0; r < rows; r++) {
+                    float* wr = w + 256 * r + i + u * BN_W;
+                    bn_fv x = bn_ldf(wr);
+                    acc[r][u] += pi * x;
+                    bn_stf(wr, x - s[r] * pi);
+                }
+            }
         }
-        float sum[4];
-        bn_lanesf4(a, b, c, d, sum);
-        g[0] = (double)sum[0] * (1.0 - h[0] * h[0]);
-        g[1] = (double)sum[1] * (1.0 - h[1] * h[1]);
-        g[2] = (double)sum[2] * (1.0 - h[2] * h[2]);
-        g[3] = (double)sum[3] * (1.0 - h[3] * h[3]);
+        for (int r = 0; r < rows; r++) {
+            float lanes[16];
+            memcpy(lanes, acc[r], sizeof lanes);
+            g[r] = (double)bn_fold16(lanes) * (1.0 - h[r] * h[r]);
+        }
     }
-    /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
-    typedef int bn_i16 __attribute__((vector_size(64)));
-    static inline int bn_active_blocks(const float* p, float skip, int* blocks) {
-        int nb = 0;
-        bn_f16 s = {0};
-        s += skip;
-        for (int b = 0; b < 16; b++) {
-            bn_f16 v = bn_loadf(p + 16 * b);
-            bn_i16 hit = (v >= s) | (v <= -s);
-            unsigned long long w[8];
-            memcpy(w, &hit, 64);
-            blocks[nb] = b;      /* kept when some lane is hit (no branch to mispredict) */
-            nb += ((w[0] | w[1] | w[2] | w[3]) | (w[4] | w[5] | w[6] | w[7])) != 0;
-        }
-        return nb;
+    static inline void bn_out_f32_4(float* w, const float* p, double lr, const double* h,
+                                    double* g, const int* blocks, int nb) {
+        bn_out_f32(w, p, lr, h, g, blocks, nb, 4);
     }
     static inline void bn_out_f32_1(float* w, const float* p, double lr, const double* h,
                                     double* g, const int* blocks, int nb) {
-        bn_f16 a = {0};
-        float s0 = (float)(lr * h[0]);
-        for (int q = 0; q < nb; q++) {
-            int i = blocks[q] * 16;
-            bn_f16 pi = bn_loadf(p + i), x0 = bn_loadf(w + i);
-            a += pi * x0;
-            bn_storef(w + i, x0 - s0 * pi);
+        bn_out_f32(w, p, lr, h, g, blocks, nb, 1);
+    }
+    /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
+    static inline int bn_active_blocks(const float* p, float skip, int* blocks) {
+        int nb = 0;
+        bn_fv s = {0};
+        s += skip;
+        for (int b = 0; b < 16; b++) {
+            bn_iv hit = {0};
+            for (int u = 0; u < BN_P; u++) {
+                bn_fv v = bn_ldf(p + 16 * b + u * BN_W);
+                hit |= (v >= s) | (v <= -s);
+            }
+            unsigned long long words[BN_W / 2], any = 0;
+            memcpy(words, &hit, sizeof words);
+            for (int t = 0; t < BN_W / 2; t++) any |= words[t];
+            blocks[nb] = b;      /* kept when some lane is hit (no branch to mispredict) */
+            nb += any != 0;
         }
-        g[0] = (double)bn_lanesf(a) * (1.0 - h[0] * h[0]);
+        return nb;
     }
 
-    /* The quantiser's passes over the first n8 (a multiple of 8) probabilities, 8 at a
-       time: q = p clamped to [0, 1] (NaN -> 0), freq = 1 + trunc(q spare), and the
-       frequencies' sum and the largest q added to / folded into *sum and lane[8]. */
-    typedef long long bn_l8 __attribute__((vector_size(64)));
+    /* The quantiser's passes over the first n8 (a multiple of 8) probabilities: q = p
+       clamped to [0, 1] (NaN -> 0), freq = 1 + trunc(q spare), and the frequencies' sum
+       and the largest q added to / folded into *sum and lane[8] (sums of integers and
+       maxima: exact in any order). */
     static inline void bn_quantise8(const double* p, int64_t* freq, long n8,
                                     int64_t spare, int64_t* sum, double* lane) {
-        bn_v8 zero = {0}, one = zero + 1.0, sp = zero + (double)spare, best = bn_load(lane);
-        bn_l8 total = {0};
+        bn_dv zero = {0}, one = zero + 1.0, sp = zero + (double)spare, best[BN_Q];
+        memcpy(best, lane, sizeof best);
+        bn_lv total = {0};
         for (long i = 0; i < n8; i += 8) {
-            bn_v8 q = bn_load(p + i);
-            q = (bn_v8)((bn_l8)q & (q > zero));           /* q > 0 ? q : 0 (NaN too) */
-            bn_l8 below = q < one;
-            q = (bn_v8)(((bn_l8)q & below) | ((bn_l8)one & ~below));
-            bn_l8 f = __builtin_convertvector(q * sp, bn_l8) + 1;
-            memcpy(freq + i, &f, 64);
-            total += f;
-            bn_l8 more = q > best;
-            best = (bn_v8)(((bn_l8)q & more) | ((bn_l8)best & ~more));
+            for (int u = 0; u < BN_Q; u++) {
+                bn_dv q = bn_ldd(p + i + u * BN_D);
+                q = (bn_dv)((bn_lv)q & (q > zero));           /* q > 0 ? q : 0 (NaN too) */
+                bn_lv below = q < one;
+                q = (bn_dv)(((bn_lv)q & below) | ((bn_lv)one & ~below));
+                bn_lv f = __builtin_convertvector(q * sp, bn_lv) + 1;
+                memcpy(freq + i + u * BN_D, &f, sizeof f);
+                total += f;
+                bn_lv more = q > best[u];
+                best[u] = (bn_dv)(((bn_lv)q & more) | ((bn_lv)best[u] & ~more));
+            }
         }
         int64_t t = 0;
-        for (int j = 0; j < 8; j++) t += total[j];
+        for (int j = 0; j < BN_D; j++) t += total[j];
         *sum += t;
-        bn_store(lane, best);
+        memcpy(lane, best, sizeof best);
     }
 
-    /* Format 5's exp of 256 logits z - zmax (<= 0) in float32, 16 lanes: the same
-       construction as _exp_neg (clamp at -40, 2^floor(y) from the exponent bits, e^u on
-       [0, ln 2) by its Taylor series, here to u^7: error < 1.3e-6, far below what the
-       quantiser's 1/65536 steps can show), written to p as float64. */
+    /* Format 5's exp of 256 logits z - zmax (<= 0) in float32: the same construction as
+       _exp_neg (clamp at -40, 2^floor(y) from the exponent bits, e^u on [0, ln 2) by its
+       Taylor series, here to u^7: error < 1.3e-6, far below what the quantiser's 1/65536
+       steps can show), written to p as float64. */
     static inline void bn_exp_f32(const float* z, float zmax, double* p) {
-        bn_f16 lo = {0};
+        bn_fv lo = {0};
         lo -= 40.0f;
-        for (int i = 0; i < 256; i += 16) {
-            bn_f16 x = bn_loadf(z + i) - zmax;
-            bn_i16 low = x < lo;
-            x = (bn_f16)(((bn_i16)x & ~low) | ((bn_i16)lo & low));
-            bn_f16 y = x * 1.44269504f;
-            bn_f16 n = __builtin_convertvector(__builtin_convertvector(y, bn_i16), bn_f16);
-            n += __builtin_convertvector(n > y, bn_f16);       /* trunc -> floor */
-            bn_f16 u = (y - n) * 0.693147181f;
-            bn_f16 e = 1.0f + u * (1.0f + u * (0.5f + u * (1.0f / 6.0f + u * (1.0f / 24.0f
-                       + u * (1.0f / 120.0f + u * (1.0f / 720.0f + u * (1.0f / 5040.0f)))))));
-            bn_i16 bits = (__builtin_convertvector(n, bn_i16) + 127) << 23;
-            bn_f16 two;
-            memcpy(&two, &bits, 64);
+        for (int i = 0; i < 256; i += BN_W) {
+            bn_fv x = bn_ldf(z + i) - zmax;
+            bn_iv low = x < lo;
+            x = (bn_fv)(((bn_iv)x & ~low) | ((bn_iv)lo & low));
+            bn_fv y = x * 1.44269504f;
+            bn_fv n = __builtin_convertvector(__builtin_convertvector(y, bn_iv), bn_fv);
+            n += __builtin_convertvector(n > y, bn_fv);       /* trunc -> floor */
+            bn_fv u = (y - n) * 0.693147181f;
+            bn_fv e = 1.0f + u * (1.0f + u * (0.5f + u * (1.0f / 6.0f + u * (1.0f / 24.0f
+                      + u * (1.0f / 120.0f + u * (1.0f / 720.0f + u * (1.0f / 5040.0f)))))));
+            bn_iv bits = (__builtin_convertvector(n, bn_iv) + 127) << 23;
+            bn_fv two;
+            memcpy(&two, &bits, sizeof two);
             e = e * two;
-            for (int t = 0; t < 16; t++) p[i + t] = (double)e[t];
+            for (int t = 0; t < BN_W; t++) p[i + t] = (double)e[t];
         }
     }
 
-    /* The largest of 256 floats in 16 lanes (exact in any order: max does not round;
-       a lane keeps its value unless a later one compares greater). */
+    /* The largest of 256 floats (exact in any order: max does not round; a lane keeps
+       its value unless a later one compares greater). */
     static inline float bn_max_f32(const float* z) {
-        bn_f16 m = bn_loadf(z);
-        for (int i = 16; i < 256; i += 16) {
-            bn_f16 v = bn_loadf(z + i);
-            bn_i16 more = v > m;
-            m = (bn_f16)(((bn_i16)v & more) | ((bn_i16)m & ~more));
+        bn_fv m = bn_ldf(z);
+        for (int i = BN_W; i < 256; i += BN_W) {
+            bn_fv v = bn_ldf(z + i);
+            bn_iv more = v > m;
+            m = (bn_fv)(((bn_iv)v & more) | ((bn_iv)m & ~more));
         }
         float best = m[0];
-        for (int t = 1; t < 16; t++) best = m[t] > best ? m[t] : best;
+        for (int t = 1; t < BN_W; t++) best = m[t] > best ? m[t] : best;
         return best;
     }
     """
