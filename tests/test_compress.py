@@ -18,8 +18,8 @@ from conftest import needs_kernels
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
 from bottlenet.compress import ArchiveError, Settings, compress, container, decompress, fingerprint
+from bottlenet.compress.kernels import IMAGE_GRAD, IMAGE_WN, MARKUP_WORD
 from bottlenet.compress.kernels import MARKUP as MARKUP_CONTEXT
-from bottlenet.compress.kernels import MARKUP_WORD
 from bottlenet.compress.model import MATCH, WORD, WORDS, format_orders, parse_orders
 from bottlenet.errors import SpecError
 
@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "0f79875bd00c1630"
+GOLDEN_SHA = "682d7032d988f4ee"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -124,11 +124,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
     # contexts), 8 (before the markup contexts), 9 (before the confidence inputs and
-    # the second final map) and 10 (pinned while it is still the one written, so that
-    # whatever changes next is held to it), kept as bytes: as xz and zstd decode every
+    # the second final map), 10 (before the image contexts) and 11 (pinned while it is
+    # still the one written, so that whatever changes next is held to it), kept as
+    # bytes: as xz and zstd decode every
     # older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -165,11 +166,21 @@ def test_archives_of_every_earlier_format_still_decode():
     ten = io.BytesIO((DATA / "golden-v10-default.bn").read_bytes())
     settings, _ = container.read_head(ten.read(8), ten.read)
     assert (settings["cm_confidence"], settings["final_maps"]) == (1, 2)
+    assert settings["image"] == []
+    eleven = (DATA / "golden-v11-image.bn").read_bytes()
+    assert eleven[4] == 11 and decompress(eleven) == IMAGE
+    settings, _, _ = head_of(eleven)
+    assert settings["image"] == [13, len(IMAGE), 48, 1]
+    assert IMAGE_WN in settings["cm_orders"] and IMAGE_GRAD in settings["orders"]
 
 
 # fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives
 # of other data (formats 7 and 8) hold them
 RECORDS = b"".join(struct.pack("<IHf", i, i * 7919 % 65536, i / 3) for i in range(2000))
+# a grey image in a PGM file (format 11's pinned archive holds it): slopes the image
+# contexts predict, with a pattern that repeats every 7 pixels
+IMAGE = b"P5\n48 40\n255\n" + bytes((3 * x + 2 * y + (x * y) % 7) % 256
+                                     for y in range(40) for x in range(48))
 # markup (format 9's pinned archive holds it): the markup contexts at work
 MARKUP = b"".join(b'<language code="%03d" name="Language %d" scope="I"/>\n' % (i * 37 % 1000, i)
                   for i in range(60))

@@ -72,7 +72,7 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
                                          bias_bits=chosen.bias_bits,
                                          cm_orders=text.cm_orders,
                                          mixer_boost=model_module.MIXER_BOOST,
-                                         code_ranges=())
+                                         code_ranges=(), image=())
     assert settings_for(100, Settings(cm_orders=(1, 2, 3, 4, 5, 6, 7, 8))).cm_orders == (
         1, 2, 3, 4, 5, 6, 7, 8)
 

@@ -113,6 +113,10 @@ def compress_command(
         help="In x86 programs and libraries (ELF, PE, COFF), make call and jump targets "
         "absolute in the code their header names, so that calls to one function repeat "
         "(1-9% smaller on x86-64 programs and libraries). --no-code-filter never does.")] = True,
+    image: Annotated[bool, typer.Option(
+        help="In raster images whose header gives their layout (uncompressed BMP, PGM, "
+        "PPM), predict each pixel from its neighbours above and to the left (12-24% "
+        "smaller on photographs). --no-image reads them as other data.")] = True,
     show_stats: Annotated[bool, typer.Option(
         "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
         "check it, and show bits per byte class.")] = False,
@@ -132,7 +136,8 @@ def compress_command(
     bytes; the prediction drives a range coder, then
     the network learns from the byte. The learning rates suit text or other data, chosen
     from the first bytes; English prose is preceded by a built-in English text; x86
-    programs have their calls' targets made absolute where their header says code is.
+    programs have their calls' targets made absolute where their header says code is;
+    the pixels of BMP, PGM and PPM images are predicted from their neighbours.
     Decompression repeats the same steps, so no weights are stored. --level fast or max
     trades speed for size. Example:
 
@@ -151,7 +156,8 @@ def compress_command(
         table_bits=table_bits, lr_input=lr_input, boost=boost, lr_output=lr_output,
         lr_output_first=lr_output_first, seed=seed,
         primer=_DEFAULT.primer if primer else 0,
-        code_ranges=_DEFAULT.code_ranges if code_filter else ()).check()
+        code_ranges=_DEFAULT.code_ranges if code_filter else (),
+        image=_DEFAULT.image if image else ()).check()
     cap = preset.memory if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
@@ -222,6 +228,10 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
         spans, k = used.code_ranges, len(used.code_ranges) // 2
         tab.add_row("x86 code", f"{sum(spans[1::2]) - sum(spans[::2]):,} bytes in {k} "
                     f"range{'s' if k > 1 else ''}, calls' targets made absolute")
+    if used.image:
+        start, end, row, pixel = used.image
+        tab.add_row("image", f"{end - start:,} bytes of pixels, {row:,} a row, {pixel} a "
+                    "pixel: each predicted from its neighbours")
     show.print(tab)
     if "classic" in report:
         from rich.table import Table

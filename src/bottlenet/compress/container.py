@@ -1,19 +1,20 @@
-"""The archive format (.bn), version 10 (1-9 are read too). Integers little-endian.
+"""The archive format (.bn), version 11 (1-10 are read too). Integers little-endian.
 
-Versions 3-10 stream: they are written and read block by block, so neither side needs
+Versions 3-11 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4-10 have the same layout as 3; their models have more settings
+is known. Versions 4-11 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
 context; 5: the output layer in float32, learning only the outputs that matter; 6: each
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
 which other data than text gets by default; 7: bit models mixed with the network; 8:
 record contexts, and other data's bit models with two of them; 9: markup contexts, which
 markup gets; 10: a second mixer input per bit model's context, a second final map, and
-x86 calls made absolute in the code ranges its settings name).
+x86 calls made absolute in the code ranges its settings name; 11: image contexts in the
+pixels its settings place).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (10; 3-9)
+    4       1     format version (11; 3-10)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -55,10 +56,10 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 10
-READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # every version ever written still decodes
+FORMAT_VERSION = 11
+READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
-BLOCK = 1 << 20       # original bytes per block (formats 3-10)
+BLOCK = 1 << 20       # original bytes per block (formats 3-11)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
 # Versions 2-10 deflate the settings against the default settings of the day each
@@ -190,6 +191,40 @@ SETTINGS_DICTIONARY = {
         b'2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,"primer":1,"rates":[1.0,1.0,1.0,1.0,1.0,'
         b'1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,"skip":0.000244140625,"table_bits":17,'
         b'"window_bits":18}',
+    # 11: the four profiles' settings with format 11's fields (image's, markup's,
+    # other data's, text's: the last costs least)
+    11: b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,'
+        b'"cm_bits":16,"cm_confidence":1,"cm_map":1,"cm_orders":[-18,-19,-20,-21,'
+        b'-22,-23,-24,-25,1,2],"cm_ways":4,"code_ranges":[],"final_maps":2,"final_mixer":1,'
+        b'"hidden":32,"image":[54,"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,'
+        b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
+        b'"match_min":6,"mixer_boost":64,"orders":[1,2,-3,-18,-19,-22,-24,-25],"output_bits":32,'
+        b'"primer":0,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,'
+        b'"table_bits":17,"window_bits":18}{"apm":1,"bias_bits":12,"bias_orders":[2,'
+        b'3],"boost":5.0,"clamp":8.0,"cm_bits":16,"cm_confidence":1,"cm_map":1,"cm_orders":[1,'
+        b'2,3,4,6,-1,-2,-4,-14,-15,-16],"cm_ways":4,"code_ranges":[],"final_maps":2,'
+        b'"final_mixer":1,"hidden":32,"image":[],"init_scale":0.5,"lr_bias":0.03,'
+        b'"lr_hidden_bias":0.001,"lr_input":0.04,"lr_match":0.05,"lr_output":0.003,'
+        b'"lr_output_first":0.33,"match_min":6,"mixer_boost":64,"orders":[1,2,3,'
+        b'4,5,6,-1,-2,-3,-4,-5,-14],"output_bits":32,"primer":0,"rates":[1.0,1.0,'
+        b'1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0,1.0],"seed":1,"skip":0.000244140625,'
+        b'"table_bits":17,"window_bits":18}{"apm":1,"bias_bits":12,"bias_orders":[1,'
+        b'2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,"cm_confidence":1,"cm_map":1,'
+        b'"cm_orders":[1,2,3,4,6,-1,-6,-9,-10,-11,-16],"cm_ways":4,"code_ranges":[],'
+        b'"final_maps":2,"final_mixer":1,"hidden":32,"image":[],"init_scale":0.5,'
+        b'"lr_bias":0.25,"lr_hidden_bias":0.001,"lr_input":0.07,"lr_match":0.05,'
+        b'"lr_output":0.003,"lr_output_first":0.33,"match_min":6,"mixer_boost":64,'
+        b'"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5,-8,-6,-7,-9],"output_bits":32,"primer":0,'
+        b'"rates":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0],'
+        b'"seed":1,"skip":0.000244140625,"table_bits":17,"window_bits":18}{"apm":1,'
+        b'"bias_bits":12,"bias_orders":[2,3],"boost":5.0,"clamp":8.0,"cm_bits":16,'
+        b'"cm_confidence":1,"cm_map":1,"cm_orders":[1,2,3,4,6,-1,-2,-4],"cm_ways":4,'
+        b'"code_ranges":[],"final_maps":2,"final_mixer":1,"hidden":32,"image":[],'
+        b'"init_scale":0.5,"lr_bias":0.03,"lr_hidden_bias":0.001,"lr_input":0.04,'
+        b'"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,"match_min":6,'
+        b'"mixer_boost":0,"orders":[1,2,3,4,5,6,-1,-2,-3,-4,-5],"output_bits":32,'
+        b'"primer":1,"rates":[1.0,1.0,1.0,1.0,1.0,1.0,2.5,2.0,0.25,1.0,1.0],"seed":1,'
+        b'"skip":0.000244140625,"table_bits":17,"window_bits":18}',
 }
 SETTINGS_DICTIONARY[9] += SETTINGS_DICTIONARY[8]
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
@@ -204,7 +239,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-10 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-11 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -419,4 +454,6 @@ def upgrade_settings(d, version: int):
     if version <= 9:
         # one input a context, one final map, no call filter
         d = d | {"cm_confidence": 0, "final_maps": 1, "code_ranges": []}
+    if version <= 10:
+        d = d | {"image": []}                       # no image contexts
     return d

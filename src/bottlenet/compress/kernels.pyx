@@ -645,6 +645,23 @@ cpdef enum:
     # (INDIRECT_2): what came next here before, whatever the bytes in between
     INDIRECT_1 = -16
     INDIRECT_2 = -17
+    # Image contexts (format 11; the image profile), in the pixels of a raster image
+    # whose header names its layout (image.py): of the same channel, the pixels left
+    # (W), above (N), above left (NW), above right (NE) and two left and two up (WW,
+    # NN). IMAGE_WN: W and N; IMAGE_GRAD: W + N - NW (the plane through the three);
+    # IMAGE_WNW: W and NW; IMAGE_NNE: N and NE; IMAGE_AVG: the mean of W and N with how
+    # far they differ; IMAGE_EXT: N and W carried on (2N - NN, 2W - WW); IMAGE_COLOR:
+    # W moved as the previous channel moved from its own W (colour), or N + NE - NNE
+    # (grey and the first channel); IMAGE_QUANT: W, N, NW and NE in 8 levels each. Each
+    # with the channel; outside the pixels, one constant context each.
+    IMAGE_WN = -18
+    IMAGE_GRAD = -19
+    IMAGE_WNW = -20
+    IMAGE_NNE = -21
+    IMAGE_AVG = -22
+    IMAGE_EXT = -23
+    IMAGE_COLOR = -24
+    IMAGE_QUANT = -25
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -684,7 +701,10 @@ cpdef enum:
                                   # that followed it, 256 slots (INDIRECT_1) ...
     CTX_IND2 = CTX_IND1 + 256     # ... and after each pair, the last 2, 16 bits each,
                                   # 4 pairs a slot (INDIRECT_2)
-    CTX_SIZE = CTX_IND2 + 16384
+    CTX_IMAGE = CTX_IND2 + 16384  # format 11: the image's first and end positions,
+                                  # bytes a row and a pixel (0: no image) ...
+    CTX_IMAGE_KEYS = CTX_IMAGE + 4  # ... and the keys of its 8 contexts here (IMAGE_*)
+    CTX_SIZE = CTX_IMAGE_KEYS + 8
     RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
@@ -810,6 +830,7 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
 cpdef enum:
     TRACK_MARKUP = 1              # the markup state (MARKUP, MARKUP_WORD)
     TRACK_INDIRECT = 2            # the indirect contexts' tables (INDIRECT_1, INDIRECT_2)
+    TRACK_IMAGE = 4               # the image contexts' keys (IMAGE_*)
 
 
 cdef int64_t _tracks(codes) except -1:
@@ -823,6 +844,8 @@ cdef int64_t _tracks(codes) except -1:
                 t |= TRACK_MARKUP
             elif o == INDIRECT_1 or o == INDIRECT_2:
                 t |= TRACK_INDIRECT
+            elif IMAGE_QUANT <= o <= IMAGE_WN:
+                t |= TRACK_IMAGE
     return t
 
 
@@ -1069,6 +1092,58 @@ cdef inline void _indirect(uint64_t* ctx, int64_t y) noexcept nogil:
                                                      << shift)
 
 
+cdef inline int64_t _pixel(Net* m, const uint8_t* history, int64_t d,
+                           int64_t start) noexcept nogil:
+    """The byte d back from the next one, 0 where that lies before the image's first
+    byte (`start`) or beyond the history."""
+    if d < 1 or <int64_t>m.ctx[CTX_POS] - d < start:
+        return 0
+    cdef int64_t v = <int64_t>_back(m, history, d)
+    return v - 1 if v else 0
+
+
+cdef inline int64_t _clip8(int64_t v) noexcept nogil:
+    return 0 if v < 0 else (255 if v > 255 else v)
+
+
+cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
+    """The image contexts' keys (IMAGE_*) for the next byte, into CTX_IMAGE_KEYS: from
+    its neighbours of the same channel, where it lies in the image (CTX_IMAGE); each
+    context's tag alone elsewhere."""
+    cdef uint64_t* ctx = m.ctx
+    cdef uint64_t* key = ctx + CTX_IMAGE_KEYS
+    cdef int64_t start = <int64_t>ctx[CTX_IMAGE], end = <int64_t>ctx[CTX_IMAGE + 1]
+    cdef int64_t row = <int64_t>ctx[CTX_IMAGE + 2], px = <int64_t>ctx[CTX_IMAGE + 3]
+    cdef int64_t pos = <int64_t>ctx[CTX_POS], i
+    for i in range(8):
+        key[i] = <uint64_t>(0xD0 + i) << 56
+    if row == 0 or pos < start or pos >= end:
+        return
+    cdef int64_t c = ((pos - start) % row) % px
+    cdef int64_t w = _pixel(m, history, px, start), n = _pixel(m, history, row, start)
+    cdef int64_t nw = _pixel(m, history, row + px, start)
+    cdef int64_t ne = _pixel(m, history, row - px, start)
+    cdef int64_t ww = _pixel(m, history, 2 * px, start)
+    cdef int64_t nn = _pixel(m, history, 2 * row, start)
+    cdef int64_t nne = _pixel(m, history, 2 * row - px, start)
+    cdef int64_t p1, pw, color
+    if c > 0:
+        p1 = _pixel(m, history, 1, start)          # the previous channel, here and left
+        pw = _pixel(m, history, 1 + px, start)
+        color = _clip8(w + p1 - pw) | (<int64_t>1 << 8)
+    else:
+        color = _clip8(n + ne - nne) | ((w >> 2) << 9)
+    cdef uint64_t ch = <uint64_t>c << 48
+    key[0] |= ch | <uint64_t>(w | (n << 8))
+    key[1] |= ch | <uint64_t>_clip8(w + n - nw)
+    key[2] |= ch | <uint64_t>(w | (nw << 8))
+    key[3] |= ch | <uint64_t>(n | (ne << 8))
+    key[4] |= ch | <uint64_t>(((w + n + 1) >> 1) | (min((w - n if w > n else n - w) >> 2, 15) << 8))
+    key[5] |= ch | <uint64_t>(_clip8(2 * n - nn) | ((_clip8(2 * w - ww) >> 2) << 8))
+    key[6] |= ch | <uint64_t>color
+    key[7] |= ch | <uint64_t>((w >> 5) | ((n >> 5) << 3) | ((nw >> 5) << 6) | ((ne >> 5) << 9))
+
+
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
     """The key of context number o (in m.orders) at the current position."""
     return _key_of(m, history, m.orders[o])
@@ -1113,6 +1188,8 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
     if n == MARKUP_WORD:
         return (_tag_key(m.ctx) ^ (m.ctx[CTX_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
                 ^ <uint64_t>0xC6)
+    if IMAGE_QUANT <= n <= IMAGE_WN:
+        return m.ctx[CTX_IMAGE_KEYS + IMAGE_WN - n]
     if n <= RECORD:
         return _record_key(m, history, n)
     return _low_bytes(m.ctx[CTX_HIST], n)
@@ -1269,6 +1346,8 @@ cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept no
     cdef int64_t pos = <int64_t>ctx[CTX_POS] + 1
     ctx[CTX_POS] = <uint64_t>pos
     _records(ctx, history, y)
+    if m.tracks & TRACK_IMAGE:
+        _image_keys(m, history)
     cdef int64_t length = <int64_t>ctx[CTX_MLEN], ptr
     if length > 0:
         ptr = <int64_t>ctx[CTX_MPTR]
