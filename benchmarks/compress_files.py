@@ -1,15 +1,16 @@
 """bottlenet on files you name, against xz -9e and zpaq -m5: what the corpus leaves out.
 
-The corpus (compress_corpus.py) has no markup and no x86 code; this script takes any
-files, or slices of them (`FILE:START:END`, bytes), and prints for each its size, the
-profile bottlenet chose (text, markup, other) and the x86 code its header names,
-bottlenet's archive, bottlenet's without the call filter (where there is code), xz -9e's
-and zpaq -m5's (when Debian's zpaq is installed), then the totals and bottlenet's ratio
-to each. Sizes only (every archive is decoded and compared); for speed see
+The corpus (compress_corpus.py) has no markup, no x86 code and no images; this script
+takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each its
+size, the profile bottlenet chose (text, markup, other, image) and the x86 code or the
+image pixels its header names, bottlenet's archive, bottlenet's without what the header
+gave (the call filter, the image contexts: "plain", where there is either), xz -9e's and
+zpaq -m5's (when Debian's zpaq is installed), then the totals and bottlenet's ratio to
+each. Sizes only (every archive is decoded and compared); for speed see
 compress_corpus.py.
 
     uv run python benchmarks/compress_files.py /usr/lib/x86_64-linux-gnu/libjq.so.1 \\
-        /usr/share/X11/xkb/rules/base.xml /usr/bin/gdb:200000:600000
+        /usr/share/X11/xkb/rules/base.xml /usr/bin/gdb:200000:600000 photo.bmp
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def main() -> None:
     zpaq = STRONG["zpaq -m5"][0]()
     if zpaq is None:
         print(f"missing: zpaq -m5 ({STRONG['zpaq -m5'][1]}); its column is left out")
-    cols = ["bottlenet", "no filter", "xz -9e"] + (["zpaq -m5"] if zpaq else [])
-    head = (f"{'file':<28}{'bytes':>11} {'profile':>8} {'x86 code':>10} "
+    cols = ["bottlenet", "plain", "xz -9e"] + (["zpaq -m5"] if zpaq else [])
+    head = (f"{'file':<28}{'bytes':>11} {'profile':>8} {'x86 code':>10} {'pixels':>10} "
             + " ".join(f"{c:>10}" for c in cols))
     print(head + "\n" + "-" * len(head))
     totals = dict.fromkeys(["bytes", *cols], 0)
@@ -50,21 +51,23 @@ def main() -> None:
         name, data = _read(spec)
         result = compress(data)
         assert decompress(result.archive) == data, f"{name}: round trip failed"
-        code = result.settings.code_ranges or ()
+        code, layout = result.settings.code_ranges or (), result.settings.image or ()
         row = {"bottlenet": len(result.archive),
-               "no filter": len(compress(data, Settings(code_ranges=())).archive)
-               if code else len(result.archive),
+               "plain": len(compress(data, Settings(code_ranges=(), image=())).archive)
+               if code or layout else len(result.archive),
                "xz -9e": len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))}
         if zpaq:
             row["zpaq -m5"] = zpaq(data)
         totals["bytes"] += len(data)
         for c in cols:
             totals[c] += row[c]
-        print(f"{name[:27]:<28}{len(data):>11,} {profile_of(data[:1 << 16]):>8} "
+        profile = "image" if layout else profile_of(data[:1 << 16])
+        print(f"{name[:27]:<28}{len(data):>11,} {profile:>8} "
               f"{sum(code[1::2]) - sum(code[::2]):>10,} "
+              f"{layout[1] - layout[0] if layout else 0:>10,} "
               + " ".join(f"{row[c]:>10,}" for c in cols), flush=True)
     print("-" * len(head))
-    print(f"{'all':<28}{totals['bytes']:>11,} {'':>8} {'':>10} "
+    print(f"{'all':<28}{totals['bytes']:>11,} {'':>8} {'':>10} {'':>10} "
           + " ".join(f"{totals[c]:>10,}" for c in cols))
     for c in cols[1:]:
         print(f"bottlenet / {c}: {totals['bottlenet'] / max(1, totals[c]):.3f}")
