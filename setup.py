@@ -10,7 +10,7 @@ failed build an error instead: CI sets it.
 Which instructions they use:
 - an editable install (`uv sync`, `uv run`, `pip install -e .`: a clone used on the
   machine that built it) compiles for that machine's own vector instructions
-  (-march=native on x86-64: 2x faster with AVX-512, 75 -> 150-180 KB/s);
+  (-march=native on x86-64: 1.5x the portable build's speed with AVX2, 2x with AVX-512);
 - a wheel (`uv build`, `pip install .`, `pip wheel .`), which may be copied to another
   machine, is built for any x86-64;
 - BOTTLENET_PORTABLE=1 or BOTTLENET_NATIVE=1 choose either way for any build.

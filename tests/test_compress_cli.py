@@ -80,6 +80,19 @@ def test_x86_code_is_filtered_unless_told_not_to(tmp_path):
     assert on["archive_bytes"] < off["archive_bytes"]
 
 
+def test_images_read_their_pixels_neighbours_unless_told_not_to(tmp_path):
+    from test_compress_image import pgm, photo
+
+    src = tmp_path / "photo.pgm"
+    src.write_bytes(pgm(photo(64, 40)))
+    r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8)
+    assert r.exit_code == 0, r.output
+    assert "2,560 bytes of pixels, 64 a row, 1 a pixel" in " ".join(r.stdout.split())
+    on, off = with_and_without(tmp_path, src, "image").values()
+    assert (on["settings"]["image"], off["settings"]["image"]) == ([13, 2573, 64, 1], [])
+    assert on["archive_bytes"] < off["archive_bytes"]
+
+
 def test_stats_and_plot(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)

@@ -21,9 +21,11 @@ UV = os.environ.get("UV") or shutil.which("uv")
 SAMPLE = ROOT / "README.md"
 # what the builds must write the same archives for: text, other data (an archive's
 # bytes), which the sparse contexts of format 6 model, and markup (the playground's page),
-# which format 9's markup contexts model
+# which format 9's markup contexts model, and a colour image (PPM), which format 11's
+# image contexts model
 SAMPLES = (SAMPLE, ROOT / "tests" / "data" / "golden-v4-default.bn",
-           ROOT / "src" / "bottlenet" / "serve" / "static" / "index.html")
+           ROOT / "src" / "bottlenet" / "serve" / "static" / "index.html",
+           ROOT / "tests" / "data" / "photo-64x48.ppm")
 
 
 def clone(dest: Path) -> Path:
