@@ -195,7 +195,8 @@ SETTINGS_DICTIONARY = {
     # other data's, text's: the last costs least)
     11: b'{"apm":1,"bias_bits":12,"bias_orders":[1,2,3],"boost":5.0,"clamp":8.0,'
         b'"cm_bits":16,"cm_confidence":1,"cm_map":1,"cm_orders":[-18,-19,-20,-21,'
-        b'-22,-23,-24,-25,1,2],"cm_ways":4,"code_ranges":[],"final_maps":2,"final_mixer":1,'
+        b'-22,-23,-24,-25,1,2,-26,-27],"cm_ways":4,"code_ranges":[],"final_maps":2,'
+        b'"final_mixer":1,'
         b'"hidden":32,"image":[54,"init_scale":0.5,"lr_bias":0.25,"lr_hidden_bias":0.001,'
         b'"lr_input":0.07,"lr_match":0.05,"lr_output":0.003,"lr_output_first":0.33,'
         b'"match_min":6,"mixer_boost":64,"orders":[1,2,-3,-18,-19,-22,-24,-25],"output_bits":32,'

@@ -652,8 +652,12 @@ cpdef enum:
     # IMAGE_WNW: W and NW; IMAGE_NNE: N and NE; IMAGE_AVG: the mean of W and N with how
     # far they differ; IMAGE_EXT: N and W carried on (2N - NN, 2W - WW); IMAGE_COLOR:
     # W moved as the previous channel moved from its own W (colour), or N + NE - NNE
-    # (grey and the first channel); IMAGE_QUANT: W, N, NW and NE in 8 levels each. Each
-    # with the channel; outside the pixels, one constant context each.
+    # (grey and the first channel); IMAGE_QUANT: W, N, NW and NE in 8 levels each;
+    # IMAGE_VCOLOR: N moved as the previous channel moved from its own N, with
+    # IMAGE_COLOR's guess in 32 levels (grey and the first channel: W + NE - N, with N);
+    # IMAGE_MCOLOR: the mean of W and N moved as the previous channel's mean moved, and
+    # in the third channel the first's move from its W (grey and the first channel: W
+    # with N - NW). Each with the channel; outside the pixels, one constant context each.
     IMAGE_WN = -18
     IMAGE_GRAD = -19
     IMAGE_WNW = -20
@@ -662,6 +666,8 @@ cpdef enum:
     IMAGE_EXT = -23
     IMAGE_COLOR = -24
     IMAGE_QUANT = -25
+    IMAGE_VCOLOR = -26
+    IMAGE_MCOLOR = -27
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -703,8 +709,8 @@ cpdef enum:
                                   # 4 pairs a slot (INDIRECT_2)
     CTX_IMAGE = CTX_IND2 + 16384  # format 11: the image's first and end positions,
                                   # bytes a row and a pixel (0: no image) ...
-    CTX_IMAGE_KEYS = CTX_IMAGE + 4  # ... and the keys of its 8 contexts here (IMAGE_*)
-    CTX_SIZE = CTX_IMAGE_KEYS + 8
+    CTX_IMAGE_KEYS = CTX_IMAGE + 4  # ... and the keys of its 10 contexts here (IMAGE_*)
+    CTX_SIZE = CTX_IMAGE_KEYS + 10
     RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
@@ -844,7 +850,7 @@ cdef int64_t _tracks(codes) except -1:
                 t |= TRACK_MARKUP
             elif o == INDIRECT_1 or o == INDIRECT_2:
                 t |= TRACK_INDIRECT
-            elif IMAGE_QUANT <= o <= IMAGE_WN:
+            elif IMAGE_MCOLOR <= o <= IMAGE_WN:
                 t |= TRACK_IMAGE
     return t
 
@@ -1115,7 +1121,7 @@ cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
     cdef int64_t start = <int64_t>ctx[CTX_IMAGE], end = <int64_t>ctx[CTX_IMAGE + 1]
     cdef int64_t row = <int64_t>ctx[CTX_IMAGE + 2], px = <int64_t>ctx[CTX_IMAGE + 3]
     cdef int64_t pos = <int64_t>ctx[CTX_POS], i
-    for i in range(8):
+    for i in range(10):
         key[i] = <uint64_t>(0xD0 + i) << 56
     if row == 0 or pos < start or pos >= end:
         return
@@ -1126,13 +1132,21 @@ cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
     cdef int64_t ww = _pixel(m, history, 2 * px, start)
     cdef int64_t nn = _pixel(m, history, 2 * row, start)
     cdef int64_t nne = _pixel(m, history, 2 * row - px, start)
-    cdef int64_t p1, pw, color
+    cdef int64_t p1, pw, pn, color, vcolor, mcolor
     if c > 0:
-        p1 = _pixel(m, history, 1, start)          # the previous channel, here and left
+        p1 = _pixel(m, history, 1, start)   # the previous channel, here, left and above
         pw = _pixel(m, history, 1 + px, start)
+        pn = _pixel(m, history, 1 + row, start)
         color = _clip8(w + p1 - pw) | (<int64_t>1 << 8)
+        vcolor = _clip8(n + p1 - pn) | ((_clip8(w + p1 - pw) >> 3) << 8) | (<int64_t>1 << 16)
+        mcolor = _clip8(((w + n + 1) >> 1) + p1 - ((pw + pn + 1) >> 1)) | (<int64_t>1 << 18)
+        if c > 1:                           # the first channel's move from its W
+            mcolor |= (_clip8(w + _pixel(m, history, 2, start)
+                              - _pixel(m, history, 2 + px, start)) >> 2) << 8
     else:
         color = _clip8(n + ne - nne) | ((w >> 2) << 9)
+        vcolor = _clip8(w + ne - n) | ((n >> 3) << 8)
+        mcolor = w | ((n - nw + 256) << 8)
     cdef uint64_t ch = <uint64_t>c << 48
     key[0] |= ch | <uint64_t>(w | (n << 8))
     key[1] |= ch | <uint64_t>_clip8(w + n - nw)
@@ -1142,6 +1156,8 @@ cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
     key[5] |= ch | <uint64_t>(_clip8(2 * n - nn) | ((_clip8(2 * w - ww) >> 2) << 8))
     key[6] |= ch | <uint64_t>color
     key[7] |= ch | <uint64_t>((w >> 5) | ((n >> 5) << 3) | ((nw >> 5) << 6) | ((ne >> 5) << 9))
+    key[8] |= ch | <uint64_t>vcolor
+    key[9] |= ch | <uint64_t>mcolor
 
 
 cdef inline uint64_t _key(Net* m, const uint8_t* history, Py_ssize_t o) noexcept nogil:
@@ -1188,7 +1204,7 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
     if n == MARKUP_WORD:
         return (_tag_key(m.ctx) ^ (m.ctx[CTX_WORD] * <uint64_t>0x2545F4914F6CDD1DULL)
                 ^ <uint64_t>0xC6)
-    if IMAGE_QUANT <= n <= IMAGE_WN:
+    if IMAGE_MCOLOR <= n <= IMAGE_WN:
         return m.ctx[CTX_IMAGE_KEYS + IMAGE_WN - n]
     if n <= RECORD:
         return _record_key(m, history, n)

@@ -87,8 +87,10 @@ from bottlenet.compress.kernels import (
     IMAGE_COLOR,
     IMAGE_EXT,
     IMAGE_GRAD,
+    IMAGE_MCOLOR,
     IMAGE_NNE,
     IMAGE_QUANT,
+    IMAGE_VCOLOR,
     IMAGE_WN,
     IMAGE_WNW,
     INDIRECT_1,
@@ -436,7 +438,8 @@ _NAMES = {WORD: "w", WORDS: "ww", MATCH: "m", COLUMN: "c", WORD_SKIP: "w2", SPAR
           RECORD_COL: "rc", RECORD_IMAGE: "ri", MARKUP: "x", MARKUP_WORD: "xw",
           INDIRECT_1: "i1", INDIRECT_2: "i2", IMAGE_WN: "pwn", IMAGE_GRAD: "pg",
           IMAGE_WNW: "pww", IMAGE_NNE: "pne", IMAGE_AVG: "pa", IMAGE_EXT: "pe",
-          IMAGE_COLOR: "pc", IMAGE_QUANT: "pq"}
+          IMAGE_COLOR: "pc", IMAGE_QUANT: "pq", IMAGE_VCOLOR: "pv",
+          IMAGE_MCOLOR: "pm"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -483,19 +486,20 @@ PROFILES["markup"] = dataclasses.replace(
     cm_orders=PROFILES["text"].cm_orders + (MARKUP, MARKUP_WORD, INDIRECT_1))
 
 # Format 11: raster images whose header names their layout (image.py) read their
-# pixels' neighbours: 8 image contexts and the last 1 and 2 bytes in the bit models, 5
+# pixels' neighbours: 10 image contexts and the last 1 and 2 bytes in the bit models, 5
 # of the image contexts beside the last 1 and 2 bytes and the match model in the
 # network. On three photographs (a grey PGM, a BGR and a grey BMP; 1.57 MB) 808,933 ->
-# 634,644 bytes (-21.5%); the network with other data's 19 contexts as well: 0.1%
-# smaller and 20% slower; the bit models without the last bytes +0.7%, with the record
-# and indirect contexts too +0.1%; the third mixer and the second final map by a
-# prediction of the pixel (W + N - NW, or the mean of W and N) in place of the last
-# byte: within 0.05%.
+# 599,581 bytes (-25.9%); with the first 8 image contexts alone 634,497 (the two colour
+# contexts took the BGR photograph from 321,285 to 286,965 bytes); the network with
+# other data's 19 contexts as well: 0.1% smaller and 20% slower; the bit models without
+# the last bytes +0.7%, with the record and indirect contexts too +0.1%; the third
+# mixer and the second final map by a prediction of the pixel (W + N - NW, or the mean
+# of W and N) in place of the last byte: within 0.05%.
 PROFILES["image"] = dataclasses.replace(
     PROFILES["other"], orders=(1, 2, MATCH),
     added_orders=(IMAGE_WN, IMAGE_GRAD, IMAGE_AVG, IMAGE_COLOR, IMAGE_QUANT),
     cm_orders=(IMAGE_WN, IMAGE_GRAD, IMAGE_WNW, IMAGE_NNE, IMAGE_AVG, IMAGE_EXT,
-               IMAGE_COLOR, IMAGE_QUANT, 1, 2))
+               IMAGE_COLOR, IMAGE_QUANT, 1, 2, IMAGE_VCOLOR, IMAGE_MCOLOR))
 
 
 @dataclasses.dataclass(frozen=True)
