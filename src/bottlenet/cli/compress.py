@@ -115,7 +115,7 @@ def compress_command(
         "(1-9% smaller on x86-64 programs and libraries). --no-code-filter never does.")] = True,
     image: Annotated[bool, typer.Option(
         help="In raster images whose header gives their layout (uncompressed BMP, PGM, "
-        "PPM), predict each pixel from its neighbours above and to the left (12-24% "
+        "PPM), predict each pixel from its neighbours above and to the left (12-32% "
         "smaller on photographs). --no-image reads them as other data.")] = True,
     show_stats: Annotated[bool, typer.Option(
         "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
