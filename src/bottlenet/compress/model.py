@@ -490,7 +490,7 @@ PROFILES["markup"] = dataclasses.replace(
 # of the image contexts beside the last 1 and 2 bytes and the match model in the
 # network. On three photographs (a grey PGM, a BGR and a grey BMP; 1.57 MB) 808,933 ->
 # 599,581 bytes (-25.9%); with the first 8 image contexts alone 634,497 (the two colour
-# contexts took the BGR photograph from 321,285 to 286,965 bytes); the network with
+# contexts took the BGR photograph from 321,285 to 286,956 bytes); the network with
 # other data's 19 contexts as well: 0.1% smaller and 20% slower; the bit models without
 # the last bytes +0.7%, with the record and indirect contexts too +0.1%; the third
 # mixer and the second final map by a prediction of the pixel (W + N - NW, or the mean
