@@ -80,6 +80,12 @@ def test_inputs_without_a_readable_image_header_have_no_layout(data):
     assert image.image_layout(data, len(data)) == ()
 
 
+def test_a_header_that_claims_more_rows_than_any_file_has_no_layout_in_a_pipe():
+    data = b"P5\n64 99999999999999999999\n255\n" + bytes(64 * 10)
+    assert image.image_layout(data, None) == ()
+    assert image.image_layout(data, len(data))[1] == len(data)   # cut at the input's end
+
+
 def test_compressed_and_truncated_bitmaps_have_no_layout():
     colour = photo(30, 20, 3)
     assert image.image_layout(bmp(colour, compression=1), None) == ()    # RLE

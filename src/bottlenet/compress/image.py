@@ -36,7 +36,7 @@ def image_layout(sample: bytes, size: int | None) -> tuple[int, ...]:
     start, rows, row, pixel = layout
     end = start + rows * row if size is None else min(start + rows * row, size)
     if (rows < MIN_ROWS or not MIN_ROW_BYTES <= row <= MAX_ROW_BYTES or pixel > row
-            or end - start < MIN_ROWS * row):
+            or end - start < MIN_ROWS * row or end >= 2**60):   # (2^60: Settings' bound)
         return ()
     return (start, end, row, pixel)
 
