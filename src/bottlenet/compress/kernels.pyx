@@ -668,6 +668,7 @@ cpdef enum:
     IMAGE_QUANT = -25
     IMAGE_VCOLOR = -26
     IMAGE_MCOLOR = -27
+    IMAGE_CONTEXTS = IMAGE_WN - IMAGE_MCOLOR + 1
 # Slots of the uint64 context array: the last 8 bytes, hash of the current word, seed of
 # the hashes, hash of the previous word, 64 - table bits (hash -> row shift); the match
 # model's position of its guess in the history, its match length, the bytes seen so
@@ -709,8 +710,8 @@ cpdef enum:
                                   # 4 pairs a slot (INDIRECT_2)
     CTX_IMAGE = CTX_IND2 + 16384  # format 11: the image's first and end positions,
                                   # bytes a row and a pixel (0: no image) ...
-    CTX_IMAGE_KEYS = CTX_IMAGE + 4  # ... and the keys of its 10 contexts here (IMAGE_*)
-    CTX_SIZE = CTX_IMAGE_KEYS + 10
+    CTX_IMAGE_KEYS = CTX_IMAGE + 4  # ... and the keys of its contexts here (IMAGE_*)
+    CTX_SIZE = CTX_IMAGE_KEYS + IMAGE_CONTEXTS
     RECORD_MAX = 65535            # the longest record length looked for
     MATCH_VERIFY = 32             # a candidate match is checked this many bytes back
     MATCH_LONGEST = 65535         # match lengths stop counting here
@@ -1121,7 +1122,7 @@ cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
     cdef int64_t start = <int64_t>ctx[CTX_IMAGE], end = <int64_t>ctx[CTX_IMAGE + 1]
     cdef int64_t row = <int64_t>ctx[CTX_IMAGE + 2], px = <int64_t>ctx[CTX_IMAGE + 3]
     cdef int64_t pos = <int64_t>ctx[CTX_POS], i
-    for i in range(10):
+    for i in range(IMAGE_CONTEXTS):
         key[i] = <uint64_t>(0xD0 + i) << 56
     if row == 0 or pos < start or pos >= end:
         return
@@ -1132,13 +1133,14 @@ cdef inline void _image_keys(Net* m, const uint8_t* history) noexcept nogil:
     cdef int64_t ww = _pixel(m, history, 2 * px, start)
     cdef int64_t nn = _pixel(m, history, 2 * row, start)
     cdef int64_t nne = _pixel(m, history, 2 * row - px, start)
-    cdef int64_t p1, pw, pn, color, vcolor, mcolor
+    cdef int64_t p1, pw, pn, moved, color, vcolor, mcolor
     if c > 0:
         p1 = _pixel(m, history, 1, start)   # the previous channel, here, left and above
         pw = _pixel(m, history, 1 + px, start)
         pn = _pixel(m, history, 1 + row, start)
-        color = _clip8(w + p1 - pw) | (<int64_t>1 << 8)
-        vcolor = _clip8(n + p1 - pn) | ((_clip8(w + p1 - pw) >> 3) << 8) | (<int64_t>1 << 16)
+        moved = _clip8(w + p1 - pw)         # W moved as the previous channel moved
+        color = moved | (<int64_t>1 << 8)
+        vcolor = _clip8(n + p1 - pn) | ((moved >> 3) << 8) | (<int64_t>1 << 16)
         mcolor = _clip8(((w + n + 1) >> 1) + p1 - ((pw + pn + 1) >> 1)) | (<int64_t>1 << 18)
         if c > 1:                           # the first channel's move from its W
             mcolor |= (_clip8(w + _pixel(m, history, 2, start)
