@@ -1,12 +1,12 @@
 """bottlenet on files you name, against xz -9e and zpaq -m5: what the corpus leaves out.
 
-The corpus (compress_corpus.py) has no markup, no x86 code and no images; this script
-takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each its
-size, the profile bottlenet chose (text, markup, other, image) and the x86 code or the
-image pixels its header names, bottlenet's archive, bottlenet's without what the header
-gave (the call filter, the image contexts: "plain", where there is either), xz -9e's and
-zpaq -m5's (when Debian's zpaq is installed), then the totals and bottlenet's ratio to
-each. Sizes only (every archive is decoded and compared); for speed see
+The corpus (compress_corpus.py) has no markup, no machine code and no images; this
+script takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each
+its size, the profile bottlenet chose (text, markup, other, image) and the machine code
+(x86, or 64-bit ARM: "arm64" after the bytes) or the image pixels its header names,
+bottlenet's archive, bottlenet's without what the header gave (the call filter, the
+image contexts: "plain", where there is either), xz -9e's and zpaq -m5's (when Debian's
+zpaq is installed), then the totals and bottlenet's ratio to each. Sizes only (every archive is decoded and compared); for speed see
 compress_corpus.py.
 
     uv run python benchmarks/compress_files.py /usr/lib/x86_64-linux-gnu/libjq.so.1 \\
@@ -35,6 +35,12 @@ def _read(spec: str) -> tuple[str, bytes]:
     return Path(path).name + (f"[{cut}]" if cut else ""), data
 
 
+def _code_bytes(code: tuple[int, ...], arch: str) -> str:
+    """The bytes of code the header names, and their architecture unless x86."""
+    n = sum(code[1::2]) - sum(code[::2])
+    return f"{n:,}" + (f" {arch}" if n and arch != "x86" else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", help="FILE or FILE:START:END")
@@ -43,7 +49,7 @@ def main() -> None:
     if zpaq is None:
         print(f"missing: zpaq -m5 ({STRONG['zpaq -m5'][1]}); its column is left out")
     cols = ["bottlenet", "plain", "xz -9e"] + (["zpaq -m5"] if zpaq else [])
-    head = (f"{'file':<28}{'bytes':>11} {'profile':>8} {'x86 code':>10} {'pixels':>10} "
+    head = (f"{'file':<28}{'bytes':>11} {'profile':>8} {'code':>16} {'pixels':>10} "
             + " ".join(f"{c:>10}" for c in cols))
     print(head + "\n" + "-" * len(head))
     totals = dict.fromkeys(["bytes", *cols], 0)
@@ -63,11 +69,11 @@ def main() -> None:
             totals[c] += row[c]
         profile = "image" if layout else profile_of(data[:1 << 16])
         print(f"{name[:27]:<28}{len(data):>11,} {profile:>8} "
-              f"{sum(code[1::2]) - sum(code[::2]):>10,} "
+              f"{_code_bytes(code, result.settings.code_arch):>16} "
               f"{layout[1] - layout[0] if layout else 0:>10,} "
               + " ".join(f"{row[c]:>10,}" for c in cols), flush=True)
     print("-" * len(head))
-    print(f"{'all':<28}{totals['bytes']:>11,} {'':>8} {'':>10} {'':>10} "
+    print(f"{'all':<28}{totals['bytes']:>11,} {'':>8} {'':>16} {'':>10} "
           + " ".join(f"{totals[c]:>10,}" for c in cols))
     for c in cols[1:]:
         print(f"bottlenet / {c}: {totals['bottlenet'] / max(1, totals[c]):.3f}")

@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "682d7032d988f4ee"
+GOLDEN_SHA = "573f42b9c0b7c9dc"
 GOLDEN_FINGERPRINT = 4093096941
 
 DATA = Path(__file__).parent / "data"
@@ -124,12 +124,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # rates per context), 4 (the output layer in float64; its pair is primed), 5
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
     # contexts), 8 (before the markup contexts), 9 (before the confidence inputs and
-    # the second final map), 10 (before the image contexts) and 11 (pinned while it is
-    # still the one written, so that whatever changes next is held to it), kept as
-    # bytes: as xz and zstd decode every
+    # the second final map), 10 (before the image contexts), 11 (before the ARM code
+    # filter) and 12 (pinned while it is still the one written, so that whatever
+    # changes next is held to it), kept as bytes: as xz and zstd decode every
     # older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -172,6 +172,11 @@ def test_archives_of_every_earlier_format_still_decode():
     settings, _, _ = head_of(eleven)
     assert settings["image"] == [13, len(IMAGE), 48, 1]
     assert IMAGE_WN in settings["cm_orders"] and IMAGE_GRAD in settings["orders"]
+    assert settings["code_arch"] == "x86"       # (the field format 12 added)
+    twelve = (DATA / "golden-v12-arm64.bn").read_bytes()
+    assert twelve[4] == 12 and decompress(twelve) == ARM64
+    settings, _, _ = head_of(twelve)
+    assert settings["code_arch"] == "arm64" and settings["code_ranges"] == [64, 6064]
 
 
 # fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives
@@ -181,6 +186,24 @@ RECORDS = b"".join(struct.pack("<IHf", i, i * 7919 % 65536, i / 3) for i in rang
 # contexts predict, with a pattern that repeats every 7 pixels
 IMAGE = b"P5\n48 40\n255\n" + bytes((3 * x + 2 * y + (x * y) % 7) % 256
                                      for y in range(40) for x in range(48))
+
+
+def _arm64_program() -> bytes:
+    """A little ELF64 file of 64-bit ARM code (format 12's pinned archive holds it): a
+    header, 6,000 bytes of instructions (every fifth a BL to one of 50 functions, as
+    compiled code calls), a section table naming them code."""
+    words = [0x94000000 | ((i * 37 % 50) * 30 - i) & 0x03FFFFFF if i % 5 == 0
+             else 0xA9BF7BFD + i % 3 for i in range(1500)]
+    body = struct.pack(f"<{len(words)}I", *words)
+    head = bytearray(64)
+    head[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<HH", head, 16, 3, 183)                       # EM_AARCH64
+    struct.pack_into("<QQ", head, 32, 0, 64 + len(body))
+    struct.pack_into("<HHHH", head, 54, 56, 0, 64, 1)
+    return bytes(head) + body + struct.pack("<IIQQQQ", 0, 1, 6, 0, 64, len(body)) + bytes(24)
+
+
+ARM64 = _arm64_program()
 # markup (format 9's pinned archive holds it): the markup contexts at work
 MARKUP = b"".join(b'<language code="%03d" name="Language %d" scope="I"/>\n' % (i * 37 % 1000, i)
                   for i in range(60))

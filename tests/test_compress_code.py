@@ -1,5 +1,5 @@
-"""Format 10's x86 call filter: where the header says code is, the filter itself, and
-what it is worth to an archive."""
+"""Format 10's x86 call filter and format 12's 64-bit ARM one: where the header says
+code is, the filters themselves, and what they are worth to an archive."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from conftest import needs_kernels
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
 from bottlenet.compress import Settings, compress, container, decompress, kernels
-from bottlenet.compress.code import MAX_RANGES, code_ranges
+from bottlenet.compress.code import MAX_RANGES, code_arch, code_ranges
 from bottlenet.errors import SpecError
 
 
@@ -66,8 +66,8 @@ def test_the_code_ranges_come_from_the_header():
     # executable PT_LOAD segments, whose headers come first
     elf = elf64(body, [(1, 6, 4096, 15_000)], programs=[(1, 5, 0, 19_096), (1, 6, 0, 99)])
     assert code_ranges(elf[:10_000], len(elf)) == (0, 19_096)
-    # other machines (ARM64), other data, and headers cut short have none
-    assert code_ranges(elf64(body, [(1, 6, 4096, 15_000)], machine=183), 30_000) == ()
+    # other machines (32-bit ARM), other data, and headers cut short have none
+    assert code_ranges(elf64(body, [(1, 6, 4096, 15_000)], machine=40), 30_000) == ()
     assert code_ranges(b"\x7fELF\x02\x01" + bytes(10), 16) == ()
     assert code_ranges(np.random.default_rng(1).bytes(5000), 5000) == ()
     assert code_ranges(b"It was the best of times. " * 10, 260) == ()
@@ -94,7 +94,10 @@ def test_pe_and_coff_sections_with_code():
     struct.pack_into("<II", obj, 20 + 16, 120, 60)
     struct.pack_into("<I", obj, 20 + 36, 0x60500020)
     assert code_ranges(bytes(obj), 200) == (60, 180)
-    struct.pack_into("<H", obj, 0, 0x1C0)       # ARM: none
+    assert code_arch(bytes(obj)) == "x86" and code_arch(bytes(pe)) == "x86"
+    struct.pack_into("<H", obj, 0, 0xAA64)      # 64-bit ARM (format 12)
+    assert code_ranges(bytes(obj), 200) == (60, 180) and code_arch(bytes(obj)) == "arm64"
+    struct.pack_into("<H", obj, 0, 0x1C0)       # 32-bit ARM: none
     assert code_ranges(bytes(obj), 200) == ()
 
 
@@ -165,3 +168,82 @@ def test_bad_code_ranges_are_refused():
     Settings(code_ranges=(0, 10, 11, 20)).check()
     # archives of formats before 10 had no filter
     assert container.upgrade_settings({}, 9)["code_ranges"] == []
+
+
+def arm64_like(n: int, seed: int = 1, at: int = 4096) -> bytes:
+    """Words of 64-bit ARM code placed at file offset `at`: every few instructions a BL
+    to one of a few dozen functions, or an ADRP of one of a few pages, relative to the
+    instruction (its page), as a compiler writes them."""
+    rng = random.Random(seed)
+    functions = [at + 4 * rng.randrange(n // 4) for _ in range(40)]
+    pages = [rng.randrange(1 << 10) for _ in range(20)]
+    plain = [rng.randrange(1 << 32) & 0x0FFFFFFF | 0xA9000000 for _ in range(30)]  # STPs
+    words = []
+    while len(words) < n // 4:
+        here = at + 4 * len(words)
+        kind = rng.random()
+        if kind < 0.15:
+            words.append(0x94000000 | ((rng.choice(functions) - here) >> 2) & 0x03FFFFFF)
+        elif kind < 0.25:
+            page = (rng.choice(pages) - (here >> 12)) & 0x1FFFFF
+            words.append(0x90000000 | (page & 3) << 29 | (page >> 2) << 5 | rng.randrange(31))
+        else:
+            words.append(rng.choice(plain))
+    return struct.pack(f"<{len(words)}I", *words)
+
+
+def test_arm64_code_is_found_by_its_header():
+    body = arm64_like(20_000)
+    elf = elf64(body, [(1, 6, 4096, 15_000), (1, 2, 19_096, 5_000)], machine=183)
+    assert code_ranges(elf, len(elf)) == (4096, 19_096) and code_arch(elf) == "arm64"
+    assert code_arch(elf64(body, [(1, 6, 4096, 15_000)])) == "x86"
+    assert code_arch(b"\x7fELF\x02\x01") == code_arch(b"") == "x86"   # cut short: none
+    assert Settings().suited_to(elf, len(elf)).code_arch == "arm64"
+    assert Settings().suited_to(b"text " * 100, 500).code_arch == "x86"
+
+
+def test_the_arm64_filter_is_undone_exactly_whatever_the_bytes():
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 256, 300_000).astype(np.uint8)
+    words = data[:len(data) // 4 * 4].view("<u4")
+    pick = rng.random(len(words))
+    words[pick < 0.2] = words[pick < 0.2] & 0x03FFFFFF | 0x94000000          # BL
+    adrp = (pick >= 0.2) & (pick < 0.4)
+    words[adrp] = words[adrp] & ~np.uint32(0x9F000000) | 0x90000000           # ADRP
+    ranges = np.array([10, 70_001, 70_003, 200_000, 250_000, 300_000], np.int64)
+    for offset in (0, 3, 65_536, (1 << 40) + 2):     # (aligned by file offset)
+        work = data.copy()
+        kernels.code_filter(work, offset, ranges + offset, True, True)
+        assert not np.array_equal(work, data)
+        kernels.code_filter(work, offset, ranges + offset, False, True)
+        assert np.array_equal(work, data)
+    # a call's target and a page made absolute: the same from two places, the same bytes
+    code = struct.pack("<4I", 0x94000000 | (400 - 0) >> 2, 0x90000000 | 3 << 5,
+                       0x94000000 | (400 - 8) >> 2, 0x90000000 | 3 << 5)
+    words = np.frombuffer(code, np.uint8).copy()
+    kernels.code_filter(words, 0, np.array([0, 16], np.int64), True, True)
+    assert bytes(words[0:4]) == bytes(words[8:12]) and bytes(words[4:8]) == bytes(words[12:16])
+    moved = np.frombuffer(code, np.uint8).copy()
+    kernels.code_filter(moved, 8192, np.array([8192, 8192 + 16], np.int64), True, True)
+    assert bytes(moved[4:8]) != bytes(words[4:8])       # another page: another address
+
+
+def test_the_arm64_filter_pays_on_code_and_decodes():
+    body = arm64_like(40_000)
+    elf = elf64(body, [(1, 6, 4096, 40_000)], machine=183)
+    small = Settings(hidden=8)
+    on, off = compress(elf, small), compress(elf, dataclasses.replace(small, code_ranges=()))
+    assert on.settings.code_arch == "arm64" and on.settings.code_ranges == (4096, 44_096)
+    assert len(on.archive) < 0.95 * len(off.archive)
+    assert decompress(on.archive) == elf and decompress(off.archive) == elf
+    # the same ranges read as x86 code: another filter, and no gain
+    x86 = compress(elf, dataclasses.replace(small, code_ranges=(4096, 44_096)))
+    assert x86.settings.code_arch == "x86" and decompress(x86.archive) == elf
+    assert len(on.archive) < len(x86.archive)
+
+
+def test_a_bad_code_architecture_is_refused():
+    with pytest.raises(SpecError, match="architecture"):
+        Settings(code_arch="mips").check()
+    assert container.upgrade_settings({}, 11)["code_arch"] == "x86"
+    assert "code_arch" not in container.upgrade_settings({}, 12)

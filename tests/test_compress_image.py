@@ -1,4 +1,5 @@
-"""Format 11's image contexts: the layout read from BMP, PGM and PPM headers (image.py),
+"""Format 11's image contexts: the layout read from BMP, Netpbm (PGM, PPM, PAM), TGA and
+TIFF headers (image.py),
 the image profile chosen from it, and what the contexts gain on a photograph-like
 image (smooth surfaces, noise: no byte repeats a row apart)."""
 
@@ -70,7 +71,8 @@ def test_the_layout_is_read_from_bmp_pgm_and_ppm_headers():
 
 
 @pytest.mark.parametrize("data", [
-    b"", b"BM", b"P5\n", b"P5\n30 20\n65535\n" + bytes(1200),      # 16-bit samples
+    b"", b"BM", b"P5\n", b"P6\n30 20\n65535\n" + bytes(3600),     # 6 bytes a pixel
+    b"P7\nWIDTH 30\nHEIGHT 20\nDEPTH 3\nENDHDR\n" + bytes(1800),     # no MAXVAL
     b"P5\n4 4\n255\n" + bytes(16),                                # too small to pay
     b"P2\n30 20\n255\n" + b"0 " * 600,                           # ASCII Netpbm
     b"The quick brown fox jumps over the lazy dog. " * 50,
@@ -78,6 +80,91 @@ def test_the_layout_is_read_from_bmp_pgm_and_ppm_headers():
 ])
 def test_inputs_without_a_readable_image_header_have_no_layout(data):
     assert image.image_layout(data, len(data)) == ()
+
+
+def tga(pixels: np.ndarray, kind: int = 2, descriptor: int = 0, footer: bool = True) -> bytes:
+    """An uncompressed TGA: true-colour (2) or grey (3), bottom row first, TGA 2.0's
+    footer after the pixels."""
+    h, w = pixels.shape[:2]
+    bits = 8 * (pixels.shape[2] if pixels.ndim == 3 else 1)
+    head = struct.pack("<BBBHHBHHHHBB", 0, 0, kind, 0, 0, 0, 0, 0, w, h, bits, descriptor)
+    tail = bytes(8) + b"TRUEVISION-XFILE.\0" if footer else b""
+    return head + pixels[::-1].tobytes() + tail
+
+
+def tiff(pixels: np.ndarray, strips: int = 4, order: str = "<", compression: int = 1,
+         gap: int = 0) -> bytes:
+    """An uncompressed TIFF, chunky, 8 bits a sample: its header, the pixels in
+    `strips` strips (`gap` bytes between each), then its one directory."""
+    h, w = pixels.shape[:2]
+    channels = pixels.shape[2] if pixels.ndim == 3 else 1
+    rows = -(-h // strips)
+    chunks = [pixels[i:i + rows].tobytes() for i in range(0, h, rows)]
+    body, offsets = b"", []
+    for c in chunks:
+        offsets.append(8 + len(body))
+        body += c + bytes(gap)
+    ifd = 8 + len(body)
+    extra = ifd + 2 + 12 * 8 + 4            # the strips' offsets and lengths follow
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 1, 8), (259, 3, 1, compression),
+            (273, 4, len(chunks), extra), (277, 3, 1, channels),
+            (279, 4, len(chunks), extra + 4 * len(chunks)), (284, 3, 1, 1)]
+    if len(chunks) == 1:
+        tags[4], tags[6] = (273, 4, 1, offsets[0]), (279, 4, 1, len(chunks[0]))
+    entries = b"".join(struct.pack(order + "HHI", t, k, n)
+                       + struct.pack(order + ("HH" if k == 3 else "I"), v, *[0] * (k == 3))
+                       for t, k, n, v in tags)
+    lists = (struct.pack(f"{order}{len(chunks)}I", *offsets)
+             + struct.pack(f"{order}{len(chunks)}I", *map(len, chunks)) if len(chunks) > 1 else b"")
+    magic = b"II*\0" if order == "<" else b"MM\0*"
+    return (magic + struct.pack(order + "I", ifd) + body + struct.pack(order + "H", len(tags))
+            + entries + bytes(4) + lists)
+
+
+def test_the_layout_is_read_from_16_bit_netpbm_pam_tga_and_tiff():
+    grey, colour = photo(30, 20), photo(30, 20, 3)
+    # 16-bit samples: two bytes each (a pixel of grey is 2 bytes; of RGB, 6: too many)
+    wide = b"P5\n30 20\n4095\n" + grey.astype(">u2").tobytes()
+    assert image.image_layout(wide, len(wide)) == (14, 14 + 1200, 60, 2)
+    pam = (b"P7\n# a comment\nWIDTH 30\nHEIGHT 20\nDEPTH 4\nMAXVAL 255\n"
+           b"TUPLTYPE RGB_ALPHA\nENDHDR\n")
+    assert image.image_layout(pam + bytes(2400), None) == (len(pam), len(pam) + 2400, 120, 4)
+    # TGA: no signature, so the file's size must fit its pixels (and a footer)
+    data = tga(colour)
+    assert image.image_layout(data, len(data)) == (18, 18 + 1800, 90, 3)
+    assert image.image_layout(tga(grey, kind=3), len(tga(grey, kind=3))) == (18, 618, 30, 1)
+    assert image.image_layout(data, None) == ()                       # size unknown
+    assert image.image_layout(data + bytes(1 << 17), len(data) + (1 << 17)) == ()
+    assert image.image_layout(data[:1000], 1000) == ()                # pixels cut
+    assert image.image_layout(tga(colour, descriptor=0x40), len(data)) == ()  # interleaved
+    assert image.image_layout(tga(colour, kind=10), len(data)) == ()  # run-length coded
+    # TIFF, either byte order, one strip or several one after another
+    for order in "<>":
+        for strips in (1, 3):
+            data = tiff(colour, strips, order)
+            assert image.image_layout(data, len(data)) == (8, 8 + 1800, 90, 3)
+    assert image.image_layout(tiff(colour, gap=16), None) == ()       # strips apart
+    assert image.image_layout(tiff(colour, compression=5), None) == ()   # LZW
+    assert image.image_layout(tiff(grey)[:20], None) == ()            # cut short
+
+
+def test_images_as_pillow_writes_them():
+    """TGA and TIFF as a real writer makes them: the layouts, and the image profile pays."""
+    pil = pytest.importorskip("PIL.Image")
+    needs_kernels()
+    from bottlenet.compress import compress, decompress
+
+    colour = photo(64, 48, 3)
+    for fmt in ("TGA", "TIFF"):
+        buf = io.BytesIO()
+        pil.fromarray(colour).save(buf, fmt)
+        data = buf.getvalue()
+        start, end, row, pixel = image.image_layout(data, len(data))
+        assert (end - start, row, pixel) == (64 * 48 * 3, 192, 3)
+        pixels = colour[:, :, ::-1] if fmt == "TGA" else colour      # TGA: BGR
+        assert data[start:end] in (pixels.tobytes(), pixels[::-1].tobytes())
+    on, off = compress(data), compress(data, Settings(image=()))
+    assert len(on.archive) < 0.93 * len(off.archive) and decompress(on.archive) == data
 
 
 def test_a_header_that_claims_more_rows_than_any_file_has_no_layout_in_a_pipe():

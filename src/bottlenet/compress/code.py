@@ -1,4 +1,5 @@
-"""Where an input holds x86 machine code, read from its own header (format 10).
+"""Where an input holds x86 or 64-bit ARM machine code, read from its own header
+(formats 10 and 12).
 
 x86 calls and jumps (opcodes E8 and E9) carry their target relative to the next
 instruction, so the same function called from many places gives different bytes each
@@ -10,6 +11,12 @@ the ranges the file's own header names as executable: ELF sections with
 SHF_EXECINSTR (or, when the section table lies beyond the sample, PT_LOAD segments with
 PF_X), PE and COFF sections with code, for i386 and x86-64. The ranges travel in the
 archive's settings (Settings.code_ranges), so the decoder never parses a header.
+
+Format 12 reads 64-bit ARM (AArch64) code as well, from ELF and PE headers
+(Settings.code_arch "arm64"): its instructions are 4 bytes, aligned, and the filter
+(kernels.code_filter, as xz's ARM64 filter) makes absolute the targets of BL (calls,
+26 bits of words relative to the instruction) and ADRP (a page's address relative to
+the instruction's page, within +-512 MiB).
 """
 
 from __future__ import annotations
@@ -17,16 +24,18 @@ from __future__ import annotations
 import struct
 
 MAX_RANGES = 64              # more than any executable has code sections
-_X86_ELF = (3, 62)           # EM_386, EM_X86_64
-_X86_COFF = (0x14C, 0x8664)  # IMAGE_FILE_MACHINE_I386, _AMD64
+ARCHES = ("x86", "arm64")    # the code each filter knows (Settings.code_arch)
+_ELF_ARCH = {3: "x86", 62: "x86", 183: "arm64"}   # EM_386, EM_X86_64, EM_AARCH64
+_COFF_ARCH = {0x14C: "x86", 0x8664: "x86", 0xAA64: "arm64"}   # IMAGE_FILE_MACHINE_*
 _SHF_EXECINSTR, _SHT_PROGBITS, _PT_LOAD, _PF_X = 4, 1, 1, 1
 _SCN_CODE = 0x20 | 0x20000000  # IMAGE_SCN_CNT_CODE, IMAGE_SCN_MEM_EXECUTE
 
 
 def code_ranges(sample: bytes, size: int | None) -> tuple[int, ...]:
-    """The file offsets [start, end) of x86 code in an input of `size` bytes (None: not
-    known) that starts with `sample`, flat (start0, end0, start1, end1, ...), sorted and
-    apart; () when its header says none, or it has no header this reads."""
+    """The file offsets [start, end) of x86 or 64-bit ARM code (code_arch says which) in
+    an input of `size` bytes (None: not known) that starts with `sample`, flat (start0,
+    end0, start1, end1, ...), sorted and apart; () when its header says none, or it has
+    no header this reads."""
     limit = len(sample) if size is None else size
     if len(sample) < 64:      # shorter than any header read here
         return ()
@@ -35,6 +44,33 @@ def code_ranges(sample: bytes, size: int | None) -> tuple[int, ...]:
     except struct.error:      # a header cut short by the sample: no code found
         return ()
     return _tidy(found, limit)
+
+
+def code_arch(sample: bytes) -> str:
+    """Which of ARCHES the machine code named by the header of an input starting with
+    `sample` is ("x86" when it has none: code_ranges is then empty)."""
+    try:
+        if sample[:4] == b"\x7fELF" and sample[5] == 1:
+            return _ELF_ARCH.get(struct.unpack_from("<H", sample, 18)[0], "x86")
+        machine = _coff_machine(sample)
+    except (struct.error, IndexError):
+        return "x86"
+    return _COFF_ARCH.get(machine, "x86") if machine is not None else "x86"
+
+
+def _coff_machine(d: bytes) -> int | None:
+    """The machine field of a PE image's COFF header (or of a COFF object's)."""
+    at = _coff_at(d)
+    return None if at is None else struct.unpack_from("<H", d, at)[0]
+
+
+def _coff_at(d: bytes) -> int | None:
+    """Where the COFF header is: after a PE image's signature, or at a COFF object's
+    start; None in an MZ file with no PE header."""
+    if d[:2] != b"MZ":
+        return 0
+    (at,) = struct.unpack_from("<I", d, 0x3C)
+    return at + 4 if d[at:at + 4] == b"PE\0\0" else None
 
 
 def _tidy(found: list[tuple[int, int]], limit: int) -> tuple[int, ...]:
@@ -53,7 +89,7 @@ def _elf(d: bytes) -> list[tuple[int, int]]:
     if d[4] not in (1, 2) or not little:
         return []
     (machine,) = struct.unpack_from("<H", d, 18)
-    if machine not in _X86_ELF:
+    if machine not in _ELF_ARCH:
         return []
     if wide:
         phoff, shoff = struct.unpack_from("<QQ", d, 32)
@@ -90,16 +126,12 @@ def _elf(d: bytes) -> list[tuple[int, int]]:
 
 def _pe(d: bytes) -> list[tuple[int, int]]:
     """A PE image (MZ, then PE at e_lfanew) or a COFF object (its header first)."""
-    if d[:2] == b"MZ":
-        (at,) = struct.unpack_from("<I", d, 0x3C)
-        if d[at:at + 4] != b"PE\0\0":
-            return []
-        at += 4
-    else:
-        at = 0
+    at = _coff_at(d)
+    if at is None:
+        return []
     machine, sections = struct.unpack_from("<HH", d, at)
     (optional,) = struct.unpack_from("<H", d, at + 16)
-    if machine not in _X86_COFF or not 0 < sections <= 96 or (at == 0 and optional):
+    if machine not in _COFF_ARCH or not 0 < sections <= 96 or (at == 0 and optional):
         return []
     table = at + 20 + optional
     out = []

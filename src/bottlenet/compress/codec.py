@@ -195,12 +195,13 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     written, done, crc, model_bits, all_stored = len(head), 0, 0, 0.0, True
     bits: list[np.ndarray] = []
     code = np.array(settings.code_ranges or (), np.int64)
+    arm64 = settings.code_arch == "arm64"
     while block := first or container.read_up_to(source.read, container.BLOCK):
         first = b""
         crc = zlib.crc32(block, crc)
         src = np.frombuffer(block, np.uint8)
         if len(code):   # the model reads (and a stored block keeps) the filtered bytes
-            src = _filtered(src, done, code, encode=True)
+            src = _filtered(src, done, code, arm64, encode=True)
             block = src.tobytes()
         coder.encoder_start(state)
         for start in range(0, len(src), CHUNK):
@@ -260,6 +261,7 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
     state = np.zeros(coder.STATE_SIZE, np.int64)
     freq, cum = np.zeros(256, np.int64), np.zeros(257, np.int64)
     code = np.array(settings.code_ranges or (), np.int64)
+    arm64 = settings.code_arch == "arm64"
     done, crc, number = 0, 0, 1
     while (block := container.read_block(source.read, number, container.BLOCK)) is not None:
         if done % container.BLOCK:   # every block but the last is full (so chunks line up
@@ -289,7 +291,7 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
                     raise ArchiveError(f"archive is damaged (block {number} ends before "
                                        "its data does)")
             decoded = ring[at:at + end - start]   # as the model read them: filtered
-            piece = (_filtered(decoded, t, code, encode=False) if len(code)
+            piece = (_filtered(decoded, t, code, arm64, encode=False) if len(code)
                      else decoded).tobytes()
             crc = zlib.crc32(piece, crc)
             sink.write(piece)
@@ -304,13 +306,15 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
     return done
 
 
-def _filtered(data: np.ndarray, offset: int, code: np.ndarray, encode: bool) -> np.ndarray:
+def _filtered(data: np.ndarray, offset: int, code: np.ndarray, arm64: bool,
+              encode: bool) -> np.ndarray:
     """A copy of `data` (the input's bytes from `offset`, a whole number of chunks
-    from the block's start) with x86 calls' targets in the code ranges made absolute
-    (encode) or relative again: per chunk, as the decoder undoes it chunk by chunk."""
+    from the block's start) with x86 calls' targets (or, `arm64`, 64-bit ARM calls' and
+    page addresses) in the code ranges made absolute (encode) or relative again: per
+    chunk, as the decoder undoes it chunk by chunk."""
     out = data.copy()
     for start in range(0, len(out), CHUNK):
-        kernels.code_filter(out[start:start + CHUNK], offset + start, code, encode)
+        kernels.code_filter(out[start:start + CHUNK], offset + start, code, encode, arm64)
     return out
 
 

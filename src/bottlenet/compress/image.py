@@ -4,11 +4,22 @@ A photograph's bytes seldom repeat exactly, a row apart or anywhere (the record 
 finds no length in them), but each pixel is close to its neighbours above and to the
 left: the image contexts (kernels.IMAGE_*) read those neighbours, which needs the
 image's layout: where its pixels start and end, the bytes a row (padding included) and
-a pixel. This reads it from the headers of uncompressed images: Windows bitmaps (BMP:
-8 bits a pixel (grey or a palette), 24 (BGR) and 32 (BGRA), rows padded to 4 bytes)
-and the binary Netpbm formats (PGM `P5` grey and PPM `P6` RGB, 8 bits a sample). The
-layout travels in the archive's settings (Settings.image), so the decoder never parses
-a header; files whose header this does not read keep the other profiles.
+a pixel. This reads it from the headers of uncompressed images:
+
+- Windows bitmaps (BMP: 8 bits a pixel (grey or a palette), 24 (BGR) and 32 (BGRA),
+  rows padded to 4 bytes);
+- the binary Netpbm formats: PGM `P5` (grey), PPM `P6` (RGB) and PAM `P7` (1-4
+  channels), 8 or 16 bits a sample;
+- Truevision TGA (uncompressed: colour-mapped and grey at 8 bits a pixel, BGR and BGRA
+  at 24 and 32);
+- TIFF (uncompressed, its channels interleaved, 8 or 16 bits a sample, its strips one
+  after another in the file).
+
+A 16-bit sample is two bytes, which the contexts take as two channels of the pixel (the
+high byte, from the neighbours' high bytes, is the one that pays). A pixel may have at
+most 4 bytes (Settings.image): 16-bit RGB images keep the other profiles. The layout
+travels in the archive's settings, so the decoder never parses a header; files whose
+header this does not read keep the other profiles.
 """
 
 from __future__ import annotations
@@ -18,8 +29,13 @@ import struct
 
 MIN_ROWS, MIN_ROW_BYTES = 8, 8     # smaller images gain nothing from a profile of their own
 MAX_ROW_BYTES = 1 << 20            # a row further back than any window keeps
+MAX_PIXEL_BYTES = 4                # Settings.image's bound (format 11)
 _PNM = re.compile(rb"P([56])(?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)"
                   rb"(?:\s+|#[^\n]*\n)+(\d+)\s")
+_PAM_FIELD = re.compile(rb"[ \t]*([A-Z]+)[ \t]*([^\n]*)\n")
+# A TGA file has no signature: besides its header's own rules, its size must be its
+# pixels' end plus at most this much (TGA 2.0's extension area, developer area, footer).
+_TGA_TAIL = 1 << 16
 
 
 def image_layout(sample: bytes, size: int | None) -> tuple[int, ...]:
@@ -28,14 +44,25 @@ def image_layout(sample: bytes, size: int | None) -> tuple[int, ...]:
     [start, end), cut at the input's end; () when it has no header this reads, or too
     small an image."""
     try:
-        layout = _bmp(sample) if sample[:2] == b"BM" else _pnm(sample)
-    except struct.error:       # a header cut short by the sample
-        return ()
+        if sample[:2] == b"BM":
+            layout = _bmp(sample)
+        elif sample[:2] in (b"P5", b"P6"):
+            layout = _pnm(sample)
+        elif sample[:3] == b"P7\n":
+            layout = _pam(sample)
+        elif sample[:4] in (b"II*\0", b"MM\0*"):
+            layout = _tiff(sample)
+        else:
+            layout = _tga(sample, size)
+    except (struct.error, ValueError, KeyError, IndexError):
+        return ()                 # a header cut short by the sample, garbled, or missing
+                                  # a field (a PAM's, a TIFF's tag)
     if not layout:
         return ()
     start, rows, row, pixel = layout
     end = start + rows * row if size is None else min(start + rows * row, size)
-    if (rows < MIN_ROWS or not MIN_ROW_BYTES <= row <= MAX_ROW_BYTES or pixel > row
+    if (rows < MIN_ROWS or not MIN_ROW_BYTES <= row <= MAX_ROW_BYTES
+            or not 1 <= pixel <= min(row, MAX_PIXEL_BYTES)
             or end - start < MIN_ROWS * row or end >= 2**60):   # (2^60: Settings' bound)
         return ()
     return (start, end, row, pixel)
@@ -54,12 +81,103 @@ def _bmp(d: bytes) -> tuple[int, int, int, int] | None:
     return offset, abs(height), row, bits // 8
 
 
+def _sample_bytes(maxval: int) -> int:
+    """Bytes a Netpbm sample of this maxval takes (0: not a valid maxval)."""
+    return 1 if 0 < maxval < 256 else (2 if 256 <= maxval < 65536 else 0)
+
+
 def _pnm(d: bytes) -> tuple[int, int, int, int] | None:
     m = _PNM.match(d)
     if m is None:
         return None
     channels = 1 if m[1] == b"5" else 3
-    width, height, maxval = int(m[2]), int(m[3]), int(m[4])
-    if not 0 < maxval < 256 or width <= 0:
+    width, height, depth = int(m[2]), int(m[3]), _sample_bytes(int(m[4]))
+    if not depth or width <= 0:
         return None
-    return m.end(), height, width * channels, channels
+    return m.end(), height, width * channels * depth, channels * depth
+
+
+def _pam(d: bytes) -> tuple[int, int, int, int] | None:
+    """A PAM header: `P7`, then lines of a name and its value (comments start with #),
+    up to ENDHDR."""
+    at, fields = 3, {}
+    while True:
+        if d[at:at + 1] == b"#":
+            at = d.index(b"\n", at) + 1
+            continue
+        m = _PAM_FIELD.match(d, at)
+        if m is None:
+            return None
+        at = m.end()
+        if m[1] == b"ENDHDR":
+            break
+        fields[m[1]] = m[2].strip()
+    width, height = int(fields[b"WIDTH"]), int(fields[b"HEIGHT"])
+    channels, depth = int(fields[b"DEPTH"]), _sample_bytes(int(fields[b"MAXVAL"]))
+    if not depth or width <= 0 or channels <= 0:
+        return None
+    return at, height, width * channels * depth, channels * depth
+
+
+def _tga(d: bytes, size: int | None) -> tuple[int, int, int, int] | None:
+    """An uncompressed TGA: colour-mapped (type 1, 8 bits a pixel), true-colour (2, 24
+    or 32 bits: BGR, BGRA) or grey (3, 8 bits). With no signature, it is taken only
+    where every field agrees and the file ends within _TGA_TAIL of its pixels (so its
+    size must be known)."""
+    if size is None or len(d) < 18:
+        return None
+    id_length, map_type, kind, _, map_length, map_bits = struct.unpack_from("<BBBHHB", d)
+    width, height, bits, descriptor = struct.unpack_from("<HHBB", d, 12)
+    alpha = descriptor & 15
+    if descriptor & 0xC0 or not width or not height:
+        return None
+    if kind == 1:
+        ok = map_type == 1 and bits == 8 and map_length and map_bits in (15, 16, 24, 32)
+    elif kind in (2, 3):
+        ok = map_type == 0 and map_length == 0 and (
+            bits == 24 and alpha == 0 or bits == 32 and alpha in (0, 8)
+            if kind == 2 else bits == 8 and alpha == 0)
+    else:
+        ok = False
+    if not ok:
+        return None
+    start = 18 + id_length + (map_length * ((map_bits + 7) // 8) if map_type else 0)
+    pixel = bits // 8
+    end = start + width * height * pixel
+    if not end <= size <= end + _TGA_TAIL:
+        return None
+    return start, height, width * pixel, pixel
+
+
+_TIFF_TYPES = {3: "H", 4: "I"}     # SHORT, LONG: the types the tags read here may have
+_TIFF_MOST = 1 << 16               # values a tag may have (strips), for this to read it
+
+
+def _tiff(d: bytes) -> tuple[int, int, int, int] | None:
+    """A TIFF's first image: uncompressed (Compression 1), chunky (PlanarConfiguration
+    1), 8 or 16 bits a sample, its strips one after another (the pixels one run)."""
+    order = "<" if d[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(order + "I", d, 4)
+    (count,) = struct.unpack_from(order + "H", d, ifd)
+    tags: dict[int, list[int]] = {}
+    for k in range(count):
+        tag, kind, n, value = struct.unpack_from(order + "HHI4s", d, ifd + 2 + 12 * k)
+        if kind not in _TIFF_TYPES or n > _TIFF_MOST:
+            continue
+        form = order + _TIFF_TYPES[kind] * n
+        if struct.calcsize(form) <= 4:   # the values themselves, else where they are
+            tags[tag] = list(struct.unpack_from(form, value))
+        else:
+            tags[tag] = list(struct.unpack_from(form, d, *struct.unpack(order + "I", value)))
+    width, height = tags[256][0], tags[257][0]
+    bits = tags.get(258, [1])
+    channels = tags.get(277, [1])[0]
+    if (tags.get(259, [1])[0] != 1 or tags.get(284, [1])[0] != 1 or width <= 0
+            or len(set(bits)) != 1 or bits[0] not in (8, 16)):
+        return None
+    offsets, lengths = tags[273], tags[279]
+    if len(offsets) != len(lengths) or any(
+            a + n != b for a, n, b in zip(offsets, lengths, offsets[1:], strict=False)):
+        return None                  # strips apart: not one run of pixels
+    pixel = channels * bits[0] // 8
+    return offsets[0], height, width * pixel, pixel

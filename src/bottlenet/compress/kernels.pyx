@@ -975,7 +975,7 @@ cdef inline void _records(uint64_t* ctx, const uint8_t* history, int64_t y) noex
 
 
 def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
-                bint encode) -> None:
+                bint encode, bint arm64=False) -> None:
     """Format 10's x86 call filter, in place on `buf`, the input's bytes from `offset`:
     within the flat [start, end) pairs of `ranges` (file offsets; see code.py), each
     E8 or E9 byte (call, jump) is followed by 4 bytes, and when their top byte is 00 or
@@ -983,7 +983,8 @@ def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
     the next instruction; `encode` makes it absolute (mod 2^25, the top byte kept 00 or
     FF, as 7-Zip's BCJ filter does), else back. Both directions skip the same bytes (an
     E8 or E9 always takes its 4), so decoding undoes encoding exactly, whatever the
-    bytes; windows never cross the ends of `buf`, which the codec calls per chunk."""
+    bytes; windows never cross the ends of `buf`, which the codec calls per chunk.
+    With `arm64` (format 12), the 64-bit ARM filter instead (_arm64_filter)."""
     cdef Py_ssize_t n = buf.shape[0], k, i, lo, hi
     cdef int64_t pos
     cdef uint32_t v
@@ -992,6 +993,10 @@ def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
     for k in range(0, ranges.shape[0], 2):
         lo = <Py_ssize_t>max(ranges[k] - offset, 0)
         hi = <Py_ssize_t>min(ranges[k + 1] - offset, <int64_t>n)
+        if arm64:
+            if lo < hi:
+                _arm64_filter(&buf[0], offset, lo, hi, encode)
+            continue
         i = lo
         while i + 5 <= hi:
             if buf[i] == 0xE8 or buf[i] == 0xE9:
@@ -1010,6 +1015,47 @@ def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
                 i += 5
             else:
                 i += 1
+
+
+cdef void _arm64_filter(uint8_t* buf, int64_t offset, Py_ssize_t lo, Py_ssize_t hi,
+                        bint encode) noexcept nogil:
+    """xz's ARM64 filter on buf[lo, hi) (file offsets from `offset`), on the 4-byte
+    instructions at file offsets divisible by 4: a BL's 26-bit word offset made the
+    target's word address (mod 2^26), an ADRP's 21-bit page offset the target's page
+    (mod 2^18, sign-extended back to 21 bits) when it lies within +-512 MiB (its top
+    bits all equal); every other word as it is. Each direction maps the words it
+    changes to words it would change back (an ADRP's result lies in the range again),
+    so decoding undoes encoding whatever the bytes."""
+    cdef Py_ssize_t i = lo + ((-(offset + lo)) & 3)
+    cdef uint32_t w, src, pc, dest
+    while i + 4 <= hi:
+        w = (<uint32_t>buf[i] | (<uint32_t>buf[i + 1] << 8) | (<uint32_t>buf[i + 2] << 16)
+             | (<uint32_t>buf[i + 3] << 24))
+        pc = <uint32_t>(offset + i)
+        if (w >> 26) == 0x25:                            # BL
+            pc >>= 2
+            if not encode:
+                pc = 0 - pc
+            w = 0x94000000U | ((w + pc) & 0x03FFFFFFU)
+        elif (w & 0x9F000000U) == 0x90000000U:             # ADRP
+            src = ((w >> 29) & 3) | ((w >> 3) & 0x001FFFFCU)
+            if (src + 0x00020000U) & 0x001C0000U:          # beyond +-512 MiB: as it is
+                i += 4
+                continue
+            pc >>= 12
+            if not encode:
+                pc = 0 - pc
+            dest = src + pc
+            w = ((w & 0x9000001FU) | ((dest & 3) << 29) | ((dest & 0x0003FFFCU) << 3)
+                 | ((0 - (dest & 0x00020000U)) & 0x00E00000U))
+        else:
+            i += 4
+            continue
+        buf[i] = w & 0xFF
+        buf[i + 1] = (w >> 8) & 0xFF
+        buf[i + 2] = (w >> 16) & 0xFF
+        buf[i + 3] = w >> 24
+        i += 4
 
 
 def record_length(const uint8_t[::1] data) -> int:

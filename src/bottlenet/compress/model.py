@@ -188,6 +188,8 @@ class Settings:
     code_ranges: tuple[int, ...] | None = None         # x86 code's file offsets, flat
     #   [start, end) pairs, whose call targets are made absolute (format 10, code.py);
     #   None: from the input's own header (ELF, PE, COFF); (): none
+    code_arch: str = "x86"                             # the code in code_ranges: "x86"
+    #   (formats 10-11) or "arm64" (format 12); with code_ranges None, from the header
     image: tuple[int, ...] | None = None               # a raster image's pixels: (start,
     #   end, bytes a row, bytes a pixel), read by the image contexts (format 11, image.py);
     #   None: from the input's own header (BMP, PGM, PPM); (): none
@@ -213,7 +215,9 @@ class Settings:
             bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders,
             cm_orders=(self.cm_orders or profile.cm_orders) if self.cm_bits else (),
             code_ranges=(code.code_ranges(sample, size) if self.code_ranges is None
-                         else self.code_ranges), image=layout)
+                         else self.code_ranges),
+            code_arch=code.code_arch(sample) if self.code_ranges is None else self.code_arch,
+            image=layout)
 
     def suited(self) -> bool:
         return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
@@ -267,6 +271,9 @@ class Settings:
             raise SpecError(f"code ranges are up to {code.MAX_RANGES} sorted, apart "
                             f"[start, end) pairs of offsets below 2^60, flat; got "
                             f"{self.code_ranges!r}")
+        if self.code_arch not in code.ARCHES:
+            raise SpecError(f"the code's architecture is one of {', '.join(code.ARCHES)}; "
+                            f"got {self.code_arch!r}")
         if self.image is not None and not _image_ok(self.image):
             raise SpecError("an image is (start, end, bytes a row, bytes a pixel), start < "
                             f"end < 2^60, 1-4 bytes a pixel, at most {image.MAX_ROW_BYTES} "
