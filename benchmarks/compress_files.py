@@ -6,8 +6,8 @@ its size, the profile bottlenet chose (text, markup, other, image) and the machi
 (x86, or 64-bit ARM: "arm64" after the bytes) or the image pixels its header names,
 bottlenet's archive, bottlenet's without what the header gave (the call filter, the
 image contexts: "plain", where there is either), xz -9e's and zpaq -m5's (when Debian's
-zpaq is installed), then the totals and bottlenet's ratio to each. Sizes only (every archive is decoded and compared); for speed see
-compress_corpus.py.
+zpaq is installed), then the totals and bottlenet's ratio to each. Sizes only (every
+archive is decoded and compared); for speed see compress_corpus.py.
 
     uv run python benchmarks/compress_files.py /usr/lib/x86_64-linux-gnu/libjq.so.1 \\
         /usr/share/X11/xkb/rules/base.xml /usr/bin/gdb:200000:600000 photo.bmp
