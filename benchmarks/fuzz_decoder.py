@@ -9,7 +9,7 @@ the CLI), never crash, hang or grow without bound.
 The fuzzer starts from real archives of every format (tests/data: formats 1-12; more of
 format 12 made here: text, binary, records, markup, images, stored, empty, with format
 7's and format 9's bit models, with x86 and 64-bit ARM code, without the bit models or
-the maps) and its
+the maps, two members one after another) and its
 earlier findings, mutates them, and keeps the inputs that reach new code (the
 container's parser and the codec's driver are instrumented; the compiled kernels are
 not, but every input reaches them through the driver). Limits per input: 1 s (a hang)
@@ -135,6 +135,9 @@ def seeds(folder: Path) -> None:
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
+    # members one after another (format 12: a tar archive's pieces, segments.py)
+    (folder / "v12-members.bn").write_bytes(made["v12-text.bn"].archive
+                                            + made["v12-binary.bn"].archive)
     for i, found in enumerate(FINDINGS):
         (folder / f"finding-{i}.bn").write_bytes(base64.b64decode(found))
     assert container.FORMAT_VERSION == 12  # a new format adds its seeds here

@@ -205,3 +205,21 @@ def test_the_table_follows_memory(tmp_path):
     assert r.exit_code == 2 and "takes a size such as 200M" in r.stderr
     r = run("compress", src, "--table-bits", 20, "--memory", "1M")
     assert r.exit_code == 2 and "more than --memory" in r.stderr
+
+
+def test_a_tar_archive_s_image_is_written_as_a_member_of_its_own(tmp_path):
+    from test_compress_image import pgm, photo
+    from test_compress_segments import prose, tar_of
+
+    src = tmp_path / "bundle.tar"
+    src.write_bytes(tar_of([("notes.txt", prose(40_000)), ("photo.pgm", pgm(photo(240, 200))),
+                            ("more.txt", prose(40_000, 2))]))
+    r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8, "--json")
+    assert r.exit_code == 0, r.output
+    members = json.loads(r.stdout)["members"]
+    assert [bool(m["settings"]["image"]) for m in members] == [False, True, False]
+    shown = " ".join(run("compress", src, "-o", tmp_path / "b.bn", "--hidden", 8).stdout.split())
+    assert "members 3, one" in shown and "image 48 KB" in shown
+    out = tmp_path / "back.tar"
+    assert run("decompress", tmp_path / "a.bn", "-o", out).exit_code == 0
+    assert out.read_bytes() == src.read_bytes()

@@ -154,6 +154,23 @@ class _Reader:
         except OSError as e:
             raise FileError(f"cannot read {self.name} ({_why(e)})") from None
 
+    # (a reader that can go back: the compressor looks a tar archive's members over
+    # before it writes them, compress/segments.py)
+    def seekable(self) -> bool:
+        try:
+            return self.f.seekable()
+        except (OSError, ValueError):
+            return False
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return self.f.seek(offset, whence)
+        except OSError as e:
+            raise FileError(f"cannot read {self.name} ({_why(e)})") from None
+
+    def tell(self) -> int:
+        return self.f.tell()
+
 
 @contextlib.contextmanager
 def open_input(path: Path, what: str = "file"):

@@ -205,6 +205,17 @@ def compress_command(
     _render(report, done, piped, as_json)
 
 
+def _kind_of(s: Settings) -> str:
+    """A member's kind, as its settings say: an image, a program's code, or the profile
+    its rates are of."""
+    if s.image:
+        return "image"
+    if s.code_ranges:
+        return f"{s.code_arch} code"
+    return next((name for name, p in PROFILES.items()
+                 if p.cm_orders == s.cm_orders and name != "image"), "data")
+
+
 def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> None:
     """compress's figures: as JSON, or as tables (on stderr when the archive is piped)."""
     if as_json:
@@ -222,15 +233,22 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
                 + (f", {report['decompress_kb_per_s']:,.0f} KB/s decompress (round trip "
                    "verified)" if "verified" in report else "")
                 + (" (reading the primer included)" if used.primer else ""))
-    tab.add_row("model", f"contexts {format_orders(used.orders)} -> {used.hidden} tanh -> "
+    tab.add_row("model" + (" (first member)" if done.pieces else ""),
+                f"contexts {format_orders(used.orders)} -> {used.hidden} tanh -> "
                 f"softmax 256; table 2^{used.table_bits} rows; history 2^{used.window_bits} "
                 f"bytes; input rate {used.lr_input:g}"
                 + ("; primed with English prose" if used.primer else ""))
-    if used.code_ranges:
+    if used.code_ranges and not done.pieces:
         spans, k = used.code_ranges, len(used.code_ranges) // 2
         tab.add_row(f"{used.code_arch} code", f"{sum(spans[1::2]) - sum(spans[::2]):,} bytes "
                     f"in {k} range{'s' if k > 1 else ''}, calls' targets made absolute")
-    if used.image:
+    if done.pieces:
+        kinds = [_kind_of(s) for _, _, s in done.pieces]
+        tab.add_row("members", f"{len(done.pieces)}, one per run of the tar archive's "
+                    f"kinds of files: " + ", ".join(
+                        f"{kind} {(b - a) / 1e3:,.0f} KB" for kind, (a, b, _) in
+                        zip(kinds, done.pieces, strict=True)))
+    if used.image and not done.pieces:
         start, end, row, pixel = used.image
         tab.add_row("image", f"{end - start:,} bytes of pixels, {row:,} a row, {pixel} a "
                     "pixel: each predicted from its neighbours")

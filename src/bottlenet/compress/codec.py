@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bottlenet.compress import coder, container, kernels
+from bottlenet.compress import coder, container, kernels, segments
 from bottlenet.compress.container import ArchiveError
 from bottlenet.compress.model import Model, Settings, primer_bytes
 from bottlenet.errors import ResourceError, SpecError
@@ -58,6 +58,10 @@ class Report:
     seconds: float
     stored: bool              # every block was stored raw
     bits: np.ndarray | None   # per byte, when asked for (keep_bits)
+    # format 12: the archive's members, (start, end, settings) each, when the input was
+    # written as several (segments.py: a tar archive's kinds of data); settings above is
+    # the first's
+    pieces: tuple[tuple[int, int, Settings], ...] = ()
 
     @property
     def bpc(self) -> float:
@@ -71,7 +75,9 @@ class Report:
                 "ratio": round(n / size, 4), "stored_raw": self.stored,
                 "compress_s": round(self.seconds, 3),
                 "compress_kb_per_s": round(n / 1e3 / max(self.seconds, 1e-9), 1),
-                "settings": self.settings.to_json()}
+                "settings": self.settings.to_json()} | ({"members": [
+                    {"start": a, "end": b, "settings": s.to_json()}
+                    for a, b, s in self.pieces]} if self.pieces else {})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,11 +165,17 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
 
 
 def settings_for(size: int | None, settings: Settings | None = None,
-                 memory: int | None = None, sample: bytes = b"") -> Settings:
+                 memory: int | None = None, sample: bytes = b"", key: int = 0) -> Settings:
     """The settings an archive of an input of `size` bytes (None: not known) that starts
     with `sample` is written with: the history window and the table sized for it, within
-    `memory` bytes, and the rates for its kind of data."""
-    s = (settings or Settings()).check().suited_to(sample, size).window_for(size, memory)
+    `memory` bytes, and the rates for its kind of data, read at `key` (a tar member's
+    data, after its header: its image or code ranges placed there)."""
+    s = (settings or Settings()).check()
+    if key:
+        s = _shifted(s.suited_to(sample[key:], None if size is None else size - key), key)
+    else:
+        s = s.suited_to(sample, size)
+    s = s.window_for(size, memory)
     primer = len(primer_bytes(s.primer)) if s.primer and size is not None else 0
     return s.sized_for(None if size is None else size + primer, memory)
 
@@ -173,10 +185,73 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
                     memory: int | None = None, keep_bits: bool = False) -> Report:
     """Read `source` to its end and write the archive to `sink`, a block at a time.
     `size`, when known, sizes the tables (else they take the largest default) and the
-    progress total."""
+    progress total. A tar archive in a seekable source is written as several members,
+    one per run of its files' kinds (segments.py), unless `settings` place an image or
+    code ranges (positions in the whole input)."""
+    t0 = time.perf_counter()
+    given = settings or Settings()
+    parts = ([segments.Piece(0, size or 0, 0, size or 0)] if given.image or given.code_ranges
+             else segments.pieces(source, size))
+    if len(parts) == 1 and parts[0].code is None:
+        return _compress_member(source, sink, size, settings, progress, memory, keep_bits)
+    reports = []
+    for part in parts:
+        n = part.end - part.start
+        shifted = (None if progress is None else
+                   lambda d, _, at=part.start: progress(at + d, size))
+        reports.append(_compress_member(_Limited(source, n), sink, n, settings, shifted,
+                                        memory, keep_bits, part))
+    if len(reports) == 1:
+        return dataclasses.replace(reports[0], seconds=time.perf_counter() - t0)
+    return Report(reports[0].settings, sum(r.original_length for r in reports),
+                  sum(r.archive_length for r in reports),
+                  sum(r.model_bits for r in reports), time.perf_counter() - t0,
+                  all(r.stored for r in reports),
+                  np.concatenate([r.bits for r in reports]) if keep_bits else None,
+                  tuple((p.start, p.end, r.settings) for p, r in zip(parts, reports,
+                                                                     strict=True)))
+
+
+class _Limited:
+    """The next `n` bytes of a source, as a source."""
+
+    def __init__(self, source: Source, n: int):
+        self._source, self._left = source, n
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._source.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+def _shifted(s: Settings, by: int) -> Settings:
+    """Settings whose image and code ranges, found `by` bytes into the input, are placed
+    there."""
+    if not by or not (s.image or s.code_ranges):
+        return s
+    image = (s.image[0] + by, s.image[1] + by, *s.image[2:]) if s.image else s.image
+    return dataclasses.replace(s, image=image,
+                               code_ranges=tuple(x + by for x in s.code_ranges or ()))
+
+
+def _compress_member(source: Source, sink: Sink, size: int | None,
+                     settings: Settings | None, progress: Progress, memory: int | None,
+                     keep_bits: bool, piece: segments.Piece | None = None) -> Report:
+    """One archive (a member): its header, blocks and trailer; for a `piece` of a tar
+    archive, its settings chosen from its key member's bytes, its code ranges its
+    programs' (segments.py)."""
     t0 = time.perf_counter()
     first = container.read_up_to(source.read, container.BLOCK)  # its bytes choose the rates
-    settings = settings_for(size, settings, memory, first)
+    given = settings or Settings()
+    if piece is None:
+        settings = settings_for(size, settings, memory, first)
+    else:
+        key, key_end = piece.key - piece.start, piece.key_end - piece.start
+        settings = settings_for(size, settings, memory, first[:key_end],
+                                key if key < len(first) else 0)
+        if piece.code is not None and given.code_ranges is None:
+            settings = dataclasses.replace(settings, code_ranges=piece.code,
+                                           code_arch=piece.arch)
     m = _build(settings, extra=4 * container.BLOCK)
     ring = np.zeros(1 << settings.window_bits, np.uint8)
     wmask = len(ring) - 1
@@ -219,9 +294,9 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
         coded = out[: coder.encoder_finish(state, out)]
         stored = len(coded) >= len(block)
         all_stored &= stored
-        piece = container.pack_block(len(block), block if stored else coded.tobytes(), stored)
-        sink.write(piece)
-        written += len(piece)
+        packed = container.pack_block(len(block), block if stored else coded.tobytes(), stored)
+        sink.write(packed)
+        written += len(packed)
         done += len(src)
     tail = container.end_of_blocks(done, crc)
     sink.write(tail)
@@ -250,6 +325,24 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
         data = _decompress_v2(prefix + source.read(), progress)
         sink.write(data)
         return len(data)
+    done = 0
+    while True:   # format 12: members may follow one another (segments.py), each whole
+        done += _decompress_member(prefix, version, source, sink, progress, done)
+        prefix = container.read_up_to(source.read, 8)
+        if not prefix:
+            return done
+        if prefix[:4] != container.MAGIC or version < container.MEMBERS:
+            raise ArchiveError("archive has unexpected bytes after its end")
+        version = container.version_of(prefix)
+        if version < container.MEMBERS:
+            raise ArchiveError(f"archive has a member of format {version} after its first; "
+                               f"only members of formats {container.MEMBERS}+ follow others")
+
+
+def _decompress_member(prefix: bytes, version: int, source: Source, sink: Sink,
+                       progress: Progress, before: int) -> int:
+    """One member of a format 3+ archive (the whole of it before format 12), whose first
+    8 bytes are `prefix`: its original length; the input's `before` bytes came before."""
     settings_json, fp = container.read_head(prefix, source.read)
     settings = _settings(settings_json, fp)
     if not settings.window_bits:
@@ -296,7 +389,7 @@ def decompress_stream(source: Source, sink: Sink, progress: Progress = None,
             crc = zlib.crc32(piece, crc)
             sink.write(piece)
             if progress:
-                progress(done + end, None)
+                progress(before + done + end, None)
         done += length
         number += 1
     total, total_crc = container.read_trailer(source.read)

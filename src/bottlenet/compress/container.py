@@ -29,7 +29,9 @@ pixels its settings place; 12: the code ranges' architecture, x86 or 64-bit ARM)
     then the trailer:
             8       original length in bytes
             4       CRC-32 of the original bytes
-    (nothing may follow)
+    (nothing may follow, but from version 12 another member: an archive of version 12+,
+    laid out as above, whose original bytes follow the first's; the encoder writes a tar
+    archive as one member per run of its files' kinds, segments.py)
 
 The model runs on across blocks; only the range coder starts afresh in each one. A
 block the model cannot shrink is stored raw (the model still learns from it), which
@@ -59,6 +61,8 @@ MAGIC = b"BNZ\x1a"
 FORMAT_VERSION = 12
 READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)  # every version ever written still decodes
 STREAMS = 3           # the first version written block by block
+MEMBERS = 12          # the first whose archives may hold several members, one after
+                      # another (each a whole archive: header, blocks, trailer)
 BLOCK = 1 << 20       # original bytes per block (formats 3-12)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
@@ -372,11 +376,9 @@ def read_block(read, number: int, longest_coded: int) -> tuple[int, bool, bytes]
 
 
 def read_trailer(read) -> tuple[int, int]:
-    """(original length, CRC-32) after the last block; nothing may follow them."""
-    trailer = _TRAILER.unpack(_exactly(read, _TRAILER.size, "its trailer"))
-    if read(1):
-        raise ArchiveError("archive has unexpected bytes after its end")
-    return trailer
+    """(original length, CRC-32) after the last block; only another member may follow
+    (from format 12: codec.decompress_stream checks what follows)."""
+    return _TRAILER.unpack(_exactly(read, _TRAILER.size, "its trailer"))
 
 
 def unpack(blob: bytes) -> tuple[Header, bytes]:
