@@ -2,7 +2,8 @@
 
 The corpus (compress_corpus.py) has no markup, no machine code and no images; this
 script takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each
-its size, the profile bottlenet chose (text, markup, other, image) and the machine code
+its size, the profile bottlenet chose (text, markup, other, image; "N parts" for a tar
+archive written as members) and the machine code
 (x86, or 64-bit ARM: "arm64" after the bytes) or the image pixels its header names,
 bottlenet's archive, bottlenet's without what the header gave (the call filter, the
 image contexts: "plain", where there is either), xz -9e's and zpaq -m5's (when Debian's
@@ -57,20 +58,24 @@ def main() -> None:
         name, data = _read(spec)
         result = compress(data)
         assert decompress(result.archive) == data, f"{name}: round trip failed"
-        code, layout = result.settings.code_ranges or (), result.settings.image or ()
+        # (a tar archive's members: what they found together)
+        found = [s for _, _, s in result.report.pieces] or [result.settings]
+        code = tuple(x for s in found for x in s.code_ranges or ())
+        pixels = sum(s.image[1] - s.image[0] for s in found if s.image)
         row = {"bottlenet": len(result.archive),
                "plain": len(compress(data, Settings(code_ranges=(), image=())).archive)
-               if code or layout else len(result.archive),
+               if code or pixels else len(result.archive),
                "xz -9e": len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))}
         if zpaq:
             row["zpaq -m5"] = zpaq(data)
         totals["bytes"] += len(data)
         for c in cols:
             totals[c] += row[c]
-        profile = "image" if layout else profile_of(data[:1 << 16])
+        profile = ("image" if pixels else profile_of(data[:1 << 16])) if not (
+            result.report.pieces) else f"{len(result.report.pieces)} parts"
         print(f"{name[:27]:<28}{len(data):>11,} {profile:>8} "
               f"{_code_bytes(code, result.settings.code_arch):>16} "
-              f"{layout[1] - layout[0] if layout else 0:>10,} "
+              f"{pixels:>10,} "
               + " ".join(f"{row[c]:>10,}" for c in cols), flush=True)
     print("-" * len(head))
     print(f"{'all':<28}{totals['bytes']:>11,} {'':>8} {'':>16} {'':>10} "

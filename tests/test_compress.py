@@ -177,6 +177,9 @@ def test_archives_of_every_earlier_format_still_decode():
     assert twelve[4] == 12 and decompress(twelve) == ARM64
     settings, _, _ = head_of(twelve)
     assert settings["code_arch"] == "arm64" and settings["code_ranges"] == [64, 6064]
+    # from format 12, members one after another (a tar archive's pieces) decode as one
+    small = (DATA / "golden-v12.bn").read_bytes()
+    assert decompress(small + twelve) == b"HELLO HELO HELLLO, said the network. " * 20 + ARM64
 
 
 # fixed-length records (10 bytes: a count, a 16-bit code, a float): the pinned archives

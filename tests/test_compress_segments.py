@@ -142,8 +142,10 @@ def test_a_mixed_tar_archive_is_written_as_members_and_decodes():
     # anywhere (--no-code-filter, --no-image) keep none in every member
     assert not compress(tar, Settings(hidden=8, code_ranges=(0, 10))).report.pieces
     plain = compress(tar, Settings(hidden=8, code_ranges=(), image=()))
-    assert not any(s.code_ranges or s.image for _, _, s in plain.report.pieces)
-    assert decompress(plain.archive) == tar
+    assert not plain.report.pieces and plain.settings.code_ranges == ()
+    no_image = compress(tar, Settings(hidden=8, image=()))      # one member, the program found
+    assert not no_image.report.pieces and no_image.settings.code_ranges
+    assert no_image.settings.image == () and decompress(no_image.archive) == tar
 
 
 def test_archives_one_after_another_decode_to_their_inputs_one_after_another():

@@ -191,7 +191,8 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     t0 = time.perf_counter()
     given = settings or Settings()
     parts = ([segments.Piece(0, size or 0, 0, size or 0)] if given.image or given.code_ranges
-             else segments.pieces(source, size))
+             else segments.pieces(source, size, given.image is None,
+                                  given.code_ranges is None))
     if len(parts) == 1 and parts[0].code is None:
         return _compress_member(source, sink, size, settings, progress, memory, keep_bits)
     reports = []

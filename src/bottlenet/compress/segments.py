@@ -54,19 +54,25 @@ class Piece:
     arch: str = "x86"
 
 
-def pieces(source: Any, size: int | None) -> list[Piece]:
+def pieces(source: Any, size: int | None, images: bool = True,
+           programs: bool = True) -> list[Piece]:
     """The pieces of an input of `size` bytes in `source` (read from its current
     position, which is restored): one for anything but a tar archive in a seekable
-    source of known size."""
+    source of known size; its images cut apart unless not `images`, its programs' code
+    found unless not `programs` (--no-image, --no-code-filter)."""
     whole = [Piece(0, size or 0, 0, size or 0)]
-    if size is None or size < 2 * MIN_PIECE or not _seekable(source):
+    if (size is None or size < 2 * MIN_PIECE or not (images or programs)
+            or not _seekable(source)):
         return whole
     at = source.tell()
     try:
         kinds = _member_kinds(source, at, size)
     finally:
         source.seek(at)
-    return _join(kinds, size) if kinds else whole
+    if not kinds:
+        return whole
+    return _join([m if images or m.kind != "image" else dataclasses.replace(m, kind="")
+                  for m in kinds], size, programs)
 
 
 def _seekable(source) -> bool:
@@ -118,7 +124,7 @@ def _member(sample: bytes, start: int, end: int) -> _Member:
                    code.code_arch(sample))
 
 
-def _join(members: list[_Member], size: int) -> list[Piece]:
+def _join(members: list[_Member], size: int, programs: bool) -> list[Piece]:
     """Pieces from the members: each image of at least MIN_PIECE bytes one, the runs
     between them one each (a run under MIN_PIECE joins the piece before it, or the
     image after it when it comes first: a tar header)."""
@@ -131,7 +137,7 @@ def _join(members: list[_Member], size: int) -> list[Piece]:
             continue
         begin = m.start
         if m.start - at >= MIN_PIECE:
-            out.append(_run_piece(run, at, m.start))
+            out.append(_run_piece(run, at, m.start, programs))
         elif out:
             out[-1] = dataclasses.replace(out[-1], end=m.start)
         else:
@@ -139,19 +145,21 @@ def _join(members: list[_Member], size: int) -> list[Piece]:
         out.append(Piece(begin, m.end, m.start, m.end))
         run, at = [], m.end
     if size - at >= MIN_PIECE or not out:
-        out.append(_run_piece(run, at, size))
+        out.append(_run_piece(run, at, size, programs))
     else:
         out[-1] = dataclasses.replace(out[-1], end=size)
     return out
 
 
-def _run_piece(run: list[_Member], start: int, end: int) -> Piece:
+def _run_piece(run: list[_Member], start: int, end: int, programs: bool) -> Piece:
     """A piece of the members `run` in [start, end): the profile its own first bytes
     give (tar headers and all, as for any input), every program's code ranges (of the
     first program's architecture, up to code.MAX_RANGES)."""
-    programs = [m for m in run if m.code]
-    arch = programs[0].arch if programs else "x86"
-    ranges = [x - start for m in programs if m.arch == arch for x in m.code]
+    if not programs:
+        return Piece(start, end, start, end)
+    found = [m for m in run if m.code]
+    arch = found[0].arch if found else "x86"
+    ranges = [x - start for m in found if m.arch == arch for x in m.code]
     return Piece(start, end, start, end, tuple(ranges[:2 * code.MAX_RANGES]), arch)
 
 
