@@ -32,9 +32,8 @@ import tarfile
 from typing import Any
 
 from bottlenet.compress import code, image
-from bottlenet.compress.model import profile_of
 
-SAMPLE = 1 << 16            # the bytes of a member read to tell its kind (as profile_of)
+SAMPLE = 1 << 16            # the bytes of a member read for its header (as a whole input's)
 MIN_PIECE = 1 << 15         # a piece shorter than this joins its neighbour
 MAX_MEMBERS = 1 << 16       # a tar archive's members looked at (the rest: the last piece)
 
@@ -66,13 +65,13 @@ def pieces(source: Any, size: int | None, images: bool = True,
         return whole
     at = source.tell()
     try:
-        kinds = _member_kinds(source, at, size)
+        members = _members(source, at, size)
     finally:
         source.seek(at)
-    if not kinds:
+    if not members:
         return whole
-    return _join([m if images or m.kind != "image" else dataclasses.replace(m, kind="")
-                  for m in kinds], size, programs)
+    return _join([m if images else dataclasses.replace(m, image=False) for m in members],
+                 size, programs)
 
 
 def _seekable(source) -> bool:
@@ -86,12 +85,12 @@ def _seekable(source) -> bool:
 class _Member:
     start: int                       # its data's first byte in the input
     end: int
-    kind: str                        # "image", or profile_of's: text, markup, other
+    image: bool                      # an image whose header image.py reads
     code: tuple[int, ...] = ()       # its code ranges, in the input
     arch: str = "x86"
 
 
-def _member_kinds(source, at: int, size: int) -> list[_Member]:
+def _members(source, at: int, size: int) -> list[_Member]:
     """A tar archive's members with data, in order; [] when the input is not a tar
     archive (or is one tarfile cannot read)."""
     source.seek(at)
@@ -118,10 +117,9 @@ def _member_kinds(source, at: int, size: int) -> list[_Member]:
 def _member(sample: bytes, start: int, end: int) -> _Member:
     """A member whose data [start, end) begins with `sample`."""
     if image.image_layout(sample, end - start):
-        return _Member(start, end, "image")
+        return _Member(start, end, True)
     ranges = code.code_ranges(sample, end - start)
-    return _Member(start, end, profile_of(sample), tuple(start + x for x in ranges),
-                   code.code_arch(sample))
+    return _Member(start, end, False, tuple(start + x for x in ranges), code.code_arch(sample))
 
 
 def _join(members: list[_Member], size: int, programs: bool) -> list[Piece]:
@@ -132,7 +130,7 @@ def _join(members: list[_Member], size: int, programs: bool) -> list[Piece]:
     run: list[_Member] = []
     at = 0                                   # where the run in `run` starts
     for m in members:
-        if m.kind != "image" or m.end - m.start < MIN_PIECE:
+        if not m.image or m.end - m.start < MIN_PIECE:
             run.append(m)
             continue
         begin = m.start
