@@ -219,7 +219,7 @@ def test_a_tar_archive_s_image_is_written_as_a_member_of_its_own(tmp_path):
     members = json.loads(r.stdout)["members"]
     assert [bool(m["settings"]["image"]) for m in members] == [False, True, False]
     shown = " ".join(run("compress", src, "-o", tmp_path / "b.bn", "--hidden", 8).stdout.split())
-    assert "members 3, one" in shown and "image 48 KB" in shown
+    assert "members 3: the tar" in shown and "image 48 KB" in shown
     out = tmp_path / "back.tar"
     assert run("decompress", tmp_path / "a.bn", "-o", out).exit_code == 0
     assert out.read_bytes() == src.read_bytes()

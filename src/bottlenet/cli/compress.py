@@ -206,14 +206,13 @@ def compress_command(
 
 
 def _kind_of(s: Settings) -> str:
-    """A member's kind, as its settings say: an image, a program's code, or the profile
-    its rates are of."""
+    """A member's kind, as its settings say: an image, or the profile its bit models'
+    contexts are of, with the code its ranges name."""
     if s.image:
         return "image"
-    if s.code_ranges:
-        return f"{s.code_arch} code"
-    return next((name for name, p in PROFILES.items()
-                 if p.cm_orders == s.cm_orders and name != "image"), "data")
+    kind = next((name for name, p in PROFILES.items() if p.cm_orders == s.cm_orders),
+                "data")
+    return kind + (f" with {s.code_arch} code" if s.code_ranges else "")
 
 
 def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> None:
@@ -244,8 +243,8 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
                     f"in {k} range{'s' if k > 1 else ''}, calls' targets made absolute")
     if done.pieces:
         kinds = [_kind_of(s) for _, _, s in done.pieces]
-        tab.add_row("members", f"{len(done.pieces)}, one per run of the tar archive's "
-                    f"kinds of files: " + ", ".join(
+        tab.add_row("members", f"{len(done.pieces)}: the tar archive's images apart, "
+                    "each read as what it is: " + ", ".join(
                         f"{kind} {(b - a) / 1e3:,.0f} KB" for kind, (a, b, _) in
                         zip(kinds, done.pieces, strict=True)))
     if used.image and not done.pieces:

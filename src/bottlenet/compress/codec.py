@@ -59,7 +59,7 @@ class Report:
     stored: bool              # every block was stored raw
     bits: np.ndarray | None   # per byte, when asked for (keep_bits)
     # format 12: the archive's members, (start, end, settings) each, when the input was
-    # written as several (segments.py: a tar archive's kinds of data); settings above is
+    # written as several (segments.py: a tar archive's images apart); settings above is
     # the first's
     pieces: tuple[tuple[int, int, Settings], ...] = ()
 
@@ -186,8 +186,8 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     """Read `source` to its end and write the archive to `sink`, a block at a time.
     `size`, when known, sizes the tables (else they take the largest default) and the
     progress total. A tar archive in a seekable source is written as several members,
-    one per run of its files' kinds (segments.py), unless `settings` place an image or
-    code ranges (positions in the whole input)."""
+    its images each one of their own and the files between them one (segments.py),
+    unless `settings` place an image or code ranges (positions in the whole input)."""
     t0 = time.perf_counter()
     given = settings or Settings()
     parts = ([segments.Piece(0, size or 0, 0, size or 0)] if given.image or given.code_ranges
