@@ -17,6 +17,7 @@ from conftest import needs_kernels
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
 from bottlenet.compress import Settings, compress, compress_stream, container, decompress
+from bottlenet.compress.model import PROFILES
 from bottlenet.compress.segments import MIN_PIECE, Piece, pieces
 from test_compress_code import elf64, x86_like
 from test_compress_image import pgm, photo
@@ -76,7 +77,9 @@ def test_a_tar_archive_is_cut_around_its_images_and_its_programs_are_found():
     # no image: one piece, with the code ranges
     alone = tar_of([MIXED[0], MIXED[3], MIXED[4]])
     (one,) = pieces(io.BytesIO(alone), len(alone))
-    assert (one.start, one.end, one.key) == (0, len(alone), 0)
+    assert (one.start, one.end, one.key, one.kind) == (0, len(alone), 0, "other")
+    texts = tar_of([MIXED[0], MIXED[3], MIXED[5], ("notes2.txt", prose(80_000, 4))])
+    assert pieces(io.BytesIO(texts), len(texts))[0].kind is None     # binary under 1/3
     assert one.code == (offsets(alone)["prog"] + 4096, offsets(alone)["prog"] + 54_096)
     # an image first: the tar header before it goes with it
     first = tar_of([MIXED[2], MIXED[0]])
@@ -119,6 +122,11 @@ def test_a_mixed_tar_archive_is_written_as_members_and_decodes():
     result = compress(tar, SMALL)
     kinds = [(bool(s.image), bool(s.code_ranges)) for _, _, s in result.report.pieces]
     assert kinds == [(False, False), (True, False), (False, True)]
+    # the texts read as text (primed); the program, the table and a text after them as
+    # other data, whatever the first of them is
+    first, _, last = (s for _, _, s in result.report.pieces)
+    assert first.primer == 1 and first.cm_orders == PROFILES["text"].cm_orders
+    assert last.primer == 0 and last.cm_orders == PROFILES["other"].cm_orders
     # the image's layout is where it is in its own member's bytes
     start, end, image = next((a, b, s.image) for a, b, s in result.report.pieces if s.image)
     assert image[0] == offsets(tar)["photo.pgm"] - start + 15 and image[1] == end - start

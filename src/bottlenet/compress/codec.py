@@ -165,16 +165,19 @@ def compress(data: bytes, settings: Settings | None = None, progress: Progress =
 
 
 def settings_for(size: int | None, settings: Settings | None = None,
-                 memory: int | None = None, sample: bytes = b"", key: int = 0) -> Settings:
+                 memory: int | None = None, sample: bytes = b"", key: int = 0,
+                 kind: str | None = None) -> Settings:
     """The settings an archive of an input of `size` bytes (None: not known) that starts
     with `sample` is written with: the history window and the table sized for it, within
-    `memory` bytes, and the rates for its kind of data, read at `key` (a tar member's
-    data, after its header: its image or code ranges placed there)."""
+    `memory` bytes, and the rates for its kind of data (`kind`'s profile when given),
+    read at `key` (a tar member's data, after its header: its image or code ranges
+    placed there)."""
     s = (settings or Settings()).check()
     if key:
-        s = _shifted(s.suited_to(sample[key:], None if size is None else size - key), key)
+        s = _shifted(s.suited_to(sample[key:], None if size is None else size - key,
+                                 kind), key)
     else:
-        s = s.suited_to(sample, size)
+        s = s.suited_to(sample, size, kind)
     s = s.window_for(size, memory)
     primer = len(primer_bytes(s.primer)) if s.primer and size is not None else 0
     return s.sized_for(None if size is None else size + primer, memory)
@@ -193,7 +196,7 @@ def compress_stream(source: Source, sink: Sink, size: int | None = None,
     parts = ([segments.Piece(0, size or 0, 0, size or 0)] if given.image or given.code_ranges
              else segments.pieces(source, size, given.image is None,
                                   given.code_ranges is None))
-    if len(parts) == 1 and parts[0].code is None:
+    if len(parts) == 1 and parts[0].code is None and parts[0].kind is None:
         return _compress_member(source, sink, size, settings, progress, memory, keep_bits)
     reports = []
     for part in parts:
@@ -249,7 +252,7 @@ def _compress_member(source: Source, sink: Sink, size: int | None,
     else:
         key, key_end = piece.key - piece.start, piece.key_end - piece.start
         settings = settings_for(size, settings, memory, first[:key_end],
-                                key if key < len(first) else 0)
+                                key if key < len(first) else 0, piece.kind)
         if piece.code is not None and given.code_ranges is None:
             settings = dataclasses.replace(settings, code_ranges=piece.code,
                                            code_arch=piece.arch)

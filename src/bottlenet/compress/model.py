@@ -194,19 +194,21 @@ class Settings:
     #   end, bytes a row, bytes a pixel), read by the image contexts (format 11, image.py);
     #   None: from the input's own header (BMP, PGM, PPM); (): none
 
-    def suited_to(self, sample: bytes, size: int | None = None) -> Settings:
+    def suited_to(self, sample: bytes, size: int | None = None,
+                  kind: str | None = None) -> Settings:
         """The rates left at 0 (or rates left empty) chosen for data of `size` bytes
         (None: not known) that starts with `sample`: an image's profile where its header
         names one (image.py), else the text profile, markup's or other data's (PROFILES,
-        profile_of); and where it holds x86 code (code.py)."""
+        profile_of; or `kind`'s, when the caller knows better: segments.py); and where
+        it holds x86 or ARM code (code.py)."""
         layout = image.image_layout(sample, size) if self.image is None else self.image
-        profile = PROFILES["image" if layout else profile_of(sample)]
+        profile = PROFILES["image" if layout else kind or profile_of(sample)]
         # the profile's own contexts join the default ones (orders given otherwise stay)
         orders = ((profile.orders or self.orders) + profile.added_orders
                   if self.orders == DEFAULT_ORDERS and not self.rates else self.orders)
         rates = self.rates or tuple(profile.rates.get(o, 1.0) for o in orders)
-        primer = (self.primer if self.primer >= 0
-                  else int(not layout and looks_like_prose(sample)))
+        primer = (self.primer if self.primer >= 0 else int(
+            not layout and kind in (None, "text") and looks_like_prose(sample)))
         boost = self.mixer_boost if self.mixer_boost >= 0 else 0 if primer else MIXER_BOOST
         return dataclasses.replace(
             self, orders=orders, lr_input=self.lr_input or profile.lr_input,
