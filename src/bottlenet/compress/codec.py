@@ -246,14 +246,13 @@ def _compress_member(source: Source, sink: Sink, size: int | None,
     programs' (segments.py)."""
     t0 = time.perf_counter()
     first = container.read_up_to(source.read, container.BLOCK)  # its bytes choose the rates
-    given = settings or Settings()
     if piece is None:
         settings = settings_for(size, settings, memory, first)
     else:
         key, key_end = piece.key - piece.start, piece.key_end - piece.start
         settings = settings_for(size, settings, memory, first[:key_end],
                                 key if key < len(first) else 0, piece.kind)
-        if piece.code is not None and given.code_ranges is None:
+        if piece.code is not None:       # (None where the settings gave the ranges)
             settings = dataclasses.replace(settings, code_ranges=piece.code,
                                            code_arch=piece.arch)
     m = _build(settings, extra=4 * container.BLOCK)

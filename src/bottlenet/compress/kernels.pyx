@@ -985,36 +985,43 @@ def code_filter(uint8_t[::1] buf, int64_t offset, const int64_t[::1] ranges,
     E8 or E9 always takes its 4), so decoding undoes encoding exactly, whatever the
     bytes; windows never cross the ends of `buf`, which the codec calls per chunk.
     With `arm64` (format 12), the 64-bit ARM filter instead (_arm64_filter)."""
-    cdef Py_ssize_t n = buf.shape[0], k, i, lo, hi
-    cdef int64_t pos
-    cdef uint32_t v
+    cdef Py_ssize_t n = buf.shape[0], k, lo, hi
     if ranges.shape[0] % 2:
         raise ValueError("code ranges come in pairs")
     for k in range(0, ranges.shape[0], 2):
         lo = <Py_ssize_t>max(ranges[k] - offset, 0)
         hi = <Py_ssize_t>min(ranges[k + 1] - offset, <int64_t>n)
-        if arm64:
-            if lo < hi:
-                _arm64_filter(&buf[0], offset, lo, hi, encode)
+        if lo >= hi:
             continue
-        i = lo
-        while i + 5 <= hi:
-            if buf[i] == 0xE8 or buf[i] == 0xE9:
-                if buf[i + 4] == 0 or buf[i + 4] == 0xFF:
-                    v = (<uint32_t>buf[i + 1] | (<uint32_t>buf[i + 2] << 8)
-                         | (<uint32_t>buf[i + 3] << 16) | (<uint32_t>buf[i + 4] << 24))
-                    pos = offset + i + 5
-                    v = <uint32_t>((<int64_t>v + pos if encode else <int64_t>v - pos)
-                                   & 0x1FFFFFF)
-                    if v & 0x1000000:
-                        v |= 0xFE000000
-                    buf[i + 1] = v & 0xFF
-                    buf[i + 2] = (v >> 8) & 0xFF
-                    buf[i + 3] = (v >> 16) & 0xFF
-                    buf[i + 4] = v >> 24
-                i += 5
-            else:
-                i += 1
+        if arm64:
+            _arm64_filter(&buf[0], offset, lo, hi, encode)
+        else:
+            _x86_filter(&buf[0], offset, lo, hi, encode)
+
+
+cdef void _x86_filter(uint8_t* buf, int64_t offset, Py_ssize_t lo, Py_ssize_t hi,
+                      bint encode) noexcept nogil:
+    """The x86 call filter (code_filter's) on buf[lo, hi), file offsets from `offset`."""
+    cdef Py_ssize_t i = lo
+    cdef int64_t pos
+    cdef uint32_t v
+    while i + 5 <= hi:
+        if buf[i] == 0xE8 or buf[i] == 0xE9:
+            if buf[i + 4] == 0 or buf[i + 4] == 0xFF:
+                v = (<uint32_t>buf[i + 1] | (<uint32_t>buf[i + 2] << 8)
+                     | (<uint32_t>buf[i + 3] << 16) | (<uint32_t>buf[i + 4] << 24))
+                pos = offset + i + 5
+                v = <uint32_t>((<int64_t>v + pos if encode else <int64_t>v - pos)
+                               & 0x1FFFFFF)
+                if v & 0x1000000:
+                    v |= 0xFE000000U
+                buf[i + 1] = v & 0xFF
+                buf[i + 2] = (v >> 8) & 0xFF
+                buf[i + 3] = (v >> 16) & 0xFF
+                buf[i + 4] = v >> 24
+            i += 5
+        else:
+            i += 1
 
 
 cdef void _arm64_filter(uint8_t* buf, int64_t offset, Py_ssize_t lo, Py_ssize_t hi,
@@ -1032,7 +1039,7 @@ cdef void _arm64_filter(uint8_t* buf, int64_t offset, Py_ssize_t lo, Py_ssize_t 
         w = (<uint32_t>buf[i] | (<uint32_t>buf[i + 1] << 8) | (<uint32_t>buf[i + 2] << 16)
              | (<uint32_t>buf[i + 3] << 24))
         pc = <uint32_t>(offset + i)
-        if (w >> 26) == 0x25:                            # BL
+        if (w >> 26) == 0x25:                              # BL
             pc >>= 2
             if not encode:
                 pc = 0 - pc
