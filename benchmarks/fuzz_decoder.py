@@ -7,7 +7,7 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
 The fuzzer starts from real archives of every format (tests/data: formats 1-12; more of
-format 12 made here: text, binary, records, markup, images, stored, empty, with format
+format 13 made here: text, binary, records, markup, images, stored, empty, with format
 7's and format 9's bit models, with x86 and 64-bit ARM code, without the bit models or
 the maps, two members one after another) and its
 earlier findings, mutates them, and keeps the inputs that reach new code (the
@@ -95,49 +95,52 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v12-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v12-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v12-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v12-empty.bn": codec.compress(b"", small),
-        "v12-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v12-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+        "v13-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v13-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v13-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v13-empty.bn": codec.compress(b"", small),
+        "v13-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v13-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
                                                Settings(cm_bits=0)),
-        "v12-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+        "v13-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
                                        Settings(apm=0, cm_bits=0)),
         # fixed-length records: the record contexts at work
-        "v12-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
+        "v13-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
                                                   for i in range(240))),
-        # format 9's model (no confidence inputs, one final map) in format 12
-        "v12-as-format-9.bn": codec.compress(b"It was the spring of hope. " * 8,
+        # format 9's model (no confidence inputs, one final map) in format 13
+        "v13-as-format-9.bn": codec.compress(b"It was the spring of hope. " * 8,
                                              Settings(cm_confidence=0, final_maps=1)),
-        "v12-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
+        "v13-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
                                              Settings(cm_map=0, cm_ways=1, final_mixer=0,
                                                       cm_confidence=0, final_maps=1)),
+        # format 12's float32 input rows in format 13
+        "v13-as-format-12.bn": codec.compress(b"It was the season of Darkness. " * 8,
+                                              Settings(row_bits=32)),
         # x86 calls made absolute in the ranges the settings name (format 10)
-        "v12-code.bn": codec.compress(b"".join(b"\x48\x89\xe8" + (i * 40).to_bytes(4, "little")
+        "v13-code.bn": codec.compress(b"".join(b"\x48\x89\xe8" + (i * 40).to_bytes(4, "little")
                                                for i in range(100)),
                                       Settings(code_ranges=(0, 300, 400, 700))),
         # 64-bit ARM calls (BL) and pages (ADRP) made absolute (format 12)
-        "v12-code-arm64.bn": codec.compress(b"".join(
+        "v13-code-arm64.bn": codec.compress(b"".join(
             (0x94000000 | (i * 3) % 40).to_bytes(4, "little") + (0x90000000 | i << 5).to_bytes(
                 4, "little") + b"\xfd\x7b\xbf\xa9" for i in range(60)),
             Settings(code_ranges=(0, 400, 404, 720), code_arch="arm64")),
         # markup: the markup contexts at work (format 9)
-        "v12-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
+        "v13-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
                                                  b'Light.</item>\n' % i for i in range(20))),
         # a grey image (PGM) and a colour one at 3 bytes a pixel, given by the settings
         # (format 11): the image contexts at work
-        "v12-image.bn": codec.compress(b"P5\n24 20\n255\n" + bytes(
+        "v13-image.bn": codec.compress(b"P5\n24 20\n255\n" + bytes(
             (5 * x + 3 * y) % 256 for y in range(20) for x in range(24))),
-        "v12-image-rgb.bn": codec.compress(bytes((x * 7 + y * (x % 3)) % 256 for y in range(16)
+        "v13-image-rgb.bn": codec.compress(bytes((x * 7 + y * (x % 3)) % 256 for y in range(16)
                                                  for x in range(60)),
                                            Settings(image=(12, 900, 60, 3))),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
-    # members one after another (format 12: a tar archive's pieces, segments.py)
-    (folder / "v12-members.bn").write_bytes(made["v12-text.bn"].archive
-                                            + made["v12-binary.bn"].archive)
+    # members one after another (from format 12: a tar archive's pieces, segments.py)
+    (folder / "v13-members.bn").write_bytes(made["v13-text.bn"].archive
+                                            + made["v13-binary.bn"].archive)
     for i, found in enumerate(FINDINGS):
         (folder / f"finding-{i}.bn").write_bytes(base64.b64decode(found))
     assert container.FORMAT_VERSION == 12  # a new format adds its seeds here

@@ -145,6 +145,32 @@ def test_the_output_layer_in_float32_codes_as_well_as_in_float64():
     assert decompress(f32.archive) == data and decompress(f64.archive) == data
 
 
+def test_int16_input_rows_code_as_well_as_float32_in_half_the_memory():
+    """Format 13: the input rows in steps of 1/4096 (ROW_ONE) cost no more than float32's
+    at the same number of rows; a row takes half the bytes, so the default memory holds
+    twice the rows; both decode, and format 12's float32 rows can still be asked for."""
+    from bottlenet.compress import kernels
+
+    data = ENGLISH + BINARY[:8000] + CODE
+    q, f = (compress(data, Settings(row_bits=bits, table_bits=16)) for bits in (16, 32))
+    assert (q.settings.row_bits, f.settings.row_bits) == (16, 32)
+    assert abs(q.bits.sum() - f.bits.sum()) < 0.002 * f.bits.sum()
+    assert decompress(q.archive) == data and decompress(f.archive) == data
+    s = settings_for(len(data), sample=ENGLISH)
+    m = model_module.Model(s)
+    assert m.predictor.E.dtype == np.int16 and m.predictor.E.shape[1] == 32
+    big = [settings_for(2_000_000, Settings(row_bits=bits), sample=ENGLISH).table_bits
+           for bits in (16, 32)]
+    assert big == [21, 20]          # the default memory holds twice the rows
+    # the rows learn within +-ROW_LIMIT whatever the steps: a huge input rate saturates
+    hot = model_module.Model(settings_for(len(data), Settings(lr_input=1e3),
+                                          sample=ENGLISH))
+    hot.predictor.learn(np.frombuffer(data, np.uint8), 0, len(data), np.zeros(256, np.int64))
+    assert np.abs(hot.predictor.E).max() == kernels.ROW_LIMIT
+    with pytest.raises(SpecError, match="row bits are 16 or 32"):
+        Settings(row_bits=8).check()
+
+
 def test_the_skip_threshold_leaves_out_only_outputs_that_do_not_matter():
     # A threshold above every probability freezes the output layer (it must cost a lot);
     # the default one must cost next to nothing against learning every output. (The

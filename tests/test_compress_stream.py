@@ -85,8 +85,8 @@ def test_blocks_stream_in_and_out_without_the_whole_input(small_blocks):
 
 def test_an_unknown_length_takes_the_largest_window_and_table():
     s = codec.settings_for(None)     # within the default memory: under 200 MB in all
-    assert s.window_bits == 25 and s.table_bits == 19 and s.memory_bytes() <= DEFAULT_MEMORY
-    assert codec.settings_for(4_047_392).table_bits == 20   # bible.txt: 2^23 of history
+    assert s.window_bits == 25 and s.table_bits == 20 and s.memory_bytes() <= DEFAULT_MEMORY
+    assert codec.settings_for(4_047_392).table_bits == 21   # bible.txt: 2^23 of history
     roomy = codec.settings_for(None, memory=1 << 30)
     assert roomy.window_bits == 25 and roomy.table_bits == 22
     capped = codec.settings_for(None, memory=64 << 20)

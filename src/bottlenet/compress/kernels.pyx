@@ -20,7 +20,8 @@ pinned archives in tests/data decode, and the fingerprint in every archive check
 The output layer's backward step, the hottest loop, is C with GCC/Clang vector types (in
 the verbatim block below): the compiler's own vectoriser kept its sums in memory.
 
-Model arrays (model.Model makes them, a Predictor owns them): E (rows, k) float32 input codes; seen (rows,) uint8;
+Model arrays (model.Model makes them, a Predictor owns them): E (rows, k) input codes,
+float32 in formats 1-12, int16 in steps of 1/ROW_ONE in format 13; seen (rows,) uint8;
 Wt (k, 256) output weights, transposed so the output loops run over contiguous memory,
 and c (256,) output biases: float64 in formats 1-4, float32 in format 5 (half the
 memory traffic and twice the lanes a vector: 1.5x the speed, the same sizes); b (k,)
@@ -734,9 +735,19 @@ cpdef enum:
 FIRST_BYTES = 1024.0              # the output layer's extra rate halves after this many
 
 
+# Format 13's input rows: int16 in units of 1/ROW_ONE (-ROW_LIMIT..ROW_LIMIT, so within
+# +-8, the default clamp): half a float32 row's memory, so twice the rows in the same
+# memory, and a row of 32 units is one cache line. Steps rounded to 1/4096 made the
+# corpus's archives no larger than float32's (1/256: +0.2%); see the README, format 13.
+cpdef enum:
+    ROW_ONE = 4096
+    ROW_LIMIT = 32767
+
+
 ctypedef struct Net:
     # The model's arrays as pointers (see the module's docstring), for one chunk's call.
-    float* E
+    float* E                      # the input rows in float32 (formats 1-12) ...
+    int16_t* E16                  # ... or in fixed point, ROW_ONE a unit (format 13)
     uint8_t* seen
     double* Wt                    # the output layer in float64 (formats 1-4) ...
     double* c
@@ -764,7 +775,7 @@ ctypedef struct Net:
                                   # only what some context of the model reads
 
 
-cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
+cdef Net _net(E, uint8_t[::1] seen, Wt, c, double[::1] b,
               const int64_t[::1] orders, const double[::1] lr, uint64_t[::1] ctx,
               double[:, ::1] scratch, int64_t[::1] idx, int64_t[::1] mtab, double[::1] mw,
               float[:, ::1] B,
@@ -789,6 +800,17 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
         m.c = &cd[0]
         m.Wf = NULL
         m.cf = NULL
+    # The input rows' precision is theirs too (int16: format 13)
+    cdef float[:, ::1] Ef
+    cdef int16_t[:, ::1] Eq
+    if np.asarray(E).dtype == np.int16:
+        Eq = E
+        m.E16 = &Eq[0, 0]
+        m.E = NULL
+    else:
+        Ef = E
+        m.E = &Ef[0, 0]
+        m.E16 = NULL
     cdef Py_ssize_t k = Wt.shape[0], n_orders = orders.shape[0]
     cdef Py_ssize_t n_bias = bias_orders.shape[0]
     cdef Py_ssize_t i
@@ -810,7 +832,6 @@ cdef Net _net(float[:, ::1] E, uint8_t[::1] seen, Wt, c, double[::1] b,
     for i in range(n_bias):
         if not 0 <= bias_orders[i] <= 8:
             raise ValueError("bias orders are byte orders 0..8")
-    m.E = &E[0, 0]
     m.seen = &seen[0]
     m.b = &b[0]
     m.orders = &orders[0]
@@ -1266,6 +1287,16 @@ cdef inline uint64_t _key_of(Net* m, const uint8_t* history, int64_t n) noexcept
     return _low_bytes(m.ctx[CTX_HIST], n)
 
 
+cdef inline void _prefetch_row(Net* m, int64_t r) noexcept nogil:
+    """Ask for input row r: two cache lines in float32 at k = 32, one in int16."""
+    if m.E16 != NULL:
+        _prefetch(m.E16 + r * m.k)
+        _prefetch(m.E16 + r * m.k + m.k - 1)
+    else:
+        _prefetch(m.E + r * m.k)
+        _prefetch(m.E + r * m.k + m.k - 1)
+
+
 cdef inline void _prefetch_rows(Net* m, const uint8_t* history, bint match) noexcept nogil:
     """Ask for the table rows (and counts) of the contexts at the current position, the
     match model's (`match`) or all the others and the context biases: each is a likely
@@ -1275,8 +1306,7 @@ cdef inline void _prefetch_rows(Net* m, const uint8_t* history, bint match) noex
     for o in range(m.n_orders):
         if (m.orders[o] == MATCH) == match:
             r = _row(m, _key(m, history, o), o)
-            _prefetch(m.E + r * m.k)
-            _prefetch(m.E + r * m.k + m.k - 1)
+            _prefetch_row(m, r)
             _prefetch(m.seen + r)
     if match:
         return
@@ -1295,19 +1325,32 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     # (the rows were asked for during the last byte's `_learn`, or are asked for here)
     for o in range(m.n_orders):
         m.idx[o] = _row(m, _key(m, history, o), o)
-        _prefetch(m.E + m.idx[o] * k)
+        _prefetch_row(m, m.idx[o])
     for o in range(m.n_bias):
         m.idx[m.n_orders + o] = _bias_row(m, m.ctx[CTX_HIST], o)
     cdef double* a = m.a
     cdef double* h = m.h
     cdef double* p = m.p
     cdef const float* row
-    for j in range(k):
-        a[j] = m.b[j]
-    for o in range(m.n_orders):
-        row = m.E + m.idx[o] * k
+    cdef const int16_t* row16
+    if m.E16 != NULL:
+        # Format 13: the rows' sum in whole steps (exact in float64 in any order), then
+        # in units
         for j in range(k):
-            a[j] += <double>row[j]
+            a[j] = 0.0
+        for o in range(m.n_orders):
+            row16 = m.E16 + m.idx[o] * k
+            for j in range(k):
+                a[j] += <double>row16[j]
+        for j in range(k):
+            a[j] = m.b[j] + a[j] * (1.0 / ROW_ONE)
+    else:
+        for j in range(k):
+            a[j] = m.b[j]
+        for o in range(m.n_orders):
+            row = m.E + m.idx[o] * k
+            for j in range(k):
+                a[j] += <double>row[j]
     for j in range(k):
         h[j] = _tanh(a[j])
     # Logits, summed over j in order for every output; a block of 32 outputs at a time
@@ -1534,12 +1577,24 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     cdef uint8_t n
     cdef double rate
     cdef float* row
+    cdef int16_t* row16
+    # Format 13's rows: each step rounded to the nearest 1/ROW_ONE (a half away from
+    # zero rounds up: floor(x + 0.5), the same on every machine), within +-ROW_LIMIT
+    cdef double limit = clamp * ROW_ONE if clamp * ROW_ONE < ROW_LIMIT else ROW_LIMIT
     for o in range(m.n_orders):
         r = m.idx[o]
         n = m.seen[r]
         rate = lr_in * m.boosted[n] * lr[LR_RATES + o]
         if n < 255:
             m.seen[r] = n + 1
+        if m.E16 != NULL:
+            row16 = m.E16 + r * k
+            rate *= ROW_ONE
+            for j in range(k):
+                v = floor(<double>row16[j] - rate * g[j] + 0.5)
+                v = v if v > -limit else -limit
+                row16[j] = <int16_t>(v if v < limit else limit)
+            continue
         row = m.E + r * k
         for j in range(k):
             v = <double>row[j] - rate * g[j]

@@ -115,13 +115,13 @@ MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process stays under 250 MB (the process itself takes about 35 MB, the maps 9 MiB;
-# bible.txt peaks at 242 MB): 2**20 rows at k = 32 (129 MiB) with the history of a file
-# up to 4 MiB, 2**19 rows beside the 32 MiB history of a longer file or a pipe, and the
-# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's and
-# markup's 11 take 44 MiB; they take at most a quarter of the memory). Tables of
-# 2**21-2**22 rows (--memory 300M-600M) make large files 0.1-0.3% smaller. (184 MiB
-# from format 9, 182 before: with format 9's eleventh bit model, other data of 1-4 MiB
-# keeps its 2**20 rows.)
+# bible.txt peaks at 242 MB): 2**21 rows at k = 32 (130 MiB in format 13's int16; 2**20
+# in float32 before) with the history of a file up to 4 MiB, 2**20 rows (2**19) beside
+# the 32 MiB history of a longer file or a pipe, and the bit models' 32 MiB (2**16
+# buckets for each of text's 8 contexts; other data's and markup's 11 take 44 MiB; they
+# take at most a quarter of the memory). Twice the rows made the corpus 0.1% smaller,
+# bible.txt 0.15%, a source tree's 8.9 MB tar 2.2%. (184 MiB from format 9, 182
+# before: with format 9's eleventh bit model, other data of 1-4 MiB keeps its rows.)
 DEFAULT_MEMORY = 184 << 20
 
 
@@ -162,6 +162,8 @@ class Settings:
     #   1 PRIMERS[1]; -1: chosen from the data (1 for prose, else 0)
     output_bits: int = 32                              # the output layer's floats: 32
     #   (formats 5-6) or 64 (formats 1-4)
+    row_bits: int = 16                                 # the input rows' numbers: 16,
+    #   fixed point in steps of 1/4096 (format 13), or 32, float32 (formats 1-12)
     skip: float = 2.0**-12                             # the output layer learns only the
     #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
     apm: int = 1                                       # 1: bytes coded as 8 bits, each
@@ -253,6 +255,8 @@ class Settings:
                             f"{self.bias_orders!r}")
         if self.output_bits not in (32, 64) or isinstance(self.output_bits, bool):
             raise SpecError(f"output bits are 32 or 64, got {self.output_bits!r}")
+        if self.row_bits not in (16, 32) or isinstance(self.row_bits, bool):
+            raise SpecError(f"row bits are 16 or 32, got {self.row_bits!r}")
         checks.real("skip threshold", self.skip, 0.0, 1.0)
         if self.apm not in (0, 1) or isinstance(self.apm, bool):
             raise SpecError(f"apm is 0 or 1, got {self.apm!r}")
@@ -355,12 +359,13 @@ class Settings:
         return dataclasses.replace(self, table_bits=bits)
 
     def rows_memory(self, bits: int) -> int:
-        """Bytes of a table of 2**bits rows (k float32 codes and a count per row), of
-        the match model's table beside it, of the history window when there is one, of
-        the context biases and of the bit models. (The probability maps' 12 MiB, a fixed
+        """Bytes of a table of 2**bits rows (k codes, int16 or float32, and a count per
+        row), of the match model's table beside it, of the history window when there is
+        one, of the context biases and of the bit models. (The probability maps' 12 MiB, a fixed
         size, count with the process.)"""
         window = 1 << self.window_bits if self.window_bits else 0
-        return ((1 << bits) * (4 * self.hidden + 1) + 8 * (1 << self.match_bits(bits)) + window
+        return ((1 << bits) * (self.row_bits // 8 * self.hidden + 1)
+                + 8 * (1 << self.match_bits(bits)) + window
                 + self.bias_memory() + self.bit_models_memory())
 
     def bias_memory(self) -> int:
@@ -533,8 +538,8 @@ LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
     "default": Level(Settings(), None, "32 units, 184 MiB"),
-    "max": Level(Settings(hidden=64, cm_bits=18), 1330 << 20,
-                 "64 units and up to 1.3 GB for the tables (decompressing too), about "
+    "max": Level(Settings(hidden=64, cm_bits=18), 700 << 20,
+                 "64 units and up to 0.7 GB for the tables (decompressing too), about "
                  "0.6-0.75x the speed, 0.4-1.2% smaller"),
 }
 
@@ -672,7 +677,8 @@ class Model:
         confidence = s.has_bit_models() and bool(s.cm_confidence)
         final_maps = s.final_maps if final else 1
         self.predictor = kernels.Predictor(
-            E=_zeros((1 << s.table_bits, k), np.float32),   # pages on first touch
+            E=_zeros((1 << s.table_bits, k),                 # pages on first touch
+                     np.int16 if s.row_bits == 16 else np.float32),
             seen=_zeros((1 << s.table_bits,), np.uint8),
             Wt=_init_output(k, s.init_scale, s.seed).astype(output),
             c=np.zeros(256, output),
