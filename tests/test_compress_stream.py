@@ -12,7 +12,7 @@ from conftest import needs_kernels
 needs_kernels()  # before the compressor's imports, which load its compiled kernels
 
 from bottlenet.compress import ArchiveError, Settings, codec, coder, container, decompress
-from bottlenet.compress.model import DEFAULT_MEMORY, WORD
+from bottlenet.compress.model import DEFAULT_MEMORY, LARGE_MEMORY, WORD
 
 SMALL = Settings(hidden=8, orders=(1, 2, 3, WORD), table_bits=12)
 TEXT = b"the quick brown fox jumps over the lazy dog; " * 200
@@ -84,9 +84,12 @@ def test_blocks_stream_in_and_out_without_the_whole_input(small_blocks):
 
 
 def test_an_unknown_length_takes_the_largest_window_and_table():
-    s = codec.settings_for(None)     # within the default memory: under 200 MB in all
-    assert s.window_bits == 25 and s.table_bits == 20 and s.memory_bytes() <= DEFAULT_MEMORY
-    assert codec.settings_for(4_047_392).table_bits == 21   # bible.txt: 2^23 of history
+    s = codec.settings_for(None)     # within a long input's memory: under 300 MB in all
+    assert s.window_bits == 25 and s.table_bits == 21 and s.memory_bytes() <= LARGE_MEMORY
+    assert s.memory_bytes() > DEFAULT_MEMORY    # (2^21 rows would not fit in 184 MiB)
+    bible = codec.settings_for(4_047_392)           # bible.txt: 2^23 of history
+    assert bible.table_bits == 21 and bible.memory_bytes() <= DEFAULT_MEMORY
+    assert codec.settings_for(9_000_000).table_bits == 21   # longer than 4 MiB
     roomy = codec.settings_for(None, memory=1 << 30)
     assert roomy.window_bits == 25 and roomy.table_bits == 22
     capped = codec.settings_for(None, memory=64 << 20)

@@ -84,10 +84,10 @@ def compress_command(
         help="Most memory for the model's tables and history, e.g. 64M or 1G (the "
         "process takes about 45 MB more, the maps included). The context table follows "
         "the file size up to this; the bit models take at most a quarter (32 MiB by "
-        "default, 44 MiB for other data than text and for markup); default 184M (at "
-        "most 2^21 rows at k=32, 2^20 for a file over 4 MiB or standard input; --level "
-        "max: 700M, which decompressing takes too); 400M lets files over 0.5 MB have "
-        "2^22 rows.")]
+        "default, 44 MiB for other data than text and for markup); default 184M for a "
+        "file up to 4 MiB, 230M for a longer one or standard input (at most 2^21 rows at "
+        "k=32; --level max: 700M, which decompressing takes too); 400M lets files over "
+        "0.5 MB have 2^22 rows.")]
     = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "

@@ -114,15 +114,27 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
-# process stays under 250 MB (the process itself takes about 35 MB, the maps 9 MiB;
-# bible.txt peaks at 242 MB): 2**21 rows at k = 32 (130 MiB in format 13's int16; 2**20
-# in float32 before) with the history of a file up to 4 MiB, 2**20 rows (2**19) beside
-# the 32 MiB history of a longer file or a pipe, and the bit models' 32 MiB (2**16
-# buckets for each of text's 8 contexts; other data's and markup's 11 take 44 MiB; they
-# take at most a quarter of the memory). Twice the rows made the corpus 0.1% smaller,
-# bible.txt 0.15%, a source tree's 8.9 MB tar 2.2%. (184 MiB from format 9, 182
-# before: with format 9's eleventh bit model, other data of 1-4 MiB keeps its rows.)
+# process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
+# MB, the maps 9 MiB; bible.txt peaks at 239 MB): 2**21 rows at k = 32 (130 MiB in format
+# 13's int16; 2**20 in float32 before) with the history of a file up to 4 MiB and the
+# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's and
+# markup's 11 take 44 MiB; they take at most a quarter of the memory). Twice the rows
+# made the corpus 0.1% smaller, bible.txt 0.15%. (184 MiB from format 9, 182 before:
+# with format 9's eleventh bit model, other data of 1-4 MiB keeps its rows.)
 DEFAULT_MEMORY = 184 << 20
+# A longer input, or one of unknown length (a pipe), has the 2**21 rows as well beside
+# its history of up to 32 MiB: its process stays under 300 MB (a source tree's 8.9 MB tar
+# 254 MB, 36 MB of Python's library 279 MB; zpaq -m5 took 284 and 820 MB on them). In
+# 184 MiB it had 2**20 rows, and the tar was 5.8% larger (1,536,317 bytes against
+# 1,452,625; zpaq -m5 1,491,711): such inputs meet more contexts than the rows hold.
+LARGE_INPUT = 4 << 20
+LARGE_MEMORY = 230 << 20
+
+
+def default_memory(n_bytes: int | None) -> int:
+    """The model's memory for an input of n_bytes (None: not known) when --memory is
+    not given: DEFAULT_MEMORY, or LARGE_MEMORY for a long input or a pipe."""
+    return DEFAULT_MEMORY if n_bytes is not None and n_bytes <= LARGE_INPUT else LARGE_MEMORY
 
 
 DEFAULT_ORDERS = (1, 2, 3, 4, 5, 6, WORD, WORDS, MATCH, COLUMN, WORD_SKIP)
@@ -321,15 +333,15 @@ class Settings:
 
     def sized_for(self, n_bytes: int | None, memory: int | None = None) -> Settings:
         """Pick the table size when left at 0: about one row per context seen, 2**12 to
-        2**22 rows (2**22 rows x 32 units x 4 bytes = 512 MiB; the largest when the
+        2**22 rows (2**22 rows x 32 units x 2 bytes = 256 MiB; the largest when the
         length is not known, n_bytes None), and no more rows than fit in `memory` bytes
-        (--memory; DEFAULT_MEMORY when None). A table size given explicitly must fit in
-        `memory` when it is given. The history window (when streaming, see window_for)
+        (--memory; default_memory(n_bytes) when None). A table size given explicitly
+        must fit in `memory` when it is given. The history window (when streaming, see window_for)
         is counted in the memory. The context biases' table (bias_bits 0: chosen here)
         takes at most a sixteenth of the memory, 2**8 to 2**12 rows of 1 KiB; the bit
         models at most a quarter (fewer buckets when cm_bits asks for more, none when
         the fewest do not fit)."""
-        budget = DEFAULT_MEMORY if memory is None else memory
+        budget = default_memory(n_bytes) if memory is None else memory
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
         if self.bit_models_memory() > budget // 4:
@@ -519,7 +531,7 @@ PROFILES["image"] = dataclasses.replace(
 @dataclasses.dataclass(frozen=True)
 class Level:
     """A preset of `compress --level`: the settings it starts from and the memory the
-    context table may take (None: DEFAULT_MEMORY). Options given beside it win."""
+    context table may take (None: default_memory). Options given beside it win."""
 
     settings: Settings
     memory: int | None
@@ -537,7 +549,7 @@ class Level:
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
-    "default": Level(Settings(), None, "32 units, 184 MiB"),
+    "default": Level(Settings(), None, "32 units, 184 MiB (230 MiB beyond 4 MiB)"),
     "max": Level(Settings(hidden=64, cm_bits=18), 700 << 20,
                  "64 units and up to 0.7 GB for the tables (decompressing too), about "
                  "0.6-0.75x the speed, 0.4-1.2% smaller"),
