@@ -6,10 +6,10 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-12; more of
+The fuzzer starts from real archives of every format (tests/data: formats 1-13; more of
 format 13 made here: text, binary, records, markup, images, stored, empty, with format
-7's and format 9's bit models, with x86 and 64-bit ARM code, without the bit models or
-the maps, two members one after another) and its
+7's and format 9's bit models, with format 12's float32 input rows, with x86 and 64-bit
+ARM code, without the bit models or the maps, two members one after another) and its
 earlier findings, mutates them, and keeps the inputs that reach new code (the
 container's parser and the codec's driver are instrumented; the compiled kernels are
 not, but every input reaches them through the driver). Limits per input: 1 s (a hang)

@@ -53,10 +53,10 @@ APM_MAPS: int
 MIX_INPUTS: int
 MIX_SETS: int
 CM_MAX: int
-ROW_ONE: int
-ROW_LIMIT: int
 CM_BUCKET: int
 CM_LIMIT: int
+ROW_ONE: int
+ROW_LIMIT: int
 MIX_WIDE: int
 MIX_KNOWN_SETS: int
 MIX_WIDE_SETS: int
