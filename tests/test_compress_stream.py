@@ -100,6 +100,26 @@ def test_an_unknown_length_takes_the_largest_window_and_table():
     assert known.window_bits == 17 and known.table_bits < 22
 
 
+def test_a_pipe_that_ends_within_its_first_block_is_sized_as_a_file():
+    # (a pipe's length is not known, so its model takes the largest window and table;
+    # when the input ends before the first block is full, its length is known after all)
+    short = TEXT[:5000]
+    sink = Recorder()
+    r = codec.compress_stream(Trickle(short, 700), sink, None)
+    want = codec.compress(short)
+    assert r.settings == want.settings and b"".join(sink.parts) == want.archive
+    assert r.settings.table_bits < codec.settings_for(None).table_bits
+    assert r.settings.window_bits == 17
+    sink = Recorder()                    # an empty pipe: an archive of nothing
+    codec.compress_stream(Trickle(b"", 700), sink, None)
+    assert codec.decompress(b"".join(sink.parts)) == b""
+
+
+def test_a_pipe_longer_than_a_block_takes_the_largest_window(small_blocks):
+    s = codec.compress_stream(Trickle(TEXT[:6000], 1000), Recorder(), None, SMALL).settings
+    assert s.window_bits == codec.settings_for(None, SMALL).window_bits == 25
+
+
 def test_the_match_model_reaches_half_the_window_back():
     # A random block repeated 70,000 bytes later: beyond the reach of a 2^17-byte window
     # (64 KiB back), within that of a 2^18-byte one. Both decode. (Without the bit

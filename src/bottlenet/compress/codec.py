@@ -246,6 +246,8 @@ def _compress_member(source: Source, sink: Sink, size: int | None,
     programs' (segments.py)."""
     t0 = time.perf_counter()
     first = container.read_up_to(source.read, container.BLOCK)  # its bytes choose the rates
+    if size is None and len(first) < container.BLOCK:
+        size = len(first)    # a pipe that ended within its first block: sized as a file
     if piece is None:
         settings = settings_for(size, settings, memory, first)
     else:
