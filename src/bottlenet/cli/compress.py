@@ -29,7 +29,16 @@ from bottlenet.cli.console import (
     parse_size,
 )
 from bottlenet.compress import codec, stats
-from bottlenet.compress.model import LEVELS, PROFILES, Settings, format_orders, parse_orders
+from bottlenet.compress.model import (
+    DEFAULT_MEMORY,
+    LARGE_INPUT,
+    LARGE_MEMORY,
+    LEVELS,
+    PROFILES,
+    Settings,
+    format_orders,
+    parse_orders,
+)
 from bottlenet.errors import SpecError
 from bottlenet.files import (
     STREAM,
@@ -84,10 +93,11 @@ def compress_command(
         help="Most memory for the model's tables and history, e.g. 64M or 1G (the "
         "process takes about 45 MB more, the maps included). The context table follows "
         "the file size up to this; the bit models take at most a quarter (32 MiB by "
-        "default, 44 MiB for other data than text and for markup); default 184M for a "
-        "file up to 4 MiB, 230M for a longer one or standard input (at most 2^21 rows at "
-        "k=32; --level max: 700M, which decompressing takes too); 400M lets files over "
-        "0.5 MB have 2^22 rows.")]
+        "default, 44 MiB for other data than text and for markup); default "
+        f"{DEFAULT_MEMORY >> 20}M for a file up to {LARGE_INPUT >> 20} MiB, "
+        f"{LARGE_MEMORY >> 20}M for a longer one or standard input (at most 2^21 rows at "
+        f"k=32; --level max: {LEVELS['max'].memory >> 20}M, which decompressing takes "
+        "too); 400M lets files over 0.5 MB have 2^22 rows.")]
     = None,
     lr_input: Annotated[float, typer.Option(
         help="Learning rate of the context codes; 0 = chosen from the file's first bytes "

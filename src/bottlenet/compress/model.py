@@ -336,11 +336,11 @@ class Settings:
         2**22 rows (2**22 rows x 32 units x 2 bytes = 256 MiB; the largest when the
         length is not known, n_bytes None), and no more rows than fit in `memory` bytes
         (--memory; default_memory(n_bytes) when None). A table size given explicitly
-        must fit in `memory` when it is given. The history window (when streaming, see window_for)
-        is counted in the memory. The context biases' table (bias_bits 0: chosen here)
-        takes at most a sixteenth of the memory, 2**8 to 2**12 rows of 1 KiB; the bit
-        models at most a quarter (fewer buckets when cm_bits asks for more, none when
-        the fewest do not fit)."""
+        must fit in `memory` when it is given. The history window (when streaming, see
+        window_for) is counted in the memory. The context biases' table (bias_bits 0:
+        chosen here) takes at most a sixteenth of the memory, 2**8 to 2**12 rows of 1 KiB;
+        the bit models at most a quarter (fewer buckets when cm_bits asks for more, none
+        when the fewest do not fit)."""
         budget = default_memory(n_bytes) if memory is None else memory
         if memory is not None:
             checks.whole("--memory", memory, 1, 2**62)
@@ -373,8 +373,8 @@ class Settings:
     def rows_memory(self, bits: int) -> int:
         """Bytes of a table of 2**bits rows (k codes, int16 or float32, and a count per
         row), of the match model's table beside it, of the history window when there is
-        one, of the context biases and of the bit models. (The probability maps' 12 MiB, a fixed
-        size, count with the process.)"""
+        one, of the context biases and of the bit models. (The probability maps' 12 MiB,
+        a fixed size, count with the process.)"""
         window = 1 << self.window_bits if self.window_bits else 0
         return ((1 << bits) * (self.row_bits // 8 * self.hidden + 1)
                 + 8 * (1 << self.match_bits(bits)) + window
@@ -549,7 +549,8 @@ class Level:
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
-    "default": Level(Settings(), None, "32 units, 184 MiB (230 MiB beyond 4 MiB)"),
+    "default": Level(Settings(), None, f"32 units, {DEFAULT_MEMORY >> 20} MiB "
+                     f"({LARGE_MEMORY >> 20} MiB beyond {LARGE_INPUT >> 20} MiB)"),
     "max": Level(Settings(hidden=64, cm_bits=18), 700 << 20,
                  "64 units and up to 0.7 GB for the tables (decompressing too), about "
                  "0.6-0.75x the speed, 0.4-1.2% smaller"),
