@@ -93,6 +93,20 @@ def test_images_read_their_pixels_neighbours_unless_told_not_to(tmp_path):
     assert on["archive_bytes"] < off["archive_bytes"]
 
 
+def test_a_fax_without_a_header_is_read_as_a_bilevel_image_unless_told_not_to(tmp_path):
+    from test_compress_image import drawing, raw
+
+    src = tmp_path / "page.fax"
+    src.write_bytes(raw(drawing(480, 200)))                   # 60 bytes a row
+    r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8)
+    assert r.exit_code == 0, r.output
+    assert ("bilevel image 12,000 bytes of pixels, 60 a row, 8 pixels a byte"
+            in " ".join(r.stdout.split()))
+    on, off = with_and_without(tmp_path, src, "image").values()
+    assert (on["settings"]["image"], off["settings"]["image"]) == ([0, 12_000, 60, 1], [])
+    assert on["archive_bytes"] < off["archive_bytes"]
+
+
 def test_stats_and_plot(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)

@@ -1,7 +1,8 @@
 """Format 11's image contexts: the layout read from BMP, Netpbm (PGM, PPM, PAM), TGA and
 TIFF headers (image.py),
 the image profile chosen from it, and what the contexts gain on a photograph-like
-image (smooth surfaces, noise: no byte repeats a row apart)."""
+image (smooth surfaces, noise: no byte repeats a row apart); bilevel images (PBM, 1-bit
+BMP, and without a header: line art), their profile and what it gains."""
 
 from __future__ import annotations
 
@@ -228,3 +229,89 @@ def test_the_profile_rates_are_other_data_s():
     assert dataclasses.replace(PROFILES["image"], orders=(), added_orders=(),
                                cm_orders=()) == dataclasses.replace(
         PROFILES["other"], added_orders=(), cm_orders=())
+
+
+# ---- bilevel images (1 bit a pixel) -------------------------------------------------
+
+
+def drawing(width: int = 480, height: int = 400, seed: int = 0) -> np.ndarray:
+    """Line art in small: ellipses (overlapping ones cut each other out) and thick
+    lines at every slope, at any bit of a byte; True is black."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    px = np.zeros((height, width), bool)
+    for _ in range(40):
+        cx, cy, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(4, 24)
+        px ^= (x - cx) ** 2 + ((y - cy) * rng.uniform(0.6, 1.6)) ** 2 < r * r
+    for _ in range(12):
+        a, b, t = rng.uniform(-2, 2), rng.uniform(0, height), rng.uniform(1, 3)
+        px |= np.abs(y - (a * x + b)) < t * np.sqrt(1 + a * a)
+    return px
+
+
+def raw(px: np.ndarray) -> bytes:
+    """8 pixels a byte, the first in the top bit, each row whole bytes (as a fax)."""
+    return np.packbits(px, axis=1).tobytes()
+
+
+def pbm(px: np.ndarray, comment: bytes = b"") -> bytes:
+    h, w = px.shape
+    return b"P4\n" + comment + b"%d %d\n" % (w, h) + raw(px)
+
+
+def bmp1(px: np.ndarray) -> bytes:
+    """A 1-bit Windows bitmap: a palette of two, rows padded to 4 bytes, bottom up."""
+    h, w = px.shape
+    row = (w + 31) // 32 * 4
+    body = b"".join(np.packbits(r).tobytes().ljust(row, b"\0") for r in px[::-1])
+    offset = 14 + 40 + 8
+    head = struct.pack("<2sIHHI", b"BM", offset + len(body), 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 1, 0, len(body), 2835, 2835, 2, 2)
+    return head + info + b"\xff\xff\xff\0\0\0\0\0" + body
+
+
+def test_the_layout_of_a_bilevel_image_is_read_from_pbm_and_1_bit_bmp_headers():
+    px = drawing(100, 30)                        # 13 bytes a row in PBM, 16 in BMP
+    assert image.bilevel_layout(pbm(px), None) == (10, 10 + 30 * 13, 13, 1)
+    assert image.bilevel_layout(pbm(px, b"# scanned\n"), None) == (20, 20 + 30 * 13, 13, 1)
+    assert image.bilevel_layout(bmp1(px), None) == (62, 62 + 30 * 16, 16, 1)
+    # 8 bits a pixel are image_layout's; 1 bit is not
+    assert image.image_layout(bmp1(px), None) == ()
+    assert image.bilevel_layout(bmp(photo(30, 20), bits=8), None) == ()
+    assert image.bilevel_layout(pbm(px)[:6], None) == ()            # header cut short
+
+
+def test_a_bilevel_image_without_a_header_is_found_with_its_rows():
+    needs_kernels()                              # (the record model finds the rows)
+    data = raw(drawing())
+    assert image.bilevel_layout(data, len(data)) == (0, len(data), 60, 1)
+    assert image.bilevel_layout(data, None)[2:] == (60, 1)     # a pipe: to its end
+    # rows found two or three at a time are cut to one
+    a = np.frombuffer(data, np.uint8)
+    assert image._fundamental(a, 120) == 60 and image._fundamental(a, 180) == 60
+
+
+@pytest.mark.parametrize("data", [
+    bytes(30000), b"\xff" * 30000,                                 # nothing drawn
+    np.random.default_rng(1).integers(0, 256, 30000, np.uint8).tobytes(),
+    np.packbits(np.random.default_rng(2).random((300, 800)) < 0.1, axis=1).tobytes(),
+    b"".join(struct.pack("<IH", i, i % 7) + bytes(10) for i in range(2000)),  # records
+    b"The quick brown fox jumps over the lazy dog. " * 600,
+])
+def test_other_data_is_not_taken_for_a_bilevel_image(data):
+    needs_kernels()
+    assert image.bilevel_layout(data, len(data)) == ()
+
+
+def test_a_bilevel_image_gets_its_profile_pays_and_decodes():
+    needs_kernels()
+    from bottlenet.compress import compress, decompress
+
+    for data in (raw(drawing()), pbm(drawing(seed=1)), bmp1(drawing(seed=2))):
+        on = compress(data)
+        assert on.settings.cm_orders == PROFILES["bilevel"].cm_orders
+        assert on.settings.primer == 0
+        off = compress(data, Settings(image=()))                 # --no-image
+        assert off.settings.image == () and off.settings.cm_orders == PROFILES["other"].cm_orders
+        assert len(on.archive) < 0.7 * len(off.archive)
+        assert decompress(on.archive) == data

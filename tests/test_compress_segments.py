@@ -19,7 +19,7 @@ from bottlenet.compress import Settings, compress, compress_stream, container, d
 from bottlenet.compress.model import PROFILES
 from bottlenet.compress.segments import MIN_PIECE, Piece, pieces
 from test_compress_code import elf64, x86_like
-from test_compress_image import pgm, photo
+from test_compress_image import drawing, pbm, pgm, photo
 
 SMALL = Settings(hidden=8)
 
@@ -86,6 +86,17 @@ def test_a_tar_archive_is_cut_around_its_images_and_its_programs_are_found():
     image_end = image_at + len(MIXED[2][1])
     assert [(p.start, p.key, p.end) for p in pieces(io.BytesIO(first), len(first))] == [
         (0, image_at, image_end), (image_end, image_end, len(first))]
+
+
+def test_a_bilevel_image_in_a_tar_archive_is_a_piece_of_its_own():
+    scan = pbm(drawing(800, 400))                                    # 40 KB, a PBM
+    tar = tar_of([MIXED[0], ("scan.pbm", scan), MIXED[5]])
+    at = offsets(tar)["scan.pbm"]
+    got = pieces(io.BytesIO(tar), len(tar))
+    assert [(p.start, p.key, p.key_end) for p in got][1] == (at, at, at + len(scan))
+    result = compress(tar, SMALL)
+    assert [s.cm_orders for _, _, s in result.report.pieces][1] == PROFILES["bilevel"].cm_orders
+    assert decompress(result.archive) == tar
 
 
 @pytest.mark.parametrize("make", [

@@ -125,7 +125,7 @@ def _members(source, at: int, size: int) -> list[_Member]:
 
 def _member(sample: bytes, start: int, end: int) -> _Member:
     """A member whose data [start, end) begins with `sample`."""
-    if image.image_layout(sample, end - start):
+    if image.image_layout(sample, end - start) or image.bilevel_layout(sample, end - start):
         return _Member(start, end, True)
     ranges = code.code_ranges(sample, end - start)
     return _Member(start, end, False, profile_of(sample) == "other",
