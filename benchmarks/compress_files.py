@@ -2,9 +2,9 @@
 
 The corpus (compress_corpus.py) has no markup, no machine code and no images; this
 script takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each
-its size, the profile bottlenet chose (text, markup, other, image; "N parts" for a tar
-archive written as members) and the machine code
-(x86, or 64-bit ARM: "arm64" after the bytes) or the image pixels its header names,
+its size, the profile bottlenet chose (text, markup, other, image, bilevel; "N parts"
+for a tar archive written as members) and the machine code (x86, or 64-bit ARM: "arm64"
+after the bytes) or the image pixels its header names (or, for a bilevel image, found),
 bottlenet's archive, bottlenet's without what the header gave (the call filter, the
 image contexts: "plain", where there is either), xz -9e's and zpaq -m5's (when Debian's
 zpaq is installed), then the totals and bottlenet's ratio to each. Sizes only (every
@@ -23,7 +23,7 @@ from pathlib import Path
 from compress_corpus import STRONG
 
 from bottlenet.compress import Settings, compress, decompress
-from bottlenet.compress.model import profile_of
+from bottlenet.compress.model import PROFILES, profile_of
 
 
 def _read(spec: str) -> tuple[str, bytes]:
@@ -71,7 +71,9 @@ def main() -> None:
         totals["bytes"] += len(data)
         for c in cols:
             totals[c] += row[c]
-        profile = ("image" if pixels else profile_of(data[:1 << 16])) if not (
+        bilevel = result.settings.cm_orders == PROFILES["bilevel"].cm_orders
+        profile = (("bilevel" if bilevel else "image") if pixels
+                   else profile_of(data[:1 << 16])) if not (
             result.report.pieces) else f"{len(result.report.pieces)} parts"
         print(f"{name[:27]:<28}{len(data):>11,} {profile:>8} "
               f"{_code_bytes(code, result.settings.code_arch):>16} "
