@@ -274,7 +274,8 @@ def test_records_are_found_and_their_contexts_pay():
     """Format 8: the record length is found in the data (a byte value recurring at one
     distance, as paq8's record model finds it); other data's bit models then read the
     bytes one and two records back and the byte above with the last one. Fixed-length
-    records and a raster image (a bitmap stored row after row) shrink by a third or more
+    records and a raster image (a bitmap stored row after row, read here as other data:
+    test_compress_image.py has bilevel images' own profile) shrink by a third or more
     against format 7's contexts; English finds no record length."""
     import struct
 
@@ -290,9 +291,10 @@ def test_records_are_found_and_their_contexts_pay():
     assert kernels.record_length(image_bytes) == 48
     assert kernels.record_length(ENGLISH) == 0
     assert kernels.record_length(bytes(300)) == 0    # a run: every byte 1 apart
-    format7 = Settings(cm_orders=(1, 2, 3, 4, 6, kernels.WORD, kernels.SPARSE_23, kernels.ALIGN))
+    format7 = Settings(cm_orders=(1, 2, 3, 4, 6, kernels.WORD, kernels.SPARSE_23, kernels.ALIGN),
+                       image=())
     for data in (records, image_bytes):
-        now = compress(data)
+        now = compress(data, Settings(image=()))
         assert kernels.RECORD in now.settings.cm_orders
         assert len(now.archive) < 0.67 * len(compress(data, format7).archive)
         assert decompress(now.archive) == data
