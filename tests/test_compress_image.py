@@ -279,6 +279,16 @@ def test_the_layout_of_a_bilevel_image_is_read_from_pbm_and_1_bit_bmp_headers():
     assert image.image_layout(bmp1(px), None) == ()
     assert image.bilevel_layout(bmp(photo(30, 20), bits=8), None) == ()
     assert image.bilevel_layout(pbm(px)[:6], None) == ()            # header cut short
+    pil = pytest.importorskip("PIL.Image")
+    buf = io.BytesIO()
+    pil.fromarray(~px).save(buf, "TIFF")         # 1 bit, uncompressed (0 is black there)
+    data = buf.getvalue()
+    start, end, row, pixel = image.bilevel_layout(data, len(data))
+    assert (end - start, row, pixel) == (30 * 13, 13, 1)
+    assert data[start:end] == np.packbits(~px, axis=1).tobytes()
+    buf = io.BytesIO()
+    pil.fromarray(~px).save(buf, "TIFF", compression="group4")   # a fax's own coding
+    assert image.bilevel_layout(buf.getvalue(), None) == ()
 
 
 def test_a_bilevel_image_without_a_header_is_found_with_its_rows():

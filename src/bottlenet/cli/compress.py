@@ -128,7 +128,7 @@ def compress_command(
         help="In raster images whose header gives their layout (uncompressed BMP, PGM, "
         "PPM, PAM, TGA, TIFF; 8 or 16 bits a sample), predict each pixel from its "
         "neighbours above and to the left (12-32% smaller on photographs); so too in "
-        "bilevel images (1 bit a pixel: PBM, 1-bit BMP, and faxes, scanned pages and "
+        "bilevel images (1 bit a pixel: PBM, 1-bit BMP and TIFF, and faxes, scanned pages and "
         "line art found without a header: 13-22% smaller). --no-image reads them as "
         "other data.")] = True,
     show_stats: Annotated[bool, typer.Option(

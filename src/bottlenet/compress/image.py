@@ -22,7 +22,7 @@ travels in the archive's settings, so the decoder never parses a header; files w
 header this does not read keep the other profiles.
 
 Bilevel images (1 bit a pixel) are read a byte (8 pixels) at a time, with a profile of
-their own (model.PROFILES["bilevel"]): from a PBM (`P4`) or 1-bit BMP header, and
+their own (model.PROFILES["bilevel"]): from a PBM (`P4`), 1-bit BMP or TIFF header, and
 without a header where the bytes look like one and the record model finds its rows
 (`bilevel_layout`: faxes, scanned and rendered pages, line art). Choosing so is the
 encoder's alone: archives of format 13 carry the layout and the contexts, and any
@@ -104,8 +104,9 @@ _CHANGES = np.array([bin((b ^ (b >> 1)) & 0x7F).count("1") for b in range(256)])
 
 def bilevel_layout(sample: bytes, size: int | None) -> tuple[int, ...]:
     """The layout (as image_layout's, a byte a "pixel") of a bilevel image in an input
-    of `size` bytes that starts with `sample`: from a PBM (P4) or 1-bit BMP header, or
-    without a header where the sample looks like one (see above); () if not."""
+    of `size` bytes that starts with `sample`: from a PBM (P4), 1-bit BMP or 1-bit TIFF
+    header (uncompressed), or without a header where the sample looks like one (see
+    above); () if not."""
     try:
         if sample[:2] == b"BM":
             return _checked(_bmp(sample, bilevel=True), size)
@@ -113,7 +114,9 @@ def bilevel_layout(sample: bytes, size: int | None) -> tuple[int, ...]:
             m = _PBM.match(sample)
             return _checked((m.end(), int(m[2]), (int(m[1]) + 7) // 8, 1) if m else None,
                             size)
-    except (struct.error, ValueError):
+        if sample[:4] in (b"II*\0", b"MM\0*"):
+            return _checked(_tiff(sample, bilevel=True), size)
+    except (struct.error, ValueError, KeyError, IndexError):
         return ()
     a = np.frombuffer(sample, np.uint8)
     plain = (a == 0) | (a == 255)
@@ -233,9 +236,10 @@ _TIFF_TYPES = {3: "H", 4: "I"}     # SHORT, LONG: the types the tags read here m
 _TIFF_MOST = 1 << 16               # values a tag may have (strips), for this to read it
 
 
-def _tiff(d: bytes) -> tuple[int, int, int, int] | None:
+def _tiff(d: bytes, bilevel: bool = False) -> tuple[int, int, int, int] | None:
     """A TIFF's first image: uncompressed (Compression 1), chunky (PlanarConfiguration
-    1), 8 or 16 bits a sample, its strips one after another (the pixels one run)."""
+    1), 8 or 16 bits a sample (1 bit and one channel where `bilevel`: rows of whole
+    bytes), its strips one after another (the pixels one run)."""
     order = "<" if d[:2] == b"II" else ">"
     (ifd,) = struct.unpack_from(order + "I", d, 4)
     (count,) = struct.unpack_from(order + "H", d, ifd)
@@ -253,11 +257,14 @@ def _tiff(d: bytes) -> tuple[int, int, int, int] | None:
     bits = tags.get(258, [1])
     channels = tags.get(277, [1])[0]
     if (tags.get(259, [1])[0] != 1 or tags.get(284, [1])[0] != 1 or width <= 0
-            or len(set(bits)) != 1 or bits[0] not in (8, 16)):
+            or len(set(bits)) != 1
+            or (bits[0] != 1 or channels != 1 if bilevel else bits[0] not in (8, 16))):
         return None
     offsets, lengths = tags[273], tags[279]
     if len(offsets) != len(lengths) or any(
             a + n != b for a, n, b in zip(offsets, lengths, offsets[1:], strict=False)):
         return None                  # strips apart: not one run of pixels
+    if bilevel:
+        return offsets[0], height, (width + 7) // 8, 1
     pixel = channels * bits[0] // 8
     return offsets[0], height, width * pixel, pixel

@@ -65,7 +65,7 @@ Format 11 gives raster images whose header names their layout (uncompressed BMP,
 PPM: image.py, `image`) a profile of their own (PROFILES["image"]): contexts of each
 pixel's neighbours of the same channel, left, above and around (kernels.pyx:
 `_image_keys`), in the bit models and the network, in place of the text contexts.
-Bilevel images (1 bit a pixel: PBM, 1-bit BMP, and faxes and pages found without a
+Bilevel images (1 bit a pixel: PBM, 1-bit BMP and TIFF, faxes and pages found without a
 header; image.bilevel_layout) get PROFILES["bilevel"], read a byte at a time: an
 encoder's choice, which any decoder of format 13 reads from the archive's settings.
 
