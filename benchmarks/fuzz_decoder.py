@@ -7,15 +7,15 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
 The fuzzer starts from real archives of every format (tests/data: formats 1-13; more of
-format 13 made here: text, binary, records, markup, images, stored, empty, with format
-7's and format 9's bit models, with format 12's float32 input rows, with x86 and 64-bit
-ARM code, without the bit models or the maps, two members one after another) and its
-earlier findings, mutates them, and keeps the inputs that reach new code (the
-container's parser and the codec's driver are instrumented; the compiled kernels are
-not, but every input reaches them through the driver). Limits per input: 1 s (a hang)
-and 4 GiB (the process's memory: see the flags below). It prints libFuzzer's figures
-and what it found; a finding is written to the artifact folder, and `--replay FILE` runs
-one again.
+format 13 made here: text, binary, records, markup, images (a bilevel one too), stored,
+empty, with format 7's and format 9's bit models, with format 12's float32 input rows,
+with x86 and 64-bit ARM code, without the bit models or the maps, two members one after
+another) and its earlier findings, mutates them, and keeps the inputs that reach new
+code (the container's parser and the codec's driver are instrumented; the compiled
+kernels are not, but every input reaches them through the driver). Limits per input:
+1 s (a hang) and 4 GiB (the process's memory: see the flags below). It prints
+libFuzzer's figures and what it found; a finding is written to the artifact folder, and
+`--replay FILE` runs one again.
 
 The primer (35 KB learnt before every default archive's first byte: ~0.1 s) depends
 only on the settings an archive names, never on the rest of its bytes, so the fuzzer
@@ -135,6 +135,9 @@ def seeds(folder: Path) -> None:
         "v13-image-rgb.bn": codec.compress(bytes((x * 7 + y * (x % 3)) % 256 for y in range(16)
                                                  for x in range(60)),
                                            Settings(image=(12, 900, 60, 3))),
+        # a bilevel image (a PBM: 8 pixels a byte), its own profile's contexts at work
+        "v13-bilevel.bn": codec.compress(b"P4\n160 24\n" + np.packbits(
+            np.add.outer(np.arange(24), np.arange(160)) % 37 < 9, axis=1).tobytes()),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
