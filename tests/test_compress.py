@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "9024e5ac62467112"
+GOLDEN_SHA = "b721ca446ccc6239"
 GOLDEN_FINGERPRINT = 4189584581
 
 DATA = Path(__file__).parent / "data"
@@ -125,11 +125,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
     # contexts), 8 (before the markup contexts), 9 (before the confidence inputs and
     # the second final map), 10 (before the image contexts), 11 (before the ARM code
-    # filter), 12 (before the int16 input rows) and 13 (pinned while it is still the
-    # one written, so that whatever changes next is held to it), kept as bytes: as xz
-    # and zstd decode every older version of their formats, so does bottlenet.
+    # filter), 12 (before the int16 input rows), 13 (before UTF-16's planes) and 14
+    # (pinned while it is still the one written, so that whatever changes next is held
+    # to it), kept as bytes: as xz and zstd decode every older version of their
+    # formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -181,6 +182,12 @@ def test_archives_of_every_earlier_format_still_decode():
     thirteen = io.BytesIO((DATA / "golden-v13-default.bn").read_bytes())
     settings, _ = container.read_head(thirteen.read(8), thirteen.read)
     assert settings["row_bits"] == 16
+    assert settings["planes"] == 1              # (the field format 14 added)
+    utf16 = (DATA / "golden-v14-utf16.bn").read_bytes()
+    assert utf16[4] == 14
+    assert decompress(utf16) == ("HELLO HELO HELLLO, said the network. " * 20).encode("utf-16-le")
+    settings, _, _ = head_of(utf16)
+    assert settings["planes"] == 2 and settings["primer"] == 1
     # from format 12, members one after another (a tar archive's pieces) decode as one
     small = (DATA / "golden-v12.bn").read_bytes()
     assert decompress(small + twelve) == b"HELLO HELO HELLLO, said the network. " * 20 + ARM64

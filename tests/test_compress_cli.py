@@ -107,6 +107,19 @@ def test_a_fax_without_a_header_is_read_as_a_bilevel_image_unless_told_not_to(tm
     assert on["archive_bytes"] < off["archive_bytes"]
 
 
+def test_utf16_text_is_read_as_two_planes_unless_told_not_to(tmp_path):
+    from test_compress_planes import prose
+
+    src = tmp_path / "notes.txt"
+    src.write_bytes(prose(20_000).encode("utf-16"))
+    r = run("compress", src, "-o", tmp_path / "a.bn", "--hidden", 8)
+    assert r.exit_code == 0, r.output
+    assert "UTF-16 text read as two planes" in " ".join(r.stdout.split())
+    on, off = with_and_without(tmp_path, src, "utf16").values()
+    assert (on["settings"]["planes"], off["settings"]["planes"]) == (2, 1)
+    assert on["archive_bytes"] < off["archive_bytes"]
+
+
 def test_stats_and_plot(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)

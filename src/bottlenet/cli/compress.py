@@ -131,6 +131,11 @@ def compress_command(
         "bilevel images (1 bit a pixel: PBM, 1-bit BMP and TIFF, and faxes, scanned pages and "
         "line art found without a header: 13-22% smaller). --no-image reads them as "
         "other data.")] = True,
+    utf16: Annotated[bool, typer.Option(
+        help="Read UTF-16 text (found by its bytes: one of each two nearly always zero) "
+        "as two planes, each 64 KiB as its even bytes then its odd ones, so that the "
+        "text's contexts see its characters side by side (10-15% smaller). --no-utf16 "
+        "reads it byte by byte.")] = True,
     show_stats: Annotated[bool, typer.Option(
         "--stats", help="Also run gzip -9, bzip2 -9 and xz -9e, decode the archive to "
         "check it, and show bits per byte class.")] = False,
@@ -151,6 +156,7 @@ def compress_command(
     the network learns from the byte. The learning rates suit text or other data, chosen
     from the first bytes; English prose is preceded by a built-in English text; x86
     programs have their calls' targets made absolute where their header says code is;
+    UTF-16 text is read as two planes, its characters' bytes apart from the zeros;
     the pixels of images (BMP, PGM, PPM; bilevel ones too, such as faxes) are predicted
     from their neighbours.
     Decompression repeats the same steps, so no weights are stored. --level fast or max
@@ -172,7 +178,8 @@ def compress_command(
         lr_output_first=lr_output_first, seed=seed,
         primer=_DEFAULT.primer if primer else 0,
         code_ranges=_DEFAULT.code_ranges if code_filter else (),
-        image=_DEFAULT.image if image else ()).check()
+        image=_DEFAULT.image if image else (),
+        planes=_DEFAULT.planes if utf16 else 1).check()
     cap = preset.memory if memory is None else parse_size(memory, "--memory")
     settings.sized_for(0, cap)  # a cap too small for any table: refused before reading
     if output is None and is_stream(file):
@@ -260,6 +267,9 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
                     "each read as what it is: " + ", ".join(
                         f"{kind} {(b - a) / 1e3:,.0f} KB" for kind, (a, b, _) in
                         zip(kinds, done.pieces, strict=True)))
+    if used.planes == 2 and not done.pieces:
+        tab.add_row("UTF-16 text", "read as two planes, a chunk at a time: the "
+                    "characters' bytes, then the bytes beside them")
     if used.image and not done.pieces:
         start, end, row, pixel = used.image
         bilevel = used.cm_orders == PROFILES["bilevel"].cm_orders

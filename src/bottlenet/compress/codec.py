@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bottlenet.compress import coder, container, kernels, segments
+from bottlenet.compress import coder, container, kernels, planes, segments
 from bottlenet.compress.container import ArchiveError
 from bottlenet.compress.model import Model, Settings, primer_bytes
 from bottlenet.errors import ResourceError, SpecError
@@ -283,6 +283,9 @@ def _compress_member(source: Source, sink: Sink, size: int | None,
         if len(code):   # the model reads (and a stored block keeps) the filtered bytes
             src = _filtered(src, done, code, arm64, encode=True)
             block = src.tobytes()
+        if settings.planes == 2:        # ... and UTF-16 text's planes (format 14)
+            src = planes.split(src, CHUNK)
+            block = src.tobytes()
         coder.encoder_start(state)
         for start in range(0, len(src), CHUNK):
             chunk = src[start:start + CHUNK]
@@ -389,6 +392,8 @@ def _decompress_member(prefix: bytes, version: int, source: Source, sink: Sink,
                     raise ArchiveError(f"archive is damaged (block {number} ends before "
                                        "its data does)")
             decoded = ring[at:at + end - start]   # as the model read them: filtered
+            if settings.planes == 2:
+                decoded = planes.join(decoded)
             piece = (_filtered(decoded, t, code, arm64, encode=False) if len(code)
                      else decoded).tobytes()
             crc = zlib.crc32(piece, crc)

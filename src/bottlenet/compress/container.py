@@ -1,8 +1,8 @@
-"""The archive format (.bn), version 13 (1-12 are read too). Integers little-endian.
+"""The archive format (.bn), version 14 (1-13 are read too). Integers little-endian.
 
-Versions 3-13 stream: they are written and read block by block, so neither side needs
+Versions 3-14 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4-13 have the same layout as 3; their models have more settings
+is known. Versions 4-14 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
 context; 5: the output layer in float32, learning only the outputs that matter; 6: each
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
@@ -11,11 +11,12 @@ record contexts, and other data's bit models with two of them; 9: markup context
 markup gets; 10: a second mixer input per bit model's context, a second final map, and
 x86 calls made absolute in the code ranges its settings name; 11: image contexts in the
 pixels its settings place; 12: the code ranges' architecture, x86 or 64-bit ARM; 13: the
-input rows in 16-bit fixed point, twice as many in the same memory).
+input rows in 16-bit fixed point, twice as many in the same memory; 14: UTF-16 text read
+as two planes, its even bytes then its odd ones, a chunk at a time).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (13; 3-12)
+    4       1     format version (14; 3-13)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -59,12 +60,12 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 13
-READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)  # every version ever written still decodes
+FORMAT_VERSION = 14
+READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)  # every version ever written decodes
 STREAMS = 3           # the first version written block by block
 MEMBERS = 12          # the first whose archives may hold several members, one after
                       # another (each a whole archive: header, blocks, trailer)
-BLOCK = 1 << 20       # original bytes per block (formats 3-13)
+BLOCK = 1 << 20       # original bytes per block (formats 3-14)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
 # Versions 2-10 deflate the settings against the default settings of the day each
@@ -239,6 +240,9 @@ SETTINGS_DICTIONARY[12] = SETTINGS_DICTIONARY[11].replace(
 # 13: with format 13's field (the input rows' numbers)
 SETTINGS_DICTIONARY[13] = SETTINGS_DICTIONARY[12].replace(
     b'"seed":1', b'"row_bits":16,"seed":1')
+# 14: with format 14's field (the planes)
+SETTINGS_DICTIONARY[14] = SETTINGS_DICTIONARY[13].replace(
+    b'"primer":', b'"planes":1,"primer":')
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
 _TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original
 TRAILER_SIZE = _TRAILER.size
@@ -251,7 +255,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-13 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-14 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -470,4 +474,6 @@ def upgrade_settings(d, version: int):
         d = d | {"code_arch": "x86"}                # the code ranges' code was x86
     if version <= 12:
         d = d | {"row_bits": 32}                    # float32 input rows
+    if version <= 13:
+        d = d | {"planes": 1}                       # bytes read as they are
     return d

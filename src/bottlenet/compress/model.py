@@ -82,7 +82,7 @@ import mmap
 import numpy as np
 
 from bottlenet import checks
-from bottlenet.compress import code, image, kernels
+from bottlenet.compress import code, image, kernels, planes
 from bottlenet.compress.kernels import (
     ALIGN,
     COLUMN,
@@ -179,6 +179,9 @@ class Settings:
     #   (formats 5-6) or 64 (formats 1-4)
     row_bits: int = 16                                 # the input rows' numbers: 16,
     #   fixed point in steps of 1/4096 (format 13), or 32, float32 (formats 1-12)
+    planes: int = 0                                    # 2: each chunk read as its even
+    #   bytes, then its odd ones (UTF-16 text: planes.py, format 14); 1: as it is
+    #   (formats 1-13); 0: chosen from the data
     skip: float = 2.0**-12                             # the output layer learns only the
     #   blocks of 16 outputs where some probability reaches this (from format 5; 0 before)
     apm: int = 1                                       # 1: bytes coded as 8 bits, each
@@ -219,9 +222,16 @@ class Settings:
         header), else the text profile, markup's or other data's (PROFILES,
         profile_of; or `kind`'s, when the caller knows better: segments.py); and where
         it holds x86 or ARM code (code.py)."""
-        layout = image.image_layout(sample, size) if self.image is None else self.image
-        bilevel = self.image is None and not layout and image.bilevel_layout(sample, size)
-        layout = bilevel or layout
+        split = self.planes or (2 if planes.utf16(sample) else 1)
+        if split == 2:      # UTF-16 text: its profile and primer are its characters'
+            sample, size = planes.text_plane(sample), None if size is None else size // 2
+            layout: tuple[int, ...] = ()
+            bilevel: tuple[int, ...] = ()
+        else:
+            layout = image.image_layout(sample, size) if self.image is None else self.image
+            bilevel = () if self.image is not None or layout else image.bilevel_layout(
+                sample, size)
+            layout = bilevel or layout
         profile = PROFILES["bilevel" if bilevel else "image" if layout
                            else kind or profile_of(sample)]
         # the profile's own contexts join the default ones (orders given otherwise stay)
@@ -240,13 +250,13 @@ class Settings:
             code_ranges=(code.code_ranges(sample, size) if self.code_ranges is None
                          else self.code_ranges),
             code_arch=code.code_arch(sample) if self.code_ranges is None else self.code_arch,
-            image=layout)
+            image=layout, planes=split)
 
     def suited(self) -> bool:
         return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
                     and self.mixer_boost >= 0
                     and self.bias_orders is not None and self.code_ranges is not None
-                    and self.image is not None
+                    and self.image is not None and self.planes > 0
                     and (self.cm_orders or not self.has_bit_models()))
 
     def has_bit_models(self) -> bool:
@@ -276,6 +286,10 @@ class Settings:
             raise SpecError(f"output bits are 32 or 64, got {self.output_bits!r}")
         if self.row_bits not in (16, 32) or isinstance(self.row_bits, bool):
             raise SpecError(f"row bits are 16 or 32, got {self.row_bits!r}")
+        if self.planes not in (0, 1, 2) or isinstance(self.planes, bool):
+            raise SpecError(f"planes are 1 or 2 (0: chosen from the data), got {self.planes!r}")
+        if self.planes == 2 and (self.image or self.code_ranges):
+            raise SpecError("two planes are for UTF-16 text: not with an image or code ranges")
         checks.real("skip threshold", self.skip, 0.0, 1.0)
         if self.apm not in (0, 1) or isinstance(self.apm, bool):
             raise SpecError(f"apm is 0 or 1, got {self.apm!r}")
