@@ -440,7 +440,6 @@ def test_confidence_inputs_and_a_second_final_map():
     smaller, the map text; every archive decodes; the tables have their sizes; both
     need the bit models."""
     from bottlenet.compress import kernels
-
     from test_compress_planes import prose
 
     text = prose(20_000, seed=3).encode()    # (561 bytes of English were too few to tell)

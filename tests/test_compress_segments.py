@@ -99,6 +99,19 @@ def test_a_bilevel_image_in_a_tar_archive_is_a_piece_of_its_own():
     assert decompress(result.archive) == tar
 
 
+def test_a_tar_archive_of_utf16_text_and_a_program():
+    """UTF-16 text first (two planes), then a program (its calls filtered): the piece is
+    read byte by byte, since the planes are for text alone."""
+    notes = ("It was the best of times, it was the worst of times. " * 800).encode("utf-16")
+    tar = tar_of([("notes.txt", notes), MIXED[3]])
+    result = compress(tar, SMALL)
+    (_, _, s), = result.report.pieces or ((0, 0, result.settings),)
+    assert s.code_ranges and s.planes == 1
+    assert decompress(result.archive) == tar
+    alone = tar_of([("notes.txt", notes)])    # text alone (and its tar header): two planes
+    assert compress(alone, SMALL).settings.planes == 2
+
+
 @pytest.mark.parametrize("make", [
     lambda: prose(200_000),                                          # not a tar archive
     lambda: tar_of(MIXED)[:MIN_PIECE],                               # too short to cut

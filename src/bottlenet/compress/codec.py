@@ -257,6 +257,8 @@ def _compress_member(source: Source, sink: Sink, size: int | None,
         if piece.code is not None:       # (None where the settings gave the ranges)
             settings = dataclasses.replace(settings, code_ranges=piece.code,
                                            code_arch=piece.arch)
+        if settings.code_ranges and settings.planes == 2:   # UTF-16 text first, then
+            settings = dataclasses.replace(settings, planes=1)   # programs: byte by byte
     m = _build(settings, extra=4 * container.BLOCK)
     ring = np.zeros(1 << settings.window_bits, np.uint8)
     wmask = len(ring) - 1

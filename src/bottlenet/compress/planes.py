@@ -30,14 +30,15 @@ def utf16(sample: bytes) -> bool:
     order: see ZERO_PARITY; and its other plane reads as text (model.profile_of)."""
     from bottlenet.compress.model import profile_of
 
-    a = np.frombuffer(sample[:_SAMPLE], np.uint8)
+    first = sample[:_SAMPLE]
+    a = np.frombuffer(first, np.uint8)
     n = len(a) // 2
     if n < 64:
         return False
     zeros = [(a[0:2 * n:2] == 0).sum(), (a[1:2 * n:2] == 0).sum()]
     high = int(np.argmax(zeros))
     return bool(zeros[high] >= ZERO_PARITY * n and zeros[1 - high] <= TEXT_PARITY * n
-                and profile_of(text_plane(sample)) != "other")
+                and profile_of(text_plane(first)) != "other")
 
 
 def text_plane(sample: bytes) -> bytes:
