@@ -153,6 +153,22 @@ def test_damaged_blocks_and_lengths_are_refused(small_blocks):
         decompress(archive[:head_end] + short + short)
 
 
+def test_a_damaged_first_block_is_refused_before_the_model_is_built(monkeypatch):
+    # The fuzzer's slowest inputs (2026-12-07) were damaged archives that built and
+    # primed a model (0.1-0.4 s each) before a checksum refused their first block
+    archive = codec.compress(TEXT[:3000], SMALL).archive
+    head_end = 8 + archive[6] + 8
+    damaged = archive[:head_end + 20] + bytes([archive[head_end + 20] ^ 1]) + archive[
+        head_end + 21:]
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("a model was built for a damaged first block")
+
+    monkeypatch.setattr(codec, "_build", no_model)
+    with pytest.raises(ArchiveError, match="block 1 checksum"):
+        decompress(damaged)
+
+
 def test_a_block_that_claims_more_than_its_coded_bytes_hold_is_refused_before_decoding():
     # Found by the fuzzer (format 8's seeds): a format 7 header, then a block claiming
     # 740,896 bytes from no coded bytes at all. The coder reads zeros past a stream's
