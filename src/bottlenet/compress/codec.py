@@ -359,8 +359,8 @@ def _decompress_member(prefix: bytes, version: int, source: Source, sink: Sink,
         raise ArchiveError("archive settings are not valid for this bottlenet: a version "
                            f"{version} archive needs a history window")
     # The first block is read (and its checksum checked) before the model is built and
-    # primed: a damaged archive is refused in microseconds, not after 0.1-1 s of priming
-    # (the fuzzer's slowest inputs, 2026-12-07)
+    # primed: a member whose first block is damaged is refused at once, not after 0.1-1 s
+    # of priming (the fuzzer's slowest input, 2026-12-07, ended so)
     number = 1
     block = container.read_block(source.read, number, container.BLOCK)
     m = _build(settings, extra=4 * container.BLOCK)
