@@ -47,15 +47,18 @@ def test_split_and_join_are_inverse_chunk_by_chunk(n):
 
 def test_utf16_text_is_found_in_either_byte_order():
     needs_kernels()
+    from bottlenet.compress.model import looks_like_utf16
+
     text = PROSE * 10
-    assert planes.utf16(text.encode("utf-16-le")) and planes.utf16(text.encode("utf-16-be"))
-    assert planes.utf16(text.encode("utf-16"))                    # with its byte-order mark
+    assert looks_like_utf16(text.encode("utf-16-le"))
+    assert looks_like_utf16(text.encode("utf-16-be"))
+    assert looks_like_utf16(text.encode("utf-16"))                # with its byte-order mark
     assert planes.text_plane(text.encode("utf-16-be")) == text.encode()
     # not UTF-16: UTF-8 text, zeros, binary numbers whose high bytes are zero, too little
-    numbers = np.arange(3000, dtype=np.uint16) % 251 + 1
-    for data in (text.encode(), bytes(4000), numbers.astype("<u2").tobytes(),
-                 "It was.".encode("utf-16-le")):
-        assert not planes.utf16(data)
+    numbers = (np.arange(3000, dtype=np.uint16) % 251 + 1).astype("<u2").tobytes()
+    assert planes.zeros_alternate(numbers)           # zeros alternate, but not with text
+    for data in (text.encode(), bytes(4000), numbers, "It was.".encode("utf-16-le")):
+        assert not looks_like_utf16(data)
 
 
 def test_two_planes_are_only_for_text():

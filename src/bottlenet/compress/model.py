@@ -222,7 +222,7 @@ class Settings:
         header), else the text profile, markup's or other data's (PROFILES,
         profile_of; or `kind`'s, when the caller knows better: segments.py); and where
         it holds x86 or ARM code (code.py)."""
-        split = self.planes or (2 if planes.utf16(sample) else 1)
+        split = self.planes or (2 if looks_like_utf16(sample) else 1)
         if split == 2:      # UTF-16 text: its profile and primer are its characters'
             sample, size = planes.text_plane(sample), None if size is None else size // 2
             layout: tuple[int, ...] = ()
@@ -644,6 +644,13 @@ def looks_like_markup(sample: bytes) -> bool:
     return bool(min(counts[60], counts[62]) * 300 >= counts.sum() > 0
                 and ascii_text >= 0.75 * counts.sum()
                 and ascii_text + counts[128:].sum() >= 0.95 * counts.sum())
+
+
+def looks_like_utf16(sample: bytes) -> bool:
+    """UTF-16 text (format 14 reads it as two planes: planes.py): zeros at every other
+    byte, and the characters' plane text or markup."""
+    return planes.zeros_alternate(sample) and profile_of(
+        planes.text_plane(sample[:planes.SAMPLE])) != "other"
 
 
 def profile_of(sample: bytes) -> str:

@@ -9,7 +9,7 @@ costs almost nothing. An odd last byte stays last. The decoder joins each chunk 
 it comes (`join`), so the planes cost no memory.
 
 Chosen for text whose bytes at one parity are nearly all zero and whose bytes at the
-other look like text (`utf16`); its profile and primer are then chosen from the
+other look like text (model.looks_like_utf16); its profile and primer are then chosen from the
 characters' plane (`text_plane`). alice29.txt and book1 as UTF-16LE: 41,151 -> 35,199
 and 227,539 -> 193,264 bytes (zpaq -m5: 40,937 and 217,964; in UTF-8: 35,002 and
 192,261); with other data's profile, as the bytes alone would choose, 36,794 and 199,354.
@@ -23,23 +23,21 @@ import numpy as np
 # bytes), the other nearly never (the characters themselves).
 ZERO_PARITY = 0.8
 TEXT_PARITY = 0.02
-_SAMPLE = 1 << 16
+SAMPLE = 1 << 16                 # the bytes looked at
 
 
-def utf16(sample: bytes) -> bool:
-    """Whether `sample` (an input's first bytes) looks like UTF-16 text, either byte
-    order: see ZERO_PARITY; and its other plane reads as text (model.profile_of)."""
-    from bottlenet.compress.model import profile_of
-
-    first = sample[:_SAMPLE]
-    a = np.frombuffer(first, np.uint8)
+def zeros_alternate(sample: bytes) -> bool:
+    """Whether the bytes of `sample`'s first 64 KiB at one parity are nearly all zero
+    and those at the other nearly never (ZERO_PARITY, TEXT_PARITY): UTF-16 of Latin
+    text, either byte order, if its characters' plane (`text_plane`) reads as text
+    (model.looks_like_utf16 asks both)."""
+    a = np.frombuffer(sample[:SAMPLE], np.uint8)
     n = len(a) // 2
     if n < 64:
         return False
     zeros = [(a[0:2 * n:2] == 0).sum(), (a[1:2 * n:2] == 0).sum()]
     high = int(np.argmax(zeros))
-    return bool(zeros[high] >= ZERO_PARITY * n and zeros[1 - high] <= TEXT_PARITY * n
-                and profile_of(text_plane(first)) != "other")
+    return bool(zeros[high] >= ZERO_PARITY * n and zeros[1 - high] <= TEXT_PARITY * n)
 
 
 def text_plane(sample: bytes) -> bytes:
