@@ -25,8 +25,8 @@ Bilevel images (1 bit a pixel) are read a byte (8 pixels) at a time, with a prof
 their own (model.PROFILES["bilevel"]): from a PBM (`P4`), 1-bit BMP or TIFF header, and
 without a header where the bytes look like one and the record model finds its rows
 (`bilevel_layout`: faxes, scanned and rendered pages, line art). Choosing so is the
-encoder's alone: archives of format 13 carry the layout and the contexts, and any
-decoder of format 13 reads them.
+encoder's alone: the archive carries the layout and the contexts (formats 13 and
+later), and the decoder reads them there.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def _checked(layout: tuple[int, int, int, int] | None, size: int | None) -> tupl
 # 98-99% in a fax, a rendered page and a plot, at most 54% in the corpus and 23 other
 # files of this machine, 35% in a dithered photograph), and the record model finds its
 # rows (kernels.record_length). With a row's length so found, those three images came
-# out 11-13% smaller than read as other data (the fax of the Canterbury corpus, ptt5:
-# 29,340 -> 25,370 bytes with PROFILES["bilevel"], zpaq -m5 28,563); read so, the
+# out 13-22% smaller than read as other data (the fax of the Canterbury corpus, ptt5:
+# 29,340 -> 25,366 bytes with PROFILES["bilevel"], zpaq -m5 28,563); read so, the
 # corpus's and those 23 files' with records came out 3-27% larger.
 BILEVEL_PLAIN = 0.5
 BILEVEL_RUNS = 0.9

@@ -67,7 +67,8 @@ pixel's neighbours of the same channel, left, above and around (kernels.pyx:
 `_image_keys`), in the bit models and the network, in place of the text contexts.
 Bilevel images (1 bit a pixel: PBM, 1-bit BMP and TIFF, faxes and pages found without a
 header; image.bilevel_layout) get PROFILES["bilevel"], read a byte at a time: an
-encoder's choice, which any decoder of format 13 reads from the archive's settings.
+encoder's choice, which a decoder of format 13 or later reads from the archive's
+settings. Format 14 reads UTF-16 text as two planes (planes.py, `planes`).
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
