@@ -2,13 +2,14 @@
 
 The corpus (compress_corpus.py) has no markup, no machine code and no images; this
 script takes any files, or slices of them (`FILE:START:END`, bytes), and prints for each
-its size, the profile bottlenet chose (text, markup, other, image, bilevel; "N parts"
-for a tar archive written as members) and the machine code (x86, or 64-bit ARM: "arm64"
-after the bytes) or the image pixels its header names (or, for a bilevel image, found),
-bottlenet's archive, bottlenet's without what the header gave (the call filter, the
-image contexts: "plain", where there is either), xz -9e's and zpaq -m5's (when Debian's
-zpaq is installed), then the totals and bottlenet's ratio to each. Sizes only (every
-archive is decoded and compared); for speed see compress_corpus.py.
+its size, the profile bottlenet chose (text, markup, other, image, bilevel, utf-16; "N
+parts" for a tar archive written as members) and the machine code (x86, or 64-bit ARM:
+"arm64" after the bytes) or the image pixels its header names (or, for a bilevel image,
+found), bottlenet's archive, bottlenet's without what the header gave (the call filter,
+the image contexts: "plain", where there is either; UTF-16's planes stay), xz -9e's
+and zpaq -m5's (when Debian's zpaq is installed), then the totals and bottlenet's ratio
+to each. Sizes only (every archive is decoded and compared); for speed see
+compress_corpus.py.
 
     uv run python benchmarks/compress_files.py /usr/lib/x86_64-linux-gnu/libjq.so.1 \\
         /usr/share/X11/xkb/rules/base.xml /usr/bin/gdb:200000:600000 photo.bmp
@@ -73,6 +74,7 @@ def main() -> None:
             totals[c] += row[c]
         bilevel = result.settings.cm_orders == PROFILES["bilevel"].cm_orders
         profile = (("bilevel" if bilevel else "image") if pixels
+                   else "utf-16" if result.settings.planes == 2
                    else profile_of(data[:1 << 16])) if not (
             result.report.pieces) else f"{len(result.report.pieces)} parts"
         print(f"{name[:27]:<28}{len(data):>11,} {profile:>8} "
