@@ -24,7 +24,7 @@ from pathlib import Path
 from compress_corpus import STRONG
 
 from bottlenet.compress import Settings, compress, decompress
-from bottlenet.compress.model import PROFILES, profile_of
+from bottlenet.compress.model import profile_of
 
 
 def _read(spec: str) -> tuple[str, bytes]:
@@ -72,8 +72,7 @@ def main() -> None:
         totals["bytes"] += len(data)
         for c in cols:
             totals[c] += row[c]
-        bilevel = result.settings.cm_orders == PROFILES["bilevel"].cm_orders
-        profile = (("bilevel" if bilevel else "image") if pixels
+        profile = (("bilevel" if result.settings.bilevel() else "image") if pixels
                    else "utf-16" if result.settings.planes == 2
                    else profile_of(data[:1 << 16])) if not (
             result.report.pieces) else f"{len(result.report.pieces)} parts"

@@ -229,7 +229,7 @@ def _kind_of(s: Settings) -> str:
     """A member's kind, as its settings say: an image, or the profile its bit models'
     contexts are of, with the code its ranges name."""
     if s.image:
-        return "bilevel image" if s.cm_orders == PROFILES["bilevel"].cm_orders else "image"
+        return "bilevel image" if s.bilevel() else "image"
     kind = next((name for name, p in PROFILES.items() if p.cm_orders == s.cm_orders),
                 "data")
     return kind + (f" with {s.code_arch} code" if s.code_ranges else "")
@@ -272,7 +272,7 @@ def _render(report: dict, done: codec.Report, piped: bool, as_json: bool) -> Non
                     "characters' bytes, then the bytes beside them")
     if used.image and not done.pieces:
         start, end, row, pixel = used.image
-        bilevel = used.cm_orders == PROFILES["bilevel"].cm_orders
+        bilevel = used.bilevel()
         tab.add_row("bilevel image" if bilevel else "image",
                     f"{min(end, n) - start:,} bytes of pixels, {row:,} a row, "
                     + ("8 pixels a byte: each byte" if bilevel else f"{pixel} a pixel: each")

@@ -263,6 +263,11 @@ class Settings:
     def has_bit_models(self) -> bool:
         return bool(self.apm and self.cm_bits)
 
+    def bilevel(self) -> bool:
+        """Whether these settings read a bilevel image (its layout, PROFILES["bilevel"]'s
+        bit models)."""
+        return bool(self.image) and self.cm_orders == PROFILES["bilevel"].cm_orders
+
     def check(self) -> Settings:
         checks.whole("hidden units (--hidden)", self.hidden, 1, 1024)
         if not self.orders:
