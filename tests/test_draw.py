@@ -225,6 +225,32 @@ def draw_svg(pop, i):
                                  title=f"{pop.task.name}, network {i}"))
 
 
+def test_the_dense_picture_s_winners_are_the_argmax_of_every_output():
+    """The shading of the dense picture scores only the outputs on the convex hull of
+    (w1, w2, b), a chunk of points at a time: the winners are the full argmax's, with
+    biases and without (a flat hull), on a circle, a grid and random outputs, and for
+    too few outputs to have a hull."""
+    from bottlenet.draw import space
+
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-3, 3, (20_000, 2))
+    angle = np.linspace(0, 2 * np.pi, 300, endpoint=False)
+    grid = np.stack(np.meshgrid(np.arange(12.0), np.arange(12.0))).reshape(2, -1)
+    cases = [(np.stack([np.cos(angle), np.sin(angle)]), np.zeros(300)),
+             (grid, np.zeros(144)), (grid, rng.normal(0, 3, 144)),
+             (rng.normal(size=(2, 500)), rng.normal(size=500)),
+             (rng.normal(size=(2, 2)), np.zeros(2)), (np.ones((2, 3)), np.zeros(3))]
+    for w, b in cases:
+        full = np.argmax(points @ w + b, 1)
+        got = space._winners(points, w, b)
+        scores = points @ w + b
+        # equal, or (a tie between outputs, which the hull's order may break otherwise)
+        # a winner of the same score
+        same = got == full
+        assert np.allclose(scores[~same, got[~same]], scores[~same, full[~same]])
+        assert same.mean() > 0.999
+
+
 def test_hidden_space_of_many_symbols_is_dots_and_the_output_hull(tmp_path):
     # past LABELS_MAX outputs: no arrows or labels, the codes as dots and the output
     # vectors with their convex hull (here the hand-made circle: all on the hull)

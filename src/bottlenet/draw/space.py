@@ -99,6 +99,42 @@ def hidden_space(spec: NetSpec, task: Task, params, title: str | None = None,
     return fig
 
 
+GRID = 500           # the dense picture's shading: GRID x GRID points of the plane
+_CHUNK = 1 << 20     # scores computed at once in _winners (4 MB of float32)
+
+
+def _winners(points: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each point x (rows of `points`, k = 2), the output j with the largest score
+    x . w[:, j] + b[j]. Only a vertex of the convex hull of the outputs' (w[0, j],
+    w[1, j], b[j]) can have it (a linear function is largest over a set of points at a
+    vertex of their hull), so the scores are computed for those alone (all of a circle
+    code's, a grid code's corners), in chunks of points: the whole product, 250,000
+    points by n outputs, would take 2 GB at n = 1,024 and 131 GB at 65,536. Two
+    products and a sum rather than a matrix product: with two units BLAS gains nothing,
+    and its first call took 4 s to start its threads beside other work."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    candidates = np.arange(w.shape[1])
+    lifted = np.column_stack([w[0], w[1], b])
+    for cloud in (lifted, lifted[:, :2]):   # flat in b (no biases): the plane's hull
+        try:
+            candidates = np.unique(ConvexHull(cloud).vertices)
+            break
+        except (QhullError, ValueError):    # too few or degenerate points: try the next
+            continue
+    # (float32: a picture's pixels need no more, and half the bytes go through memory)
+    wc, bc = w[:, candidates].astype(np.float32), b[candidates].astype(np.float32)
+    rows = max(1, _CHUNK // len(candidates))
+    win = np.empty(len(points), np.int64)
+    for start in range(0, len(points), rows):
+        x = points[start:start + rows].astype(np.float32)
+        scores = x[:, :1] * wc[0]
+        scores += x[:, 1:] * wc[1]
+        scores += bc
+        win[start:start + rows] = np.argmax(scores, 1)
+    return candidates[win]
+
+
 def dense_space(spec: NetSpec, task: Task, params, title: str | None = None,
                 hull_share: float | None = None):
     """The hidden-space code of many symbols, two panels for units 1 and 2: each input's
@@ -117,9 +153,9 @@ def dense_space(spec: NetSpec, task: Task, params, title: str | None = None,
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.2, 5.6))
     lo, hi = _bounds(spec, codes)
     if spec.hidden[0] == 2:
-        g = np.linspace(lo, hi, 500)
+        g = np.linspace(lo, hi, GRID)
         gx, gy = np.meshgrid(g, g)
-        win = np.argmax(np.stack([gx.ravel(), gy.ravel()], 1) @ w + b, 1).reshape(gx.shape)
+        win = _winners(np.stack([gx.ravel(), gy.ravel()], 1), w, b).reshape(gx.shape)
         left.imshow(win, origin="lower", extent=(lo, hi, lo, hi), cmap="hsv", vmin=0,
                     vmax=spec.n_out, alpha=0.25, interpolation="nearest", aspect="auto")
     left.scatter(codes[:, 0], codes[:, 1], c=targets, cmap="hsv", vmin=0, vmax=spec.n_out,
