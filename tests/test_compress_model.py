@@ -191,18 +191,34 @@ def test_tables_start_on_a_cache_line():
 @pytest.mark.parametrize("missing", ["MAP_PRIVATE", "MADV_HUGEPAGE"])
 def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypatch, missing):
     """Windows has no MAP_PRIVATE (the tables are then plain NumPy zeros), macOS no
-    MADV_HUGEPAGE (the mapping is not advised): forced here, the same bytes come out."""
+    MADV_HUGEPAGE (the mapping is not advised): forced here, the same bytes come out.
+    (A history as large input's have, so that the tables ask for huge pages.)"""
     import mmap
 
     text = b"the quick brown fox jumps over the lazy dog; " * 200
-    want = compress(text).archive
+    large = Settings(window_bits=model_module.HUGE_PAGES_FROM)
+    want = compress(text, large).archive
     mapped = []
     real_mmap = mmap.mmap
     monkeypatch.setattr(mmap, "mmap", lambda *a, **k: mapped.append(a) or real_mmap(*a, **k))
     monkeypatch.delattr(mmap, missing)
-    assert compress(text).archive == want
+    assert compress(text, large).archive == want
     assert decompress(want) == text
     assert bool(mapped) == (missing != "MAP_PRIVATE")  # which path the tables took
+
+
+def test_only_large_inputs_tables_ask_for_huge_pages(monkeypatch):
+    """Asking for huge pages can cost a process a second of the kernel compacting memory
+    (model.HUGE_PAGES_FROM): a small input's tables do not ask, a large input's and a
+    pipe's (length unknown) do."""
+    asked = []
+    real = model_module._zeros
+    monkeypatch.setattr(model_module, "_zeros", lambda shape, dtype, huge_pages=True:
+                        asked.append(huge_pages) or real(shape, dtype, huge_pages))
+    for size, huge in ((10_000, False), (300_000, False), (600_000, True), (None, True)):
+        asked.clear()
+        model_module.Model(settings_for(size, sample=ENGLISH))
+        assert asked and set(asked) == {huge}, size
 
 
 def test_levels_change_only_units_skip_apms_bit_models_and_memory():

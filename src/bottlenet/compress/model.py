@@ -117,6 +117,13 @@ from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
+# The tables ask for huge pages only with a history of at least 2**HUGE_PAGES_FROM bytes
+# (an input of 512 KiB or more, or one of unknown length): where the system's free memory
+# is fragmented, the first touch of an advised region makes the kernel compact memory
+# then and there, 0.4-1.6 s of system time in a process on the 2-core machine (a 10 KB
+# file's whole compress process 0.9-1.0 s with it, 0.4-0.5 s without), against a fifth
+# of the coding time saved on TLB misses (book1 decoded in 4.7-5.2 s against 6.2-6.8).
+HUGE_PAGES_FROM = 21
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
 # MB, the maps 9 MiB; bible.txt peaks at 239 MB): 2**21 rows at k = 32 (130 MiB in format
@@ -738,10 +745,11 @@ class Model:
         final = s.has_bit_models() and bool(s.final_mixer)
         confidence = s.has_bit_models() and bool(s.cm_confidence)
         final_maps = s.final_maps if final else 1
+        huge = s.window_bits >= HUGE_PAGES_FROM
         self.predictor = kernels.Predictor(
             E=_zeros((1 << s.table_bits, k),                 # pages on first touch
-                     np.int16 if s.row_bits == 16 else np.float32),
-            seen=_zeros((1 << s.table_bits,), np.uint8),
+                     np.int16 if s.row_bits == 16 else np.float32, huge),
+            seen=_zeros((1 << s.table_bits,), np.uint8, huge),
             Wt=_init_output(k, s.init_scale, s.seed).astype(output),
             c=np.zeros(256, output),
             b=np.zeros(k),
@@ -754,16 +762,17 @@ class Model:
             ctx=ctx,
             scratch=np.zeros((4, max(256, k))),             # a, h, p, grad
             idx=np.zeros(len(s.orders) + len(bias_orders), np.int64),
-            mtab=_zeros((1 << match_bits if match_bits else 1,), np.int64),
+            mtab=_zeros((1 << match_bits if match_bits else 1,), np.int64, huge),
             mw=np.zeros(32),
-            B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32),
+            B=_zeros((1 << s.bias_bits if bias_orders else 1, 256), np.float32, huge),
             bias_orders=np.array(bias_orders, np.int64),
             apm=kernels.apm_table(s.has_bit_models(), final, final_maps)
             if s.apm else None,
             mixer=kernels.mixer_table(len(s.cm_orders) if s.has_bit_models() else 0,
                                       final, confidence)
             if s.apm else None,
-            cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32)
+            cm=_zeros((kernels.cm_entries(s.cm_bits, len(s.cm_orders)),), np.uint32,
+                      huge)
             if s.has_bit_models() else None,
             cm_orders=np.array(s.cm_orders, np.int64) if s.has_bit_models() else None,
             cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways,
@@ -788,17 +797,18 @@ class Model:
         p.mtab[:] = 0
 
 
-def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+def _zeros(shape: tuple[int, ...], dtype, huge_pages: bool = True) -> np.ndarray:
     """Zeros for a table, in memory of its own (a private anonymous mapping: aligned to
     pages, so each row of a table at k = 32 fills exactly two cache lines, and given on
-    first touch) that the system is asked to back with huge pages: each row the model
-    reads lies anywhere in up to 256 MiB, and with 4 KiB pages nearly every read also
-    misses the TLB. (Where there are no transparent huge pages, it changes nothing.)"""
+    first touch) that the system is asked to back with huge pages where `huge_pages`
+    (HUGE_PAGES_FROM): each row the model reads lies anywhere in up to 256 MiB, and with
+    4 KiB pages nearly every read also misses the TLB. (Where there are no transparent
+    huge pages, it changes nothing.)"""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if nbytes < 1 << 21 or not hasattr(mmap, "MAP_PRIVATE"):
         return np.zeros(shape, dtype)
     region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    if hasattr(mmap, "MADV_HUGEPAGE"):
+    if huge_pages and hasattr(mmap, "MADV_HUGEPAGE"):
         region.madvise(mmap.MADV_HUGEPAGE)
     return np.frombuffer(region, dtype).reshape(shape)
 
