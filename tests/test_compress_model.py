@@ -208,9 +208,9 @@ def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypa
 
 
 def test_only_large_inputs_tables_ask_for_huge_pages(monkeypatch):
-    """Asking for huge pages can cost a process a second of the kernel compacting memory
-    (model.HUGE_PAGES_FROM): a small input's tables do not ask, a large input's and a
-    pipe's (length unknown) do."""
+    """Huge pages are zeroed whole at first touch, up to a second and a half of a
+    process's time (model.HUGE_PAGES_FROM): a small input's tables do not ask for them,
+    a large input's and a pipe's (length unknown) do."""
     asked = []
     real = model_module._zeros
     monkeypatch.setattr(model_module, "_zeros", lambda shape, dtype, huge_pages=True:

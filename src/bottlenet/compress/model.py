@@ -118,11 +118,14 @@ from bottlenet.errors import SpecError
 MAX_ORDER = 8
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The tables ask for huge pages only with a history of at least 2**HUGE_PAGES_FROM bytes
-# (an input of 512 KiB or more, or one of unknown length): where the system's free memory
-# is fragmented, the first touch of an advised region makes the kernel compact memory
-# then and there, 0.4-1.6 s of system time in a process on the 2-core machine (a 10 KB
-# file's whole compress process 0.9-1.0 s with it, 0.4-0.5 s without), against a fifth
-# of the coding time saved on TLB misses (book1 decoded in 4.7-5.2 s against 6.2-6.8).
+# (an input of 512 KiB or more, or one of unknown length). A huge page is zeroed whole at
+# its first touch, and a small input touches little of its tables: on the 2-core machine
+# (a VM, whose fresh memory the host backs at first touch) a default model's huge pages
+# cost a process 0.8-1.6 s of system time. `bottlenet compress` processes there, three
+# runs each: sum (38 KB) 1.5-2.0 s with huge pages, 0.7-1.0 s without; alice29.txt
+# 3.3-3.4 s and 1.9-2.1 s; lcet10.txt about even (4.5-5.2 s and 4.2-4.9 s compressing,
+# 3.5-3.8 and 4.3-4.8 decompressing just after, on the pages the compress gave back).
+# Past that the fewer TLB misses pay (book1 decoded in 4.7-5.2 s against 6.2-6.8).
 HUGE_PAGES_FROM = 21
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
