@@ -192,7 +192,7 @@ def test_tables_start_on_a_cache_line():
 def test_without_private_mappings_or_huge_pages_the_archive_is_the_same(monkeypatch, missing):
     """Windows has no MAP_PRIVATE (the tables are then plain NumPy zeros), macOS no
     MADV_HUGEPAGE (the mapping is not advised): forced here, the same bytes come out.
-    (A history as large input's have, so that the tables ask for huge pages.)"""
+    (With a large input's history, so that the tables ask for huge pages.)"""
     import mmap
 
     text = b"the quick brown fox jumps over the lazy dog; " * 200

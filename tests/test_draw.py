@@ -241,9 +241,9 @@ def test_the_dense_picture_s_winners_are_the_argmax_of_every_output():
              (rng.normal(size=(2, 500)), rng.normal(size=500)),
              (rng.normal(size=(2, 2)), np.zeros(2)), (np.ones((2, 3)), np.zeros(3))]
     for w, b in cases:
-        full = np.argmax(points @ w + b, 1)
-        got = space._winners(points, w, b)
         scores = points @ w + b
+        full = np.argmax(scores, 1)
+        got = space._winners(points, w, b)
         # equal, or (a tie between outputs, which the hull's order may break otherwise)
         # a winner of the same score
         same = got == full
