@@ -213,7 +213,7 @@ def test_only_large_inputs_tables_ask_for_huge_pages(monkeypatch):
     a large input's and a pipe's (length unknown) do."""
     asked = []
     real = model_module._zeros
-    monkeypatch.setattr(model_module, "_zeros", lambda shape, dtype, huge_pages=True:
+    monkeypatch.setattr(model_module, "_zeros", lambda shape, dtype, huge_pages:
                         asked.append(huge_pages) or real(shape, dtype, huge_pages))
     for size, huge in ((10_000, False), (300_000, False), (600_000, True), (None, True)):
         asked.clear()

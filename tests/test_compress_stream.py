@@ -135,31 +135,39 @@ def test_the_match_model_reaches_half_the_window_back():
     assert costs[18] < 1.0 < 6.0 < costs[17]
 
 
+def head_end(archive: bytes) -> int:
+    """Where an archive's header ends: 8 bytes, the settings, the fingerprint and the
+    header's CRC."""
+    return 8 + int.from_bytes(archive[6:8], "little") + 8
+
+
+def first_block_damaged(archive: bytes) -> bytes:
+    """The archive with one bit flipped in its first block's bytes."""
+    at = head_end(archive) + 20
+    return archive[:at] + bytes([archive[at] ^ 1]) + archive[at + 1:]
+
+
 def test_damaged_blocks_and_lengths_are_refused(small_blocks):
     archive = codec.compress(TEXT[:9000], SMALL).archive
-    head_end = 8 + archive[6] + 8
+    end = head_end(archive)
     with pytest.raises(ArchiveError, match="block 1"):      # a block's bytes
-        decompress(archive[:head_end + 20] + bytes([archive[head_end + 20] ^ 1])
-                   + archive[head_end + 21:])
+        decompress(first_block_damaged(archive))
     huge = container.pack_block(container.BLOCK + 1, b"x", True)
     with pytest.raises(ArchiveError, match="more than a block holds"):
-        decompress(archive[:head_end] + huge)
+        decompress(archive[:end] + huge)
     with pytest.raises(ArchiveError, match="no valid length"):
-        decompress(archive[:head_end] + b"\xff" * 12)
+        decompress(archive[:end] + b"\xff" * 12)
     with pytest.raises(ArchiveError, match="truncated inside its trailer"):
         decompress(archive[:-3])
     short = container.pack_block(100, TEXT[:100], True)  # then a block after a short one
     with pytest.raises(ArchiveError, match="block 2 follows a block that is not full"):
-        decompress(archive[:head_end] + short + short)
+        decompress(archive[:end] + short + short)
 
 
 def test_a_damaged_first_block_is_refused_before_the_model_is_built(monkeypatch):
     # The fuzzer's slowest inputs (2026-12-07) were damaged archives that built and
     # primed a model (0.1-0.4 s each) before a checksum refused their first block
-    archive = codec.compress(TEXT[:3000], SMALL).archive
-    head_end = 8 + archive[6] + 8
-    damaged = archive[:head_end + 20] + bytes([archive[head_end + 20] ^ 1]) + archive[
-        head_end + 21:]
+    damaged = first_block_damaged(codec.compress(TEXT[:3000], SMALL).archive)
 
     def no_model(*_args, **_kwargs):
         raise AssertionError("a model was built for a damaged first block")

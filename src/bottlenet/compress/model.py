@@ -800,7 +800,7 @@ class Model:
         p.mtab[:] = 0
 
 
-def _zeros(shape: tuple[int, ...], dtype, huge_pages: bool = True) -> np.ndarray:
+def _zeros(shape: tuple[int, ...], dtype, huge_pages: bool) -> np.ndarray:
     """Zeros for a table, in memory of its own (a private anonymous mapping: aligned to
     pages, so each row of a table at k = 32 fills exactly two cache lines, and given on
     first touch) that the system is asked to back with huge pages where `huge_pages`
