@@ -19,11 +19,14 @@ the artifact folder, and `--replay FILE` runs one again.
 
 The primer (35 KB learnt before every default archive's first byte: ~0.1 s) depends
 only on the settings an archive names, never on the rest of its bytes, so the fuzzer
-primes each model once and copies the primed arrays into the next model with the same
-settings, keeping at most 640 MB of them (`--prime-every-time` turns that off). On the
-2-core machine (one core, 2026-12-06) 60 s runs went from 92 inputs a second, with at
-most 12 models of 64 MB kept (the seeds' default models, 69-115 MB, primed for every
-input), to 469 (peak RSS 825 MB).
+primes each model once and builds the next model with the same settings on an image of
+the primed arrays, mapped copy-on-write (`--prime-every-time` turns that off). On the
+2-core machine (one core, 2026-12-06) 60 s runs went from 92 inputs a second (the seeds'
+default models, 69-115 MB, primed for every input) to 469 with whole copies of the
+primed arrays; those copies then cost most of the time once the corpus held archives of
+many small members (33 inputs a second, 2026-12-07: memmove and the kernel's zeroing of
+fresh pages): mapped, an archive of 12 small default members decodes in 250 ms instead
+of 980.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import mmap
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -42,16 +47,21 @@ import numpy as np
 # imported inside the block was too (numpy, pickle, datetime: 107 modules), which slowed
 # every numpy call made from Python and fed numpy's own branches to the coverage signal.
 with atheris.instrument_imports(include=["bottlenet"]):
-    from bottlenet.compress import codec, container
+    from bottlenet.compress import codec, container, kernels
     from bottlenet.compress.model import Model, Settings
     from bottlenet.errors import BottlenetError
 
-# The arrays a Predictor learns into; copied whole after priming.
+# The arrays a Predictor learns into, restored whole after priming.
 _LEARNT = ("E", "seen", "Wt", "c", "b", "ctx", "mtab", "mw", "B", "apm", "mixer", "cm")
-# Primed arrays kept, oldest dropped first: a bounded cache (no memory growth) large
-# enough for the seeds' default models (69-115 MB each, formats 3-11): with a limit of 64 MB
-# a model, they were primed for every input made from them (54 ms each).
-_CACHE_BYTES = 640 << 20
+# Arrays this large are kept in a memory file that each new model maps copy-on-write:
+# a model of a small member then copies only the pages it writes (a few hundred), where
+# a whole copy cost 69-115 MB of memmove and the kernel's zeroing of as many fresh pages
+# for every member (each input of many small members: 33 inputs a second).
+_MAPPED_FROM = 1 << 20
+# Primed images kept, the least recently used dropped first: a bounded cache (no memory
+# growth) large enough for the seeds' 20 primed models together (4-113 MB each, 1,206 MB):
+# when it held only some, the inputs made from the others were primed every time (54 ms).
+_CACHE_BYTES = 1536 << 20
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # What earlier runs found (each refused cleanly now; tests/test_compress_stream.py holds
@@ -59,28 +69,86 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 FINDINGS = ("Qk5aGgcBDgCrHs2mwymbWqLHsHktAHeELWRLhloKwLhaAAAAAAAALQmqPAn4syZhLA==",)
 
 
+class _Primed:
+    """One settings' primed arrays: the small ones copied, the large ones in memory
+    files (`arrays` maps them privately: writes go to the mapping's own pages)."""
+
+    def __init__(self, predictor) -> None:
+        self.small: dict[str, np.ndarray] = {}
+        self.files: dict[str, tuple[int, tuple[int, ...], np.dtype]] = {}
+        self.nbytes = 0
+        for name in _LEARNT:
+            a = getattr(predictor, name)
+            if a is None:
+                continue
+            self.nbytes += a.nbytes
+            if a.nbytes < _MAPPED_FROM:
+                self.small[name] = a.copy()
+                continue
+            fd = os.memfd_create(f"primed-{name}")
+            os.ftruncate(fd, a.nbytes)
+            with mmap.mmap(fd, a.nbytes) as region:
+                np.copyto(np.frombuffer(region, a.dtype).reshape(a.shape), a)
+            self.files[name] = (fd, a.shape, a.dtype)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The large arrays, each a private (copy-on-write) mapping of its file."""
+        return {name: np.frombuffer(mmap.mmap(fd, int(np.prod(shape)) * dtype.itemsize,
+                                              access=mmap.ACCESS_COPY), dtype).reshape(shape)
+                for name, (fd, shape, dtype) in self.files.items()}
+
+    def restore(self, predictor) -> None:
+        for name, a in self.small.items():
+            np.copyto(getattr(predictor, name), a)
+
+    def close(self) -> None:
+        for fd, _, _ in self.files.values():
+            os.close(fd)    # the mappings made from it keep their pages
+
+
 def cache_priming() -> None:
-    """Model.prime, primed once per settings: a copy of the arrays it leaves."""
-    prime = Model.prime
-    primed: dict[Settings, dict[str, np.ndarray]] = {}
+    """Model.prime, primed once per settings: later models with the same settings are
+    built on a copy-on-write image of the arrays it left."""
+    prime, build, predictor = Model.prime, Model.__init__, kernels.Predictor
+    primed: dict[Settings, _Primed] = {}
+    building: list[_Primed] = []
+
+    def built_on_primed(**arrays):
+        if building:
+            arrays.update(building[-1].arrays())
+        return predictor(**arrays)
+
+    def init(model: Model, settings: Settings) -> None:
+        kept = primed.pop(settings, None) if settings.primer else None
+        if kept:
+            primed[settings] = kept     # now the most recently used
+        model._primed = kept            # type: ignore[attr-defined]
+        building.append(kept) if kept else None
+        try:
+            build(model, settings)
+        finally:
+            if kept:
+                building.pop()
 
     def cached(model: Model) -> None:
-        p = model.predictor
-        arrays = {name: getattr(p, name) for name in _LEARNT if getattr(p, name) is not None}
-        kept = primed.get(model.settings)
+        kept = getattr(model, "_primed", None)
         if kept is not None:
-            for name, a in arrays.items():
-                np.copyto(a, kept[name])
+            kept.restore(model.predictor)
             return
         prime(model)
-        size = sum(a.nbytes for a in arrays.values())
-        if model.settings.primer and size <= _CACHE_BYTES:
-            while primed and size + sum(a.nbytes for kept in primed.values()
-                                        for a in kept.values()) > _CACHE_BYTES:
-                primed.pop(next(iter(primed)))
-            primed[model.settings] = {name: a.copy() for name, a in arrays.items()}
+        if not model.settings.primer or model.settings in primed:
+            return
+        new = _Primed(model.predictor)
+        if new.nbytes > _CACHE_BYTES:
+            new.close()
+            return
+        while primed and new.nbytes + sum(p.nbytes for p in primed.values()) > _CACHE_BYTES:
+            primed.pop(next(iter(primed))).close()
+        primed[model.settings] = new
 
-    Model.prime = cached
+    kernels.Predictor = built_on_primed
+    Model.__init__ = init               # type: ignore[method-assign]
+    Model.prime = cached                # type: ignore[method-assign]
 
 
 def one_input(data: bytes) -> None:

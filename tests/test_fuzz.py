@@ -49,13 +49,26 @@ def test_the_seeds_are_real_archives_of_every_format(tmp_path, monkeypatch):
         with pytest.raises(container.ArchiveError):
             codec_decompress(path.read_bytes())
         path.unlink()
-    # The harness's primed models (copied arrays, fuzz_decoder._LEARNT) decode every seed
-    # as priming each model does: a learnt array missing from the copy would show here.
-    from bottlenet.compress import codec
+    # The harness's primed models (fuzz_decoder._LEARNT: the large arrays mapped
+    # copy-on-write from one image per settings, the small ones copied) decode every seed
+    # as priming each model does: a learnt array missing from the image would show here,
+    # and so would a model writing into the image that the next one maps.
+    from bottlenet.compress import codec, kernels
     from bottlenet.compress.model import Model
 
+    prime, primed = Model.prime, []                    # Model's methods restored after the test
+    monkeypatch.setattr(Model, "prime", lambda model: primed.append(model.settings)
+                        or prime(model))
+    monkeypatch.setattr(Model, "__init__", Model.__init__)
     plain = {p.name: codec.decompress(p.read_bytes()) for p in tmp_path.iterdir()}
-    monkeypatch.setattr(Model, "prime", Model.prime)   # restored after the test
+    with_primer = [settings for settings in primed if settings.primer]
+    monkeypatch.setattr(kernels, "Predictor", kernels.Predictor)
+    mapped = []
+    arrays = fuzz_decoder._Primed.arrays
+    monkeypatch.setattr(fuzz_decoder._Primed, "arrays",
+                        lambda self: mapped.append(self) or arrays(self))
     fuzz_decoder.cache_priming()
-    for _ in range(2):                                 # the second pass copies
+    for _ in range(3):                                 # the later passes map the images
         assert {p.name: codec.decompress(p.read_bytes()) for p in tmp_path.iterdir()} == plain
+    # every model with a primer but the first with its settings (all kept)
+    assert len(mapped) == 3 * len(with_primer) - len(set(with_primer)) > 40
