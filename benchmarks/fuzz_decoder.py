@@ -6,16 +6,17 @@ the CLI), never crash, hang or grow without bound.
     uv run python benchmarks/fuzz_decoder.py                  # 1,000,000 inputs
     uv run python benchmarks/fuzz_decoder.py --runs 20000 --seconds 120
 
-The fuzzer starts from real archives of every format (tests/data: formats 1-14; more of
-format 14 made here: text, binary, records, markup, images (a bilevel one too), stored,
-empty, UTF-16 text (two planes), with format 7's and format 9's bit models, with
-format 12's float32 input rows, with x86 and 64-bit ARM code, without the bit models or
-the maps, two members one after another) and its earlier findings, mutates them, and
-keeps the inputs that reach new code (the container's parser and the codec's driver
-are instrumented; the compiled kernels are not, but every input reaches them through
-the driver). Limits per input: 1 s (a hang) and 4 GiB (the process's memory: see the
-flags below). It prints libFuzzer's figures and what it found; a finding is written to
-the artifact folder, and `--replay FILE` runs one again.
+The fuzzer starts from real archives of every format (tests/data: formats 1-15; more of
+format 15 made here: text, binary, records, markup, images (a bilevel one too), stored,
+empty, UTF-16 text (two planes), primed with the novels (through a ring), with format
+7's and format 9's bit models, with format 12's float32 input rows, with x86 and 64-bit
+ARM code, without the bit models or the maps, two members one after another) and its
+earlier findings, mutates them, and keeps the inputs that reach new code (the
+container's parser and the codec's driver are instrumented; the compiled kernels are
+not, but every input reaches them through the driver). Limits per input: 1 s (a hang)
+and 4 GiB (the process's memory: see the flags below). It prints libFuzzer's figures and
+what it found; a finding is written to the artifact folder, and `--replay FILE` runs one
+again.
 
 The primer (35 KB learnt before every default archive's first byte: ~0.1 s) depends
 only on the settings an archive names, never on the rest of its bytes, so the fuzzer
@@ -163,60 +164,63 @@ def seeds(folder: Path) -> None:
         (folder / path.name).write_bytes(path.read_bytes())
     small = Settings(hidden=4, table_bits=12)
     made = {
-        "v14-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
-        "v14-binary.bn": codec.compress(bytes(range(256)) * 4, small),
-        "v14-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
-        "v14-empty.bn": codec.compress(b"", small),
-        "v14-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
-        "v14-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
+        "v15-text.bn": codec.compress(b"HELLO HELO HELLLO, said the network. " * 20, small),
+        "v15-binary.bn": codec.compress(bytes(range(256)) * 4, small),
+        "v15-stored.bn": codec.compress(bytes((i * 7919) % 251 for i in range(600)), small),
+        "v15-empty.bn": codec.compress(b"", small),
+        "v15-default.bn": codec.compress(b"It was the best of times, it was the worst. " * 8),
+        "v15-no-bit-models.bn": codec.compress(b"It was the age of wisdom. " * 8,
                                                Settings(cm_bits=0)),
-        "v14-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
+        "v15-whole.bn": codec.compress(bytes(range(256)) * 2,   # no APMs, no bit models
                                        Settings(apm=0, cm_bits=0)),
         # fixed-length records: the record contexts at work
-        "v14-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
+        "v15-records.bn": codec.compress(b"".join(i.to_bytes(2, "little") + b"REC"
                                                   for i in range(240))),
-        # format 9's model (no confidence inputs, one final map) in format 14
-        "v14-as-format-9.bn": codec.compress(b"It was the spring of hope. " * 8,
+        # format 9's model (no confidence inputs, one final map) in format 15
+        "v15-as-format-9.bn": codec.compress(b"It was the spring of hope. " * 8,
                                              Settings(cm_confidence=0, final_maps=1)),
-        "v14-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
+        "v15-as-format-7.bn": codec.compress(b"It was the epoch of belief. " * 8,
                                              Settings(cm_map=0, cm_ways=1, final_mixer=0,
                                                       cm_confidence=0, final_maps=1)),
-        # format 12's float32 input rows in format 14
-        "v14-as-format-12.bn": codec.compress(b"It was the season of Darkness. " * 8,
+        # format 12's float32 input rows in format 15
+        "v15-as-format-12.bn": codec.compress(b"It was the season of Darkness. " * 8,
                                               Settings(row_bits=32)),
         # x86 calls made absolute in the ranges the settings name (format 10)
-        "v14-code.bn": codec.compress(b"".join(b"\x48\x89\xe8" + (i * 40).to_bytes(4, "little")
+        "v15-code.bn": codec.compress(b"".join(b"\x48\x89\xe8" + (i * 40).to_bytes(4, "little")
                                                for i in range(100)),
                                       Settings(code_ranges=(0, 300, 400, 700))),
         # 64-bit ARM calls (BL) and pages (ADRP) made absolute (format 12)
-        "v14-code-arm64.bn": codec.compress(b"".join(
+        "v15-code-arm64.bn": codec.compress(b"".join(
             (0x94000000 | (i * 3) % 40).to_bytes(4, "little") + (0x90000000 | i << 5).to_bytes(
                 4, "little") + b"\xfd\x7b\xbf\xa9" for i in range(60)),
             Settings(code_ranges=(0, 400, 404, 720), code_arch="arm64")),
         # markup: the markup contexts at work (format 9)
-        "v14-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
+        "v15-markup.bn": codec.compress(b"".join(b'<item n="%d">It was the season of '
                                                  b'Light.</item>\n' % i for i in range(20))),
         # a grey image (PGM) and a colour one at 3 bytes a pixel, given by the settings
         # (format 11): the image contexts at work
-        "v14-image.bn": codec.compress(b"P5\n24 20\n255\n" + bytes(
+        "v15-image.bn": codec.compress(b"P5\n24 20\n255\n" + bytes(
             (5 * x + 3 * y) % 256 for y in range(20) for x in range(24))),
-        "v14-image-rgb.bn": codec.compress(bytes((x * 7 + y * (x % 3)) % 256 for y in range(16)
+        "v15-image-rgb.bn": codec.compress(bytes((x * 7 + y * (x % 3)) % 256 for y in range(16)
                                                  for x in range(60)),
                                            Settings(image=(12, 900, 60, 3))),
         # UTF-16 text, read as two planes (format 14)
-        "v14-utf16.bn": codec.compress(("It was the winter of despair. " * 8).encode("utf-16-le")),
+        "v15-utf16.bn": codec.compress(("It was the winter of despair. " * 8).encode("utf-16-le")),
+        # the second primer, the novels, read through a ring (format 15)
+        "v15-novels.bn": codec.compress(b"We had everything before us. " * 8,
+                                        Settings(hidden=4, table_bits=12, primer=2)),
         # a bilevel image (a PBM: 8 pixels a byte), its own profile's contexts at work
-        "v14-bilevel.bn": codec.compress(b"P4\n160 24\n" + np.packbits(
+        "v15-bilevel.bn": codec.compress(b"P4\n160 24\n" + np.packbits(
             np.add.outer(np.arange(24), np.arange(160)) % 37 < 9, axis=1).tobytes()),
     }
     for name, result in made.items():
         (folder / name).write_bytes(result.archive)
     # members one after another (from format 12: a tar archive's pieces, segments.py)
-    (folder / "v14-members.bn").write_bytes(made["v14-text.bn"].archive
-                                            + made["v14-binary.bn"].archive)
+    (folder / "v15-members.bn").write_bytes(made["v15-text.bn"].archive
+                                            + made["v15-binary.bn"].archive)
     for i, found in enumerate(FINDINGS):
         (folder / f"finding-{i}.bn").write_bytes(base64.b64decode(found))
-    assert container.FORMAT_VERSION == 14  # a new format adds its seeds here
+    assert container.FORMAT_VERSION == 15  # a new format adds its seeds here
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ def test_golden_archive_and_fingerprint():
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "b721ca446ccc6239"
+GOLDEN_SHA = "4469209927d03f98"
 GOLDEN_FINGERPRINT = 4189584581
 
 DATA = Path(__file__).parent / "data"
@@ -125,12 +125,12 @@ def test_archives_of_every_earlier_format_still_decode():
     # (before the sparse contexts), 6 (before the bit models), 7 (before the record
     # contexts), 8 (before the markup contexts), 9 (before the confidence inputs and
     # the second final map), 10 (before the image contexts), 11 (before the ARM code
-    # filter), 12 (before the int16 input rows), 13 (before UTF-16's planes) and 14
-    # (pinned while it is still the one written, so that whatever changes next is held
-    # to it), kept as bytes: as xz and zstd decode every older version of their
-    # formats, so does bottlenet.
+    # filter), 12 (before the int16 input rows), 13 (before UTF-16's planes), 14 (before
+    # the second primer) and 15 (pinned while it is still the one written, so that
+    # whatever changes next is held to it), kept as bytes: as xz and zstd decode every
+    # older version of their formats, so does bottlenet.
     text = (DATA / "golden-v1-default.txt").read_bytes()
-    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14):
+    for version in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15):
         small = (DATA / f"golden-v{version}.bn").read_bytes()
         assert small[4] == version
         assert decompress(small) == b"HELLO HELO HELLLO, said the network. " * 20
@@ -188,6 +188,17 @@ def test_archives_of_every_earlier_format_still_decode():
     assert decompress(utf16) == ("HELLO HELO HELLLO, said the network. " * 20).encode("utf-16-le")
     settings, _, _ = head_of(utf16)
     assert settings["planes"] == 2 and settings["primer"] == 1
+    # format 15's second primer (read through a ring: a history of 2^17 bytes)
+    novels = (DATA / "golden-v15-novels.bn").read_bytes()
+    assert novels[4] == 15 and decompress(novels) == b"HELLO HELO HELLLO, said the network. " * 20
+    settings, _, blocks = head_of(novels)
+    assert (settings["primer"], settings["window_bits"]) == (2, 17)
+    # ... which no earlier format has: the same archive called format 14 is refused
+    end = len(novels) - len(blocks)
+    as_14 = novels[:4] + b"\x0e" + novels[5:end - 4]
+    as_14 += struct.pack("<I", zlib.crc32(as_14)) + novels[end:]
+    with pytest.raises(container.ArchiveError, match="format 14 has primers 0 and 1"):
+        decompress(as_14)
     # from format 12, members one after another (a tar archive's pieces) decode as one
     small = (DATA / "golden-v12.bn").read_bytes()
     assert decompress(small + twelve) == b"HELLO HELO HELLLO, said the network. " * 20 + ARM64

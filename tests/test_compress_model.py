@@ -17,12 +17,14 @@ from bottlenet.compress import model as model_module
 from bottlenet.compress.codec import settings_for
 from bottlenet.compress.model import (
     COLUMN,
+    LEVELS,
     MATCH,
     PROFILES,
     WORD,
     looks_like_prose,
     looks_like_text,
     parse_orders,
+    primer_bytes,
 )
 from bottlenet.errors import SpecError
 
@@ -85,6 +87,29 @@ def test_the_primer_makes_short_english_smaller_and_decodes():
     assert decompress(plain.archive) == ENGLISH
 
 
+def test_the_long_primer_goes_to_long_prose_and_to_max_and_decodes():
+    """Format 15's primer 2 (the licence, then excerpts of novels): chosen for prose of
+    LONG_PRIMER_FROM bytes or more, and at --level max for any prose."""
+    assert 4 * len(primer_bytes(2)) == model_module.LONG_PRIMER_FROM  # its time's share
+    assert primer_bytes(2).startswith(primer_bytes(1))
+    assert settings_for(model_module.LONG_PRIMER_FROM - 1, sample=ENGLISH).primer == 1
+    assert settings_for(model_module.LONG_PRIMER_FROM, sample=ENGLISH).primer == 2
+    assert settings_for(None, sample=ENGLISH).primer == 1     # a pipe: its length unknown
+    top = LEVELS["max"].settings
+    assert settings_for(len(ENGLISH), top, sample=ENGLISH).primer == 2
+    assert settings_for(len(CODE), top, sample=CODE).primer == 0
+    assert settings_for(len(BINARY), top, sample=BINARY).primer == 0
+    assert settings_for(len(ENGLISH), dataclasses.replace(top, primer=0),
+                        sample=ENGLISH).primer == 0           # --no-primer
+    # English it has not read codes smaller after the novels than after the licence
+    # alone; a history shorter than the primer (2^17 bytes here) reads it through a ring
+    small = Settings(hidden=8, table_bits=14)
+    long, short = (compress(ENGLISH, dataclasses.replace(small, primer=p)) for p in (2, 1))
+    assert long.settings.window_bits == 17 and len(primer_bytes(2)) > 1 << 17
+    assert len(long.archive) < 0.97 * len(short.archive)
+    assert decompress(long.archive) == ENGLISH
+
+
 def test_a_primer_that_is_not_the_formats_is_refused(monkeypatch):
     name, _ = model_module.PRIMERS[1]
     monkeypatch.setitem(model_module.PRIMERS, 1, (name, "0" * 64))
@@ -130,7 +155,8 @@ def test_lines_longer_than_the_window_reach_round_trip():
 def test_bad_rates_and_bias_orders_are_refused():
     for bad in (Settings(rates=(1.0, 2.0)), Settings(bias_orders=(9,)),
                 Settings(bias_orders=(1, 2, 3, 4, 5)), Settings(bias_bits=5),
-                Settings(primer=7), Settings(primer=True), Settings(lr_input=-1.0),
+                Settings(primer=7), Settings(primer=-3), Settings(primer=True),
+                Settings(lr_input=-1.0),
                 Settings(output_bits=16), Settings(output_bits=True), Settings(skip=-0.1),
                 Settings(skip=2.0), Settings(output_bits=64)):
         with pytest.raises(SpecError):
@@ -221,15 +247,13 @@ def test_only_large_inputs_tables_ask_for_huge_pages(monkeypatch):
         assert asked and set(asked) == {huge}, size
 
 
-def test_levels_change_only_units_skip_apms_bit_models_and_memory():
+def test_levels_change_only_units_skip_apms_bit_models_primer_and_memory():
     """`compress --level` relies on this: every other option's default is every level's."""
-    from bottlenet.compress.model import LEVELS
-
     assert LEVELS["default"].settings == Settings() and LEVELS["default"].memory is None
     for name, level in LEVELS.items():
         changed = {f.name for f in dataclasses.fields(Settings)
                    if getattr(level.settings, f.name) != getattr(Settings(), f.name)}
-        assert changed <= {"hidden", "skip", "apm", "cm_bits"}, name
+        assert changed <= {"hidden", "skip", "apm", "cm_bits", "primer"}, name
         level.settings.check()
 
 

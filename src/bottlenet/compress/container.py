@@ -1,8 +1,8 @@
-"""The archive format (.bn), version 14 (1-13 are read too). Integers little-endian.
+"""The archive format (.bn), version 15 (1-14 are read too). Integers little-endian.
 
-Versions 3-14 stream: they are written and read block by block, so neither side needs
+Versions 3-15 stream: they are written and read block by block, so neither side needs
 the whole input in memory, and an archive can be written to a pipe before the length
-is known. Versions 4-14 have the same layout as 3; their models have more settings
+is known. Versions 4-15 have the same layout as 3; their models have more settings
 (4: the column and word-skip contexts, a rate per context, output biases selected by
 context; 5: the output layer in float32, learning only the outputs that matter; 6: each
 byte coded as 8 bits refined by adaptive probability maps, and the sparse contexts,
@@ -12,11 +12,12 @@ markup gets; 10: a second mixer input per bit model's context, a second final ma
 x86 calls made absolute in the code ranges its settings name; 11: image contexts in the
 pixels its settings place; 12: the code ranges' architecture, x86 or 64-bit ARM; 13: the
 input rows in 16-bit fixed point, twice as many in the same memory; 14: UTF-16 text read
-as two planes, its even bytes then its odd ones, a chunk at a time).
+as two planes, its even bytes then its odd ones, a chunk at a time; 15: a second primer,
+longer, model.PRIMERS[2]).
 
     offset  size  field
     0       4     magic b"BNZ\x1a"
-    4       1     format version (14; 3-13)
+    4       1     format version (15; 3-14)
     5       1     mode: 1 (each block says how it is stored)
     6       2     n = length of the settings
     8       n     model settings, JSON (UTF-8, sorted keys) deflated (raw, RFC 1951)
@@ -60,12 +61,12 @@ import zlib
 from bottlenet.errors import BottlenetError
 
 MAGIC = b"BNZ\x1a"
-FORMAT_VERSION = 14
-READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)  # every version ever written decodes
+FORMAT_VERSION = 15
+READS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)  # every version ever written decodes
 STREAMS = 3           # the first version written block by block
 MEMBERS = 12          # the first whose archives may hold several members, one after
                       # another (each a whole archive: header, blocks, trailer)
-BLOCK = 1 << 20       # original bytes per block (formats 3-14)
+BLOCK = 1 << 20       # original bytes per block (formats 3-15)
 STORED, CODED = 0, 1
 _FIXED = struct.Struct("<QIIQI")       # original length, crc, fingerprint, payload len, crc
 # Versions 2-10 deflate the settings against the default settings of the day each
@@ -243,6 +244,8 @@ SETTINGS_DICTIONARY[13] = SETTINGS_DICTIONARY[12].replace(
 # 14: with format 14's field (the planes)
 SETTINGS_DICTIONARY[14] = SETTINGS_DICTIONARY[13].replace(
     b'"primer":', b'"planes":1,"primer":')
+# 15: the same fields (format 15 adds a primer, not a field)
+SETTINGS_DICTIONARY[15] = SETTINGS_DICTIONARY[14]
 _HEAD3 = struct.Struct("<I")          # fingerprint (the header CRC follows)
 _TRAILER = struct.Struct("<QI")       # original length, CRC-32 of the original
 TRAILER_SIZE = _TRAILER.size
@@ -255,7 +258,7 @@ class ArchiveError(BottlenetError):
 
 @dataclasses.dataclass(frozen=True)
 class Header:
-    """A version 1-2 archive's header (versions 3-14 keep length and CRC in its trailer)."""
+    """A version 1-2 archive's header (versions 3-15 keep length and CRC in its trailer)."""
 
     mode: int
     settings: dict
@@ -476,4 +479,7 @@ def upgrade_settings(d, version: int):
         d = d | {"row_bits": 32}                    # float32 input rows
     if version <= 13:
         d = d | {"planes": 1}                       # bytes read as they are
+    if version <= 14 and isinstance(d.get("primer"), int) and d["primer"] > 1:
+        raise ArchiveError(f"archive settings are not valid: format {version} has "
+                           "primers 0 and 1 only")
     return d

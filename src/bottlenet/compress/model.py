@@ -68,7 +68,9 @@ pixel's neighbours of the same channel, left, above and around (kernels.pyx:
 Bilevel images (1 bit a pixel: PBM, 1-bit BMP and TIFF, faxes and pages found without a
 header; image.bilevel_layout) get PROFILES["bilevel"], read a byte at a time: an
 encoder's choice, which a decoder of format 13 or later reads from the archive's
-settings. Format 14 reads UTF-16 text as two planes (planes.py, `planes`).
+settings. Format 14 reads UTF-16 text as two planes (planes.py, `planes`). Format 15
+adds a second primer, the first's licence and then excerpts of four novels (PRIMERS[2]),
+for long prose and for any prose at --level max.
 
 This file holds the settings and the weights; the compiled predict/learn step, and the
 arithmetic rules that make it identical on every IEEE-754 machine, are in kernels.pyx.
@@ -186,7 +188,8 @@ class Settings:
     #   data): 2**bias_bits rows of 256 output biases (float32); 0: chosen from --memory
     lr_bias: float = 0.0                               # 0: chosen from the data (PROFILES)
     primer: int = -1                                   # text the model learns first: 0 none,
-    #   1 PRIMERS[1]; -1: chosen from the data (1 for prose, else 0)
+    #   1 or 2 PRIMERS[n]; -1: chosen from the data (prose: 2 from LONG_PRIMER_FROM bytes,
+    #   else 1; other data 0); -2: chosen, 2 for any prose (--level max; format 15)
     output_bits: int = 32                              # the output layer's floats: 32
     #   (formats 5-6) or 64 (formats 1-4)
     row_bits: int = 16                                 # the input rows' numbers: 16,
@@ -250,8 +253,11 @@ class Settings:
         orders = ((profile.orders or self.orders) + profile.added_orders
                   if self.orders == DEFAULT_ORDERS and not self.rates else self.orders)
         rates = self.rates or tuple(profile.rates.get(o, 1.0) for o in orders)
-        primer = (self.primer if self.primer >= 0 else int(
-            not layout and kind in (None, "text") and looks_like_prose(sample)))
+        primer = self.primer
+        if primer < 0:
+            prose = not layout and kind in (None, "text") and looks_like_prose(sample)
+            long = primer == -2 or (size is not None and size >= LONG_PRIMER_FROM)
+            primer = (2 if long else 1) if prose else 0
         boost = self.mixer_boost if self.mixer_boost >= 0 else 0 if primer else MIXER_BOOST
         return dataclasses.replace(
             self, orders=orders, lr_input=self.lr_input or profile.lr_input,
@@ -362,8 +368,8 @@ class Settings:
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
         checks.whole("match length (match_min)", self.match_min, 1, 8)
-        checks.whole("primer (-1 chosen, 0 none, or a primer's number)", self.primer, -1,
-                     max(PRIMERS))
+        checks.whole("primer (-1 or -2 chosen, 0 none, or a primer's number)", self.primer,
+                     -2, max(PRIMERS))
         if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
             raise SpecError(f"window bits must be 0 or {WINDOW_MIN}..{WINDOW_MAX}, got "
                             f"{self.window_bits}")
@@ -589,7 +595,7 @@ LEVELS = {
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
     "default": Level(Settings(), None, f"32 units, {DEFAULT_MEMORY >> 20} MiB "
                      f"({LARGE_MEMORY >> 20} MiB beyond {LARGE_INPUT >> 20} MiB)"),
-    "max": Level(Settings(hidden=64, cm_bits=18), 700 << 20,
+    "max": Level(Settings(hidden=64, cm_bits=18, primer=-2), 700 << 20,
                  "64 units and up to 0.7 GB for the tables (decompressing too), about "
                  "0.6-0.75x the speed, 0.4-1.2% smaller"),
 }
@@ -629,12 +635,26 @@ def looks_like_prose(sample: bytes) -> bool:
     return bool(counts.sum()) and bool(letters >= 0.85 * counts.sum())
 
 
-# Texts a model can learn before the input (Settings.primer), by number; their bytes are
-# part of the format, so each is checked against its SHA-256 before use. 1: the GNU
-# General Public License, version 3 (English prose that anyone may copy verbatim;
-# bottlenet's own licence is MIT): a prose file starts as if it had read 35 KB of English
-# (alice29.txt 2%, lcet10.txt 1.8% smaller).
-PRIMERS = {1: ("gpl-3.txt", "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986")}
+# Texts a model can learn before the input (Settings.primer), by number: the files'
+# bytes one after another; part of the format, so each is checked against its SHA-256
+# before use. 1: the GNU General Public License, version 3 (English prose that anyone may
+# copy verbatim; bottlenet's own licence is MIT): a prose file starts as if it had read
+# 35 KB of English (alice29.txt 2%, lcet10.txt 1.8% smaller). 2 (format 15): the licence,
+# then 127 KB of novels in the public domain (novels.txt: about 32 KB from a quarter of
+# the way into each of Pride and Prejudice, Moby-Dick, Frankenstein and Little Women, the
+# Project Gutenberg eBooks 1342, 2701, 84 and 37106 without Project Gutenberg's header
+# and licence, typographic quotes and dashes as ASCII): alice29.txt 1.841 -> 1.739 bpc,
+# book1 2.001 -> 1.957, and Paradise Lost, never measured while choosing, 2.030 -> 1.992.
+# (Four novels' excerpts were 0.6% smaller than 200 KB of one of them, 2.3% on Paradise
+# Lost, and the licence before them better than after.)
+PRIMERS = {1: (("gpl-3.txt",),
+               "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"),
+           2: (("gpl-3.txt", "novels.txt"),
+               "9ed1e8c556080d39ea0eece5480335dab17bd2606df03d8fec6966d6173e22c5")}
+# Learning a primer takes as long as coding as many bytes, so the default gives the long
+# one only to prose of at least four times its length (a quarter of the time or less):
+# book1 and bible.txt, not alice29.txt; --level max gives it to all prose.
+LONG_PRIMER_FROM = 4 * 165_018                       # the bytes of PRIMERS[2]
 
 
 def primer_bytes(number: int) -> bytes:
@@ -642,11 +662,13 @@ def primer_bytes(number: int) -> bytes:
     import hashlib
     from importlib import resources
 
-    name, sha = PRIMERS[number]
-    data = resources.files("bottlenet.compress").joinpath("primers", name).read_bytes()
+    names, sha = PRIMERS[number]
+    folder = resources.files("bottlenet.compress").joinpath("primers")
+    data = b"".join(folder.joinpath(name).read_bytes() for name in names)
     if hashlib.sha256(data).hexdigest() != sha:
-        raise SpecError(f"the primer {name} of this installation is not the one the format "
-                        "defines (its SHA-256 differs); reinstall bottlenet")
+        raise SpecError(f"the primer {number} of this installation ({', '.join(names)}) is "
+                        "not the one the format defines (its SHA-256 differs); reinstall "
+                        "bottlenet")
     return data
 
 
@@ -791,7 +813,16 @@ class Model:
             return
         text = np.frombuffer(primer_bytes(self.settings.primer), np.uint8)
         p = self.predictor
-        p.learn(text, 0, len(text), np.zeros(256, np.int64))
+        freq = np.zeros(256, np.int64)
+        window = 1 << self.settings.window_bits if self.settings.window_bits else len(text)
+        if len(text) <= window:
+            p.learn(text, 0, len(text), freq)
+        else:   # a long primer in a short history (formats 15+): through a ring, as an
+            ring = np.zeros(window, np.uint8)      # input is, half a window at a time
+            for start in range(0, len(text), window // 2):
+                end = min(len(text), start + window // 2)
+                ring[start % window:start % window + end - start] = text[start:end]
+                p.learn(ring, start, end, freq)
         keep = [kernels.CTX_SEED, kernels.CTX_SHIFT, kernels.CTX_MMIN, kernels.CTX_MSHIFT,
                 kernels.CTX_WMASK, kernels.CTX_WDIST, kernels.CTX_BSHIFT, kernels.CTX_STEPS,
                 *range(kernels.CTX_IMAGE, kernels.CTX_IMAGE + 4)]
