@@ -202,13 +202,15 @@ def test_round_trip_through_pipes_without_jax():
 def test_levels_set_the_model_and_options_beside_them_win(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(TEXT)
-    for level, extra, hidden, skip in (("fast", [], 16, 2**-10), ("max", [], 64, 2**-12),
-                                       ("max", ["--hidden", 8], 8, 2**-12)):
-        archive = tmp_path / f"{level}{len(extra)}.bn"
+    # (max reads the novels before any prose: primer 2; --no-primer none)
+    for level, extra, hidden, skip, primer in (
+            ("fast", [], 16, 2**-10, 1), ("max", [], 64, 2**-12, 2),
+            ("max", ["--hidden", 8], 8, 2**-12, 2), ("max", ["--no-primer"], 64, 2**-12, 0)):
+        archive = tmp_path / f"{level}{len(extra)}{primer}.bn"
         r = run("compress", src, "--level", level, *extra, "--json", "-o", archive)
         assert r.exit_code == 0, r.output
         used = json.loads(r.stdout)["settings"]
-        assert (used["hidden"], used["skip"]) == (hidden, skip)
+        assert (used["hidden"], used["skip"], used["primer"]) == (hidden, skip, primer)
         back = tmp_path / "back.txt"
         assert run("decompress", archive, "-o", back, "--force").exit_code == 0
         assert back.read_bytes() == TEXT

@@ -589,15 +589,18 @@ class Level:
 # models and the maps; its learning step skips blocks below 2^-10 instead of 2^-12); max
 # 0.6% smaller (0.4%; format 7 with bible.txt: 1.2%) at 0.6x (64 units, tables of
 # 2^21-2^22 rows where the file's contexts fill them: at k = 64 the default memory would
-# hold only 2^19 rows, and 96 units were no better; bit models of 2^18 buckets).
+# hold only 2^19 rows, and 96 units were no better; bit models of 2^18 buckets). Format
+# 15 gives max the long primer before any prose: texts 2.06% smaller than the default
+# (0.55% before), mixed files 0.30%, at 0.44x the default's speed (beside a fuzzer).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
     "default": Level(Settings(), None, f"32 units, {DEFAULT_MEMORY >> 20} MiB "
                      f"({LARGE_MEMORY >> 20} MiB beyond {LARGE_INPUT >> 20} MiB)"),
     "max": Level(Settings(hidden=64, cm_bits=18, primer=-2), 700 << 20,
-                 "64 units and up to 0.7 GB for the tables (decompressing too), about "
-                 "0.6-0.75x the speed, 0.4-1.2% smaller"),
+                 "64 units, up to 0.7 GB for the tables (decompressing too) and the "
+                 "novels before any prose: about 0.45-0.6x the speed, 0.3-2% smaller "
+                 "(English prose 4-6%)"),
 }
 
 # Bilevel images (image.bilevel_layout): the image profile, but in the bit models the
@@ -643,10 +646,13 @@ def looks_like_prose(sample: bytes) -> bool:
 # then 127 KB of novels in the public domain (novels.txt: about 32 KB from a quarter of
 # the way into each of Pride and Prejudice, Moby-Dick, Frankenstein and Little Women, the
 # Project Gutenberg eBooks 1342, 2701, 84 and 37106 without Project Gutenberg's header
-# and licence, typographic quotes and dashes as ASCII): alice29.txt 1.841 -> 1.739 bpc,
-# book1 2.001 -> 1.957, and Paradise Lost, never measured while choosing, 2.030 -> 1.992.
-# (Four novels' excerpts were 0.6% smaller than 200 KB of one of them, 2.3% on Paradise
-# Lost, and the licence before them better than after.)
+# and licence, typographic quotes and dashes as ASCII): book1 2.001 -> 1.957 bpc; at
+# --level max alice29.txt 1.838 -> 1.730, and two novels not looked at while choosing
+# (The Great Gatsby, A Room with a View) 4.1% and 3.8% smaller. (Chosen among seven
+# variants on alice29.txt, asyoulik.txt, lcet10.txt, book1 and Paradise Lost,
+# docs/compression-formats.md: four novels' 128 KB did better than 200 KB of one of
+# them, the licence before them better than after; 200 KB of three novels was 0.4%
+# smaller again, for 60% more time.)
 PRIMERS = {1: (("gpl-3.txt",),
                "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"),
            2: (("gpl-3.txt", "novels.txt"),
