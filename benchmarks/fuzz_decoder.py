@@ -76,7 +76,7 @@ class _Primed:
 
     def __init__(self, predictor) -> None:
         self.small: dict[str, np.ndarray] = {}
-        self.files: dict[str, tuple[int, tuple[int, ...], np.dtype]] = {}
+        self.files: dict[str, tuple[int, int, tuple[int, ...], np.dtype]] = {}
         self.nbytes = 0
         for name in _LEARNT:
             a = getattr(predictor, name)
@@ -90,20 +90,20 @@ class _Primed:
             os.ftruncate(fd, a.nbytes)
             with mmap.mmap(fd, a.nbytes) as region:
                 np.copyto(np.frombuffer(region, a.dtype).reshape(a.shape), a)
-            self.files[name] = (fd, a.shape, a.dtype)
+            self.files[name] = (fd, a.nbytes, a.shape, a.dtype)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The large arrays, each a private (copy-on-write) mapping of its file."""
-        return {name: np.frombuffer(mmap.mmap(fd, int(np.prod(shape)) * dtype.itemsize,
-                                              access=mmap.ACCESS_COPY), dtype).reshape(shape)
-                for name, (fd, shape, dtype) in self.files.items()}
+        return {name: np.frombuffer(mmap.mmap(fd, size, access=mmap.ACCESS_COPY),
+                                    dtype).reshape(shape)
+                for name, (fd, size, shape, dtype) in self.files.items()}
 
     def restore(self, predictor) -> None:
         for name, a in self.small.items():
             np.copyto(getattr(predictor, name), a)
 
     def close(self) -> None:
-        for fd, _, _ in self.files.values():
+        for fd, *_ in self.files.values():
             os.close(fd)    # the mappings made from it keep their pages
 
 
@@ -121,15 +121,17 @@ def cache_priming() -> None:
 
     def init(model: Model, settings: Settings) -> None:
         kept = primed.pop(settings, None) if settings.primer else None
-        if kept:
+        if kept is not None:
             primed[settings] = kept     # now the most recently used
         model._primed = kept            # type: ignore[attr-defined]
-        building.append(kept) if kept else None
+        if kept is None:
+            build(model, settings)
+            return
+        building.append(kept)
         try:
             build(model, settings)
         finally:
-            if kept:
-                building.pop()
+            building.pop()
 
     def cached(model: Model) -> None:
         kept = getattr(model, "_primed", None)
