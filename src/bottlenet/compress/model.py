@@ -599,7 +599,7 @@ LEVELS = {
                      f"({LARGE_MEMORY >> 20} MiB beyond {LARGE_INPUT >> 20} MiB)"),
     "max": Level(Settings(hidden=64, cm_bits=18, primer=-2), 700 << 20,
                  "64 units, up to 0.7 GB for the tables (decompressing too) and the "
-                 "novels before any prose: about 0.45-0.6x the speed, 0.3-2% smaller "
+                 "novels before any prose: about 0.4-0.6x the speed, 0.3-2% smaller "
                  "(English prose 4-6%)"),
 }
 
