@@ -89,11 +89,14 @@ def test_the_primer_makes_short_english_smaller_and_decodes():
 
 def test_the_long_primer_goes_to_long_prose_and_to_max_and_decodes():
     """Format 15's primer 2 (the licence, then excerpts of novels): chosen for prose of
-    LONG_PRIMER_FROM bytes or more, and at --level max for any prose."""
-    assert 4 * len(primer_bytes(2)) == model_module.LONG_PRIMER_FROM  # its time's share
+    long_primer_from() bytes or more, and at --level max for any prose."""
+    from_ = model_module.long_primer_from()
+    assert 4 * len(primer_bytes(2)) == from_ == 660_072       # its time's share
     assert primer_bytes(2).startswith(primer_bytes(1))
-    assert settings_for(model_module.LONG_PRIMER_FROM - 1, sample=ENGLISH).primer == 1
-    assert settings_for(model_module.LONG_PRIMER_FROM, sample=ENGLISH).primer == 2
+    assert [model_module.primer_length(n) for n in (1, 2)] == [
+        len(primer_bytes(n)) for n in (1, 2)]
+    assert settings_for(from_ - 1, sample=ENGLISH).primer == 1
+    assert settings_for(from_, sample=ENGLISH).primer == 2
     assert settings_for(None, sample=ENGLISH).primer == 1     # a pipe: its length unknown
     top = LEVELS["max"].settings
     assert settings_for(len(ENGLISH), top, sample=ENGLISH).primer == 2

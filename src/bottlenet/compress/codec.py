@@ -22,7 +22,7 @@ import numpy as np
 
 from bottlenet.compress import coder, container, kernels, planes, segments
 from bottlenet.compress.container import ArchiveError
-from bottlenet.compress.model import Model, Settings, primer_bytes
+from bottlenet.compress.model import Model, Settings, primer_length
 from bottlenet.errors import ResourceError, SpecError
 from bottlenet.memory import host_bytes
 
@@ -179,7 +179,7 @@ def settings_for(size: int | None, settings: Settings | None = None,
     else:
         s = s.suited_to(sample, size, kind)
     s = s.window_for(size, memory)
-    primer = len(primer_bytes(s.primer)) if s.primer and size is not None else 0
+    primer = primer_length(s.primer) if s.primer and size is not None else 0
     return s.sized_for(None if size is None else size + primer, memory)
 
 

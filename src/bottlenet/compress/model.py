@@ -188,8 +188,8 @@ class Settings:
     #   data): 2**bias_bits rows of 256 output biases (float32); 0: chosen from --memory
     lr_bias: float = 0.0                               # 0: chosen from the data (PROFILES)
     primer: int = -1                                   # text the model learns first: 0 none,
-    #   1 or 2 PRIMERS[n]; -1: chosen from the data (prose: 2 from LONG_PRIMER_FROM bytes,
-    #   else 1; other data 0); -2: chosen, 2 for any prose (--level max; format 15)
+    #   1 or 2 PRIMERS[n]; -1: chosen from the data (prose: 2 from long_primer_from()
+    #   bytes, else 1; other data 0); -2: chosen, 2 for any prose (--level max; format 15)
     output_bits: int = 32                              # the output layer's floats: 32
     #   (formats 5-6) or 64 (formats 1-4)
     row_bits: int = 16                                 # the input rows' numbers: 16,
@@ -256,7 +256,7 @@ class Settings:
         primer = self.primer
         if primer < 0:
             prose = not layout and kind in (None, "text") and looks_like_prose(sample)
-            long = primer == -2 or (size is not None and size >= LONG_PRIMER_FROM)
+            long = primer == -2 or (size is not None and size >= long_primer_from())
             primer = (2 if long else 1) if prose else 0
         boost = self.mixer_boost if self.mixer_boost >= 0 else 0 if primer else MIXER_BOOST
         return dataclasses.replace(
@@ -658,19 +658,36 @@ PRIMERS = {1: (("gpl-3.txt",),
            2: (("gpl-3.txt", "novels.txt"),
                "9ed1e8c556080d39ea0eece5480335dab17bd2606df03d8fec6966d6173e22c5")}
 # Learning a primer takes as long as coding as many bytes, so the default gives the long
-# one only to prose of at least four times its length (a quarter of the time or less):
-# book1 and bible.txt, not alice29.txt; --level max gives it to all prose.
-LONG_PRIMER_FROM = 4 * 165_018                       # the bytes of PRIMERS[2]
+# one only to prose of at least LONG_PRIMER_SHARE times its length (a quarter of the time
+# or less: book1 and bible.txt, not alice29.txt); --level max gives it to all prose.
+LONG_PRIMER_SHARE = 4
+
+
+def long_primer_from() -> int:
+    """The length of prose from which the default reads primer 2 (660,072 bytes)."""
+    return LONG_PRIMER_SHARE * primer_length(2)
+
+
+def _primer_files(number: int) -> list[bytes]:
+    from importlib import resources
+
+    folder = resources.files("bottlenet.compress").joinpath("primers")
+    return [folder.joinpath(name).read_bytes() for name in PRIMERS[number][0]]
+
+
+@functools.cache
+def primer_length(number: int) -> int:
+    """The bytes of primer `number` (what the tables are sized for; primer_bytes, which
+    the model reads, checks them)."""
+    return sum(map(len, _primer_files(number)))
 
 
 def primer_bytes(number: int) -> bytes:
     """The text of primer `number`, checked."""
     import hashlib
-    from importlib import resources
 
     names, sha = PRIMERS[number]
-    folder = resources.files("bottlenet.compress").joinpath("primers")
-    data = b"".join(folder.joinpath(name).read_bytes() for name in names)
+    data = b"".join(_primer_files(number))
     if hashlib.sha256(data).hexdigest() != sha:
         raise SpecError(f"the primer {number} of this installation ({', '.join(names)}) is "
                         "not the one the format defines (its SHA-256 differs); reinstall "
