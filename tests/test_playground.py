@@ -167,27 +167,35 @@ def test_the_first_click_after_a_change_plays_the_new_run(server, browser):
     assert problems == []
 
 
-PAUSE_DELAY = """() => new Promise((resolve) => {
-  const start = performance.now();
+PAUSE_FRAMES = """() => new Promise((resolve) => {
+  let frames = 0;
+  state.ws.addEventListener('message', (ev) => {
+    if (JSON.parse(ev.data).type === 'frame') frames += 1;
+  });
   document.getElementById('play').click();
   const check = () => document.getElementById('status').textContent.includes('paused')
-    ? resolve(performance.now() - start) : requestAnimationFrame(check);
+    ? resolve(frames) : requestAnimationFrame(check);
   check();
 })"""
 
 
 @pytest.mark.slow
 def test_a_pause_shows_at_once_at_n_200(server, browser):
-    """At n = 200, k = 3, after 15 s at full speed, the page shows the pause within 0.3 s:
-    frames never queue up behind the page (it acks each one it has drawn)."""
+    """At n = 200, k = 3, after 15 s at full speed, the pause shows after at most three
+    more frames: frames never queue up behind the page (it acks each one it has drawn).
+    Without the acks a slow page fell 12-27 s of frames behind. How long the pause takes
+    (issue 29: <= 0.3 s) is measured by benchmarks/serve_stream.py, not here: a test's
+    timing depends on the machine's load (317 ms once in CI beside other work)."""
     problems: list[str] = []
     page = open_page(browser, server + "/#symbols=200&hidden=3&speed=0", problems)
     page.click("#play")
     page.wait_for_function("Number(document.getElementById('status').dataset.step) > 0",
                            timeout=60_000)
     page.wait_for_timeout(15_000)
-    delay = page.evaluate(PAUSE_DELAY)
-    assert delay < 300, f"the pause showed after {delay:.0f} ms"
+    # at most: the frame on its way when the page asked, the one its steps were training
+    # for, and the frame that shows where the run stopped
+    frames = page.evaluate(PAUSE_FRAMES)
+    assert frames <= 3, f"the pause showed after {frames} more frames"
     assert problems == []
 
 
