@@ -109,11 +109,13 @@ def test_golden_archive_and_fingerprint():
     assert archive[4] == container.FORMAT_VERSION
     assert hashlib.sha256(archive).hexdigest()[:16] == GOLDEN_SHA
     assert fingerprint(Settings().suited_to(text)) == GOLDEN_FINGERPRINT
+    # the settings of before (matches from 6 bytes) as golden-v15.bn names them
+    assert fingerprint(Settings(match_min=6).suited_to(text)) == 4189584581
     assert decompress(archive) == text
 
 
-GOLDEN_SHA = "4469209927d03f98"
-GOLDEN_FINGERPRINT = 4189584581
+GOLDEN_SHA = "3f7e9b21827df801"  # text's match_min 8 (2026-12-07): golden-v15.bn has 6
+GOLDEN_FINGERPRINT = 3843171609
 
 DATA = Path(__file__).parent / "data"
 
@@ -258,7 +260,9 @@ def head_of(archive: bytes) -> tuple[dict, int, bytes]:
 def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
     archive = compress(ARCHIVE_TEXT).archive
     (n,) = struct.unpack_from("<H", archive, 6)
-    assert n <= 16  # deflated against the format's dictionary (541 bytes as plain JSON)
+    # deflated against the format's dictionary (541 bytes as plain JSON; 17 since text's
+    # matches start at 8 bytes, where format 15's dictionary has the 6 of before)
+    assert n <= 17
     settings, fp, blocks = head_of(archive)
     assert Settings.from_json(settings).orders == Settings().orders
 
@@ -270,6 +274,9 @@ def test_default_settings_cost_a_few_bytes_and_damaged_ones_are_refused():
                 b"\x03\x00"):  # not deflate; data after the stream; not JSON
         with pytest.raises(ArchiveError, match="settings"):
             decompress(with_settings(raw))
+    # an archive names the match length it was written with (0 leaves it to the encoder)
+    with pytest.raises(ArchiveError, match="match_min"):
+        decompress(with_settings(container._deflated(settings | {"match_min": 0})))
     # a bomb: a short stream that would inflate far past any real settings
     deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
     bomb = deflate.compress(b"[" + b"0," * 10**6 + b"0]") + deflate.flush()

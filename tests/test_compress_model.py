@@ -62,6 +62,10 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
     assert (binary.lr_input, binary.primer) == (other.lr_input, 0)
     assert set(binary.rates) == {1.0} and binary.bias_orders == other.bias_orders
     assert (prose.cm_orders, binary.cm_orders) == (text.cm_orders, other.cm_orders)
+    # matches from 8 shared bytes in text, 6 in other data and markup
+    markup = settings_for(100, sample=b"<doc><p>It was the best of times.</p></doc>" * 3)
+    assert (prose.match_min, code.match_min, binary.match_min, markup.match_min) == (
+        8, 8, 6, 6)
     # the mixers' boost: none after the primer (its bytes taught them), else MIXER_BOOST
     assert (prose.mixer_boost, code.mixer_boost, binary.mixer_boost) == (
         0, model_module.MIXER_BOOST, model_module.MIXER_BOOST)
@@ -74,7 +78,9 @@ def test_the_profile_and_the_primer_are_chosen_and_written_as_numbers():
                                          bias_bits=chosen.bias_bits,
                                          cm_orders=text.cm_orders,
                                          mixer_boost=model_module.MIXER_BOOST,
+                                         match_min=text.match_min,
                                          code_ranges=(), image=(), planes=1)
+    assert settings_for(len(ENGLISH), Settings(match_min=3), sample=ENGLISH).match_min == 3
     assert settings_for(100, Settings(cm_orders=(1, 2, 3, 4, 5, 6, 7, 8))).cm_orders == (
         1, 2, 3, 4, 5, 6, 7, 8)
 

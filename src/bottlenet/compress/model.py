@@ -177,7 +177,8 @@ class Settings:
     clamp: float = 8.0
     init_scale: float = 0.5
     seed: int = 1
-    match_min: int = 6                                 # bytes a match must share (MATCH)
+    match_min: int = 0                                 # bytes a match must share (MATCH);
+    #   0: chosen from the data (PROFILES; archives always name it: 6 before 2026-12-07)
     lr_match: float = 0.05                             # learning rate of the match weights
     window_bits: int = 0                               # the match model's history: a ring
     #   of 2**window_bits bytes (formats 3-6, which stream); 0 = the whole input (1 and 2)
@@ -262,6 +263,7 @@ class Settings:
         return dataclasses.replace(
             self, orders=orders, lr_input=self.lr_input or profile.lr_input,
             lr_bias=self.lr_bias or profile.lr_bias, rates=rates, primer=primer,
+            match_min=self.match_min or profile.match_min,
             mixer_boost=boost,
             bias_orders=profile.bias_orders if self.bias_orders is None else self.bias_orders,
             cm_orders=(self.cm_orders or profile.cm_orders) if self.cm_bits else (),
@@ -272,6 +274,7 @@ class Settings:
 
     def suited(self) -> bool:
         return bool(self.lr_input and self.lr_bias and self.rates and self.primer >= 0
+                    and self.match_min > 0
                     and self.mixer_boost >= 0
                     and self.bias_orders is not None and self.code_ranges is not None
                     and self.image is not None and self.planes > 0
@@ -367,7 +370,7 @@ class Settings:
         checks.real("boost", self.boost, 0.0, 1e6)
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
-        checks.whole("match length (match_min)", self.match_min, 1, 8)
+        checks.whole("match length (match_min; 0 chosen)", self.match_min, 0, 8)
         checks.whole("primer (-1 or -2 chosen, 0 none, or a primer's number)", self.primer,
                      -2, max(PRIMERS))
         if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
@@ -480,7 +483,10 @@ class Settings:
         for key in _LISTS:
             if not isinstance(d[key], list):
                 raise ValueError(f"{key} are not a list")
-        return cls(**(d | {key: tuple(d[key]) for key in _LISTS})).check()
+        s = cls(**(d | {key: tuple(d[key]) for key in _LISTS})).check()
+        if s.match_min < 1:   # 0 asks the encoder to choose; an archive names its choice
+            raise ValueError("match length (match_min) must be 1..8")
+        return s
 
 
 _LISTS = ("orders", "rates", "bias_orders", "cm_orders", "code_ranges",   # JSON's lists
@@ -524,6 +530,7 @@ class Profile:
     added_orders: tuple[int, ...] = ()   # contexts added to the default ones (format 6)
     cm_orders: tuple[int, ...] = ()      # the bit models' contexts (format 7)
     orders: tuple[int, ...] = ()         # in place of the default ones (format 11)
+    match_min: int = 6                   # bytes a match must share (Settings.match_min)
 
 
 # Measured on the corpus (format 4). Text: slower input rows, but word rows 2-2.5x
@@ -535,11 +542,18 @@ class Profile:
 # 14,169; on the texts each of them made archives 0.0-0.3% larger, so text does not
 # get them.
 PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3),
-                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN)),
+                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN), match_min=8),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
                              cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN,
                                         RECORD, RECORD_LEFT, INDIRECT_1))}
+# Text's matches start at 8 shared bytes (6 until 2026-12-07: a setting, which every
+# archive names, so format 15 stays): the corpus's texts 996,325 -> 992,882 bytes
+# (-0.35%: bible.txt -0.49%, book1 -0.05%, no text larger), world192.txt -0.35%, prose
+# kept apart -0.01 to -0.03%. Markup (an XML file +1.0%), a spreadsheet and a database
+# (+2.1%, +2.4%) and CJK text (+0.56%) lose, so markup and other data keep 6. One match
+# model is best at 8 (at 10 and 12, verified that far back: +0.1% and +0.3% on book1
+# and bible.txt's first 1.5 MB).
 # Format 9: other data's bit models read the first indirect context as well (obj1, sum,
 # trans and three x86-64 machine-code files: 251,504 -> 250,058 bytes, -0.57%; the
 # second one too, -0.54%; in place of the word, -0.36%). On English it made the
@@ -552,7 +566,7 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
 # other data for format 8) 5.5%. On the corpus's texts the markup contexts made the
 # archives 0.17% larger, so text without markup does not get them.
 PROFILES["markup"] = dataclasses.replace(
-    PROFILES["text"], added_orders=(MARKUP,),
+    PROFILES["text"], added_orders=(MARKUP,), match_min=6,
     cm_orders=PROFILES["text"].cm_orders + (MARKUP, MARKUP_WORD, INDIRECT_1))
 
 # Format 11: raster images whose header names their layout (image.py) read their
