@@ -72,3 +72,28 @@ def test_the_seeds_are_real_archives_of_every_format(tmp_path, monkeypatch):
         assert {p.name: codec.decompress(p.read_bytes()) for p in tmp_path.iterdir()} == plain
     # every model with a primer but the first with its settings (all kept)
     assert len(mapped) == 3 * len(with_primer) - len(set(with_primer)) > 40
+
+
+@pytest.mark.slow  # (it imports the instrumented codec into this process)
+def test_the_harness_decodes_at_most_its_members_an_input(tmp_path, monkeypatch):
+    """--members: an input's members past the limit are not decoded (each would build a
+    model), and stopping there is no finding."""
+    needs("atheris", "fuzz-tests")
+    needs_kernels()
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fuzz_decoder
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    from bottlenet.compress import codec
+
+    fuzz_decoder.seeds(tmp_path)
+    two = (tmp_path / "v15-members.bn").read_bytes()   # two members one after another
+    build, built = codec._build, []
+    for most, models in ((0, 2), (2, 2), (1, 1)):
+        monkeypatch.setattr(codec, "_build", lambda s, extra=0: built.append(s)
+                            or build(s, extra))
+        fuzz_decoder.limit_members(most)
+        built.clear()
+        fuzz_decoder.one_input(two)
+        assert len(built) == models, most
