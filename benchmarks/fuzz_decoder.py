@@ -274,9 +274,9 @@ def main() -> None:
         print(f"{args.replay}: decoded or refused cleanly")
         return
     args.artifacts.mkdir(parents=True, exist_ok=True)
-    limit_members(args.members)   # (a replay above decodes every member)
     with tempfile.TemporaryDirectory() as corpus:
         seeds(Path(corpus))
+        limit_members(args.members)   # (after the seeds, which compress; a replay decodes all)
         # Longest input 4,096 bytes (16,384 before 2026-12-07): decoding costs about as
         # long as the bytes it writes, and libFuzzer grows its inputs toward the limit
         # (archives of many members, each decoding a few hundred bytes): format 15's run
