@@ -14,6 +14,18 @@ from conftest import needs, needs_kernels
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_decoder.py"
 
 
+def harness():
+    """benchmarks/fuzz_decoder.py imported into this process (its instrumented codec)."""
+    needs("atheris", "fuzz-tests")
+    needs_kernels()
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import fuzz_decoder
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return fuzz_decoder
+
+
 @pytest.mark.slow
 def test_a_short_fuzzing_run_finds_nothing(tmp_path):
     needs("atheris", "fuzz-tests")
@@ -27,13 +39,7 @@ def test_a_short_fuzzing_run_finds_nothing(tmp_path):
 
 @pytest.mark.slow  # (it imports the instrumented codec into this process)
 def test_the_seeds_are_real_archives_of_every_format(tmp_path, monkeypatch):
-    needs("atheris", "fuzz-tests")
-    needs_kernels()
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import fuzz_decoder
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    fuzz_decoder = harness()
     from bottlenet.compress import container
     from bottlenet.compress.codec import decompress as codec_decompress
 
@@ -78,13 +84,7 @@ def test_the_seeds_are_real_archives_of_every_format(tmp_path, monkeypatch):
 def test_the_harness_decodes_at_most_its_members_an_input(tmp_path, monkeypatch):
     """--members: an input's members past the limit are not decoded (each would build a
     model), and stopping there is no finding."""
-    needs("atheris", "fuzz-tests")
-    needs_kernels()
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import fuzz_decoder
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    fuzz_decoder = harness()
     from bottlenet.compress import codec
 
     fuzz_decoder.seeds(tmp_path)
