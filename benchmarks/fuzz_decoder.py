@@ -159,7 +159,11 @@ class _Enough(Exception):
     """Raised at an input's member past the limit (limit_members): decoding stops there."""
 
 
-_members = [0, 0]   # members begun in this input, and the most decoded (0: no limit)
+class _Members:
+    """Members begun in the current input, and the most decoded (0: no limit)."""
+
+    begun = 0
+    most = 0
 
 
 def limit_members(most: int) -> None:
@@ -170,11 +174,11 @@ def limit_members(most: int) -> None:
     second to 20-30 on inputs of a dozen members. The members past the first few run the
     same code as those before them."""
     build = codec._build
-    _members[1] = most
+    _Members.most = most
 
     def counted(settings, extra=0):
-        _members[0] += 1
-        if _members[1] and _members[0] > _members[1]:
+        _Members.begun += 1
+        if _Members.most and _Members.begun > _Members.most:
             raise _Enough
         return build(settings, extra)
 
@@ -183,7 +187,7 @@ def limit_members(most: int) -> None:
 
 def one_input(data: bytes) -> None:
     """Decode `data`; a refusal is an answer, anything else a finding."""
-    _members[0] = 0
+    _Members.begun = 0
     with contextlib.suppress(BottlenetError, _Enough):
         codec.decompress(data)
 

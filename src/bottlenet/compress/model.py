@@ -119,6 +119,7 @@ from bottlenet.compress.kernels import (
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
+MATCH_MIN_MOST = 8      # the match table is keyed by the last match_min bytes, one uint64
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The tables ask for huge pages only with a history of at least 2**HUGE_PAGES_FROM bytes
 # (an input of 512 KiB or more, or one of unknown length). A huge page is zeroed whole at
@@ -370,7 +371,8 @@ class Settings:
         checks.real("boost", self.boost, 0.0, 1e6)
         checks.real("hidden-bias learning rate", self.lr_hidden_bias, 0.0)
         checks.seeds("seed (--seed)", self.seed)
-        checks.whole("match length (match_min; 0 chosen)", self.match_min, 0, 8)
+        checks.whole("match length (match_min; 0 chosen)", self.match_min, 0,
+                     MATCH_MIN_MOST)
         checks.whole("primer (-1 or -2 chosen, 0 none, or a primer's number)", self.primer,
                      -2, max(PRIMERS))
         if self.window_bits and not WINDOW_MIN <= self.window_bits <= WINDOW_MAX:
@@ -485,7 +487,7 @@ class Settings:
                 raise ValueError(f"{key} are not a list")
         s = cls(**(d | {key: tuple(d[key]) for key in _LISTS})).check()
         if s.match_min < 1:   # 0 asks the encoder to choose; an archive names its choice
-            raise ValueError("match length (match_min) must be 1..8")
+            raise ValueError(f"match length (match_min) must be 1..{MATCH_MIN_MOST}")
         return s
 
 
