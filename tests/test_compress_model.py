@@ -97,7 +97,7 @@ def test_the_long_primer_goes_to_long_prose_and_to_max_and_decodes():
     """Format 15's primer 2 (the licence, then excerpts of novels): chosen for prose of
     long_primer_from() bytes or more, and at --level max for any prose."""
     from_ = model_module.long_primer_from()
-    assert 4 * len(primer_bytes(2)) == from_ == 660_072       # its time's share
+    assert from_ == 65_536 < len(primer_bytes(2))     # at most 2.5x the input's time
     assert primer_bytes(2).startswith(primer_bytes(1))
     assert [model_module.primer_length(n) for n in (1, 2)] == [
         len(primer_bytes(n)) for n in (1, 2)]
@@ -307,7 +307,7 @@ def test_the_bit_models_join_the_mixer_and_decode():
     for data in (ENGLISH, BINARY):
         part_pays(data, Settings(), Settings(cm_bits=0), "cm_bits", values=(16, 0))
     assert kernels.cm_entries(10, 8) == 8 * kernels.CM_BUCKET << 10
-    assert Settings().bit_models_memory() == 32 << 20    # the text profile's 8 contexts
+    assert Settings().bit_models_memory() == 36 << 20    # the text profile's 9 contexts
     assert Settings(cm_orders=(1, 2, 3)).bit_models_memory() == 12 << 20
     assert Settings(cm_bits=0).bit_models_memory() == 0
     with pytest.raises(SpecError, match="bit model bits"):

@@ -135,7 +135,7 @@ HUGE_PAGES_FROM = 21
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
 # MB, the maps 9 MiB; bible.txt peaks at 239 MB): 2**21 rows at k = 32 (130 MiB in format
 # 13's int16; 2**20 in float32 before) with the history of a file up to 4 MiB and the
-# bit models' 32 MiB (2**16 buckets for each of text's 8 contexts; other data's and
+# bit models' 36 MiB (2**16 buckets for each of text's 9 contexts; other data's and
 # markup's 11 take 44 MiB; they take at most a quarter of the memory). Twice the rows
 # made the corpus 0.1% smaller, bible.txt 0.15%. (184 MiB from format 9, 182 before:
 # with format 9's eleventh bit model, other data of 1-4 MiB keeps its rows.)
@@ -204,7 +204,7 @@ class Settings:
     apm: int = 1                                       # 1: bytes coded as 8 bits, each
     #   refined by three adaptive probability maps and a mixer (format 6); 0: whole
     cm_bits: int = 16                                  # bit models (format 7; with apm
-    #   only): 2**cm_bits buckets of 64 bytes for each of their 8 contexts; 0: none
+    #   only): 2**cm_bits buckets of 64 bytes for each of their contexts; 0: none
     cm_orders: tuple[int, ...] = ()                    # the bit models' contexts, 1 to
     #   CM_MAX (codes as in orders; 8 in format 7); () = chosen from the data (PROFILES)
     cm_map: int = 1                                    # 1: each counter read through a
@@ -544,11 +544,20 @@ class Profile:
 # 14,169; on the texts each of them made archives 0.0-0.3% larger, so text does not
 # get them.
 PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3),
-                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN), match_min=8),
+                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN, 8), match_min=8),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
                              cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN,
                                         RECORD, RECORD_LEFT, INDIRECT_1))}
+# Text's bit models read the last 8 bytes as well (a ninth context from 2026-12-07, a
+# setting every archive names): the corpus's texts 987,944 -> 985,895 bytes (-0.21%;
+# bible.txt -0.30%), and English held apart -0.01 to -0.04% (Paradise Lost, A Room with a
+# View, The Great Gatsby), world192.txt -0.30%, C source -0.5%, no text 0.1% larger; its
+# 4 MiB of counters (36 MiB for text's nine) keep bible.txt's process under 250 MB.
+# The word two back as a tenth: texts -0.18% again, the held-apart novels -0.02%, and
+# bible.txt's process at 249 MB: left out. Markup keeps its eleven (with the order-8
+# context an XML table of languages -0.5%, an HTML page +0.03%; twelve would leave the
+# bit models more than a quarter of the memory, and fewer buckets each).
 # Text's matches start at 8 shared bytes (6 until 2026-12-07: a setting, which every
 # archive names, so format 15 stays): the corpus's texts 996,325 -> 992,882 bytes
 # (-0.35%: bible.txt -0.49%, book1 -0.05%, no text larger), world192.txt -0.35%, prose
@@ -569,7 +578,7 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
 # archives 0.17% larger, so text without markup does not get them.
 PROFILES["markup"] = dataclasses.replace(
     PROFILES["text"], added_orders=(MARKUP,), match_min=6,
-    cm_orders=PROFILES["text"].cm_orders + (MARKUP, MARKUP_WORD, INDIRECT_1))
+    cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN, MARKUP, MARKUP_WORD, INDIRECT_1))
 
 # Format 11: raster images whose header names their layout (image.py) read their
 # pixels' neighbours: 10 image contexts and the last 1 and 2 bytes in the bit models, 5
@@ -673,15 +682,22 @@ PRIMERS = {1: (("gpl-3.txt",),
                "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"),
            2: (("gpl-3.txt", "novels.txt"),
                "9ed1e8c556080d39ea0eece5480335dab17bd2606df03d8fec6966d6173e22c5")}
-# Learning a primer takes as long as coding as many bytes, so the default gives the long
-# one only to prose of at least LONG_PRIMER_SHARE times its length (a quarter of the time
-# or less: book1 and bible.txt, not alice29.txt); --level max gives it to all prose.
-LONG_PRIMER_SHARE = 4
+# Learning a primer takes as long as coding as many bytes (about 1 s for primer 2 on the
+# 2-core machine), so the default gives the long one only to prose of LONG_PRIMER_FROM
+# bytes or more (--level max to all prose). From 2026-12-07 that is 64 KiB (660,072 bytes
+# before: four times the primer's length). English held apart, the default's archives
+# with primer 1 and with primer 2 (sizes from 20,000 bytes into each file; the time of a
+# compress call here, in s): A Room with a View, The Great Gatsby and Paradise Lost at
+# 32 KiB -8.3 to -13.7% (0.8-0.9 s -> 2.1-2.3 s), at 64 KiB -6.4 to -10.6% (1.1-1.3 s ->
+# 2.0-2.3 s), at 128 KiB -4.4 to -7.6% (1.3-1.9 s -> 2.2-2.9 s); on the corpus
+# alice29.txt -5.6%, asyoulik.txt -5.1%, lcet10.txt -1.5%. Below 64 KiB the primer would
+# take more than twice the input's time, and a 10 KB file's process would pass a second.
+LONG_PRIMER_FROM = 64 << 10
 
 
 def long_primer_from() -> int:
-    """The length of prose from which the default reads primer 2 (660,072 bytes)."""
-    return LONG_PRIMER_SHARE * primer_length(2)
+    """The length of prose from which the default reads primer 2 (65,536 bytes)."""
+    return LONG_PRIMER_FROM
 
 
 def _primer_files(number: int) -> list[bytes]:
