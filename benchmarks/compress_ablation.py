@@ -5,8 +5,9 @@ settings, then once with each part taken away (a context, the sparse contexts of
 data, format 8's record contexts, count maps, buckets of four places and final mixer,
 format 9's indirect context of other data, format 10's confidence inputs, second final
 map and call filter, the bit models, the probability maps and
-their mixer, the context biases, the primer, the fresh-row boost, the falling output
-rate, the output layer's skipping) and
+their mixer, the context biases, the primer, the novels after it, text's order-8 bit
+model and its matches from 8 bytes, the fresh-row boost, the falling output rate, the
+output layer's skipping) and
 with each level (`--level fast|max`), and prints, per variant, the archives' total
 bytes per group, the change against the default in bytes and percent (variant minus default: what
 a part taken away saves when it is there), and the compress speed of the whole run
@@ -53,6 +54,9 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     part taken away, each level."""
     base = Settings()
     out: dict = {"default": (base, None)}
+    # text's bit models' contexts before order 8 joined them (formats 7-15, until
+    # 2026-12-07)
+    text_eight = tuple(o for o in PROFILES["text"].cm_orders if o != 8)
     for o in base.orders + PROFILES["other"].added_orders:
         out[f"without context {format_orders((o,))}"] = (_without(o), None)
     # other data's own contexts (text never gets them): with its rates given, the orders
@@ -88,12 +92,20 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
                                          cm_confidence=0, final_maps=1, code_ranges=(),
                                          cm_orders=format7 if _is_other(data)
-                                         else PROFILES["text"].cm_orders),
+                                         else text_eight),
         None)
     out["without bit models, maps, mixer (whole)"] = (
         dataclasses.replace(base, apm=0, cm_bits=0), None)
     out["without context biases"] = (dataclasses.replace(base, bias_orders=()), None)
     out["without the primer"] = (dataclasses.replace(base, primer=0), None)
+    out["without the novels (the licence alone)"] = (
+        lambda data: dataclasses.replace(base, primer=1)
+        if base.suited_to(data[:1 << 16], len(data)).primer == 2 else base, None)
+    out["without text's order-8 bit model"] = (
+        lambda data: dataclasses.replace(base, cm_orders=text_eight)
+        if profile_of(data[:1 << 16]) == "text" else base, None)
+    out["text's matches from 6 bytes (as other data's)"] = (
+        dataclasses.replace(base, match_min=6), None)
     out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)
     out["without the falling output rate"] = (dataclasses.replace(
         base, lr_output_first=base.lr_output), None)

@@ -133,7 +133,7 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 HUGE_PAGES_FROM = 21
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
-# MB, the maps 9 MiB; bible.txt peaks at 239 MB): 2**21 rows at k = 32 (130 MiB in format
+# MB, the maps 9 MiB; bible.txt peaks at 245 MB): 2**21 rows at k = 32 (130 MiB in format
 # 13's int16; 2**20 in float32 before) with the history of a file up to 4 MiB and the
 # bit models' 36 MiB (2**16 buckets for each of text's 9 contexts; other data's and
 # markup's 11 take 44 MiB; they take at most a quarter of the memory). Twice the rows
@@ -552,12 +552,12 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
 # Text's bit models read the last 8 bytes as well (a ninth context from 2026-12-07, a
 # setting every archive names): the corpus's texts 987,944 -> 985,895 bytes (-0.21%;
 # bible.txt -0.30%), and English held apart -0.01 to -0.04% (Paradise Lost, A Room with a
-# View, The Great Gatsby), world192.txt -0.30%, C source -0.5%, no text 0.1% larger; its
-# 4 MiB of counters (36 MiB for text's nine) keep bible.txt's process under 250 MB.
-# The word two back as a tenth: texts -0.18% again, the held-apart novels -0.02%, and
-# bible.txt's process at 249 MB: left out. Markup keeps its eleven (with the order-8
-# context an XML table of languages -0.5%, an HTML page +0.03%; twelve would leave the
-# bit models more than a quarter of the memory, and fewer buckets each).
+# View, The Great Gatsby), world192.txt -0.30%, C source -0.5%, a 4 KB man page 2 bytes
+# larger; its 4 MiB of counters (36 MiB for text's nine) take bible.txt's process from
+# 241 to 245 MB. The word two back as a tenth: texts -0.18% again (nearly all of it
+# bible.txt's), and 4 MiB more on that process: left out. Markup keeps its eleven (with
+# the order-8 context an XML table of languages -0.5%, an HTML page +0.03%; twelve would
+# leave the bit models more than a quarter of the memory, and fewer buckets each).
 # Text's matches start at 8 shared bytes (6 until 2026-12-07: a setting, which every
 # archive names, so format 15 stays): the corpus's texts 996,325 -> 992,882 bytes
 # (-0.35%: bible.txt -0.49%, book1 -0.05%, no text larger), world192.txt -0.35%, prose
