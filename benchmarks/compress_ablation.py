@@ -104,7 +104,7 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     out["without text's order-8 bit model"] = (
         lambda data: dataclasses.replace(base, cm_orders=text_eight)
         if profile_of(data[:1 << 16]) == "text" else base, None)
-    out["text's matches from 6 bytes (as other data's)"] = (
+    out["text's matches from 6 bytes"] = (
         dataclasses.replace(base, match_min=6), None)
     out["without the boost of fresh rows"] = (dataclasses.replace(base, boost=0.0), None)
     out["without the falling output rate"] = (dataclasses.replace(
