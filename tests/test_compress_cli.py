@@ -204,8 +204,8 @@ def test_levels_set_the_model_and_options_beside_them_win(tmp_path):
     src.write_bytes(TEXT)
     # (max reads the novels before any prose: primer 2; --no-primer none)
     for level, extra, hidden, skip, primer in (
-            ("fast", [], 16, 2**-10, 1), ("max", [], 64, 2**-12, 2),
-            ("max", ["--hidden", 8], 8, 2**-12, 2), ("max", ["--no-primer"], 64, 2**-12, 0)):
+            ("fast", [], 16, 2**-10, 1), ("max", [], 48, 2**-12, 2),
+            ("max", ["--hidden", 8], 8, 2**-12, 2), ("max", ["--no-primer"], 48, 2**-12, 0)):
         archive = tmp_path / f"{level}{len(extra)}{primer}.bn"
         r = run("compress", src, "--level", level, *extra, "--json", "-o", archive)
         assert r.exit_code == 0, r.output

@@ -617,15 +617,20 @@ class Level:
 # hold only 2^19 rows, and 96 units were no better; bit models of 2^18 buckets). Format
 # 15 gives max the long primer before any prose: texts 2.06% smaller than the default
 # (0.55% before), mixed files 0.30%, at 0.44x the default's speed (beside a fuzzer).
+# Since the default reads the novels before prose of 64 KiB (2026-12-07), max is 0.62%
+# smaller on the texts and ran at 42-48 KB/s, under issue 31's 50 KB/s floor: 48 units
+# instead of 64 run at 55-57 KB/s (three rounds alternating, the other core idle) for
+# 0.07% of the texts (332,727 -> 332,945 bytes; mixed files 58,637 -> 58,661;
+# alice29.txt 1.727 -> 1.728 bpc).
 LEVELS = {
     "fast": Level(Settings(hidden=16, skip=2.0**-10, apm=0, cm_bits=0), None,
                   "16 units, bytes coded whole: about 2-2.6x the speed, 4-14% larger"),
     "default": Level(Settings(), None, f"32 units, {DEFAULT_MEMORY >> 20} MiB "
                      f"({LARGE_MEMORY >> 20} MiB beyond {LARGE_INPUT >> 20} MiB)"),
-    "max": Level(Settings(hidden=64, cm_bits=18, primer=-2), 700 << 20,
-                 "64 units, up to 0.7 GB for the tables (decompressing too) and the "
-                 "novels before any prose: about 0.4-0.6x the speed, 0.3-2% smaller "
-                 "(English prose 4-6%)"),
+    "max": Level(Settings(hidden=48, cm_bits=18, primer=-2), 700 << 20,
+                 "48 units, up to 0.7 GB for the tables (decompressing too) and the "
+                 "novels before any prose: about 0.7x the speed, 0.3-0.6% smaller "
+                 "(English prose under 64 KiB 8-14%)"),
 }
 
 # Bilevel images (image.bilevel_layout): the image profile, but in the bit models the
