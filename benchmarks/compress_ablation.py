@@ -27,7 +27,13 @@ from pathlib import Path
 
 from bottlenet.compress import Settings, compress
 from bottlenet.compress.kernels import INDIRECT_1, RECORD, RECORD_LEFT
-from bottlenet.compress.model import LEVELS, PROFILES, format_orders, profile_of
+from bottlenet.compress.model import (
+    LEVELS,
+    PROFILES,
+    WORDS_CM_ORDERS,
+    format_orders,
+    profile_of,
+)
 
 
 def _is_other(data: bytes) -> bool:
@@ -54,9 +60,6 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
     part taken away, each level."""
     base = Settings()
     out: dict = {"default": (base, None)}
-    # text's bit models' contexts before order 8 joined them (formats 7-15, until
-    # 2026-12-07)
-    text_eight = tuple(o for o in PROFILES["text"].cm_orders if o != 8)
     for o in base.orders + PROFILES["other"].added_orders:
         out[f"without context {format_orders((o,))}"] = (_without(o), None)
     # other data's own contexts (text never gets them): with its rates given, the orders
@@ -92,7 +95,7 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         lambda data: dataclasses.replace(base, cm_map=0, cm_ways=1, final_mixer=0,
                                          cm_confidence=0, final_maps=1, code_ranges=(),
                                          cm_orders=format7 if _is_other(data)
-                                         else text_eight),
+                                         else WORDS_CM_ORDERS),
         None)
     out["without bit models, maps, mixer (whole)"] = (
         dataclasses.replace(base, apm=0, cm_bits=0), None)
@@ -102,7 +105,7 @@ def variants() -> dict[str, tuple[Settings | Callable[[bytes], Settings], int | 
         lambda data: dataclasses.replace(base, primer=1)
         if base.suited_to(data[:1 << 16], len(data)).primer == 2 else base, None)
     out["without text's order-8 bit model"] = (
-        lambda data: dataclasses.replace(base, cm_orders=text_eight)
+        lambda data: dataclasses.replace(base, cm_orders=WORDS_CM_ORDERS)
         if profile_of(data[:1 << 16]) == "text" else base, None)
     out["text's matches from 6 bytes"] = (
         dataclasses.replace(base, match_min=6), None)

@@ -119,7 +119,7 @@ def compress_command(
         help="Let the model read built-in English first when the file looks like "
         "English prose: a licence (35 KB; 1-2% smaller, about 0.3 s longer both ways), "
         "and before prose of 64 KiB or more (at --level max, before any prose) "
-        "127 KB of novels as well (2-10% smaller again, about 1 s longer). "
+        "127 KB of novels as well (1.5-11% smaller again, about 1 s longer). "
         "--no-primer never does.")] = True,
     code_filter: Annotated[bool, typer.Option(
         help="In x86 and 64-bit ARM programs and libraries (ELF, PE, COFF), make call and "

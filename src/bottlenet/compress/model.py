@@ -535,6 +535,10 @@ class Profile:
     match_min: int = 6                   # bytes a match must share (Settings.match_min)
 
 
+# The bit models' contexts of text and markup: the last 1-4 and 6 bytes, the word, the
+# word with the one before, the column (text's alone in formats 7-15 until 2026-12-07)
+WORDS_CM_ORDERS = (1, 2, 3, 4, 6, WORD, WORDS, COLUMN)
+
 # Measured on the corpus (format 4). Text: slower input rows, but word rows 2-2.5x
 # faster and the match model's rows 4x slower, gentle context biases by the last 2 and
 # 3 bytes. Other data (binaries, transcripts with escape codes): the rates of format 3,
@@ -544,7 +548,7 @@ class Profile:
 # 14,169; on the texts each of them made archives 0.0-0.3% larger, so text does not
 # get them.
 PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2, 3),
-                            cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN, 8), match_min=8),
+                            cm_orders=WORDS_CM_ORDERS + (8,), match_min=8),
             "other": Profile(0.07, 0.25, {}, (1, 2, 3),
                              (SPARSE_2, SPARSE_23, SPARSE_13, ALIGN),
                              cm_orders=(1, 2, 3, 4, 6, WORD, SPARSE_23, ALIGN,
@@ -578,7 +582,7 @@ PROFILES = {"text": Profile(0.04, 0.03, {WORD: 2.5, WORDS: 2.0, MATCH: 0.25}, (2
 # archives 0.17% larger, so text without markup does not get them.
 PROFILES["markup"] = dataclasses.replace(
     PROFILES["text"], added_orders=(MARKUP,), match_min=6,
-    cm_orders=(1, 2, 3, 4, 6, WORD, WORDS, COLUMN, MARKUP, MARKUP_WORD, INDIRECT_1))
+    cm_orders=WORDS_CM_ORDERS + (MARKUP, MARKUP_WORD, INDIRECT_1))
 
 # Format 11: raster images whose header names their layout (image.py) read their
 # pixels' neighbours: 10 image contexts and the last 1 and 2 bytes in the bit models, 5
