@@ -95,8 +95,8 @@ def test_the_primer_makes_short_english_smaller_and_decodes():
 
 def test_the_long_primer_goes_to_long_prose_and_to_max_and_decodes():
     """Format 15's primer 2 (the licence, then excerpts of novels): chosen for prose of
-    long_primer_from() bytes or more, and at --level max for any prose."""
-    from_ = model_module.long_primer_from()
+    LONG_PRIMER_FROM bytes or more, and at --level max for any prose."""
+    from_ = model_module.LONG_PRIMER_FROM
     assert from_ == 65_536 < len(primer_bytes(2))     # a process about twice as long
     assert primer_bytes(2).startswith(primer_bytes(1))
     assert [model_module.primer_length(n) for n in (1, 2)] == [

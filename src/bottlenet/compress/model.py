@@ -190,7 +190,7 @@ class Settings:
     #   data): 2**bias_bits rows of 256 output biases (float32); 0: chosen from --memory
     lr_bias: float = 0.0                               # 0: chosen from the data (PROFILES)
     primer: int = -1                                   # text the model learns first: 0 none,
-    #   1 or 2 PRIMERS[n]; -1: chosen from the data (prose: 2 from long_primer_from()
+    #   1 or 2 PRIMERS[n]; -1: chosen from the data (prose: 2 from LONG_PRIMER_FROM
     #   bytes, else 1; other data 0); -2: chosen, 2 for any prose (--level max; format 15)
     output_bits: int = 32                              # the output layer's floats: 32
     #   (formats 5-6) or 64 (formats 1-4)
@@ -258,7 +258,7 @@ class Settings:
         primer = self.primer
         if primer < 0:
             prose = not layout and kind in (None, "text") and looks_like_prose(sample)
-            long = primer == -2 or (size is not None and size >= long_primer_from())
+            long = primer == -2 or (size is not None and size >= LONG_PRIMER_FROM)
             primer = (2 if long else 1) if prose else 0
         boost = self.mixer_boost if self.mixer_boost >= 0 else 0 if primer else MIXER_BOOST
         return dataclasses.replace(
@@ -702,11 +702,6 @@ PRIMERS = {1: (("gpl-3.txt",),
 # alice29.txt -5.6%, asyoulik.txt -5.1%, lcet10.txt -1.5%. Below 64 KiB the primer would
 # take more than twice the input's time, and a 10 KB file's process would pass a second.
 LONG_PRIMER_FROM = 64 << 10
-
-
-def long_primer_from() -> int:
-    """The length of prose from which the default reads primer 2 (65,536 bytes)."""
-    return LONG_PRIMER_FROM
 
 
 def _primer_files(number: int) -> list[bytes]:
