@@ -97,3 +97,31 @@ def test_the_harness_decodes_at_most_its_members_an_input(tmp_path, monkeypatch)
         built.clear()
         fuzz_decoder.one_input(two)
         assert len(built) == models, most
+
+
+@pytest.mark.slow  # (it imports the instrumented codec into this process)
+def test_primed_images_are_made_before_fuzzing_never_inside_an_input(tmp_path, monkeypatch):
+    """Copying a primed model into its image is the harness's cost: on CI's machine one
+    copy made inside an input passed libFuzzer's 1 s limit. warm_up makes the seeds'
+    images; afterwards a model with settings no seed has is primed, and no image made."""
+    fuzz_decoder = harness()
+    from bottlenet.compress import codec, kernels
+    from bottlenet.compress.model import Model, Settings
+
+    fuzz_decoder.seeds(tmp_path)
+    monkeypatch.setattr(Model, "prime", Model.prime)   # restored after the test
+    monkeypatch.setattr(Model, "__init__", Model.__init__)
+    monkeypatch.setattr(kernels, "Predictor", kernels.Predictor)
+    monkeypatch.setattr(fuzz_decoder._Filling, "on", True)
+    made, init = [], fuzz_decoder._Primed.__init__
+    monkeypatch.setattr(fuzz_decoder._Primed, "__init__",
+                        lambda self, predictor: made.append(self) or init(self, predictor))
+    fuzz_decoder.cache_priming()
+    fuzz_decoder.warm_up(tmp_path)
+    assert len(made) > 10 and not fuzz_decoder._Filling.on
+    seeded = len(made)
+    new = codec.compress(b"It was the age of foolishness. " * 8, Settings(hidden=5)).archive
+    for _ in range(2):
+        fuzz_decoder.one_input(new)
+    assert codec.decompress(new) == b"It was the age of foolishness. " * 8
+    assert len(made) == seeded
