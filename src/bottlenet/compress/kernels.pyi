@@ -45,6 +45,9 @@ IMAGE_VCOLOR: int
 IMAGE_MCOLOR: int
 IMAGE_CONTEXTS: int
 APM_STEPS: int
+PIPE_RING: int
+PIPE_CTX: int
+PIPE_FROM: int
 APM_CONTEXTS: int
 APM_SIZE: int
 APM_RATE: int
@@ -162,6 +165,8 @@ class Predictor:
     mixer_boost: int
     cm_confidence: bool
     final_maps: int
+    two_threads: bool
+    calls_in_two_threads: int
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,

@@ -47,6 +47,8 @@ Range coder state (int64 array, so a caller can stop after any chunk and continu
 """
 
 from libc.math cimport floor
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 import numpy as np
@@ -384,6 +386,50 @@ cdef extern from *:
     const int64_t _MASK32 "BN_MASK32"
     # A hint to the CPU to fetch a table row now (it changes no result)
     void _prefetch "BN_PREFETCH"(const void* p) noexcept nogil
+
+
+cdef extern from *:
+    # A second thread for the encoder's bit models (Predictor.encode, .learn: _pipelined)
+    # and the two counters it shares with the first, read with acquire and written with
+    # release ordering (GCC/Clang builtins, as the vector kernels above need). Where
+    # threads cannot start (no pthreads), bn_spawn returns NULL and the loop runs alone.
+    """
+    #if defined(_WIN32)
+    static void* bn_spawn(void* (*f)(void*), void* arg) { (void)f; (void)arg; return NULL; }
+    static void bn_join(void* h) { (void)h; }
+    static void bn_yield(void) {}
+    #else
+    #include <pthread.h>
+    #include <sched.h>
+    #include <stdlib.h>
+    static void* bn_spawn(void* (*f)(void*), void* arg) {
+        pthread_t* t = (pthread_t*)malloc(sizeof(pthread_t));
+        if (t == NULL) return NULL;
+        if (pthread_create(t, NULL, f, arg) != 0) { free(t); return NULL; }
+        return t;
+    }
+    static void bn_join(void* h) { pthread_join(*(pthread_t*)h, NULL); free(h); }
+    static void bn_yield(void) { sched_yield(); }
+    #endif
+    static inline int64_t bn_acquire(const int64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+    static inline void bn_release(int64_t* p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+    /* A wait's n-th turn: a short pause at first (the other thread is usually a few
+       microseconds away), then the core given up at each turn, so that a machine with
+       fewer free cores than threads still moves. */
+    static inline void bn_spin(int64_t n) {
+    #if defined(__x86_64__) || defined(__i386__)
+        if (n < 2000) { __builtin_ia32_pause(); return; }
+    #else
+        if (n < 2000) return;
+    #endif
+        bn_yield();
+    }
+    """
+    void* _spawn "bn_spawn"(void* (*f)(void*) noexcept nogil, void* arg) noexcept nogil
+    void _join "bn_join"(void* h) noexcept nogil
+    int64_t _acquire "bn_acquire"(const int64_t* p) noexcept nogil
+    void _release "bn_release"(int64_t* p, int64_t v) noexcept nogil
+    void _spin "bn_spin"(int64_t n) noexcept nogil
 
 
 cdef inline double _unit(double q) noexcept nogil:
@@ -2141,6 +2187,134 @@ cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
     return lo
 
 
+# ---- the encoder in two threads -------------------------------------------------------
+#
+# Where the bytes are known before they are coded (Predictor.encode, and .learn: the
+# primer, a block stored raw), the network and the bit models need not wait for each
+# other: the network's steps (the prediction, then the step on the byte) read nothing
+# the bit models write, and the bit models read of the network only its prediction and
+# a few words of its context. So the network runs up to PIPE_RING bytes ahead in the
+# calling thread and hands each byte's prediction over (a Step); a second thread codes
+# the bits from them. Every number is computed as in the loop of one thread, so the
+# archives are the same bytes. The decoder cannot do this: the network's next step needs
+# the byte the bits decode.
+
+cpdef enum:
+    PIPE_RING = 16                # Steps the network may run ahead (a power of two)
+    PIPE_CTX = CTX_STEPS + 1      # the context words a Step copies (the bit models
+                                  # read CTX_HIST, CTX_MLEN and CTX_POS of them)
+    PIPE_FROM = 4096              # shorter calls run in one thread (a thread's start
+                                  # costs about what a few bytes do)
+
+ctypedef struct Step:
+    int64_t cum[257]              # the network's cumulative frequencies for the byte
+    uint64_t ctx[PIPE_CTX]        # the context as the byte's bits are coded
+    uint64_t cmh[CM_MAX]          # the bit models' context hashes (as _cm_hashes makes)
+    int64_t guess                 # the match model's guess (_match_guess)
+    int64_t y                     # the byte
+
+ctypedef struct Pipe:
+    Step* ring
+    Py_ssize_t n                  # bytes in the call
+    Net m                         # the bit models' view of the network: ctx, a Step's
+    Sse* e
+    int64_t* st                   # the coder's state and output (NULL: learn only)
+    uint8_t* out
+    double* coded                 # each byte's coded frequency (NULL: learn only)
+    int64_t pad0[8]
+    int64_t made                  # Steps the network has filled (its thread writes)
+    int64_t pad1[8]
+    int64_t taken                 # Steps the bit models are done with (theirs)
+    int64_t pad2[8]
+
+
+cdef inline void _wait_until(const int64_t* counter, int64_t at_least) noexcept nogil:
+    cdef int64_t turns = 0
+    while _acquire(counter) < at_least:
+        _spin(turns)
+        turns += 1
+
+
+cdef void* _bit_worker(void* arg) noexcept nogil:
+    """The second thread: each Step's bits, in order (as the loop of one thread codes
+    them after the network's prediction), and the next Step's first buckets asked for
+    while this one is coded."""
+    cdef Pipe* q = <Pipe*>arg
+    cdef Sse* e = q.e
+    cdef Step* s
+    cdef Step* after
+    cdef Py_ssize_t i
+    cdef int j
+    cdef double eff
+    for i in range(q.n):
+        _wait_until(&q.made, i + 1)
+        s = &q.ring[i & (PIPE_RING - 1)]
+        q.m.ctx = s.ctx
+        if e.cm != NULL:
+            for j in range(e.n_cm):
+                e.cmh[j] = s.cmh[j]
+                if i == 0:
+                    _cm_prefetch(e, j, s.cmh[j])
+            _map_blocks(e, s.ctx[CTX_HIST], 0)
+        if e.cm != NULL and i + 1 < q.n and _acquire(&q.made) >= i + 2:
+            after = &q.ring[(i + 1) & (PIPE_RING - 1)]
+            for j in range(e.n_cm):
+                _cm_prefetch(e, j, after.cmh[j])
+        if q.coded != NULL:
+            eff = <double>TOTAL
+            _bits(&q.m, e, s.cum, s.guess, s.y, q.st, q.out, NULL, 0, &eff)
+            q.coded[i] = eff
+        else:
+            _bits(&q.m, e, s.cum, s.guess, s.y, NULL, NULL, NULL, 0, NULL)
+        _release(&q.taken, i + 1)
+    return NULL
+
+
+cdef bint _pipelined(Net* m, Sse* e, const uint8_t* d, Py_ssize_t start, Py_ssize_t end,
+                     int64_t* freq, int64_t* st, uint8_t* out,
+                     double* coded) noexcept nogil:
+    """Positions [start, end) of d, the network in this thread and the bits in a second
+    one (coded into out with st, each byte's frequency into coded; neither: learnt
+    only). False, having done nothing, where no second thread could start."""
+    cdef Pipe q
+    cdef Step* s
+    cdef Py_ssize_t t, i
+    cdef int j
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK]
+    q.ring = <Step*>malloc(PIPE_RING * sizeof(Step))
+    if q.ring == NULL:
+        return False
+    q.n = end - start
+    q.m = m[0]
+    q.e = e
+    q.st = st
+    q.out = out
+    q.coded = coded
+    q.made = 0
+    q.taken = 0
+    cdef void* worker = _spawn(_bit_worker, &q)
+    if worker == NULL:
+        free(q.ring)
+        return False
+    for t in range(start, end):
+        i = t - start
+        _wait_until(&q.taken, i + 1 - PIPE_RING)
+        s = &q.ring[i & (PIPE_RING - 1)]
+        if e.cm != NULL:
+            for j in range(e.n_cm):
+                s.cmh[j] = _mix(_key_of(m, d, e.cm_orders[j]), <uint64_t>(0xB1 + j))
+        _predict(m, d, freq)
+        _cumulate(freq, s.cum, 256)
+        memcpy(s.ctx, m.ctx, PIPE_CTX * sizeof(uint64_t))
+        s.guess = _match_guess(m, d)
+        s.y = d[t & mask]
+        _release(&q.made, i + 1)
+        _learn(m, d, s.y)
+    _join(worker)
+    free(q.ring)
+    return True
+
+
 # ---- the Predictor: the model's arrays and the coding loops ---------------------------
 
 # Positions t are the input's; the bytes are at history[t & CTX_WMASK] (the whole input,
@@ -2176,6 +2350,10 @@ cdef class Predictor:
     cdef readonly int mixer_boost
     cdef readonly bint cm_confidence
     cdef readonly int final_maps
+    # Whether encode and learn may code the bits in a second thread (_pipelined; the
+    # same bytes either way). model.py sets it where two cores and huge pages are there.
+    cdef public bint two_threads
+    cdef readonly int64_t calls_in_two_threads    # (how many took that path)
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
                  bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False,
@@ -2314,6 +2492,14 @@ cdef class Predictor:
         cdef Sse e = self._sse()
         cdef double eff
         cdef Py_ssize_t t
+        cdef bint two = e.maps != NULL and self.two_threads and end - start >= PIPE_FROM
+        if two:
+            with nogil:
+                two = _pipelined(&m, &e, d, start, end, &freq[0], &state[0], &out[0],
+                                 &coded_freq[0])
+        if two:
+            self.calls_in_two_threads += 1
+            return
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:
@@ -2378,6 +2564,13 @@ cdef class Predictor:
         cdef Sse e = self._sse()
         cdef int64_t cum[257]
         cdef Py_ssize_t t
+        cdef bint two = e.maps != NULL and self.two_threads and end - start >= PIPE_FROM
+        if two:
+            with nogil:
+                two = _pipelined(&m, &e, d, start, end, &freq[0], NULL, NULL, NULL)
+        if two:
+            self.calls_in_two_threads += 1
+            return
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:

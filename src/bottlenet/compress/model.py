@@ -82,6 +82,8 @@ import dataclasses
 import functools
 import math
 import mmap
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -119,6 +121,7 @@ from bottlenet.compress.kernels import (
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
+
 MATCH_MIN_MOST = 8      # the match table is keyed by the last match_min bytes, one uint64
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The tables ask for huge pages only with a history of at least 2**HUGE_PAGES_FROM bytes
@@ -131,6 +134,26 @@ WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 
 # 3.5-3.8 and 4.3-4.8 decompressing just after, on the pages the compress gave back).
 # Past that the fewer TLB misses pay (book1 decoded in 4.7-5.2 s against 6.2-6.8).
 HUGE_PAGES_FROM = 21
+
+
+def _two_threads() -> bool:
+    """Whether a model whose tables ask for huge pages codes its bits in a second thread
+    (Predictor.two_threads): where the process may use two cores and the system gives
+    huge pages. With 4 KiB pages it ran slower: a table's page, read first (the shared
+    zero page) and written later, is copied at the write, and with the model's threads
+    on two cores the kernel then sends the other core a TLB flush (a 200 KB input spent
+    3x the system time, 2026-12-08). BOTTLENET_THREADS=1 keeps one thread."""
+    if os.environ.get("BOTTLENET_THREADS", "") == "1":
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+        thp = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except (AttributeError, OSError):       # not Linux
+        return False
+    return cores > 1 and ("[always]" in thp or "[madvise]" in thp)
+
+
+TWO_THREADS = _two_threads()
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
 # MB, the maps 9 MiB; bible.txt peaks at 245 MB): 2**21 rows at k = 32 (130 MiB in format
@@ -863,6 +886,7 @@ class Model:
             cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways,
             final_mixer=final, mixer_boost=s.mixer_boost, cm_confidence=confidence,
             final_maps=final_maps)
+        self.predictor.two_threads = TWO_THREADS and huge
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
