@@ -2216,7 +2216,7 @@ ctypedef struct Step:
 ctypedef struct Pipe:
     Step* ring
     Py_ssize_t n                  # bytes in the call
-    Net m                         # the bit models' view of the network: ctx, a Step's
+    Net m                         # the network as _bits sees it (ctx: the Step's copy)
     Sse* e
     int64_t* st                   # the coder's state and output (NULL: learn only)
     uint8_t* out
