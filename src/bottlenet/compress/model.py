@@ -121,7 +121,6 @@ from bottlenet.compress.kernels import (
 from bottlenet.errors import SpecError
 
 MAX_ORDER = 8
-
 MATCH_MIN_MOST = 8      # the match table is keyed by the last match_min bytes, one uint64
 WINDOW_MIN, WINDOW_MAX = 17, 25    # history windows of 128 KiB (two chunks) to 32 MiB
 # The tables ask for huge pages only with a history of at least 2**HUGE_PAGES_FROM bytes
@@ -154,6 +153,7 @@ def _two_threads() -> bool:
 
 
 TWO_THREADS = _two_threads()
+
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
 # MB, the maps 9 MiB; bible.txt peaks at 245 MB): 2**21 rows at k = 32 (130 MiB in format
