@@ -1930,6 +1930,11 @@ cdef inline uint32_t* _cm_bucket(Sse* e, Py_ssize_t i, uint64_t h) noexcept nogi
     return least
 
 
+cdef inline uint64_t _cm_hash(Net* m, Sse* e, const uint8_t* history, int i) noexcept nogil:
+    """Bit model i's context hash for the next byte."""
+    return _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
+
+
 cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nogil:
     """Each bit model's context hash for the next byte, and a request for its first
     bucket (called before the network's prediction, which gives the memory time to
@@ -1937,7 +1942,7 @@ cdef inline void _cm_hashes(Net* m, Sse* e, const uint8_t* history) noexcept nog
     cdef uint64_t hist = m.ctx[CTX_HIST]
     cdef int i
     for i in range(e.n_cm):
-        e.cmh[i] = _mix(_key_of(m, history, e.cm_orders[i]), <uint64_t>(0xB1 + i))
+        e.cmh[i] = _cm_hash(m, e, history, i)
         _cm_prefetch(e, i, e.cmh[i])
     _map_blocks(e, hist, 0)
 
@@ -2302,7 +2307,7 @@ cdef bint _pipelined(Net* m, Sse* e, const uint8_t* d, Py_ssize_t start, Py_ssiz
         s = &q.ring[i & (PIPE_RING - 1)]
         if e.cm != NULL:
             for j in range(e.n_cm):
-                s.cmh[j] = _mix(_key_of(m, d, e.cm_orders[j]), <uint64_t>(0xB1 + j))
+                s.cmh[j] = _cm_hash(m, e, d, j)
         _predict(m, d, freq)
         _cumulate(freq, s.cum, 256)
         memcpy(s.ctx, m.ctx, PIPE_CTX * sizeof(uint64_t))
