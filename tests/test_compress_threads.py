@@ -1,7 +1,11 @@
-"""The encoder in two threads (kernels.pyx: _pipelined): the network predicts in the
-calling thread and a second one codes the bits, for the same archive bytes as one thread
-writes. Here both paths are forced on small inputs (model.py takes two threads only with
-huge pages: HUGE_PAGES_FROM set to 0 asks for them everywhere)."""
+"""The model in two threads. The encoder (kernels.pyx: _pipelined): the network
+predicts in the calling thread and a second one codes the bits, for the same archive
+bytes as one thread writes. The decoder (_guessing): the network takes its step on its
+likeliest byte while the second thread decodes the bits, and undoes that step when the
+byte decoded is another; the same bytes come out as from the loop of one thread, guesses
+right or wrong (kernels.guess_wrong_every makes them wrong on purpose here). model.py has
+the decoder guess only where the tables have huge pages (large inputs); here it guesses
+on small inputs too, wherever two threads are taken."""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ import numpy as np
 import pytest
 
 from bottlenet.compress import Settings, model
+from bottlenet.compress.container import ArchiveError
 from conftest import needs_kernels
 
 needs_kernels()
 
-from bottlenet.compress import codec  # noqa: E402  (after the kernels are known built)
+from bottlenet.compress import codec, kernels  # noqa: E402  (after the kernels are known built)
 
 PROSE = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
          b"it was the age of foolishness, it was the epoch of belief, it was the epoch of "
@@ -41,14 +46,31 @@ def _inputs() -> dict[str, tuple[bytes, Settings | None]]:
     }
 
 
-@pytest.mark.parametrize("kind", list(_inputs()))
-def test_two_threads_write_the_bytes_one_thread_writes(kind, monkeypatch):
-    data, settings = _inputs()[kind]
-    monkeypatch.setattr(model, "HUGE_PAGES_FROM", 0)
-    built = []
+@pytest.fixture
+def built(monkeypatch):
+    """The models codec builds, kept for a look at their counters; each decoder
+    guesses where it has two threads."""
+    models = []
     build = codec._build
-    monkeypatch.setattr(codec, "_build", lambda s, extra=0: built.append(build(s, extra))
-                        or built[-1])
+
+    def keep(s, extra=0):
+        m = build(s, extra)
+        m.predictor.guessing = m.predictor.two_threads
+        models.append(m)
+        return m
+    monkeypatch.setattr(codec, "_build", keep)
+    return models
+
+
+@pytest.fixture
+def wrong_guesses():
+    yield kernels.guess_wrong_every
+    kernels.guess_wrong_every(0)
+
+
+@pytest.mark.parametrize("kind", list(_inputs()))
+def test_two_threads_write_and_read_the_bytes_one_thread_does(kind, monkeypatch, built):
+    data, settings = _inputs()[kind]
     archives = {}
     for two in (False, True):
         monkeypatch.setattr(model, "TWO_THREADS", two)
@@ -57,11 +79,46 @@ def test_two_threads_write_the_bytes_one_thread_writes(kind, monkeypatch):
         calls = sum(m.predictor.calls_in_two_threads for m in built)
         assert (calls > 0) == two, calls     # the path under test was taken (or not)
     assert archives[True] == archives[False]
-    assert codec.decompress(archives[True]) == data
+    for two in (False, True):
+        monkeypatch.setattr(model, "TWO_THREADS", two)
+        built.clear()
+        assert codec.decompress(archives[True]) == data
+        guesses = sum(m.predictor.guesses_right + m.predictor.guesses_wrong for m in built)
+        assert (guesses > 0) == two, guesses
+    right = sum(m.predictor.guesses_right for m in built)
+    assert right > 0.3 * len(data)           # (the bytes are no surprise to the model)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+@pytest.mark.parametrize("kind", list(_inputs()))
+def test_every_wrong_guess_is_undone(kind, every, monkeypatch, built, wrong_guesses):
+    """Each step on a wrong guess is put back whole: with every guess (or every third
+    one) made wrong, the bytes still come out right."""
+    data, settings = _inputs()[kind]
+    monkeypatch.setattr(model, "TWO_THREADS", True)
+    archive = codec.compress(data, settings).archive
+    built.clear()
+    wrong_guesses(every)
+    assert codec.decompress(archive) == data
+    wrong = sum(m.predictor.guesses_wrong for m in built)
+    assert wrong > (0.9 if every == 1 else 0.3) * len(data) / every
+
+
+def test_a_damaged_stream_is_refused_in_two_threads(monkeypatch, built):
+    """The bits' thread stops where the stream runs out, and the network's with it."""
+    monkeypatch.setattr(model, "TWO_THREADS", True)
+    data = _inputs()["text"][0]
+    archive = bytearray(codec.compress(data).archive)
+    for at in (len(archive) // 3, len(archive) // 2):
+        damaged = archive[:]
+        damaged[at] ^= 0x5A
+        with pytest.raises(ArchiveError):
+            codec.decompress(bytes(damaged))
+    with pytest.raises(ArchiveError):
+        codec.decompress(bytes(archive[:len(archive) // 2]))
 
 
 def test_short_calls_stay_in_one_thread(monkeypatch):
-    monkeypatch.setattr(model, "HUGE_PAGES_FROM", 0)
     monkeypatch.setattr(model, "TWO_THREADS", True)
     m = codec._build(codec.settings_for(len(PROSE) * 40, Settings(primer=0), sample=PROSE))
     data = np.frombuffer(PROSE * 40, np.uint8)
@@ -72,8 +129,23 @@ def test_short_calls_stay_in_one_thread(monkeypatch):
     assert p.calls_in_two_threads == 1
 
 
-def test_threads_are_taken_only_with_huge_pages(monkeypatch):
+def test_small_inputs_tables_are_shared_mappings_large_ones_ask_for_huge_pages(monkeypatch):
+    """Two threads for every model: a small input's tables in a shared mapping (a page
+    given at its first touch, read or write: no zero page copied at a write, no TLB flush
+    sent to the other thread's core), a large one's in private huge pages."""
+    import mmap
+
     monkeypatch.setattr(model, "TWO_THREADS", True)
+    flags = []
+    real_mmap = mmap.mmap
+    monkeypatch.setattr(mmap, "mmap", lambda *a, **k: flags.append(k.get("flags"))
+                        or real_mmap(*a, **k))
     small = codec._build(codec.settings_for(100_000, sample=PROSE))
+    shared = {f & (mmap.MAP_SHARED | mmap.MAP_PRIVATE) for f in flags}
+    assert small.predictor.two_threads and shared == {mmap.MAP_SHARED}
+    assert not small.predictor.guessing
+    flags.clear()
     large = codec._build(codec.settings_for(4 << 20, sample=PROSE))
-    assert not small.predictor.two_threads and large.predictor.two_threads
+    private = {f & (mmap.MAP_SHARED | mmap.MAP_PRIVATE) for f in flags}
+    assert large.predictor.two_threads and large.predictor.guessing == model.HUGE_PAGES
+    assert private == ({mmap.MAP_PRIVATE} if model.HUGE_PAGES else {mmap.MAP_SHARED})

@@ -48,6 +48,7 @@ APM_STEPS: int
 PIPE_RING: int
 PIPE_CTX: int
 PIPE_FROM: int
+SPEC_RING: int
 APM_CONTEXTS: int
 APM_SIZE: int
 APM_RATE: int
@@ -136,6 +137,7 @@ def code_filter(buf: np.ndarray, offset: int, ranges: np.ndarray, encode: bool,
                 arm64: bool = False) -> None: ...
 def record_length(data: bytes | np.ndarray) -> int: ...
 def markup_state(data: bytes | np.ndarray) -> tuple[int, int]: ...
+def guess_wrong_every(n: int) -> None: ...
 def rate_array(lr_input: float, boost: float, lr_output: float, lr_hidden_bias: float,
                clamp: float, lr_match: float, lr_output_first: float, lr_bias: float,
                skip: float, per_context: tuple[float, ...]) -> np.ndarray: ...
@@ -167,6 +169,9 @@ class Predictor:
     final_maps: int
     two_threads: bool
     calls_in_two_threads: int
+    guessing: bool
+    guesses_right: int
+    guesses_wrong: int
     def __init__(self, E: np.ndarray, seen: np.ndarray, Wt: np.ndarray, c: np.ndarray,
                  b: np.ndarray, orders: np.ndarray, lr: np.ndarray, ctx: np.ndarray,
                  scratch: np.ndarray, idx: np.ndarray, mtab: np.ndarray, mw: np.ndarray,

@@ -142,8 +142,10 @@ cdef extern from *:
     #define BN_MASK32 0xFFFFFFFFLL
     #if defined(__GNUC__) || defined(__clang__)
     #define BN_PREFETCH(p) __builtin_prefetch(p)
+    #define BN_PREFETCH_W(p) __builtin_prefetch(p, 1)
     #else
     #define BN_PREFETCH(p) ((void)(p))
+    #define BN_PREFETCH_W(p) ((void)(p))
     #endif
 
     /* Vector kernels, written with GCC/Clang vector types so that running sums stay in
@@ -249,7 +251,8 @@ cdef extern from *:
        (bn_fold16); and w[j, i] -= (float)(lr h[j]) p[i], each weight read for the sum
        before it is updated. */
     static inline void bn_out_f32(float* w, const float* p, double lr, const double* h,
-                                  double* g, const int* blocks, int nb, const int rows) {
+                                  double* g, const int* blocks, int nb, const int rows,
+                                  float* keep, long k) {
         bn_fv acc[4][BN_P];
         memset(acc, 0, sizeof acc);
         float s[4];
@@ -261,6 +264,7 @@ cdef extern from *:
                 for (int r = 0; r < rows; r++) {
                     float* wr = w + 256 * r + i + u * BN_W;
                     bn_fv x = bn_ldf(wr);
+                    if (keep) bn_stf(keep + (q * k + r) * 16 + u * BN_W, x);
                     acc[r][u] += pi * x;
                     bn_stf(wr, x - s[r] * pi);
                 }
@@ -272,13 +276,19 @@ cdef extern from *:
             g[r] = (double)bn_fold16(lanes) * (1.0 - h[r] * h[r]);
         }
     }
+    /* keep (NULL: not kept): each weight as it was, before the step, at
+       keep[(q k + r) 16 + i % 16] for block q and row r (the two-thread decoder's undo) */
     static inline void bn_out_f32_4(float* w, const float* p, double lr, const double* h,
-                                    double* g, const int* blocks, int nb) {
-        bn_out_f32(w, p, lr, h, g, blocks, nb, 4);
+                                    double* g, const int* blocks, int nb, float* keep,
+                                    long k) {
+        if (keep) bn_out_f32(w, p, lr, h, g, blocks, nb, 4, keep, k);
+        else bn_out_f32(w, p, lr, h, g, blocks, nb, 4, NULL, k);
     }
     static inline void bn_out_f32_1(float* w, const float* p, double lr, const double* h,
-                                    double* g, const int* blocks, int nb) {
-        bn_out_f32(w, p, lr, h, g, blocks, nb, 1);
+                                    double* g, const int* blocks, int nb, float* keep,
+                                    long k) {
+        if (keep) bn_out_f32(w, p, lr, h, g, blocks, nb, 1, keep, k);
+        else bn_out_f32(w, p, lr, h, g, blocks, nb, 1, NULL, k);
     }
     /* The blocks of 16 outputs (their numbers, in order) where some |p[i]| >= skip. */
     static inline int bn_active_blocks(const float* p, float skip, int* blocks) {
@@ -374,10 +384,12 @@ cdef extern from *:
     void _logits_f32 "bn_logits_f32"(const float* w, const float* c, const double* h,
                                      long k, float* z) noexcept nogil
     void _out_f32_4 "bn_out_f32_4"(float* w, const float* p, double lr, const double* h,
-                                   double* g, const int* blocks, int nb) noexcept nogil
+                                   double* g, const int* blocks, int nb, float* keep,
+                                   long k) noexcept nogil
     int _active_blocks "bn_active_blocks"(const float* p, float skip, int* blocks) noexcept nogil
     void _out_f32_1 "bn_out_f32_1"(float* w, const float* p, double lr, const double* h,
-                                   double* g, const int* blocks, int nb) noexcept nogil
+                                   double* g, const int* blocks, int nb, float* keep,
+                                   long k) noexcept nogil
     void _out_step4 "bn_out_step4"(double* w, const double* p, double lr, const double* h,
                                    double* g) noexcept nogil
     void _out_step1 "bn_out_step1"(double* w, const double* p, double lr, const double* h,
@@ -386,6 +398,8 @@ cdef extern from *:
     const int64_t _MASK32 "BN_MASK32"
     # A hint to the CPU to fetch a table row now (it changes no result)
     void _prefetch "BN_PREFETCH"(const void* p) noexcept nogil
+    # ... to be written (the line taken from another core's cache ahead of the stores)
+    void _prefetch_w "BN_PREFETCH_W"(const void* p) noexcept nogil
 
 
 cdef extern from *:
@@ -591,6 +605,25 @@ cdef inline int64_t _decode(int64_t* st, const uint8_t* buf, Py_ssize_t n,
     return lo
 
 
+cdef inline int64_t _decode_bit(int64_t* st, const uint8_t* buf, Py_ssize_t n,
+                                int64_t p) noexcept nogil:
+    """Decode one bit whose probability of being 1 is p / TOTAL: what _decode does with
+    freq (TOTAL - p, p), without its division (floor(code / r) >= c exactly when
+    code >= r c), which lay on the decoder's path from each bit to the next."""
+    cdef int64_t r = st[RANGE] >> TOTAL_BITS
+    cdef int64_t c = r * (TOTAL - p)
+    cdef int64_t bit = 1 if st[CODE] >= c else 0
+    if bit:
+        st[CODE] -= c
+        st[RANGE] = r * p
+    else:
+        st[RANGE] = c
+    while st[RANGE] < _TOP:
+        st[RANGE] <<= 8
+        st[CODE] = ((st[CODE] << 8) | _next_byte(st, buf, n)) & _MASK32
+    return bit
+
+
 cdef inline int64_t _sum_below(const int64_t* freq, int64_t y) noexcept nogil:
     """freq[0] + ... + freq[y - 1]: the encoder's cumulative frequency of y (the decoder
     needs them all, `_cumulate`)."""
@@ -790,6 +823,33 @@ cpdef enum:
     ROW_LIMIT = 32767
 
 
+ctypedef struct Undo:
+    # What the network's step on a byte (_learn: _advance, _match_find and the SGD step)
+    # writes, as it was before, for the two-thread decoder to put back (_guessing): the
+    # context's words and table slots, the match table's slot, the match weight, the
+    # hidden biases, the input rows and their counts (kept by _save before the step),
+    # and the blocks of the output layer and of the selected bias rows that the step
+    # moves (kept by _learn as it moves them); with the prediction the step started
+    # from (its scratch rows stay, the next prediction goes to the other set of them)
+    uint64_t head[CTX_CPOS]
+    uint64_t cpos[4]
+    uint64_t image[IMAGE_CONTEXTS]
+    uint64_t tag, markup, ind1, ind2
+    Py_ssize_t cpos_at, ind1_at, ind2_at
+    int64_t mslot, mold, mw_at
+    double mw, py
+    int blocks[16]
+    int nb
+    double* b                     # k
+    int64_t* idx                  # n_orders + n_bias
+    float* w                      # 16 blocks x k x 16
+    float* cf                     # 256
+    float* brows                  # n_bias x 16 blocks x 16
+    uint8_t* seen                 # n_orders
+    char* rows                    # n_orders x k int16 or float32
+    double* other[3]              # the other set of scratch rows: a, h, p
+
+
 ctypedef struct Net:
     # The model's arrays as pointers (see the module's docstring), for one chunk's call.
     float* E                      # the input rows in float32 (formats 1-12) ...
@@ -821,6 +881,7 @@ ctypedef struct Net:
                                   # there)
     int64_t tracks                # what _advance keeps up beside the bytes (TRACK_*):
                                   # only what some context of the model reads
+    Undo* undo                    # where _learn keeps what it writes (NULL: nowhere)
 
 
 cdef Net _net(E, uint8_t[::1] seen, Wt, c, double[::1] b,
@@ -900,6 +961,7 @@ cdef Net _net(E, uint8_t[::1] seen, Wt, c, double[::1] b,
     for i in range(256):
         m.boosted[i] = 1.0 + lr[LR_BOOST] / (<double>i + 1.0)
     m.tracks = _tracks(orders)
+    m.undo = NULL
     return m
 
 
@@ -1485,11 +1547,16 @@ cdef void _predict(Net* m, const uint8_t* history, int64_t* freq) noexcept nogil
     _quantise(p, freq, 256)
 
 
-cdef inline int64_t _match_slot(Net* m) noexcept nogil:
-    """The match table's slot of the last CTX_MMIN bytes."""
-    cdef uint64_t key = _low_bytes(m.ctx[CTX_HIST], <int64_t>m.ctx[CTX_MMIN])
+cdef inline int64_t _match_slot_of(Net* m, uint64_t hist) noexcept nogil:
+    """The match table's slot of the last CTX_MMIN bytes of `hist` (as CTX_HIST)."""
+    cdef uint64_t key = _low_bytes(hist, <int64_t>m.ctx[CTX_MMIN])
     return <int64_t>(_mix(key, m.ctx[CTX_SEED] * <uint64_t>0x100 + <uint64_t>0xFF)
                      >> m.ctx[CTX_MSHIFT])
+
+
+cdef inline int64_t _match_slot(Net* m) noexcept nogil:
+    """The match table's slot of the last CTX_MMIN bytes."""
+    return _match_slot_of(m, m.ctx[CTX_HIST])
 
 
 cdef inline void _advance(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
@@ -1551,6 +1618,9 @@ cdef inline void _match_find(Net* m, const uint8_t* history) noexcept nogil:
             if n >= mmin:
                 ctx[CTX_MLEN] = <uint64_t>n
                 ctx[CTX_MPTR] = <uint64_t>cand
+    if m.undo != NULL:
+        m.undo.mslot = slot
+        m.undo.mold = m.mtab[slot]
     m.mtab[slot] = pos
 
 
@@ -1571,6 +1641,7 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
     cdef uint64_t* ctx = m.ctx
     cdef double lr_in = lr[LR_INPUT], lr_out = lr[LR_OUTPUT], lr_b = lr[LR_HIDDEN_BIAS]
     cdef double clamp = lr[LR_CLAMP]
+    cdef Undo* u = m.undo
     # The output layer's rate starts at lr[LR_OUTPUT_FIRST] and falls as 1 / position toward lr_out: the
     # first kilobytes are where a file's bits go fastest, and a rate that suits them
     # would keep the weights noisy for the rest of the file.
@@ -1592,14 +1663,21 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
         for i in range(256):
             pf[i] = <float>p[i]
         nb = _active_blocks(pf, <float>lr[LR_SKIP], blocks)
+        if u != NULL:
+            u.nb = nb
+            memcpy(u.blocks, blocks, 16 * sizeof(int))
         j = 0
         while j + 4 <= k:
-            _out_f32_4(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb)
+            _out_f32_4(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb,
+                       u.w + j * 16 if u != NULL else NULL, k)
             j += 4
         while j < k:
-            _out_f32_1(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb)
+            _out_f32_1(m.Wf + j * 256, pf, lr_out, h + j, g + j, blocks, nb,
+                       u.w + j * 16 if u != NULL else NULL, k)
             j += 1
         for q in range(nb):          # the output biases, in the same blocks
+            if u != NULL:
+                memcpy(u.cf + q * 16, m.cf + blocks[q] * 16, 16 * sizeof(float))
             for i in range(blocks[q] * 16, blocks[q] * 16 + 16):
                 m.cf[i] = <float>(<double>m.cf[i] - lr_out * p[i])
     else:
@@ -1620,6 +1698,9 @@ cdef void _learn(Net* m, const uint8_t* history, int64_t y) noexcept nogil:
         brow = m.B + m.idx[m.n_orders + o] * 256
         if m.Wf != NULL:             # format 5: in the output layer's blocks
             for q in range(nb):
+                if u != NULL:
+                    memcpy(u.brows + (o * 16 + q) * 16, brow + blocks[q] * 16,
+                           16 * sizeof(float))
                 for i in range(blocks[q] * 16, blocks[q] * 16 + 16):
                     brow[i] = <float>(<double>brow[i] - lr_bias * p[i])
         else:
@@ -2162,8 +2243,6 @@ cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
     the primer, which both sides take). Returns the byte; *eff (eff not NULL): TOTAL
     times the probability it was coded with."""
     cdef int64_t lo = 0, size = 256, node = 1, bit, p
-    cdef int64_t f[2]
-    cdef int64_t c[3]
     cdef int b
     for b in range(8):
         if e.cm != NULL and (b == 0 or b == 4):
@@ -2173,12 +2252,7 @@ cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
             _cm_ask(e, 2 * node + 1)
         p = _bit_p(m, e, cum, lo, size, node, b, guess)
         if buf != NULL:
-            f[0] = TOTAL - p
-            f[1] = p
-            c[0] = 0
-            c[1] = TOTAL - p
-            c[2] = TOTAL
-            bit = _decode(st, buf, n, f, c, 2)
+            bit = _decode_bit(st, buf, n, p)
         else:
             bit = (y >> (7 - b)) & 1
             if out != NULL:
@@ -2217,6 +2291,8 @@ ctypedef struct Step:
     uint64_t cmh[CM_MAX]          # the bit models' context hashes (as _cm_hashes makes)
     int64_t guess                 # the match model's guess (_match_guess)
     int64_t y                     # the byte
+    int64_t assumed               # the decoder's: the byte before, as the network guessed
+                                  # it (-1: known; see _guessing)
 
 ctypedef struct Pipe:
     Step* ring
@@ -2254,6 +2330,7 @@ cdef void* _bit_worker(void* arg) noexcept nogil:
     for i in range(q.n):
         _wait_until(&q.made, i + 1)
         s = &q.ring[i & (PIPE_RING - 1)]
+        _fetch_step(s, False)
         q.m.ctx = s.ctx
         if e.cm != NULL:
             for j in range(e.n_cm):
@@ -2305,6 +2382,7 @@ cdef bint _pipelined(Net* m, Sse* e, const uint8_t* d, Py_ssize_t start, Py_ssiz
         i = t - start
         _wait_until(&q.taken, i + 1 - PIPE_RING)
         s = &q.ring[i & (PIPE_RING - 1)]
+        _fetch_step(s, True)
         if e.cm != NULL:
             for j in range(e.n_cm):
                 s.cmh[j] = _cm_hash(m, e, d, j)
@@ -2317,6 +2395,317 @@ cdef bint _pipelined(Net* m, Sse* e, const uint8_t* d, Py_ssize_t start, Py_ssiz
         _learn(m, d, s.y)
     _join(worker)
     free(q.ring)
+    return True
+
+
+# ---- the decoder in two threads -------------------------------------------------------
+#
+# The decoder cannot run the network ahead as the encoder does: the network's step on a
+# byte needs the byte, and the bits decode it. So the network guesses it. While the
+# second thread decodes byte t's bits, the network takes its step on its likeliest byte
+# (its largest frequency) and predicts byte t + 1 from there; when the decoded byte is
+# that guess (60-80% of the corpus's bytes), byte t + 1's bits start at once. Otherwise
+# the network puts back every value its step wrote (saved before the step: _save and
+# _restore), takes the step on the decoded byte and predicts t + 1 again. Either way every
+# number is the one the loop of one thread computes, so no format changes.
+
+cpdef enum:
+    SPEC_RING = 4                 # Steps in the ring (the network is at most one ahead)
+
+
+cdef Undo* _undo_new(Net* m) noexcept nogil:
+    """An Undo with room for network m (NULL where memory ran out); free it whole."""
+    cdef Py_ssize_t k = m.k, n = m.n_orders + m.n_bias, width = max(256, k)
+    cdef Py_ssize_t rb = 2 if m.E16 != NULL else 4
+    cdef Py_ssize_t size = (sizeof(Undo) + 8 * (k + n + 3 * width) + 4 * (k * 256 + 256)
+                            + 4 * m.n_bias * 256 + rb * m.n_orders * k + m.n_orders)
+    cdef char* mem = <char*>malloc(size)
+    if mem == NULL:
+        return NULL
+    cdef Undo* u = <Undo*>mem
+    cdef char* at = mem + sizeof(Undo)
+    u.other[0] = <double*>at
+    u.other[1] = u.other[0] + width
+    u.other[2] = u.other[1] + width
+    at += 8 * 3 * width
+    u.b = <double*>at
+    at += 8 * k
+    u.idx = <int64_t*>at
+    at += 8 * n
+    u.w = <float*>at
+    at += 4 * k * 256
+    u.cf = <float*>at
+    at += 4 * 256
+    u.brows = <float*>at
+    at += 4 * m.n_bias * 256
+    u.rows = at
+    at += rb * m.n_orders * k
+    u.seen = <uint8_t*>at
+    return u
+
+
+cdef inline void _swap_scratch(Net* m, Undo* u) noexcept nogil:
+    """The network's scratch rows (a, h, p) and the other set change places."""
+    cdef double* a = m.a
+    cdef double* h = m.h
+    cdef double* p = m.p
+    m.a = u.other[0]
+    m.h = u.other[1]
+    m.p = u.other[2]
+    u.other[0] = a
+    u.other[1] = h
+    u.other[2] = p
+
+
+cdef void _save(Net* m, Undo* u, int64_t y) noexcept nogil:
+    """Before _learn(m, history, y): keep what the step writes that _learn does not
+    keep itself (see Undo), and have _learn keep the rest."""
+    cdef uint64_t* ctx = m.ctx
+    cdef uint64_t hist = ctx[CTX_HIST]
+    cdef Py_ssize_t k = m.k, o, r
+    cdef Py_ssize_t rb = 2 if m.E16 != NULL else 4
+    cdef int64_t length = <int64_t>ctx[CTX_MLEN]
+    memcpy(u.head, ctx, CTX_CPOS * sizeof(uint64_t))
+    u.cpos_at = CTX_CPOS + 4 * y
+    memcpy(u.cpos, ctx + u.cpos_at, 4 * sizeof(uint64_t))
+    memcpy(u.image, ctx + CTX_IMAGE_KEYS, IMAGE_CONTEXTS * sizeof(uint64_t))
+    u.tag = ctx[CTX_TAG]
+    u.markup = ctx[CTX_MARKUP]
+    u.ind1_at = CTX_IND1 + <Py_ssize_t>(hist & 0xFF)
+    u.ind1 = ctx[u.ind1_at]
+    u.ind2_at = CTX_IND2 + <Py_ssize_t>((hist & 0xFFFF) >> 2)
+    u.ind2 = ctx[u.ind2_at]
+    u.mslot = -1                     # (_match_find sets it where it writes)
+    u.mw_at = _match_bucket(length) if length > 0 else -1
+    if u.mw_at >= 0:
+        u.mw = m.mw[u.mw_at]
+    u.py = m.p[y]
+    memcpy(u.b, m.b, k * sizeof(double))
+    memcpy(u.idx, m.idx, (m.n_orders + m.n_bias) * sizeof(int64_t))
+    for o in range(m.n_orders):
+        r = m.idx[o]
+        u.seen[o] = m.seen[r]
+        if m.E16 != NULL:
+            memcpy(u.rows + o * k * rb, m.E16 + r * k, k * rb)
+        else:
+            memcpy(u.rows + o * k * rb, m.E + r * k, k * rb)
+    m.undo = u
+
+
+cdef void _restore(Net* m, Undo* u, int64_t y) noexcept nogil:
+    """Undo _learn's step on byte y and the prediction after it (made in the other set
+    of scratch rows): every value kept goes back."""
+    cdef uint64_t* ctx = m.ctx
+    cdef Py_ssize_t k = m.k, j, o, q, r
+    cdef Py_ssize_t rb = 2 if m.E16 != NULL else 4
+    _swap_scratch(m, u)
+    m.p[y] = u.py
+    memcpy(m.idx, u.idx, (m.n_orders + m.n_bias) * sizeof(int64_t))
+    for o in range(m.n_orders):
+        r = m.idx[o]
+        m.seen[r] = u.seen[o]
+        if m.E16 != NULL:
+            memcpy(m.E16 + r * k, u.rows + o * k * rb, k * rb)
+        else:
+            memcpy(m.E + r * k, u.rows + o * k * rb, k * rb)
+    for q in range(u.nb):
+        for j in range(k):
+            memcpy(m.Wf + j * 256 + u.blocks[q] * 16, u.w + (q * k + j) * 16,
+                   16 * sizeof(float))
+        memcpy(m.cf + u.blocks[q] * 16, u.cf + q * 16, 16 * sizeof(float))
+        # (_learn kept each bias row as it came to it: where two contexts share a row,
+        # the first one's copy is the row before the step, so it goes back last)
+        for o in range(m.n_bias - 1, -1, -1):
+            memcpy(m.B + m.idx[m.n_orders + o] * 256 + u.blocks[q] * 16,
+                   u.brows + (o * 16 + q) * 16, 16 * sizeof(float))
+    memcpy(m.b, u.b, k * sizeof(double))
+    if u.mw_at >= 0:
+        m.mw[u.mw_at] = u.mw
+    if u.mslot >= 0:
+        m.mtab[u.mslot] = u.mold
+    ctx[u.ind2_at] = u.ind2
+    ctx[u.ind1_at] = u.ind1
+    ctx[CTX_MARKUP] = u.markup
+    ctx[CTX_TAG] = u.tag
+    memcpy(ctx + CTX_IMAGE_KEYS, u.image, IMAGE_CONTEXTS * sizeof(uint64_t))
+    memcpy(ctx + u.cpos_at, u.cpos, 4 * sizeof(uint64_t))
+    memcpy(ctx, u.head, CTX_CPOS * sizeof(uint64_t))
+
+
+ctypedef struct Guessing:
+    Step* ring
+    Step* fix                     # a Step predicted again after a wrong guess
+    Py_ssize_t n
+    Net m                         # the network as _bits sees it (ctx: the Step's copy)
+    Sse* e
+    int64_t* st
+    const uint8_t* buf
+    Py_ssize_t nbuf
+    int64_t pad0[8]
+    int64_t made                  # Steps the network has filled (its thread writes) ...
+    int64_t fixed                 # ... and Step i is in fix when this is i + 1
+    int64_t pad1[8]
+    int64_t done                  # bytes decoded (the bits' thread writes) ...
+    int64_t stop                  # ... 1: the stream ran out (see Predictor.decode)
+    int64_t ys[SPEC_RING]         # ... and the last of them
+    int64_t pad2[8]
+
+
+# Tests only (guess_wrong_every): every n-th position's guess is made wrong on purpose,
+# so that the undoing is exercised; 0 in use
+cdef Py_ssize_t _WRONG_EVERY = 0
+
+
+def guess_wrong_every(Py_ssize_t n) -> None:
+    """Tests only: make the two-thread decoder's guess wrong at every n-th position
+    (0: never), so that every undo path runs; the bytes decoded stay the same."""
+    global _WRONG_EVERY
+    _WRONG_EVERY = n
+
+
+cdef void* _bit_decoder(void* arg) noexcept nogil:
+    """The second thread: each byte's bits, from the network's Step for it (its fix
+    where the Step assumed a byte before that is not the one decoded)."""
+    cdef Guessing* q = <Guessing*>arg
+    cdef Sse* e = q.e
+    cdef Step* s
+    cdef Step* after
+    cdef Py_ssize_t i
+    cdef int j
+    cdef int64_t y = -1
+    for i in range(q.n):
+        _wait_until(&q.made, i + 1)
+        s = &q.ring[i & (SPEC_RING - 1)]
+        if s.assumed >= 0 and s.assumed != y:
+            _wait_until(&q.fixed, i + 1)
+            s = q.fix
+        _fetch_step(s, False)
+        q.m.ctx = s.ctx
+        if e.cm != NULL:
+            for j in range(e.n_cm):
+                e.cmh[j] = s.cmh[j]
+            _map_blocks(e, s.ctx[CTX_HIST], 0)
+        y = _bits(&q.m, e, s.cum, s.guess, 0, q.st, NULL, q.buf, q.nbuf, NULL)
+        q.ys[i & (SPEC_RING - 1)] = y
+        if q.st[POS] > q.nbuf + FLUSH_BYTES:
+            _release(&q.stop, 1)
+            _release(&q.done, i + 1)
+            break
+        _release(&q.done, i + 1)
+    return NULL
+
+
+cdef inline void _next_step(Net* m, Sse* e, const uint8_t* history, int64_t* freq, Step* s,
+                            int64_t assumed) noexcept nogil:
+    """The network's prediction of the next byte into Step s, with what the bits read
+    of the context (and the bit models' buckets asked for)."""
+    cdef int j
+    if e.cm != NULL:
+        for j in range(e.n_cm):
+            s.cmh[j] = _cm_hash(m, e, history, j)
+            _cm_prefetch(e, j, s.cmh[j])
+    _predict(m, history, freq)
+    _cumulate(freq, s.cum, 256)
+    memcpy(s.ctx, m.ctx, PIPE_CTX * sizeof(uint64_t))
+    s.guess = _match_guess(m, history)
+    s.assumed = assumed
+
+
+cdef inline int64_t _likeliest(const int64_t* freq) noexcept nogil:
+    """The byte of the largest frequency (the first of equals): the largest found in
+    lanes (no branch), then where it is."""
+    cdef int64_t most = freq[0]
+    cdef Py_ssize_t i
+    for i in range(1, 256):
+        most = freq[i] if freq[i] > most else most
+    for i in range(256):
+        if freq[i] == most:
+            return i
+    return 0
+
+
+cdef inline void _fetch_step(const Step* s, bint to_write) noexcept nogil:
+    """Ask for a Step's lines at once. They move between the two threads' cores: the
+    bits would read them one after another (each bit's node depends on the bit before),
+    and the network's stores into them would wait for each line in turn (its cumulative
+    frequencies were a third of the network thread's loop under perf, 2026-12-08)."""
+    cdef const char* c = <const char*>s
+    cdef Py_ssize_t k
+    for k in range(0, sizeof(Step), 64):
+        if to_write:
+            _prefetch_w(c + k)
+        else:
+            _prefetch(c + k)
+
+
+cdef bint _guessing(Net* m, Sse* e, uint8_t* history, Py_ssize_t start, Py_ssize_t end,
+                    int64_t* freq, int64_t* st, const uint8_t* buf, Py_ssize_t nbuf,
+                    int64_t* guessed) noexcept nogil:
+    """Decode positions [start, end) into history, the network in this thread (guessing
+    each byte, see above) and the bits in a second one; guessed[0], [1]: the guesses
+    right and wrong. False, having done nothing, where no second thread could start."""
+    cdef Guessing q
+    cdef Undo* u = _undo_new(m)
+    q.ring = <Step*>malloc((SPEC_RING + 1) * sizeof(Step))
+    if q.ring == NULL or u == NULL:
+        free(q.ring)
+        free(u)
+        return False
+    q.fix = q.ring + SPEC_RING
+    q.n = end - start
+    q.m = m[0]
+    q.e = e
+    q.st = st
+    q.buf = buf
+    q.nbuf = nbuf
+    q.made = 0
+    q.fixed = 0
+    q.done = 0
+    q.stop = 0
+    cdef int64_t mask = <int64_t>m.ctx[CTX_WMASK], y, g = 0
+    cdef Py_ssize_t i, t
+    cdef bint ahead
+    cdef void* worker = _spawn(_bit_decoder, &q)
+    if worker == NULL:
+        free(q.ring)
+        free(u)
+        return False
+    _next_step(m, e, history, freq, &q.ring[0], -1)
+    _release(&q.made, 1)
+    for i in range(q.n):
+        t = start + i
+        ahead = i + 1 < q.n
+        if ahead:                    # the step on the likeliest byte, and the next Step
+            _fetch_step(&q.ring[(i + 1) & (SPEC_RING - 1)], True)
+            g = _likeliest(freq)
+            if _WRONG_EVERY and t % _WRONG_EVERY == 0:
+                g = (g + 1) & 255
+            _save(m, u, g)
+            history[t & mask] = <uint8_t>g
+            _learn(m, history, g)
+            m.undo = NULL
+            _swap_scratch(m, u)
+            _next_step(m, e, history, freq, &q.ring[(i + 1) & (SPEC_RING - 1)], g)
+            _release(&q.made, i + 2)
+        _wait_until(&q.done, i + 1)
+        if _acquire(&q.stop):
+            break
+        y = q.ys[i & (SPEC_RING - 1)]
+        if ahead and y == g:
+            guessed[0] += 1
+            continue
+        if ahead:                    # a wrong guess: undone, and done again
+            _fetch_step(q.fix, True)
+            guessed[1] += 1
+            _restore(m, u, g)
+        history[t & mask] = <uint8_t>y
+        _learn(m, history, y)
+        if ahead:
+            _next_step(m, e, history, freq, q.fix, -1)
+            _release(&q.fixed, i + 2)
+    _join(worker)
+    free(q.ring)
+    free(u)
     return True
 
 
@@ -2359,6 +2748,13 @@ cdef class Predictor:
     # same bytes either way). model.py sets it where two cores and huge pages are there.
     cdef public bint two_threads
     cdef readonly int64_t calls_in_two_threads    # (how many took that path)
+    # Whether decode, with two_threads, guesses each byte in the second thread
+    # (_guessing; the same bytes either way). model.py sets it where the tables have
+    # huge pages: with 4 KiB pages each wrong guess's step touched rows of contexts
+    # that never occur, fresh pages each, and small inputs decoded slower. The guesses,
+    # right and wrong:
+    cdef public bint guessing
+    cdef readonly int64_t guesses_right, guesses_wrong
 
     def __init__(self, E, seen, Wt, c, b, orders, lr, ctx, scratch, idx, mtab, mw, B,
                  bias_orders, apm=None, mixer=None, cm=None, cm_orders=None, cm_map=False,
@@ -2539,6 +2935,22 @@ cdef class Predictor:
         cdef uint8_t* o = &out[0] if out.shape[0] else NULL
         cdef Sse e = self._sse()
         cdef Py_ssize_t t
+        cdef int64_t guessed[2]
+        guessed[0] = 0
+        guessed[1] = 0
+        # In two threads (_guessing) with the bit models' coder (formats 6+) and format
+        # 5's output layer, whose steps _save knows how to undo
+        cdef bint two = (e.maps != NULL and m.Wf != NULL and self.two_threads
+                         and self.guessing and end - start >= PIPE_FROM and o != NULL)
+        if two:
+            with nogil:
+                two = _guessing(&m, &e, o, start, end, &freq[0], &state[0], bp, nbuf,
+                                guessed)
+        if two:
+            self.calls_in_two_threads += 1
+            self.guesses_right += guessed[0]
+            self.guesses_wrong += guessed[1]
+            return
         with nogil:
             for t in range(start, end):
                 if e.cm != NULL:

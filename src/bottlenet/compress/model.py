@@ -136,23 +136,28 @@ HUGE_PAGES_FROM = 21
 
 
 def _two_threads() -> bool:
-    """Whether a model whose tables ask for huge pages codes its bits in a second thread
-    (Predictor.two_threads): where the process may use two cores and the system gives
-    huge pages. With 4 KiB pages it ran slower: a table's page, read first (the shared
-    zero page) and written later, is copied at the write, and with the model's threads
-    on two cores the kernel then sends the other core a TLB flush (a 200 KB input spent
-    3x the system time, 2026-12-08). BOTTLENET_THREADS=1 keeps one thread."""
+    """Whether the model works in two threads (Predictor.two_threads: the encoder's bits
+    beside the network, the decoder's network a byte ahead of the bits): where the
+    process may use two cores (Linux). BOTTLENET_THREADS=1 keeps one thread."""
     if os.environ.get("BOTTLENET_THREADS", "") == "1":
         return False
     try:
-        cores = len(os.sched_getaffinity(0))
-        thp = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
-    except (AttributeError, OSError):       # not Linux
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:                  # not Linux
         return False
-    return cores > 1 and ("[always]" in thp or "[madvise]" in thp)
+
+
+def _huge_pages() -> bool:
+    """Whether the system gives transparent huge pages to a mapping that asks."""
+    try:
+        thp = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return False
+    return "[always]" in thp or "[madvise]" in thp
 
 
 TWO_THREADS = _two_threads()
+HUGE_PAGES = _huge_pages()
 
 # The model's memory when --memory is not given, so that a `compress` or `decompress`
 # process of a file up to 4 MiB stays under 250 MB (the process itself takes about 35
@@ -886,7 +891,8 @@ class Model:
             cm_map=bool(s.cm_map) and s.has_bit_models(), cm_ways=s.cm_ways,
             final_mixer=final, mixer_boost=s.mixer_boost, cm_confidence=confidence,
             final_maps=final_maps)
-        self.predictor.two_threads = TWO_THREADS and huge
+        self.predictor.two_threads = TWO_THREADS
+        self.predictor.guessing = huge and HUGE_PAGES
 
     def prime(self) -> None:
         """Learn the primer (Settings.primer) as if it came before the input, then forget
@@ -916,17 +922,24 @@ class Model:
 
 
 def _zeros(shape: tuple[int, ...], dtype, huge_pages: bool) -> np.ndarray:
-    """Zeros for a table, in memory of its own (a private anonymous mapping: aligned to
-    pages, so each row of a table at k = 32 fills exactly two cache lines, and given on
-    first touch) that the system is asked to back with huge pages where `huge_pages`
-    (HUGE_PAGES_FROM): each row the model reads lies anywhere in up to 256 MiB, and with
-    4 KiB pages nearly every read also misses the TLB. (Where there are no transparent
-    huge pages, it changes nothing.)"""
+    """Zeros for a table, in memory of its own (a mapping: aligned to pages, so each row
+    of a table at k = 32 fills exactly two cache lines, and given on first touch). Where
+    `huge_pages` (HUGE_PAGES_FROM) and the system has them, a private mapping it is asked
+    to back with huge pages: each row the model reads lies anywhere in up to 256 MiB, and
+    with 4 KiB pages nearly every read also misses the TLB. Otherwise a shared one (of
+    this process alone): there a page read first is given at that read, where a private
+    mapping first maps the shared zero page and copies it at the first write, a second
+    fault, and with the model's two threads on two cores a TLB flush sent to the other
+    core (a 200 KB input spent 3x the system time in two threads and ran slower than in
+    one, 2026-12-08; with shared pages alice29.txt compressed in 1.0-1.5 s instead of
+    1.7-2.1)."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if nbytes < 1 << 21 or not hasattr(mmap, "MAP_PRIVATE"):
         return np.zeros(shape, dtype)
-    region = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    if huge_pages and hasattr(mmap, "MADV_HUGEPAGE"):
+    huge = huge_pages and HUGE_PAGES and hasattr(mmap, "MADV_HUGEPAGE")
+    region = mmap.mmap(-1, nbytes, flags=(mmap.MAP_PRIVATE if huge else mmap.MAP_SHARED)
+                       | mmap.MAP_ANONYMOUS)
+    if huge:
         region.madvise(mmap.MADV_HUGEPAGE)
     return np.frombuffer(region, dtype).reshape(shape)
 
