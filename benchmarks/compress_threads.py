@@ -1,13 +1,15 @@
-"""The encoder in one thread and in two (kernels.pyx: _pipelined), in the same process.
+"""The model in one thread and in two, in the same process.
 
 Compresses each file with the model's bits coded in the calling thread, then in a second
-one (the network in the first), alternating for a few rounds, checks that both wrote the
-same archive, and prints the compress speed of each (KB/s, the best round: the first
-round of a process also pays for its fresh memory) and their ratio. The decoder has one
-thread (the network's next step needs the byte the bits decode), and is shown for
-comparison. Two threads are taken only where the tables have huge pages (inputs of 512
-KiB or more: model._two_threads); a smaller file runs in one thread both times (its
-"two" column says "(one)").
+one (the network in the first: kernels.pyx, _pipelined), and decompresses the archive in
+one thread, then in two (the network guessing each byte a step ahead of the bits:
+_guessing), alternating for a few rounds. Checks that both encoders wrote the same archive
+and both decoders read the file back, and prints the speeds (KB/s, the best round: the
+first round of a process also pays for its fresh memory), their ratios and the share of
+the decoder's guesses that were right. Every model encodes in two threads where the
+process has two cores (model._two_threads); the decoder guesses only where the tables
+have huge pages (inputs of 512 KiB or more: model.HUGE_PAGES_FROM), elsewhere its "two"
+column says "(one)" and times its priming (in two threads) before a one-thread loop.
 
     uv run python benchmarks/compress_threads.py [FILE ...] [--rounds 3]
 """
@@ -26,36 +28,44 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path,
-                        default=[CORPUS / "alice29.txt", CORPUS / "book1", CORPUS / "bible.txt"])
+                        default=[CORPUS / "alice29.txt", CORPUS / "lcet10.txt",
+                                 CORPUS / "book1", CORPUS / "bible.txt"])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not model.TWO_THREADS:
-        print("this process has one core, no huge pages, or BOTTLENET_THREADS=1: one thread")
+        print("this process has one core (or BOTTLENET_THREADS=1): one thread")
         return
     built: list[model.Model] = []
     build = codec._build
     codec._build = lambda s, extra=0: built.append(build(s, extra)) or built[-1]
-    print(f"{'file':<14}{'bytes':>11}{'one thread':>12}{'two':>8}{'ratio':>8}{'decode':>8}"
+    print(f"{'file':<14}{'bytes':>11}  {'compress: one':>13}{'two':>7}{'ratio':>7}"
+          f"  {'decompress: one':>15}{'two':>7}{'ratio':>7}{'guessed':>9}"
           "   (KB/s, best of rounds)")
     for path in args.files:
         data = path.read_bytes()
-        best = {False: 0.0, True: 0.0}
+        comp = {False: 0.0, True: 0.0}
+        dec = {False: 0.0, True: 0.0}
         archives = {}
+        right = wrong = 0
         for _ in range(args.rounds):
             for two in (False, True):
                 model.TWO_THREADS = two
-                built.clear()
                 t0 = time.perf_counter()
                 archives[two] = compress(data).archive
-                best[two] = max(best[two], len(data) / (time.perf_counter() - t0) / 1e3)
-        took = any(m.predictor.calls_in_two_threads for m in built)
+                comp[two] = max(comp[two], len(data) / (time.perf_counter() - t0) / 1e3)
+                built.clear()
+                t0 = time.perf_counter()
+                assert decompress(archives[two]) == data, f"{path.name}: decoded wrong"
+                dec[two] = max(dec[two], len(data) / (time.perf_counter() - t0) / 1e3)
+                right += sum(m.predictor.guesses_right for m in built)
+                wrong += sum(m.predictor.guesses_wrong for m in built)
         assert archives[True] == archives[False], f"{path.name}: the archives differ"
-        t0 = time.perf_counter()
-        assert decompress(archives[True]) == data
-        dec = len(data) / (time.perf_counter() - t0) / 1e3
-        two_column = f"{best[True]:>8.0f}" if took else f"{'(one)':>8}"
-        print(f"{path.name:<14}{len(data):>11,}{best[False]:>12.0f}{two_column}"
-              f"{best[True] / best[False]:>7.2f}x{dec:>8.0f}", flush=True)
+        guessed = f"{right / (right + wrong):>8.0%}" if right + wrong else f"{'-':>8}"
+        two_dec = f"{dec[True]:>7.0f}" if right + wrong else f"{'(one)':>7}"
+        print(f"{path.name:<14}{len(data):>11,}  {comp[False]:>13.0f}{comp[True]:>7.0f}"
+              f"{comp[True] / comp[False]:>6.2f}x  {dec[False]:>15.0f}{two_dec}"
+              f"{dec[True] / dec[False]:>6.2f}x{guessed}", flush=True)
+    model.TWO_THREADS = True
     codec._build = build
 
 

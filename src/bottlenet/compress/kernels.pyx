@@ -2276,7 +2276,7 @@ cdef int64_t _bits(Net* m, Sse* e, const int64_t* cum, int64_t guess, int64_t y,
 # calling thread and hands each byte's prediction over (a Step); a second thread codes
 # the bits from them. Every number is computed as in the loop of one thread, so the
 # archives are the same bytes. The decoder cannot do this: the network's next step needs
-# the byte the bits decode.
+# the byte the bits decode (it guesses the byte instead: _guessing, below).
 
 cpdef enum:
     PIPE_RING = 16                # Steps the network may run ahead (a power of two)

@@ -137,8 +137,9 @@ HUGE_PAGES_FROM = 21
 
 def _two_threads() -> bool:
     """Whether the model works in two threads (Predictor.two_threads: the encoder's bits
-    beside the network, the decoder's network a byte ahead of the bits): where the
-    process may use two cores (Linux). BOTTLENET_THREADS=1 keeps one thread."""
+    beside the network, the primer's too, and on huge pages the decoder's network a
+    guessed byte ahead of the bits: Predictor.guessing): where the process may use two
+    cores (Linux). BOTTLENET_THREADS=1 keeps one thread."""
     if os.environ.get("BOTTLENET_THREADS", "") == "1":
         return False
     try:
