@@ -2404,10 +2404,11 @@ cdef bint _pipelined(Net* m, Sse* e, const uint8_t* d, Py_ssize_t start, Py_ssiz
 # byte needs the byte, and the bits decode it. So the network guesses it. While the
 # second thread decodes byte t's bits, the network takes its step on its likeliest byte
 # (its largest frequency) and predicts byte t + 1 from there; when the decoded byte is
-# that guess (60-80% of the corpus's bytes), byte t + 1's bits start at once. Otherwise
-# the network puts back every value its step wrote (saved before the step: _save and
-# _restore), takes the step on the decoded byte and predicts t + 1 again. Either way every
-# number is the one the loop of one thread computes, so no format changes.
+# that guess (56-80% of the corpus files' bytes), byte t + 1's bits start at once.
+# Otherwise the network puts back every value its step wrote (kept before it wrote them:
+# _save, and _learn itself where m.undo is set; _restore), takes the step on the decoded
+# byte and predicts t + 1 again. Either way every number is the one the loop of one
+# thread computes, so no format changes. Taken on huge pages only (Predictor.guessing).
 
 cpdef enum:
     SPEC_RING = 4                 # Steps in the ring (the network is at most one ahead)
