@@ -27,6 +27,13 @@ if "PYTEST_XDIST_WORKER" in os.environ and "multi_thread_eigen" not in os.enviro
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
                                "=false intra_op_parallelism_threads=1").strip()
 
+# Likewise the compressor's second thread (model.TWO_THREADS) in a worker of the default
+# run: two workers with two threads each on 2 cores spin-waited for each other (the
+# default run took 248 s from a fresh clone, 155 s here; with one thread each, 128 s).
+# tests/test_compress_threads.py forces both paths; the slow run keeps two threads.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("BOTTLENET_THREADS", "1")
+
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
