@@ -2570,7 +2570,6 @@ cdef void* _bit_decoder(void* arg) noexcept nogil:
     cdef Guessing* q = <Guessing*>arg
     cdef Sse* e = q.e
     cdef Step* s
-    cdef Step* after
     cdef Py_ssize_t i
     cdef int j
     cdef int64_t y = -1
