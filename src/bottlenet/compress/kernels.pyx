@@ -2630,8 +2630,8 @@ cdef inline void _fetch_step(const Step* s, bint to_write) noexcept nogil:
     and the network's stores into them would wait for each line in turn (its cumulative
     frequencies were a third of the network thread's loop under perf, 2026-12-08)."""
     cdef const char* c = <const char*>s
-    cdef Py_ssize_t k
-    for k in range(0, sizeof(Step), 64):
+    cdef Py_ssize_t k, size = sizeof(Step)
+    for k in range(0, size, 64):
         if to_write:
             _prefetch_w(c + k)
         else:
