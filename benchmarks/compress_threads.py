@@ -36,7 +36,7 @@ def main() -> None:
         print("this process has one core (or BOTTLENET_THREADS=1): one thread")
         return
     built: list[model.Model] = []
-    build = codec._build
+    build, threads = codec._build, model.TWO_THREADS
     codec._build = lambda s, extra=0: built.append(build(s, extra)) or built[-1]
     print(f"{'file':<14}{'bytes':>11}  {'compress: one':>13}{'two':>7}{'ratio':>7}"
           f"  {'decompress: one':>15}{'two':>7}{'ratio':>7}{'guessed':>9}"
@@ -65,7 +65,7 @@ def main() -> None:
         print(f"{path.name:<14}{len(data):>11,}  {comp[False]:>13.0f}{comp[True]:>7.0f}"
               f"{comp[True] / comp[False]:>6.2f}x  {dec[False]:>15.0f}{two_dec}"
               f"{dec[True] / dec[False]:>6.2f}x{guessed}", flush=True)
-    model.TWO_THREADS = True
+    model.TWO_THREADS = threads
     codec._build = build
 
 

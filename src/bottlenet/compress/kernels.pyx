@@ -2316,6 +2316,34 @@ cdef inline void _wait_until(const int64_t* counter, int64_t at_least) noexcept 
         turns += 1
 
 
+cdef inline void _fetch_step(const Step* s, bint to_write) noexcept nogil:
+    """Ask for a Step's lines at once. They move between the two threads' cores: the
+    bits would read them one after another (each bit's node depends on the bit before),
+    and the network's stores into them would wait for each line in turn (its cumulative
+    frequencies were a third of the network thread's loop under perf, 2026-12-08)."""
+    cdef const char* c = <const char*>s
+    cdef Py_ssize_t k, size = sizeof(Step)
+    for k in range(0, size, 64):
+        if to_write:
+            _prefetch_w(c + k)
+        else:
+            _prefetch(c + k)
+
+
+cdef inline void _take_step(Net* m, Sse* e, Step* s, bint ask) noexcept nogil:
+    """The bits' thread takes Step s: its lines asked for, its context for _bits, and
+    the bit models' hashes (their buckets asked for too where `ask`: the first Step)."""
+    cdef int j
+    _fetch_step(s, False)
+    m.ctx = s.ctx
+    if e.cm != NULL:
+        for j in range(e.n_cm):
+            e.cmh[j] = s.cmh[j]
+            if ask:
+                _cm_prefetch(e, j, s.cmh[j])
+        _map_blocks(e, s.ctx[CTX_HIST], 0)
+
+
 cdef void* _bit_worker(void* arg) noexcept nogil:
     """The second thread: each Step's bits, in order (as the loop of one thread codes
     them after the network's prediction), and the next Step's first buckets asked for
@@ -2330,14 +2358,7 @@ cdef void* _bit_worker(void* arg) noexcept nogil:
     for i in range(q.n):
         _wait_until(&q.made, i + 1)
         s = &q.ring[i & (PIPE_RING - 1)]
-        _fetch_step(s, False)
-        q.m.ctx = s.ctx
-        if e.cm != NULL:
-            for j in range(e.n_cm):
-                e.cmh[j] = s.cmh[j]
-                if i == 0:
-                    _cm_prefetch(e, j, s.cmh[j])
-            _map_blocks(e, s.ctx[CTX_HIST], 0)
+        _take_step(&q.m, e, s, i == 0)
         if e.cm != NULL and i + 1 < q.n and _acquire(&q.made) >= i + 2:
             after = &q.ring[(i + 1) & (PIPE_RING - 1)]
             for j in range(e.n_cm):
@@ -2571,7 +2592,6 @@ cdef void* _bit_decoder(void* arg) noexcept nogil:
     cdef Sse* e = q.e
     cdef Step* s
     cdef Py_ssize_t i
-    cdef int j
     cdef int64_t y = -1
     for i in range(q.n):
         _wait_until(&q.made, i + 1)
@@ -2579,12 +2599,7 @@ cdef void* _bit_decoder(void* arg) noexcept nogil:
         if s.assumed >= 0 and s.assumed != y:
             _wait_until(&q.fixed, i + 1)
             s = q.fix
-        _fetch_step(s, False)
-        q.m.ctx = s.ctx
-        if e.cm != NULL:
-            for j in range(e.n_cm):
-                e.cmh[j] = s.cmh[j]
-            _map_blocks(e, s.ctx[CTX_HIST], 0)
+        _take_step(&q.m, e, s, False)
         y = _bits(&q.m, e, s.cum, s.guess, 0, q.st, NULL, q.buf, q.nbuf, NULL)
         q.ys[i & (SPEC_RING - 1)] = y
         if q.st[POS] > q.nbuf + FLUSH_BYTES:
@@ -2622,20 +2637,6 @@ cdef inline int64_t _likeliest(const int64_t* freq) noexcept nogil:
         if freq[i] == most:
             return i
     return 0
-
-
-cdef inline void _fetch_step(const Step* s, bint to_write) noexcept nogil:
-    """Ask for a Step's lines at once. They move between the two threads' cores: the
-    bits would read them one after another (each bit's node depends on the bit before),
-    and the network's stores into them would wait for each line in turn (its cumulative
-    frequencies were a third of the network thread's loop under perf, 2026-12-08)."""
-    cdef const char* c = <const char*>s
-    cdef Py_ssize_t k, size = sizeof(Step)
-    for k in range(0, size, 64):
-        if to_write:
-            _prefetch_w(c + k)
-        else:
-            _prefetch(c + k)
 
 
 cdef bint _guessing(Net* m, Sse* e, uint8_t* history, Py_ssize_t start, Py_ssize_t end,
